@@ -1,0 +1,253 @@
+//! Opens the full mesh at `MPI_Init`: rank i connects to every lower rank and accepts every higher one.
+
+use crate::config::Config;
+use crate::error::{err, Error, Result};
+use crate::handshake::{Greeting, Hello, PROTOCOL_VERSION};
+use crate::log;
+use socket2::{Domain, SockRef, Socket, Type};
+use std::collections::HashSet;
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// At most this many greetings are read at once, so a flood of idle connections cannot
+/// exhaust threads while the real peers are still arriving.
+pub const MAX_PENDING_HANDSHAKES: usize = 32;
+
+/// Returns one connected, greeted stream per peer rank (`None` at our own index).
+pub fn open_mesh(cfg: &Config) -> Result<Vec<Option<TcpStream>>> {
+    let mut links: Vec<Option<TcpStream>> = (0..cfg.size).map(|_| None).collect();
+    if cfg.size == 1 {
+        return Ok(links);
+    }
+    let me = Hello {
+        version: PROTOCOL_VERSION,
+        job_id: cfg.job_id.clone(),
+        rank: cfg.rank as u32,
+        size: cfg.size as u32,
+    };
+    let deadline = Instant::now() + cfg.connect_timeout;
+    let stop = Arc::new(AtomicBool::new(false));
+    let acceptor = if cfg.rank + 1 < cfg.size {
+        let listener = listener(cfg)?;
+        let (me, cfg2, stop2) = (me.clone(), cfg.clone(), stop.clone());
+        Some(std::thread::Builder::new()
+            .name("partyline-accept".into())
+            .spawn(move || accept_peers(listener, me, &cfg2, deadline, &stop2))
+            .map_err(|e| err!(Intern, "cannot start the bootstrap thread: {e}"))?)
+    } else {
+        None
+    };
+    let connected = (0..cfg.rank).try_for_each(|peer| {
+        links[peer] = Some(connect_peer(cfg, &me, peer, deadline)?);
+        Ok::<(), Error>(())
+    });
+    if let Err(e) = connected {
+        stop.store(true, Ordering::Relaxed);
+        return Err(e);
+    }
+    if let Some(acceptor) = acceptor {
+        let accepted = acceptor
+            .join()
+            .map_err(|_| err!(Intern, "the bootstrap thread panicked"))??;
+        for (peer, stream) in accepted {
+            links[peer] = Some(stream);
+        }
+    }
+    for stream in links.iter().flatten() {
+        tune(cfg, stream)?;
+    }
+    Ok(links)
+}
+
+fn tune(cfg: &Config, stream: &TcpStream) -> Result<()> {
+    let sock = SockRef::from(stream);
+    let apply = || -> std::io::Result<()> {
+        sock.set_tcp_nodelay(true)?;
+        sock.set_keepalive(true)?;
+        if let Some(bytes) = cfg.socket_buffer {
+            sock.set_send_buffer_size(bytes)?;
+            sock.set_recv_buffer_size(bytes)?;
+        }
+        sock.set_read_timeout(None)?;
+        sock.set_write_timeout(None)
+    };
+    apply().map_err(|e| err!(Other, "cannot set socket options: {e}"))
+}
+
+fn listener(cfg: &Config) -> Result<TcpListener> {
+    if let Some(fd) = cfg.listen_fd {
+        use std::os::fd::FromRawFd;
+        // SAFETY: PARTYLINE_LISTEN_FD names a listening socket the launcher passed to this
+        // process for our exclusive use; we take ownership of it exactly once, here.
+        let listener = unsafe { TcpListener::from_raw_fd(fd) };
+        listener.local_addr().map_err(|e| {
+            err!(Arg, "PARTYLINE_LISTEN_FD={fd} is not a listening TCP socket ({e}); unset it outside partyrun")
+        })?;
+        return Ok(listener);
+    }
+    let spec = cfg
+        .listen_addr
+        .clone()
+        .unwrap_or_else(|| cfg.peers[cfg.rank].clone());
+    let addr = resolve(&spec)
+        .map_err(|e| err!(Arg, "rank {} cannot resolve its listen address {spec:?}: {e}", cfg.rank))?;
+    let bind = || -> std::io::Result<TcpListener> {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+        socket.set_reuse_address(true)?;
+        socket.bind(&addr.into())?;
+        socket.listen(128)?;
+        Ok(socket.into())
+    };
+    bind().map_err(|e| {
+        err!(Other, "rank {} cannot listen on {addr}: {e}; is another process using the port? Set PARTYLINE_LISTEN to bind elsewhere", cfg.rank)
+    })
+}
+
+fn resolve(spec: &str) -> std::io::Result<SocketAddr> {
+    spec.to_socket_addrs()?.next().ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::NotFound, "no address found")
+    })
+}
+
+fn connect_peer(cfg: &Config, me: &Hello, peer: usize, deadline: Instant) -> Result<TcpStream> {
+    let spec = &cfg.peers[peer];
+    let who = format!("rank {peer} at {spec}");
+    let mut backoff = Duration::from_millis(5);
+    let mut last_error = String::from("no attempt finished");
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(err!(Other, "rank {} could not connect to {who} within {:.1} s (last error: {last_error}); check that rank {peer} is running and that PARTYLINE_PEERS is the same on every party, or raise PARTYLINE_CONNECT_TIMEOUT", me.rank, cfg.connect_timeout.as_secs_f64()));
+        }
+        let attempt = resolve(spec).and_then(|addr| {
+            TcpStream::connect_timeout(&addr, remaining.min(Duration::from_secs(2)))
+        });
+        match attempt {
+            Ok(mut stream) => {
+                let timeout = Some(cfg.handshake_timeout.min(remaining.max(Duration::from_millis(100))));
+                let _ = stream.set_read_timeout(timeout);
+                let _ = stream.set_write_timeout(timeout);
+                Greeting::Hello(me.clone()).write_to(&mut stream, &who)?;
+                return match Greeting::read_from(&mut stream, &who)? {
+                    Greeting::Accept(theirs) => match me.mismatch(&theirs) {
+                        _ if theirs.rank as usize != peer => Err(err!(Other, "{who} answered as rank {}; PARTYLINE_PEERS lists the parties in a different order somewhere", theirs.rank)),
+                        Some(why) => Err(err!(Other, "{who} does not belong to this job: {why}")),
+                        None => Ok(stream),
+                    },
+                    Greeting::Reject(why) => Err(err!(Other, "{who} refused rank {}: {why}", me.rank)),
+                    Greeting::Hello(_) => Err(err!(Other, "{who} answered a greeting with a greeting; is it connecting to us at the same time with a different rank order?")),
+                };
+            }
+            Err(e) => last_error = e.to_string(),
+        }
+        std::thread::sleep(backoff.min(deadline.saturating_duration_since(Instant::now())));
+        backoff = (backoff * 2).min(Duration::from_millis(500));
+    }
+}
+
+type Accepted = Vec<(usize, TcpStream)>;
+
+fn accept_peers(
+    listener: TcpListener,
+    me: Hello,
+    cfg: &Config,
+    deadline: Instant,
+    stop: &AtomicBool,
+) -> Result<Accepted> {
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| err!(Other, "cannot configure the listening socket: {e}"))?;
+    let wanted: HashSet<usize> = (cfg.rank + 1..cfg.size).collect();
+    let claimed = Arc::new(Mutex::new(HashSet::new()));
+    let pending = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = mpsc::channel::<(usize, TcpStream)>();
+    let mut accepted = Vec::new();
+    let mut refusals = Vec::new();
+    let (refusal_tx, refusal_rx) = mpsc::channel::<String>();
+    while accepted.len() < wanted.len() {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(accepted);
+        }
+        accepted.extend(rx.try_iter());
+        refusals.extend(refusal_rx.try_iter());
+        if accepted.len() == wanted.len() {
+            break;
+        }
+        if Instant::now() >= deadline {
+            let got: HashSet<usize> = accepted.iter().map(|(r, _)| *r).collect();
+            let mut missing: Vec<usize> = wanted.difference(&got).copied().collect();
+            missing.sort_unstable();
+            let missing: Vec<String> = missing.iter().map(|r| format!("{r} ({})", cfg.peers[*r])).collect();
+            let refused = if refusals.is_empty() { String::new() } else { format!("; connections refused meanwhile: {}", refusals.join("; ")) };
+            return Err(err!(Other, "rank {} timed out after {:.1} s waiting for rank(s) {} to connect{refused}; start every party, or raise PARTYLINE_CONNECT_TIMEOUT", me.rank, cfg.connect_timeout.as_secs_f64(), missing.join(", ")));
+        }
+        match listener.accept() {
+            Ok((stream, from)) => {
+                if pending.load(Ordering::Relaxed) >= MAX_PENDING_HANDSHAKES {
+                    log::warn(&format!("refused connection from {from}: too many handshakes in progress"));
+                    continue;
+                }
+                pending.fetch_add(1, Ordering::Relaxed);
+                let (me, tx, refusal_tx) = (me.clone(), tx.clone(), refusal_tx.clone());
+                let (claimed, pending, timeout) = (claimed.clone(), pending.clone(), cfg.handshake_timeout);
+                let spawned = std::thread::Builder::new().name("partyline-greet".into()).spawn(move || {
+                    match greet(stream, &me, &claimed, timeout, from) {
+                        Ok((rank, stream)) => { let _ = tx.send((rank, stream)); }
+                        Err(why) => {
+                            log::warn(&format!("refused connection from {from}: {why}"));
+                            let _ = refusal_tx.send(format!("{from}: {why}"));
+                        }
+                    }
+                    pending.fetch_sub(1, Ordering::Relaxed);
+                });
+                if spawned.is_err() {
+                    return Err(err!(Intern, "cannot start a handshake thread"));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err(e) => log::warn(&format!("accept failed: {e}")),
+        }
+    }
+    Ok(accepted)
+}
+
+/// Reads a connecting party's greeting and answers it; returns its rank when accepted.
+fn greet(
+    mut stream: TcpStream,
+    me: &Hello,
+    claimed: &Mutex<HashSet<usize>>,
+    timeout: Duration,
+    from: SocketAddr,
+) -> std::result::Result<(usize, TcpStream), String> {
+    stream.set_nonblocking(false).map_err(|e| e.to_string())?;
+    let _ = stream.set_read_timeout(Some(timeout));
+    let _ = stream.set_write_timeout(Some(timeout));
+    let who = format!("the connection from {from}");
+    let theirs = match Greeting::read_from(&mut stream, &who) {
+        Ok(Greeting::Hello(h)) => h,
+        Ok(_) => return Err("it did not open with a greeting".into()),
+        Err(e) => return Err(e.message),
+    };
+    let refusal = me.mismatch(&theirs).or_else(|| {
+        if theirs.rank <= me.rank {
+            return Some(format!("rank {} must wait for rank {} to connect to it, not connect itself; is PARTYLINE_RANK duplicated?", theirs.rank, me.rank));
+        }
+        let mut claimed = claimed.lock().unwrap_or_else(|p| p.into_inner());
+        if !claimed.insert(theirs.rank as usize) {
+            return Some(format!("rank {} is already connected: two parties claim the same rank", theirs.rank));
+        }
+        None
+    });
+    if let Some(why) = refusal {
+        let _ = Greeting::Reject(why.clone()).write_to(&mut stream, &who);
+        return Err(format!("claimed rank {}: {why}", theirs.rank));
+    }
+    Greeting::Accept(me.clone())
+        .write_to(&mut stream, &who)
+        .map_err(|e| e.message)?;
+    Ok((theirs.rank as usize, stream))
+}

@@ -1,0 +1,87 @@
+//! Communicators: an ordered group of world ranks plus the context ids that keep their traffic apart.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Contexts of the predefined communicators; derived ones are hashed from their parent.
+pub const WORLD_CONTEXT: u64 = 0x10;
+pub const SELF_CONTEXT: u64 = 0x20;
+
+#[derive(Debug)]
+pub struct Comm {
+    /// World rank of each member, in communicator-rank order.
+    pub group: Arc<Vec<usize>>,
+    /// Our rank in this communicator.
+    pub rank: usize,
+    /// Context of point-to-point traffic (even); collectives use `context | 1`.
+    pub context: u64,
+    children: AtomicU64,
+}
+
+impl Comm {
+    pub fn new(group: Vec<usize>, rank: usize, context: u64) -> Comm {
+        Comm { group: Arc::new(group), rank, context, children: AtomicU64::new(0) }
+    }
+
+    pub fn world(rank: usize, size: usize) -> Comm {
+        Comm::new((0..size).collect(), rank, WORLD_CONTEXT)
+    }
+
+    pub fn solo(world_rank: usize) -> Comm {
+        Comm::new(vec![world_rank], 0, SELF_CONTEXT)
+    }
+
+    pub fn size(&self) -> usize {
+        self.group.len()
+    }
+
+    pub fn coll_context(&self) -> u64 {
+        self.context | 1
+    }
+
+    pub fn world_rank(&self, rank: usize) -> Option<usize> {
+        self.group.get(rank).copied()
+    }
+
+    pub fn rank_of_world(&self, world: usize) -> Option<usize> {
+        self.group.iter().position(|w| *w == world)
+    }
+
+    pub fn my_world_rank(&self) -> usize {
+        self.group[self.rank]
+    }
+
+    /// The context for the next communicator made from this one. Every member creates
+    /// children in the same order (MPI requires it), so all compute the same value with no
+    /// message; members of different `split` colors share it safely, as their groups are disjoint.
+    pub fn next_child_context(&self) -> u64 {
+        let seq = self.children.fetch_add(1, Ordering::Relaxed);
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in self.context.to_le_bytes().into_iter().chain(seq.to_le_bytes()) {
+            h ^= byte as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        // Even, and clear of the predefined contexts.
+        (h & !1).max(0x100)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn children_contexts_are_deterministic_and_distinct() {
+        let a = Comm::world(0, 3);
+        let b = Comm::world(2, 3);
+        let (a1, a2) = (a.next_child_context(), a.next_child_context());
+        assert_eq!(a1, b.next_child_context(), "every member computes the same id");
+        assert_ne!(a1, a2);
+        assert_eq!(a1 & 1, 0);
+        assert_ne!(a1 | 1, a1);
+        assert_eq!(a.rank_of_world(2), Some(2));
+        let sub = Comm::new(vec![2, 0], 1, a1);
+        assert_eq!(sub.world_rank(0), Some(2));
+        assert_eq!(sub.my_world_rank(), 0);
+    }
+}

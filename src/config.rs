@@ -1,0 +1,214 @@
+//! Job configuration read from `PARTYLINE_*` environment variables, validated up front.
+
+use crate::error::{err, Result};
+use std::time::Duration;
+
+/// Everything a party needs to join a job. See the README's configuration table.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub rank: usize,
+    pub size: usize,
+    /// `host:port` of every rank, in rank order (empty for a singleton).
+    pub peers: Vec<String>,
+    pub job_id: String,
+    /// A listening socket inherited from the launcher, if any.
+    pub listen_fd: Option<i32>,
+    /// Bind address override (e.g. `0.0.0.0:7000` behind NAT); defaults to our `peers` entry.
+    pub listen_addr: Option<String>,
+    pub connect_timeout: Duration,
+    pub handshake_timeout: Duration,
+    pub unexpected_limit: u64,
+    pub eager_limit: usize,
+    pub socket_buffer: Option<usize>,
+    pub max_frame: u64,
+    pub spin: Duration,
+    pub verbose: bool,
+    pub launched_locally: bool,
+}
+
+pub const MAX_RANKS: usize = 64;
+
+/// Reads a variable; `None` when unset or empty.
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse_num<T: std::str::FromStr>(name: &str, value: &str, what: &str) -> Result<T> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| err!(Arg, "{name}={value:?} is not {what}; fix or unset {name}"))
+}
+
+fn seconds(name: &str, default: f64) -> Result<Duration> {
+    match var(name) {
+        None => Ok(Duration::from_secs_f64(default)),
+        Some(v) => {
+            let secs: f64 = parse_num(name, &v, "a number of seconds")?;
+            if !(secs.is_finite() && secs > 0.0 && secs < 1e7) {
+                return Err(err!(Arg, "{name}={v:?} must be a positive number of seconds"));
+            }
+            Ok(Duration::from_secs_f64(secs))
+        }
+    }
+}
+
+/// Parses sizes like `65536`, `64K`, `256M`, `1G`.
+pub fn parse_bytes(name: &str, value: &str) -> Result<u64> {
+    let v = value.trim();
+    let (digits, mult) = match v.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&v[..i], 1u64 << 10),
+        Some((i, 'm' | 'M')) => (&v[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&v[..i], 1 << 30),
+        _ => (v, 1),
+    };
+    let n: u64 = parse_num(name, digits, "a byte count such as 65536, 64K, 256M or 1G")?;
+    n.checked_mul(mult)
+        .ok_or_else(|| err!(Arg, "{name}={value:?} is too large"))
+}
+
+fn bytes_or(name: &str, default: u64) -> Result<u64> {
+    var(name).map_or(Ok(default), |v| parse_bytes(name, &v))
+}
+
+fn flag(name: &str) -> bool {
+    matches!(var(name).as_deref(), Some("1" | "true" | "yes" | "on"))
+}
+
+impl Config {
+    /// Reads the environment. With no rank or size set, the program runs as a singleton.
+    pub fn from_env() -> Result<Config> {
+        let rank_var = var("PARTYLINE_RANK");
+        let size_var = var("PARTYLINE_SIZE");
+        let (rank, size) = match (&rank_var, &size_var) {
+            (None, None) => (0, 1),
+            (Some(r), Some(s)) => (
+                parse_num("PARTYLINE_RANK", r, "a rank number")?,
+                parse_num("PARTYLINE_SIZE", s, "a job size")?,
+            ),
+            (Some(_), None) => {
+                return Err(err!(Arg, "PARTYLINE_RANK is set but PARTYLINE_SIZE is not; set both (or neither, for a singleton)"))
+            }
+            (None, Some(_)) => {
+                return Err(err!(Arg, "PARTYLINE_SIZE is set but PARTYLINE_RANK is not; set both (or neither, for a singleton)"))
+            }
+        };
+        let peers = match (var("PARTYLINE_PEERS"), var("PARTYLINE_HOSTFILE")) {
+            (Some(p), _) => p.split(',').map(|s| s.trim().to_string()).collect(),
+            (None, Some(path)) => read_hostfile(&path)?,
+            (None, None) => Vec::new(),
+        };
+        let listen_fd = match var("PARTYLINE_LISTEN_FD") {
+            Some(v) => Some(parse_num("PARTYLINE_LISTEN_FD", &v, "a file descriptor number")?),
+            None => None,
+        };
+        let config = Config {
+            rank,
+            size,
+            peers,
+            job_id: var("PARTYLINE_JOB_ID").unwrap_or_else(|| "default".into()),
+            listen_fd,
+            listen_addr: var("PARTYLINE_LISTEN"),
+            connect_timeout: seconds("PARTYLINE_CONNECT_TIMEOUT", 30.0)?,
+            handshake_timeout: seconds("PARTYLINE_HANDSHAKE_TIMEOUT", 5.0)?,
+            unexpected_limit: bytes_or("PARTYLINE_UNEXPECTED_LIMIT", 256 << 20)?,
+            eager_limit: bytes_or("PARTYLINE_EAGER_LIMIT", 16 << 10)? as usize,
+            socket_buffer: var("PARTYLINE_SOCKET_BUFFER")
+                .map(|v| parse_bytes("PARTYLINE_SOCKET_BUFFER", &v).map(|b| b as usize))
+                .transpose()?,
+            max_frame: bytes_or("PARTYLINE_MAX_FRAME", 1 << 40)?,
+            spin: Duration::from_micros(bytes_or("PARTYLINE_SPIN_US", 50)?),
+            verbose: flag("PARTYLINE_VERBOSE"),
+            launched_locally: var("PARTYLINE_LAUNCHER").is_some(),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        if self.size == 0 || self.size > MAX_RANKS {
+            return Err(err!(Arg, "PARTYLINE_SIZE={} is out of range: partyline runs 1 to {MAX_RANKS} ranks", self.size));
+        }
+        if self.rank >= self.size {
+            return Err(err!(Rank, "PARTYLINE_RANK={} is out of range for PARTYLINE_SIZE={}: ranks are 0 to {}", self.rank, self.size, self.size - 1));
+        }
+        if self.size > 1 && self.peers.len() != self.size {
+            return Err(err!(Arg, "the peer list has {} entries but PARTYLINE_SIZE={}: give one host:port per rank in PARTYLINE_PEERS (comma-separated) or PARTYLINE_HOSTFILE", self.peers.len(), self.size));
+        }
+        for (rank, peer) in self.peers.iter().enumerate() {
+            match peer.rsplit_once(':') {
+                Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {}
+                _ => return Err(err!(Arg, "peer entry {rank} ({peer:?}) is not host:port; fix PARTYLINE_PEERS or the hostfile")),
+            }
+        }
+        if self.eager_limit as u64 > self.max_frame {
+            return Err(err!(Arg, "PARTYLINE_EAGER_LIMIT is larger than PARTYLINE_MAX_FRAME"));
+        }
+        if self.job_id.len() > 255 {
+            return Err(err!(Arg, "PARTYLINE_JOB_ID is longer than 255 bytes"));
+        }
+        Ok(())
+    }
+}
+
+/// A hostfile holds one `host:port` per line, in rank order; `#` starts a comment.
+fn read_hostfile(path: &str) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| err!(Arg, "cannot read PARTYLINE_HOSTFILE={path:?}: {e}"))?;
+    Ok(text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Config {
+        Config {
+            rank: 0,
+            size: 3,
+            peers: vec!["a:1".into(), "b:2".into(), "[::1]:3".into()],
+            job_id: "j".into(),
+            listen_fd: None,
+            listen_addr: None,
+            connect_timeout: Duration::from_secs(1),
+            handshake_timeout: Duration::from_secs(1),
+            unexpected_limit: 1 << 20,
+            eager_limit: 1024,
+            socket_buffer: None,
+            max_frame: 1 << 30,
+            spin: Duration::ZERO,
+            verbose: false,
+            launched_locally: false,
+        }
+    }
+
+    #[test]
+    fn byte_sizes() {
+        assert_eq!(parse_bytes("X", "64K").unwrap(), 65536);
+        assert_eq!(parse_bytes("X", "2g").unwrap(), 2 << 30);
+        assert_eq!(parse_bytes("X", "17").unwrap(), 17);
+        assert!(parse_bytes("X", "lots").is_err());
+    }
+
+    #[test]
+    fn validation_names_the_problem() {
+        assert!(base().validate().is_ok());
+        let mut c = base();
+        c.rank = 5;
+        let e = c.validate().unwrap_err();
+        assert!(e.message.contains("PARTYLINE_RANK=5") && e.message.contains("SIZE=3"), "{e}");
+        let mut c = base();
+        c.peers.pop();
+        assert!(c.validate().unwrap_err().message.contains("2 entries"));
+        let mut c = base();
+        c.peers[1] = "nohost".into();
+        assert!(c.validate().unwrap_err().message.contains("not host:port"));
+        let mut c = base();
+        c.size = 65;
+        assert!(c.validate().is_err());
+    }
+}

@@ -1,0 +1,143 @@
+//! Errors of the core, each tagged with the MPI error class it maps to at the C boundary.
+
+use std::fmt;
+
+/// The MPI error classes the core can produce (values from the MPI 5.0 standard ABI).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum ErrorClass {
+    Buffer = 1,
+    Count = 2,
+    Type = 3,
+    Tag = 4,
+    Comm = 5,
+    Rank = 6,
+    Request = 7,
+    Root = 8,
+    Group = 9,
+    Op = 10,
+    Arg = 13,
+    Unknown = 14,
+    Truncate = 15,
+    Other = 16,
+    Intern = 17,
+    Pending = 18,
+    InStatus = 19,
+    Keyval = 36,
+    NoMem = 39,
+    Unsupported = 55,
+    ProcAborted = 58,
+}
+
+impl ErrorClass {
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+
+    /// The standard name and a one-line meaning, used by `MPI_Error_string`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ErrorClass::Buffer => "MPI_ERR_BUFFER: invalid buffer pointer",
+            ErrorClass::Count => "MPI_ERR_COUNT: invalid count argument",
+            ErrorClass::Type => "MPI_ERR_TYPE: invalid datatype",
+            ErrorClass::Tag => "MPI_ERR_TAG: invalid tag",
+            ErrorClass::Comm => "MPI_ERR_COMM: invalid communicator",
+            ErrorClass::Rank => "MPI_ERR_RANK: invalid rank",
+            ErrorClass::Request => "MPI_ERR_REQUEST: invalid request",
+            ErrorClass::Root => "MPI_ERR_ROOT: invalid root",
+            ErrorClass::Group => "MPI_ERR_GROUP: invalid group",
+            ErrorClass::Op => "MPI_ERR_OP: invalid reduce operation",
+            ErrorClass::Arg => "MPI_ERR_ARG: invalid argument",
+            ErrorClass::Unknown => "MPI_ERR_UNKNOWN: unknown error",
+            ErrorClass::Truncate => "MPI_ERR_TRUNCATE: message truncated",
+            ErrorClass::Other => "MPI_ERR_OTHER: other error",
+            ErrorClass::Intern => "MPI_ERR_INTERN: internal error",
+            ErrorClass::Pending => "MPI_ERR_PENDING: pending request",
+            ErrorClass::InStatus => "MPI_ERR_IN_STATUS: error code is in status",
+            ErrorClass::Keyval => "MPI_ERR_KEYVAL: invalid attribute key",
+            ErrorClass::NoMem => "MPI_ERR_NO_MEM: out of memory",
+            ErrorClass::Unsupported => "MPI_ERR_UNSUPPORTED_OPERATION: operation not supported",
+            ErrorClass::ProcAborted => "MPI_ERR_PROC_ABORTED: peer process failed or exited",
+        }
+    }
+
+    pub fn from_code(code: i32) -> Option<ErrorClass> {
+        use ErrorClass::*;
+        [
+            Buffer,
+            Count,
+            Type,
+            Tag,
+            Comm,
+            Rank,
+            Request,
+            Root,
+            Group,
+            Op,
+            Arg,
+            Unknown,
+            Truncate,
+            Other,
+            Intern,
+            Pending,
+            InStatus,
+            Keyval,
+            NoMem,
+            Unsupported,
+            ProcAborted,
+        ]
+        .into_iter()
+        .find(|c| c.code() == code)
+    }
+}
+
+/// An error with its class and a message that says what was wrong and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub class: ErrorClass,
+    pub message: String,
+}
+
+impl Error {
+    pub fn new(class: ErrorClass, message: impl Into<String>) -> Error {
+        Error {
+            class,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Shorthand constructors, so call sites read as the failure they report.
+macro_rules! err {
+    ($class:ident, $($arg:tt)*) => {
+        $crate::error::Error::new($crate::error::ErrorClass::$class, format!($($arg)*))
+    };
+}
+pub(crate) use err;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip() {
+        for code in 0..100 {
+            if let Some(class) = ErrorClass::from_code(code) {
+                assert_eq!(class.code(), code);
+            }
+        }
+        assert_eq!(ErrorClass::Truncate.code(), 15);
+        assert_eq!(ErrorClass::ProcAborted.code(), 58);
+        assert!(ErrorClass::Truncate.describe().starts_with("MPI_ERR_TRUNCATE"));
+    }
+}

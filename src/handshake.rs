@@ -1,0 +1,170 @@
+//! The greeting on a new link: both ends prove they belong to the same job and say who they are.
+
+use crate::error::{err, Result};
+use std::io::{Read, Write};
+
+pub const PROTOCOL_VERSION: u16 = 1;
+const MAGIC: &[u8; 8] = b"PARTYLN\x01";
+const MAX_TEXT: usize = 1024;
+
+/// What each end says about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hello {
+    pub version: u16,
+    pub job_id: String,
+    pub rank: u32,
+    pub size: u32,
+}
+
+/// One handshake message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Greeting {
+    /// Sent by the connecting side.
+    Hello(Hello),
+    /// The accepting side's answer when it takes the link.
+    Accept(Hello),
+    /// The accepting side's answer when it refuses the link, with the reason.
+    Reject(String),
+}
+
+impl Greeting {
+    pub fn encode(&self) -> Vec<u8> {
+        let (kind, hello, text) = match self {
+            Greeting::Hello(h) => (1u8, Some(h), h.job_id.as_str()),
+            Greeting::Accept(h) => (2, Some(h), h.job_id.as_str()),
+            Greeting::Reject(reason) => (3, None, reason.as_str()),
+        };
+        let text = &text.as_bytes()[..text.len().min(MAX_TEXT)];
+        let mut b = Vec::with_capacity(22 + text.len());
+        b.extend_from_slice(MAGIC);
+        b.extend_from_slice(&hello.map_or(PROTOCOL_VERSION, |h| h.version).to_le_bytes());
+        b.push(kind);
+        b.push(0);
+        b.extend_from_slice(&hello.map_or(0, |h| h.rank).to_le_bytes());
+        b.extend_from_slice(&hello.map_or(0, |h| h.size).to_le_bytes());
+        b.extend_from_slice(&(text.len() as u16).to_le_bytes());
+        b.extend_from_slice(text);
+        b
+    }
+
+    /// Reads one greeting. Anything that is not a well-formed greeting is an error naming `who`.
+    pub fn read_from(r: &mut impl Read, who: &str) -> Result<Greeting> {
+        let mut fixed = [0u8; 22];
+        r.read_exact(&mut fixed)
+            .map_err(|e| err!(Other, "handshake with {who} failed while reading its greeting: {e}"))?;
+        if &fixed[..8] != MAGIC {
+            return Err(err!(Other, "{who} is not a partyline peer (bad handshake magic)"));
+        }
+        let version = u16::from_le_bytes([fixed[8], fixed[9]]);
+        let kind = fixed[10];
+        let rank = u32::from_le_bytes(fixed[12..16].try_into().expect("4 bytes"));
+        let size = u32::from_le_bytes(fixed[16..20].try_into().expect("4 bytes"));
+        let text_len = u16::from_le_bytes([fixed[20], fixed[21]]) as usize;
+        if text_len > MAX_TEXT || fixed[11] != 0 {
+            return Err(err!(Other, "{who} sent a malformed handshake"));
+        }
+        let mut text = vec![0u8; text_len];
+        r.read_exact(&mut text)
+            .map_err(|e| err!(Other, "handshake with {who} failed while reading its greeting: {e}"))?;
+        let text = String::from_utf8(text)
+            .map_err(|_| err!(Other, "{who} sent a handshake that is not UTF-8"))?;
+        let hello = Hello {
+            version,
+            job_id: text.clone(),
+            rank,
+            size,
+        };
+        match kind {
+            1 => Ok(Greeting::Hello(hello)),
+            2 => Ok(Greeting::Accept(hello)),
+            3 => Ok(Greeting::Reject(text)),
+            k => Err(err!(Other, "{who} sent an unknown handshake message kind {k}")),
+        }
+    }
+
+    pub fn write_to(&self, w: &mut impl Write, who: &str) -> Result<()> {
+        w.write_all(&self.encode())
+            .map_err(|e| err!(Other, "handshake with {who} failed while sending: {e}"))
+    }
+}
+
+impl Hello {
+    /// Why `theirs` cannot join a job that `self` is in, if it cannot.
+    pub fn mismatch(&self, theirs: &Hello) -> Option<String> {
+        if theirs.version != self.version {
+            return Some(format!(
+                "protocol version differs: peer speaks {}, we speak {}; run the same partyline release on every party",
+                theirs.version, self.version
+            ));
+        }
+        if theirs.job_id != self.job_id {
+            return Some(format!(
+                "job id differs: peer is in job {:?}, we are in job {:?}; set the same PARTYLINE_JOB_ID on every party",
+                theirs.job_id, self.job_id
+            ));
+        }
+        if theirs.size != self.size {
+            return Some(format!(
+                "job size differs: peer says {} ranks, we say {}; set the same PARTYLINE_SIZE on every party",
+                theirs.size, self.size
+            ));
+        }
+        if theirs.rank >= self.size {
+            return Some(format!(
+                "peer claims rank {}, which is out of range for {} ranks",
+                theirs.rank, self.size
+            ));
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hello(rank: u32) -> Hello {
+        Hello {
+            version: PROTOCOL_VERSION,
+            job_id: "job-a".into(),
+            rank,
+            size: 3,
+        }
+    }
+
+    #[test]
+    fn greetings_round_trip() {
+        for g in [
+            Greeting::Hello(hello(1)),
+            Greeting::Accept(hello(0)),
+            Greeting::Reject("no".into()),
+        ] {
+            let bytes = g.encode();
+            assert_eq!(Greeting::read_from(&mut &bytes[..], "x").unwrap(), g);
+        }
+    }
+
+    #[test]
+    fn garbage_and_truncation_are_errors() {
+        let e = Greeting::read_from(&mut &b"GET / HTTP/1.1\r\n\r\n......"[..], "10.0.0.9:555")
+            .unwrap_err();
+        assert!(e.message.contains("not a partyline peer"), "{e}");
+        let bytes = Greeting::Hello(hello(1)).encode();
+        assert!(Greeting::read_from(&mut &bytes[..10], "x").is_err());
+    }
+
+    #[test]
+    fn mismatches_name_what_differs() {
+        let ours = hello(0);
+        let mut theirs = hello(1);
+        assert_eq!(ours.mismatch(&theirs), None);
+        theirs.job_id = "job-b".into();
+        let why = ours.mismatch(&theirs).unwrap();
+        assert!(why.contains("job-a") && why.contains("job-b"), "{why}");
+        let mut theirs = hello(7);
+        assert!(ours.mismatch(&theirs).unwrap().contains("rank 7"));
+        theirs.rank = 1;
+        theirs.size = 4;
+        assert!(ours.mismatch(&theirs).unwrap().contains("size"));
+    }
+}

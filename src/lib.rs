@@ -1,0 +1,26 @@
+//! partyline: an MPI replacement for multi-party computation, with standing TCP links among
+//! the parties, a communication thread that moves bytes while the program computes, and the
+//! MPI C ABI on top (see `ffi`).
+
+pub mod bootstrap;
+pub mod buffer;
+pub mod collective;
+pub mod comm;
+pub mod config;
+pub mod datatype;
+pub mod error;
+pub mod ffi;
+pub mod handle_table;
+pub mod handshake;
+pub mod link;
+pub mod log;
+pub mod mailbox;
+pub mod matching;
+pub mod notifier;
+pub mod progress;
+pub mod receive;
+pub mod request;
+pub mod runtime;
+pub mod shared;
+pub mod transport;
+pub mod wire;

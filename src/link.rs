@@ -1,0 +1,254 @@
+//! One peer's link, owned by the progress thread: batched writes out, failure handling, and
+//! the receive state (see `receive.rs`).
+
+use crate::buffer::Payload;
+use crate::error::{err, Error, Result};
+use crate::mailbox::PeerState;
+use crate::receive::Rx;
+use crate::request::{Outcome, Request};
+use crate::shared::Shared;
+use crate::transport::Transport;
+use crate::wire::{FrameHeader, FrameKind, FLAG_SYNC, HEADER_LEN};
+use std::collections::{HashMap, VecDeque};
+use std::io::{ErrorKind, IoSlice};
+use std::sync::Arc;
+
+/// Frames written per `writev`, so many small messages share one system call.
+const MAX_BATCH: usize = 64;
+
+pub struct OutFrame {
+    header: [u8; HEADER_LEN],
+    payload: Payload,
+    written: usize,
+    req: Option<Arc<Request>>,
+    sync_seq: Option<u64>,
+}
+
+impl OutFrame {
+    fn total(&self) -> usize {
+        HEADER_LEN + self.payload.len()
+    }
+}
+
+/// A synchronous send completes only when written and acknowledged, in either order.
+struct AckWait {
+    req: Arc<Request>,
+    len: u64,
+    written: bool,
+    acked: bool,
+}
+
+pub struct Link {
+    pub peer: usize,
+    pub transport: Box<dyn Transport>,
+    out: VecDeque<OutFrame>,
+    next_out_seq: u64,
+    pub(crate) next_in_seq: u64,
+    pub(crate) rx: Rx,
+    awaiting_ack: HashMap<u64, AckWait>,
+    pub goodbye_sent: bool,
+    pub shut: bool,
+    pub(crate) goodbye_received: bool,
+    pub eof: bool,
+    pub failed: bool,
+}
+
+impl Link {
+    pub fn new(peer: usize, transport: Box<dyn Transport>) -> Link {
+        Link {
+            peer,
+            transport,
+            out: VecDeque::new(),
+            next_out_seq: 0,
+            next_in_seq: 0,
+            rx: Rx::new(),
+            awaiting_ack: HashMap::new(),
+            goodbye_sent: false,
+            shut: false,
+            goodbye_received: false,
+            eof: false,
+            failed: false,
+        }
+    }
+
+    /// Finished with, for `MPI_Finalize`: both directions closed, or broken.
+    pub fn is_closed(&self) -> bool {
+        self.failed || (self.shut && self.eof)
+    }
+
+    pub fn has_output(&self) -> bool {
+        !self.out.is_empty() || (self.goodbye_sent && !self.shut)
+    }
+
+    pub fn enqueue(&mut self, mut header: FrameHeader, payload: Payload, req: Option<Arc<Request>>, sh: &Shared) {
+        if self.failed || self.goodbye_sent {
+            if let Some(req) = req {
+                let why = err!(ProcAborted, "cannot send to rank {}: the link is closed", self.peer);
+                sh.complete(&req, Outcome::failed(why));
+            }
+            return;
+        }
+        header.seq = self.next_out_seq;
+        self.next_out_seq += 1;
+        let sync_seq = (header.flags & FLAG_SYNC != 0).then_some(header.seq);
+        if let (Some(seq), Some(req)) = (sync_seq, &req) {
+            let len = payload.len() as u64;
+            self.awaiting_ack.insert(seq, AckWait { req: req.clone(), len, written: false, acked: false });
+        }
+        if header.kind == FrameKind::Goodbye {
+            self.goodbye_sent = true;
+        }
+        self.out.push_back(OutFrame { header: header.encode(), payload, written: 0, req, sync_seq });
+    }
+
+    /// Writes as much queued output as the socket takes.
+    pub fn flush(&mut self, sh: &Shared) -> Result<()> {
+        while !self.out.is_empty() {
+            let mut slices = Vec::with_capacity(2 * MAX_BATCH);
+            for f in self.out.iter().take(MAX_BATCH) {
+                if f.written < HEADER_LEN {
+                    slices.push(IoSlice::new(&f.header[f.written..]));
+                }
+                let body = f.payload.bytes(f.written.saturating_sub(HEADER_LEN));
+                if !body.is_empty() {
+                    slices.push(IoSlice::new(body));
+                }
+            }
+            let mut n = match self.transport.write_vectored(&slices) {
+                Ok(0) => return Err(err!(ProcAborted, "the link to rank {} accepts no more data", self.peer)),
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(lost(self.peer, &e)),
+            };
+            while n > 0 {
+                let front = self.out.front_mut().expect("bytes written belong to queued frames");
+                let take = n.min(front.total() - front.written);
+                front.written += take;
+                n -= take;
+                if let Some(req) = &front.req {
+                    req.add_progress(take as u64);
+                }
+                if front.written == front.total() {
+                    let done = self.out.pop_front().expect("front exists");
+                    self.frame_written(done, sh);
+                }
+            }
+            while self.out.front().is_some_and(|f| f.total() == f.written) {
+                let done = self.out.pop_front().expect("front exists");
+                self.frame_written(done, sh);
+            }
+        }
+        if self.goodbye_sent && !self.shut {
+            self.shut = true;
+            if let Err(e) = self.transport.shutdown_write() {
+                if e.kind() != ErrorKind::NotConnected {
+                    return Err(lost(self.peer, &e));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn frame_written(&mut self, f: OutFrame, sh: &Shared) {
+        let len = f.payload.len() as u64;
+        match (f.sync_seq, f.req) {
+            (Some(seq), _) => {
+                if let Some(w) = self.awaiting_ack.get_mut(&seq) {
+                    w.written = true;
+                    if w.acked {
+                        self.finish_sync(seq, sh);
+                    }
+                }
+            }
+            (None, Some(req)) => sh.complete(&req, sent(len)),
+            (None, None) => {}
+        }
+    }
+
+    /// The receiver matched our synchronous send with this sequence number.
+    pub(crate) fn acknowledged(&mut self, seq: u64, sh: &Shared) -> Result<()> {
+        let w = self.awaiting_ack.get_mut(&seq).ok_or_else(|| {
+            err!(Other, "malformed frame from rank {}: acknowledgement of unknown frame {seq}", self.peer)
+        })?;
+        w.acked = true;
+        if w.written {
+            self.finish_sync(seq, sh);
+        }
+        Ok(())
+    }
+
+    fn finish_sync(&mut self, seq: u64, sh: &Shared) {
+        if let Some(w) = self.awaiting_ack.remove(&seq) {
+            sh.complete(&w.req, sent(w.len));
+        }
+    }
+
+    /// Swaps a queued send's borrowed buffer for a copy, completing its request; returns
+    /// false if the request is not queued here.
+    pub fn detach(&mut self, req: &Arc<Request>, sh: &Shared) -> bool {
+        let Some(f) = self.out.iter_mut().find(|f| f.req.as_ref().is_some_and(|r| Arc::ptr_eq(r, req))) else {
+            return false;
+        };
+        if f.sync_seq.is_some() {
+            return true;
+        }
+        if let Payload::Lent(buf) = &f.payload {
+            f.payload = Payload::Owned(bytes::Bytes::copy_from_slice(buf.bytes(0)));
+        }
+        let len = f.payload.len() as u64;
+        if let Some(req) = f.req.take() {
+            sh.complete(&req, sent(len));
+        }
+        true
+    }
+
+    /// Fails everything pending on this link and marks the peer gone.
+    pub fn fail(&mut self, why: Error, sh: &Shared) {
+        if self.failed {
+            return;
+        }
+        self.failed = true;
+        let _ = sh_deregister(self);
+        crate::log::info(&format!("link to rank {} closed: {why}", self.peer));
+        let mut reqs: Vec<Arc<Request>> = self.out.drain(..).filter_map(|f| f.req).collect();
+        reqs.extend(self.awaiting_ack.drain().map(|(_, w)| w.req));
+        if let Some(recv) = self.rx.take_direct() {
+            reqs.push(recv.req);
+        }
+        let doomed = sh.mailbox().bury_peer(self.peer, PeerState::Failed(why.clone()), true);
+        reqs.extend(doomed.into_iter().map(|r| r.req));
+        for req in reqs {
+            req.complete(Outcome::failed(why.clone()));
+        }
+        sh.notifier.notify();
+    }
+
+    /// The peer finished cleanly; receives still waiting on it alone can never match.
+    pub(crate) fn finished(&mut self, sh: &Shared) {
+        let doomed = {
+            let mut mb = sh.mailbox();
+            let doomed = mb.bury_peer(self.peer, PeerState::Finished, false);
+            let why = mb.peer_error(self.peer).expect("just marked finished");
+            doomed.into_iter().map(move |r| (r, why.clone())).collect::<Vec<_>>()
+        };
+        for (recv, why) in doomed {
+            recv.req.complete(Outcome::failed(why));
+        }
+        sh.notifier.notify();
+    }
+}
+
+fn sh_deregister(link: &mut Link) -> std::io::Result<()> {
+    // Closing our side too makes a peer still writing to us see the failure promptly.
+    link.transport.socket().shutdown(std::net::Shutdown::Both)
+}
+
+fn sent(len: u64) -> Outcome {
+    Outcome { count: len, ..Outcome::empty() }
+}
+
+/// The error for a broken connection, naming the peer.
+pub fn lost(peer: usize, e: &std::io::Error) -> Error {
+    err!(ProcAborted, "lost the connection to rank {peer} ({e}); it exited or crashed without calling MPI_Finalize")
+}

@@ -1,0 +1,135 @@
+//! Wakes compute threads waiting for completions: spin briefly, then park; poisoned on fatal failure.
+
+use crate::error::{Error, Result};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+pub struct Notifier {
+    epoch: AtomicU64,
+    waiters: AtomicUsize,
+    lock: Mutex<()>,
+    cv: Condvar,
+    poison: OnceLock<Error>,
+    spin: Duration,
+}
+
+impl Notifier {
+    pub fn new(spin: Duration) -> Notifier {
+        Notifier {
+            epoch: AtomicU64::new(0),
+            waiters: AtomicUsize::new(0),
+            lock: Mutex::new(()),
+            cv: Condvar::new(),
+            poison: OnceLock::new(),
+            spin,
+        }
+    }
+
+    /// Called after any state a waiter may be watching has changed. Never call it while
+    /// holding a lock that a waiter's `ready` closure takes.
+    pub fn notify(&self) {
+        self.epoch.fetch_add(1, SeqCst);
+        if self.waiters.load(SeqCst) > 0 {
+            let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+            self.cv.notify_all();
+        }
+    }
+
+    /// Makes every current and future wait fail with `error` (the first poison wins).
+    pub fn poison(&self, error: Error) {
+        let _ = self.poison.set(error);
+        self.notify();
+    }
+
+    pub fn poisoned(&self) -> Option<&Error> {
+        self.poison.get()
+    }
+
+    /// Waits until `ready` yields a value. `ready` runs without any lock of ours held.
+    pub fn wait<T>(&self, ready: impl FnMut() -> Option<T>) -> Result<T> {
+        self.wait_deadline(ready, None)
+            .map(|v| v.expect("an unbounded wait only returns with a value"))
+    }
+
+    /// Like `wait`, but gives up with `Ok(None)` after `timeout`.
+    pub fn wait_for<T>(&self, ready: impl FnMut() -> Option<T>, timeout: Duration) -> Result<Option<T>> {
+        self.wait_deadline(ready, Some(Instant::now() + timeout))
+    }
+
+    fn wait_deadline<T>(&self, mut ready: impl FnMut() -> Option<T>, deadline: Option<Instant>) -> Result<Option<T>> {
+        let start = Instant::now();
+        let mut spins = 0u32;
+        loop {
+            if let Some(v) = ready() {
+                return Ok(Some(v));
+            }
+            if let Some(e) = self.poisoned() {
+                return Err(e.clone());
+            }
+            spins += 1;
+            if spins % 64 == 0 && start.elapsed() >= self.spin {
+                break;
+            }
+            if spins % 16 == 0 {
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+        loop {
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                return Ok(None);
+            }
+            // The cap is only a safety net; wake-ups come from `notify`.
+            let nap = deadline.map_or(Duration::from_millis(200), |d| (d - now).min(Duration::from_millis(200)));
+            let seen = self.epoch.load(SeqCst);
+            self.waiters.fetch_add(1, SeqCst);
+            let value = ready();
+            if value.is_none() && self.poisoned().is_none() {
+                let guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+                if self.epoch.load(SeqCst) == seen {
+                    let _ = self.cv.wait_timeout(guard, nap);
+                }
+            }
+            self.waiters.fetch_sub(1, SeqCst);
+            if let Some(v) = value {
+                return Ok(Some(v));
+            }
+            if let Some(e) = self.poisoned() {
+                return Err(e.clone());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorClass;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    #[test]
+    fn wakes_a_parked_waiter() {
+        let n = Arc::new(Notifier::new(Duration::ZERO));
+        let flag = Arc::new(AtomicBool::new(false));
+        let (n2, f2) = (n.clone(), flag.clone());
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            f2.store(true, SeqCst);
+            n2.notify();
+        });
+        n.wait(|| flag.load(SeqCst).then_some(())).unwrap();
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn poison_fails_waits() {
+        let n = Notifier::new(Duration::ZERO);
+        n.poison(Error::new(ErrorClass::Intern, "thread died"));
+        let e = n.wait(|| None::<()>).unwrap_err();
+        assert_eq!(e.message, "thread died");
+    }
+}

@@ -1,0 +1,298 @@
+//! The receive side of a link: parse frames from the socket, match them, and write payloads
+//! straight into posted buffers, or into budgeted unexpected-message memory.
+
+use crate::error::{err, Result};
+use crate::link::{lost, Link};
+use crate::mailbox::{PostedRecv, Stage, SyncNotice, Unexpected};
+use crate::matching::Envelope;
+use crate::shared::Shared;
+use crate::wire::{FrameHeader, FrameKind, FLAG_SYNC, HEADER_LEN};
+use std::io::ErrorKind;
+
+/// Bytes read per system call for headers and small payloads.
+const STAGE_LEN: usize = 256 << 10;
+/// Payload left to read above which we read straight into the destination, skipping the stage.
+const DIRECT_MIN: u64 = 32 << 10;
+
+pub(crate) enum Sink {
+    /// Into the user's posted buffer; bytes past its end are dropped (truncation).
+    Direct(PostedRecv),
+    /// Into our own memory, as unexpected message `id`.
+    Buffer { id: u64, data: Vec<u8> },
+}
+
+pub(crate) enum State {
+    Header { buf: [u8; HEADER_LEN], filled: usize },
+    Payload { header: FrameHeader, sink: Sink, done: u64 },
+    /// Header in, payload waiting for a receive or for budget (unexpected message `id`).
+    Stalled { header: FrameHeader, id: u64 },
+}
+
+pub(crate) struct Rx {
+    state: State,
+    stage: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl Rx {
+    pub fn new() -> Rx {
+        Rx { state: State::Header { buf: [0; HEADER_LEN], filled: 0 }, stage: vec![0; STAGE_LEN], start: 0, end: 0 }
+    }
+
+    fn idle() -> State {
+        State::Header { buf: [0; HEADER_LEN], filled: 0 }
+    }
+
+    /// The posted receive being filled right now, if any (for failing it).
+    pub fn take_direct(&mut self) -> Option<PostedRecv> {
+        match std::mem::replace(&mut self.state, Rx::idle()) {
+            State::Payload { sink: Sink::Direct(r), .. } => Some(r),
+            _ => None,
+        }
+    }
+
+    fn at_frame_boundary(&self) -> bool {
+        matches!(self.state, State::Header { filled: 0, .. }) && self.start == self.end
+    }
+}
+
+fn envelope(peer: usize, h: &FrameHeader) -> Envelope {
+    Envelope { context: h.context, source: peer as i32, tag: h.tag }
+}
+
+impl Link {
+    /// Reads until the socket is drained, the link stalls, or it closes.
+    pub fn on_readable(&mut self, sh: &Shared) -> Result<()> {
+        loop {
+            let rx = &mut self.rx;
+            match &mut rx.state {
+                State::Stalled { .. } => return Ok(()),
+                State::Header { buf, filled } => {
+                    let n = (HEADER_LEN - *filled).min(rx.end - rx.start);
+                    buf[*filled..*filled + n].copy_from_slice(&rx.stage[rx.start..rx.start + n]);
+                    *filled += n;
+                    rx.start += n;
+                    if *filled < HEADER_LEN {
+                        if !self.fill_stage(sh)? {
+                            return Ok(());
+                        }
+                        continue;
+                    }
+                    let header = FrameHeader::decode(buf, self.peer, self.next_in_seq, sh.max_frame)?;
+                    self.next_in_seq += 1;
+                    self.rx.state = Rx::idle();
+                    self.begin(header, sh)?;
+                }
+                State::Payload { header, sink, done } => {
+                    let remaining = header.len - *done;
+                    if remaining == 0 {
+                        let State::Payload { header, sink, .. } = std::mem::replace(&mut rx.state, Rx::idle()) else { unreachable!() };
+                        self.finish(header, sink, sh);
+                        continue;
+                    }
+                    if rx.start < rx.end {
+                        let n = (rx.end - rx.start).min(remaining as usize);
+                        write_into(sink, *done, &rx.stage[rx.start..rx.start + n]);
+                        rx.start += n;
+                        *done += n as u64;
+                        continue;
+                    }
+                    if remaining >= DIRECT_MIN {
+                        if let Some(dest) = direct_region(sink, *done, remaining) {
+                            match self.transport.read(dest) {
+                                Ok(0) => return self.closed(sh),
+                                Ok(n) => {
+                                    if let State::Payload { done, .. } = &mut self.rx.state {
+                                        *done += n as u64;
+                                    }
+                                    continue;
+                                }
+                                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+                                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                                Err(e) => return Err(lost(self.peer, &e)),
+                            }
+                        }
+                    }
+                    if !self.fill_stage(sh)? {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads more bytes into the stage; false when the socket has none now (or closed cleanly).
+    fn fill_stage(&mut self, sh: &Shared) -> Result<bool> {
+        let rx = &mut self.rx;
+        if rx.start == rx.end {
+            rx.start = 0;
+            rx.end = 0;
+        }
+        loop {
+            match self.transport.read(&mut self.rx.stage[self.rx.end..]) {
+                Ok(0) => return self.closed(sh).map(|_| false),
+                Ok(n) => {
+                    self.rx.end += n;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(lost(self.peer, &e)),
+            }
+        }
+    }
+
+    /// End of stream: clean after the peer's goodbye at a frame boundary, a failure otherwise.
+    fn closed(&mut self, sh: &Shared) -> Result<()> {
+        if self.eof {
+            return Ok(());
+        }
+        self.eof = true;
+        if self.goodbye_received && self.rx.at_frame_boundary() {
+            self.finished(sh);
+            return Ok(());
+        }
+        Err(err!(ProcAborted, "lost the connection to rank {}: it exited or crashed without calling MPI_Finalize", self.peer))
+    }
+
+    fn begin(&mut self, header: FrameHeader, sh: &Shared) -> Result<()> {
+        if self.goodbye_received {
+            return Err(err!(Other, "malformed stream from rank {}: a frame after its goodbye", self.peer));
+        }
+        match header.kind {
+            FrameKind::Data => self.begin_data(header, sh),
+            FrameKind::SyncAck => self.acknowledged(header.aux, sh),
+            FrameKind::Goodbye => {
+                self.goodbye_received = true;
+                Ok(())
+            }
+            FrameKind::Abort => {
+                crate::log::error(&format!("rank {} called MPI_Abort with error code {}; ending this process too", self.peer, header.aux as i32));
+                std::process::exit(header.aux as i32)
+            }
+        }
+    }
+
+    fn begin_data(&mut self, header: FrameHeader, sh: &Shared) -> Result<()> {
+        let env = envelope(self.peer, &header);
+        let sync = header.flags & FLAG_SYNC != 0;
+        let mut mb = sh.mailbox();
+        if let Some(recv) = mb.engine.arrive(&env) {
+            drop(mb);
+            if sync {
+                self.queue_ack(header.seq, sh);
+            }
+            self.rx.state = State::Payload { header, sink: Sink::Direct(recv), done: 0 };
+            return Ok(());
+        }
+        let notice = if sync { SyncNotice::Remote(header.seq) } else { SyncNotice::None };
+        let mut msg = Unexpected { peer: self.peer, len: header.len, sync: notice, stage: Stage::Arriving, claimed: None };
+        if header.len == 0 {
+            msg.stage = Stage::Buffered(Vec::new());
+            mb.engine.push_unexpected(env, msg);
+        } else if mb.reserve(header.len) {
+            let id = mb.engine.push_unexpected(env, msg);
+            drop(mb);
+            let data = vec![0u8; header.len as usize];
+            self.rx.state = State::Payload { header, sink: Sink::Buffer { id, data }, done: 0 };
+            return Ok(());
+        } else {
+            msg.stage = Stage::Stalled;
+            let id = mb.engine.push_unexpected(env, msg);
+            mb.stalled[self.peer] = true;
+            self.rx.state = State::Stalled { header, id };
+        }
+        drop(mb);
+        sh.notifier.notify();
+        Ok(())
+    }
+
+    fn finish(&mut self, header: FrameHeader, sink: Sink, sh: &Shared) {
+        let env = envelope(self.peer, &header);
+        match sink {
+            Sink::Direct(recv) => {
+                let outcome = recv.outcome(&env, header.len);
+                sh.complete(&recv.req, outcome);
+            }
+            Sink::Buffer { id, data } => {
+                let mut mb = sh.mailbox();
+                let claimed = mb.engine.unexpected_mut(env.context, id).and_then(|u| u.claimed.take());
+                match claimed {
+                    Some(recv) => {
+                        mb.engine.remove_unexpected(env.context, id);
+                        mb.release(header.len);
+                        drop(mb);
+                        let outcome = recv.fill(&env, &data);
+                        sh.complete(&recv.req, outcome);
+                    }
+                    None => {
+                        if let Some(u) = mb.engine.unexpected_mut(env.context, id) {
+                            u.stage = Stage::Buffered(data);
+                        }
+                        drop(mb);
+                        sh.notifier.notify();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Continues a stalled link once its message is claimed or budget is free.
+    pub fn resume(&mut self, sh: &Shared) -> Result<()> {
+        let State::Stalled { header, id } = self.rx.state else {
+            return Ok(());
+        };
+        let mut mb = sh.mailbox();
+        let Some(u) = mb.engine.unexpected_mut(header.context, id) else {
+            return Ok(());
+        };
+        let sink = if u.claimed.is_some() {
+            let recv = u.claimed.take().expect("checked");
+            mb.engine.remove_unexpected(header.context, id);
+            Sink::Direct(recv)
+        } else if mb.reserve(header.len) {
+            if let Some(u) = mb.engine.unexpected_mut(header.context, id) {
+                u.stage = Stage::Arriving;
+            }
+            Sink::Buffer { id, data: vec![0u8; header.len as usize] }
+        } else {
+            return Ok(());
+        };
+        mb.stalled[self.peer] = false;
+        drop(mb);
+        self.rx.state = State::Payload { header, sink, done: 0 };
+        self.on_readable(sh)
+    }
+
+    pub(crate) fn queue_ack(&mut self, seq: u64, sh: &Shared) {
+        let ack = FrameHeader::control(FrameKind::SyncAck, sh.rank as i32, seq);
+        self.enqueue(ack, crate::buffer::Payload::Owned(bytes::Bytes::new()), None, sh);
+    }
+}
+
+fn write_into(sink: &mut Sink, at: u64, bytes: &[u8]) {
+    let dest: &mut [u8] = match sink {
+        Sink::Direct(r) => r.buf.bytes_mut(0),
+        Sink::Buffer { data, .. } => data,
+    };
+    let at = at as usize;
+    if at < dest.len() {
+        let n = bytes.len().min(dest.len() - at);
+        dest[at..at + n].copy_from_slice(&bytes[..n]);
+    }
+}
+
+/// Where the next payload bytes can be read to directly, if they have a home (truncated
+/// bytes do not: they go through the stage and are dropped).
+fn direct_region(sink: &mut Sink, done: u64, remaining: u64) -> Option<&mut [u8]> {
+    let dest: &mut [u8] = match sink {
+        Sink::Direct(r) => r.buf.bytes_mut(0),
+        Sink::Buffer { data, .. } => data,
+    };
+    let at = done as usize;
+    (at < dest.len()).then(|| {
+        let n = (dest.len() - at).min(remaining as usize);
+        &mut dest[at..at + n]
+    })
+}

@@ -1,0 +1,113 @@
+//! A request's completion state, shared by the compute thread that waits and the thread that completes it.
+
+use crate::error::Error;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Source value of a status that describes no message (`MPI_PROC_NULL`).
+pub const PROC_NULL: i32 = -3;
+/// Tag value of a status that describes no message (`MPI_ANY_TAG`).
+pub const ANY_TAG: i32 = -2;
+
+/// What a completed request reports. `source` is a world rank until the C boundary translates it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub source: i32,
+    pub tag: i32,
+    /// Bytes received (or sent).
+    pub count: u64,
+    pub error: Option<Error>,
+    pub cancelled: bool,
+}
+
+impl Outcome {
+    pub fn empty() -> Outcome {
+        Outcome {
+            source: PROC_NULL,
+            tag: ANY_TAG,
+            count: 0,
+            error: None,
+            cancelled: false,
+        }
+    }
+
+    pub fn failed(error: Error) -> Outcome {
+        Outcome {
+            error: Some(error),
+            ..Outcome::empty()
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Request {
+    done: AtomicBool,
+    /// Payload bytes moved so far; a blocking send watches it to spot a stalled link.
+    progress: AtomicU64,
+    outcome: Mutex<Option<Outcome>>,
+}
+
+impl Request {
+    pub fn new() -> Arc<Request> {
+        Arc::new(Request {
+            done: AtomicBool::new(false),
+            progress: AtomicU64::new(0),
+            outcome: Mutex::new(None),
+        })
+    }
+
+    pub fn completed(outcome: Outcome) -> Arc<Request> {
+        let r = Request::new();
+        r.complete(outcome);
+        r
+    }
+
+    /// Records the outcome; the first completion wins, so a late failure cannot overwrite it.
+    /// Callers notify waiters afterwards.
+    pub fn complete(&self, outcome: Outcome) -> bool {
+        let mut slot = self.outcome.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_some() {
+            return false;
+        }
+        *slot = Some(outcome);
+        self.done.store(true, Ordering::SeqCst);
+        true
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.done.load(Ordering::SeqCst)
+    }
+
+    /// The outcome, once done.
+    pub fn outcome(&self) -> Option<Outcome> {
+        if !self.is_done() {
+            return None;
+        }
+        self.outcome.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn add_progress(&self, bytes: u64) {
+        self.progress.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    pub fn progress(&self) -> u64 {
+        self.progress.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorClass;
+
+    #[test]
+    fn first_completion_wins() {
+        let r = Request::new();
+        assert!(!r.is_done() && r.outcome().is_none());
+        let mut ok = Outcome::empty();
+        ok.count = 8;
+        assert!(r.complete(ok.clone()));
+        assert!(!r.complete(Outcome::failed(Error::new(ErrorClass::Other, "late"))));
+        assert_eq!(r.outcome(), Some(ok));
+    }
+}

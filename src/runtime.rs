@@ -1,0 +1,316 @@
+//! The process-wide engine behind the C API: start-up, point-to-point operations, waits, shutdown.
+
+use crate::bootstrap;
+use crate::buffer::{Payload, UserBuf};
+use crate::config::Config;
+use crate::error::{err, Result};
+use crate::mailbox::{Mailbox, PostedRecv, Stage, SyncNotice, Unexpected};
+use crate::matching::{Envelope, Pattern};
+use crate::notifier::Notifier;
+use crate::progress::{Progress, STALL_DETACH, WAKER_TOKEN};
+use crate::request::{Outcome, Request};
+use crate::shared::{Command, Shared};
+use crate::transport::{PlainTcp, Transport};
+use crate::wire::{FrameHeader, FrameKind, FLAG_SYNC};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// How a send completes (MPI's send modes; ready mode behaves as standard).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendMode {
+    Standard,
+    Synchronous,
+    /// Always copied at once: the caller's buffer is free when the call returns.
+    Buffered,
+}
+
+/// A posted receive, for cancelling it later.
+#[derive(Debug, Clone, Copy)]
+pub struct RecvTicket {
+    pub context: u64,
+    pub id: u64,
+}
+
+pub struct Runtime {
+    pub config: Config,
+    pub shared: Arc<Shared>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    pub started: Instant,
+}
+
+impl Runtime {
+    /// Opens the mesh and starts the communication thread.
+    pub fn start(config: Config) -> Result<Runtime> {
+        crate::log::set_rank(config.rank, config.verbose);
+        let streams = bootstrap::open_mesh(&config)?;
+        let poll = mio::Poll::new().map_err(|e| err!(Intern, "cannot create a poller: {e}"))?;
+        let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)
+            .map_err(|e| err!(Intern, "cannot create a waker: {e}"))?;
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let shared = Arc::new(Shared::new(
+            config.rank,
+            config.size,
+            config.max_frame,
+            Mailbox::new(config.size, config.unexpected_limit),
+            Notifier::new(config.spin),
+            tx,
+            waker,
+        ));
+        let mut transports: Vec<Option<Box<dyn Transport>>> = Vec::new();
+        for (peer, stream) in streams.into_iter().enumerate() {
+            transports.push(match stream {
+                None => None,
+                Some(s) => Some(Box::new(PlainTcp::new(s).map_err(|e| {
+                    err!(Other, "cannot set up the link to rank {peer}: {e}")
+                })?)),
+            });
+        }
+        let thread = Progress::new(poll, transports, rx, shared.clone())?.spawn()?;
+        Ok(Runtime { config, shared, thread: Mutex::new(Some(thread)), started: Instant::now() })
+    }
+
+    pub fn rank(&self) -> usize {
+        self.config.rank
+    }
+
+    pub fn size(&self) -> usize {
+        self.config.size
+    }
+
+    /// Starts a send of `data` to world rank `dest`. Small and buffered sends are copied and
+    /// complete at once; larger ones are sent from the caller's buffer.
+    pub fn isend(&self, dest: usize, context: u64, tag: i32, data: UserBuf, mode: SendMode) -> Result<Arc<Request>> {
+        if let Some(why) = self.shared.mailbox().peer_error(dest) {
+            return Err(why);
+        }
+        let copy = mode == SendMode::Buffered || (mode == SendMode::Standard && data.len() <= self.config.eager_limit);
+        let payload = if copy {
+            Payload::Owned(bytes::Bytes::copy_from_slice(data.bytes(0)))
+        } else {
+            Payload::Lent(data)
+        };
+        let req = Request::new();
+        if dest == self.rank() {
+            self.send_to_self(context, tag, payload, mode, &req);
+            return Ok(req);
+        }
+        let header = FrameHeader {
+            kind: FrameKind::Data,
+            flags: if mode == SendMode::Synchronous { FLAG_SYNC } else { 0 },
+            src: self.rank() as i32,
+            tag,
+            context,
+            len: data.len() as u64,
+            seq: 0,
+            aux: 0,
+        };
+        // An eager copy frees the caller's buffer now, so the request is already complete.
+        let eager = copy && mode != SendMode::Synchronous;
+        let tracked = if eager { None } else { Some(req.clone()) };
+        self.shared.command(Command::Send { peer: dest, header, payload, req: tracked })?;
+        if eager {
+            req.complete(Outcome { count: data.len() as u64, ..Outcome::empty() });
+        }
+        Ok(req)
+    }
+
+    /// A blocking standard send. If the link stops moving (the receiver has no room and no
+    /// receive posted), the data is copied so the call returns: this is what keeps the
+    /// all-ranks-send-first ring from deadlocking at any message size.
+    pub fn send(&self, dest: usize, context: u64, tag: i32, data: UserBuf, mode: SendMode) -> Result<Outcome> {
+        let req = self.isend(dest, context, tag, data, mode)?;
+        let mut last = (req.progress(), Instant::now());
+        let mut detached = false;
+        loop {
+            let outcome = self.shared.notifier.wait_for(|| req.outcome(), STALL_DETACH)?;
+            if let Some(outcome) = outcome {
+                return outcome_result(outcome);
+            }
+            let progress = req.progress();
+            if progress != last.0 {
+                last = (progress, Instant::now());
+            } else if mode == SendMode::Standard && !detached && last.1.elapsed() >= STALL_DETACH {
+                detached = true;
+                self.shared.command(Command::Detach(req.clone()))?;
+            }
+        }
+    }
+
+    fn send_to_self(&self, context: u64, tag: i32, payload: Payload, mode: SendMode, req: &Arc<Request>) {
+        let env = Envelope { context, source: self.rank() as i32, tag };
+        let len = payload.len() as u64;
+        let sent = Outcome { count: len, ..Outcome::empty() };
+        let mut mb = self.shared.mailbox();
+        if let Some(recv) = mb.engine.arrive(&env) {
+            drop(mb);
+            let outcome = recv.fill(&env, payload.bytes(0));
+            self.shared.complete(&recv.req, outcome);
+            self.shared.complete(req, sent);
+            return;
+        }
+        let data = payload.bytes(0).to_vec();
+        mb.budget_used += len;
+        let sync = if mode == SendMode::Synchronous { SyncNotice::Local(req.clone()) } else { SyncNotice::None };
+        let is_sync = matches!(sync, SyncNotice::Local(_));
+        mb.engine.push_unexpected(env, Unexpected { peer: self.rank(), len, sync, stage: Stage::Buffered(data), claimed: None });
+        drop(mb);
+        if !is_sync {
+            self.shared.complete(req, sent);
+        } else {
+            self.shared.notifier.notify();
+        }
+    }
+
+    /// Posts a receive into `buf`: takes the earliest matching unexpected message, or waits
+    /// for one. `pattern.source` is a world rank.
+    pub fn irecv(&self, pattern: Pattern, buf: UserBuf) -> Result<(Arc<Request>, Option<RecvTicket>)> {
+        let req = Request::new();
+        let recv = PostedRecv { req: req.clone(), buf };
+        let mut mb = self.shared.mailbox();
+        let found = mb.engine.find_unexpected(&pattern, |u| u.claimed.is_none()).map(|(id, env, _)| (id, env));
+        let Some((id, env)) = found else {
+            if let Some(why) = pattern.source.and_then(|s| mb.peer_error(s as usize)) {
+                return Err(why);
+            }
+            let id = mb.engine.post(pattern, recv);
+            return Ok((req, Some(RecvTicket { context: pattern.context, id })));
+        };
+        let u = mb.engine.unexpected_mut(env.context, id).expect("just found");
+        let notice = std::mem::replace(&mut u.sync, SyncNotice::None);
+        let (peer, len) = (u.peer, u.len);
+        let mut resume = None;
+        if let Stage::Buffered(_) = u.stage {
+            let u = mb.engine.remove_unexpected(env.context, id).expect("just found");
+            mb.release(u.len);
+            resume = Some(mb.stalled.iter().enumerate().filter(|(_, s)| **s).map(|(p, _)| p).collect::<Vec<_>>());
+            drop(mb);
+            let Stage::Buffered(data) = u.stage else { unreachable!() };
+            let outcome = recv.fill(&env, &data);
+            self.shared.complete(&req, outcome);
+        } else {
+            let stalled = matches!(u.stage, Stage::Stalled);
+            u.claimed = Some(recv);
+            drop(mb);
+            if stalled {
+                resume = Some(vec![peer]);
+            }
+        }
+        match notice {
+            SyncNotice::None => {}
+            SyncNotice::Local(send) => self.shared.complete(&send, Outcome { count: len, ..Outcome::empty() }),
+            SyncNotice::Remote(seq) => self.shared.command(Command::Ack { peer, seq })?,
+        }
+        for peer in resume.into_iter().flatten() {
+            self.shared.command(Command::Resume(peer))?;
+        }
+        Ok((req, None))
+    }
+
+    /// Withdraws a receive that has not matched; true if it was cancelled.
+    pub fn cancel(&self, ticket: RecvTicket) -> bool {
+        let recv = self.shared.mailbox().engine.cancel(ticket.context, ticket.id);
+        match recv {
+            Some(recv) => {
+                self.shared.complete(&recv.req, Outcome { cancelled: true, ..Outcome::empty() });
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The envelope and length of the earliest matching unclaimed message, if one has arrived.
+    pub fn iprobe(&self, pattern: &Pattern) -> Result<Option<(Envelope, u64)>> {
+        if let Some(e) = self.shared.notifier.poisoned() {
+            return Err(e.clone());
+        }
+        let mut mb = self.shared.mailbox();
+        if let Some((_, env, u)) = mb.engine.find_unexpected(pattern, |u| u.claimed.is_none()) {
+            return Ok(Some((env, u.len)));
+        }
+        match pattern.source.and_then(|s| mb.peer_error(s as usize)) {
+            Some(why) => Err(why),
+            None => Ok(None),
+        }
+    }
+
+    pub fn probe(&self, pattern: &Pattern) -> Result<(Envelope, u64)> {
+        let mut failure = None;
+        let found = self.shared.notifier.wait(|| match self.iprobe(pattern) {
+            Ok(found) => found,
+            Err(e) => {
+                failure = Some(e);
+                Some((Envelope { context: 0, source: 0, tag: 0 }, 0))
+            }
+        })?;
+        failure.map_or(Ok(found), Err)
+    }
+
+    /// Blocks until `ready` yields (used by every wait); fails if the communication thread died.
+    pub fn wait_until<T>(&self, ready: impl FnMut() -> Option<T>) -> Result<T> {
+        self.shared.notifier.wait(ready)
+    }
+
+    /// Ends the whole job: tells every peer (best effort, briefly) and exits with `code`.
+    pub fn abort(&self, code: i32) -> ! {
+        for peer in (0..self.size()).filter(|p| *p != self.rank()) {
+            let header = FrameHeader::control(FrameKind::Abort, self.rank() as i32, code as u32 as u64);
+            let _ = self.shared.command(Command::Send { peer, header, payload: Payload::Owned(bytes::Bytes::new()), req: None });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::process::exit(code)
+    }
+
+    /// Flushes everything, says goodbye to every peer and waits for theirs.
+    pub fn finalize(&self) -> Result<()> {
+        let Some(thread) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+            return Ok(());
+        };
+        self.shared.command(Command::Finalize)?;
+        thread.join().map_err(|_| err!(Intern, "the communication thread panicked during MPI_Finalize"))?;
+        match self.shared.notifier.poisoned() {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A completed request's outcome, or its error.
+pub fn outcome_result(outcome: Outcome) -> Result<Outcome> {
+    match &outcome.error {
+        Some(e) => Err(e.clone()),
+        None => Ok(outcome),
+    }
+}
+
+impl Runtime {
+    /// Sends a copy of `data` (internal traffic such as collectives).
+    pub fn send_bytes(&self, dest: usize, context: u64, tag: i32, data: &[u8]) -> Result<()> {
+        let payload = Payload::Owned(bytes::Bytes::copy_from_slice(data));
+        if dest == self.rank() {
+            let req = Request::new();
+            self.send_to_self(context, tag, payload, SendMode::Buffered, &req);
+            return Ok(());
+        }
+        let header = FrameHeader { kind: FrameKind::Data, flags: 0, src: self.rank() as i32, tag, context, len: data.len() as u64, seq: 0, aux: 0 };
+        self.shared.command(Command::Send { peer: dest, header, payload, req: None })
+    }
+
+    /// Receives exactly into `buf` from world rank `src` (internal traffic).
+    pub fn recv_bytes(&self, src: usize, context: u64, tag: i32, buf: &mut [u8]) -> Result<Outcome> {
+        let pattern = Pattern { context, source: Some(src as i32), tag: Some(tag) };
+        // SAFETY: `buf` stays mutably borrowed until this call returns, and the call does not
+        // return while the receive can still be written: it waits for completion, and on a
+        // failed wait it withdraws the receive first (a dead thread writes nothing).
+        let user = unsafe { UserBuf::new(buf.as_mut_ptr(), buf.len()) };
+        let (req, ticket) = self.irecv(pattern, user)?;
+        match self.wait_until(|| req.outcome()) {
+            Ok(outcome) => outcome_result(outcome),
+            Err(e) => {
+                if let Some(t) = ticket {
+                    self.cancel(t);
+                }
+                Err(e)
+            }
+        }
+    }
+}
