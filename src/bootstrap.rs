@@ -32,10 +32,12 @@ pub fn open_mesh(cfg: &Config) -> Result<Vec<Option<TcpStream>>> {
     let acceptor = if cfg.rank + 1 < cfg.size {
         let listener = listener(cfg)?;
         let (me, cfg2, stop2) = (me.clone(), cfg.clone(), stop.clone());
-        Some(std::thread::Builder::new()
-            .name("partyline-accept".into())
-            .spawn(move || accept_peers(listener, me, &cfg2, deadline, &stop2))
-            .map_err(|e| err!(Intern, "cannot start the bootstrap thread: {e}"))?)
+        Some(
+            std::thread::Builder::new()
+                .name("partyline-accept".into())
+                .spawn(move || accept_peers(listener, me, &cfg2, deadline, &stop2))
+                .map_err(|e| err!(Intern, "cannot start the bootstrap thread: {e}"))?,
+        )
     } else {
         None
     };
@@ -91,8 +93,13 @@ fn listener(cfg: &Config) -> Result<TcpListener> {
         .listen_addr
         .clone()
         .unwrap_or_else(|| cfg.peers[cfg.rank].clone());
-    let addr = resolve(&spec)
-        .map_err(|e| err!(Arg, "rank {} cannot resolve its listen address {spec:?}: {e}", cfg.rank))?;
+    let addr = resolve(&spec).map_err(|e| {
+        err!(
+            Arg,
+            "rank {} cannot resolve its listen address {spec:?}: {e}",
+            cfg.rank
+        )
+    })?;
     let bind = || -> std::io::Result<TcpListener> {
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
         socket.set_reuse_address(true)?;
@@ -106,9 +113,9 @@ fn listener(cfg: &Config) -> Result<TcpListener> {
 }
 
 fn resolve(spec: &str) -> std::io::Result<SocketAddr> {
-    spec.to_socket_addrs()?.next().ok_or_else(|| {
-        std::io::Error::new(std::io::ErrorKind::NotFound, "no address found")
-    })
+    spec.to_socket_addrs()?
+        .next()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address found"))
 }
 
 fn connect_peer(cfg: &Config, me: &Hello, peer: usize, deadline: Instant) -> Result<TcpStream> {
@@ -126,7 +133,10 @@ fn connect_peer(cfg: &Config, me: &Hello, peer: usize, deadline: Instant) -> Res
         });
         match attempt {
             Ok(mut stream) => {
-                let timeout = Some(cfg.handshake_timeout.min(remaining.max(Duration::from_millis(100))));
+                let timeout = Some(
+                    cfg.handshake_timeout
+                        .min(remaining.max(Duration::from_millis(100))),
+                );
                 let _ = stream.set_read_timeout(timeout);
                 let _ = stream.set_write_timeout(timeout);
                 Greeting::Hello(me.clone()).write_to(&mut stream, &who)?;
@@ -179,29 +189,43 @@ fn accept_peers(
             let got: HashSet<usize> = accepted.iter().map(|(r, _)| *r).collect();
             let mut missing: Vec<usize> = wanted.difference(&got).copied().collect();
             missing.sort_unstable();
-            let missing: Vec<String> = missing.iter().map(|r| format!("{r} ({})", cfg.peers[*r])).collect();
-            let refused = if refusals.is_empty() { String::new() } else { format!("; connections refused meanwhile: {}", refusals.join("; ")) };
+            let missing: Vec<String> = missing
+                .iter()
+                .map(|r| format!("{r} ({})", cfg.peers[*r]))
+                .collect();
+            let refused = if refusals.is_empty() {
+                String::new()
+            } else {
+                format!("; connections refused meanwhile: {}", refusals.join("; "))
+            };
             return Err(err!(Other, "rank {} timed out after {:.1} s waiting for rank(s) {} to connect{refused}; start every party, or raise PARTYLINE_CONNECT_TIMEOUT", me.rank, cfg.connect_timeout.as_secs_f64(), missing.join(", ")));
         }
         match listener.accept() {
             Ok((stream, from)) => {
                 if pending.load(Ordering::Relaxed) >= MAX_PENDING_HANDSHAKES {
-                    log::warn(&format!("refused connection from {from}: too many handshakes in progress"));
+                    log::warn(&format!(
+                        "refused connection from {from}: too many handshakes in progress"
+                    ));
                     continue;
                 }
                 pending.fetch_add(1, Ordering::Relaxed);
                 let (me, tx, refusal_tx) = (me.clone(), tx.clone(), refusal_tx.clone());
-                let (claimed, pending, timeout) = (claimed.clone(), pending.clone(), cfg.handshake_timeout);
-                let spawned = std::thread::Builder::new().name("partyline-greet".into()).spawn(move || {
-                    match greet(stream, &me, &claimed, timeout, from) {
-                        Ok((rank, stream)) => { let _ = tx.send((rank, stream)); }
-                        Err(why) => {
-                            log::warn(&format!("refused connection from {from}: {why}"));
-                            let _ = refusal_tx.send(format!("{from}: {why}"));
+                let (claimed, pending, timeout) =
+                    (claimed.clone(), pending.clone(), cfg.handshake_timeout);
+                let spawned = std::thread::Builder::new()
+                    .name("partyline-greet".into())
+                    .spawn(move || {
+                        match greet(stream, &me, &claimed, timeout, from) {
+                            Ok((rank, stream)) => {
+                                let _ = tx.send((rank, stream));
+                            }
+                            Err(why) => {
+                                log::warn(&format!("refused connection from {from}: {why}"));
+                                let _ = refusal_tx.send(format!("{from}: {why}"));
+                            }
                         }
-                    }
-                    pending.fetch_sub(1, Ordering::Relaxed);
-                });
+                        pending.fetch_sub(1, Ordering::Relaxed);
+                    });
                 if spawned.is_err() {
                     return Err(err!(Intern, "cannot start a handshake thread"));
                 }

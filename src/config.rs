@@ -46,7 +46,10 @@ fn seconds(name: &str, default: f64) -> Result<Duration> {
         Some(v) => {
             let secs: f64 = parse_num(name, &v, "a number of seconds")?;
             if !(secs.is_finite() && secs > 0.0 && secs < 1e7) {
-                return Err(err!(Arg, "{name}={v:?} must be a positive number of seconds"));
+                return Err(err!(
+                    Arg,
+                    "{name}={v:?} must be a positive number of seconds"
+                ));
             }
             Ok(Duration::from_secs_f64(secs))
         }
@@ -99,7 +102,11 @@ impl Config {
             (None, None) => Vec::new(),
         };
         let listen_fd = match var("PARTYLINE_LISTEN_FD") {
-            Some(v) => Some(parse_num("PARTYLINE_LISTEN_FD", &v, "a file descriptor number")?),
+            Some(v) => Some(parse_num(
+                "PARTYLINE_LISTEN_FD",
+                &v,
+                "a file descriptor number",
+            )?),
             None => None,
         };
         let config = Config {
@@ -117,7 +124,7 @@ impl Config {
                 .map(|v| parse_bytes("PARTYLINE_SOCKET_BUFFER", &v).map(|b| b as usize))
                 .transpose()?,
             max_frame: bytes_or("PARTYLINE_MAX_FRAME", 1 << 40)?,
-            spin: Duration::from_micros(bytes_or("PARTYLINE_SPIN_US", 50)?),
+            spin: Duration::from_micros(bytes_or("PARTYLINE_SPIN_US", 200)?),
             verbose: flag("PARTYLINE_VERBOSE"),
             launched_locally: var("PARTYLINE_LAUNCHER").is_some(),
         };
@@ -127,10 +134,20 @@ impl Config {
 
     pub fn validate(&self) -> Result<()> {
         if self.size == 0 || self.size > MAX_RANKS {
-            return Err(err!(Arg, "PARTYLINE_SIZE={} is out of range: partyline runs 1 to {MAX_RANKS} ranks", self.size));
+            return Err(err!(
+                Arg,
+                "PARTYLINE_SIZE={} is out of range: partyline runs 1 to {MAX_RANKS} ranks",
+                self.size
+            ));
         }
         if self.rank >= self.size {
-            return Err(err!(Rank, "PARTYLINE_RANK={} is out of range for PARTYLINE_SIZE={}: ranks are 0 to {}", self.rank, self.size, self.size - 1));
+            return Err(err!(
+                Rank,
+                "PARTYLINE_RANK={} is out of range for PARTYLINE_SIZE={}: ranks are 0 to {}",
+                self.rank,
+                self.size,
+                self.size - 1
+            ));
         }
         if self.size > 1 && self.peers.len() != self.size {
             return Err(err!(Arg, "the peer list has {} entries but PARTYLINE_SIZE={}: give one host:port per rank in PARTYLINE_PEERS (comma-separated) or PARTYLINE_HOSTFILE", self.peers.len(), self.size));
@@ -142,7 +159,10 @@ impl Config {
             }
         }
         if self.eager_limit as u64 > self.max_frame {
-            return Err(err!(Arg, "PARTYLINE_EAGER_LIMIT is larger than PARTYLINE_MAX_FRAME"));
+            return Err(err!(
+                Arg,
+                "PARTYLINE_EAGER_LIMIT is larger than PARTYLINE_MAX_FRAME"
+            ));
         }
         if self.job_id.len() > 255 {
             return Err(err!(Arg, "PARTYLINE_JOB_ID is longer than 255 bytes"));
@@ -200,7 +220,10 @@ mod tests {
         let mut c = base();
         c.rank = 5;
         let e = c.validate().unwrap_err();
-        assert!(e.message.contains("PARTYLINE_RANK=5") && e.message.contains("SIZE=3"), "{e}");
+        assert!(
+            e.message.contains("PARTYLINE_RANK=5") && e.message.contains("SIZE=3"),
+            "{e}"
+        );
         let mut c = base();
         c.peers.pop();
         assert!(c.validate().unwrap_err().message.contains("2 entries"));

@@ -13,17 +13,33 @@ pub struct Datatype {
 
 impl Datatype {
     pub fn basic(size: usize, elements: usize) -> Datatype {
-        Datatype { size, elements, committed: true }
+        Datatype {
+            size,
+            elements,
+            committed: true,
+        }
     }
 
     /// `MPI_Type_contiguous`: `count` items of `base` back to back.
     pub fn contiguous(count: i64, base: &Datatype) -> Result<Datatype> {
         if count < 0 {
-            return Err(err!(Count, "MPI_Type_contiguous: count {count} is negative"));
+            return Err(err!(
+                Count,
+                "MPI_Type_contiguous: count {count} is negative"
+            ));
         }
         let count = count as usize;
-        let size = base.size.checked_mul(count).ok_or_else(|| err!(Count, "MPI_Type_contiguous: {count} items overflow the size"))?;
-        Ok(Datatype { size, elements: base.elements * count, committed: false })
+        let size = base.size.checked_mul(count).ok_or_else(|| {
+            err!(
+                Count,
+                "MPI_Type_contiguous: {count} items overflow the size"
+            )
+        })?;
+        Ok(Datatype {
+            size,
+            elements: base.elements * count,
+            committed: false,
+        })
     }
 
     /// Bytes in `count` items, checked.
@@ -32,9 +48,14 @@ impl Datatype {
             return Err(err!(Count, "count {count} is negative"));
         }
         if !self.committed {
-            return Err(err!(Type, "the datatype is not committed; call MPI_Type_commit before using it"));
+            return Err(err!(
+                Type,
+                "the datatype is not committed; call MPI_Type_commit before using it"
+            ));
         }
-        self.size.checked_mul(count as usize).ok_or_else(|| err!(Count, "count {count} overflows the message size"))
+        self.size
+            .checked_mul(count as usize)
+            .ok_or_else(|| err!(Count, "count {count} overflows the message size"))
     }
 
     /// `MPI_Get_count`: whole items in `bytes`, or `None` (MPI_UNDEFINED) if not a whole number.

@@ -138,6 +138,8 @@ mod tests {
         }
         assert_eq!(ErrorClass::Truncate.code(), 15);
         assert_eq!(ErrorClass::ProcAborted.code(), 58);
-        assert!(ErrorClass::Truncate.describe().starts_with("MPI_ERR_TRUNCATE"));
+        assert!(ErrorClass::Truncate
+            .describe()
+            .starts_with("MPI_ERR_TRUNCATE"));
     }
 }

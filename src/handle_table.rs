@@ -108,6 +108,12 @@ mod tests {
         assert_eq!(t.get(a), None, "old handle does not see the new value");
         assert_eq!(t.get(b), Some(&"b"));
         assert_eq!(t.len(), 1);
-        assert_eq!(t.get(Handle { index: 99, generation: 1 }), None);
+        assert_eq!(
+            t.get(Handle {
+                index: 99,
+                generation: 1
+            }),
+            None
+        );
     }
 }

@@ -50,10 +50,17 @@ impl Greeting {
     /// Reads one greeting. Anything that is not a well-formed greeting is an error naming `who`.
     pub fn read_from(r: &mut impl Read, who: &str) -> Result<Greeting> {
         let mut fixed = [0u8; 22];
-        r.read_exact(&mut fixed)
-            .map_err(|e| err!(Other, "handshake with {who} failed while reading its greeting: {e}"))?;
+        r.read_exact(&mut fixed).map_err(|e| {
+            err!(
+                Other,
+                "handshake with {who} failed while reading its greeting: {e}"
+            )
+        })?;
         if &fixed[..8] != MAGIC {
-            return Err(err!(Other, "{who} is not a partyline peer (bad handshake magic)"));
+            return Err(err!(
+                Other,
+                "{who} is not a partyline peer (bad handshake magic)"
+            ));
         }
         let version = u16::from_le_bytes([fixed[8], fixed[9]]);
         let kind = fixed[10];
@@ -64,8 +71,12 @@ impl Greeting {
             return Err(err!(Other, "{who} sent a malformed handshake"));
         }
         let mut text = vec![0u8; text_len];
-        r.read_exact(&mut text)
-            .map_err(|e| err!(Other, "handshake with {who} failed while reading its greeting: {e}"))?;
+        r.read_exact(&mut text).map_err(|e| {
+            err!(
+                Other,
+                "handshake with {who} failed while reading its greeting: {e}"
+            )
+        })?;
         let text = String::from_utf8(text)
             .map_err(|_| err!(Other, "{who} sent a handshake that is not UTF-8"))?;
         let hello = Hello {
@@ -78,7 +89,10 @@ impl Greeting {
             1 => Ok(Greeting::Hello(hello)),
             2 => Ok(Greeting::Accept(hello)),
             3 => Ok(Greeting::Reject(text)),
-            k => Err(err!(Other, "{who} sent an unknown handshake message kind {k}")),
+            k => Err(err!(
+                Other,
+                "{who} sent an unknown handshake message kind {k}"
+            )),
         }
     }
 

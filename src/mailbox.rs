@@ -99,7 +99,10 @@ impl Mailbox {
     pub fn peer_error(&self, peer: usize) -> Option<Error> {
         match &self.peers[peer] {
             PeerState::Alive => None,
-            PeerState::Finished => Some(err!(ProcAborted, "rank {peer} has already called MPI_Finalize; it will send or receive nothing more")),
+            PeerState::Finished => Some(err!(
+                ProcAborted,
+                "rank {peer} has already called MPI_Finalize; it will send or receive nothing more"
+            )),
             PeerState::Failed(e) => Some(e.clone()),
         }
     }
@@ -119,13 +122,18 @@ impl Mailbox {
     /// Marks `peer` gone and takes out every receive that can now never complete:
     /// posted ones naming it (or any source, when `fail_wildcards`), and claimed
     /// messages from it that were still arriving.
-    pub fn bury_peer(&mut self, peer: usize, state: PeerState, fail_wildcards: bool) -> Vec<PostedRecv> {
+    pub fn bury_peer(
+        &mut self,
+        peer: usize,
+        state: PeerState,
+        fail_wildcards: bool,
+    ) -> Vec<PostedRecv> {
         self.peers[peer] = state;
         self.stalled[peer] = false;
         let src = peer as i32;
-        let mut doomed = self
-            .engine
-            .drain_posted(|p: &Pattern| p.source == Some(src) || (fail_wildcards && p.source.is_none()));
+        let mut doomed = self.engine.drain_posted(|p: &Pattern| {
+            p.source == Some(src) || (fail_wildcards && p.source.is_none())
+        });
         let mut incomplete = Vec::new();
         self.collect_incomplete_from(peer, &mut incomplete);
         for (context, id) in incomplete {

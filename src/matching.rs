@@ -183,7 +183,10 @@ mod tests {
         assert_eq!(m.arrive(&env(1, 7)), Some("rank 1 any tag"));
         assert_eq!(m.arrive(&env(1, 5)), Some("any-source tag 5"));
         assert_eq!(m.arrive(&env(1, 5)), None);
-        let other = Envelope { context: 9, ..env(1, 5) };
+        let other = Envelope {
+            context: 9,
+            ..env(1, 5)
+        };
         m.post(pat(None, None), "ctx 0");
         assert_eq!(m.arrive(&other), None, "contexts never mix");
     }

@@ -53,11 +53,19 @@ impl Notifier {
     }
 
     /// Like `wait`, but gives up with `Ok(None)` after `timeout`.
-    pub fn wait_for<T>(&self, ready: impl FnMut() -> Option<T>, timeout: Duration) -> Result<Option<T>> {
+    pub fn wait_for<T>(
+        &self,
+        ready: impl FnMut() -> Option<T>,
+        timeout: Duration,
+    ) -> Result<Option<T>> {
         self.wait_deadline(ready, Some(Instant::now() + timeout))
     }
 
-    fn wait_deadline<T>(&self, mut ready: impl FnMut() -> Option<T>, deadline: Option<Instant>) -> Result<Option<T>> {
+    fn wait_deadline<T>(
+        &self,
+        mut ready: impl FnMut() -> Option<T>,
+        deadline: Option<Instant>,
+    ) -> Result<Option<T>> {
         let start = Instant::now();
         let mut spins = 0u32;
         loop {
@@ -83,7 +91,9 @@ impl Notifier {
                 return Ok(None);
             }
             // The cap is only a safety net; wake-ups come from `notify`.
-            let nap = deadline.map_or(Duration::from_millis(200), |d| (d - now).min(Duration::from_millis(200)));
+            let nap = deadline.map_or(Duration::from_millis(200), |d| {
+                (d - now).min(Duration::from_millis(200))
+            });
             let seen = self.epoch.load(SeqCst);
             self.waiters.fetch_add(1, SeqCst);
             let value = ready();

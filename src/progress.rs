@@ -32,13 +32,23 @@ impl Progress {
                 None => None,
                 Some(mut t) => {
                     poll.registry()
-                        .register(t.socket(), Token(peer), Interest::READABLE | Interest::WRITABLE)
+                        .register(
+                            t.socket(),
+                            Token(peer),
+                            Interest::READABLE | Interest::WRITABLE,
+                        )
                         .map_err(|e| err!(Other, "cannot poll the link to rank {peer}: {e}"))?;
                     Some(Link::new(peer, t))
                 }
             });
         }
-        Ok(Progress { poll, links, commands, shared, finalizing: false })
+        Ok(Progress {
+            poll,
+            links,
+            commands,
+            shared,
+            finalizing: false,
+        })
     }
 
     /// Runs the thread body; a panic or fatal error poisons shared state so waiters fail.
@@ -93,13 +103,24 @@ impl Progress {
     fn run_commands(&mut self) {
         while let Ok(cmd) = self.commands.try_recv() {
             match cmd {
-                Command::Send { peer, header, payload, req } => {
+                Command::Send {
+                    peer,
+                    header,
+                    payload,
+                    req,
+                } => {
                     let sh = self.shared.clone();
                     match self.links.get_mut(peer).and_then(Option::as_mut) {
                         Some(link) => link.enqueue(header, payload, req, &sh),
                         None => {
                             if let Some(req) = req {
-                                sh.complete(&req, crate::request::Outcome::failed(err!(Intern, "no link to rank {peer}")));
+                                sh.complete(
+                                    &req,
+                                    crate::request::Outcome::failed(err!(
+                                        Intern,
+                                        "no link to rank {peer}"
+                                    )),
+                                );
                             }
                         }
                     }
@@ -121,8 +142,17 @@ impl Progress {
                     self.finalizing = true;
                     let sh = self.shared.clone();
                     for link in self.links.iter_mut().flatten() {
-                        let bye = crate::wire::FrameHeader::control(crate::wire::FrameKind::Goodbye, sh.rank as i32, 0);
-                        link.enqueue(bye, crate::buffer::Payload::Owned(bytes::Bytes::new()), None, &sh);
+                        let bye = crate::wire::FrameHeader::control(
+                            crate::wire::FrameKind::Goodbye,
+                            sh.rank as i32,
+                            0,
+                        );
+                        link.enqueue(
+                            bye,
+                            crate::buffer::Payload::Owned(bytes::Bytes::new()),
+                            None,
+                            &sh,
+                        );
                     }
                 }
             }
@@ -131,7 +161,10 @@ impl Progress {
 
     fn flush_all(&mut self) {
         for peer in 0..self.links.len() {
-            if self.links[peer].as_ref().is_some_and(|l| !l.failed && l.has_output()) {
+            if self.links[peer]
+                .as_ref()
+                .is_some_and(|l| !l.failed && l.has_output())
+            {
                 self.with_link(peer, |link, sh| link.flush(sh));
             }
         }

@@ -83,7 +83,10 @@ impl Request {
         if !self.is_done() {
             return None;
         }
-        self.outcome.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.outcome
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn add_progress(&self, bytes: u64) {

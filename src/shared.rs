@@ -71,10 +71,16 @@ impl Shared {
             return Err(e.clone());
         }
         self.commands.send(cmd).map_err(|_| {
-            crate::error::err!(Intern, "the partyline communication thread has stopped; no more communication is possible")
+            crate::error::err!(
+                Intern,
+                "the partyline communication thread has stopped; no more communication is possible"
+            )
         })?;
         self.waker.wake().map_err(|e| {
-            crate::error::err!(Intern, "cannot wake the partyline communication thread: {e}")
+            crate::error::err!(
+                Intern,
+                "cannot wake the partyline communication thread: {e}"
+            )
         })
     }
 

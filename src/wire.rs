@@ -81,11 +81,19 @@ impl FrameHeader {
             2 => FrameKind::SyncAck,
             3 => FrameKind::Goodbye,
             4 => FrameKind::Abort,
-            k => return Err(err!(Other, "malformed frame from rank {peer}: unknown frame kind {k}")),
+            k => {
+                return Err(err!(
+                    Other,
+                    "malformed frame from rank {peer}: unknown frame kind {k}"
+                ))
+            }
         };
         let flags = b[2];
         if flags & !FLAG_SYNC != 0 || b[3] != 0 || b[12..16] != [0; 4] {
-            return Err(err!(Other, "malformed frame from rank {peer}: reserved bits set"));
+            return Err(err!(
+                Other,
+                "malformed frame from rank {peer}: reserved bits set"
+            ));
         }
         let h = FrameHeader {
             kind,
@@ -98,7 +106,11 @@ impl FrameHeader {
             aux: u64_at(40),
         };
         if h.src != peer as i32 {
-            return Err(err!(Other, "malformed frame from rank {peer}: it claims to come from rank {}", h.src));
+            return Err(err!(
+                Other,
+                "malformed frame from rank {peer}: it claims to come from rank {}",
+                h.src
+            ));
         }
         if h.seq != expected_seq {
             return Err(err!(Other, "malformed frame from rank {peer}: sequence number {} where {expected_seq} was expected (lost or replayed data)", h.seq));
@@ -107,10 +119,17 @@ impl FrameHeader {
             return Err(err!(Other, "malformed frame from rank {peer}: length {} exceeds the maximum frame size {max_frame} (PARTYLINE_MAX_FRAME)", h.len));
         }
         if kind == FrameKind::Data && h.tag < 0 {
-            return Err(err!(Other, "malformed frame from rank {peer}: negative tag {}", h.tag));
+            return Err(err!(
+                Other,
+                "malformed frame from rank {peer}: negative tag {}",
+                h.tag
+            ));
         }
         if kind != FrameKind::Data && h.len != 0 {
-            return Err(err!(Other, "malformed frame from rank {peer}: control frame with a payload"));
+            return Err(err!(
+                Other,
+                "malformed frame from rank {peer}: control frame with a payload"
+            ));
         }
         Ok(h)
     }
