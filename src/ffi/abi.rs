@@ -1,0 +1,342 @@
+//! The MPI 5.0 standard ABI as Rust items: types, handles and pointer constants that cbindgen turns into include/mpi.h.
+//!
+//! Every value is fixed by the standard ABI (MPI 5.0, chapter 20), so a program compiled against
+//! any standard-ABI mpi.h runs on partyline unchanged. The integer constants live in `abi_consts`
+//! and the datatype size/name table in `datatype_table`; both are re-exported here, so
+//! `use crate::ffi::abi::*` brings in the whole ABI.
+
+// The C names are the point: they must match the standard header exactly.
+#![allow(non_camel_case_types, non_upper_case_globals, non_snake_case)]
+// cbindgen understands `0 as *mut T` but not `ptr::null_mut()`, so null constants are written that way.
+#![allow(clippy::zero_ptr)]
+// The header needs every item; the Rust side uses only some of them.
+#![allow(dead_code)]
+
+use core::ffi::{c_char, c_int, c_void};
+
+pub use super::abi_consts::*;
+// Unused until the core looks datatypes up; allowed so a private `mod abi` builds warning-free.
+#[allow(unused_imports)]
+pub use super::datatype_table::{
+    predefined_datatype_handles, predefined_datatype_name, predefined_datatype_size,
+};
+
+/// `intptr_t`: addresses and displacements.
+pub type MPI_Aint = isize;
+/// `int64_t`: file offsets.
+pub type MPI_Offset = i64;
+/// `int64_t`: large counts.
+pub type MPI_Count = i64;
+/// Fortran `INTEGER`.
+pub type MPI_Fint = c_int;
+
+// One incomplete struct per handle kind. They are deliberately not repr(C): cbindgen then emits
+// an incomplete `struct MPI_ABI_<Kind>`, and each handle type points to it, as the standard says.
+
+/// Pointee of `MPI_Comm`; never dereferenced.
+pub struct MPI_ABI_Comm {
+    _private: [u8; 0],
+}
+/// Pointee of `MPI_Datatype`; never dereferenced.
+pub struct MPI_ABI_Datatype {
+    _private: [u8; 0],
+}
+/// Pointee of `MPI_Op`; never dereferenced.
+pub struct MPI_ABI_Op {
+    _private: [u8; 0],
+}
+/// Pointee of `MPI_Request`; never dereferenced.
+pub struct MPI_ABI_Request {
+    _private: [u8; 0],
+}
+/// Pointee of `MPI_Group`; never dereferenced.
+pub struct MPI_ABI_Group {
+    _private: [u8; 0],
+}
+/// Pointee of `MPI_Errhandler`; never dereferenced.
+pub struct MPI_ABI_Errhandler {
+    _private: [u8; 0],
+}
+/// Pointee of `MPI_Info`; never dereferenced.
+pub struct MPI_ABI_Info {
+    _private: [u8; 0],
+}
+/// Pointee of `MPI_Message`; never dereferenced.
+pub struct MPI_ABI_Message {
+    _private: [u8; 0],
+}
+/// Pointee of `MPI_Win`; never dereferenced.
+pub struct MPI_ABI_Win {
+    _private: [u8; 0],
+}
+/// Pointee of `MPI_File`; never dereferenced.
+pub struct MPI_ABI_File {
+    _private: [u8; 0],
+}
+/// Pointee of `MPI_Session`; never dereferenced.
+pub struct MPI_ABI_Session {
+    _private: [u8; 0],
+}
+
+pub type MPI_Comm = *mut MPI_ABI_Comm;
+pub type MPI_Datatype = *mut MPI_ABI_Datatype;
+pub type MPI_Op = *mut MPI_ABI_Op;
+pub type MPI_Request = *mut MPI_ABI_Request;
+pub type MPI_Group = *mut MPI_ABI_Group;
+pub type MPI_Errhandler = *mut MPI_ABI_Errhandler;
+pub type MPI_Info = *mut MPI_ABI_Info;
+pub type MPI_Message = *mut MPI_ABI_Message;
+pub type MPI_Win = *mut MPI_ABI_Win;
+pub type MPI_File = *mut MPI_ABI_File;
+pub type MPI_Session = *mut MPI_ABI_Session;
+
+/// Status of a completed receive: three public fields, then five ints the implementation may use.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MPI_Status {
+    pub MPI_SOURCE: c_int,
+    pub MPI_TAG: c_int,
+    pub MPI_ERROR: c_int,
+    pub MPI_internal: [c_int; 5],
+}
+
+const _: () = assert!(core::mem::size_of::<MPI_Status>() == 32);
+
+// Callbacks a user passes in. The header turns these pointer typedefs into the standard's
+// function typedefs (tests/header.rs), so `MPI_User_function *` in C code keeps working.
+
+/// `MPI_Op_create` reduction function.
+pub type MPI_User_function =
+    Option<unsafe extern "C" fn(*mut c_void, *mut c_void, *mut c_int, *mut MPI_Datatype)>;
+/// `MPI_Op_create_c` reduction function (large count).
+pub type MPI_User_function_c =
+    Option<unsafe extern "C" fn(*mut c_void, *mut c_void, *mut MPI_Count, *mut MPI_Datatype)>;
+/// Error handler for communicators; variadic in the standard, so it is here too.
+pub type MPI_Comm_errhandler_function =
+    Option<unsafe extern "C" fn(*mut MPI_Comm, *mut c_int, ...)>;
+/// Error handler for windows.
+pub type MPI_Win_errhandler_function = Option<unsafe extern "C" fn(*mut MPI_Win, *mut c_int, ...)>;
+/// Error handler for files.
+pub type MPI_File_errhandler_function =
+    Option<unsafe extern "C" fn(*mut MPI_File, *mut c_int, ...)>;
+/// Error handler for sessions.
+pub type MPI_Session_errhandler_function =
+    Option<unsafe extern "C" fn(*mut MPI_Session, *mut c_int, ...)>;
+
+// Predefined handles: small integers cast to the handle type, all below 0x400.
+pub const MPI_OP_NULL: MPI_Op = 0x00000020 as MPI_Op;
+pub const MPI_SUM: MPI_Op = 0x00000021 as MPI_Op;
+pub const MPI_MIN: MPI_Op = 0x00000022 as MPI_Op;
+pub const MPI_MAX: MPI_Op = 0x00000023 as MPI_Op;
+pub const MPI_PROD: MPI_Op = 0x00000024 as MPI_Op;
+pub const MPI_BAND: MPI_Op = 0x00000028 as MPI_Op;
+pub const MPI_BOR: MPI_Op = 0x00000029 as MPI_Op;
+pub const MPI_BXOR: MPI_Op = 0x0000002a as MPI_Op;
+pub const MPI_LAND: MPI_Op = 0x00000030 as MPI_Op;
+pub const MPI_LOR: MPI_Op = 0x00000031 as MPI_Op;
+pub const MPI_LXOR: MPI_Op = 0x00000032 as MPI_Op;
+pub const MPI_MINLOC: MPI_Op = 0x00000038 as MPI_Op;
+pub const MPI_MAXLOC: MPI_Op = 0x00000039 as MPI_Op;
+pub const MPI_REPLACE: MPI_Op = 0x0000003c as MPI_Op;
+pub const MPI_NO_OP: MPI_Op = 0x0000003d as MPI_Op;
+
+pub const MPI_COMM_NULL: MPI_Comm = 0x00000100 as MPI_Comm;
+pub const MPI_COMM_WORLD: MPI_Comm = 0x00000101 as MPI_Comm;
+pub const MPI_COMM_SELF: MPI_Comm = 0x00000102 as MPI_Comm;
+
+pub const MPI_GROUP_NULL: MPI_Group = 0x00000108 as MPI_Group;
+pub const MPI_GROUP_EMPTY: MPI_Group = 0x00000109 as MPI_Group;
+
+pub const MPI_WIN_NULL: MPI_Win = 0x00000110 as MPI_Win;
+
+pub const MPI_FILE_NULL: MPI_File = 0x00000118 as MPI_File;
+
+pub const MPI_SESSION_NULL: MPI_Session = 0x00000120 as MPI_Session;
+
+pub const MPI_MESSAGE_NULL: MPI_Message = 0x00000128 as MPI_Message;
+pub const MPI_MESSAGE_NO_PROC: MPI_Message = 0x00000129 as MPI_Message;
+
+pub const MPI_INFO_NULL: MPI_Info = 0x00000130 as MPI_Info;
+pub const MPI_INFO_ENV: MPI_Info = 0x00000131 as MPI_Info;
+
+pub const MPI_ERRHANDLER_NULL: MPI_Errhandler = 0x00000140 as MPI_Errhandler;
+pub const MPI_ERRORS_ARE_FATAL: MPI_Errhandler = 0x00000141 as MPI_Errhandler;
+pub const MPI_ERRORS_ABORT: MPI_Errhandler = 0x00000142 as MPI_Errhandler;
+pub const MPI_ERRORS_RETURN: MPI_Errhandler = 0x00000143 as MPI_Errhandler;
+
+pub const MPI_REQUEST_NULL: MPI_Request = 0x00000180 as MPI_Request;
+
+pub const MPI_DATATYPE_NULL: MPI_Datatype = 0x00000200 as MPI_Datatype;
+pub const MPI_AINT: MPI_Datatype = 0x00000201 as MPI_Datatype;
+pub const MPI_COUNT: MPI_Datatype = 0x00000202 as MPI_Datatype;
+pub const MPI_OFFSET: MPI_Datatype = 0x00000203 as MPI_Datatype;
+pub const MPI_PACKED: MPI_Datatype = 0x00000207 as MPI_Datatype;
+pub const MPI_SHORT: MPI_Datatype = 0x00000208 as MPI_Datatype;
+pub const MPI_INT: MPI_Datatype = 0x00000209 as MPI_Datatype;
+pub const MPI_LONG: MPI_Datatype = 0x0000020a as MPI_Datatype;
+pub const MPI_LONG_LONG: MPI_Datatype = 0x0000020b as MPI_Datatype;
+pub const MPI_LONG_LONG_INT: MPI_Datatype = MPI_LONG_LONG;
+pub const MPI_UNSIGNED_SHORT: MPI_Datatype = 0x0000020c as MPI_Datatype;
+pub const MPI_UNSIGNED: MPI_Datatype = 0x0000020d as MPI_Datatype;
+pub const MPI_UNSIGNED_LONG: MPI_Datatype = 0x0000020e as MPI_Datatype;
+pub const MPI_UNSIGNED_LONG_LONG: MPI_Datatype = 0x0000020f as MPI_Datatype;
+pub const MPI_FLOAT: MPI_Datatype = 0x00000210 as MPI_Datatype;
+pub const MPI_C_FLOAT_COMPLEX: MPI_Datatype = 0x00000212 as MPI_Datatype;
+pub const MPI_C_COMPLEX: MPI_Datatype = MPI_C_FLOAT_COMPLEX;
+pub const MPI_CXX_FLOAT_COMPLEX: MPI_Datatype = 0x00000213 as MPI_Datatype;
+pub const MPI_DOUBLE: MPI_Datatype = 0x00000214 as MPI_Datatype;
+pub const MPI_C_DOUBLE_COMPLEX: MPI_Datatype = 0x00000216 as MPI_Datatype;
+pub const MPI_CXX_DOUBLE_COMPLEX: MPI_Datatype = 0x00000217 as MPI_Datatype;
+pub const MPI_LOGICAL: MPI_Datatype = 0x00000218 as MPI_Datatype;
+pub const MPI_INTEGER: MPI_Datatype = 0x00000219 as MPI_Datatype;
+pub const MPI_REAL: MPI_Datatype = 0x0000021a as MPI_Datatype;
+pub const MPI_COMPLEX: MPI_Datatype = 0x0000021b as MPI_Datatype;
+pub const MPI_DOUBLE_PRECISION: MPI_Datatype = 0x0000021c as MPI_Datatype;
+pub const MPI_DOUBLE_COMPLEX: MPI_Datatype = 0x0000021d as MPI_Datatype;
+pub const MPI_CHARACTER: MPI_Datatype = 0x0000021e as MPI_Datatype;
+pub const MPI_LONG_DOUBLE: MPI_Datatype = 0x00000220 as MPI_Datatype;
+pub const MPI_C_LONG_DOUBLE_COMPLEX: MPI_Datatype = 0x00000224 as MPI_Datatype;
+pub const MPI_CXX_LONG_DOUBLE_COMPLEX: MPI_Datatype = 0x00000225 as MPI_Datatype;
+pub const MPI_FLOAT_INT: MPI_Datatype = 0x00000228 as MPI_Datatype;
+pub const MPI_DOUBLE_INT: MPI_Datatype = 0x00000229 as MPI_Datatype;
+pub const MPI_LONG_INT: MPI_Datatype = 0x0000022a as MPI_Datatype;
+pub const MPI_2INT: MPI_Datatype = 0x0000022b as MPI_Datatype;
+pub const MPI_SHORT_INT: MPI_Datatype = 0x0000022c as MPI_Datatype;
+pub const MPI_LONG_DOUBLE_INT: MPI_Datatype = 0x0000022d as MPI_Datatype;
+pub const MPI_2REAL: MPI_Datatype = 0x00000230 as MPI_Datatype;
+pub const MPI_2DOUBLE_PRECISION: MPI_Datatype = 0x00000231 as MPI_Datatype;
+pub const MPI_2INTEGER: MPI_Datatype = 0x00000232 as MPI_Datatype;
+pub const MPI_C_BOOL: MPI_Datatype = 0x00000238 as MPI_Datatype;
+pub const MPI_CXX_BOOL: MPI_Datatype = 0x00000239 as MPI_Datatype;
+pub const MPI_WCHAR: MPI_Datatype = 0x0000023c as MPI_Datatype;
+pub const MPI_INT8_T: MPI_Datatype = 0x00000240 as MPI_Datatype;
+pub const MPI_UINT8_T: MPI_Datatype = 0x00000241 as MPI_Datatype;
+pub const MPI_CHAR: MPI_Datatype = 0x00000243 as MPI_Datatype;
+pub const MPI_SIGNED_CHAR: MPI_Datatype = 0x00000244 as MPI_Datatype;
+pub const MPI_UNSIGNED_CHAR: MPI_Datatype = 0x00000245 as MPI_Datatype;
+pub const MPI_BYTE: MPI_Datatype = 0x00000247 as MPI_Datatype;
+pub const MPI_INT16_T: MPI_Datatype = 0x00000248 as MPI_Datatype;
+pub const MPI_UINT16_T: MPI_Datatype = 0x00000249 as MPI_Datatype;
+pub const MPI_INT32_T: MPI_Datatype = 0x00000250 as MPI_Datatype;
+pub const MPI_UINT32_T: MPI_Datatype = 0x00000251 as MPI_Datatype;
+pub const MPI_INT64_T: MPI_Datatype = 0x00000258 as MPI_Datatype;
+pub const MPI_UINT64_T: MPI_Datatype = 0x00000259 as MPI_Datatype;
+pub const MPI_LOGICAL1: MPI_Datatype = 0x000002c0 as MPI_Datatype;
+pub const MPI_INTEGER1: MPI_Datatype = 0x000002c1 as MPI_Datatype;
+pub const MPI_LOGICAL2: MPI_Datatype = 0x000002c8 as MPI_Datatype;
+pub const MPI_INTEGER2: MPI_Datatype = 0x000002c9 as MPI_Datatype;
+pub const MPI_REAL2: MPI_Datatype = 0x000002ca as MPI_Datatype;
+pub const MPI_LOGICAL4: MPI_Datatype = 0x000002d0 as MPI_Datatype;
+pub const MPI_INTEGER4: MPI_Datatype = 0x000002d1 as MPI_Datatype;
+pub const MPI_REAL4: MPI_Datatype = 0x000002d2 as MPI_Datatype;
+pub const MPI_COMPLEX4: MPI_Datatype = 0x000002d3 as MPI_Datatype;
+pub const MPI_LOGICAL8: MPI_Datatype = 0x000002d8 as MPI_Datatype;
+pub const MPI_INTEGER8: MPI_Datatype = 0x000002d9 as MPI_Datatype;
+pub const MPI_REAL8: MPI_Datatype = 0x000002da as MPI_Datatype;
+pub const MPI_COMPLEX8: MPI_Datatype = 0x000002db as MPI_Datatype;
+pub const MPI_LOGICAL16: MPI_Datatype = 0x000002e0 as MPI_Datatype;
+pub const MPI_INTEGER16: MPI_Datatype = 0x000002e1 as MPI_Datatype;
+pub const MPI_REAL16: MPI_Datatype = 0x000002e2 as MPI_Datatype;
+pub const MPI_COMPLEX16: MPI_Datatype = 0x000002e3 as MPI_Datatype;
+pub const MPI_COMPLEX32: MPI_Datatype = 0x000002eb as MPI_Datatype;
+
+// Special buffer and array arguments.
+pub const MPI_BOTTOM: *mut c_void = 0 as *mut c_void;
+// The standard fixes the value 1; cbindgen needs the cast to emit it.
+#[allow(clippy::manual_dangling_ptr)]
+pub const MPI_IN_PLACE: *mut c_void = 1 as *mut c_void;
+pub const MPI_BUFFER_AUTOMATIC: *mut c_void = 2 as *mut c_void;
+pub const MPI_ARGV_NULL: *mut *mut c_char = 0 as *mut *mut c_char;
+pub const MPI_ARGVS_NULL: *mut *mut *mut c_char = 0 as *mut *mut *mut c_char;
+pub const MPI_ERRCODES_IGNORE: *mut c_int = 0 as *mut c_int;
+pub const MPI_STATUS_IGNORE: *mut MPI_Status = 0 as *mut MPI_Status;
+pub const MPI_STATUSES_IGNORE: *mut MPI_Status = 0 as *mut MPI_Status;
+pub const MPI_UNWEIGHTED: *mut c_int = 10 as *mut c_int;
+pub const MPI_WEIGHTS_EMPTY: *mut c_int = 11 as *mut c_int;
+
+// MPI_File_set_view displacement meaning "the current position".
+pub const MPI_DISPLACEMENT_CURRENT: MPI_Offset = -1;
+
+/// Every predefined handle value is below this; run-time handles must start at or above it.
+pub const PREDEFINED_HANDLE_LIMIT: usize = 0x400;
+
+/// The integer value of a handle, for comparing with predefined values and table lookups.
+#[inline]
+pub fn handle_value<T>(h: *mut T) -> usize {
+    h as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_layout() {
+        assert_eq!(core::mem::size_of::<MPI_Status>(), 32);
+        assert_eq!(core::mem::offset_of!(MPI_Status, MPI_ERROR), 8);
+        assert_eq!(
+            core::mem::size_of::<MPI_Comm>(),
+            core::mem::size_of::<*mut c_void>()
+        );
+    }
+
+    #[test]
+    fn spot_values() {
+        assert_eq!(handle_value(MPI_COMM_WORLD), 0x101);
+        assert_eq!(handle_value(MPI_REQUEST_NULL), 0x180);
+        assert_eq!(handle_value(MPI_INT), 0x209);
+        assert_eq!(MPI_LONG_LONG_INT, MPI_LONG_LONG);
+        assert_eq!(handle_value(MPI_IN_PLACE), 1);
+        assert_eq!(MPI_ERR_TRUNCATE, 15);
+        assert_eq!(MPI_ANY_SOURCE, -1);
+        assert_eq!(MPI_UNDEFINED, -32766);
+        assert_eq!(MPI_MAX_PROCESSOR_NAME, 256);
+    }
+
+    #[test]
+    fn predefined_handles_are_small_and_distinct() {
+        // Handles of every kind except datatypes (those come from the datatype table); aliases left out.
+        let others = [
+            handle_value(MPI_OP_NULL),
+            handle_value(MPI_SUM),
+            handle_value(MPI_MIN),
+            handle_value(MPI_MAX),
+            handle_value(MPI_PROD),
+            handle_value(MPI_BAND),
+            handle_value(MPI_BOR),
+            handle_value(MPI_BXOR),
+            handle_value(MPI_LAND),
+            handle_value(MPI_LOR),
+            handle_value(MPI_LXOR),
+            handle_value(MPI_MINLOC),
+            handle_value(MPI_MAXLOC),
+            handle_value(MPI_REPLACE),
+            handle_value(MPI_NO_OP),
+            handle_value(MPI_COMM_NULL),
+            handle_value(MPI_COMM_WORLD),
+            handle_value(MPI_COMM_SELF),
+            handle_value(MPI_GROUP_NULL),
+            handle_value(MPI_GROUP_EMPTY),
+            handle_value(MPI_WIN_NULL),
+            handle_value(MPI_FILE_NULL),
+            handle_value(MPI_SESSION_NULL),
+            handle_value(MPI_MESSAGE_NULL),
+            handle_value(MPI_MESSAGE_NO_PROC),
+            handle_value(MPI_INFO_NULL),
+            handle_value(MPI_INFO_ENV),
+            handle_value(MPI_ERRHANDLER_NULL),
+            handle_value(MPI_ERRORS_ARE_FATAL),
+            handle_value(MPI_ERRORS_ABORT),
+            handle_value(MPI_ERRORS_RETURN),
+            handle_value(MPI_REQUEST_NULL),
+            handle_value(MPI_DATATYPE_NULL),
+        ];
+        let mut all = others.to_vec();
+        all.extend(predefined_datatype_handles());
+        assert_eq!(all.len(), 33 + 70);
+        assert!(all.iter().all(|&h| h != 0 && h < PREDEFINED_HANDLE_LIMIT));
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), 33 + 70, "two predefined handles share a value");
+    }
+}

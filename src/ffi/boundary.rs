@@ -1,0 +1,96 @@
+//! The one panic boundary every exported function goes through, and the one conversion from
+//! core errors to MPI error codes, including the communicator's error handler.
+
+use super::abi;
+use super::state::{self, lock};
+use crate::error::{err, Error};
+use std::cell::{Cell, RefCell};
+use std::ffi::c_int;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+thread_local! {
+    /// The communicator whose error handler applies to the current call.
+    static ERROR_COMM: Cell<usize> = const { Cell::new(0) };
+    /// The last error's full message, for `MPI_Error_string`.
+    static LAST_ERROR: RefCell<Option<Error>> = const { RefCell::new(None) };
+}
+
+/// MPI_COMM_WORLD's handle value: the error handler for calls not tied to a communicator.
+pub fn world() -> usize {
+    abi::MPI_COMM_WORLD as usize
+}
+
+/// Says which communicator's error handler applies if the current call fails.
+pub fn blame(comm: usize) {
+    ERROR_COMM.with(|c| c.set(comm));
+}
+
+/// The detailed message of this thread's last error of class `code`, if there was one.
+pub fn last_message(code: c_int) -> Option<String> {
+    LAST_ERROR.with(|l| {
+        l.borrow()
+            .as_ref()
+            .filter(|e| e.class.code() == code)
+            .map(|e| format!("{}: {}", e.class.describe(), e.message))
+    })
+}
+
+/// Runs an MPI function body: catches panics, converts errors to codes, and applies the
+/// error handler of the communicator named by `comm` (or by `blame`, or MPI_COMM_WORLD).
+pub fn call(name: &str, comm: usize, body: impl FnOnce() -> Result<(), Error>) -> c_int {
+    blame(comm);
+    let result = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(err!(
+            Intern,
+            "internal error in {name}: {what}; please report this bug"
+        ))
+    });
+    match result {
+        Ok(()) => abi::MPI_SUCCESS,
+        Err(e) => fail(name, e),
+    }
+}
+
+fn fail(name: &str, e: Error) -> c_int {
+    let code = e.class.code();
+    let handler = error_handler(ERROR_COMM.with(Cell::get));
+    LAST_ERROR.with(|l| *l.borrow_mut() = Some(e.clone()));
+    if handler == abi::MPI_ERRORS_RETURN as usize {
+        return code;
+    }
+    crate::log::error(&format!("{name}: {} ({})", e.message, e.class.describe()));
+    crate::log::error("aborting the job (the communicator's error handler is MPI_ERRORS_ARE_FATAL; set MPI_ERRORS_RETURN to handle errors yourself)");
+    match state::initialized() {
+        Some(s) => s.rt.abort(code),
+        None => std::process::exit(code),
+    }
+}
+
+/// The error handler for `comm`; an invalid or null communicator falls back to the world's.
+fn error_handler(comm: usize) -> usize {
+    let Some(st) = state::initialized() else {
+        return abi::MPI_ERRORS_ARE_FATAL as usize;
+    };
+    let comms = lock(&st.comms);
+    let entry = super::handles::comm_slot(comm).and_then(|h| comms.get(h));
+    let world = super::handles::comm_slot(abi::MPI_COMM_WORLD as usize).and_then(|h| comms.get(h));
+    entry
+        .or(world)
+        .map_or(abi::MPI_ERRORS_ARE_FATAL as usize, |e| e.errhandler)
+}
+
+/// Writes an output parameter, refusing a null pointer with a clear error.
+pub fn out<T>(ptr: *mut T, value: T, what: &str) -> Result<(), Error> {
+    if ptr.is_null() {
+        return Err(err!(Arg, "the {what} output argument is NULL"));
+    }
+    // SAFETY: non-null, and MPI's contract is that output arguments point to writable
+    // objects of their type; we write only after the operation succeeded.
+    unsafe { ptr.write(value) };
+    Ok(())
+}

@@ -1,0 +1,299 @@
+//! Environment management: start-up and shutdown, versions, clocks, error strings, memory.
+
+use super::abi::{self, MPI_Aint, MPI_Comm, MPI_Errhandler, MPI_Info};
+use super::boundary::world;
+use super::boundary::{self, call, out};
+use super::state::{self, lock, state};
+use crate::error::{err, ErrorClass};
+use std::ffi::{c_char, c_double, c_int, c_void};
+use std::sync::atomic::Ordering;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+const LIBRARY_VERSION: &str = concat!(
+    "partyline ",
+    env!("CARGO_PKG_VERSION"),
+    " (MPI 5.0 standard ABI; standing TCP mesh with a communication thread)"
+);
+
+fn start(required: c_int) -> c_int {
+    call("MPI_Init", world(), || {
+        let level = match required {
+            abi::MPI_THREAD_SINGLE
+            | abi::MPI_THREAD_FUNNELED
+            | abi::MPI_THREAD_SERIALIZED
+            | abi::MPI_THREAD_MULTIPLE => required,
+            _ => {
+                return Err(err!(
+                    Arg,
+                    "MPI_Init_thread: unknown thread level {required}"
+                ))
+            }
+        };
+        if let Err(e) = state::init(level) {
+            // Start-up failures cannot be handled by the program: say why and stop.
+            crate::log::error(&format!("MPI_Init failed: {}", e.message));
+            std::process::exit(1);
+        }
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Init(argc: *mut c_int, argv: *mut *mut *mut c_char) -> c_int {
+    let _ = (argc, argv);
+    start(abi::MPI_THREAD_SINGLE)
+}
+
+/// Every level is truly provided: all shared state sits behind locks and any number of
+/// threads may wait at once, so MPI_THREAD_MULTIPLE is granted when asked for.
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Init_thread(
+    argc: *mut c_int,
+    argv: *mut *mut *mut c_char,
+    required: c_int,
+    provided: *mut c_int,
+) -> c_int {
+    let _ = (argc, argv);
+    let rc = start(required);
+    if rc == abi::MPI_SUCCESS && !provided.is_null() {
+        // SAFETY: non-null output argument (MPI's contract).
+        unsafe { provided.write(required) };
+    }
+    rc
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Query_thread(provided: *mut c_int) -> c_int {
+    call("MPI_Query_thread", world(), || {
+        out(provided, state()?.thread_level, "provided")
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Initialized(flag: *mut c_int) -> c_int {
+    call("MPI_Initialized", world(), || {
+        out(flag, state::initialized().is_some() as c_int, "flag")
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Finalized(flag: *mut c_int) -> c_int {
+    call("MPI_Finalized", world(), || {
+        let done = state::initialized().is_some_and(|s| s.finalized.load(Ordering::SeqCst));
+        out(flag, done as c_int, "flag")
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Finalize() -> c_int {
+    call("MPI_Finalize", world(), || {
+        let st = state()?;
+        st.finalized.store(true, Ordering::SeqCst);
+        st.rt.finalize()
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Abort(comm: MPI_Comm, errorcode: c_int) -> c_int {
+    let _ = comm;
+    // MPI_Abort on any communicator ends the whole job: partyline has one job per mesh.
+    crate::log::error(&format!(
+        "MPI_Abort called with error code {errorcode}; ending the job"
+    ));
+    match state::initialized() {
+        Some(st) => st.rt.abort(errorcode),
+        None => std::process::exit(errorcode),
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Get_version(version: *mut c_int, subversion: *mut c_int) -> c_int {
+    call("MPI_Get_version", world(), || {
+        out(version, abi::MPI_VERSION, "version")?;
+        out(subversion, abi::MPI_SUBVERSION, "subversion")
+    })
+}
+
+/// Copies `text` into a caller's C string buffer of `cap` bytes, NUL-terminated.
+fn write_c_string(
+    dest: *mut c_char,
+    cap: usize,
+    text: &str,
+    len: *mut c_int,
+) -> crate::error::Result<()> {
+    if dest.is_null() {
+        return Err(err!(Arg, "the string output argument is NULL"));
+    }
+    let n = text.len().min(cap - 1);
+    // SAFETY: the caller's buffer holds at least `cap` bytes (MPI's MPI_MAX_* contract);
+    // we write n + 1 <= cap bytes.
+    unsafe {
+        std::ptr::copy_nonoverlapping(text.as_ptr() as *const c_char, dest, n);
+        dest.add(n).write(0);
+    }
+    out(len, n as c_int, "length")
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Get_library_version(
+    version: *mut c_char,
+    resultlen: *mut c_int,
+) -> c_int {
+    call("MPI_Get_library_version", world(), || {
+        write_c_string(
+            version,
+            abi::MPI_MAX_LIBRARY_VERSION_STRING as usize,
+            LIBRARY_VERSION,
+            resultlen,
+        )
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Get_processor_name(
+    name: *mut c_char,
+    resultlen: *mut c_int,
+) -> c_int {
+    call("MPI_Get_processor_name", world(), || {
+        let mut buf = [0u8; 256];
+        // SAFETY: gethostname writes at most buf.len() bytes into our local buffer.
+        let rc = unsafe { libc::gethostname(buf.as_mut_ptr() as *mut c_char, buf.len()) };
+        let host = if rc == 0 {
+            let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+            String::from_utf8_lossy(&buf[..end]).into_owned()
+        } else {
+            "localhost".into()
+        };
+        write_c_string(name, abi::MPI_MAX_PROCESSOR_NAME as usize, &host, resultlen)
+    })
+}
+
+fn origin() -> Instant {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    *ORIGIN.get_or_init(Instant::now)
+}
+
+#[no_mangle]
+pub extern "C" fn PMPI_Wtime() -> c_double {
+    origin().elapsed().as_secs_f64()
+}
+
+#[no_mangle]
+pub extern "C" fn PMPI_Wtick() -> c_double {
+    1e-9
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Error_string(
+    errorcode: c_int,
+    string: *mut c_char,
+    resultlen: *mut c_int,
+) -> c_int {
+    call("MPI_Error_string", world(), || {
+        let text = match errorcode {
+            abi::MPI_SUCCESS => "MPI_SUCCESS: no errors".to_string(),
+            code => boundary::last_message(code)
+                .or_else(|| ErrorClass::from_code(code).map(|c| c.describe().to_string()))
+                .ok_or_else(|| err!(Arg, "MPI_Error_string: unknown error code {code}"))?,
+        };
+        write_c_string(string, abi::MPI_MAX_ERROR_STRING as usize, &text, resultlen)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Error_class(errorcode: c_int, errorclass: *mut c_int) -> c_int {
+    call("MPI_Error_class", world(), || {
+        let known =
+            errorcode == abi::MPI_SUCCESS || (0..=abi::MPI_ERR_LASTCODE).contains(&errorcode);
+        if !known {
+            return Err(err!(Arg, "MPI_Error_class: unknown error code {errorcode}"));
+        }
+        // Codes are classes in partyline; details travel in MPI_Error_string.
+        out(errorclass, errorcode, "error class")
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Alloc_mem(
+    size: MPI_Aint,
+    info: MPI_Info,
+    baseptr: *mut c_void,
+) -> c_int {
+    let _ = info;
+    call("MPI_Alloc_mem", world(), || {
+        if size < 0 {
+            return Err(err!(Arg, "MPI_Alloc_mem: size {size} is negative"));
+        }
+        // SAFETY: plain allocation; a zero size still returns a unique pointer or null.
+        let p = unsafe { libc::malloc((size as usize).max(1)) };
+        if p.is_null() {
+            return Err(err!(NoMem, "MPI_Alloc_mem: cannot allocate {size} bytes"));
+        }
+        out(baseptr as *mut *mut c_void, p, "base pointer")
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Free_mem(base: *mut c_void) -> c_int {
+    // SAFETY: `base` came from MPI_Alloc_mem, i.e. from malloc (MPI's contract); free(NULL) is a no-op.
+    unsafe { libc::free(base) };
+    abi::MPI_SUCCESS
+}
+
+/// Errhandler handles that partyline knows.
+fn valid_errhandler(h: usize) -> bool {
+    [
+        abi::MPI_ERRORS_ARE_FATAL,
+        abi::MPI_ERRORS_ABORT,
+        abi::MPI_ERRORS_RETURN,
+    ]
+    .iter()
+    .any(|e| *e as usize == h)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_set_errhandler(
+    comm: MPI_Comm,
+    errhandler: MPI_Errhandler,
+) -> c_int {
+    call("MPI_Comm_set_errhandler", comm as usize, || {
+        let st = state()?;
+        if !valid_errhandler(errhandler as usize) {
+            return Err(err!(Arg, "MPI_Comm_set_errhandler: unknown error handler {:#x}; use MPI_ERRORS_ARE_FATAL, MPI_ERRORS_ABORT or MPI_ERRORS_RETURN", errhandler as usize));
+        }
+        let h = super::handles::comm_slot(comm as usize)
+            .ok_or_else(|| err!(Comm, "invalid communicator"))?;
+        let mut comms = lock(&st.comms);
+        let entry = comms
+            .get_mut(h)
+            .ok_or_else(|| err!(Comm, "invalid communicator handle {:#x}", comm as usize))?;
+        entry.errhandler = errhandler as usize;
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Comm_get_errhandler(
+    comm: MPI_Comm,
+    errhandler: *mut MPI_Errhandler,
+) -> c_int {
+    call("MPI_Comm_get_errhandler", comm as usize, || {
+        let st = state()?;
+        let h = super::handles::comm_slot(comm as usize)
+            .ok_or_else(|| err!(Comm, "invalid communicator"))?;
+        let current = lock(&st.comms)
+            .get(h)
+            .map(|e| e.errhandler)
+            .ok_or_else(|| err!(Comm, "invalid communicator handle {:#x}", comm as usize))?;
+        out(errhandler, current as MPI_Errhandler, "error handler")
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Errhandler_free(errhandler: *mut MPI_Errhandler) -> c_int {
+    // The predefined handlers are never really freed; the handle is nulled as MPI says.
+    call("MPI_Errhandler_free", world(), || {
+        out(errhandler, abi::MPI_ERRHANDLER_NULL, "error handler")
+    })
+}

@@ -1,0 +1,582 @@
+//! Point-to-point: blocking and nonblocking sends and receives, probes, buffered-mode space.
+
+use super::abi::{self, MPI_Comm, MPI_Datatype, MPI_Request, MPI_Status};
+use super::boundary::{call, out};
+use super::handles::{self, buffer};
+use super::state::{encode, lock, state, Kind, PersistentOp, RequestEntry, State};
+use super::status;
+use crate::buffer::UserBuf;
+use crate::comm::Comm;
+use crate::error::{err, Result};
+use crate::matching::Pattern;
+use crate::request::{Outcome, Request};
+use crate::runtime::{outcome_result, RecvTicket, SendMode};
+use std::ffi::{c_int, c_void};
+use std::sync::Arc;
+
+type Posted = (Arc<Request>, Option<RecvTicket>);
+
+/// Starts one operation; `op.send` is `None` for a receive.
+pub fn post(st: &State, op: &PersistentOp, comm: &Comm) -> Result<Posted> {
+    match op.send {
+        Some(mode) => {
+            let tag = handles::send_tag(op.tag)?;
+            let Some(dest) = handles::dest(comm, op.peer)? else {
+                return Ok((Request::completed(Outcome::empty()), None));
+            };
+            if mode == SendMode::Buffered {
+                return bsend(st, dest, comm.context, tag, op.buf).map(|r| (r, None));
+            }
+            st.rt
+                .isend(dest, comm.context, tag, op.buf, mode)
+                .map(|r| (r, None))
+        }
+        None => {
+            let tag = handles::recv_tag(op.tag)?;
+            let Some(source) = handles::source(comm, op.peer)? else {
+                return Ok((Request::completed(Outcome::empty()), None));
+            };
+            let pattern = Pattern {
+                context: comm.context,
+                source: source.map(|s| s as i32),
+                tag,
+            };
+            st.rt.irecv(pattern, op.buf)
+        }
+    }
+}
+
+/// A buffered send: copied at once against the attached buffer's space; the caller's
+/// request is complete immediately.
+fn bsend(st: &State, dest: usize, context: u64, tag: i32, data: UserBuf) -> Result<Arc<Request>> {
+    let need = data.len() + abi::MPI_BSEND_OVERHEAD as usize;
+    let mut area = lock(&st.bsend);
+    let Some((_, size)) = area.attached else {
+        return Err(err!(
+            Buffer,
+            "MPI_Bsend needs a buffer: call MPI_Buffer_attach first"
+        ));
+    };
+    area.in_flight.retain(|(r, _)| !r.is_done());
+    let used: usize = area.in_flight.iter().map(|(_, n)| n).sum();
+    if used + need > size {
+        return Err(err!(Buffer, "the attached buffer ({size} bytes) has {} bytes free but this buffered send needs {need} (message + MPI_BSEND_OVERHEAD); attach a larger buffer", size - used));
+    }
+    let internal = st.rt.isend(dest, context, tag, data, SendMode::Buffered)?;
+    area.in_flight.push((internal, need));
+    Ok(Request::completed(Outcome {
+        count: data.len() as u64,
+        ..Outcome::empty()
+    }))
+}
+
+/// Registers a request handle for the caller.
+pub fn new_handle(
+    st: &State,
+    posted: Option<Posted>,
+    comm: Arc<Comm>,
+    comm_handle: usize,
+    persistent: Option<PersistentOp>,
+) -> Result<MPI_Request> {
+    let (active, ticket) = match posted {
+        Some((r, t)) => (Some(r), t),
+        None => (None, None),
+    };
+    let h = lock(&st.requests).insert(RequestEntry {
+        active,
+        ticket,
+        comm,
+        comm_handle,
+        persistent,
+    });
+    Ok(encode(Kind::Request, h)? as MPI_Request)
+}
+
+/// Decodes the common (buf, count, datatype, peer, tag, comm) arguments.
+pub fn operation(
+    st: &State,
+    send: Option<SendMode>,
+    buf: *const c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    peer: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+) -> Result<(PersistentOp, Arc<Comm>)> {
+    let c = handles::comm(st, comm)?;
+    handles::count(count)?;
+    let op = PersistentOp {
+        send,
+        buf: buffer(st, buf, count, datatype)?,
+        peer,
+        tag,
+    };
+    Ok((op, c))
+}
+
+fn nonblocking(
+    name: &str,
+    send: Option<SendMode>,
+    buf: *const c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    peer: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    call(name, comm as usize, || {
+        let st = state()?;
+        let (op, c) = operation(st, send, buf, count, datatype, peer, tag, comm)?;
+        let posted = post(st, &op, &c)?;
+        out(
+            request,
+            new_handle(st, Some(posted), c, comm as usize, None)?,
+            "request",
+        )
+    })
+}
+
+fn blocking_send(
+    name: &str,
+    mode: SendMode,
+    buf: *const c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    dest: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+) -> c_int {
+    call(name, comm as usize, || {
+        let st = state()?;
+        let (op, c) = operation(st, Some(mode), buf, count, datatype, dest, tag, comm)?;
+        send_now(st, &op, &c)
+    })
+}
+
+fn send_now(st: &State, op: &PersistentOp, c: &Comm) -> Result<()> {
+    let (Some(mode), Some(dest)) = (op.send, handles::dest(c, op.peer)?) else {
+        return Ok(());
+    };
+    if mode == SendMode::Standard {
+        let tag = handles::send_tag(op.tag)?;
+        return st.rt.send(dest, c.context, tag, op.buf, mode).map(|_| ());
+    }
+    let (req, _) = post(st, op, c)?;
+    outcome_result(st.rt.wait_until(|| req.outcome())?).map(|_| ())
+}
+
+fn recv_now(st: &State, op: &PersistentOp, c: &Comm, status: *mut MPI_Status) -> Result<()> {
+    let (req, _) = post(st, op, c)?;
+    let outcome = st.rt.wait_until(|| req.outcome())?;
+    status::write(status, status::of(&outcome, c));
+    outcome_result(outcome).map(|_| ())
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Send(
+    buf: *const c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    dest: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+) -> c_int {
+    blocking_send(
+        "MPI_Send",
+        SendMode::Standard,
+        buf,
+        count,
+        datatype,
+        dest,
+        tag,
+        comm,
+    )
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Rsend(
+    buf: *const c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    dest: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+) -> c_int {
+    blocking_send(
+        "MPI_Rsend",
+        SendMode::Standard,
+        buf,
+        count,
+        datatype,
+        dest,
+        tag,
+        comm,
+    )
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Ssend(
+    buf: *const c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    dest: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+) -> c_int {
+    blocking_send(
+        "MPI_Ssend",
+        SendMode::Synchronous,
+        buf,
+        count,
+        datatype,
+        dest,
+        tag,
+        comm,
+    )
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Bsend(
+    buf: *const c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    dest: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+) -> c_int {
+    blocking_send(
+        "MPI_Bsend",
+        SendMode::Buffered,
+        buf,
+        count,
+        datatype,
+        dest,
+        tag,
+        comm,
+    )
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Isend(
+    buf: *const c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    dest: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    nonblocking(
+        "MPI_Isend",
+        Some(SendMode::Standard),
+        buf,
+        count,
+        datatype,
+        dest,
+        tag,
+        comm,
+        request,
+    )
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Irsend(
+    buf: *const c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    dest: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    nonblocking(
+        "MPI_Irsend",
+        Some(SendMode::Standard),
+        buf,
+        count,
+        datatype,
+        dest,
+        tag,
+        comm,
+        request,
+    )
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Issend(
+    buf: *const c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    dest: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    nonblocking(
+        "MPI_Issend",
+        Some(SendMode::Synchronous),
+        buf,
+        count,
+        datatype,
+        dest,
+        tag,
+        comm,
+        request,
+    )
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Ibsend(
+    buf: *const c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    dest: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    nonblocking(
+        "MPI_Ibsend",
+        Some(SendMode::Buffered),
+        buf,
+        count,
+        datatype,
+        dest,
+        tag,
+        comm,
+        request,
+    )
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Irecv(
+    buf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    source: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    nonblocking(
+        "MPI_Irecv",
+        None,
+        buf,
+        count,
+        datatype,
+        source,
+        tag,
+        comm,
+        request,
+    )
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Recv(
+    buf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    source: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    status: *mut MPI_Status,
+) -> c_int {
+    call("MPI_Recv", comm as usize, || {
+        let st = state()?;
+        let (op, c) = operation(st, None, buf, count, datatype, source, tag, comm)?;
+        recv_now(st, &op, &c, status)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Sendrecv(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    dest: c_int,
+    sendtag: c_int,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    recvtype: MPI_Datatype,
+    source: c_int,
+    recvtag: c_int,
+    comm: MPI_Comm,
+    status: *mut MPI_Status,
+) -> c_int {
+    call("MPI_Sendrecv", comm as usize, || {
+        let st = state()?;
+        let (send, c) = operation(
+            st,
+            Some(SendMode::Standard),
+            sendbuf,
+            sendcount,
+            sendtype,
+            dest,
+            sendtag,
+            comm,
+        )?;
+        let (recv, _) = operation(
+            st, None, recvbuf, recvcount, recvtype, source, recvtag, comm,
+        )?;
+        let (req, _) = post(st, &recv, &c)?;
+        send_now(st, &send, &c)?;
+        let outcome = st.rt.wait_until(|| req.outcome())?;
+        status::write(status, status::of(&outcome, &c));
+        outcome_result(outcome).map(|_| ())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Sendrecv_replace(
+    buf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    dest: c_int,
+    sendtag: c_int,
+    source: c_int,
+    recvtag: c_int,
+    comm: MPI_Comm,
+    status: *mut MPI_Status,
+) -> c_int {
+    call("MPI_Sendrecv_replace", comm as usize, || {
+        let st = state()?;
+        let (recv, c) = operation(st, None, buf, count, datatype, source, recvtag, comm)?;
+        let mut copy = recv.buf.bytes(0).to_vec();
+        // SAFETY: `copy` lives until this function returns, after the send has completed
+        // (or copied its data), and nothing else touches it.
+        let send_buf = unsafe { UserBuf::new(copy.as_mut_ptr(), copy.len()) };
+        let send = PersistentOp {
+            send: Some(SendMode::Standard),
+            buf: send_buf,
+            peer: dest,
+            tag: sendtag,
+        };
+        let (req, _) = post(st, &recv, &c)?;
+        send_now(st, &send, &c)?;
+        let outcome = st.rt.wait_until(|| req.outcome())?;
+        drop(copy);
+        status::write(status, status::of(&outcome, &c));
+        outcome_result(outcome).map(|_| ())
+    })
+}
+
+fn probe_pattern(
+    st: &State,
+    source: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+) -> Result<(Option<Pattern>, Arc<Comm>)> {
+    let c = handles::comm(st, comm)?;
+    let tag = handles::recv_tag(tag)?;
+    let pattern = handles::source(&c, source)?.map(|s| Pattern {
+        context: c.context,
+        source: s.map(|w| w as i32),
+        tag,
+    });
+    Ok((pattern, c))
+}
+
+fn probe_status(c: &Comm, found: (crate::matching::Envelope, u64)) -> MPI_Status {
+    let (env, len) = found;
+    status::of(
+        &Outcome {
+            source: env.source,
+            tag: env.tag,
+            count: len,
+            ..Outcome::empty()
+        },
+        c,
+    )
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Probe(
+    source: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    status: *mut MPI_Status,
+) -> c_int {
+    call("MPI_Probe", comm as usize, || {
+        let st = state()?;
+        let (pattern, c) = probe_pattern(st, source, tag, comm)?;
+        let s = match pattern {
+            None => status::empty(),
+            Some(p) => probe_status(&c, st.rt.probe(&p)?),
+        };
+        status::write(status, s);
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Iprobe(
+    source: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    flag: *mut c_int,
+    status: *mut MPI_Status,
+) -> c_int {
+    call("MPI_Iprobe", comm as usize, || {
+        let st = state()?;
+        let (pattern, c) = probe_pattern(st, source, tag, comm)?;
+        let found = match pattern {
+            None => Some(status::empty()),
+            Some(p) => st.rt.iprobe(&p)?.map(|f| probe_status(&c, f)),
+        };
+        out(flag, found.is_some() as c_int, "flag")?;
+        if let Some(s) = found {
+            status::write(status, s);
+        }
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Buffer_attach(buffer: *mut c_void, size: c_int) -> c_int {
+    call("MPI_Buffer_attach", super::boundary::world(), || {
+        let st = state()?;
+        if size < 0 || (size > 0 && buffer.is_null()) {
+            return Err(err!(
+                Buffer,
+                "MPI_Buffer_attach: invalid buffer ({size} bytes at {buffer:?})"
+            ));
+        }
+        let mut area = lock(&st.bsend);
+        if area.attached.is_some() {
+            return Err(err!(
+                Buffer,
+                "MPI_Buffer_attach: a buffer is already attached; detach it first"
+            ));
+        }
+        area.attached = Some((buffer as usize, size as usize));
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Buffer_detach(buffer_addr: *mut c_void, size: *mut c_int) -> c_int {
+    call("MPI_Buffer_detach", super::boundary::world(), || {
+        let st = state()?;
+        let pending: Vec<Arc<Request>> = lock(&st.bsend)
+            .in_flight
+            .iter()
+            .map(|(r, _)| r.clone())
+            .collect();
+        // MPI: detaching blocks until every buffered message has been transmitted.
+        st.rt
+            .wait_until(|| pending.iter().all(|r| r.is_done()).then_some(()))?;
+        let mut area = lock(&st.bsend);
+        let (addr, len) = area
+            .attached
+            .take()
+            .ok_or_else(|| err!(Buffer, "MPI_Buffer_detach: no buffer is attached"))?;
+        area.in_flight.clear();
+        out(
+            buffer_addr as *mut *mut c_void,
+            addr as *mut c_void,
+            "buffer address",
+        )?;
+        out(size, len as c_int, "size")
+    })
+}

@@ -1,0 +1,205 @@
+//! Persistent requests: set up once with `*_init`, run many times with `MPI_Start`.
+
+use super::abi::{MPI_Comm, MPI_Datatype, MPI_Request};
+use super::boundary::{blame, call, out};
+use super::p2p::{new_handle, operation, post};
+use super::state::{decode, lock, state, Kind, State};
+use crate::error::{err, Result};
+use crate::runtime::SendMode;
+use std::ffi::{c_int, c_void};
+
+fn init(
+    name: &str,
+    send: Option<SendMode>,
+    buf: *const c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    peer: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    call(name, comm as usize, || {
+        let st = state()?;
+        let (op, c) = operation(st, send, buf, count, datatype, peer, tag, comm)?;
+        out(
+            request,
+            new_handle(st, None, c, comm as usize, Some(op))?,
+            "request",
+        )
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Send_init(
+    buf: *const c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    dest: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    init(
+        "MPI_Send_init",
+        Some(SendMode::Standard),
+        buf,
+        count,
+        datatype,
+        dest,
+        tag,
+        comm,
+        request,
+    )
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Ssend_init(
+    buf: *const c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    dest: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    init(
+        "MPI_Ssend_init",
+        Some(SendMode::Synchronous),
+        buf,
+        count,
+        datatype,
+        dest,
+        tag,
+        comm,
+        request,
+    )
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Rsend_init(
+    buf: *const c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    dest: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    init(
+        "MPI_Rsend_init",
+        Some(SendMode::Standard),
+        buf,
+        count,
+        datatype,
+        dest,
+        tag,
+        comm,
+        request,
+    )
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Bsend_init(
+    buf: *const c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    dest: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    init(
+        "MPI_Bsend_init",
+        Some(SendMode::Buffered),
+        buf,
+        count,
+        datatype,
+        dest,
+        tag,
+        comm,
+        request,
+    )
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Recv_init(
+    buf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    source: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> c_int {
+    init(
+        "MPI_Recv_init",
+        None,
+        buf,
+        count,
+        datatype,
+        source,
+        tag,
+        comm,
+        request,
+    )
+}
+
+fn start(st: &State, value: MPI_Request) -> Result<()> {
+    let v = value as usize;
+    let h = decode(Kind::Request, v)
+        .ok_or_else(|| err!(Request, "MPI_Start: invalid request handle {v:#x}"))?;
+    let (op, comm, comm_handle) = {
+        let reqs = lock(&st.requests);
+        let e = reqs
+            .get(h)
+            .ok_or_else(|| err!(Request, "MPI_Start: request {v:#x} is not live"))?;
+        let op = e
+            .persistent
+            .clone()
+            .ok_or_else(|| err!(Request, "MPI_Start: request {v:#x} is not persistent"))?;
+        if e.active.is_some() {
+            return Err(err!(
+                Request,
+                "MPI_Start: request {v:#x} is already active; complete it first"
+            ));
+        }
+        (op, e.comm.clone(), e.comm_handle)
+    };
+    blame(comm_handle);
+    let (req, ticket) = post(st, &op, &comm)?;
+    if let Some(e) = lock(&st.requests).get_mut(h) {
+        e.active = Some(req);
+        e.ticket = ticket;
+    }
+    Ok(())
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Start(request: *mut MPI_Request) -> c_int {
+    call("MPI_Start", super::boundary::world(), || {
+        if request.is_null() {
+            return Err(err!(Arg, "MPI_Start: the request argument is NULL"));
+        }
+        // SAFETY: non-null, points to a request handle (MPI's contract).
+        start(state()?, unsafe { request.read() })
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Startall(count: c_int, requests: *mut MPI_Request) -> c_int {
+    call("MPI_Startall", super::boundary::world(), || {
+        let st = state()?;
+        if count < 0 || (count > 0 && requests.is_null()) {
+            return Err(err!(
+                Arg,
+                "MPI_Startall: invalid request array ({count} at {requests:?})"
+            ));
+        }
+        for i in 0..count as usize {
+            // SAFETY: `requests` holds `count` handles (MPI's contract); i < count.
+            start(st, unsafe { requests.add(i).read() })?;
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,169 @@
+//! The process-wide state behind the C API: the runtime and the handle tables.
+
+use super::abi;
+use crate::buffer::UserBuf;
+use crate::comm::Comm;
+use crate::datatype::Datatype;
+use crate::error::{err, Result};
+use crate::handle_table::{Handle, HandleTable};
+use crate::request::Request;
+use crate::runtime::{RecvTicket, Runtime, SendMode};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+/// What a persistent request does each time it is started.
+#[derive(Clone)]
+pub struct PersistentOp {
+    pub send: Option<SendMode>,
+    pub buf: UserBuf,
+    /// Rank in `comm`, or MPI_PROC_NULL / MPI_ANY_SOURCE.
+    pub peer: i32,
+    pub tag: i32,
+}
+
+pub struct RequestEntry {
+    /// The operation in flight; `None` for an inactive persistent request.
+    pub active: Option<Arc<Request>>,
+    pub ticket: Option<RecvTicket>,
+    pub comm: Arc<Comm>,
+    pub comm_handle: usize,
+    pub persistent: Option<PersistentOp>,
+}
+
+pub struct CommEntry {
+    pub comm: Arc<Comm>,
+    pub errhandler: usize,
+}
+
+/// Space lent by `MPI_Buffer_attach`, and the buffered sends still using it.
+#[derive(Default)]
+pub struct BsendArea {
+    pub attached: Option<(usize, usize)>,
+    pub in_flight: Vec<(Arc<Request>, usize)>,
+}
+
+pub struct State {
+    pub rt: Runtime,
+    pub comms: Mutex<HandleTable<CommEntry>>,
+    pub requests: Mutex<HandleTable<RequestEntry>>,
+    pub types: Mutex<HandleTable<Datatype>>,
+    pub bsend: Mutex<BsendArea>,
+    pub finalized: AtomicBool,
+    pub thread_level: i32,
+}
+
+static STATE: OnceLock<State> = OnceLock::new();
+static INIT_LOCK: Mutex<()> = Mutex::new(());
+
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The state, if `MPI_Init` has run (whether or not `MPI_Finalize` has).
+pub fn initialized() -> Option<&'static State> {
+    STATE.get()
+}
+
+/// The state for a call that needs a live MPI.
+pub fn state() -> Result<&'static State> {
+    match STATE.get() {
+        None => Err(err!(Other, "MPI is not initialized; call MPI_Init first")),
+        Some(s) if s.finalized.load(Ordering::SeqCst) => {
+            Err(err!(Other, "MPI has been finalized; no MPI call other than MPI_Initialized/MPI_Finalized is allowed after MPI_Finalize"))
+        }
+        Some(s) => Ok(s),
+    }
+}
+
+/// Runs `MPI_Init` once; a second call is an error, as in MPI.
+pub fn init(thread_level: i32) -> Result<&'static State> {
+    let _guard = lock(&INIT_LOCK);
+    if STATE.get().is_some() {
+        return Err(err!(
+            Other,
+            "MPI_Init was already called; call it once per process"
+        ));
+    }
+    let config = crate::config::Config::from_env()?;
+    let rt = Runtime::start(config)?;
+    let mut comms = HandleTable::new();
+    let world = comms.insert(CommEntry {
+        comm: Arc::new(Comm::world(rt.rank(), rt.size())),
+        errhandler: abi::MPI_ERRORS_ARE_FATAL as usize,
+    });
+    let solo = comms.insert(CommEntry {
+        comm: Arc::new(Comm::solo(rt.rank())),
+        errhandler: abi::MPI_ERRORS_ARE_FATAL as usize,
+    });
+    debug_assert_eq!((world.index, solo.index), (0, 1));
+    let state = State {
+        rt,
+        comms: Mutex::new(comms),
+        requests: Mutex::new(HandleTable::new()),
+        types: Mutex::new(HandleTable::new()),
+        bsend: Mutex::new(BsendArea::default()),
+        finalized: AtomicBool::new(false),
+        thread_level,
+    };
+    let _ = STATE.set(state);
+    Ok(STATE.get().expect("just set"))
+}
+
+/// Kinds of run-time handle, kept in the handle value so a request passed as a
+/// communicator is caught rather than misread.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    Comm = 1,
+    Request = 2,
+    Datatype = 3,
+}
+
+/// Run-time handles start above every predefined value (all below 0x400).
+const HANDLE_BASE: usize = 0x400;
+const INDEX_LIMIT: u32 = 0x00ff_ffff - HANDLE_BASE as u32;
+
+/// Handle value: generation in the high 32 bits, kind in bits 24..32, index + 0x400 below.
+pub fn encode(kind: Kind, h: Handle) -> Result<usize> {
+    if h.index >= INDEX_LIMIT {
+        return Err(err!(
+            NoMem,
+            "too many live {kind:?} handles ({}); free some",
+            h.index
+        ));
+    }
+    Ok(
+        ((h.generation as usize) << 32)
+            | ((kind as usize) << 24)
+            | (h.index as usize + HANDLE_BASE),
+    )
+}
+
+pub fn decode(kind: Kind, value: usize) -> Option<Handle> {
+    let low = value & 0x00ff_ffff;
+    if (value >> 24) & 0xff != kind as usize || low < HANDLE_BASE {
+        return None;
+    }
+    Some(Handle {
+        index: (low - HANDLE_BASE) as u32,
+        generation: (value >> 32) as u32,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_round_trip_and_never_collide_with_predefined() {
+        let h = Handle {
+            index: 5,
+            generation: 9,
+        };
+        let v = encode(Kind::Request, h).unwrap();
+        assert!(v >= 0x400);
+        assert_ne!(v, abi::MPI_REQUEST_NULL as usize);
+        assert_eq!(decode(Kind::Request, v), Some(h));
+        assert_eq!(decode(Kind::Comm, v), None, "kind is checked");
+        assert_eq!(decode(Kind::Comm, abi::MPI_COMM_WORLD as usize), None);
+    }
+}
