@@ -1,0 +1,112 @@
+//! The environment contract between partyrun and the partyline library in each rank.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::net::SocketAddr;
+
+/// Variables that could describe a different wiring; the launcher's own wiring replaces them.
+pub const STALE: &[&str] = &["PARTYLINE_HOSTFILE", "PARTYLINE_LISTEN"];
+
+/// What is the same for every rank of the job.
+pub struct JobEnv {
+    pub size: usize,
+    /// `127.0.0.1:p0,127.0.0.1:p1,...` in rank order.
+    pub peers: String,
+    pub job_id: OsString,
+}
+
+impl JobEnv {
+    pub fn new(addrs: &[SocketAddr], job_id: OsString) -> JobEnv {
+        let peers = addrs
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        JobEnv {
+            size: addrs.len(),
+            peers,
+            job_id,
+        }
+    }
+
+    /// The variables for one rank, whose inherited listening socket is `listen_fd`.
+    pub fn rank_vars(&self, rank: usize, listen_fd: i32) -> Vec<(&'static str, OsString)> {
+        let (rank_s, size_s) = (rank.to_string(), self.size.to_string());
+        vec![
+            ("PARTYLINE_RANK", rank_s.clone().into()),
+            ("PARTYLINE_SIZE", size_s.clone().into()),
+            ("PARTYLINE_PEERS", self.peers.clone().into()),
+            ("PARTYLINE_LISTEN_FD", listen_fd.to_string().into()),
+            ("PARTYLINE_JOB_ID", self.job_id.clone()),
+            ("PARTYLINE_LAUNCHER", "partyrun".into()),
+            // For scripts written for Open MPI or MPICH.
+            ("OMPI_COMM_WORLD_RANK", rank_s.clone().into()),
+            ("OMPI_COMM_WORLD_SIZE", size_s.clone().into()),
+            ("OMPI_COMM_WORLD_LOCAL_RANK", rank_s.clone().into()),
+            ("PMI_RANK", rank_s.into()),
+            ("PMI_SIZE", size_s.into()),
+        ]
+    }
+}
+
+/// The job id: `given` (from -x or partyrun's environment) if set, else 16 random hex digits.
+pub fn job_id(given: Option<OsString>) -> OsString {
+    if let Some(id) = given {
+        return id;
+    }
+    let mut bytes = [0u8; 8];
+    let random = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    if random.is_err() {
+        // Only needs to tell concurrent jobs apart, so time and pid will do without urandom.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let mixed = nanos ^ (u64::from(std::process::id()) << 32);
+        bytes = mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15).to_le_bytes();
+    }
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()
+        .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rank_vars_follow_the_contract() {
+        let addrs: Vec<SocketAddr> = vec![
+            "127.0.0.1:5000".parse().unwrap(),
+            "127.0.0.1:5001".parse().unwrap(),
+        ];
+        let env = JobEnv::new(&addrs, "abc".into());
+        let vars = env.rank_vars(1, 7);
+        let get = |k: &str| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_str().unwrap())
+        };
+        assert_eq!(get("PARTYLINE_RANK"), Some("1"));
+        assert_eq!(get("PARTYLINE_SIZE"), Some("2"));
+        assert_eq!(
+            get("PARTYLINE_PEERS"),
+            Some("127.0.0.1:5000,127.0.0.1:5001")
+        );
+        assert_eq!(get("PARTYLINE_LISTEN_FD"), Some("7"));
+        assert_eq!(get("PARTYLINE_JOB_ID"), Some("abc"));
+        assert_eq!(get("PARTYLINE_LAUNCHER"), Some("partyrun"));
+        assert_eq!(get("OMPI_COMM_WORLD_LOCAL_RANK"), Some("1"));
+        assert_eq!(get("PMI_SIZE"), Some("2"));
+    }
+
+    #[test]
+    fn job_ids() {
+        assert_eq!(job_id(Some("given".into())), "given");
+        let (a, b) = (job_id(None), job_id(None));
+        assert_eq!(a.len(), 16);
+        assert!(a.to_str().unwrap().bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+}

@@ -1,0 +1,73 @@
+//! partyrun, also installed as mpirun and mpiexec: starts and supervises a job's local ranks.
+
+mod args;
+mod argv;
+mod environment;
+mod job;
+mod output;
+mod reaper;
+mod signals;
+mod supervisor;
+
+use std::fmt::Display;
+use std::io::Write;
+use std::time::Duration;
+
+/// How long to keep copying --tag-output after the last rank exits, for output still in the pipes.
+const OUTPUT_DRAIN: Duration = Duration::from_secs(1);
+
+/// An error that ends partyrun with `status` after reporting `message`.
+pub struct Fatal {
+    pub status: i32,
+    pub message: String,
+}
+
+impl Fatal {
+    pub fn new(status: i32, message: String) -> Fatal {
+        Fatal { status, message }
+    }
+}
+
+/// Writes "partyrun: <message>" to stderr. Never panics: if stderr is gone, so is the message.
+pub fn report(message: impl Display) {
+    let _ = writeln!(std::io::stderr().lock(), "partyrun: {message}");
+}
+
+fn main() {
+    // Subcommands to come (`partyrun --coordinator ...`, `partyrun certs ...`) are to be
+    // dispatched here, before the launcher's own parsing, which treats the first word that
+    // is not an option as the program to run.
+    let cfg = match args::parse(std::env::args_os(), |name| std::env::var_os(name)) {
+        Ok(cfg) => cfg,
+        Err(args::ArgsError::Clap(e)) => e.exit(),
+        Err(args::ArgsError::Usage(message)) => {
+            report(message);
+            std::process::exit(2);
+        }
+    };
+    std::process::exit(run(&cfg));
+}
+
+fn run(cfg: &args::Config) -> i32 {
+    if let Err(e) = signals::install() {
+        report(format_args!("cannot install signal handlers: {e}"));
+        return 1;
+    }
+    // Without it (Linux before 3.4) a rank's own children may outlive an aborted job;
+    // everything else still works, so carry on.
+    let _ = reaper::adopt_orphans();
+    let mut job = job::Job::new();
+    let status = match job.start(cfg) {
+        Ok(()) => supervisor::supervise(&mut job.ranks, cfg.timeout, cfg.kill_grace),
+        Err(fatal) => {
+            report(&fatal.message);
+            supervisor::stop_all(&mut job.ranks);
+            fatal.status
+        }
+    };
+    reaper::kill_leftovers();
+    if let Some(forwarders) = job.forwarders.take() {
+        forwarders.finish(OUTPUT_DRAIN);
+    }
+    status
+}

@@ -1,0 +1,159 @@
+//! `--tag-output`: copies the ranks' stdout and stderr line by line, prefixed with the rank.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Lines longer than this are forwarded in pieces, so a rank writing without newlines
+/// cannot make partyrun buffer without bound.
+const MAX_LINE: u64 = 64 * 1024;
+
+#[derive(Clone, Copy)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// The forwarding threads of a job; each reports on `done` when its pipe closes.
+pub struct Forwarders {
+    done_tx: Sender<()>,
+    done_rx: Receiver<()>,
+    running: usize,
+}
+
+impl Forwarders {
+    pub fn new() -> Forwarders {
+        let (done_tx, done_rx) = mpsc::channel();
+        Forwarders {
+            done_tx,
+            done_rx,
+            running: 0,
+        }
+    }
+
+    /// Forwards `pipe` to our `stream`, each line prefixed with `[rank N] `.
+    pub fn start(
+        &mut self,
+        rank: usize,
+        pipe: impl Read + Send + 'static,
+        stream: Stream,
+    ) -> io::Result<()> {
+        let done = self.done_tx.clone();
+        thread::Builder::new()
+            .name(format!("rank{rank}-output"))
+            .spawn(move || {
+                // A write error (say, our stdout is a closed pipe) ends forwarding; dropping the
+                // pipe then gives the rank EPIPE, as it would get writing to that pipe directly.
+                let _ = forward(format!("[rank {rank}] ").as_bytes(), pipe, |msg| {
+                    emit(stream, msg)
+                });
+                let _ = done.send(());
+            })?;
+        self.running += 1;
+        Ok(())
+    }
+
+    /// Waits until every pipe has closed, or `limit` has passed: a process the ranks left
+    /// behind could hold a pipe open for ever, and must not keep partyrun from exiting.
+    pub fn finish(mut self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while self.running > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if self.done_rx.recv_timeout(left).is_err() {
+                break;
+            }
+            self.running -= 1;
+        }
+    }
+}
+
+/// Copies `pipe` to `sink` one prefixed line (or piece of an over-long line) at a time.
+fn forward(
+    prefix: &[u8],
+    pipe: impl Read,
+    mut sink: impl FnMut(&[u8]) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut reader = BufReader::with_capacity(MAX_LINE as usize, pipe);
+    let mut line = Vec::new();
+    let mut msg = Vec::new();
+    let mut at_line_start = true;
+    loop {
+        line.clear();
+        // A read error on a pipe means the rank is gone: treat it as end of file.
+        let n = (&mut reader)
+            .take(MAX_LINE)
+            .read_until(b'\n', &mut line)
+            .unwrap_or(0);
+        msg.clear();
+        if n == 0 {
+            if !at_line_start {
+                msg.push(b'\n'); // end the piece of a long final line we already wrote
+                sink(&msg)?;
+            }
+            return Ok(());
+        }
+        if at_line_start {
+            msg.extend_from_slice(prefix);
+        }
+        msg.extend_from_slice(&line);
+        let cut_short = !line.ends_with(b"\n") && line.len() as u64 == MAX_LINE;
+        if !line.ends_with(b"\n") && !cut_short {
+            msg.push(b'\n'); // a final line without newline: keep it, and end it
+        }
+        at_line_start = !cut_short;
+        sink(&msg)?;
+    }
+}
+
+/// Writes one whole message under the stream's lock, so lines from different ranks never mix.
+fn emit(stream: Stream, msg: &[u8]) -> io::Result<()> {
+    match stream {
+        Stream::Stdout => {
+            let mut out = io::stdout().lock();
+            out.write_all(msg)?;
+            out.flush()
+        }
+        Stream::Stderr => {
+            let mut err = io::stderr().lock();
+            err.write_all(msg)?;
+            err.flush()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(input: &[u8]) -> Vec<Vec<u8>> {
+        let mut got = Vec::new();
+        forward(b"[rank 2] ", input, |m| {
+            got.push(m.to_vec());
+            Ok(())
+        })
+        .unwrap();
+        got
+    }
+
+    #[test]
+    fn prefixes_lines_and_keeps_an_unterminated_last_line() {
+        assert_eq!(
+            run(b"a\n\nb"),
+            [&b"[rank 2] a\n"[..], b"[rank 2] \n", b"[rank 2] b\n"]
+        );
+        assert!(run(b"").is_empty());
+    }
+
+    #[test]
+    fn long_lines_come_in_pieces_with_one_prefix() {
+        let mut input = vec![b'x'; MAX_LINE as usize + 10];
+        input.push(b'\n');
+        input.extend_from_slice(b"y");
+        let got = run(&input);
+        assert_eq!(got.len(), 3);
+        assert!(got[0].starts_with(b"[rank 2] xxx") && !got[0].ends_with(b"\n"));
+        assert_eq!(got[1], [&[b'x'; 10][..], b"\n"].concat());
+        assert_eq!(got[2], b"[rank 2] y\n");
+    }
+}
