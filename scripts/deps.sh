@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the system packages the build and tests use, when they are missing (Debian 12).
+set -euo pipefail
+need=()
+command -v cc >/dev/null || need+=(gcc)
+command -v c++ >/dev/null || need+=(g++)
+command -v make >/dev/null || need+=(make)
+command -v ip >/dev/null || need+=(iproute2)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "partyline needs these packages: ${need[*]}; install them with: sudo apt-get install -y ${need[*]}" >&2
+  exit 1
+fi
+echo "installing: ${need[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
