@@ -21,12 +21,8 @@ pub fn open_mesh(cfg: &Config) -> Result<Vec<Option<TcpStream>>> {
     if cfg.size == 1 {
         return Ok(links);
     }
-    let me = Hello {
-        version: PROTOCOL_VERSION,
-        job_id: cfg.job_id.clone(),
-        rank: cfg.rank as u32,
-        size: cfg.size as u32,
-    };
+    let me =
+        Hello { version: PROTOCOL_VERSION, job_id: cfg.job_id.clone(), rank: cfg.rank as u32, size: cfg.size as u32 };
     let deadline = Instant::now() + cfg.connect_timeout;
     let stop = Arc::new(AtomicBool::new(false));
     let acceptor = if cfg.rank + 1 < cfg.size {
@@ -50,9 +46,7 @@ pub fn open_mesh(cfg: &Config) -> Result<Vec<Option<TcpStream>>> {
         return Err(e);
     }
     if let Some(acceptor) = acceptor {
-        let accepted = acceptor
-            .join()
-            .map_err(|_| err!(Intern, "the bootstrap thread panicked"))??;
+        let accepted = acceptor.join().map_err(|_| err!(Intern, "the bootstrap thread panicked"))??;
         for (peer, stream) in accepted {
             links[peer] = Some(stream);
         }
@@ -89,17 +83,9 @@ fn listener(cfg: &Config) -> Result<TcpListener> {
         })?;
         return Ok(listener);
     }
-    let spec = cfg
-        .listen_addr
-        .clone()
-        .unwrap_or_else(|| cfg.peers[cfg.rank].clone());
-    let addr = resolve(&spec).map_err(|e| {
-        err!(
-            Arg,
-            "rank {} cannot resolve its listen address {spec:?}: {e}",
-            cfg.rank
-        )
-    })?;
+    let spec = cfg.listen_addr.clone().unwrap_or_else(|| cfg.peers[cfg.rank].clone());
+    let addr =
+        resolve(&spec).map_err(|e| err!(Arg, "rank {} cannot resolve its listen address {spec:?}: {e}", cfg.rank))?;
     let bind = || -> std::io::Result<TcpListener> {
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
         socket.set_reuse_address(true)?;
@@ -113,9 +99,7 @@ fn listener(cfg: &Config) -> Result<TcpListener> {
 }
 
 fn resolve(spec: &str) -> std::io::Result<SocketAddr> {
-    spec.to_socket_addrs()?
-        .next()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address found"))
+    spec.to_socket_addrs()?.next().ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address found"))
 }
 
 fn connect_peer(cfg: &Config, me: &Hello, peer: usize, deadline: Instant) -> Result<TcpStream> {
@@ -128,15 +112,11 @@ fn connect_peer(cfg: &Config, me: &Hello, peer: usize, deadline: Instant) -> Res
         if remaining.is_zero() {
             return Err(err!(Other, "rank {} could not connect to {who} within {:.1} s (last error: {last_error}); check that rank {peer} is running and that PARTYLINE_PEERS is the same on every party, or raise PARTYLINE_CONNECT_TIMEOUT", me.rank, cfg.connect_timeout.as_secs_f64()));
         }
-        let attempt = resolve(spec).and_then(|addr| {
-            TcpStream::connect_timeout(&addr, remaining.min(Duration::from_secs(2)))
-        });
+        let attempt =
+            resolve(spec).and_then(|addr| TcpStream::connect_timeout(&addr, remaining.min(Duration::from_secs(2))));
         match attempt {
             Ok(mut stream) => {
-                let timeout = Some(
-                    cfg.handshake_timeout
-                        .min(remaining.max(Duration::from_millis(100))),
-                );
+                let timeout = Some(cfg.handshake_timeout.min(remaining.max(Duration::from_millis(100))));
                 let _ = stream.set_read_timeout(timeout);
                 let _ = stream.set_write_timeout(timeout);
                 Greeting::Hello(me.clone()).write_to(&mut stream, &who)?;
@@ -166,9 +146,7 @@ fn accept_peers(
     deadline: Instant,
     stop: &AtomicBool,
 ) -> Result<Accepted> {
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| err!(Other, "cannot configure the listening socket: {e}"))?;
+    listener.set_nonblocking(true).map_err(|e| err!(Other, "cannot configure the listening socket: {e}"))?;
     let wanted: HashSet<usize> = (cfg.rank + 1..cfg.size).collect();
     let claimed = Arc::new(Mutex::new(HashSet::new()));
     let pending = Arc::new(AtomicUsize::new(0));
@@ -189,10 +167,7 @@ fn accept_peers(
             let got: HashSet<usize> = accepted.iter().map(|(r, _)| *r).collect();
             let mut missing: Vec<usize> = wanted.difference(&got).copied().collect();
             missing.sort_unstable();
-            let missing: Vec<String> = missing
-                .iter()
-                .map(|r| format!("{r} ({})", cfg.peers[*r]))
-                .collect();
+            let missing: Vec<String> = missing.iter().map(|r| format!("{r} ({})", cfg.peers[*r])).collect();
             let refused = if refusals.is_empty() {
                 String::new()
             } else {
@@ -203,29 +178,24 @@ fn accept_peers(
         match listener.accept() {
             Ok((stream, from)) => {
                 if pending.load(Ordering::Relaxed) >= MAX_PENDING_HANDSHAKES {
-                    log::warn(&format!(
-                        "refused connection from {from}: too many handshakes in progress"
-                    ));
+                    log::warn(&format!("refused connection from {from}: too many handshakes in progress"));
                     continue;
                 }
                 pending.fetch_add(1, Ordering::Relaxed);
                 let (me, tx, refusal_tx) = (me.clone(), tx.clone(), refusal_tx.clone());
-                let (claimed, pending, timeout) =
-                    (claimed.clone(), pending.clone(), cfg.handshake_timeout);
-                let spawned = std::thread::Builder::new()
-                    .name("partyline-greet".into())
-                    .spawn(move || {
-                        match greet(stream, &me, &claimed, timeout, from) {
-                            Ok((rank, stream)) => {
-                                let _ = tx.send((rank, stream));
-                            }
-                            Err(why) => {
-                                log::warn(&format!("refused connection from {from}: {why}"));
-                                let _ = refusal_tx.send(format!("{from}: {why}"));
-                            }
+                let (claimed, pending, timeout) = (claimed.clone(), pending.clone(), cfg.handshake_timeout);
+                let spawned = std::thread::Builder::new().name("partyline-greet".into()).spawn(move || {
+                    match greet(stream, &me, &claimed, timeout, from) {
+                        Ok((rank, stream)) => {
+                            let _ = tx.send((rank, stream));
                         }
-                        pending.fetch_sub(1, Ordering::Relaxed);
-                    });
+                        Err(why) => {
+                            log::warn(&format!("refused connection from {from}: {why}"));
+                            let _ = refusal_tx.send(format!("{from}: {why}"));
+                        }
+                    }
+                    pending.fetch_sub(1, Ordering::Relaxed);
+                });
                 if spawned.is_err() {
                     return Err(err!(Intern, "cannot start a handshake thread"));
                 }
@@ -258,7 +228,10 @@ fn greet(
     };
     let refusal = me.mismatch(&theirs).or_else(|| {
         if theirs.rank <= me.rank {
-            return Some(format!("rank {} must wait for rank {} to connect to it, not connect itself; is PARTYLINE_RANK duplicated?", theirs.rank, me.rank));
+            return Some(format!(
+                "rank {} must wait for rank {} to connect to it, not connect itself; is PARTYLINE_RANK duplicated?",
+                theirs.rank, me.rank
+            ));
         }
         let mut claimed = claimed.lock().unwrap_or_else(|p| p.into_inner());
         if !claimed.insert(theirs.rank as usize) {
@@ -270,8 +243,6 @@ fn greet(
         let _ = Greeting::Reject(why.clone()).write_to(&mut stream, &who);
         return Err(format!("claimed rank {}: {why}", theirs.rank));
     }
-    Greeting::Accept(me.clone())
-        .write_to(&mut stream, &who)
-        .map_err(|e| e.message)?;
+    Greeting::Accept(me.clone()).write_to(&mut stream, &who).map_err(|e| e.message)?;
     Ok((theirs.rank as usize, stream))
 }

@@ -22,17 +22,11 @@ impl UserBuf {
     /// `ptr` must be valid for reads and writes of `len` bytes until the request using this
     /// buffer completes, and nothing else may access it meanwhile (MPI's buffer rules).
     pub unsafe fn new(ptr: *mut u8, len: usize) -> UserBuf {
-        UserBuf {
-            ptr: NonNull::new(ptr).unwrap_or(NonNull::dangling()),
-            len: if ptr.is_null() { 0 } else { len },
-        }
+        UserBuf { ptr: NonNull::new(ptr).unwrap_or(NonNull::dangling()), len: if ptr.is_null() { 0 } else { len } }
     }
 
     pub fn empty() -> UserBuf {
-        UserBuf {
-            ptr: NonNull::dangling(),
-            len: 0,
-        }
+        UserBuf { ptr: NonNull::dangling(), len: 0 }
     }
 
     pub fn len(&self) -> usize {

@@ -49,36 +49,20 @@ fn allgather_pairs(rt: &Runtime, comm: &Comm, value: (i32, i32)) -> Result<Vec<(
 }
 
 /// `MPI_Comm_split`; `None` for members whose color is `undefined`.
-pub fn split(
-    rt: &Runtime,
-    comm: &Comm,
-    color: i32,
-    key: i32,
-    undefined: i32,
-) -> Result<Option<Comm>> {
+pub fn split(rt: &Runtime, comm: &Comm, color: i32, key: i32, undefined: i32) -> Result<Option<Comm>> {
     if color < 0 && color != undefined {
-        return Err(err!(
-            Arg,
-            "MPI_Comm_split: color {color} is negative; use a non-negative color or MPI_UNDEFINED"
-        ));
+        return Err(err!(Arg, "MPI_Comm_split: color {color} is negative; use a non-negative color or MPI_UNDEFINED"));
     }
     let all = allgather_pairs(rt, comm, (color, key))?;
     let context = comm.next_child_context();
     if color == undefined {
         return Ok(None);
     }
-    let mut members: Vec<(i32, usize)> = all
-        .iter()
-        .enumerate()
-        .filter(|(_, (c, _))| *c == color)
-        .map(|(r, (_, k))| (*k, r))
-        .collect();
+    let mut members: Vec<(i32, usize)> =
+        all.iter().enumerate().filter(|(_, (c, _))| *c == color).map(|(r, (_, k))| (*k, r)).collect();
     members.sort();
     let group: Vec<usize> = members.iter().map(|(_, r)| comm.group[*r]).collect();
-    let rank = members
-        .iter()
-        .position(|(_, r)| *r == comm.rank)
-        .expect("we are a member of our color");
+    let rank = members.iter().position(|(_, r)| *r == comm.rank).expect("we are a member of our color");
     Ok(Some(Comm::new(group, rank, context)))
 }
 

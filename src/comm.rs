@@ -20,12 +20,7 @@ pub struct Comm {
 
 impl Comm {
     pub fn new(group: Vec<usize>, rank: usize, context: u64) -> Comm {
-        Comm {
-            group: Arc::new(group),
-            rank,
-            context,
-            children: AtomicU64::new(0),
-        }
+        Comm { group: Arc::new(group), rank, context, children: AtomicU64::new(0) }
     }
 
     pub fn world(rank: usize, size: usize) -> Comm {
@@ -62,12 +57,7 @@ impl Comm {
     pub fn next_child_context(&self) -> u64 {
         let seq = self.children.fetch_add(1, Ordering::Relaxed);
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for byte in self
-            .context
-            .to_le_bytes()
-            .into_iter()
-            .chain(seq.to_le_bytes())
-        {
+        for byte in self.context.to_le_bytes().into_iter().chain(seq.to_le_bytes()) {
             h ^= byte as u64;
             h = h.wrapping_mul(0x0100_0000_01b3);
         }
@@ -85,11 +75,7 @@ mod tests {
         let a = Comm::world(0, 3);
         let b = Comm::world(2, 3);
         let (a1, a2) = (a.next_child_context(), a.next_child_context());
-        assert_eq!(
-            a1,
-            b.next_child_context(),
-            "every member computes the same id"
-        );
+        assert_eq!(a1, b.next_child_context(), "every member computes the same id");
         assert_ne!(a1, a2);
         assert_eq!(a1 & 1, 0);
         assert_ne!(a1 | 1, a1);

@@ -34,10 +34,7 @@ fn var(name: &str) -> Option<String> {
 }
 
 fn parse_num<T: std::str::FromStr>(name: &str, value: &str, what: &str) -> Result<T> {
-    value
-        .trim()
-        .parse()
-        .map_err(|_| err!(Arg, "{name}={value:?} is not {what}; fix or unset {name}"))
+    value.trim().parse().map_err(|_| err!(Arg, "{name}={value:?} is not {what}; fix or unset {name}"))
 }
 
 fn seconds(name: &str, default: f64) -> Result<Duration> {
@@ -46,10 +43,7 @@ fn seconds(name: &str, default: f64) -> Result<Duration> {
         Some(v) => {
             let secs: f64 = parse_num(name, &v, "a number of seconds")?;
             if !(secs.is_finite() && secs > 0.0 && secs < 1e7) {
-                return Err(err!(
-                    Arg,
-                    "{name}={v:?} must be a positive number of seconds"
-                ));
+                return Err(err!(Arg, "{name}={v:?} must be a positive number of seconds"));
             }
             Ok(Duration::from_secs_f64(secs))
         }
@@ -66,8 +60,7 @@ pub fn parse_bytes(name: &str, value: &str) -> Result<u64> {
         _ => (v, 1),
     };
     let n: u64 = parse_num(name, digits, "a byte count such as 65536, 64K, 256M or 1G")?;
-    n.checked_mul(mult)
-        .ok_or_else(|| err!(Arg, "{name}={value:?} is too large"))
+    n.checked_mul(mult).ok_or_else(|| err!(Arg, "{name}={value:?} is too large"))
 }
 
 fn bytes_or(name: &str, default: u64) -> Result<u64> {
@@ -85,15 +78,20 @@ impl Config {
         let size_var = var("PARTYLINE_SIZE");
         let (rank, size) = match (&rank_var, &size_var) {
             (None, None) => (0, 1),
-            (Some(r), Some(s)) => (
-                parse_num("PARTYLINE_RANK", r, "a rank number")?,
-                parse_num("PARTYLINE_SIZE", s, "a job size")?,
-            ),
+            (Some(r), Some(s)) => {
+                (parse_num("PARTYLINE_RANK", r, "a rank number")?, parse_num("PARTYLINE_SIZE", s, "a job size")?)
+            }
             (Some(_), None) => {
-                return Err(err!(Arg, "PARTYLINE_RANK is set but PARTYLINE_SIZE is not; set both (or neither, for a singleton)"))
+                return Err(err!(
+                    Arg,
+                    "PARTYLINE_RANK is set but PARTYLINE_SIZE is not; set both (or neither, for a singleton)"
+                ))
             }
             (None, Some(_)) => {
-                return Err(err!(Arg, "PARTYLINE_SIZE is set but PARTYLINE_RANK is not; set both (or neither, for a singleton)"))
+                return Err(err!(
+                    Arg,
+                    "PARTYLINE_SIZE is set but PARTYLINE_RANK is not; set both (or neither, for a singleton)"
+                ))
             }
         };
         let peers = match (var("PARTYLINE_PEERS"), var("PARTYLINE_HOSTFILE")) {
@@ -102,11 +100,7 @@ impl Config {
             (None, None) => Vec::new(),
         };
         let listen_fd = match var("PARTYLINE_LISTEN_FD") {
-            Some(v) => Some(parse_num(
-                "PARTYLINE_LISTEN_FD",
-                &v,
-                "a file descriptor number",
-            )?),
+            Some(v) => Some(parse_num("PARTYLINE_LISTEN_FD", &v, "a file descriptor number")?),
             None => None,
         };
         let config = Config {
@@ -155,14 +149,16 @@ impl Config {
         for (rank, peer) in self.peers.iter().enumerate() {
             match peer.rsplit_once(':') {
                 Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {}
-                _ => return Err(err!(Arg, "peer entry {rank} ({peer:?}) is not host:port; fix PARTYLINE_PEERS or the hostfile")),
+                _ => {
+                    return Err(err!(
+                        Arg,
+                        "peer entry {rank} ({peer:?}) is not host:port; fix PARTYLINE_PEERS or the hostfile"
+                    ))
+                }
             }
         }
         if self.eager_limit as u64 > self.max_frame {
-            return Err(err!(
-                Arg,
-                "PARTYLINE_EAGER_LIMIT is larger than PARTYLINE_MAX_FRAME"
-            ));
+            return Err(err!(Arg, "PARTYLINE_EAGER_LIMIT is larger than PARTYLINE_MAX_FRAME"));
         }
         if self.job_id.len() > 255 {
             return Err(err!(Arg, "PARTYLINE_JOB_ID is longer than 255 bytes"));
@@ -173,13 +169,8 @@ impl Config {
 
 /// A hostfile holds one `host:port` per line, in rank order; `#` starts a comment.
 fn read_hostfile(path: &str) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| err!(Arg, "cannot read PARTYLINE_HOSTFILE={path:?}: {e}"))?;
-    Ok(text
-        .lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim().to_string())
-        .filter(|l| !l.is_empty())
-        .collect())
+    let text = std::fs::read_to_string(path).map_err(|e| err!(Arg, "cannot read PARTYLINE_HOSTFILE={path:?}: {e}"))?;
+    Ok(text.lines().map(|l| l.split('#').next().unwrap_or("").trim().to_string()).filter(|l| !l.is_empty()).collect())
 }
 
 #[cfg(test)]
@@ -220,10 +211,7 @@ mod tests {
         let mut c = base();
         c.rank = 5;
         let e = c.validate().unwrap_err();
-        assert!(
-            e.message.contains("PARTYLINE_RANK=5") && e.message.contains("SIZE=3"),
-            "{e}"
-        );
+        assert!(e.message.contains("PARTYLINE_RANK=5") && e.message.contains("SIZE=3"), "{e}");
         let mut c = base();
         c.peers.pop();
         assert!(c.validate().unwrap_err().message.contains("2 entries"));

@@ -100,10 +100,7 @@ pub struct Error {
 
 impl Error {
     pub fn new(class: ErrorClass, message: impl Into<String>) -> Error {
-        Error {
-            class,
-            message: message.into(),
-        }
+        Error { class, message: message.into() }
     }
 }
 
@@ -138,8 +135,6 @@ mod tests {
         }
         assert_eq!(ErrorClass::Truncate.code(), 15);
         assert_eq!(ErrorClass::ProcAborted.code(), 58);
-        assert!(ErrorClass::Truncate
-            .describe()
-            .starts_with("MPI_ERR_TRUNCATE"));
+        assert!(ErrorClass::Truncate.describe().starts_with("MPI_ERR_TRUNCATE"));
     }
 }

@@ -21,11 +21,7 @@ pub struct HandleTable<T> {
 
 impl<T> Default for HandleTable<T> {
     fn default() -> Self {
-        HandleTable {
-            slots: Vec::new(),
-            free: Vec::new(),
-            live: 0,
-        }
+        HandleTable { slots: Vec::new(), free: Vec::new(), live: 0 }
     }
 }
 
@@ -39,33 +35,18 @@ impl<T> HandleTable<T> {
         if let Some(index) = self.free.pop() {
             let slot = &mut self.slots[index as usize];
             slot.value = Some(value);
-            return Handle {
-                index,
-                generation: slot.generation,
-            };
+            return Handle { index, generation: slot.generation };
         }
-        self.slots.push(Slot {
-            generation: 1,
-            value: Some(value),
-        });
-        Handle {
-            index: (self.slots.len() - 1) as u32,
-            generation: 1,
-        }
+        self.slots.push(Slot { generation: 1, value: Some(value) });
+        Handle { index: (self.slots.len() - 1) as u32, generation: 1 }
     }
 
     pub fn get(&self, h: Handle) -> Option<&T> {
-        self.slots
-            .get(h.index as usize)
-            .filter(|s| s.generation == h.generation)
-            .and_then(|s| s.value.as_ref())
+        self.slots.get(h.index as usize).filter(|s| s.generation == h.generation).and_then(|s| s.value.as_ref())
     }
 
     pub fn get_mut(&mut self, h: Handle) -> Option<&mut T> {
-        self.slots
-            .get_mut(h.index as usize)
-            .filter(|s| s.generation == h.generation)
-            .and_then(|s| s.value.as_mut())
+        self.slots.get_mut(h.index as usize).filter(|s| s.generation == h.generation).and_then(|s| s.value.as_mut())
     }
 
     /// Removes the value; the slot's generation moves on so the old handle is dead.
@@ -108,12 +89,6 @@ mod tests {
         assert_eq!(t.get(a), None, "old handle does not see the new value");
         assert_eq!(t.get(b), Some(&"b"));
         assert_eq!(t.len(), 1);
-        assert_eq!(
-            t.get(Handle {
-                index: 99,
-                generation: 1
-            }),
-            None
-        );
+        assert_eq!(t.get(Handle { index: 99, generation: 1 }), None);
     }
 }

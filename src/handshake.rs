@@ -50,17 +50,10 @@ impl Greeting {
     /// Reads one greeting. Anything that is not a well-formed greeting is an error naming `who`.
     pub fn read_from(r: &mut impl Read, who: &str) -> Result<Greeting> {
         let mut fixed = [0u8; 22];
-        r.read_exact(&mut fixed).map_err(|e| {
-            err!(
-                Other,
-                "handshake with {who} failed while reading its greeting: {e}"
-            )
-        })?;
+        r.read_exact(&mut fixed)
+            .map_err(|e| err!(Other, "handshake with {who} failed while reading its greeting: {e}"))?;
         if &fixed[..8] != MAGIC {
-            return Err(err!(
-                Other,
-                "{who} is not a partyline peer (bad handshake magic)"
-            ));
+            return Err(err!(Other, "{who} is not a partyline peer (bad handshake magic)"));
         }
         let version = u16::from_le_bytes([fixed[8], fixed[9]]);
         let kind = fixed[10];
@@ -71,34 +64,20 @@ impl Greeting {
             return Err(err!(Other, "{who} sent a malformed handshake"));
         }
         let mut text = vec![0u8; text_len];
-        r.read_exact(&mut text).map_err(|e| {
-            err!(
-                Other,
-                "handshake with {who} failed while reading its greeting: {e}"
-            )
-        })?;
-        let text = String::from_utf8(text)
-            .map_err(|_| err!(Other, "{who} sent a handshake that is not UTF-8"))?;
-        let hello = Hello {
-            version,
-            job_id: text.clone(),
-            rank,
-            size,
-        };
+        r.read_exact(&mut text)
+            .map_err(|e| err!(Other, "handshake with {who} failed while reading its greeting: {e}"))?;
+        let text = String::from_utf8(text).map_err(|_| err!(Other, "{who} sent a handshake that is not UTF-8"))?;
+        let hello = Hello { version, job_id: text.clone(), rank, size };
         match kind {
             1 => Ok(Greeting::Hello(hello)),
             2 => Ok(Greeting::Accept(hello)),
             3 => Ok(Greeting::Reject(text)),
-            k => Err(err!(
-                Other,
-                "{who} sent an unknown handshake message kind {k}"
-            )),
+            k => Err(err!(Other, "{who} sent an unknown handshake message kind {k}")),
         }
     }
 
     pub fn write_to(&self, w: &mut impl Write, who: &str) -> Result<()> {
-        w.write_all(&self.encode())
-            .map_err(|e| err!(Other, "handshake with {who} failed while sending: {e}"))
+        w.write_all(&self.encode()).map_err(|e| err!(Other, "handshake with {who} failed while sending: {e}"))
     }
 }
 
@@ -124,10 +103,7 @@ impl Hello {
             ));
         }
         if theirs.rank >= self.size {
-            return Some(format!(
-                "peer claims rank {}, which is out of range for {} ranks",
-                theirs.rank, self.size
-            ));
+            return Some(format!("peer claims rank {}, which is out of range for {} ranks", theirs.rank, self.size));
         }
         None
     }
@@ -138,21 +114,12 @@ mod tests {
     use super::*;
 
     fn hello(rank: u32) -> Hello {
-        Hello {
-            version: PROTOCOL_VERSION,
-            job_id: "job-a".into(),
-            rank,
-            size: 3,
-        }
+        Hello { version: PROTOCOL_VERSION, job_id: "job-a".into(), rank, size: 3 }
     }
 
     #[test]
     fn greetings_round_trip() {
-        for g in [
-            Greeting::Hello(hello(1)),
-            Greeting::Accept(hello(0)),
-            Greeting::Reject("no".into()),
-        ] {
+        for g in [Greeting::Hello(hello(1)), Greeting::Accept(hello(0)), Greeting::Reject("no".into())] {
             let bytes = g.encode();
             assert_eq!(Greeting::read_from(&mut &bytes[..], "x").unwrap(), g);
         }
@@ -160,8 +127,7 @@ mod tests {
 
     #[test]
     fn garbage_and_truncation_are_errors() {
-        let e = Greeting::read_from(&mut &b"GET / HTTP/1.1\r\n\r\n......"[..], "10.0.0.9:555")
-            .unwrap_err();
+        let e = Greeting::read_from(&mut &b"GET / HTTP/1.1\r\n\r\n......"[..], "10.0.0.9:555").unwrap_err();
         assert!(e.message.contains("not a partyline peer"), "{e}");
         let bytes = Greeting::Hello(hello(1)).encode();
         assert!(Greeting::read_from(&mut &bytes[..10], "x").is_err());

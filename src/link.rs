@@ -80,20 +80,10 @@ impl Link {
         !self.out.is_empty() || (self.goodbye_sent && !self.shut)
     }
 
-    pub fn enqueue(
-        &mut self,
-        mut header: FrameHeader,
-        payload: Payload,
-        req: Option<Arc<Request>>,
-        sh: &Shared,
-    ) {
+    pub fn enqueue(&mut self, mut header: FrameHeader, payload: Payload, req: Option<Arc<Request>>, sh: &Shared) {
         if self.failed || self.goodbye_sent {
             if let Some(req) = req {
-                let why = err!(
-                    ProcAborted,
-                    "cannot send to rank {}: the link is closed",
-                    self.peer
-                );
+                let why = err!(ProcAborted, "cannot send to rank {}: the link is closed", self.peer);
                 sh.complete(&req, Outcome::failed(why));
             }
             return;
@@ -103,26 +93,12 @@ impl Link {
         let sync_seq = (header.flags & FLAG_SYNC != 0).then_some(header.seq);
         if let (Some(seq), Some(req)) = (sync_seq, &req) {
             let len = payload.len() as u64;
-            self.awaiting_ack.insert(
-                seq,
-                AckWait {
-                    req: req.clone(),
-                    len,
-                    written: false,
-                    acked: false,
-                },
-            );
+            self.awaiting_ack.insert(seq, AckWait { req: req.clone(), len, written: false, acked: false });
         }
         if header.kind == FrameKind::Goodbye {
             self.goodbye_sent = true;
         }
-        self.out.push_back(OutFrame {
-            header: header.encode(),
-            payload,
-            written: 0,
-            req,
-            sync_seq,
-        });
+        self.out.push_back(OutFrame { header: header.encode(), payload, written: 0, req, sync_seq });
     }
 
     /// Writes as much queued output as the socket takes.
@@ -139,23 +115,14 @@ impl Link {
                 }
             }
             let mut n = match self.transport.write_vectored(&slices) {
-                Ok(0) => {
-                    return Err(err!(
-                        ProcAborted,
-                        "the link to rank {} accepts no more data",
-                        self.peer
-                    ))
-                }
+                Ok(0) => return Err(err!(ProcAborted, "the link to rank {} accepts no more data", self.peer)),
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => return Err(lost(self.peer, &e)),
             };
             while n > 0 {
-                let front = self
-                    .out
-                    .front_mut()
-                    .expect("bytes written belong to queued frames");
+                let front = self.out.front_mut().expect("bytes written belong to queued frames");
                 let take = n.min(front.total() - front.written);
                 front.written += take;
                 n -= take;
@@ -202,11 +169,7 @@ impl Link {
     /// The receiver matched our synchronous send with this sequence number.
     pub(crate) fn acknowledged(&mut self, seq: u64, sh: &Shared) -> Result<()> {
         let w = self.awaiting_ack.get_mut(&seq).ok_or_else(|| {
-            err!(
-                Other,
-                "malformed frame from rank {}: acknowledgement of unknown frame {seq}",
-                self.peer
-            )
+            err!(Other, "malformed frame from rank {}: acknowledgement of unknown frame {seq}", self.peer)
         })?;
         w.acked = true;
         if w.written {
@@ -224,11 +187,7 @@ impl Link {
     /// Swaps a queued send's borrowed buffer for a copy, completing its request; returns
     /// false if the request is not queued here.
     pub fn detach(&mut self, req: &Arc<Request>, sh: &Shared) -> bool {
-        let Some(f) = self
-            .out
-            .iter_mut()
-            .find(|f| f.req.as_ref().is_some_and(|r| Arc::ptr_eq(r, req)))
-        else {
+        let Some(f) = self.out.iter_mut().find(|f| f.req.as_ref().is_some_and(|r| Arc::ptr_eq(r, req))) else {
             return false;
         };
         if f.sync_seq.is_some() {
@@ -257,9 +216,7 @@ impl Link {
         if let Some(recv) = self.rx.take_direct() {
             reqs.push(recv.req);
         }
-        let doomed = sh
-            .mailbox()
-            .bury_peer(self.peer, PeerState::Failed(why.clone()), true);
+        let doomed = sh.mailbox().bury_peer(self.peer, PeerState::Failed(why.clone()), true);
         reqs.extend(doomed.into_iter().map(|r| r.req));
         for req in reqs {
             req.complete(Outcome::failed(why.clone()));
@@ -273,10 +230,7 @@ impl Link {
             let mut mb = sh.mailbox();
             let doomed = mb.bury_peer(self.peer, PeerState::Finished, false);
             let why = mb.peer_error(self.peer).expect("just marked finished");
-            doomed
-                .into_iter()
-                .map(move |r| (r, why.clone()))
-                .collect::<Vec<_>>()
+            doomed.into_iter().map(move |r| (r, why.clone())).collect::<Vec<_>>()
         };
         for (recv, why) in doomed {
             recv.req.complete(Outcome::failed(why));
@@ -291,10 +245,7 @@ fn sh_deregister(link: &mut Link) -> std::io::Result<()> {
 }
 
 fn sent(len: u64) -> Outcome {
-    Outcome {
-        count: len,
-        ..Outcome::empty()
-    }
+    Outcome { count: len, ..Outcome::empty() }
 }
 
 /// The error for a broken connection, naming the peer.

@@ -30,7 +30,14 @@ impl PostedRecv {
             source: env.source,
             tag: env.tag,
             count: len.min(cap),
-            error: (len > cap).then(|| err!(Truncate, "message truncated: rank {} sent {len} bytes with tag {} but the receive buffer holds {cap} bytes", env.source, env.tag)),
+            error: (len > cap).then(|| {
+                err!(
+                    Truncate,
+                    "message truncated: rank {} sent {len} bytes with tag {} but the receive buffer holds {cap} bytes",
+                    env.source,
+                    env.tag
+                )
+            }),
             cancelled: false,
         }
     }
@@ -122,18 +129,12 @@ impl Mailbox {
     /// Marks `peer` gone and takes out every receive that can now never complete:
     /// posted ones naming it (or any source, when `fail_wildcards`), and claimed
     /// messages from it that were still arriving.
-    pub fn bury_peer(
-        &mut self,
-        peer: usize,
-        state: PeerState,
-        fail_wildcards: bool,
-    ) -> Vec<PostedRecv> {
+    pub fn bury_peer(&mut self, peer: usize, state: PeerState, fail_wildcards: bool) -> Vec<PostedRecv> {
         self.peers[peer] = state;
         self.stalled[peer] = false;
         let src = peer as i32;
-        let mut doomed = self.engine.drain_posted(|p: &Pattern| {
-            p.source == Some(src) || (fail_wildcards && p.source.is_none())
-        });
+        let mut doomed =
+            self.engine.drain_posted(|p: &Pattern| p.source == Some(src) || (fail_wildcards && p.source.is_none()));
         let mut incomplete = Vec::new();
         self.collect_incomplete_from(peer, &mut incomplete);
         for (context, id) in incomplete {

@@ -21,9 +21,7 @@ pub struct Pattern {
 
 impl Pattern {
     pub fn matches(&self, e: &Envelope) -> bool {
-        self.context == e.context
-            && self.source.is_none_or(|s| s == e.source)
-            && self.tag.is_none_or(|t| t == e.tag)
+        self.context == e.context && self.source.is_none_or(|s| s == e.source) && self.tag.is_none_or(|t| t == e.tag)
     }
 }
 
@@ -39,11 +37,7 @@ pub struct MatchEngine<P, U> {
 
 impl<P, U> Default for MatchEngine<P, U> {
     fn default() -> Self {
-        MatchEngine {
-            posted: HashMap::new(),
-            unexpected: HashMap::new(),
-            next_id: 1,
-        }
+        MatchEngine { posted: HashMap::new(), unexpected: HashMap::new(), next_id: 1 }
     }
 }
 
@@ -67,10 +61,7 @@ impl<P, U> MatchEngine<P, U> {
     /// Queues a receive that found no unexpected message; returns its id for cancelling.
     pub fn post(&mut self, pattern: Pattern, p: P) -> u64 {
         let id = self.id();
-        self.posted
-            .entry(pattern.context)
-            .or_default()
-            .push_back((id, pattern, p));
+        self.posted.entry(pattern.context).or_default().push_back((id, pattern, p));
         id
     }
 
@@ -100,10 +91,7 @@ impl<P, U> MatchEngine<P, U> {
 
     pub fn push_unexpected(&mut self, env: Envelope, u: U) -> u64 {
         let id = self.id();
-        self.unexpected
-            .entry(env.context)
-            .or_default()
-            .push_back((id, env, u));
+        self.unexpected.entry(env.context).or_default().push_back((id, env, u));
         id
     }
 
@@ -114,18 +102,11 @@ impl<P, U> MatchEngine<P, U> {
         mut eligible: impl FnMut(&U) -> bool,
     ) -> Option<(u64, Envelope, &mut U)> {
         let queue = self.unexpected.get_mut(&pattern.context)?;
-        queue
-            .iter_mut()
-            .find(|(_, env, u)| pattern.matches(env) && eligible(u))
-            .map(|(id, env, u)| (*id, *env, u))
+        queue.iter_mut().find(|(_, env, u)| pattern.matches(env) && eligible(u)).map(|(id, env, u)| (*id, *env, u))
     }
 
     pub fn unexpected_mut(&mut self, context: u64, id: u64) -> Option<&mut U> {
-        self.unexpected
-            .get_mut(&context)?
-            .iter_mut()
-            .find(|(i, _, _)| *i == id)
-            .map(|(_, _, u)| u)
+        self.unexpected.get_mut(&context)?.iter_mut().find(|(i, _, _)| *i == id).map(|(_, _, u)| u)
     }
 
     pub fn remove_unexpected(&mut self, context: u64, id: u64) -> Option<U> {
@@ -144,10 +125,7 @@ impl<P, U> MatchEngine<P, U> {
 
     /// (context, id) of every unexpected message, for sweeps such as a peer's failure.
     pub fn unexpected_ids(&self) -> Vec<(u64, u64)> {
-        self.unexpected
-            .iter()
-            .flat_map(|(ctx, q)| q.iter().map(move |(id, _, _)| (*ctx, *id)))
-            .collect()
+        self.unexpected.iter().flat_map(|(ctx, q)| q.iter().map(move |(id, _, _)| (*ctx, *id))).collect()
     }
 
     pub fn unexpected_len(&self) -> usize {
@@ -160,19 +138,11 @@ mod tests {
     use super::*;
 
     fn env(source: i32, tag: i32) -> Envelope {
-        Envelope {
-            context: 0,
-            source,
-            tag,
-        }
+        Envelope { context: 0, source, tag }
     }
 
     fn pat(source: Option<i32>, tag: Option<i32>) -> Pattern {
-        Pattern {
-            context: 0,
-            source,
-            tag,
-        }
+        Pattern { context: 0, source, tag }
     }
 
     #[test]
@@ -183,10 +153,7 @@ mod tests {
         assert_eq!(m.arrive(&env(1, 7)), Some("rank 1 any tag"));
         assert_eq!(m.arrive(&env(1, 5)), Some("any-source tag 5"));
         assert_eq!(m.arrive(&env(1, 5)), None);
-        let other = Envelope {
-            context: 9,
-            ..env(1, 5)
-        };
+        let other = Envelope { context: 9, ..env(1, 5) };
         m.post(pat(None, None), "ctx 0");
         assert_eq!(m.arrive(&other), None, "contexts never mix");
     }

@@ -48,24 +48,15 @@ impl Notifier {
 
     /// Waits until `ready` yields a value. `ready` runs without any lock of ours held.
     pub fn wait<T>(&self, ready: impl FnMut() -> Option<T>) -> Result<T> {
-        self.wait_deadline(ready, None)
-            .map(|v| v.expect("an unbounded wait only returns with a value"))
+        self.wait_deadline(ready, None).map(|v| v.expect("an unbounded wait only returns with a value"))
     }
 
     /// Like `wait`, but gives up with `Ok(None)` after `timeout`.
-    pub fn wait_for<T>(
-        &self,
-        ready: impl FnMut() -> Option<T>,
-        timeout: Duration,
-    ) -> Result<Option<T>> {
+    pub fn wait_for<T>(&self, ready: impl FnMut() -> Option<T>, timeout: Duration) -> Result<Option<T>> {
         self.wait_deadline(ready, Some(Instant::now() + timeout))
     }
 
-    fn wait_deadline<T>(
-        &self,
-        mut ready: impl FnMut() -> Option<T>,
-        deadline: Option<Instant>,
-    ) -> Result<Option<T>> {
+    fn wait_deadline<T>(&self, mut ready: impl FnMut() -> Option<T>, deadline: Option<Instant>) -> Result<Option<T>> {
         let start = Instant::now();
         let mut spins = 0u32;
         loop {
@@ -91,9 +82,7 @@ impl Notifier {
                 return Ok(None);
             }
             // The cap is only a safety net; wake-ups come from `notify`.
-            let nap = deadline.map_or(Duration::from_millis(200), |d| {
-                (d - now).min(Duration::from_millis(200))
-            });
+            let nap = deadline.map_or(Duration::from_millis(200), |d| (d - now).min(Duration::from_millis(200)));
             let seen = self.epoch.load(SeqCst);
             self.waiters.fetch_add(1, SeqCst);
             let value = ready();

@@ -32,23 +32,13 @@ impl Progress {
                 None => None,
                 Some(mut t) => {
                     poll.registry()
-                        .register(
-                            t.socket(),
-                            Token(peer),
-                            Interest::READABLE | Interest::WRITABLE,
-                        )
+                        .register(t.socket(), Token(peer), Interest::READABLE | Interest::WRITABLE)
                         .map_err(|e| err!(Other, "cannot poll the link to rank {peer}: {e}"))?;
                     Some(Link::new(peer, t))
                 }
             });
         }
-        Ok(Progress {
-            poll,
-            links,
-            commands,
-            shared,
-            finalizing: false,
-        })
+        Ok(Progress { poll, links, commands, shared, finalizing: false })
     }
 
     /// Runs the thread body; a panic or fatal error poisons shared state so waiters fail.
@@ -67,7 +57,8 @@ impl Progress {
                         .or_else(|| panic.downcast_ref::<String>().cloned())
                         .unwrap_or_else(|| "a panic".into()),
                 };
-                let why = err!(Intern, "the partyline communication thread died ({failure}); no communication is possible");
+                let why =
+                    err!(Intern, "the partyline communication thread died ({failure}); no communication is possible");
                 crate::log::error(&why.message);
                 shared.notifier.poison(why);
             })
@@ -103,12 +94,7 @@ impl Progress {
     fn run_commands(&mut self) {
         while let Ok(cmd) = self.commands.try_recv() {
             match cmd {
-                Command::Send {
-                    peer,
-                    header,
-                    payload,
-                    req,
-                } => {
+                Command::Send { peer, header, payload, req } => {
                     let sh = self.shared.clone();
                     match self.links.get_mut(peer).and_then(Option::as_mut) {
                         Some(link) => link.enqueue(header, payload, req, &sh),
@@ -116,10 +102,7 @@ impl Progress {
                             if let Some(req) = req {
                                 sh.complete(
                                     &req,
-                                    crate::request::Outcome::failed(err!(
-                                        Intern,
-                                        "no link to rank {peer}"
-                                    )),
+                                    crate::request::Outcome::failed(err!(Intern, "no link to rank {peer}")),
                                 );
                             }
                         }
@@ -142,17 +125,8 @@ impl Progress {
                     self.finalizing = true;
                     let sh = self.shared.clone();
                     for link in self.links.iter_mut().flatten() {
-                        let bye = crate::wire::FrameHeader::control(
-                            crate::wire::FrameKind::Goodbye,
-                            sh.rank as i32,
-                            0,
-                        );
-                        link.enqueue(
-                            bye,
-                            crate::buffer::Payload::Owned(bytes::Bytes::new()),
-                            None,
-                            &sh,
-                        );
+                        let bye = crate::wire::FrameHeader::control(crate::wire::FrameKind::Goodbye, sh.rank as i32, 0);
+                        link.enqueue(bye, crate::buffer::Payload::Owned(bytes::Bytes::new()), None, &sh);
                     }
                 }
             }
@@ -161,10 +135,7 @@ impl Progress {
 
     fn flush_all(&mut self) {
         for peer in 0..self.links.len() {
-            if self.links[peer]
-                .as_ref()
-                .is_some_and(|l| !l.failed && l.has_output())
-            {
+            if self.links[peer].as_ref().is_some_and(|l| !l.failed && l.has_output()) {
                 self.with_link(peer, |link, sh| link.flush(sh));
             }
         }

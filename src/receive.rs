@@ -32,7 +32,10 @@ pub(crate) enum State {
         done: u64,
     },
     /// Header in, payload waiting for a receive or for budget (unexpected message `id`).
-    Stalled { header: FrameHeader, id: u64 },
+    Stalled {
+        header: FrameHeader,
+        id: u64,
+    },
 }
 
 pub(crate) struct Rx {
@@ -44,31 +47,17 @@ pub(crate) struct Rx {
 
 impl Rx {
     pub fn new() -> Rx {
-        Rx {
-            state: State::Header {
-                buf: [0; HEADER_LEN],
-                filled: 0,
-            },
-            stage: vec![0; STAGE_LEN],
-            start: 0,
-            end: 0,
-        }
+        Rx { state: State::Header { buf: [0; HEADER_LEN], filled: 0 }, stage: vec![0; STAGE_LEN], start: 0, end: 0 }
     }
 
     fn idle() -> State {
-        State::Header {
-            buf: [0; HEADER_LEN],
-            filled: 0,
-        }
+        State::Header { buf: [0; HEADER_LEN], filled: 0 }
     }
 
     /// The posted receive being filled right now, if any (for failing it).
     pub fn take_direct(&mut self) -> Option<PostedRecv> {
         match std::mem::replace(&mut self.state, Rx::idle()) {
-            State::Payload {
-                sink: Sink::Direct(r),
-                ..
-            } => Some(r),
+            State::Payload { sink: Sink::Direct(r), .. } => Some(r),
             _ => None,
         }
     }
@@ -79,11 +68,7 @@ impl Rx {
 }
 
 fn envelope(peer: usize, h: &FrameHeader) -> Envelope {
-    Envelope {
-        context: h.context,
-        source: peer as i32,
-        tag: h.tag,
-    }
+    Envelope { context: h.context, source: peer as i32, tag: h.tag }
 }
 
 impl Link {
@@ -104,8 +89,7 @@ impl Link {
                         }
                         continue;
                     }
-                    let header =
-                        FrameHeader::decode(buf, self.peer, self.next_in_seq, sh.max_frame)?;
+                    let header = FrameHeader::decode(buf, self.peer, self.next_in_seq, sh.max_frame)?;
                     self.next_in_seq += 1;
                     self.rx.state = Rx::idle();
                     self.begin(header, sh)?;
@@ -113,9 +97,7 @@ impl Link {
                 State::Payload { header, sink, done } => {
                     let remaining = header.len - *done;
                     if remaining == 0 {
-                        let State::Payload { header, sink, .. } =
-                            std::mem::replace(&mut rx.state, Rx::idle())
-                        else {
+                        let State::Payload { header, sink, .. } = std::mem::replace(&mut rx.state, Rx::idle()) else {
                             unreachable!()
                         };
                         self.finish(header, sink, sh);
@@ -192,11 +174,7 @@ impl Link {
 
     fn begin(&mut self, header: FrameHeader, sh: &Shared) -> Result<()> {
         if self.goodbye_received {
-            return Err(err!(
-                Other,
-                "malformed stream from rank {}: a frame after its goodbye",
-                self.peer
-            ));
+            return Err(err!(Other, "malformed stream from rank {}: a frame after its goodbye", self.peer));
         }
         match header.kind {
             FrameKind::Data => self.begin_data(header, sh),
@@ -224,25 +202,12 @@ impl Link {
             if sync {
                 self.queue_ack(header.seq, sh);
             }
-            self.rx.state = State::Payload {
-                header,
-                sink: Sink::Direct(recv),
-                done: 0,
-            };
+            self.rx.state = State::Payload { header, sink: Sink::Direct(recv), done: 0 };
             return Ok(());
         }
-        let notice = if sync {
-            SyncNotice::Remote(header.seq)
-        } else {
-            SyncNotice::None
-        };
-        let mut msg = Unexpected {
-            peer: self.peer,
-            len: header.len,
-            sync: notice,
-            stage: Stage::Arriving,
-            claimed: None,
-        };
+        let notice = if sync { SyncNotice::Remote(header.seq) } else { SyncNotice::None };
+        let mut msg =
+            Unexpected { peer: self.peer, len: header.len, sync: notice, stage: Stage::Arriving, claimed: None };
         if header.len == 0 {
             msg.stage = Stage::Buffered(Vec::new());
             mb.engine.push_unexpected(env, msg);
@@ -250,11 +215,7 @@ impl Link {
             let id = mb.engine.push_unexpected(env, msg);
             drop(mb);
             let data = vec![0u8; header.len as usize];
-            self.rx.state = State::Payload {
-                header,
-                sink: Sink::Buffer { id, data },
-                done: 0,
-            };
+            self.rx.state = State::Payload { header, sink: Sink::Buffer { id, data }, done: 0 };
             return Ok(());
         } else {
             msg.stage = Stage::Stalled;
@@ -276,10 +237,7 @@ impl Link {
             }
             Sink::Buffer { id, data } => {
                 let mut mb = sh.mailbox();
-                let claimed = mb
-                    .engine
-                    .unexpected_mut(env.context, id)
-                    .and_then(|u| u.claimed.take());
+                let claimed = mb.engine.unexpected_mut(env.context, id).and_then(|u| u.claimed.take());
                 match claimed {
                     Some(recv) => {
                         mb.engine.remove_unexpected(env.context, id);
@@ -317,31 +275,19 @@ impl Link {
             if let Some(u) = mb.engine.unexpected_mut(header.context, id) {
                 u.stage = Stage::Arriving;
             }
-            Sink::Buffer {
-                id,
-                data: vec![0u8; header.len as usize],
-            }
+            Sink::Buffer { id, data: vec![0u8; header.len as usize] }
         } else {
             return Ok(());
         };
         mb.stalled[self.peer] = false;
         drop(mb);
-        self.rx.state = State::Payload {
-            header,
-            sink,
-            done: 0,
-        };
+        self.rx.state = State::Payload { header, sink, done: 0 };
         self.on_readable(sh)
     }
 
     pub(crate) fn queue_ack(&mut self, seq: u64, sh: &Shared) {
         let ack = FrameHeader::control(FrameKind::SyncAck, sh.rank as i32, seq);
-        self.enqueue(
-            ack,
-            crate::buffer::Payload::Owned(bytes::Bytes::new()),
-            None,
-            sh,
-        );
+        self.enqueue(ack, crate::buffer::Payload::Owned(bytes::Bytes::new()), None, sh);
     }
 }
 

@@ -22,20 +22,11 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn empty() -> Outcome {
-        Outcome {
-            source: PROC_NULL,
-            tag: ANY_TAG,
-            count: 0,
-            error: None,
-            cancelled: false,
-        }
+        Outcome { source: PROC_NULL, tag: ANY_TAG, count: 0, error: None, cancelled: false }
     }
 
     pub fn failed(error: Error) -> Outcome {
-        Outcome {
-            error: Some(error),
-            ..Outcome::empty()
-        }
+        Outcome { error: Some(error), ..Outcome::empty() }
     }
 }
 
@@ -49,11 +40,7 @@ pub struct Request {
 
 impl Request {
     pub fn new() -> Arc<Request> {
-        Arc::new(Request {
-            done: AtomicBool::new(false),
-            progress: AtomicU64::new(0),
-            outcome: Mutex::new(None),
-        })
+        Arc::new(Request { done: AtomicBool::new(false), progress: AtomicU64::new(0), outcome: Mutex::new(None) })
     }
 
     pub fn completed(outcome: Outcome) -> Arc<Request> {
@@ -83,10 +70,7 @@ impl Request {
         if !self.is_done() {
             return None;
         }
-        self.outcome
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.outcome.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn add_progress(&self, bytes: u64) {

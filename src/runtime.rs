@@ -44,8 +44,8 @@ impl Runtime {
         crate::log::set_rank(config.rank, config.verbose);
         let streams = bootstrap::open_mesh(&config)?;
         let poll = mio::Poll::new().map_err(|e| err!(Intern, "cannot create a poller: {e}"))?;
-        let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)
-            .map_err(|e| err!(Intern, "cannot create a waker: {e}"))?;
+        let waker =
+            mio::Waker::new(poll.registry(), WAKER_TOKEN).map_err(|e| err!(Intern, "cannot create a waker: {e}"))?;
         let (tx, rx) = crossbeam_channel::unbounded();
         let shared = Arc::new(Shared::new(
             config.rank,
@@ -60,18 +60,13 @@ impl Runtime {
         for (peer, stream) in streams.into_iter().enumerate() {
             transports.push(match stream {
                 None => None,
-                Some(s) => Some(Box::new(PlainTcp::new(s).map_err(|e| {
-                    err!(Other, "cannot set up the link to rank {peer}: {e}")
-                })?)),
+                Some(s) => Some(Box::new(
+                    PlainTcp::new(s).map_err(|e| err!(Other, "cannot set up the link to rank {peer}: {e}"))?,
+                )),
             });
         }
         let thread = Progress::new(poll, transports, rx, shared.clone())?.spawn()?;
-        Ok(Runtime {
-            config,
-            shared,
-            thread: Mutex::new(Some(thread)),
-            started: Instant::now(),
-        })
+        Ok(Runtime { config, shared, thread: Mutex::new(Some(thread)), started: Instant::now() })
     }
 
     pub fn rank(&self) -> usize {
@@ -84,24 +79,13 @@ impl Runtime {
 
     /// Starts a send of `data` to world rank `dest`. Small and buffered sends are copied and
     /// complete at once; larger ones are sent from the caller's buffer.
-    pub fn isend(
-        &self,
-        dest: usize,
-        context: u64,
-        tag: i32,
-        data: UserBuf,
-        mode: SendMode,
-    ) -> Result<Arc<Request>> {
+    pub fn isend(&self, dest: usize, context: u64, tag: i32, data: UserBuf, mode: SendMode) -> Result<Arc<Request>> {
         if let Some(why) = self.shared.mailbox().peer_error(dest) {
             return Err(why);
         }
-        let copy = mode == SendMode::Buffered
-            || (mode == SendMode::Standard && data.len() <= self.config.eager_limit);
-        let payload = if copy {
-            Payload::Owned(bytes::Bytes::copy_from_slice(data.bytes(0)))
-        } else {
-            Payload::Lent(data)
-        };
+        let copy = mode == SendMode::Buffered || (mode == SendMode::Standard && data.len() <= self.config.eager_limit);
+        let payload =
+            if copy { Payload::Owned(bytes::Bytes::copy_from_slice(data.bytes(0))) } else { Payload::Lent(data) };
         let req = Request::new();
         if dest == self.rank() {
             self.send_to_self(context, tag, payload, mode, &req);
@@ -109,11 +93,7 @@ impl Runtime {
         }
         let header = FrameHeader {
             kind: FrameKind::Data,
-            flags: if mode == SendMode::Synchronous {
-                FLAG_SYNC
-            } else {
-                0
-            },
+            flags: if mode == SendMode::Synchronous { FLAG_SYNC } else { 0 },
             src: self.rank() as i32,
             tag,
             context,
@@ -124,17 +104,9 @@ impl Runtime {
         // An eager copy frees the caller's buffer now, so the request is already complete.
         let eager = copy && mode == SendMode::Standard;
         let tracked = if eager { None } else { Some(req.clone()) };
-        self.shared.command(Command::Send {
-            peer: dest,
-            header,
-            payload,
-            req: tracked,
-        })?;
+        self.shared.command(Command::Send { peer: dest, header, payload, req: tracked })?;
         if eager {
-            req.complete(Outcome {
-                count: data.len() as u64,
-                ..Outcome::empty()
-            });
+            req.complete(Outcome { count: data.len() as u64, ..Outcome::empty() });
         }
         Ok(req)
     }
@@ -142,22 +114,12 @@ impl Runtime {
     /// A blocking standard send. If the link stops moving (the receiver has no room and no
     /// receive posted), the data is copied so the call returns: this is what keeps the
     /// all-ranks-send-first ring from deadlocking at any message size.
-    pub fn send(
-        &self,
-        dest: usize,
-        context: u64,
-        tag: i32,
-        data: UserBuf,
-        mode: SendMode,
-    ) -> Result<Outcome> {
+    pub fn send(&self, dest: usize, context: u64, tag: i32, data: UserBuf, mode: SendMode) -> Result<Outcome> {
         let req = self.isend(dest, context, tag, data, mode)?;
         let mut last = (req.progress(), Instant::now());
         let mut detached = false;
         loop {
-            let outcome = self
-                .shared
-                .notifier
-                .wait_for(|| req.outcome(), STALL_DETACH)?;
+            let outcome = self.shared.notifier.wait_for(|| req.outcome(), STALL_DETACH)?;
             if let Some(outcome) = outcome {
                 return outcome_result(outcome);
             }
@@ -171,24 +133,10 @@ impl Runtime {
         }
     }
 
-    fn send_to_self(
-        &self,
-        context: u64,
-        tag: i32,
-        payload: Payload,
-        mode: SendMode,
-        req: &Arc<Request>,
-    ) {
-        let env = Envelope {
-            context,
-            source: self.rank() as i32,
-            tag,
-        };
+    fn send_to_self(&self, context: u64, tag: i32, payload: Payload, mode: SendMode, req: &Arc<Request>) {
+        let env = Envelope { context, source: self.rank() as i32, tag };
         let len = payload.len() as u64;
-        let sent = Outcome {
-            count: len,
-            ..Outcome::empty()
-        };
+        let sent = Outcome { count: len, ..Outcome::empty() };
         let mut mb = self.shared.mailbox();
         if let Some(recv) = mb.engine.arrive(&env) {
             drop(mb);
@@ -199,21 +147,11 @@ impl Runtime {
         }
         let data = payload.bytes(0).to_vec();
         mb.budget_used += len;
-        let sync = if mode == SendMode::Synchronous {
-            SyncNotice::Local(req.clone())
-        } else {
-            SyncNotice::None
-        };
+        let sync = if mode == SendMode::Synchronous { SyncNotice::Local(req.clone()) } else { SyncNotice::None };
         let is_sync = matches!(sync, SyncNotice::Local(_));
         mb.engine.push_unexpected(
             env,
-            Unexpected {
-                peer: self.rank(),
-                len,
-                sync,
-                stage: Stage::Buffered(data),
-                claimed: None,
-            },
+            Unexpected { peer: self.rank(), len, sync, stage: Stage::Buffered(data), claimed: None },
         );
         drop(mb);
         if !is_sync {
@@ -225,59 +163,28 @@ impl Runtime {
 
     /// Posts a receive into `buf`: takes the earliest matching unexpected message, or waits
     /// for one. `pattern.source` is a world rank.
-    pub fn irecv(
-        &self,
-        pattern: Pattern,
-        buf: UserBuf,
-    ) -> Result<(Arc<Request>, Option<RecvTicket>)> {
+    pub fn irecv(&self, pattern: Pattern, buf: UserBuf) -> Result<(Arc<Request>, Option<RecvTicket>)> {
         let req = Request::new();
-        let recv = PostedRecv {
-            req: req.clone(),
-            buf,
-        };
+        let recv = PostedRecv { req: req.clone(), buf };
         let mut mb = self.shared.mailbox();
-        let found = mb
-            .engine
-            .find_unexpected(&pattern, |u| u.claimed.is_none())
-            .map(|(id, env, _)| (id, env));
+        let found = mb.engine.find_unexpected(&pattern, |u| u.claimed.is_none()).map(|(id, env, _)| (id, env));
         let Some((id, env)) = found else {
             if let Some(why) = pattern.source.and_then(|s| mb.peer_error(s as usize)) {
                 return Err(why);
             }
             let id = mb.engine.post(pattern, recv);
-            return Ok((
-                req,
-                Some(RecvTicket {
-                    context: pattern.context,
-                    id,
-                }),
-            ));
+            return Ok((req, Some(RecvTicket { context: pattern.context, id })));
         };
-        let u = mb
-            .engine
-            .unexpected_mut(env.context, id)
-            .expect("just found");
+        let u = mb.engine.unexpected_mut(env.context, id).expect("just found");
         let notice = std::mem::replace(&mut u.sync, SyncNotice::None);
         let (peer, len) = (u.peer, u.len);
         let mut resume = None;
         if let Stage::Buffered(_) = u.stage {
-            let u = mb
-                .engine
-                .remove_unexpected(env.context, id)
-                .expect("just found");
+            let u = mb.engine.remove_unexpected(env.context, id).expect("just found");
             mb.release(u.len);
-            resume = Some(
-                mb.stalled
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| **s)
-                    .map(|(p, _)| p)
-                    .collect::<Vec<_>>(),
-            );
+            resume = Some(mb.stalled.iter().enumerate().filter(|(_, s)| **s).map(|(p, _)| p).collect::<Vec<_>>());
             drop(mb);
-            let Stage::Buffered(data) = u.stage else {
-                unreachable!()
-            };
+            let Stage::Buffered(data) = u.stage else { unreachable!() };
             let outcome = recv.fill(&env, &data);
             self.shared.complete(&req, outcome);
         } else {
@@ -290,13 +197,7 @@ impl Runtime {
         }
         match notice {
             SyncNotice::None => {}
-            SyncNotice::Local(send) => self.shared.complete(
-                &send,
-                Outcome {
-                    count: len,
-                    ..Outcome::empty()
-                },
-            ),
+            SyncNotice::Local(send) => self.shared.complete(&send, Outcome { count: len, ..Outcome::empty() }),
             SyncNotice::Remote(seq) => self.shared.command(Command::Ack { peer, seq })?,
         }
         for peer in resume.into_iter().flatten() {
@@ -307,20 +208,10 @@ impl Runtime {
 
     /// Withdraws a receive that has not matched; true if it was cancelled.
     pub fn cancel(&self, ticket: RecvTicket) -> bool {
-        let recv = self
-            .shared
-            .mailbox()
-            .engine
-            .cancel(ticket.context, ticket.id);
+        let recv = self.shared.mailbox().engine.cancel(ticket.context, ticket.id);
         match recv {
             Some(recv) => {
-                self.shared.complete(
-                    &recv.req,
-                    Outcome {
-                        cancelled: true,
-                        ..Outcome::empty()
-                    },
-                );
+                self.shared.complete(&recv.req, Outcome { cancelled: true, ..Outcome::empty() });
                 true
             }
             None => false,
@@ -348,14 +239,7 @@ impl Runtime {
             Ok(found) => found,
             Err(e) => {
                 failure = Some(e);
-                Some((
-                    Envelope {
-                        context: 0,
-                        source: 0,
-                        tag: 0,
-                    },
-                    0,
-                ))
+                Some((Envelope { context: 0, source: 0, tag: 0 }, 0))
             }
         })?;
         failure.map_or(Ok(found), Err)
@@ -369,8 +253,7 @@ impl Runtime {
     /// Ends the whole job: tells every peer (best effort, briefly) and exits with `code`.
     pub fn abort(&self, code: i32) -> ! {
         for peer in (0..self.size()).filter(|p| *p != self.rank()) {
-            let header =
-                FrameHeader::control(FrameKind::Abort, self.rank() as i32, code as u32 as u64);
+            let header = FrameHeader::control(FrameKind::Abort, self.rank() as i32, code as u32 as u64);
             let _ = self.shared.command(Command::Send {
                 peer,
                 header,
@@ -388,12 +271,7 @@ impl Runtime {
             return Ok(());
         };
         self.shared.command(Command::Finalize)?;
-        thread.join().map_err(|_| {
-            err!(
-                Intern,
-                "the communication thread panicked during MPI_Finalize"
-            )
-        })?;
+        thread.join().map_err(|_| err!(Intern, "the communication thread panicked during MPI_Finalize"))?;
         match self.shared.notifier.poisoned() {
             Some(e) => Err(e.clone()),
             None => Ok(()),
@@ -428,27 +306,12 @@ impl Runtime {
             seq: 0,
             aux: 0,
         };
-        self.shared.command(Command::Send {
-            peer: dest,
-            header,
-            payload,
-            req: None,
-        })
+        self.shared.command(Command::Send { peer: dest, header, payload, req: None })
     }
 
     /// Receives exactly into `buf` from world rank `src` (internal traffic).
-    pub fn recv_bytes(
-        &self,
-        src: usize,
-        context: u64,
-        tag: i32,
-        buf: &mut [u8],
-    ) -> Result<Outcome> {
-        let pattern = Pattern {
-            context,
-            source: Some(src as i32),
-            tag: Some(tag),
-        };
+    pub fn recv_bytes(&self, src: usize, context: u64, tag: i32, buf: &mut [u8]) -> Result<Outcome> {
+        let pattern = Pattern { context, source: Some(src as i32), tag: Some(tag) };
         // SAFETY: `buf` stays mutably borrowed until this call returns, and the call does not
         // return while the receive can still be written: it waits for completion, and on a
         // failed wait it withdraws the receive first (a dead thread writes nothing).

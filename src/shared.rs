@@ -12,12 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub enum Command {
     /// Transmit a frame; the progress thread assigns its sequence number. `req` completes
     /// when the bytes are written (and, for synchronous sends, acknowledged).
-    Send {
-        peer: usize,
-        header: FrameHeader,
-        payload: Payload,
-        req: Option<Arc<Request>>,
-    },
+    Send { peer: usize, header: FrameHeader, payload: Payload, req: Option<Arc<Request>> },
     /// Acknowledge a synchronous send from `peer` whose frame had this sequence number.
     Ack { peer: usize, seq: u64 },
     /// A stalled link may go on: a receive claimed its message, or budget was freed.
@@ -48,15 +43,7 @@ impl Shared {
         commands: Sender<Command>,
         waker: mio::Waker,
     ) -> Shared {
-        Shared {
-            rank,
-            size,
-            max_frame,
-            mailbox: Mutex::new(mailbox),
-            notifier,
-            commands,
-            waker,
-        }
+        Shared { rank, size, max_frame, mailbox: Mutex::new(mailbox), notifier, commands, waker }
     }
 
     /// The mailbox; a panic elsewhere while it was held does not make it unusable, because
@@ -76,12 +63,7 @@ impl Shared {
                 "the partyline communication thread has stopped; no more communication is possible"
             )
         })?;
-        self.waker.wake().map_err(|e| {
-            crate::error::err!(
-                Intern,
-                "cannot wake the partyline communication thread: {e}"
-            )
-        })
+        self.waker.wake().map_err(|e| crate::error::err!(Intern, "cannot wake the partyline communication thread: {e}"))
     }
 
     /// Completes a request and wakes its waiter.

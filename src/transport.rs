@@ -22,9 +22,7 @@ pub struct PlainTcp {
 impl PlainTcp {
     pub fn new(stream: std::net::TcpStream) -> io::Result<PlainTcp> {
         stream.set_nonblocking(true)?;
-        Ok(PlainTcp {
-            stream: TcpStream::from_std(stream),
-        })
+        Ok(PlainTcp { stream: TcpStream::from_std(stream) })
     }
 }
 

@@ -37,16 +37,7 @@ pub struct FrameHeader {
 
 impl FrameHeader {
     pub fn control(kind: FrameKind, src: i32, aux: u64) -> FrameHeader {
-        FrameHeader {
-            kind,
-            flags: 0,
-            src,
-            tag: 0,
-            context: 0,
-            len: 0,
-            seq: 0,
-            aux,
-        }
+        FrameHeader { kind, flags: 0, src, tag: 0, context: 0, len: 0, seq: 0, aux }
     }
 
     pub fn encode(&self) -> [u8; HEADER_LEN] {
@@ -65,12 +56,7 @@ impl FrameHeader {
 
     /// Decodes and checks a header read from `peer`'s link. Every field a hostile or broken
     /// peer could get wrong is checked here, so the rest of the core can trust the header.
-    pub fn decode(
-        b: &[u8; HEADER_LEN],
-        peer: usize,
-        expected_seq: u64,
-        max_frame: u64,
-    ) -> Result<FrameHeader> {
+    pub fn decode(b: &[u8; HEADER_LEN], peer: usize, expected_seq: u64, max_frame: u64) -> Result<FrameHeader> {
         let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
         let i32_at = |i: usize| i32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"));
         if b[0] != MAGIC {
@@ -81,19 +67,11 @@ impl FrameHeader {
             2 => FrameKind::SyncAck,
             3 => FrameKind::Goodbye,
             4 => FrameKind::Abort,
-            k => {
-                return Err(err!(
-                    Other,
-                    "malformed frame from rank {peer}: unknown frame kind {k}"
-                ))
-            }
+            k => return Err(err!(Other, "malformed frame from rank {peer}: unknown frame kind {k}")),
         };
         let flags = b[2];
         if flags & !FLAG_SYNC != 0 || b[3] != 0 || b[12..16] != [0; 4] {
-            return Err(err!(
-                Other,
-                "malformed frame from rank {peer}: reserved bits set"
-            ));
+            return Err(err!(Other, "malformed frame from rank {peer}: reserved bits set"));
         }
         let h = FrameHeader {
             kind,
@@ -106,11 +84,7 @@ impl FrameHeader {
             aux: u64_at(40),
         };
         if h.src != peer as i32 {
-            return Err(err!(
-                Other,
-                "malformed frame from rank {peer}: it claims to come from rank {}",
-                h.src
-            ));
+            return Err(err!(Other, "malformed frame from rank {peer}: it claims to come from rank {}", h.src));
         }
         if h.seq != expected_seq {
             return Err(err!(Other, "malformed frame from rank {peer}: sequence number {} where {expected_seq} was expected (lost or replayed data)", h.seq));
@@ -119,17 +93,10 @@ impl FrameHeader {
             return Err(err!(Other, "malformed frame from rank {peer}: length {} exceeds the maximum frame size {max_frame} (PARTYLINE_MAX_FRAME)", h.len));
         }
         if kind == FrameKind::Data && h.tag < 0 {
-            return Err(err!(
-                Other,
-                "malformed frame from rank {peer}: negative tag {}",
-                h.tag
-            ));
+            return Err(err!(Other, "malformed frame from rank {peer}: negative tag {}", h.tag));
         }
         if kind != FrameKind::Data && h.len != 0 {
-            return Err(err!(
-                Other,
-                "malformed frame from rank {peer}: control frame with a payload"
-            ));
+            return Err(err!(Other, "malformed frame from rank {peer}: control frame with a payload"));
         }
         Ok(h)
     }

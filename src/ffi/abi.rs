@@ -17,9 +17,7 @@ use core::ffi::{c_char, c_int, c_void};
 pub use super::abi_consts::*;
 // Unused until the core looks datatypes up; allowed so a private `mod abi` builds warning-free.
 #[allow(unused_imports)]
-pub use super::datatype_table::{
-    predefined_datatype_handles, predefined_datatype_name, predefined_datatype_size,
-};
+pub use super::datatype_table::{predefined_datatype_handles, predefined_datatype_name, predefined_datatype_size};
 
 /// `intptr_t`: addresses and displacements.
 pub type MPI_Aint = isize;
@@ -106,22 +104,18 @@ const _: () = assert!(core::mem::size_of::<MPI_Status>() == 32);
 // function typedefs (tests/header.rs), so `MPI_User_function *` in C code keeps working.
 
 /// `MPI_Op_create` reduction function.
-pub type MPI_User_function =
-    Option<unsafe extern "C" fn(*mut c_void, *mut c_void, *mut c_int, *mut MPI_Datatype)>;
+pub type MPI_User_function = Option<unsafe extern "C" fn(*mut c_void, *mut c_void, *mut c_int, *mut MPI_Datatype)>;
 /// `MPI_Op_create_c` reduction function (large count).
 pub type MPI_User_function_c =
     Option<unsafe extern "C" fn(*mut c_void, *mut c_void, *mut MPI_Count, *mut MPI_Datatype)>;
 /// Error handler for communicators; variadic in the standard, so it is here too.
-pub type MPI_Comm_errhandler_function =
-    Option<unsafe extern "C" fn(*mut MPI_Comm, *mut c_int, ...)>;
+pub type MPI_Comm_errhandler_function = Option<unsafe extern "C" fn(*mut MPI_Comm, *mut c_int, ...)>;
 /// Error handler for windows.
 pub type MPI_Win_errhandler_function = Option<unsafe extern "C" fn(*mut MPI_Win, *mut c_int, ...)>;
 /// Error handler for files.
-pub type MPI_File_errhandler_function =
-    Option<unsafe extern "C" fn(*mut MPI_File, *mut c_int, ...)>;
+pub type MPI_File_errhandler_function = Option<unsafe extern "C" fn(*mut MPI_File, *mut c_int, ...)>;
 /// Error handler for sessions.
-pub type MPI_Session_errhandler_function =
-    Option<unsafe extern "C" fn(*mut MPI_Session, *mut c_int, ...)>;
+pub type MPI_Session_errhandler_function = Option<unsafe extern "C" fn(*mut MPI_Session, *mut c_int, ...)>;
 
 // Predefined handles: small integers cast to the handle type, all below 0x400.
 pub const MPI_OP_NULL: MPI_Op = 0x00000020 as MPI_Op;
@@ -274,10 +268,7 @@ mod tests {
     fn status_layout() {
         assert_eq!(core::mem::size_of::<MPI_Status>(), 32);
         assert_eq!(core::mem::offset_of!(MPI_Status, MPI_ERROR), 8);
-        assert_eq!(
-            core::mem::size_of::<MPI_Comm>(),
-            core::mem::size_of::<*mut c_void>()
-        );
+        assert_eq!(core::mem::size_of::<MPI_Comm>(), core::mem::size_of::<*mut c_void>());
     }
 
     #[test]

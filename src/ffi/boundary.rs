@@ -28,10 +28,7 @@ pub fn blame(comm: usize) {
 /// The detailed message of this thread's last error of class `code`, if there was one.
 pub fn last_message(code: c_int) -> Option<String> {
     LAST_ERROR.with(|l| {
-        l.borrow()
-            .as_ref()
-            .filter(|e| e.class.code() == code)
-            .map(|e| format!("{}: {}", e.class.describe(), e.message))
+        l.borrow().as_ref().filter(|e| e.class.code() == code).map(|e| format!("{}: {}", e.class.describe(), e.message))
     })
 }
 
@@ -45,10 +42,7 @@ pub fn call(name: &str, comm: usize, body: impl FnOnce() -> Result<(), Error>) -
             .map(|s| s.to_string())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
-        Err(err!(
-            Intern,
-            "internal error in {name}: {what}; please report this bug"
-        ))
+        Err(err!(Intern, "internal error in {name}: {what}; please report this bug"))
     });
     match result {
         Ok(()) => abi::MPI_SUCCESS,
@@ -79,9 +73,7 @@ fn error_handler(comm: usize) -> usize {
     let comms = lock(&st.comms);
     let entry = super::handles::comm_slot(comm).and_then(|h| comms.get(h));
     let world = super::handles::comm_slot(abi::MPI_COMM_WORLD as usize).and_then(|h| comms.get(h));
-    entry
-        .or(world)
-        .map_or(abi::MPI_ERRORS_ARE_FATAL as usize, |e| e.errhandler)
+    entry.or(world).map_or(abi::MPI_ERRORS_ARE_FATAL as usize, |e| e.errhandler)
 }
 
 /// Writes an output parameter, refusing a null pointer with a clear error.

@@ -12,16 +12,12 @@ use std::sync::Arc;
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Comm_rank(comm: MPI_Comm, rank: *mut c_int) -> c_int {
-    call("MPI_Comm_rank", comm as usize, || {
-        out(rank, handles::comm(state()?, comm)?.rank as c_int, "rank")
-    })
+    call("MPI_Comm_rank", comm as usize, || out(rank, handles::comm(state()?, comm)?.rank as c_int, "rank"))
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Comm_size(comm: MPI_Comm, size: *mut c_int) -> c_int {
-    call("MPI_Comm_size", comm as usize, || {
-        out(size, handles::comm(state()?, comm)?.size() as c_int, "size")
-    })
+    call("MPI_Comm_size", comm as usize, || out(size, handles::comm(state()?, comm)?.size() as c_int, "size"))
 }
 
 /// Registers a new communicator, inheriting the parent's error handler as MPI says.
@@ -30,10 +26,7 @@ fn register(st: &State, parent: MPI_Comm, comm: Comm) -> Result<MPI_Comm> {
     let errhandler = comm_slot(parent as usize)
         .and_then(|h| comms.get(h))
         .map_or(abi::MPI_ERRORS_ARE_FATAL as usize, |e| e.errhandler);
-    let h = comms.insert(CommEntry {
-        comm: Arc::new(comm),
-        errhandler,
-    });
+    let h = comms.insert(CommEntry { comm: Arc::new(comm), errhandler });
     Ok(encode(Kind::Comm, h)? as MPI_Comm)
 }
 
@@ -48,12 +41,7 @@ pub unsafe extern "C" fn PMPI_Comm_dup(comm: MPI_Comm, newcomm: *mut MPI_Comm) -
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_split(
-    comm: MPI_Comm,
-    color: c_int,
-    key: c_int,
-    newcomm: *mut MPI_Comm,
-) -> c_int {
+pub unsafe extern "C" fn PMPI_Comm_split(comm: MPI_Comm, color: c_int, key: c_int, newcomm: *mut MPI_Comm) -> c_int {
     call("MPI_Comm_split", comm as usize, || {
         let st = state()?;
         let c = handles::comm(st, comm)?;
@@ -70,41 +58,24 @@ pub unsafe extern "C" fn PMPI_Comm_free(comm: *mut MPI_Comm) -> c_int {
     call("MPI_Comm_free", super::boundary::world(), || {
         let st = state()?;
         if comm.is_null() {
-            return Err(err!(
-                Arg,
-                "MPI_Comm_free: the communicator argument is NULL"
-            ));
+            return Err(err!(Arg, "MPI_Comm_free: the communicator argument is NULL"));
         }
         // SAFETY: non-null, points to a communicator handle (MPI's contract).
         let value = unsafe { comm.read() } as usize;
         if value == super::boundary::world() || value == abi::MPI_COMM_SELF as usize {
-            return Err(err!(
-                Comm,
-                "MPI_Comm_free: MPI_COMM_WORLD and MPI_COMM_SELF cannot be freed"
-            ));
+            return Err(err!(Comm, "MPI_Comm_free: MPI_COMM_WORLD and MPI_COMM_SELF cannot be freed"));
         }
-        let h = decode(Kind::Comm, value).ok_or_else(|| {
-            err!(
-                Comm,
-                "MPI_Comm_free: invalid communicator handle {value:#x}"
-            )
-        })?;
-        lock(&st.comms).remove(h).ok_or_else(|| {
-            err!(
-                Comm,
-                "MPI_Comm_free: communicator {value:#x} was already freed"
-            )
-        })?;
+        let h = decode(Kind::Comm, value)
+            .ok_or_else(|| err!(Comm, "MPI_Comm_free: invalid communicator handle {value:#x}"))?;
+        lock(&st.comms)
+            .remove(h)
+            .ok_or_else(|| err!(Comm, "MPI_Comm_free: communicator {value:#x} was already freed"))?;
         out(comm, abi::MPI_COMM_NULL, "communicator")
     })
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_compare(
-    comm1: MPI_Comm,
-    comm2: MPI_Comm,
-    result: *mut c_int,
-) -> c_int {
+pub unsafe extern "C" fn PMPI_Comm_compare(comm1: MPI_Comm, comm2: MPI_Comm, result: *mut c_int) -> c_int {
     call("MPI_Comm_compare", comm1 as usize, || {
         let st = state()?;
         let (a, b) = (handles::comm(st, comm1)?, handles::comm(st, comm2)?);
@@ -158,9 +129,7 @@ pub unsafe extern "C" fn PMPI_Comm_get_attr(
             abi::MPI_IO => Some(&IO_VALUE),
             abi::MPI_WTIME_IS_GLOBAL => Some(&WTIME_IS_GLOBAL_VALUE),
             abi::MPI_LASTUSEDCODE => Some(&LASTUSEDCODE_VALUE),
-            abi::MPI_UNIVERSE_SIZE => {
-                Some(UNIVERSE_SIZE_VALUE.get_or_init(|| st.rt.size() as c_int))
-            }
+            abi::MPI_UNIVERSE_SIZE => Some(UNIVERSE_SIZE_VALUE.get_or_init(|| st.rt.size() as c_int)),
             abi::MPI_APPNUM => None,
             k if k == abi::MPI_KEYVAL_INVALID || k < 0 => {
                 return Err(err!(Keyval, "MPI_Comm_get_attr: invalid attribute key {k}"))
@@ -169,11 +138,7 @@ pub unsafe extern "C" fn PMPI_Comm_get_attr(
         };
         match value {
             Some(v) => {
-                out(
-                    attribute_val as *mut *const c_int,
-                    v as *const c_int,
-                    "attribute value",
-                )?;
+                out(attribute_val as *mut *const c_int, v as *const c_int, "attribute value")?;
                 out(flag, 1, "flag")
             }
             None => out(flag, 0, "flag"),

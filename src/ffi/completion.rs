@@ -22,15 +22,10 @@ fn look(st: &State, value: usize) -> Result<Slot> {
     if value == abi::MPI_REQUEST_NULL as usize {
         return Ok(Slot::Idle);
     }
-    let h = decode(Kind::Request, value)
-        .ok_or_else(|| err!(Request, "invalid request handle {value:#x}"))?;
+    let h = decode(Kind::Request, value).ok_or_else(|| err!(Request, "invalid request handle {value:#x}"))?;
     let reqs = lock(&st.requests);
-    let e = reqs.get(h).ok_or_else(|| {
-        err!(
-            Request,
-            "invalid request handle {value:#x} (already completed or freed)"
-        )
-    })?;
+    let e =
+        reqs.get(h).ok_or_else(|| err!(Request, "invalid request handle {value:#x} (already completed or freed)"))?;
     blame(e.comm_handle);
     Ok(match &e.active {
         None => Slot::Idle,
@@ -115,11 +110,7 @@ pub unsafe extern "C" fn PMPI_Wait(request: *mut MPI_Request, status: *mut MPI_S
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Test(
-    request: *mut MPI_Request,
-    flag: *mut c_int,
-    status: *mut MPI_Status,
-) -> c_int {
+pub unsafe extern "C" fn PMPI_Test(request: *mut MPI_Request, flag: *mut c_int, status: *mut MPI_Status) -> c_int {
     call("MPI_Test", world(), || {
         let st = state()?;
         let reqs = requests(1, request)?;
@@ -135,16 +126,8 @@ pub unsafe extern "C" fn PMPI_Test(
 }
 
 /// Completes every request in `reqs` that is done (all of them, if `all`); returns whether it did.
-fn complete_all(
-    st: &State,
-    reqs: &mut [MPI_Request],
-    statuses: *mut MPI_Status,
-    block: bool,
-) -> Result<bool> {
-    let slots = reqs
-        .iter()
-        .map(|r| look(st, *r as usize))
-        .collect::<Result<Vec<_>>>()?;
+fn complete_all(st: &State, reqs: &mut [MPI_Request], statuses: *mut MPI_Status, block: bool) -> Result<bool> {
+    let slots = reqs.iter().map(|r| look(st, *r as usize)).collect::<Result<Vec<_>>>()?;
     let ready = || slots.iter().map(poll).collect::<Option<Vec<_>>>();
     let done = if block {
         st.rt.wait_until(ready)?
@@ -161,24 +144,14 @@ fn complete_all(
         status::write(status_slot(statuses, i), s);
     }
     if failed > 0 {
-        return Err(err!(
-            InStatus,
-            "{failed} of {} requests failed; see each status's MPI_ERROR",
-            reqs.len()
-        ));
+        return Err(err!(InStatus, "{failed} of {} requests failed; see each status's MPI_ERROR", reqs.len()));
     }
     Ok(true)
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Waitall(
-    count: c_int,
-    reqs: *mut MPI_Request,
-    statuses: *mut MPI_Status,
-) -> c_int {
-    call("MPI_Waitall", world(), || {
-        complete_all(state()?, requests(count, reqs)?, statuses, true).map(|_| ())
-    })
+pub unsafe extern "C" fn PMPI_Waitall(count: c_int, reqs: *mut MPI_Request, statuses: *mut MPI_Status) -> c_int {
+    call("MPI_Waitall", world(), || complete_all(state()?, requests(count, reqs)?, statuses, true).map(|_| ()))
 }
 
 #[no_mangle]
@@ -199,39 +172,19 @@ fn first_done(slots: &[Slot]) -> Option<Option<usize>> {
     if slots.iter().all(|s| matches!(s, Slot::Idle)) {
         return Some(None);
     }
-    slots
-        .iter()
-        .position(|s| matches!(s, Slot::Active(r, _) if r.is_done()))
-        .map(Some)
+    slots.iter().position(|s| matches!(s, Slot::Active(r, _) if r.is_done())).map(Some)
 }
 
-fn any(
-    st: &State,
-    reqs: &mut [MPI_Request],
-    index: *mut c_int,
-    status: *mut MPI_Status,
-    block: bool,
-) -> Result<bool> {
-    let slots = reqs
-        .iter()
-        .map(|r| look(st, *r as usize))
-        .collect::<Result<Vec<_>>>()?;
-    let found = if block {
-        Some(st.rt.wait_until(|| first_done(&slots))?)
-    } else {
-        first_done(&slots)
-    };
+fn any(st: &State, reqs: &mut [MPI_Request], index: *mut c_int, status: *mut MPI_Status, block: bool) -> Result<bool> {
+    let slots = reqs.iter().map(|r| look(st, *r as usize)).collect::<Result<Vec<_>>>()?;
+    let found = if block { Some(st.rt.wait_until(|| first_done(&slots))?) } else { first_done(&slots) };
     let Some(found) = found else { return Ok(false) };
     let Some(i) = found else {
         out(index, abi::MPI_UNDEFINED, "index")?;
         status::write(status, status::empty());
         return Ok(true);
     };
-    let (s, error) = settle(
-        st,
-        &mut reqs[i],
-        poll(&slots[i]).flatten().map(Some).unwrap_or(None),
-    );
+    let (s, error) = settle(st, &mut reqs[i], poll(&slots[i]).flatten().map(Some).unwrap_or(None));
     out(index, i as c_int, "index")?;
     status::write(status, s);
     error.map_or(Ok(true), Err)
@@ -244,9 +197,7 @@ pub unsafe extern "C" fn PMPI_Waitany(
     index: *mut c_int,
     status: *mut MPI_Status,
 ) -> c_int {
-    call("MPI_Waitany", world(), || {
-        any(state()?, requests(count, reqs)?, index, status, true).map(|_| ())
-    })
+    call("MPI_Waitany", world(), || any(state()?, requests(count, reqs)?, index, status, true).map(|_| ()))
 }
 
 #[no_mangle]
@@ -274,19 +225,11 @@ fn some(
     statuses: *mut MPI_Status,
     block: bool,
 ) -> Result<()> {
-    let slots = reqs
-        .iter()
-        .map(|r| look(st, *r as usize))
-        .collect::<Result<Vec<_>>>()?;
+    let slots = reqs.iter().map(|r| look(st, *r as usize)).collect::<Result<Vec<_>>>()?;
     if slots.iter().all(|s| matches!(s, Slot::Idle)) {
         return out(outcount, abi::MPI_UNDEFINED, "outcount");
     }
-    let anything = || {
-        slots
-            .iter()
-            .any(|s| matches!(s, Slot::Active(r, _) if r.is_done()))
-            .then_some(())
-    };
+    let anything = || slots.iter().any(|s| matches!(s, Slot::Active(r, _) if r.is_done())).then_some(());
     if block {
         st.rt.wait_until(anything)?;
     }
@@ -306,10 +249,7 @@ fn some(
     }
     out(outcount, n as c_int, "outcount")?;
     if failed > 0 {
-        return Err(err!(
-            InStatus,
-            "{failed} completed requests failed; see each status's MPI_ERROR"
-        ));
+        return Err(err!(InStatus, "{failed} completed requests failed; see each status's MPI_ERROR"));
     }
     Ok(())
 }
@@ -322,16 +262,7 @@ pub unsafe extern "C" fn PMPI_Waitsome(
     indices: *mut c_int,
     statuses: *mut MPI_Status,
 ) -> c_int {
-    call("MPI_Waitsome", world(), || {
-        some(
-            state()?,
-            requests(incount, reqs)?,
-            outcount,
-            indices,
-            statuses,
-            true,
-        )
-    })
+    call("MPI_Waitsome", world(), || some(state()?, requests(incount, reqs)?, outcount, indices, statuses, true))
 }
 
 #[no_mangle]
@@ -342,16 +273,7 @@ pub unsafe extern "C" fn PMPI_Testsome(
     indices: *mut c_int,
     statuses: *mut MPI_Status,
 ) -> c_int {
-    call("MPI_Testsome", world(), || {
-        some(
-            state()?,
-            requests(incount, reqs)?,
-            outcount,
-            indices,
-            statuses,
-            false,
-        )
-    })
+    call("MPI_Testsome", world(), || some(state()?, requests(incount, reqs)?, outcount, indices, statuses, false))
 }
 
 #[no_mangle]
@@ -360,19 +282,12 @@ pub unsafe extern "C" fn PMPI_Request_free(request: *mut MPI_Request) -> c_int {
         let st = state()?;
         let reqs = requests(1, request)?;
         let value = reqs[0] as usize;
-        let h = decode(Kind::Request, value).ok_or_else(|| {
-            err!(
-                Request,
-                "MPI_Request_free: invalid request handle {value:#x}"
-            )
-        })?;
+        let h = decode(Kind::Request, value)
+            .ok_or_else(|| err!(Request, "MPI_Request_free: invalid request handle {value:#x}"))?;
         // The operation itself goes on; only the handle goes away.
-        lock(&st.requests).remove(h).ok_or_else(|| {
-            err!(
-                Request,
-                "MPI_Request_free: request {value:#x} was already freed"
-            )
-        })?;
+        lock(&st.requests)
+            .remove(h)
+            .ok_or_else(|| err!(Request, "MPI_Request_free: request {value:#x} was already freed"))?;
         reqs[0] = abi::MPI_REQUEST_NULL;
         Ok(())
     })

@@ -13,23 +13,13 @@ use std::ffi::c_int;
 pub unsafe extern "C" fn PMPI_Type_size(datatype: MPI_Datatype, size: *mut c_int) -> c_int {
     call("MPI_Type_size", world(), || {
         let t = handles::datatype(state()?, datatype)?;
-        out(
-            size,
-            c_int::try_from(t.size).unwrap_or(abi::MPI_UNDEFINED),
-            "size",
-        )
+        out(size, c_int::try_from(t.size).unwrap_or(abi::MPI_UNDEFINED), "size")
     })
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Type_size_x(datatype: MPI_Datatype, size: *mut MPI_Count) -> c_int {
-    call("MPI_Type_size_x", world(), || {
-        out(
-            size,
-            handles::datatype(state()?, datatype)?.size as MPI_Count,
-            "size",
-        )
-    })
+    call("MPI_Type_size_x", world(), || out(size, handles::datatype(state()?, datatype)?.size as MPI_Count, "size"))
 }
 
 #[no_mangle]
@@ -41,7 +31,7 @@ pub unsafe extern "C" fn PMPI_Type_get_extent(
     call("MPI_Type_get_extent", world(), || {
         let t = handles::datatype(state()?, datatype)?;
         out(lb, 0, "lower bound")?;
-        out(extent, t.size as MPI_Aint, "extent")
+        out(extent, t.extent as MPI_Aint, "extent")
     })
 }
 
@@ -56,11 +46,7 @@ pub unsafe extern "C" fn PMPI_Type_contiguous(
         let base = handles::datatype(st, oldtype)?;
         let t = Datatype::contiguous(count as i64, &base)?;
         let h = lock(&st.types).insert(t);
-        out(
-            newtype,
-            encode(Kind::Datatype, h)? as MPI_Datatype,
-            "new datatype",
-        )
+        out(newtype, encode(Kind::Datatype, h)? as MPI_Datatype, "new datatype")
     })
 }
 
@@ -76,12 +62,10 @@ pub unsafe extern "C" fn PMPI_Type_commit(datatype: *mut MPI_Datatype) -> c_int 
         if abi::predefined_datatype_size(v).is_some() {
             return Ok(());
         }
-        let h = decode(Kind::Datatype, v)
-            .ok_or_else(|| err!(Type, "MPI_Type_commit: invalid datatype handle {v:#x}"))?;
+        let h =
+            decode(Kind::Datatype, v).ok_or_else(|| err!(Type, "MPI_Type_commit: invalid datatype handle {v:#x}"))?;
         let mut types = lock(&st.types);
-        let t = types
-            .get_mut(h)
-            .ok_or_else(|| err!(Type, "MPI_Type_commit: datatype {v:#x} was freed"))?;
+        let t = types.get_mut(h).ok_or_else(|| err!(Type, "MPI_Type_commit: datatype {v:#x} was freed"))?;
         t.committed = true;
         Ok(())
     })
@@ -97,14 +81,9 @@ pub unsafe extern "C" fn PMPI_Type_free(datatype: *mut MPI_Datatype) -> c_int {
         // SAFETY: non-null, points to a datatype handle (MPI's contract).
         let v = unsafe { datatype.read() } as usize;
         let h = decode(Kind::Datatype, v).ok_or_else(|| {
-            err!(
-                Type,
-                "MPI_Type_free: {v:#x} is not a derived datatype (predefined ones cannot be freed)"
-            )
+            err!(Type, "MPI_Type_free: {v:#x} is not a derived datatype (predefined ones cannot be freed)")
         })?;
-        lock(&st.types)
-            .remove(h)
-            .ok_or_else(|| err!(Type, "MPI_Type_free: datatype {v:#x} was already freed"))?;
+        lock(&st.types).remove(h).ok_or_else(|| err!(Type, "MPI_Type_free: datatype {v:#x} was already freed"))?;
         out(datatype, abi::MPI_DATATYPE_NULL, "datatype")
     })
 }

@@ -3,10 +3,7 @@
 // Some entry points are only used once the core grows into them.
 #![allow(dead_code)]
 
-use core::ffi::{
-    c_char, c_int, c_long, c_longlong, c_schar, c_short, c_uchar, c_uint, c_ulong, c_ulonglong,
-    c_ushort,
-};
+use core::ffi::{c_char, c_int, c_long, c_longlong, c_schar, c_short, c_uchar, c_uint, c_ulong, c_ulonglong, c_ushort};
 use core::mem::size_of;
 
 use super::abi::*;
@@ -33,12 +30,7 @@ macro_rules! dt {
         dt!($handle, $size, 1)
     };
     ($handle:ident, $size:expr, $elements:expr) => {
-        Entry {
-            handle: $handle,
-            name: stringify!($handle),
-            size: $size,
-            elements: $elements,
-        }
+        Entry { handle: $handle, name: stringify!($handle), size: $size, elements: $elements }
     };
 }
 
@@ -118,10 +110,7 @@ const DATATYPES: &[Entry] = &[
 ];
 
 fn lookup(handle: usize) -> Option<&'static Entry> {
-    DATATYPES
-        .binary_search_by_key(&handle, |e| handle_value(e.handle))
-        .ok()
-        .map(|i| &DATATYPES[i])
+    DATATYPES.binary_search_by_key(&handle, |e| handle_value(e.handle)).ok().map(|i| &DATATYPES[i])
 }
 
 /// `(size in bytes, basic elements per item)` of a predefined datatype; `None` for any other
@@ -152,11 +141,7 @@ mod tests {
     fn sorted_distinct_and_predefined() {
         assert_eq!(DATATYPES.len(), 70);
         for w in DATATYPES.windows(2) {
-            assert!(
-                handle_value(w[0].handle) < handle_value(w[1].handle),
-                "{} out of order",
-                w[1].name
-            );
+            assert!(handle_value(w[0].handle) < handle_value(w[1].handle), "{} out of order", w[1].name);
         }
         for e in DATATYPES {
             let h = handle_value(e.handle);
@@ -187,30 +172,12 @@ mod tests {
 
     #[test]
     fn elements_aliases_and_misses() {
-        assert_eq!(
-            predefined_datatype_size(handle_value(MPI_2INT)),
-            Some((8, 2))
-        );
-        assert_eq!(
-            predefined_datatype_size(handle_value(MPI_C_DOUBLE_COMPLEX)),
-            Some((16, 1))
-        );
-        assert_eq!(
-            predefined_datatype_name(handle_value(MPI_LONG_LONG_INT)),
-            Some("MPI_LONG_LONG")
-        );
-        assert_eq!(
-            predefined_datatype_name(handle_value(MPI_C_COMPLEX)),
-            Some("MPI_C_FLOAT_COMPLEX")
-        );
-        assert_eq!(
-            predefined_datatype_size(handle_value(MPI_DATATYPE_NULL)),
-            None
-        );
+        assert_eq!(predefined_datatype_size(handle_value(MPI_2INT)), Some((8, 2)));
+        assert_eq!(predefined_datatype_size(handle_value(MPI_C_DOUBLE_COMPLEX)), Some((16, 1)));
+        assert_eq!(predefined_datatype_name(handle_value(MPI_LONG_LONG_INT)), Some("MPI_LONG_LONG"));
+        assert_eq!(predefined_datatype_name(handle_value(MPI_C_COMPLEX)), Some("MPI_C_FLOAT_COMPLEX"));
+        assert_eq!(predefined_datatype_size(handle_value(MPI_DATATYPE_NULL)), None);
         assert_eq!(predefined_datatype_size(handle_value(MPI_COMM_WORLD)), None);
-        assert_eq!(
-            predefined_datatype_size(PREDEFINED_HANDLE_LIMIT + 0x209),
-            None
-        );
+        assert_eq!(predefined_datatype_size(PREDEFINED_HANDLE_LIMIT + 0x209), None);
     }
 }

@@ -23,12 +23,7 @@ fn start(required: c_int) -> c_int {
             | abi::MPI_THREAD_FUNNELED
             | abi::MPI_THREAD_SERIALIZED
             | abi::MPI_THREAD_MULTIPLE => required,
-            _ => {
-                return Err(err!(
-                    Arg,
-                    "MPI_Init_thread: unknown thread level {required}"
-                ))
-            }
+            _ => return Err(err!(Arg, "MPI_Init_thread: unknown thread level {required}")),
         };
         if let Err(e) = state::init(level) {
             // Start-up failures cannot be handled by the program: say why and stop.
@@ -65,16 +60,12 @@ pub unsafe extern "C" fn PMPI_Init_thread(
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Query_thread(provided: *mut c_int) -> c_int {
-    call("MPI_Query_thread", world(), || {
-        out(provided, state()?.thread_level, "provided")
-    })
+    call("MPI_Query_thread", world(), || out(provided, state()?.thread_level, "provided"))
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Initialized(flag: *mut c_int) -> c_int {
-    call("MPI_Initialized", world(), || {
-        out(flag, state::initialized().is_some() as c_int, "flag")
-    })
+    call("MPI_Initialized", world(), || out(flag, state::initialized().is_some() as c_int, "flag"))
 }
 
 #[no_mangle]
@@ -98,9 +89,7 @@ pub unsafe extern "C" fn PMPI_Finalize() -> c_int {
 pub unsafe extern "C" fn PMPI_Abort(comm: MPI_Comm, errorcode: c_int) -> c_int {
     let _ = comm;
     // MPI_Abort on any communicator ends the whole job: partyline has one job per mesh.
-    crate::log::error(&format!(
-        "MPI_Abort called with error code {errorcode}; ending the job"
-    ));
+    crate::log::error(&format!("MPI_Abort called with error code {errorcode}; ending the job"));
     match state::initialized() {
         Some(st) => st.rt.abort(errorcode),
         None => std::process::exit(errorcode),
@@ -116,12 +105,7 @@ pub unsafe extern "C" fn PMPI_Get_version(version: *mut c_int, subversion: *mut 
 }
 
 /// Copies `text` into a caller's C string buffer of `cap` bytes, NUL-terminated.
-fn write_c_string(
-    dest: *mut c_char,
-    cap: usize,
-    text: &str,
-    len: *mut c_int,
-) -> crate::error::Result<()> {
+fn write_c_string(dest: *mut c_char, cap: usize, text: &str, len: *mut c_int) -> crate::error::Result<()> {
     if dest.is_null() {
         return Err(err!(Arg, "the string output argument is NULL"));
     }
@@ -136,25 +120,14 @@ fn write_c_string(
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Get_library_version(
-    version: *mut c_char,
-    resultlen: *mut c_int,
-) -> c_int {
+pub unsafe extern "C" fn PMPI_Get_library_version(version: *mut c_char, resultlen: *mut c_int) -> c_int {
     call("MPI_Get_library_version", world(), || {
-        write_c_string(
-            version,
-            abi::MPI_MAX_LIBRARY_VERSION_STRING as usize,
-            LIBRARY_VERSION,
-            resultlen,
-        )
+        write_c_string(version, abi::MPI_MAX_LIBRARY_VERSION_STRING as usize, LIBRARY_VERSION, resultlen)
     })
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Get_processor_name(
-    name: *mut c_char,
-    resultlen: *mut c_int,
-) -> c_int {
+pub unsafe extern "C" fn PMPI_Get_processor_name(name: *mut c_char, resultlen: *mut c_int) -> c_int {
     call("MPI_Get_processor_name", world(), || {
         let mut buf = [0u8; 256];
         // SAFETY: gethostname writes at most buf.len() bytes into our local buffer.
@@ -185,11 +158,7 @@ pub extern "C" fn PMPI_Wtick() -> c_double {
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Error_string(
-    errorcode: c_int,
-    string: *mut c_char,
-    resultlen: *mut c_int,
-) -> c_int {
+pub unsafe extern "C" fn PMPI_Error_string(errorcode: c_int, string: *mut c_char, resultlen: *mut c_int) -> c_int {
     call("MPI_Error_string", world(), || {
         let text = match errorcode {
             abi::MPI_SUCCESS => "MPI_SUCCESS: no errors".to_string(),
@@ -204,8 +173,7 @@ pub unsafe extern "C" fn PMPI_Error_string(
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Error_class(errorcode: c_int, errorclass: *mut c_int) -> c_int {
     call("MPI_Error_class", world(), || {
-        let known =
-            errorcode == abi::MPI_SUCCESS || (0..=abi::MPI_ERR_LASTCODE).contains(&errorcode);
+        let known = errorcode == abi::MPI_SUCCESS || (0..=abi::MPI_ERR_LASTCODE).contains(&errorcode);
         if !known {
             return Err(err!(Arg, "MPI_Error_class: unknown error code {errorcode}"));
         }
@@ -215,11 +183,7 @@ pub unsafe extern "C" fn PMPI_Error_class(errorcode: c_int, errorclass: *mut c_i
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Alloc_mem(
-    size: MPI_Aint,
-    info: MPI_Info,
-    baseptr: *mut c_void,
-) -> c_int {
+pub unsafe extern "C" fn PMPI_Alloc_mem(size: MPI_Aint, info: MPI_Info, baseptr: *mut c_void) -> c_int {
     let _ = info;
     call("MPI_Alloc_mem", world(), || {
         if size < 0 {
@@ -243,45 +207,29 @@ pub unsafe extern "C" fn PMPI_Free_mem(base: *mut c_void) -> c_int {
 
 /// Errhandler handles that partyline knows.
 fn valid_errhandler(h: usize) -> bool {
-    [
-        abi::MPI_ERRORS_ARE_FATAL,
-        abi::MPI_ERRORS_ABORT,
-        abi::MPI_ERRORS_RETURN,
-    ]
-    .iter()
-    .any(|e| *e as usize == h)
+    [abi::MPI_ERRORS_ARE_FATAL, abi::MPI_ERRORS_ABORT, abi::MPI_ERRORS_RETURN].iter().any(|e| *e as usize == h)
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_set_errhandler(
-    comm: MPI_Comm,
-    errhandler: MPI_Errhandler,
-) -> c_int {
+pub unsafe extern "C" fn PMPI_Comm_set_errhandler(comm: MPI_Comm, errhandler: MPI_Errhandler) -> c_int {
     call("MPI_Comm_set_errhandler", comm as usize, || {
         let st = state()?;
         if !valid_errhandler(errhandler as usize) {
             return Err(err!(Arg, "MPI_Comm_set_errhandler: unknown error handler {:#x}; use MPI_ERRORS_ARE_FATAL, MPI_ERRORS_ABORT or MPI_ERRORS_RETURN", errhandler as usize));
         }
-        let h = super::handles::comm_slot(comm as usize)
-            .ok_or_else(|| err!(Comm, "invalid communicator"))?;
+        let h = super::handles::comm_slot(comm as usize).ok_or_else(|| err!(Comm, "invalid communicator"))?;
         let mut comms = lock(&st.comms);
-        let entry = comms
-            .get_mut(h)
-            .ok_or_else(|| err!(Comm, "invalid communicator handle {:#x}", comm as usize))?;
+        let entry = comms.get_mut(h).ok_or_else(|| err!(Comm, "invalid communicator handle {:#x}", comm as usize))?;
         entry.errhandler = errhandler as usize;
         Ok(())
     })
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_get_errhandler(
-    comm: MPI_Comm,
-    errhandler: *mut MPI_Errhandler,
-) -> c_int {
+pub unsafe extern "C" fn PMPI_Comm_get_errhandler(comm: MPI_Comm, errhandler: *mut MPI_Errhandler) -> c_int {
     call("MPI_Comm_get_errhandler", comm as usize, || {
         let st = state()?;
-        let h = super::handles::comm_slot(comm as usize)
-            .ok_or_else(|| err!(Comm, "invalid communicator"))?;
+        let h = super::handles::comm_slot(comm as usize).ok_or_else(|| err!(Comm, "invalid communicator"))?;
         let current = lock(&st.comms)
             .get(h)
             .map(|e| e.errhandler)
@@ -293,7 +241,5 @@ pub unsafe extern "C" fn PMPI_Comm_get_errhandler(
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Errhandler_free(errhandler: *mut MPI_Errhandler) -> c_int {
     // The predefined handlers are never really freed; the handle is nulled as MPI says.
-    call("MPI_Errhandler_free", world(), || {
-        out(errhandler, abi::MPI_ERRHANDLER_NULL, "error handler")
-    })
+    call("MPI_Errhandler_free", world(), || out(errhandler, abi::MPI_ERRHANDLER_NULL, "error handler"))
 }

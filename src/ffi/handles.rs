@@ -16,14 +16,8 @@ pub const TAG_UB: i32 = i32::MAX;
 /// The table slot of a communicator handle (the predefined ones live in slots 0 and 1).
 pub fn comm_slot(value: usize) -> Option<Handle> {
     match value {
-        v if v == abi::MPI_COMM_WORLD as usize => Some(Handle {
-            index: 0,
-            generation: 1,
-        }),
-        v if v == abi::MPI_COMM_SELF as usize => Some(Handle {
-            index: 1,
-            generation: 1,
-        }),
+        v if v == abi::MPI_COMM_WORLD as usize => Some(Handle { index: 0, generation: 1 }),
+        v if v == abi::MPI_COMM_SELF as usize => Some(Handle { index: 1, generation: 1 }),
         v => decode(Kind::Comm, v),
     }
 }
@@ -35,47 +29,36 @@ pub fn comm(st: &State, value: abi::MPI_Comm) -> Result<Arc<Comm>> {
     }
     comm_slot(v)
         .and_then(|h| lock(&st.comms).get(h).map(|e| e.comm.clone()))
-        .ok_or_else(|| {
-            err!(
-                Comm,
-                "invalid communicator handle {v:#x} (freed, or not a communicator)"
-            )
-        })
+        .ok_or_else(|| err!(Comm, "invalid communicator handle {v:#x} (freed, or not a communicator)"))
 }
 
 pub fn datatype(st: &State, value: abi::MPI_Datatype) -> Result<Datatype> {
     let v = value as usize;
-    if let Some((size, elements)) = abi::predefined_datatype_size(v) {
-        return Ok(Datatype::basic(size, elements));
+    if let Some((extent, elements)) = abi::predefined_datatype_size(v) {
+        return Ok(Datatype::basic(pair_data_size(v).unwrap_or(extent), extent, elements));
     }
     decode(Kind::Datatype, v)
         .and_then(|h| lock(&st.types).get(h).copied())
-        .ok_or_else(|| {
-            err!(
-                Type,
-                "invalid datatype handle {v:#x} (MPI_DATATYPE_NULL, freed, or not a datatype)"
-            )
-        })
+        .ok_or_else(|| err!(Type, "invalid datatype handle {v:#x} (MPI_DATATYPE_NULL, freed, or not a datatype)"))
 }
 
 /// The caller's buffer of `count` items of `dtype`.
-pub fn buffer(
-    st: &State,
-    buf: *const c_void,
-    count: i32,
-    dtype: abi::MPI_Datatype,
-) -> Result<UserBuf> {
+pub fn buffer(st: &State, buf: *const c_void, count: i32, dtype: abi::MPI_Datatype) -> Result<UserBuf> {
     let t = datatype(st, dtype)?;
     let bytes = t.bytes(count as i64)?;
     if bytes > 0 && buf.is_null() {
-        return Err(err!(
-            Buffer,
-            "the buffer is NULL but the message has {bytes} bytes"
-        ));
+        return Err(err!(Buffer, "the buffer is NULL but the message has {bytes} bytes"));
     }
     // SAFETY: MPI's contract: `buf` holds `count` items of `dtype` and stays untouched by the
     // caller until the operation completes.
     Ok(unsafe { UserBuf::new(buf as *mut u8, bytes) })
+}
+
+/// Data bytes of the C pair types whose struct has padding (extent is larger).
+fn pair_data_size(handle: usize) -> Option<usize> {
+    let padded =
+        [(abi::MPI_DOUBLE_INT, 12), (abi::MPI_LONG_INT, 12), (abi::MPI_SHORT_INT, 6), (abi::MPI_LONG_DOUBLE_INT, 20)];
+    padded.iter().find(|(t, _)| *t as usize == handle).map(|(_, size)| *size)
 }
 
 /// A destination rank in `comm`: its world rank, or `None` for MPI_PROC_NULL.
@@ -83,18 +66,9 @@ pub fn dest(comm: &Comm, rank: i32) -> Result<Option<usize>> {
     if rank == abi::MPI_PROC_NULL {
         return Ok(None);
     }
-    usize::try_from(rank)
-        .ok()
-        .and_then(|r| comm.world_rank(r))
-        .map(Some)
-        .ok_or_else(|| {
-            err!(
-                Rank,
-                "rank {rank} is out of range: the communicator has {} ranks (0 to {})",
-                comm.size(),
-                comm.size() - 1
-            )
-        })
+    usize::try_from(rank).ok().and_then(|r| comm.world_rank(r)).map(Some).ok_or_else(|| {
+        err!(Rank, "rank {rank} is out of range: the communicator has {} ranks (0 to {})", comm.size(), comm.size() - 1)
+    })
 }
 
 /// A source rank: `Ok(None)` for MPI_PROC_NULL, `Some(None)` for MPI_ANY_SOURCE.
@@ -107,10 +81,7 @@ pub fn source(comm: &Comm, rank: i32) -> Result<Option<Option<usize>>> {
 
 pub fn send_tag(tag: i32) -> Result<i32> {
     if tag < 0 {
-        return Err(err!(
-            Tag,
-            "tag {tag} is invalid for a send: tags run from 0 to MPI_TAG_UB ({TAG_UB})"
-        ));
+        return Err(err!(Tag, "tag {tag} is invalid for a send: tags run from 0 to MPI_TAG_UB ({TAG_UB})"));
     }
     Ok(tag)
 }
@@ -120,10 +91,7 @@ pub fn recv_tag(tag: i32) -> Result<Option<i32>> {
     match tag {
         t if t == abi::MPI_ANY_TAG => Ok(None),
         t if t >= 0 => Ok(Some(t)),
-        t => Err(err!(
-            Tag,
-            "tag {t} is invalid for a receive: use 0 to MPI_TAG_UB or MPI_ANY_TAG"
-        )),
+        t => Err(err!(Tag, "tag {t} is invalid for a receive: use 0 to MPI_TAG_UB or MPI_ANY_TAG")),
     }
 }
 

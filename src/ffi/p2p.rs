@@ -27,20 +27,14 @@ pub fn post(st: &State, op: &PersistentOp, comm: &Comm) -> Result<Posted> {
             if mode == SendMode::Buffered {
                 return bsend(st, dest, comm.context, tag, op.buf).map(|r| (r, None));
             }
-            st.rt
-                .isend(dest, comm.context, tag, op.buf, mode)
-                .map(|r| (r, None))
+            st.rt.isend(dest, comm.context, tag, op.buf, mode).map(|r| (r, None))
         }
         None => {
             let tag = handles::recv_tag(op.tag)?;
             let Some(source) = handles::source(comm, op.peer)? else {
                 return Ok((Request::completed(Outcome::empty()), None));
             };
-            let pattern = Pattern {
-                context: comm.context,
-                source: source.map(|s| s as i32),
-                tag,
-            };
+            let pattern = Pattern { context: comm.context, source: source.map(|s| s as i32), tag };
             st.rt.irecv(pattern, op.buf)
         }
     }
@@ -52,10 +46,7 @@ fn bsend(st: &State, dest: usize, context: u64, tag: i32, data: UserBuf) -> Resu
     let need = data.len() + abi::MPI_BSEND_OVERHEAD as usize;
     let mut area = lock(&st.bsend);
     let Some((_, size)) = area.attached else {
-        return Err(err!(
-            Buffer,
-            "MPI_Bsend needs a buffer: call MPI_Buffer_attach first"
-        ));
+        return Err(err!(Buffer, "MPI_Bsend needs a buffer: call MPI_Buffer_attach first"));
     };
     area.in_flight.retain(|(r, _)| !r.is_done());
     let used: usize = area.in_flight.iter().map(|(_, n)| n).sum();
@@ -64,10 +55,7 @@ fn bsend(st: &State, dest: usize, context: u64, tag: i32, data: UserBuf) -> Resu
     }
     let internal = st.rt.isend(dest, context, tag, data, SendMode::Buffered)?;
     area.in_flight.push((internal, need));
-    Ok(Request::completed(Outcome {
-        count: data.len() as u64,
-        ..Outcome::empty()
-    }))
+    Ok(Request::completed(Outcome { count: data.len() as u64, ..Outcome::empty() }))
 }
 
 /// Registers a request handle for the caller.
@@ -82,13 +70,7 @@ pub fn new_handle(
         Some((r, t)) => (Some(r), t),
         None => (None, None),
     };
-    let h = lock(&st.requests).insert(RequestEntry {
-        active,
-        ticket,
-        comm,
-        comm_handle,
-        persistent,
-    });
+    let h = lock(&st.requests).insert(RequestEntry { active, ticket, comm, comm_handle, persistent });
     Ok(encode(Kind::Request, h)? as MPI_Request)
 }
 
@@ -105,12 +87,7 @@ pub fn operation(
 ) -> Result<(PersistentOp, Arc<Comm>)> {
     let c = handles::comm(st, comm)?;
     handles::count(count)?;
-    let op = PersistentOp {
-        send,
-        buf: buffer(st, buf, count, datatype)?,
-        peer,
-        tag,
-    };
+    let op = PersistentOp { send, buf: buffer(st, buf, count, datatype)?, peer, tag };
     Ok((op, c))
 }
 
@@ -129,11 +106,7 @@ fn nonblocking(
         let st = state()?;
         let (op, c) = operation(st, send, buf, count, datatype, peer, tag, comm)?;
         let posted = post(st, &op, &c)?;
-        out(
-            request,
-            new_handle(st, Some(posted), c, comm as usize, None)?,
-            "request",
-        )
+        out(request, new_handle(st, Some(posted), c, comm as usize, None)?, "request")
     })
 }
 
@@ -182,16 +155,7 @@ pub unsafe extern "C" fn PMPI_Send(
     tag: c_int,
     comm: MPI_Comm,
 ) -> c_int {
-    blocking_send(
-        "MPI_Send",
-        SendMode::Standard,
-        buf,
-        count,
-        datatype,
-        dest,
-        tag,
-        comm,
-    )
+    blocking_send("MPI_Send", SendMode::Standard, buf, count, datatype, dest, tag, comm)
 }
 
 #[no_mangle]
@@ -203,16 +167,7 @@ pub unsafe extern "C" fn PMPI_Rsend(
     tag: c_int,
     comm: MPI_Comm,
 ) -> c_int {
-    blocking_send(
-        "MPI_Rsend",
-        SendMode::Standard,
-        buf,
-        count,
-        datatype,
-        dest,
-        tag,
-        comm,
-    )
+    blocking_send("MPI_Rsend", SendMode::Standard, buf, count, datatype, dest, tag, comm)
 }
 
 #[no_mangle]
@@ -224,16 +179,7 @@ pub unsafe extern "C" fn PMPI_Ssend(
     tag: c_int,
     comm: MPI_Comm,
 ) -> c_int {
-    blocking_send(
-        "MPI_Ssend",
-        SendMode::Synchronous,
-        buf,
-        count,
-        datatype,
-        dest,
-        tag,
-        comm,
-    )
+    blocking_send("MPI_Ssend", SendMode::Synchronous, buf, count, datatype, dest, tag, comm)
 }
 
 #[no_mangle]
@@ -245,16 +191,7 @@ pub unsafe extern "C" fn PMPI_Bsend(
     tag: c_int,
     comm: MPI_Comm,
 ) -> c_int {
-    blocking_send(
-        "MPI_Bsend",
-        SendMode::Buffered,
-        buf,
-        count,
-        datatype,
-        dest,
-        tag,
-        comm,
-    )
+    blocking_send("MPI_Bsend", SendMode::Buffered, buf, count, datatype, dest, tag, comm)
 }
 
 #[no_mangle]
@@ -267,17 +204,7 @@ pub unsafe extern "C" fn PMPI_Isend(
     comm: MPI_Comm,
     request: *mut MPI_Request,
 ) -> c_int {
-    nonblocking(
-        "MPI_Isend",
-        Some(SendMode::Standard),
-        buf,
-        count,
-        datatype,
-        dest,
-        tag,
-        comm,
-        request,
-    )
+    nonblocking("MPI_Isend", Some(SendMode::Standard), buf, count, datatype, dest, tag, comm, request)
 }
 
 #[no_mangle]
@@ -290,17 +217,7 @@ pub unsafe extern "C" fn PMPI_Irsend(
     comm: MPI_Comm,
     request: *mut MPI_Request,
 ) -> c_int {
-    nonblocking(
-        "MPI_Irsend",
-        Some(SendMode::Standard),
-        buf,
-        count,
-        datatype,
-        dest,
-        tag,
-        comm,
-        request,
-    )
+    nonblocking("MPI_Irsend", Some(SendMode::Standard), buf, count, datatype, dest, tag, comm, request)
 }
 
 #[no_mangle]
@@ -313,17 +230,7 @@ pub unsafe extern "C" fn PMPI_Issend(
     comm: MPI_Comm,
     request: *mut MPI_Request,
 ) -> c_int {
-    nonblocking(
-        "MPI_Issend",
-        Some(SendMode::Synchronous),
-        buf,
-        count,
-        datatype,
-        dest,
-        tag,
-        comm,
-        request,
-    )
+    nonblocking("MPI_Issend", Some(SendMode::Synchronous), buf, count, datatype, dest, tag, comm, request)
 }
 
 #[no_mangle]
@@ -336,17 +243,7 @@ pub unsafe extern "C" fn PMPI_Ibsend(
     comm: MPI_Comm,
     request: *mut MPI_Request,
 ) -> c_int {
-    nonblocking(
-        "MPI_Ibsend",
-        Some(SendMode::Buffered),
-        buf,
-        count,
-        datatype,
-        dest,
-        tag,
-        comm,
-        request,
-    )
+    nonblocking("MPI_Ibsend", Some(SendMode::Buffered), buf, count, datatype, dest, tag, comm, request)
 }
 
 #[no_mangle]
@@ -359,17 +256,7 @@ pub unsafe extern "C" fn PMPI_Irecv(
     comm: MPI_Comm,
     request: *mut MPI_Request,
 ) -> c_int {
-    nonblocking(
-        "MPI_Irecv",
-        None,
-        buf,
-        count,
-        datatype,
-        source,
-        tag,
-        comm,
-        request,
-    )
+    nonblocking("MPI_Irecv", None, buf, count, datatype, source, tag, comm, request)
 }
 
 #[no_mangle]
@@ -406,19 +293,8 @@ pub unsafe extern "C" fn PMPI_Sendrecv(
 ) -> c_int {
     call("MPI_Sendrecv", comm as usize, || {
         let st = state()?;
-        let (send, c) = operation(
-            st,
-            Some(SendMode::Standard),
-            sendbuf,
-            sendcount,
-            sendtype,
-            dest,
-            sendtag,
-            comm,
-        )?;
-        let (recv, _) = operation(
-            st, None, recvbuf, recvcount, recvtype, source, recvtag, comm,
-        )?;
+        let (send, c) = operation(st, Some(SendMode::Standard), sendbuf, sendcount, sendtype, dest, sendtag, comm)?;
+        let (recv, _) = operation(st, None, recvbuf, recvcount, recvtype, source, recvtag, comm)?;
         let (req, _) = post(st, &recv, &c)?;
         send_now(st, &send, &c)?;
         let outcome = st.rt.wait_until(|| req.outcome())?;
@@ -446,12 +322,7 @@ pub unsafe extern "C" fn PMPI_Sendrecv_replace(
         // SAFETY: `copy` lives until this function returns, after the send has completed
         // (or copied its data), and nothing else touches it.
         let send_buf = unsafe { UserBuf::new(copy.as_mut_ptr(), copy.len()) };
-        let send = PersistentOp {
-            send: Some(SendMode::Standard),
-            buf: send_buf,
-            peer: dest,
-            tag: sendtag,
-        };
+        let send = PersistentOp { send: Some(SendMode::Standard), buf: send_buf, peer: dest, tag: sendtag };
         let (req, _) = post(st, &recv, &c)?;
         send_now(st, &send, &c)?;
         let outcome = st.rt.wait_until(|| req.outcome())?;
@@ -461,47 +332,26 @@ pub unsafe extern "C" fn PMPI_Sendrecv_replace(
     })
 }
 
-fn probe_pattern(
-    st: &State,
-    source: c_int,
-    tag: c_int,
-    comm: MPI_Comm,
-) -> Result<(Option<Pattern>, Arc<Comm>)> {
+fn probe_pattern(st: &State, source: c_int, tag: c_int, comm: MPI_Comm) -> Result<(Option<Pattern>, Arc<Comm>)> {
     let c = handles::comm(st, comm)?;
     let tag = handles::recv_tag(tag)?;
-    let pattern = handles::source(&c, source)?.map(|s| Pattern {
-        context: c.context,
-        source: s.map(|w| w as i32),
-        tag,
-    });
+    let pattern =
+        handles::source(&c, source)?.map(|s| Pattern { context: c.context, source: s.map(|w| w as i32), tag });
     Ok((pattern, c))
 }
 
 fn probe_status(c: &Comm, found: (crate::matching::Envelope, u64)) -> MPI_Status {
     let (env, len) = found;
-    status::of(
-        &Outcome {
-            source: env.source,
-            tag: env.tag,
-            count: len,
-            ..Outcome::empty()
-        },
-        c,
-    )
+    status::of(&Outcome { source: env.source, tag: env.tag, count: len, ..Outcome::empty() }, c)
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Probe(
-    source: c_int,
-    tag: c_int,
-    comm: MPI_Comm,
-    status: *mut MPI_Status,
-) -> c_int {
+pub unsafe extern "C" fn PMPI_Probe(source: c_int, tag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
     call("MPI_Probe", comm as usize, || {
         let st = state()?;
         let (pattern, c) = probe_pattern(st, source, tag, comm)?;
         let s = match pattern {
-            None => status::empty(),
+            None => status::proc_null(),
             Some(p) => probe_status(&c, st.rt.probe(&p)?),
         };
         status::write(status, s);
@@ -521,7 +371,7 @@ pub unsafe extern "C" fn PMPI_Iprobe(
         let st = state()?;
         let (pattern, c) = probe_pattern(st, source, tag, comm)?;
         let found = match pattern {
-            None => Some(status::empty()),
+            None => Some(status::proc_null()),
             Some(p) => st.rt.iprobe(&p)?.map(|f| probe_status(&c, f)),
         };
         out(flag, found.is_some() as c_int, "flag")?;
@@ -537,17 +387,11 @@ pub unsafe extern "C" fn PMPI_Buffer_attach(buffer: *mut c_void, size: c_int) ->
     call("MPI_Buffer_attach", super::boundary::world(), || {
         let st = state()?;
         if size < 0 || (size > 0 && buffer.is_null()) {
-            return Err(err!(
-                Buffer,
-                "MPI_Buffer_attach: invalid buffer ({size} bytes at {buffer:?})"
-            ));
+            return Err(err!(Buffer, "MPI_Buffer_attach: invalid buffer ({size} bytes at {buffer:?})"));
         }
         let mut area = lock(&st.bsend);
         if area.attached.is_some() {
-            return Err(err!(
-                Buffer,
-                "MPI_Buffer_attach: a buffer is already attached; detach it first"
-            ));
+            return Err(err!(Buffer, "MPI_Buffer_attach: a buffer is already attached; detach it first"));
         }
         area.attached = Some((buffer as usize, size as usize));
         Ok(())
@@ -558,25 +402,14 @@ pub unsafe extern "C" fn PMPI_Buffer_attach(buffer: *mut c_void, size: c_int) ->
 pub unsafe extern "C" fn PMPI_Buffer_detach(buffer_addr: *mut c_void, size: *mut c_int) -> c_int {
     call("MPI_Buffer_detach", super::boundary::world(), || {
         let st = state()?;
-        let pending: Vec<Arc<Request>> = lock(&st.bsend)
-            .in_flight
-            .iter()
-            .map(|(r, _)| r.clone())
-            .collect();
+        let pending: Vec<Arc<Request>> = lock(&st.bsend).in_flight.iter().map(|(r, _)| r.clone()).collect();
         // MPI: detaching blocks until every buffered message has been transmitted.
-        st.rt
-            .wait_until(|| pending.iter().all(|r| r.is_done()).then_some(()))?;
+        st.rt.wait_until(|| pending.iter().all(|r| r.is_done()).then_some(()))?;
         let mut area = lock(&st.bsend);
-        let (addr, len) = area
-            .attached
-            .take()
-            .ok_or_else(|| err!(Buffer, "MPI_Buffer_detach: no buffer is attached"))?;
+        let (addr, len) =
+            area.attached.take().ok_or_else(|| err!(Buffer, "MPI_Buffer_detach: no buffer is attached"))?;
         area.in_flight.clear();
-        out(
-            buffer_addr as *mut *mut c_void,
-            addr as *mut c_void,
-            "buffer address",
-        )?;
+        out(buffer_addr as *mut *mut c_void, addr as *mut c_void, "buffer address")?;
         out(size, len as c_int, "size")
     })
 }

@@ -22,11 +22,7 @@ fn init(
     call(name, comm as usize, || {
         let st = state()?;
         let (op, c) = operation(st, send, buf, count, datatype, peer, tag, comm)?;
-        out(
-            request,
-            new_handle(st, None, c, comm as usize, Some(op))?,
-            "request",
-        )
+        out(request, new_handle(st, None, c, comm as usize, Some(op))?, "request")
     })
 }
 
@@ -40,17 +36,7 @@ pub unsafe extern "C" fn PMPI_Send_init(
     comm: MPI_Comm,
     request: *mut MPI_Request,
 ) -> c_int {
-    init(
-        "MPI_Send_init",
-        Some(SendMode::Standard),
-        buf,
-        count,
-        datatype,
-        dest,
-        tag,
-        comm,
-        request,
-    )
+    init("MPI_Send_init", Some(SendMode::Standard), buf, count, datatype, dest, tag, comm, request)
 }
 
 #[no_mangle]
@@ -63,17 +49,7 @@ pub unsafe extern "C" fn PMPI_Ssend_init(
     comm: MPI_Comm,
     request: *mut MPI_Request,
 ) -> c_int {
-    init(
-        "MPI_Ssend_init",
-        Some(SendMode::Synchronous),
-        buf,
-        count,
-        datatype,
-        dest,
-        tag,
-        comm,
-        request,
-    )
+    init("MPI_Ssend_init", Some(SendMode::Synchronous), buf, count, datatype, dest, tag, comm, request)
 }
 
 #[no_mangle]
@@ -86,17 +62,7 @@ pub unsafe extern "C" fn PMPI_Rsend_init(
     comm: MPI_Comm,
     request: *mut MPI_Request,
 ) -> c_int {
-    init(
-        "MPI_Rsend_init",
-        Some(SendMode::Standard),
-        buf,
-        count,
-        datatype,
-        dest,
-        tag,
-        comm,
-        request,
-    )
+    init("MPI_Rsend_init", Some(SendMode::Standard), buf, count, datatype, dest, tag, comm, request)
 }
 
 #[no_mangle]
@@ -109,17 +75,7 @@ pub unsafe extern "C" fn PMPI_Bsend_init(
     comm: MPI_Comm,
     request: *mut MPI_Request,
 ) -> c_int {
-    init(
-        "MPI_Bsend_init",
-        Some(SendMode::Buffered),
-        buf,
-        count,
-        datatype,
-        dest,
-        tag,
-        comm,
-        request,
-    )
+    init("MPI_Bsend_init", Some(SendMode::Buffered), buf, count, datatype, dest, tag, comm, request)
 }
 
 #[no_mangle]
@@ -132,37 +88,18 @@ pub unsafe extern "C" fn PMPI_Recv_init(
     comm: MPI_Comm,
     request: *mut MPI_Request,
 ) -> c_int {
-    init(
-        "MPI_Recv_init",
-        None,
-        buf,
-        count,
-        datatype,
-        source,
-        tag,
-        comm,
-        request,
-    )
+    init("MPI_Recv_init", None, buf, count, datatype, source, tag, comm, request)
 }
 
 fn start(st: &State, value: MPI_Request) -> Result<()> {
     let v = value as usize;
-    let h = decode(Kind::Request, v)
-        .ok_or_else(|| err!(Request, "MPI_Start: invalid request handle {v:#x}"))?;
+    let h = decode(Kind::Request, v).ok_or_else(|| err!(Request, "MPI_Start: invalid request handle {v:#x}"))?;
     let (op, comm, comm_handle) = {
         let reqs = lock(&st.requests);
-        let e = reqs
-            .get(h)
-            .ok_or_else(|| err!(Request, "MPI_Start: request {v:#x} is not live"))?;
-        let op = e
-            .persistent
-            .clone()
-            .ok_or_else(|| err!(Request, "MPI_Start: request {v:#x} is not persistent"))?;
+        let e = reqs.get(h).ok_or_else(|| err!(Request, "MPI_Start: request {v:#x} is not live"))?;
+        let op = e.persistent.clone().ok_or_else(|| err!(Request, "MPI_Start: request {v:#x} is not persistent"))?;
         if e.active.is_some() {
-            return Err(err!(
-                Request,
-                "MPI_Start: request {v:#x} is already active; complete it first"
-            ));
+            return Err(err!(Request, "MPI_Start: request {v:#x} is already active; complete it first"));
         }
         (op, e.comm.clone(), e.comm_handle)
     };
@@ -191,10 +128,7 @@ pub unsafe extern "C" fn PMPI_Startall(count: c_int, requests: *mut MPI_Request)
     call("MPI_Startall", super::boundary::world(), || {
         let st = state()?;
         if count < 0 || (count > 0 && requests.is_null()) {
-            return Err(err!(
-                Arg,
-                "MPI_Startall: invalid request array ({count} at {requests:?})"
-            ));
+            return Err(err!(Arg, "MPI_Startall: invalid request array ({count} at {requests:?})"));
         }
         for i in 0..count as usize {
             // SAFETY: `requests` holds `count` handles (MPI's contract); i < count.

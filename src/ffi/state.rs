@@ -79,10 +79,7 @@ pub fn state() -> Result<&'static State> {
 pub fn init(thread_level: i32) -> Result<&'static State> {
     let _guard = lock(&INIT_LOCK);
     if STATE.get().is_some() {
-        return Err(err!(
-            Other,
-            "MPI_Init was already called; call it once per process"
-        ));
+        return Err(err!(Other, "MPI_Init was already called; call it once per process"));
     }
     let config = crate::config::Config::from_env()?;
     let rt = Runtime::start(config)?;
@@ -91,10 +88,8 @@ pub fn init(thread_level: i32) -> Result<&'static State> {
         comm: Arc::new(Comm::world(rt.rank(), rt.size())),
         errhandler: abi::MPI_ERRORS_ARE_FATAL as usize,
     });
-    let solo = comms.insert(CommEntry {
-        comm: Arc::new(Comm::solo(rt.rank())),
-        errhandler: abi::MPI_ERRORS_ARE_FATAL as usize,
-    });
+    let solo = comms
+        .insert(CommEntry { comm: Arc::new(Comm::solo(rt.rank())), errhandler: abi::MPI_ERRORS_ARE_FATAL as usize });
     debug_assert_eq!((world.index, solo.index), (0, 1));
     let state = State {
         rt,
@@ -125,17 +120,9 @@ const INDEX_LIMIT: u32 = 0x00ff_ffff - HANDLE_BASE as u32;
 /// Handle value: generation in the high 32 bits, kind in bits 24..32, index + 0x400 below.
 pub fn encode(kind: Kind, h: Handle) -> Result<usize> {
     if h.index >= INDEX_LIMIT {
-        return Err(err!(
-            NoMem,
-            "too many live {kind:?} handles ({}); free some",
-            h.index
-        ));
+        return Err(err!(NoMem, "too many live {kind:?} handles ({}); free some", h.index));
     }
-    Ok(
-        ((h.generation as usize) << 32)
-            | ((kind as usize) << 24)
-            | (h.index as usize + HANDLE_BASE),
-    )
+    Ok(((h.generation as usize) << 32) | ((kind as usize) << 24) | (h.index as usize + HANDLE_BASE))
 }
 
 pub fn decode(kind: Kind, value: usize) -> Option<Handle> {
@@ -143,10 +130,7 @@ pub fn decode(kind: Kind, value: usize) -> Option<Handle> {
     if (value >> 24) & 0xff != kind as usize || low < HANDLE_BASE {
         return None;
     }
-    Some(Handle {
-        index: (low - HANDLE_BASE) as u32,
-        generation: (value >> 32) as u32,
-    })
+    Some(Handle { index: (low - HANDLE_BASE) as u32, generation: (value >> 32) as u32 })
 }
 
 #[cfg(test)]
@@ -155,10 +139,7 @@ mod tests {
 
     #[test]
     fn handles_round_trip_and_never_collide_with_predefined() {
-        let h = Handle {
-            index: 5,
-            generation: 9,
-        };
+        let h = Handle { index: 5, generation: 9 };
         let v = encode(Kind::Request, h).unwrap();
         assert!(v >= 0x400);
         assert_ne!(v, abi::MPI_REQUEST_NULL as usize);

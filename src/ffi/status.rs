@@ -13,30 +13,31 @@ const COUNT_LO: usize = 0;
 const COUNT_HI: usize = 1;
 const CANCELLED: usize = 2;
 
+/// MPI's empty status, for null and inactive requests.
 pub fn empty() -> MPI_Status {
     MPI_Status {
-        MPI_SOURCE: abi::MPI_PROC_NULL,
+        MPI_SOURCE: abi::MPI_ANY_SOURCE,
         MPI_TAG: abi::MPI_ANY_TAG,
         MPI_ERROR: abi::MPI_SUCCESS,
         MPI_internal: [0; 5],
     }
 }
 
+/// The status of an operation with MPI_PROC_NULL.
+pub fn proc_null() -> MPI_Status {
+    MPI_Status { MPI_SOURCE: abi::MPI_PROC_NULL, ..empty() }
+}
+
 /// The status of `outcome`, with the source as a rank of `comm`.
 pub fn of(outcome: &Outcome, comm: &Comm) -> MPI_Status {
     let source = match outcome.source {
         PROC_NULL => abi::MPI_PROC_NULL,
-        w => comm
-            .rank_of_world(w as usize)
-            .map_or(abi::MPI_ANY_SOURCE, |r| r as c_int),
+        w => comm.rank_of_world(w as usize).map_or(abi::MPI_ANY_SOURCE, |r| r as c_int),
     };
     let mut s = empty();
     s.MPI_SOURCE = source;
     s.MPI_TAG = outcome.tag;
-    s.MPI_ERROR = outcome
-        .error
-        .as_ref()
-        .map_or(abi::MPI_SUCCESS, |e| e.class.code());
+    s.MPI_ERROR = outcome.error.as_ref().map_or(abi::MPI_SUCCESS, |e| e.class.code());
     s.MPI_internal[COUNT_LO] = outcome.count as u32 as c_int;
     s.MPI_internal[COUNT_HI] = (outcome.count >> 32) as u32 as c_int;
     s.MPI_internal[CANCELLED] = outcome.cancelled as c_int;
@@ -58,26 +59,18 @@ fn bytes(s: &MPI_Status) -> u64 {
 /// Reads a caller's status argument.
 fn read(status: *const MPI_Status) -> crate::error::Result<MPI_Status> {
     if status.is_null() {
-        return Err(crate::error::err!(
-            Arg,
-            "the status argument is NULL (MPI_STATUS_IGNORE cannot be queried)"
-        ));
+        return Err(crate::error::err!(Arg, "the status argument is NULL (MPI_STATUS_IGNORE cannot be queried)"));
     }
     // SAFETY: non-null, points to a status filled by an earlier call (MPI's contract).
     Ok(unsafe { status.read() })
 }
 
 fn clamp(n: Option<u64>) -> c_int {
-    n.and_then(|n| c_int::try_from(n).ok())
-        .unwrap_or(abi::MPI_UNDEFINED)
+    n.and_then(|n| c_int::try_from(n).ok()).unwrap_or(abi::MPI_UNDEFINED)
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn PMPI_Get_count(
-    status: *const MPI_Status,
-    datatype: MPI_Datatype,
-    count: *mut c_int,
-) -> c_int {
+pub unsafe extern "C" fn PMPI_Get_count(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut c_int) -> c_int {
     call("MPI_Get_count", abi::MPI_COMM_WORLD as usize, || {
         let t = handles::datatype(state()?, datatype)?;
         let n = clamp(t.count_of(bytes(&read(status)?)));

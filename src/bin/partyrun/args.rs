@@ -153,10 +153,7 @@ fn resolve_exports(
     for x in exports {
         let bytes = x.as_bytes();
         let (name, value) = match bytes.iter().position(|&b| b == b'=') {
-            Some(i) => (
-                OsStr::from_bytes(&bytes[..i]),
-                Some(OsStr::from_bytes(&bytes[i + 1..])),
-            ),
+            Some(i) => (OsStr::from_bytes(&bytes[..i]), Some(OsStr::from_bytes(&bytes[i + 1..]))),
             None => (x.as_os_str(), None),
         };
         if name.is_empty() {
@@ -169,9 +166,7 @@ fn resolve_exports(
             Some(v) => v.to_os_string(),
             None => lookup(name).ok_or_else(|| {
                 let n = name.to_string_lossy();
-                format!(
-                    "-x {n}: {n} is not set in partyrun's environment (use -x {n}=VALUE to set it)"
-                )
+                format!("-x {n}: {n} is not set in partyrun's environment (use -x {n}=VALUE to set it)")
             })?,
         };
         out.push((name.to_os_string(), value));
@@ -188,8 +183,7 @@ pub fn parse(
     cmd.build();
     let argv = crate::argv::normalize(&cmd, argv.into_iter().collect());
     let cli = Cli::try_parse_from(argv).map_err(ArgsError::Clap)?;
-    let hosts_given =
-        !cli.host.is_empty() || !cli.hostfile.is_empty() || !cli.machinefile.is_empty();
+    let hosts_given = !cli.host.is_empty() || !cli.hostfile.is_empty() || !cli.machinefile.is_empty();
     if hosts_given {
         return Err(ArgsError::Usage(
             "--host, --hostfile and --machinefile are not supported: partyrun launches local ranks \
@@ -200,9 +194,9 @@ pub fn parse(
     }
     let exports = resolve_exports(&cli.export, lookup).map_err(ArgsError::Usage)?;
     let mut command = cli.command.into_iter();
-    let program = command.next().ok_or_else(|| {
-        ArgsError::Usage("no program given; usage: partyrun -n N PROGRAM [ARGS]...".to_string())
-    })?;
+    let program = command
+        .next()
+        .ok_or_else(|| ArgsError::Usage("no program given; usage: partyrun -n N PROGRAM [ARGS]...".to_string()))?;
     Ok(Config {
         ranks: cli.ranks.unwrap_or(1),
         exports,
@@ -223,9 +217,7 @@ mod tests {
     }
 
     fn parse_ok(args: &[&str]) -> Config {
-        let argv = std::iter::once("mpirun")
-            .chain(args.iter().copied())
-            .map(OsString::from);
+        let argv = std::iter::once("mpirun").chain(args.iter().copied()).map(OsString::from);
         match parse(argv, env) {
             Ok(c) => c,
             Err(e) => panic!("{args:?} failed: {e:?}"),
@@ -233,9 +225,7 @@ mod tests {
     }
 
     fn usage_err(args: &[&str]) -> String {
-        let argv = std::iter::once("partyrun")
-            .chain(args.iter().copied())
-            .map(OsString::from);
+        let argv = std::iter::once("partyrun").chain(args.iter().copied()).map(OsString::from);
         match parse(argv, env) {
             Err(ArgsError::Usage(m)) => m,
             Err(ArgsError::Clap(e)) => {
@@ -262,11 +252,7 @@ mod tests {
             let mut args = form.to_vec();
             args.push("./prog");
             let c = parse_ok(&args);
-            assert_eq!(
-                (c.ranks, c.program.to_str()),
-                (3, Some("./prog")),
-                "{form:?}"
-            );
+            assert_eq!((c.ranks, c.program.to_str()), (3, Some("./prog")), "{form:?}");
         }
         assert_eq!(parse_ok(&["./prog"]).ranks, 1);
     }
@@ -281,17 +267,7 @@ mod tests {
 
     #[test]
     fn trailing_program_args_are_not_options() {
-        let c = parse_ok(&[
-            "-np",
-            "2",
-            "./prog",
-            "-x",
-            "foo",
-            "-n",
-            "9",
-            "--timeout",
-            "--",
-        ]);
+        let c = parse_ok(&["-np", "2", "./prog", "-x", "foo", "-n", "9", "--timeout", "--"]);
         assert_eq!(c.ranks, 2);
         assert!(c.exports.is_empty());
         assert_eq!(c.args, ["-x", "foo", "-n", "9", "--timeout", "--"]);
@@ -301,23 +277,9 @@ mod tests {
 
     #[test]
     fn export_forms() {
-        let c = parse_ok(&[
-            "-x", "A=1", "-x", "SET_VAR", "-xB=x=y", "-x", "EMPTY=", "prog",
-        ]);
-        let got: Vec<_> = c
-            .exports
-            .iter()
-            .map(|(k, v)| (k.to_str().unwrap(), v.to_str().unwrap()))
-            .collect();
-        assert_eq!(
-            got,
-            [
-                ("A", "1"),
-                ("SET_VAR", "from-env"),
-                ("B", "x=y"),
-                ("EMPTY", "")
-            ]
-        );
+        let c = parse_ok(&["-x", "A=1", "-x", "SET_VAR", "-xB=x=y", "-x", "EMPTY=", "prog"]);
+        let got: Vec<_> = c.exports.iter().map(|(k, v)| (k.to_str().unwrap(), v.to_str().unwrap())).collect();
+        assert_eq!(got, [("A", "1"), ("SET_VAR", "from-env"), ("B", "x=y"), ("EMPTY", "")]);
         assert!(usage_err(&["-x", "UNSET_VAR", "prog"]).contains("UNSET_VAR is not set"));
         assert!(usage_err(&["-x", "=1", "prog"]).contains("VAR=VALUE"));
         assert!(usage_err(&["-x", "PARTYLINE_RANK=1", "prog"]).contains("sets PARTYLINE_RANK"));
@@ -339,11 +301,7 @@ mod tests {
         assert_eq!(c.kill_grace, Duration::ZERO);
         assert_eq!(parse_ok(&["prog"]).kill_grace, Duration::from_secs(2));
         assert!(parse_ok(&["-tag-output", "prog"]).tag_output);
-        for bad in [
-            &["--timeout", "0", "p"][..],
-            &["--timeout", "x", "p"],
-            &["--kill-grace", "-1", "p"],
-        ] {
+        for bad in [&["--timeout", "0", "p"][..], &["--timeout", "x", "p"], &["--kill-grace", "-1", "p"]] {
             usage_err(bad);
         }
     }
@@ -361,10 +319,7 @@ mod tests {
             let mut args = form.to_vec();
             args.extend(["-n", "2", "prog"]);
             let msg = usage_err(&args);
-            assert!(
-                msg.contains("local ranks only") && msg.contains("PARTYLINE_PEERS"),
-                "{msg}"
-            );
+            assert!(msg.contains("local ranks only") && msg.contains("PARTYLINE_PEERS"), "{msg}");
         }
     }
 
@@ -385,9 +340,6 @@ mod tests {
         let Err(ArgsError::Clap(e)) = parse(["mpirun".into(), "--version".into()], env) else {
             panic!("--version did not stop parsing")
         };
-        assert_eq!(
-            e.to_string().trim(),
-            concat!("partyrun (partyline) ", env!("CARGO_PKG_VERSION"))
-        );
+        assert_eq!(e.to_string().trim(), concat!("partyrun (partyline) ", env!("CARGO_PKG_VERSION")));
     }
 }

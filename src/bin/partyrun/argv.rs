@@ -12,20 +12,13 @@ pub fn normalize(cmd: &Command, argv: Vec<OsString>) -> Vec<OsString> {
         .get_arguments()
         .flat_map(|a| {
             let takes = a.get_action().takes_values();
-            a.get_long()
-                .into_iter()
-                .chain(a.get_all_aliases().unwrap_or_default())
-                .map(move |l| (l.to_string(), takes))
+            a.get_long().into_iter().chain(a.get_all_aliases().unwrap_or_default()).map(move |l| (l.to_string(), takes))
         })
         .collect();
     let valued_shorts: Vec<char> = cmd
         .get_arguments()
         .filter(|a| a.get_action().takes_values())
-        .flat_map(|a| {
-            a.get_short()
-                .into_iter()
-                .chain(a.get_all_short_aliases().unwrap_or_default())
-        })
+        .flat_map(|a| a.get_short().into_iter().chain(a.get_all_short_aliases().unwrap_or_default()))
         .collect();
     let long_takes_value = |name: &str| longs.iter().find(|(l, _)| l == name).map(|&(_, t)| t);
 
@@ -47,10 +40,7 @@ pub fn normalize(cmd: &Command, argv: Vec<OsString>) -> Vec<OsString> {
         let (name, has_inline_value) = {
             let body = &bytes[if bytes.starts_with(b"--") { 2 } else { 1 }..];
             let name_end = body.iter().position(|&b| b == b'=').unwrap_or(body.len());
-            (
-                String::from_utf8_lossy(&body[..name_end]).into_owned(),
-                name_end < body.len(),
-            )
+            (String::from_utf8_lossy(&body[..name_end]).into_owned(), name_end < body.len())
         };
         let wants_value = if bytes.starts_with(b"--") {
             long_takes_value(&name).unwrap_or(false) && !has_inline_value
@@ -84,53 +74,25 @@ mod tests {
 
     fn normalize_strs(args: &[&str]) -> Vec<String> {
         let mut cmd = Command::new("t")
-            .arg(
-                Arg::new("np")
-                    .short('n')
-                    .long("np")
-                    .short_alias('c')
-                    .alias("n"),
-            )
-            .arg(
-                Arg::new("flag")
-                    .long("flag")
-                    .action(clap::ArgAction::SetTrue),
-            )
+            .arg(Arg::new("np").short('n').long("np").short_alias('c').alias("n"))
+            .arg(Arg::new("flag").long("flag").action(clap::ArgAction::SetTrue))
             .arg(Arg::new("x").short('x'));
         cmd.build();
-        let argv = std::iter::once("t")
-            .chain(args.iter().copied())
-            .map(OsString::from);
-        normalize(&cmd, argv.collect())
-            .into_iter()
-            .skip(1)
-            .map(|a| a.into_string().unwrap())
-            .collect()
+        let argv = std::iter::once("t").chain(args.iter().copied()).map(OsString::from);
+        normalize(&cmd, argv.collect()).into_iter().skip(1).map(|a| a.into_string().unwrap()).collect()
     }
 
     #[test]
     fn single_dash_long_options_get_two_dashes() {
         assert_eq!(normalize_strs(&["-np", "2", "p"]), ["--np", "2", "--", "p"]);
-        assert_eq!(
-            normalize_strs(&["-np=2", "-flag", "p"]),
-            ["--np=2", "--flag", "--", "p"]
-        );
+        assert_eq!(normalize_strs(&["-np=2", "-flag", "p"]), ["--np=2", "--flag", "--", "p"]);
     }
 
     #[test]
     fn the_program_starts_at_the_first_word_that_is_not_an_option_or_value() {
-        assert_eq!(
-            normalize_strs(&["-n", "2", "-x", "A", "p", "-n"]),
-            ["-n", "2", "-x", "A", "--", "p", "-n"]
-        );
-        assert_eq!(
-            normalize_strs(&["-n3", "-xA=1", "--flag", "p"]),
-            ["-n3", "-xA=1", "--flag", "--", "p"]
-        );
-        assert_eq!(
-            normalize_strs(&["--np", "2", "--", "-p"]),
-            ["--np", "2", "--", "-p"]
-        );
+        assert_eq!(normalize_strs(&["-n", "2", "-x", "A", "p", "-n"]), ["-n", "2", "-x", "A", "--", "p", "-n"]);
+        assert_eq!(normalize_strs(&["-n3", "-xA=1", "--flag", "p"]), ["-n3", "-xA=1", "--flag", "--", "p"]);
+        assert_eq!(normalize_strs(&["--np", "2", "--", "-p"]), ["--np", "2", "--", "-p"]);
         assert_eq!(normalize_strs(&["-c", "2", "--n=3"]), ["-c", "2", "--n=3"]);
     }
 }

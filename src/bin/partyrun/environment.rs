@@ -17,16 +17,8 @@ pub struct JobEnv {
 
 impl JobEnv {
     pub fn new(addrs: &[SocketAddr], job_id: OsString) -> JobEnv {
-        let peers = addrs
-            .iter()
-            .map(|a| a.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
-        JobEnv {
-            size: addrs.len(),
-            peers,
-            job_id,
-        }
+        let peers = addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(",");
+        JobEnv { size: addrs.len(), peers, job_id }
     }
 
     /// The variables for one rank, whose inherited listening socket is `listen_fd`.
@@ -58,17 +50,12 @@ pub fn job_id(given: Option<OsString>) -> OsString {
     let random = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
     if random.is_err() {
         // Only needs to tell concurrent jobs apart, so time and pid will do without urandom.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
         let mixed = nanos ^ (u64::from(std::process::id()) << 32);
         bytes = mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15).to_le_bytes();
     }
-    bytes
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>()
-        .into()
+    bytes.iter().map(|b| format!("{b:02x}")).collect::<String>().into()
 }
 
 #[cfg(test)]
@@ -77,23 +64,13 @@ mod tests {
 
     #[test]
     fn rank_vars_follow_the_contract() {
-        let addrs: Vec<SocketAddr> = vec![
-            "127.0.0.1:5000".parse().unwrap(),
-            "127.0.0.1:5001".parse().unwrap(),
-        ];
+        let addrs: Vec<SocketAddr> = vec!["127.0.0.1:5000".parse().unwrap(), "127.0.0.1:5001".parse().unwrap()];
         let env = JobEnv::new(&addrs, "abc".into());
         let vars = env.rank_vars(1, 7);
-        let get = |k: &str| {
-            vars.iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_str().unwrap())
-        };
+        let get = |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_str().unwrap());
         assert_eq!(get("PARTYLINE_RANK"), Some("1"));
         assert_eq!(get("PARTYLINE_SIZE"), Some("2"));
-        assert_eq!(
-            get("PARTYLINE_PEERS"),
-            Some("127.0.0.1:5000,127.0.0.1:5001")
-        );
+        assert_eq!(get("PARTYLINE_PEERS"), Some("127.0.0.1:5000,127.0.0.1:5001"));
         assert_eq!(get("PARTYLINE_LISTEN_FD"), Some("7"));
         assert_eq!(get("PARTYLINE_JOB_ID"), Some("abc"));
         assert_eq!(get("PARTYLINE_LAUNCHER"), Some("partyrun"));

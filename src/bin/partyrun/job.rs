@@ -57,10 +57,7 @@ pub struct Job {
 
 impl Job {
     pub fn new() -> Job {
-        Job {
-            ranks: Vec::new(),
-            forwarders: None,
-        }
+        Job { ranks: Vec::new(), forwarders: None }
     }
 
     /// Starts every rank. On error, `self` holds the ranks already started, for the caller to stop.
@@ -89,13 +86,7 @@ impl Job {
         Ok(())
     }
 
-    fn spawn(
-        &mut self,
-        cfg: &Config,
-        env: &JobEnv,
-        rank: usize,
-        listen_fd: RawFd,
-    ) -> Result<(), Fatal> {
+    fn spawn(&mut self, cfg: &Config, env: &JobEnv, rank: usize, listen_fd: RawFd) -> Result<(), Fatal> {
         let mut cmd = Command::new(&cfg.program);
         cmd.args(&cfg.args);
         for stale in environment::STALE {
@@ -104,11 +95,7 @@ impl Job {
         cmd.envs(cfg.exports.iter().map(|(k, v)| (k, v)));
         cmd.envs(env.rank_vars(rank, listen_fd));
         // Like mpirun: only rank 0 reads our stdin, so ranks do not compete for it.
-        cmd.stdin(if rank == 0 {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        });
+        cmd.stdin(if rank == 0 { Stdio::inherit() } else { Stdio::null() });
         if cfg.tag_output {
             cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         }
@@ -118,24 +105,14 @@ impl Job {
         unsafe {
             cmd.pre_exec(move || prepare_child(parent, listen_fd));
         }
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| exec_failure(&cfg.program, rank, &e))?;
-        self.ranks.push(Rank {
-            pid: child.id() as libc::pid_t,
-            exit: None,
-        });
+        let mut child = cmd.spawn().map_err(|e| exec_failure(&cfg.program, rank, &e))?;
+        self.ranks.push(Rank { pid: child.id() as libc::pid_t, exit: None });
         if let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) {
             let forwarders = self.forwarders.get_or_insert_with(Forwarders::new);
             forwarders
                 .start(rank, out, Stream::Stdout)
                 .and_then(|()| forwarders.start(rank, err, Stream::Stderr))
-                .map_err(|e| {
-                    Fatal::new(
-                        1,
-                        format!("cannot start a thread to copy rank {rank}'s output: {e}"),
-                    )
-                })?;
+                .map_err(|e| Fatal::new(1, format!("cannot start a thread to copy rank {rank}'s output: {e}")))?;
         }
         // Dropping `child` neither kills nor waits for it: the supervisor reaps it by pid.
         Ok(())
@@ -148,14 +125,7 @@ fn prepare_child(parent: libc::pid_t, listen_fd: RawFd) -> io::Result<()> {
     unsafe {
         // If partyrun dies, even by SIGKILL, the kernel kills the rank. (The signal follows
         // the forking thread: partyrun spawns from its main thread, which lives until exit.)
-        if libc::prctl(
-            libc::PR_SET_PDEATHSIG,
-            libc::SIGKILL as libc::c_ulong,
-            0,
-            0,
-            0,
-        ) != 0
-        {
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
             return Err(io::Error::last_os_error());
         }
         // partyrun may have died before the prctl took effect.
@@ -175,18 +145,14 @@ fn exec_failure(program: &OsStr, rank: usize, e: &io::Error) -> Fatal {
     let name = program.to_string_lossy();
     match e.raw_os_error() {
         // Failures to fork, not to exec: the program itself may be fine.
-        Some(libc::EAGAIN | libc::ENOMEM) => {
-            Fatal::new(1, format!("cannot start rank {rank}: {e}"))
-        }
+        Some(libc::EAGAIN | libc::ENOMEM) => Fatal::new(1, format!("cannot start rank {rank}: {e}")),
         _ => {
             let why = match e.kind() {
                 io::ErrorKind::NotFound if !program.as_bytes().contains(&b'/') => {
                     "command not found in PATH".to_string()
                 }
                 io::ErrorKind::NotFound => "no such file".to_string(),
-                io::ErrorKind::PermissionDenied => {
-                    "permission denied (is it an executable file?)".to_string()
-                }
+                io::ErrorKind::PermissionDenied => "permission denied (is it an executable file?)".to_string(),
                 _ => e.to_string(),
             };
             Fatal::new(127, format!("cannot execute {name}: {why}"))

@@ -25,31 +25,18 @@ pub struct Forwarders {
 impl Forwarders {
     pub fn new() -> Forwarders {
         let (done_tx, done_rx) = mpsc::channel();
-        Forwarders {
-            done_tx,
-            done_rx,
-            running: 0,
-        }
+        Forwarders { done_tx, done_rx, running: 0 }
     }
 
     /// Forwards `pipe` to our `stream`, each line prefixed with `[rank N] `.
-    pub fn start(
-        &mut self,
-        rank: usize,
-        pipe: impl Read + Send + 'static,
-        stream: Stream,
-    ) -> io::Result<()> {
+    pub fn start(&mut self, rank: usize, pipe: impl Read + Send + 'static, stream: Stream) -> io::Result<()> {
         let done = self.done_tx.clone();
-        thread::Builder::new()
-            .name(format!("rank{rank}-output"))
-            .spawn(move || {
-                // A write error (say, our stdout is a closed pipe) ends forwarding; dropping the
-                // pipe then gives the rank EPIPE, as it would get writing to that pipe directly.
-                let _ = forward(format!("[rank {rank}] ").as_bytes(), pipe, |msg| {
-                    emit(stream, msg)
-                });
-                let _ = done.send(());
-            })?;
+        thread::Builder::new().name(format!("rank{rank}-output")).spawn(move || {
+            // A write error (say, our stdout is a closed pipe) ends forwarding; dropping the
+            // pipe then gives the rank EPIPE, as it would get writing to that pipe directly.
+            let _ = forward(format!("[rank {rank}] ").as_bytes(), pipe, |msg| emit(stream, msg));
+            let _ = done.send(());
+        })?;
         self.running += 1;
         Ok(())
     }
@@ -69,11 +56,7 @@ impl Forwarders {
 }
 
 /// Copies `pipe` to `sink` one prefixed line (or piece of an over-long line) at a time.
-fn forward(
-    prefix: &[u8],
-    pipe: impl Read,
-    mut sink: impl FnMut(&[u8]) -> io::Result<()>,
-) -> io::Result<()> {
+fn forward(prefix: &[u8], pipe: impl Read, mut sink: impl FnMut(&[u8]) -> io::Result<()>) -> io::Result<()> {
     let mut reader = BufReader::with_capacity(MAX_LINE as usize, pipe);
     let mut line = Vec::new();
     let mut msg = Vec::new();
@@ -81,10 +64,7 @@ fn forward(
     loop {
         line.clear();
         // A read error on a pipe means the rank is gone: treat it as end of file.
-        let n = (&mut reader)
-            .take(MAX_LINE)
-            .read_until(b'\n', &mut line)
-            .unwrap_or(0);
+        let n = (&mut reader).take(MAX_LINE).read_until(b'\n', &mut line).unwrap_or(0);
         msg.clear();
         if n == 0 {
             if !at_line_start {
@@ -138,10 +118,7 @@ mod tests {
 
     #[test]
     fn prefixes_lines_and_keeps_an_unterminated_last_line() {
-        assert_eq!(
-            run(b"a\n\nb"),
-            [&b"[rank 2] a\n"[..], b"[rank 2] \n", b"[rank 2] b\n"]
-        );
+        assert_eq!(run(b"a\n\nb"), [&b"[rank 2] a\n"[..], b"[rank 2] \n", b"[rank 2] b\n"]);
         assert!(run(b"").is_empty());
     }
 

@@ -60,11 +60,7 @@ pub fn reap(ranks: &mut [Rank]) -> Vec<usize> {
             Waited::NoneReady => return exited,
             Waited::NoChildren => {
                 // Every rank should have been reaped by now; never wait for one that cannot be.
-                for (i, rank) in ranks
-                    .iter_mut()
-                    .enumerate()
-                    .filter(|(_, r)| r.exit.is_none())
-                {
+                for (i, rank) in ranks.iter_mut().enumerate().filter(|(_, r)| r.exit.is_none()) {
                     rank.exit = Some(Exit::Lost);
                     exited.push(i);
                 }

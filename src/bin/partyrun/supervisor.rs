@@ -87,11 +87,7 @@ pub fn supervise(ranks: &mut [Rank], timeout: Option<Duration>, grace: Duration)
                 continue;
             };
             if outcome.is_none() {
-                let others = if all_exited(ranks) {
-                    ""
-                } else {
-                    "; stopping the other ranks"
-                };
+                let others = if all_exited(ranks) { "" } else { "; stopping the other ranks" };
                 let (pid, what) = (ranks[i].pid, exit.describe());
                 report(format_args!("rank {i} (pid {pid}) {what}{others}"));
                 outcome = Some(exit.status());
