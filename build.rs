@@ -20,9 +20,11 @@ use std::path::{Path, PathBuf};
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=src/ffi");
+    // The MPI 5.0 standard ABI names the shared library libmpi_abi.so.1; programs linked
+    // against libpartyline.so then load it under that name (make build/install add the link).
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libmpi_abi.so.1");
 
-    let out =
-        PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("mpi_names.rs");
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("mpi_names.rs");
     let manifest_dir = env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     let code = generate(&Path::new(&manifest_dir).join("src/ffi"));
     // Rewriting identical contents would only bump the mtime and force a rebuild.
@@ -42,22 +44,17 @@ fn generate(ffi_dir: &Path) -> String {
     let Ok(entries) = fs::read_dir(ffi_dir) else {
         return code;
     };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
-        .collect();
+    let mut files: Vec<PathBuf> =
+        entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "rs")).collect();
     files.sort();
-    let declared = fs::read_to_string(ffi_dir.join("mod.rs"))
-        .map(|s| declared_modules(&s))
-        .unwrap_or_default();
+    let declared = fs::read_to_string(ffi_dir.join("mod.rs")).map(|s| declared_modules(&s)).unwrap_or_default();
 
     for path in files {
         let module = path.file_stem().unwrap().to_string_lossy().into_owned();
         if module == "mod" {
             continue;
         }
-        let text =
-            fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
         let fns = pmpi_functions(&text);
         if fns.is_empty() {
             continue;
@@ -96,11 +93,7 @@ fn write_module(code: &mut String, module: &str, fns: &[PmpiFn]) {
         let mpi = format!("MPI_{}", &f.name["PMPI_".len()..]);
         let params: Vec<String> = f.params.iter().map(|(n, t)| format!("{n}: {t}")).collect();
         let names: Vec<&str> = f.params.iter().map(|(n, _)| n.as_str()).collect();
-        let ret = f
-            .ret
-            .as_ref()
-            .map(|r| format!(" -> {r}"))
-            .unwrap_or_default();
+        let ret = f.ret.as_ref().map(|r| format!(" -> {r}")).unwrap_or_default();
         let call = format!("super::{module}::{}({})", f.name, names.join(", "));
         code.push('\n');
         for cfg in &f.cfgs {
@@ -215,20 +208,14 @@ fn parse_fn(toks: &[Tok], i: usize, attrs: &[String]) -> Option<(PmpiFn, usize)>
         return None;
     }
     let name = toks.get(j + 3)?;
-    if name.kind != Kind::Ident
-        || !name.text.starts_with("PMPI_")
-        || !toks.get(j + 4)?.is_punct("(")
-    {
+    if name.kind != Kind::Ident || !name.text.starts_with("PMPI_") || !toks.get(j + 4)?.is_punct("(") {
         return None;
     }
     let close = matching(toks, j + 4);
     let mut params = Vec::new();
     for (k, param) in split_commas(&toks[j + 5..close]).into_iter().enumerate() {
         let colon = param.iter().position(|t| t.is_punct(":"))?;
-        let pat: Vec<&Tok> = param[..colon]
-            .iter()
-            .filter(|t| !t.is_ident("mut") && !t.is_ident("ref"))
-            .collect();
+        let pat: Vec<&Tok> = param[..colon].iter().filter(|t| !t.is_ident("mut") && !t.is_ident("ref")).collect();
         // `_` and destructuring patterns cannot be forwarded by name; give them one.
         let arg = match pat.as_slice() {
             [t] if t.kind == Kind::Ident && t.text != "_" => t.text.clone(),
@@ -249,14 +236,8 @@ fn parse_fn(toks: &[Tok], i: usize, attrs: &[String]) -> Option<(PmpiFn, usize)>
         name: name.text.clone(),
         abi: abi.clone(),
         is_unsafe,
-        no_mangle: attrs
-            .iter()
-            .any(|a| a.contains("no_mangle") || a.contains("export_name")),
-        cfgs: attrs
-            .iter()
-            .filter(|a| a.starts_with("#[cfg(") || a.starts_with("#[cfg_attr("))
-            .cloned()
-            .collect(),
+        no_mangle: attrs.iter().any(|a| a.contains("no_mangle") || a.contains("export_name")),
+        cfgs: attrs.iter().filter(|a| a.starts_with("#[cfg(") || a.starts_with("#[cfg_attr(")).cloned().collect(),
         params,
         ret,
     };
@@ -312,8 +293,7 @@ fn join_tokens(toks: &[Tok]) -> String {
     for (k, t) in toks.iter().enumerate() {
         if let Some(p) = k.checked_sub(1).map(|p| &toks[p]) {
             let words = p.kind != Kind::Punct && t.kind != Kind::Punct;
-            let after =
-                p.is_ident("mut") || p.is_ident("const") || p.is_punct(",") || p.is_punct(":");
+            let after = p.is_ident("mut") || p.is_ident("const") || p.is_punct(",") || p.is_punct(":");
             if words || after || p.is_punct("->") || t.is_punct("->") {
                 s.push(' ');
             }
@@ -352,12 +332,7 @@ fn lex(src: &str) -> Vec<Tok> {
     let b: Vec<char> = src.chars().collect();
     let mut toks = Vec::new();
     let mut i = 0;
-    let push = |toks: &mut Vec<Tok>, kind, s: &[char]| {
-        toks.push(Tok {
-            kind,
-            text: s.iter().collect(),
-        })
-    };
+    let push = |toks: &mut Vec<Tok>, kind, s: &[char]| toks.push(Tok { kind, text: s.iter().collect() });
     while i < b.len() {
         let c = b[i];
         let next = b.get(i + 1).copied();
@@ -422,11 +397,7 @@ fn lex(src: &str) -> Vec<Tok> {
             while i < b.len() && (b[i].is_alphanumeric() || b[i] == '_') {
                 i += 1;
             }
-            let kind = if c.is_ascii_digit() {
-                Kind::Literal
-            } else {
-                Kind::Ident
-            };
+            let kind = if c.is_ascii_digit() { Kind::Literal } else { Kind::Ident };
             push(&mut toks, kind, &b[start..i]);
         } else if (c == '-' && next == Some('>')) || (c == ':' && next == Some(':')) {
             push(&mut toks, Kind::Punct, &b[i..i + 2]);
@@ -456,14 +427,7 @@ fn raw_string_end(b: &[char], i: usize) -> Option<usize> {
     }
     j += 1;
     while j < b.len() {
-        if b[j] == '"'
-            && b[j + 1..]
-                .iter()
-                .take(hashes)
-                .filter(|&&c| c == '#')
-                .count()
-                == hashes
-        {
+        if b[j] == '"' && b[j + 1..].iter().take(hashes).filter(|&&c| c == '#').count() == hashes {
             return Some(j + 1 + hashes);
         }
         j += 1;

@@ -17,6 +17,8 @@ use std::sync::Arc;
 const MAX_BATCH: usize = 64;
 
 pub struct OutFrame {
+    /// Payload bytes written before a detach replaced `payload` with the unsent rest.
+    sent_before: usize,
     header: [u8; HEADER_LEN],
     payload: Payload,
     written: usize,
@@ -25,8 +27,14 @@ pub struct OutFrame {
 }
 
 impl OutFrame {
+    /// Header plus the whole message, including any prefix already sent and dropped.
     fn total(&self) -> usize {
-        HEADER_LEN + self.payload.len()
+        HEADER_LEN + self.sent_before + self.payload.len()
+    }
+
+    /// The message length as the receiver sees it.
+    fn message_len(&self) -> u64 {
+        (self.sent_before + self.payload.len()) as u64
     }
 }
 
@@ -98,7 +106,7 @@ impl Link {
         if header.kind == FrameKind::Goodbye {
             self.goodbye_sent = true;
         }
-        self.out.push_back(OutFrame { header: header.encode(), payload, written: 0, req, sync_seq });
+        self.out.push_back(OutFrame { sent_before: 0, header: header.encode(), payload, written: 0, req, sync_seq });
     }
 
     /// Writes as much queued output as the socket takes.
@@ -109,7 +117,7 @@ impl Link {
                 if f.written < HEADER_LEN {
                     slices.push(IoSlice::new(&f.header[f.written..]));
                 }
-                let body = f.payload.bytes(f.written.saturating_sub(HEADER_LEN));
+                let body = f.payload.bytes(f.written.saturating_sub(HEADER_LEN + f.sent_before));
                 if !body.is_empty() {
                     slices.push(IoSlice::new(body));
                 }
@@ -151,7 +159,7 @@ impl Link {
     }
 
     fn frame_written(&mut self, f: OutFrame, sh: &Shared) {
-        let len = f.payload.len() as u64;
+        let len = f.message_len();
         match (f.sync_seq, f.req) {
             (Some(seq), _) => {
                 if let Some(w) = self.awaiting_ack.get_mut(&seq) {
@@ -194,9 +202,12 @@ impl Link {
             return true;
         }
         if let Payload::Lent(buf) = &f.payload {
-            f.payload = Payload::Owned(bytes::Bytes::copy_from_slice(buf.bytes(0)));
+            // Copy only what is still unsent: the prefix is already on the wire.
+            let done = f.written.saturating_sub(HEADER_LEN);
+            f.payload = Payload::Owned(bytes::Bytes::copy_from_slice(buf.bytes(done)));
+            f.sent_before = done;
         }
-        let len = f.payload.len() as u64;
+        let len = f.message_len();
         if let Some(req) = f.req.take() {
             sh.complete(&req, sent(len));
         }
