@@ -118,7 +118,7 @@ impl Config {
                 .map(|v| parse_bytes("PARTYLINE_SOCKET_BUFFER", &v).map(|b| b as usize))
                 .transpose()?,
             max_frame: bytes_or("PARTYLINE_MAX_FRAME", 1 << 40)?,
-            spin: Duration::from_micros(bytes_or("PARTYLINE_SPIN_US", 200)?),
+            spin: Duration::from_micros(bytes_or("PARTYLINE_SPIN_US", 0)?),
             verbose: flag("PARTYLINE_VERBOSE"),
             launched_locally: var("PARTYLINE_LAUNCHER").is_some(),
         };

@@ -109,6 +109,12 @@ impl Link {
         self.out.push_back(OutFrame { sent_before: 0, header: header.encode(), payload, written: 0, req, sync_seq });
     }
 
+    /// Queues the goodbye frame: after it, this side sends nothing and half-closes.
+    pub fn say_goodbye(&mut self, sh: &Shared) {
+        let bye = FrameHeader::control(FrameKind::Goodbye, sh.rank as i32, 0);
+        self.enqueue(bye, Payload::Owned(bytes::Bytes::new()), None, sh);
+    }
+
     /// Writes as much queued output as the socket takes.
     pub fn flush(&mut self, sh: &Shared) -> Result<()> {
         while !self.out.is_empty() {

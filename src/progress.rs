@@ -1,44 +1,29 @@
-//! The communication thread: owns the sockets, polls them with mio, and runs commands.
+//! The communication thread: polls every link with mio and moves bytes whenever the sockets
+//! are ready, so transfers advance while the program computes.
 
-use crate::error::{err, Error, Result};
-use crate::link::Link;
+use crate::error::{err, Result};
 use crate::shared::{Command, Shared};
-use crate::transport::Transport;
 use crossbeam_channel::Receiver;
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Poll, Token};
 use std::sync::Arc;
 use std::time::Duration;
 
 pub const WAKER_TOKEN: Token = Token(usize::MAX);
 
+/// How long a blocking send waits without progress before copying its data and returning.
+pub const STALL_DETACH: Duration = Duration::from_millis(20);
+
 pub struct Progress {
     poll: Poll,
-    links: Vec<Option<Link>>,
     commands: Receiver<Command>,
     shared: Arc<Shared>,
     finalizing: bool,
 }
 
 impl Progress {
-    pub fn new(
-        poll: Poll,
-        transports: Vec<Option<Box<dyn Transport>>>,
-        commands: Receiver<Command>,
-        shared: Arc<Shared>,
-    ) -> Result<Progress> {
-        let mut links = Vec::with_capacity(transports.len());
-        for (peer, t) in transports.into_iter().enumerate() {
-            links.push(match t {
-                None => None,
-                Some(mut t) => {
-                    poll.registry()
-                        .register(t.socket(), Token(peer), Interest::READABLE | Interest::WRITABLE)
-                        .map_err(|e| err!(Other, "cannot poll the link to rank {peer}: {e}"))?;
-                    Some(Link::new(peer, t))
-                }
-            });
-        }
-        Ok(Progress { poll, links, commands, shared, finalizing: false })
+    /// `poll` must already have every link's socket registered, with the link's rank as token.
+    pub fn new(poll: Poll, commands: Receiver<Command>, shared: Arc<Shared>) -> Progress {
+        Progress { poll, commands, shared, finalizing: false }
     }
 
     /// Runs the thread body; a panic or fatal error poisons shared state so waiters fail.
@@ -67,6 +52,7 @@ impl Progress {
 
     fn run(&mut self) -> Result<()> {
         let mut events = Events::with_capacity(256);
+        let sh = self.shared.clone();
         loop {
             if let Err(e) = self.poll.poll(&mut events, None) {
                 if e.kind() == std::io::ErrorKind::Interrupted {
@@ -74,98 +60,27 @@ impl Progress {
                 }
                 return Err(err!(Intern, "polling the links failed: {e}"));
             }
-            self.run_commands();
-            for event in events.iter() {
-                if event.token() == WAKER_TOKEN {
-                    continue;
-                }
-                let peer = event.token().0;
-                if event.is_readable() || event.is_read_closed() || event.is_error() {
-                    self.with_link(peer, |link, sh| link.on_readable(sh));
+            while let Ok(Command::Finalize) = self.commands.try_recv() {
+                self.finalizing = true;
+                for peer in 0..sh.size {
+                    sh.with_link(peer, |link, sh| {
+                        link.say_goodbye(sh);
+                        link.flush(sh)
+                    });
                 }
             }
-            self.flush_all();
-            if self.finalizing && self.links.iter().flatten().all(Link::is_closed) {
+            for event in events.iter().filter(|e| e.token() != WAKER_TOKEN) {
+                let peer = event.token().0;
+                if event.is_readable() || event.is_read_closed() || event.is_error() {
+                    sh.with_link(peer, |link, sh| link.on_readable(sh));
+                }
+            }
+            for peer in 0..sh.size {
+                sh.with_link(peer, |link, sh| if link.has_output() { link.flush(sh) } else { Ok(()) });
+            }
+            if self.finalizing && sh.all_links_closed() {
                 return Ok(());
             }
         }
     }
-
-    fn run_commands(&mut self) {
-        while let Ok(cmd) = self.commands.try_recv() {
-            match cmd {
-                Command::Send { peer, header, payload, req } => {
-                    let sh = self.shared.clone();
-                    match self.links.get_mut(peer).and_then(Option::as_mut) {
-                        Some(link) => link.enqueue(header, payload, req, &sh),
-                        None => {
-                            if let Some(req) = req {
-                                sh.complete(
-                                    &req,
-                                    crate::request::Outcome::failed(err!(Intern, "no link to rank {peer}")),
-                                );
-                            }
-                        }
-                    }
-                }
-                Command::Ack { peer, seq } => self.with_link(peer, |link, sh| {
-                    link.queue_ack(seq, sh);
-                    Ok(())
-                }),
-                Command::Resume(peer) => self.with_link(peer, |link, sh| link.resume(sh)),
-                Command::Detach(req) => {
-                    let sh = self.shared.clone();
-                    let found = self.links.iter_mut().flatten().any(|l| l.detach(&req, &sh));
-                    if !found {
-                        // Already written out: the completion is on its way or done.
-                        sh.notifier.notify();
-                    }
-                }
-                Command::Finalize => {
-                    self.finalizing = true;
-                    let sh = self.shared.clone();
-                    for link in self.links.iter_mut().flatten() {
-                        let bye = crate::wire::FrameHeader::control(crate::wire::FrameKind::Goodbye, sh.rank as i32, 0);
-                        link.enqueue(bye, crate::buffer::Payload::Owned(bytes::Bytes::new()), None, &sh);
-                    }
-                }
-            }
-        }
-    }
-
-    fn flush_all(&mut self) {
-        for peer in 0..self.links.len() {
-            if self.links[peer].as_ref().is_some_and(|l| !l.failed && l.has_output()) {
-                self.with_link(peer, |link, sh| link.flush(sh));
-            }
-        }
-    }
-
-    /// Runs `f` on a live link; an error fails the link (never the whole thread).
-    fn with_link(&mut self, peer: usize, f: impl FnOnce(&mut Link, &Shared) -> Result<()>) {
-        let sh = self.shared.clone();
-        if let Some(link) = self.links.get_mut(peer).and_then(Option::as_mut) {
-            if link.failed {
-                return;
-            }
-            if let Err(e) = f(link, &sh) {
-                report(&e);
-                link.fail(e, &sh);
-                let _ = self.poll.registry().deregister(link.transport.socket());
-            }
-        }
-    }
 }
-
-/// A dead peer is reported where the program waits on it; anything else (a malformed
-/// frame, a protocol violation) is logged here, since no wait may ever see it.
-fn report(e: &Error) {
-    if e.class == crate::error::ErrorClass::ProcAborted {
-        crate::log::info(&e.message);
-    } else {
-        crate::log::warn(&format!("dropping the link: {}", e.message));
-    }
-}
-
-/// How long a blocking send waits without progress before copying its data and returning.
-pub const STALL_DETACH: Duration = Duration::from_millis(20);

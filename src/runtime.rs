@@ -4,6 +4,7 @@ use crate::bootstrap;
 use crate::buffer::{Payload, UserBuf};
 use crate::config::Config;
 use crate::error::{err, Result};
+use crate::link::Link;
 use crate::mailbox::{Mailbox, PostedRecv, Stage, SyncNotice, Unexpected};
 use crate::matching::{Envelope, Pattern};
 use crate::notifier::Notifier;
@@ -47,25 +48,33 @@ impl Runtime {
         let waker =
             mio::Waker::new(poll.registry(), WAKER_TOKEN).map_err(|e| err!(Intern, "cannot create a waker: {e}"))?;
         let (tx, rx) = crossbeam_channel::unbounded();
+        let mut links = Vec::with_capacity(config.size);
+        for (peer, stream) in streams.into_iter().enumerate() {
+            links.push(match stream {
+                None => None,
+                Some(s) => {
+                    let mut t =
+                        PlainTcp::new(s).map_err(|e| err!(Other, "cannot set up the link to rank {peer}: {e}"))?;
+                    poll.registry()
+                        .register(t.socket(), mio::Token(peer), mio::Interest::READABLE | mio::Interest::WRITABLE)
+                        .map_err(|e| err!(Other, "cannot poll the link to rank {peer}: {e}"))?;
+                    Some(Link::new(peer, Box::new(t) as Box<dyn Transport>))
+                }
+            });
+        }
+        let registry = poll.registry().try_clone().map_err(|e| err!(Intern, "cannot share the poller: {e}"))?;
         let shared = Arc::new(Shared::new(
             config.rank,
             config.size,
             config.max_frame,
             Mailbox::new(config.size, config.unexpected_limit),
             Notifier::new(config.spin),
+            links,
+            registry,
             tx,
             waker,
         ));
-        let mut transports: Vec<Option<Box<dyn Transport>>> = Vec::new();
-        for (peer, stream) in streams.into_iter().enumerate() {
-            transports.push(match stream {
-                None => None,
-                Some(s) => Some(Box::new(
-                    PlainTcp::new(s).map_err(|e| err!(Other, "cannot set up the link to rank {peer}: {e}"))?,
-                )),
-            });
-        }
-        let thread = Progress::new(poll, transports, rx, shared.clone())?.spawn()?;
+        let thread = Progress::new(poll, rx, shared.clone()).spawn()?;
         Ok(Runtime { config, shared, thread: Mutex::new(Some(thread)), started: Instant::now() })
     }
 
@@ -104,7 +113,7 @@ impl Runtime {
         // An eager copy frees the caller's buffer now, so the request is already complete.
         let eager = copy && mode == SendMode::Standard;
         let tracked = if eager { None } else { Some(req.clone()) };
-        self.shared.command(Command::Send { peer: dest, header, payload, req: tracked })?;
+        self.transmit(dest, header, payload, tracked)?;
         if eager {
             req.complete(Outcome { count: data.len() as u64, ..Outcome::empty() });
         }
@@ -119,7 +128,7 @@ impl Runtime {
         let mut last = (req.progress(), Instant::now());
         let mut detached = false;
         loop {
-            let outcome = self.shared.notifier.wait_for(|| req.outcome(), STALL_DETACH)?;
+            let outcome = self.shared.notifier.wait_for(self.progressing(|| req.outcome()), STALL_DETACH)?;
             if let Some(outcome) = outcome {
                 return outcome_result(outcome);
             }
@@ -128,7 +137,11 @@ impl Runtime {
                 last = (progress, Instant::now());
             } else if mode == SendMode::Standard && !detached && last.1.elapsed() >= STALL_DETACH {
                 detached = true;
-                self.shared.command(Command::Detach(req.clone()))?;
+                self.shared.with_link(dest, |link, sh| {
+                    link.detach(&req, sh);
+                    Ok(())
+                });
+                self.shared.notifier.notify();
             }
         }
     }
@@ -198,10 +211,15 @@ impl Runtime {
         match notice {
             SyncNotice::None => {}
             SyncNotice::Local(send) => self.shared.complete(&send, Outcome { count: len, ..Outcome::empty() }),
-            SyncNotice::Remote(seq) => self.shared.command(Command::Ack { peer, seq })?,
+            SyncNotice::Remote(seq) => {
+                self.shared.with_link(peer, |link, sh| {
+                    link.queue_ack(seq, sh);
+                    link.flush(sh)
+                });
+            }
         }
         for peer in resume.into_iter().flatten() {
-            self.shared.command(Command::Resume(peer))?;
+            self.shared.with_link(peer, |link, sh| link.resume(sh));
         }
         Ok((req, None))
     }
@@ -247,19 +265,38 @@ impl Runtime {
 
     /// Blocks until `ready` yields (used by every wait); fails if the communication thread died.
     pub fn wait_until<T>(&self, ready: impl FnMut() -> Option<T>) -> Result<T> {
-        self.shared.notifier.wait(ready)
+        self.shared.notifier.wait(self.progressing(ready))
+    }
+
+    /// Wraps a wait's readiness check so the waiting thread moves ready bytes itself between
+    /// checks: an arriving message then completes without a hand-off from the progress thread.
+    fn progressing<'a, T>(&'a self, mut ready: impl FnMut() -> Option<T> + 'a) -> impl FnMut() -> Option<T> + 'a {
+        move || {
+            if let Some(v) = ready() {
+                return Some(v);
+            }
+            self.shared.progress_links();
+            ready()
+        }
+    }
+
+    /// Queues a frame on the link to `peer` and writes what the socket takes right away.
+    fn transmit(&self, peer: usize, header: FrameHeader, payload: Payload, req: Option<Arc<Request>>) -> Result<()> {
+        let linked = self.shared.with_link(peer, |link, sh| {
+            link.enqueue(header, payload, req, sh);
+            link.flush(sh)
+        });
+        if !linked {
+            return Err(err!(Rank, "there is no link to rank {peer}"));
+        }
+        Ok(())
     }
 
     /// Ends the whole job: tells every peer (best effort, briefly) and exits with `code`.
     pub fn abort(&self, code: i32) -> ! {
         for peer in (0..self.size()).filter(|p| *p != self.rank()) {
             let header = FrameHeader::control(FrameKind::Abort, self.rank() as i32, code as u32 as u64);
-            let _ = self.shared.command(Command::Send {
-                peer,
-                header,
-                payload: Payload::Owned(bytes::Bytes::new()),
-                req: None,
-            });
+            let _ = self.transmit(peer, header, Payload::Owned(bytes::Bytes::new()), None);
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
         std::process::exit(code)
@@ -306,7 +343,7 @@ impl Runtime {
             seq: 0,
             aux: 0,
         };
-        self.shared.command(Command::Send { peer: dest, header, payload, req: None })
+        self.transmit(dest, header, payload, None)
     }
 
     /// Receives exactly into `buf` from world rank `src` (internal traffic).

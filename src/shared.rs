@@ -1,24 +1,16 @@
-//! What the compute threads and the progress thread share, and the commands between them.
+//! What the compute threads and the progress thread share: the mailbox, the links (each
+//! behind its own lock, so either thread can move its bytes), and the wake-up paths.
 
-use crate::buffer::Payload;
+use crate::error::{Error, ErrorClass, Result};
+use crate::link::Link;
 use crate::mailbox::Mailbox;
 use crate::notifier::Notifier;
 use crate::request::{Outcome, Request};
-use crate::wire::FrameHeader;
 use crossbeam_channel::Sender;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
-/// Work handed to the progress thread.
+/// Work only the progress thread may start.
 pub enum Command {
-    /// Transmit a frame; the progress thread assigns its sequence number. `req` completes
-    /// when the bytes are written (and, for synchronous sends, acknowledged).
-    Send { peer: usize, header: FrameHeader, payload: Payload, req: Option<Arc<Request>> },
-    /// Acknowledge a synchronous send from `peer` whose frame had this sequence number.
-    Ack { peer: usize, seq: u64 },
-    /// A stalled link may go on: a receive claimed its message, or budget was freed.
-    Resume(usize),
-    /// Copy a queued send's remaining bytes so its blocking sender can return.
-    Detach(Arc<Request>),
     /// Say goodbye on every link, flush, half-close, and exit once every peer has done the same.
     Finalize,
 }
@@ -29,31 +21,87 @@ pub struct Shared {
     pub max_frame: u64,
     pub mailbox: Mutex<Mailbox>,
     pub notifier: Notifier,
+    links: Vec<Option<Mutex<Link>>>,
+    registry: mio::Registry,
     commands: Sender<Command>,
     waker: mio::Waker,
 }
 
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every update leaves the state consistent before anything that can panic, so a panic
+    // elsewhere while a lock was held does not make it unusable.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl Shared {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         rank: usize,
         size: usize,
         max_frame: u64,
         mailbox: Mailbox,
         notifier: Notifier,
+        links: Vec<Option<Link>>,
+        registry: mio::Registry,
         commands: Sender<Command>,
         waker: mio::Waker,
     ) -> Shared {
-        Shared { rank, size, max_frame, mailbox: Mutex::new(mailbox), notifier, commands, waker }
+        let links = links.into_iter().map(|l| l.map(Mutex::new)).collect();
+        Shared { rank, size, max_frame, mailbox: Mutex::new(mailbox), notifier, links, registry, commands, waker }
     }
 
-    /// The mailbox; a panic elsewhere while it was held does not make it unusable, because
-    /// every update to it leaves it consistent before anything that can panic.
     pub fn mailbox(&self) -> MutexGuard<'_, Mailbox> {
-        self.mailbox.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.mailbox)
+    }
+
+    /// Runs `f` on the link to `peer` under its lock; an error fails that link (and every
+    /// operation waiting on it), never the caller. False if there is no such link.
+    /// Lock order: a link, then the mailbox; never the other way round.
+    pub fn with_link(&self, peer: usize, f: impl FnOnce(&mut Link, &Shared) -> Result<()>) -> bool {
+        let Some(Some(m)) = self.links.get(peer) else { return false };
+        self.run_on(&mut lock(m), f);
+        true
+    }
+
+    /// Like `with_link`, but skips a link another thread is busy with.
+    pub fn try_with_link(&self, peer: usize, f: impl FnOnce(&mut Link, &Shared) -> Result<()>) {
+        if let Some(Some(m)) = self.links.get(peer) {
+            if let Ok(mut link) = m.try_lock() {
+                self.run_on(&mut link, f);
+            }
+        }
+    }
+
+    fn run_on(&self, link: &mut Link, f: impl FnOnce(&mut Link, &Shared) -> Result<()>) {
+        if link.failed {
+            return;
+        }
+        if let Err(e) = f(link, self) {
+            report(&e);
+            link.fail(e, self);
+            let _ = self.registry.deregister(link.transport.socket());
+        }
+    }
+
+    /// Moves whatever bytes are ready on every link, from a waiting compute thread.
+    pub fn progress_links(&self) {
+        for peer in 0..self.size {
+            self.try_with_link(peer, |link, sh| {
+                link.on_readable(sh)?;
+                if link.has_output() {
+                    link.flush(sh)?;
+                }
+                Ok(())
+            });
+        }
+    }
+
+    pub fn all_links_closed(&self) -> bool {
+        self.links.iter().flatten().all(|m| lock(m).is_closed())
     }
 
     /// Hands a command to the progress thread and wakes it.
-    pub fn command(&self, cmd: Command) -> crate::error::Result<()> {
+    pub fn command(&self, cmd: Command) -> Result<()> {
         if let Some(e) = self.notifier.poisoned() {
             return Err(e.clone());
         }
@@ -70,5 +118,15 @@ impl Shared {
     pub fn complete(&self, req: &Request, outcome: Outcome) {
         req.complete(outcome);
         self.notifier.notify();
+    }
+}
+
+/// A dead peer is reported where the program waits on it; anything else (a malformed
+/// frame, a protocol violation) is logged here too, since no wait may ever see it.
+fn report(e: &Error) {
+    if e.class == ErrorClass::ProcAborted {
+        crate::log::info(&e.message);
+    } else {
+        crate::log::warn(&format!("dropping the link: {}", e.message));
     }
 }
