@@ -1,0 +1,198 @@
+//! Runs the C test programs (tests/c, tests/cxx) and C examples under partyrun with 1 to 8 ranks over real TCP.
+
+mod common;
+
+use common::*;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Rank counts every general-purpose program runs with.
+const RANKS: &[usize] = &[1, 2, 3, 4, 8];
+
+/// Serialises the memory-hungry programs (huge, sizes, ring_blocking) so two
+/// of them never run at once under cargo's parallel test threads.
+fn heavy() -> MutexGuard<'static, ()> {
+    static HEAVY: Mutex<()> = Mutex::new(());
+    HEAVY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Compile tests/c/<name>.c and run it with each rank count, expecting `PASS <name>`.
+fn run_program(name: &str, runs: &[(usize, &[&str])], timeout: Duration) {
+    let bin = compile(&format!("tests/c/{name}.c"));
+    for &(n, args) in runs {
+        let out = partyrun_run(n, &bin, args, timeout);
+        out.assert_pass(name);
+        println!("ok: {} ({:.2} s)", out.what, out.elapsed.as_secs_f64());
+    }
+}
+
+fn all_ranks(name: &str, timeout: Duration) {
+    let runs: Vec<(usize, &[&str])> = RANKS.iter().map(|&n| (n, &[][..])).collect();
+    run_program(name, &runs, timeout);
+}
+
+#[test]
+fn order() {
+    all_ranks("order", secs(60));
+}
+
+#[test]
+fn sizes() {
+    let _g = heavy();
+    // Up to 256 MiB (between ranks 0 and 1) for small jobs; 16 MiB with 8 ranks.
+    run_program("sizes", &[(1, &[]), (2, &[]), (3, &[]), (4, &[]), (8, &["16777216"])], secs(120));
+}
+
+#[test]
+fn many_requests() {
+    all_ranks("many_requests", secs(90));
+}
+
+#[test]
+fn ring_blocking() {
+    let _g = heavy();
+    all_ranks("ring_blocking", secs(120));
+}
+
+#[test]
+fn requests() {
+    all_ranks("requests", secs(60));
+}
+
+#[test]
+fn modes() {
+    all_ranks("modes", secs(60));
+}
+
+#[test]
+fn env() {
+    all_ranks("env", secs(60));
+}
+
+#[test]
+fn comm() {
+    all_ranks("comm", secs(60));
+}
+
+#[test]
+fn huge() {
+    let _g = heavy();
+    run_program("huge", &[(2, &[])], secs(240));
+}
+
+/// A peer that dies (`_exit(7)`) makes survivors' receives fail instead of
+/// hanging; partyrun reports the dead rank's status.
+#[test]
+fn killed_peer_exit() {
+    let bin = compile("tests/c/killed_peer.c");
+    for n in [3, 2] {
+        let out = killed_peer_run(&bin, n, "exit");
+        assert_eq!(out.code(), Some(7), "partyrun should exit with rank 1's status 7: {}", out.describe());
+        assert_survivors(&out, n);
+    }
+}
+
+/// Same with SIGKILL: the kernel closes the sockets, nobody says goodbye.
+#[test]
+fn killed_peer_sigkill() {
+    let bin = compile("tests/c/killed_peer.c");
+    let out = killed_peer_run(&bin, 3, "kill");
+    assert!(!out.status.success(), "a killed rank must fail the job: {}", out.describe());
+    assert_survivors(&out, 3);
+}
+
+/// With MPI_ERRORS_ARE_FATAL the survivor's MPI_Recv ends the process with a
+/// message naming the dead rank.  Run by hand so the survivor's own stderr is
+/// checked, not the launcher's report about rank 1.
+#[test]
+fn killed_peer_fatal() {
+    let bin = compile("tests/c/killed_peer.c");
+    let out = killed_peer_run(&bin, 3, "fatal");
+    assert!(!out.status.success(), "{}", out.describe());
+    assert!(!out.stderr.contains("under MPI_ERRORS_ARE_FATAL"), "MPI_Recv returned: {}", out.describe());
+    out.assert_stderr_contains("rank 1");
+
+    let ports = free_ports(2);
+    let peers = local_peers(&ports);
+    let job = format!("fatal-{}", std::process::id());
+    let ranks: Vec<Running> = (0..2)
+        .map(|r| spawn(rank_cmd(&bin, &["fatal"], r, 2, &peers, &job, 20.0), format!("killed_peer fatal rank {r}")))
+        .collect();
+    let outs = wait_all(ranks, secs(60));
+    assert_eq!(outs[1].code(), Some(7), "{}", outs[1].describe());
+    let survivor = &outs[0];
+    assert!(!survivor.status.success(), "survivor must not exit 0: {}", survivor.describe());
+    assert_ne!(survivor.code(), Some(3), "MPI_Recv returned instead of aborting: {}", survivor.describe());
+    survivor.assert_stderr_contains("rank 1");
+}
+
+fn killed_peer_run(bin: &std::path::Path, n: usize, mode: &str) -> Output {
+    // A long kill grace: survivors need a moment to notice and report.
+    let cmd = partyrun_cmd_with(&["--kill-grace", "10"], n, bin, &[mode]);
+    run(cmd, format!("partyrun -n {n} killed_peer {mode}"), secs(60))
+}
+
+fn assert_survivors(out: &Output, n: usize) {
+    for r in (0..n).filter(|&r| r != 1) {
+        out.assert_stdout_contains(&format!("rank {r}: detected failure of peer 1: "));
+        out.assert_stdout_contains(&format!("rank {r}: MPI_Finalize returned"));
+    }
+    out.assert_stdout_contains("PASS killed_peer");
+}
+
+/// MPI_Abort(MPI_COMM_WORLD, 5) ends every rank, even those blocked forever.
+#[test]
+fn abort() {
+    let bin = compile("tests/c/abort.c");
+    for n in [3, 2, 1] {
+        let out = partyrun_run(n, &bin, &[], secs(30));
+        assert_eq!(out.code(), Some(5), "MPI_Abort's code must be the job's status: {}", out.describe());
+        assert!(out.elapsed < secs(15), "abort took too long: {}", out.describe());
+        for bad in ["MPI_Recv returned", "MPI_Abort returned"] {
+            assert!(!out.stderr.contains(bad), "a rank survived the abort: {}", out.describe());
+        }
+        out.assert_stdout_contains(&format!("rank {}: calling MPI_Abort", n - 1));
+    }
+}
+
+#[test]
+fn cxx_header() {
+    let bin = compile("tests/cxx/header.cpp");
+    for n in [2, 1] {
+        partyrun_run(n, &bin, &[], secs(30)).assert_pass("header");
+    }
+}
+
+#[test]
+fn example_hello() {
+    let bin = compile("c-examples/hello.c");
+    for n in [1, 3, 8] {
+        let out = partyrun_run(n, &bin, &[], secs(30));
+        out.assert_success();
+        for r in 0..n {
+            out.assert_stdout_contains(&format!("Hello from rank {r} of {n} on "));
+        }
+        assert_eq!(out.stdout.lines().filter(|l| l.starts_with("Hello from rank")).count(), n, "{}", out.describe());
+    }
+}
+
+#[test]
+fn example_ring() {
+    let bin = compile("c-examples/ring.c");
+    for n in [1, 3, 8] {
+        let out = partyrun_run(n, &bin, &["-q"], secs(90));
+        out.assert_success();
+        out.assert_stdout_contains(&format!("ring: {n} ranks"));
+        out.assert_stdout_contains("(a) ");
+        out.assert_stdout_contains("(b) ");
+        // Quick mode exchanges arrays of 10^3, 10^4 and 10^5 elements.
+        let batched: Vec<&str> = out
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("(c)") && l.contains(" int64: "))
+            .filter_map(|l| l.split_whitespace().nth(1))
+            .collect();
+        assert_eq!(batched, ["1000", "10000", "100000"], "{}", out.describe());
+        assert!(out.stdout.lines().any(|l| l.trim() == "ring: OK"), "{}", out.describe());
+    }
+}

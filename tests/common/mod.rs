@@ -1,0 +1,402 @@
+//! Shared helpers for the process-level tests: build the library and C programs, run them with hard timeouts.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::net::TcpListener;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Every `PARTYLINE_*` variable a test might inherit; cleared before each launch
+/// so an outer environment cannot leak into the job under test.
+const PARTYLINE_VARS: &[&str] = &[
+    "PARTYLINE_RANK",
+    "PARTYLINE_SIZE",
+    "PARTYLINE_PEERS",
+    "PARTYLINE_HOSTFILE",
+    "PARTYLINE_JOB_ID",
+    "PARTYLINE_CONNECT_TIMEOUT",
+    "PARTYLINE_LISTEN_FD",
+    "PARTYLINE_LISTEN",
+    "PARTYLINE_LAUNCHER",
+];
+
+/// The launcher binary built by cargo for this test run.
+pub fn partyrun() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_partyrun"))
+}
+
+/// The profile directory (target/debug, target/release, ...): holds libpartyline.so.
+pub fn target_dir() -> PathBuf {
+    partyrun().parent().expect("partyrun has a parent directory").to_path_buf()
+}
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Scale factor for every timeout (PARTYLINE_TEST_TIMEOUT_SCALE), for slow machines.
+pub fn secs(s: u64) -> Duration {
+    let scale = std::env::var("PARTYLINE_TEST_TIMEOUT_SCALE").ok().and_then(|v| v.parse::<f64>().ok()).unwrap_or(1.0);
+    Duration::from_secs_f64(s as f64 * scale.max(0.1))
+}
+
+/// Per-process scratch directory for compiled programs; stale ones from dead
+/// test processes are removed the first time.
+pub fn build_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let tmp = std::env::temp_dir();
+        if let Ok(entries) = std::fs::read_dir(&tmp) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if let Some(pid) = name.strip_prefix("partyline-tests-").and_then(|p| p.parse::<u32>().ok()) {
+                    if !Path::new(&format!("/proc/{pid}")).exists() {
+                        let _ = std::fs::remove_dir_all(e.path());
+                    }
+                }
+            }
+        }
+        let dir = tmp.join(format!("partyline-tests-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create test build directory");
+        dir
+    })
+}
+
+/// `cargo test` builds the library only as an rlib, so build the cdylib the C
+/// programs link against (once per test binary; a no-op when up to date).
+/// PARTYLINE_TEST_NO_BUILD=1 skips this and uses whatever is in the target dir.
+pub fn ensure_library() -> PathBuf {
+    static LIB: OnceLock<PathBuf> = OnceLock::new();
+    LIB.get_or_init(|| {
+        let dir = target_dir();
+        if std::env::var_os("PARTYLINE_TEST_NO_BUILD").is_none() {
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let profile = dir.file_name().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+            let mut cmd = Command::new(cargo);
+            cmd.current_dir(root()).args(["build", "--lib", "--quiet"]);
+            cmd.arg("--target-dir").arg(dir.parent().expect("target dir"));
+            match profile.as_str() {
+                "debug" => {}
+                "release" => {
+                    cmd.arg("--release");
+                }
+                other => {
+                    cmd.args(["--profile", other]);
+                }
+            }
+            let out = cmd.output().expect("run cargo build --lib");
+            assert!(
+                out.status.success(),
+                "cargo build --lib failed ({}):\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let so = dir.join("libpartyline.so");
+        assert!(so.exists(), "{} is missing: build the library first (cargo build)", so.display());
+        // The library's SONAME is the standard-ABI name, which programs then look
+        // for at run time; provide it next to the library as `make` does.
+        let abi = dir.join("libmpi_abi.so.1");
+        if std::fs::read_link(&abi).map(|t| t != Path::new("libpartyline.so")).unwrap_or(true) {
+            let tmp = dir.join(format!(".libmpi_abi.so.1.{}", std::process::id()));
+            let _ = std::fs::remove_file(&tmp);
+            std::os::unix::fs::symlink("libpartyline.so", &tmp).expect("symlink libmpi_abi.so.1");
+            std::fs::rename(&tmp, &abi).expect("install libmpi_abi.so.1");
+        }
+        so
+    })
+    .clone()
+}
+
+/// Compile a C (`.c`, C11) or C++ (`.cpp`, C++17) file given relative to the
+/// repository root against include/mpi.h and libpartyline, warnings as errors.
+/// Cached: each file is compiled once per test binary.
+pub fn compile(rel_src: &str) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+    let built = BUILT.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(p) = built.get(rel_src) {
+        return p.clone();
+    }
+    ensure_library();
+    let src = root().join(rel_src);
+    let stem = src.file_stem().expect("source file name").to_string_lossy().into_owned();
+    let cxx = rel_src.ends_with(".cpp");
+    let out = build_dir().join(if cxx { format!("{stem}-cxx") } else { stem });
+    let target = target_dir();
+    let mut cmd = Command::new(if cxx { "c++" } else { "cc" });
+    cmd.arg(if cxx { "-std=c++17" } else { "-std=c11" })
+        .args(["-Wall", "-Wextra", "-Werror"])
+        .arg(format!("-I{}", root().join("include").display()))
+        .arg(&src)
+        .arg(format!("-L{}", target.display()))
+        .arg("-lpartyline")
+        .arg(format!("-Wl,-rpath,{}", target.display()))
+        .arg("-o")
+        .arg(&out);
+    let res = cmd.output().unwrap_or_else(|e| panic!("cannot run the compiler for {rel_src}: {e}"));
+    assert!(
+        res.status.success(),
+        "compiling {rel_src} failed ({:?}):\n{}{}",
+        cmd,
+        String::from_utf8_lossy(&res.stdout),
+        String::from_utf8_lossy(&res.stderr)
+    );
+    built.insert(rel_src.to_string(), out.clone());
+    out
+}
+
+/// A finished process with everything it printed.
+#[derive(Debug)]
+pub struct Output {
+    pub what: String,
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Output {
+    /// The exit code, or None when killed by a signal.
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+
+    /// A readable account for assertion messages: status, time and both outputs.
+    pub fn describe(&self) -> String {
+        let status = match (self.status.code(), self.status.signal()) {
+            (Some(c), _) => format!("exit code {c}"),
+            (None, Some(s)) => format!("killed by signal {s}"),
+            _ => format!("{}", self.status),
+        };
+        format!(
+            "{} ended with {} after {:.2} s\n--- stdout ---\n{}\n--- stderr ---\n{}\n--------------",
+            self.what,
+            status,
+            self.elapsed.as_secs_f64(),
+            self.stdout,
+            self.stderr
+        )
+    }
+
+    pub fn assert_success(&self) {
+        assert!(self.status.success(), "expected success: {}", self.describe());
+    }
+
+    /// Exit 0 and the `PASS <name>` line of the C test programs.
+    pub fn assert_pass(&self, name: &str) {
+        self.assert_success();
+        let want = format!("PASS {name}");
+        assert!(self.stdout.lines().any(|l| l.trim() == want), "missing `{want}` in stdout: {}", self.describe());
+    }
+
+    pub fn assert_stdout_contains(&self, needle: &str) {
+        assert!(self.stdout.contains(needle), "missing `{needle}` in stdout: {}", self.describe());
+    }
+
+    pub fn assert_stderr_contains(&self, needle: &str) {
+        assert!(self.stderr.contains(needle), "missing `{needle}` in stderr: {}", self.describe());
+    }
+}
+
+/// A started process (in its own process group) whose output is being collected.
+/// Dropping it kills the process and all its descendants.
+pub struct Running {
+    what: String,
+    child: Option<Child>,
+    stdout: Receiver<Vec<u8>>,
+    stderr: Receiver<Vec<u8>>,
+    started: Instant,
+}
+
+fn collect(mut r: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = r.read_to_end(&mut buf);
+        let _ = tx.send(buf);
+    });
+    rx
+}
+
+/// Start `cmd` with captured stdout/stderr; `what` names it in messages.
+pub fn spawn(mut cmd: Command, what: impl Into<String>) -> Running {
+    let what = what.into();
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {what} ({cmd:?}): {e}"));
+    let stdout = collect(child.stdout.take().expect("piped stdout"));
+    let stderr = collect(child.stderr.take().expect("piped stderr"));
+    Running { what, child: Some(child), stdout, stderr, started: Instant::now() }
+}
+
+/// Run `cmd` to completion, killing it (and failing the test) after `timeout`.
+pub fn run(cmd: Command, what: impl Into<String>, timeout: Duration) -> Output {
+    spawn(cmd, what).wait(timeout)
+}
+
+impl Running {
+    /// Wait until `timeout` after the start; on expiry kill everything and panic.
+    pub fn wait(mut self, timeout: Duration) -> Output {
+        let deadline = self.started + timeout;
+        let mut child = self.child.take().expect("not yet waited");
+        let status = loop {
+            match child.try_wait().expect("try_wait") {
+                Some(st) => break Some(st),
+                None if Instant::now() >= deadline => break None,
+                None => thread::sleep(Duration::from_millis(10)),
+            }
+        };
+        let elapsed = self.started.elapsed();
+        let Some(status) = status else {
+            kill_tree(child.id());
+            let _ = child.wait();
+            let (out, err) = self.drain(Duration::from_secs(5));
+            panic!(
+                "TIMEOUT: {} did not finish within {:.0} s and was killed\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                self.what,
+                timeout.as_secs_f64(),
+                out,
+                err
+            );
+        };
+        // Stragglers left in the process group would keep the pipes open.
+        let (stdout, stderr) = self.drain(Duration::from_secs(10));
+        let leftover = kill_group(child.id());
+        let out = Output { what: self.what.clone(), status, stdout, stderr, elapsed };
+        assert!(!leftover, "{} exited but left processes behind (killed now): {}", self.what, out.describe());
+        out
+    }
+
+    /// Collect both outputs, waiting at most `limit` for the pipes to close.
+    fn drain(&self, limit: Duration) -> (String, String) {
+        let get = |rx: &Receiver<Vec<u8>>| match rx.recv_timeout(limit) {
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Err(_) => "<output pipe still open: a descendant process is holding it>".to_string(),
+        };
+        (get(&self.stdout), get(&self.stderr))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            kill_tree(child.id());
+            let _ = child.wait();
+        }
+    }
+}
+
+/// SIGKILL the process group `pgid`; true if anything was still in it.
+fn kill_group(pgid: u32) -> bool {
+    // SAFETY: plain kill(2) on a process group id we created.
+    unsafe { libc::kill(-(pgid as libc::pid_t), libc::SIGKILL) == 0 }
+}
+
+/// SIGKILL `pid`, its process group and every descendant found in /proc
+/// (ranks may have been moved to process groups of their own).
+pub fn kill_tree(pid: u32) {
+    let mut parent_of: HashMap<u32, u32> = HashMap::new();
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for e in entries.flatten() {
+            let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else { continue };
+            // "pid (comm) state ppid ...": comm may contain spaces, so split after ')'.
+            let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else { continue };
+            if let Some(ppid) = rest.split_whitespace().nth(1).and_then(|v| v.parse().ok()) {
+                parent_of.insert(p, ppid);
+            }
+        }
+    }
+    let mut victims = vec![pid];
+    let mut i = 0;
+    while i < victims.len() {
+        let v = victims[i];
+        victims.extend(parent_of.iter().filter(|&(_, &pp)| pp == v).map(|(&c, _)| c));
+        i += 1;
+    }
+    kill_group(pid);
+    for v in victims {
+        // SAFETY: kill(2) on processes descended from the one we started.
+        unsafe {
+            libc::kill(v as libc::pid_t, libc::SIGKILL);
+        }
+    }
+}
+
+/// A `partyrun -n N -- program args...` command with a clean PARTYLINE_* environment.
+pub fn partyrun_cmd(n: usize, program: &Path, args: &[&str]) -> Command {
+    partyrun_cmd_with(&[], n, program, args)
+}
+
+/// Like `partyrun_cmd`, with extra launcher options before `-n`.
+pub fn partyrun_cmd_with(opts: &[&str], n: usize, program: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(partyrun());
+    clear_partyline_env(&mut cmd);
+    cmd.args(opts).arg("-n").arg(n.to_string()).arg("--").arg(program).args(args);
+    cmd
+}
+
+/// Run `program` under partyrun with `n` ranks and a hard timeout.
+pub fn partyrun_run(n: usize, program: &Path, args: &[&str], timeout: Duration) -> Output {
+    let name = program.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let what = format!("partyrun -n {n} {name} {}", args.join(" "));
+    run(partyrun_cmd(n, program, args), what.trim_end().to_string(), timeout)
+}
+
+pub fn clear_partyline_env(cmd: &mut Command) {
+    for v in PARTYLINE_VARS {
+        cmd.env_remove(v);
+    }
+}
+
+/// `n` distinct free TCP ports on 127.0.0.1 (bound together, then released).
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<TcpListener> =
+        (0..n).map(|_| TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0")).collect();
+    listeners.iter().map(|l| l.local_addr().expect("local addr").port()).collect()
+}
+
+/// "127.0.0.1:p0,127.0.0.1:p1,..." for PARTYLINE_PEERS.
+pub fn local_peers(ports: &[u16]) -> String {
+    ports.iter().map(|p| format!("127.0.0.1:{p}")).collect::<Vec<_>>().join(",")
+}
+
+/// Set the by-hand bootstrap variables for one rank on any command (which may
+/// be a wrapper such as `ip netns exec`).  `connect_timeout` is in seconds.
+pub fn set_rank_env(cmd: &mut Command, rank: usize, size: usize, peers: &str, job: &str, connect_timeout: f64) {
+    clear_partyline_env(cmd);
+    cmd.env("PARTYLINE_RANK", rank.to_string())
+        .env("PARTYLINE_SIZE", size.to_string())
+        .env("PARTYLINE_PEERS", peers)
+        .env("PARTYLINE_JOB_ID", job)
+        .env("PARTYLINE_CONNECT_TIMEOUT", format!("{connect_timeout}"));
+}
+
+/// A rank started by hand (no launcher): `program args` with the rank's env.
+pub fn rank_cmd(
+    program: &Path,
+    args: &[&str],
+    rank: usize,
+    size: usize,
+    peers: &str,
+    job: &str,
+    connect_timeout: f64,
+) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    set_rank_env(&mut cmd, rank, size, peers, job, connect_timeout);
+    cmd
+}
+
+/// Wait for several processes that share one deadline; if any times out, the
+/// others are killed too (by the drop of the remaining handles).
+pub fn wait_all(running: Vec<Running>, timeout: Duration) -> Vec<Output> {
+    running.into_iter().map(|r| r.wait(timeout)).collect()
+}
