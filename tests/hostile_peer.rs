@@ -1,0 +1,130 @@
+//! A fake rank 1 that passes the handshake, then misbehaves: the real rank 0 must refuse and
+//! log the bad link with a reason, fail the pending receive cleanly, and never crash or hang.
+
+mod common;
+
+use common::*;
+use partyline::handshake::{Greeting, Hello, PROTOCOL_VERSION};
+use partyline::wire::{FrameHeader, FrameKind};
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+const JOB: &str = "hostile-test";
+
+/// Starts the victim as rank 0 of 2 and connects to it claiming rank `claim`; returns the
+/// victim, the greeted connection and the victim's port.
+fn victim_and_link(claim: u32) -> (Running, TcpStream, u16) {
+    let program = compile("tests/c/victim.c");
+    let ports = free_ports(2);
+    let peers = local_peers(&ports);
+    let victim = spawn(rank_cmd(&program, &[], 0, 2, &peers, JOB, 10.0), "victim rank 0");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let stream = connect_as(ports[0], claim, deadline);
+    (victim, stream, ports[0])
+}
+
+fn connect_as(port: u16, claim: u32, deadline: Instant) -> TcpStream {
+    let mut stream = loop {
+        match TcpStream::connect(("127.0.0.1", port)) {
+            Ok(s) => break s,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("the victim never listened on port {port}: {e}"),
+        }
+    };
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let hello = Hello { version: PROTOCOL_VERSION, job_id: JOB.into(), rank: claim, size: 2 };
+    Greeting::Hello(hello).write_to(&mut stream, "victim").unwrap();
+    stream
+}
+
+fn accepted(stream: &mut TcpStream) {
+    match Greeting::read_from(stream, "victim").unwrap() {
+        Greeting::Accept(h) => assert_eq!(h.rank, 0),
+        other => panic!("expected the victim to accept us, got {other:?}"),
+    }
+}
+
+fn data(seq: u64, tag: i32, len: u64) -> FrameHeader {
+    FrameHeader { kind: FrameKind::Data, flags: 0, src: 1, tag, context: 0x10, len, seq, aux: 0 }
+}
+
+/// Sends `bytes` after a good handshake, closes, and checks the victim's verdict.
+fn attack(bytes: &[u8], want_stderr: &str) {
+    let (victim, mut stream, _) = victim_and_link(1);
+    accepted(&mut stream);
+    stream.write_all(bytes).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    drop(stream);
+    let out = victim.wait(secs(20));
+    out.assert_success();
+    // The pending receive fails with the reason, and the reason is logged too.
+    out.assert_stdout_contains("recv failed (class 16)");
+    out.assert_stdout_contains(want_stderr);
+    out.assert_stderr_contains(want_stderr);
+}
+
+#[test]
+fn bad_magic_is_refused_and_logged() {
+    let mut frame = data(0, 1, 8).encode();
+    frame[0] = 0x42;
+    attack(&frame, "malformed frame from rank 1: bad magic");
+}
+
+#[test]
+fn negative_tag_is_refused() {
+    attack(&data(0, -7, 8).encode(), "negative tag -7");
+}
+
+#[test]
+fn huge_length_is_refused() {
+    attack(&data(0, 1, 1 << 63).encode(), "exceeds the maximum frame size");
+}
+
+#[test]
+fn sequence_gap_is_refused() {
+    attack(&data(5, 1, 8).encode(), "sequence number 5 where 0 was expected");
+}
+
+#[test]
+fn forged_source_is_refused() {
+    let mut h = data(0, 1, 8);
+    h.src = 0;
+    attack(&h.encode(), "claims to come from rank 0");
+}
+
+#[test]
+fn truncated_header_then_close_is_a_dead_peer() {
+    let (victim, mut stream, _) = victim_and_link(1);
+    accepted(&mut stream);
+    stream.write_all(&data(0, 1, 8).encode()[..20]).unwrap();
+    drop(stream);
+    let out = victim.wait(secs(20));
+    out.assert_success();
+    out.assert_stdout_contains("recv failed (class 58)");
+    out.assert_stdout_contains("lost the connection to rank 1");
+}
+
+#[test]
+fn wrong_rank_claim_is_refused_then_the_real_peer_gets_in() {
+    let (victim, mut stream, port) = victim_and_link(0);
+    match Greeting::read_from(&mut stream, "victim").unwrap() {
+        Greeting::Reject(why) => assert!(why.contains("rank 0"), "{why}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    drop(stream);
+    // The job goes on: the honest rank 1 still gets in, delivers a message and says goodbye.
+    let mut honest = connect_as(port, 1, Instant::now() + Duration::from_secs(10));
+    accepted(&mut honest);
+    let mut bytes = data(0, 9, 8).encode().to_vec();
+    bytes.extend_from_slice(&4242i64.to_le_bytes());
+    let mut bye = FrameHeader::control(FrameKind::Goodbye, 1, 0);
+    bye.seq = 1;
+    bytes.extend_from_slice(&bye.encode());
+    honest.write_all(&bytes).unwrap();
+    honest.shutdown(std::net::Shutdown::Write).unwrap();
+    let out = victim.wait(secs(20));
+    out.assert_success();
+    out.assert_stdout_contains("received 4242 with tag 9");
+    out.assert_stderr_contains("refused connection");
+}
