@@ -33,8 +33,7 @@ fn header() -> &'static str {
 
 fn generate() -> String {
     let path = manifest_dir().join("cbindgen.toml");
-    let mut config = cbindgen::Config::from_file(&path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let mut config = cbindgen::Config::from_file(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     let first = run_cbindgen(config.clone());
     config.export.exclude.extend(
         declared_names(&first)
@@ -89,10 +88,7 @@ fn declared_names(header: &str) -> Vec<(Decl, String)> {
         let line = line.split("//").next().unwrap_or("");
         let t = line.trim();
         if let Some(rest) = t.strip_prefix("#define ") {
-            let name: String = rest
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
+            let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
             if name != "MPI_H" {
                 out.push((Decl::Define, name));
             }
@@ -104,10 +100,8 @@ fn declared_names(header: &str) -> Vec<(Decl, String)> {
     // Drop comments and struct bodies, then look at each top-level declaration.
     let code = strip_between(&strip_between(&code, "/*", "*/"), "{", "}");
     for decl in code.split(';').map(str::trim).filter(|d| !d.is_empty()) {
-        let words: Vec<&str> = decl
-            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .filter(|w| !w.is_empty())
-            .collect();
+        let words: Vec<&str> =
+            decl.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect();
         for pair in words.windows(2) {
             if matches!(pair[0], "struct" | "union" | "enum") {
                 out.push((Decl::Type, pair[1].to_string()));
@@ -124,10 +118,7 @@ fn declared_names(header: &str) -> Vec<(Decl, String)> {
             Decl::Type
         } else if decl.contains('(') {
             Decl::Function
-        } else if decl.starts_with("struct")
-            || decl.starts_with("union")
-            || decl.starts_with("enum")
-        {
+        } else if decl.starts_with("struct") || decl.starts_with("union") || decl.starts_with("enum") {
             continue; // a bare tag declaration, already recorded
         } else {
             Decl::Global
@@ -160,16 +151,12 @@ fn strip_between(s: &str, open: &str, close: &str) -> String {
 }
 
 fn ident_at(s: &str) -> String {
-    s.chars()
-        .take_while(|c| c.is_alphanumeric() || *c == '_')
-        .collect()
+    s.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect()
 }
 
 fn last_ident(s: &str) -> String {
     let s = s.trim_end_matches(|c: char| !(c.is_alphanumeric() || c == '_'));
-    let start = s
-        .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .map_or(0, |i| i + 1);
+    let start = s.rfind(|c: char| !(c.is_alphanumeric() || c == '_')).map_or(0, |i| i + 1);
     s[start..].to_string()
 }
 
@@ -229,22 +216,14 @@ fn post_process(raw: &str, groups: &HashMap<String, Option<String>>) -> String {
     }
 
     let paragraphs: Vec<&str> = text.split("\n\n").map(|p| p.trim_matches('\n')).collect();
-    let is_define =
-        |p: &str| p.starts_with("#define ") && !p.contains('\n') && p != "#define MPI_H";
+    let is_define = |p: &str| p.starts_with("#define ") && !p.contains('\n') && p != "#define MPI_H";
     // A prototype paragraph: its first non-preprocessor line is `RET PMPI_Xxx(...`.
     let is_pmpi_proto = |p: &str| {
         p.lines().find(|l| !l.starts_with('#')).is_some_and(|l| {
-            !l.starts_with("/*")
-                && !l.starts_with("typedef")
-                && l.contains(" PMPI_")
-                && l.contains('(')
+            !l.starts_with("/*") && !l.starts_with("typedef") && l.contains(" PMPI_") && l.contains('(')
         })
     };
-    let mpi_protos: Vec<String> = paragraphs
-        .iter()
-        .filter(|p| is_pmpi_proto(p))
-        .map(|p| mpi_prototype(p))
-        .collect();
+    let mpi_protos: Vec<String> = paragraphs.iter().filter(|p| is_pmpi_proto(p)).map(|p| mpi_prototype(p)).collect();
 
     let mut out: Vec<String> = Vec::new();
     let mut prev_define_key: Option<String> = None;
@@ -254,10 +233,7 @@ fn post_process(raw: &str, groups: &HashMap<String, Option<String>>) -> String {
             let (line, mut key) = define_line(p);
             let name = ident_at(&p["#define ".len()..]);
             // An alias (`#define MPI_C_COMPLEX MPI_C_FLOAT_COMPLEX`) stays with what precedes it.
-            if line["#define ".len() + name.len()..]
-                .trim()
-                .starts_with("MPI_")
-            {
+            if line["#define ".len() + name.len()..].trim().starts_with("MPI_") {
                 key = prev_define_key.clone().unwrap_or_default();
             }
             let group = groups.get(&name);
@@ -284,11 +260,7 @@ fn post_process(raw: &str, groups: &HashMap<String, Option<String>>) -> String {
         // One-line typedefs (incomplete structs, handles, callbacks) run together.
         let one_line_typedef = |p: &str| p.starts_with("typedef ") && !p.contains('\n');
         match out.last_mut() {
-            Some(last)
-                if one_line_typedef(p)
-                    && prev_define_key.is_none()
-                    && last.lines().all(one_line_typedef) =>
-            {
+            Some(last) if one_line_typedef(p) && prev_define_key.is_none() && last.lines().all(one_line_typedef) => {
                 last.push('\n');
                 last.push_str(p);
             }
@@ -363,18 +335,16 @@ fn header_is_up_to_date() {
     let current = fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("reading {}: {e}; create it with `{BLESS}`", path.display()));
     if current != fresh {
-        let (old, new): (Vec<&str>, Vec<&str>) =
-            (current.lines().collect(), fresh.lines().collect());
-        let first_difference =
-            match (0..old.len().max(new.len())).find(|&i| old.get(i) != new.get(i)) {
-                Some(i) => format!(
-                    "first difference, line {}:\n  checked in: {}\n  generated:  {}",
-                    i + 1,
-                    old.get(i).unwrap_or(&"<end of file>"),
-                    new.get(i).unwrap_or(&"<end of file>"),
-                ),
-                None => "the lines match; line endings or the final newline differ".to_string(),
-            };
+        let (old, new): (Vec<&str>, Vec<&str>) = (current.lines().collect(), fresh.lines().collect());
+        let first_difference = match (0..old.len().max(new.len())).find(|&i| old.get(i) != new.get(i)) {
+            Some(i) => format!(
+                "first difference, line {}:\n  checked in: {}\n  generated:  {}",
+                i + 1,
+                old.get(i).unwrap_or(&"<end of file>"),
+                new.get(i).unwrap_or(&"<end of file>"),
+            ),
+            None => "the lines match; line endings or the final newline differ".to_string(),
+        };
         panic!("include/mpi.h is stale (src/ffi changed); regenerate it with `{BLESS}`.\n{first_difference}");
     }
 }
@@ -390,12 +360,8 @@ fn mpi_prototypes_match_generated_functions() {
         .collect();
     let out_dir = env!("OUT_DIR");
     let generated = fs::read_to_string(Path::new(out_dir).join("mpi_names.rs")).unwrap();
-    let defined: Vec<String> = generated
-        .split(" fn ")
-        .skip(1)
-        .map(ident_at)
-        .filter(|n| n.starts_with("MPI_"))
-        .collect();
+    let defined: Vec<String> =
+        generated.split(" fn ").skip(1).map(ident_at).filter(|n| n.starts_with("MPI_")).collect();
     for name in &declared {
         assert!(
             defined.contains(name),
@@ -507,20 +473,11 @@ fn compile(compiler_env: &str, default: &str, file: &str, flags: &[&str]) {
     let compiler = std::env::var(compiler_env).unwrap_or_else(|_| default.to_string());
     let out = Command::new(&compiler)
         .args(flags)
-        .args([
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-pedantic",
-            "-fsyntax-only",
-            "-I",
-        ])
+        .args(["-Wall", "-Wextra", "-Werror", "-pedantic", "-fsyntax-only", "-I"])
         .arg(&dir)
         .arg(&src)
         .output()
-        .unwrap_or_else(|e| {
-            panic!("running {compiler} (set {compiler_env} to choose another): {e}")
-        });
+        .unwrap_or_else(|e| panic!("running {compiler} (set {compiler_env} to choose another): {e}"));
     assert!(
         out.status.success(),
         "{compiler} rejected mpi.h via {}:\n{}",
@@ -531,12 +488,7 @@ fn compile(compiler_env: &str, default: &str, file: &str, flags: &[&str]) {
 
 #[test]
 fn header_compiles_as_c() {
-    compile(
-        "CC",
-        "cc",
-        "check_c.c",
-        &["-std=c11", "-Wstrict-prototypes"],
-    );
+    compile("CC", "cc", "check_c.c", &["-std=c11", "-Wstrict-prototypes"]);
 }
 
 #[test]

@@ -53,11 +53,7 @@ impl Launch {
             .stderr(file("stderr"))
             .spawn()
             .expect("spawn partyrun");
-        Launch {
-            child,
-            dir,
-            started: Instant::now(),
-        }
+        Launch { child, dir, started: Instant::now() }
     }
 
     fn wait(mut self) -> Outcome {
@@ -89,10 +85,7 @@ fn partyrun(args: &[&str]) -> Outcome {
 
 /// `words` split at spaces, then `tail` as it is.
 fn argv<'a>(words: &'a str, tail: &[&'a str]) -> Vec<&'a str> {
-    words
-        .split_whitespace()
-        .chain(tail.iter().copied())
-        .collect()
+    words.split_whitespace().chain(tail.iter().copied()).collect()
 }
 
 /// `partyrun OPTIONS sh -c SCRIPT`.
@@ -105,17 +98,9 @@ impl Outcome {
     fn expect(&self, code: i32, needles: &[&str], within_secs: u64) -> &Self {
         assert_eq!(self.code, Some(code), "stderr: {}", self.stderr);
         for needle in needles {
-            assert!(
-                self.stderr.contains(needle),
-                "no {needle:?} in stderr: {}",
-                self.stderr
-            );
+            assert!(self.stderr.contains(needle), "no {needle:?} in stderr: {}", self.stderr);
         }
-        assert!(
-            self.elapsed < Duration::from_secs(within_secs),
-            "took {:?}",
-            self.elapsed
-        );
+        assert!(self.elapsed < Duration::from_secs(within_secs), "took {:?}", self.elapsed);
         self
     }
 }
@@ -152,15 +137,11 @@ fn rank_pids(dir: &Path, n: usize) -> Vec<u32> {
 /// True once `pid` has exited (gone, or a zombie awaiting its new parent).
 fn is_dead(pid: u32) -> bool {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let state = stat
-        .rsplit(')')
-        .next()
-        .and_then(|r| r.split_whitespace().next());
+    let state = stat.rsplit(')').next().and_then(|r| r.split_whitespace().next());
     matches!(state, None | Some("Z"))
 }
 
-const WRITE_PID: &str =
-    "echo $$ > $T/pid$PARTYLINE_RANK.tmp && mv $T/pid$PARTYLINE_RANK.tmp $T/pid$PARTYLINE_RANK";
+const WRITE_PID: &str = "echo $$ > $T/pid$PARTYLINE_RANK.tmp && mv $T/pid$PARTYLINE_RANK.tmp $T/pid$PARTYLINE_RANK";
 
 #[test]
 fn ranks_get_the_environment_contract() {
@@ -173,17 +154,12 @@ fn ranks_get_the_environment_contract() {
     assert_eq!(lines.len(), 3, "{}", out.stdout);
     let first: Vec<&str> = lines[0].split(' ').collect();
     let (peers, job_id) = (first[2], first[3]);
-    let mut ports: Vec<u16> = peers
-        .split(',')
-        .map(|p| p.strip_prefix("127.0.0.1:").unwrap().parse().unwrap())
-        .collect();
+    let mut ports: Vec<u16> =
+        peers.split(',').map(|p| p.strip_prefix("127.0.0.1:").unwrap().parse().unwrap()).collect();
     ports.sort_unstable();
     ports.dedup();
     assert!(ports.len() == 3 && ports[0] > 0, "{peers}");
-    assert!(
-        job_id.len() == 16 && job_id.bytes().all(|b| b.is_ascii_hexdigit()),
-        "{job_id}"
-    );
+    assert!(job_id.len() == 16 && job_id.bytes().all(|b| b.is_ascii_hexdigit()), "{job_id}");
     for (rank, line) in lines.iter().enumerate() {
         let r = rank.to_string();
         let want = [&*r, "3", peers, job_id, "partyrun", &*r, "3", &*r, &*r, "3"].join(" ");
@@ -193,14 +169,8 @@ fn ranks_get_the_environment_contract() {
 
 #[test]
 fn job_id_and_exports_pass_through() {
-    let args = argv(
-        "-n 2 -x FOO=a=b -x PARTYRUN_TEST_VAR sh -c",
-        &["echo $PARTYLINE_JOB_ID $FOO $PARTYRUN_TEST_VAR"],
-    );
-    let env = [
-        ("PARTYLINE_JOB_ID", "myjob"),
-        ("PARTYRUN_TEST_VAR", "exported"),
-    ];
+    let args = argv("-n 2 -x FOO=a=b -x PARTYRUN_TEST_VAR sh -c", &["echo $PARTYLINE_JOB_ID $FOO $PARTYRUN_TEST_VAR"]);
+    let env = [("PARTYLINE_JOB_ID", "myjob"), ("PARTYRUN_TEST_VAR", "exported")];
     let out = Launch::start(&args, &env).wait();
     out.expect(0, &[], 10);
     assert_eq!(sorted_lines(&out.stdout), ["myjob a=b exported"; 2]);
@@ -210,37 +180,22 @@ fn job_id_and_exports_pass_through() {
 
 #[test]
 fn program_arguments_are_not_options() {
-    let out = partyrun(&argv(
-        "-np 1 sh -c",
-        &["echo \"$@\"", "sh", "-x", "y", "-n", "3", "--timeout"],
-    ));
+    let out = partyrun(&argv("-np 1 sh -c", &["echo \"$@\"", "sh", "-x", "y", "-n", "3", "--timeout"]));
     out.expect(0, &[], 10);
     assert_eq!(out.stdout, "-x y -n 3 --timeout\n");
 }
 
 #[test]
 fn first_failure_sets_the_exit_status() {
-    sh("-n 3", "exit $((PARTYLINE_RANK==1 ? 3 : 0))").expect(
-        3,
-        &["rank 1 (pid ", "exited with status 3"],
-        10,
-    );
+    sh("-n 3", "exit $((PARTYLINE_RANK==1 ? 3 : 0))").expect(3, &["rank 1 (pid ", "exited with status 3"], 10);
     let script = "[ $PARTYLINE_RANK = 0 ] && kill -9 $$; exec sleep 100";
-    sh("-n 2 --kill-grace 0.1", script).expect(
-        137,
-        &["rank 0 (pid ", "killed by signal 9 (SIGKILL)"],
-        10,
-    );
+    sh("-n 2 --kill-grace 0.1", script).expect(137, &["rank 0 (pid ", "killed by signal 9 (SIGKILL)"], 10);
 }
 
 #[test]
 fn a_failing_rank_stops_the_others() {
     let script = "[ $PARTYLINE_RANK = 1 ] && exit 3; exec sleep 100";
-    sh("-n 3 --kill-grace 0.2", script).expect(
-        3,
-        &["exited with status 3; stopping the other ranks"],
-        5,
-    );
+    sh("-n 3 --kill-grace 0.2", script).expect(3, &["exited with status 3; stopping the other ranks"], 5);
 
     // Ranks that ignore SIGTERM are SIGKILLed; sleeps that are not exec'd are children of
     // the ranks, and must not survive them either. Rank 1 fails once the others are set up.
@@ -254,15 +209,10 @@ fn a_failing_rank_stops_the_others() {
         wait";
     let out = sh("-n 3 --kill-grace 0", script);
     out.expect(3, &[], 8);
-    let read =
-        |r: usize| std::fs::read_to_string(out.dir.join(format!("child{r}"))).unwrap_or_default();
+    let read = |r: usize| std::fs::read_to_string(out.dir.join(format!("child{r}"))).unwrap_or_default();
     let pids: Vec<u32> = [read(0), read(2)]
         .iter()
-        .flat_map(|s| {
-            s.split_whitespace()
-                .map(|p| p.parse().unwrap())
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|s| s.split_whitespace().map(|p| p.parse().unwrap()).collect::<Vec<_>>())
         .collect();
     assert_eq!(pids.len(), 4, "the sleeps did not start");
     assert!(pids.iter().all(|&p| is_dead(p)), "left behind: {pids:?}");
@@ -270,10 +220,7 @@ fn a_failing_rank_stops_the_others() {
 
 #[test]
 fn kill_grace_lets_the_others_finish() {
-    let out = sh(
-        "-n 2 --kill-grace 20",
-        "[ $PARTYLINE_RANK = 1 ] && exit 3; sleep 0.3; echo finished",
-    );
+    let out = sh("-n 2 --kill-grace 20", "[ $PARTYLINE_RANK = 1 ] && exit 3; sleep 0.3; echo finished");
     out.expect(3, &[], 10);
     assert_eq!(out.stdout, "finished\n");
 }
@@ -285,52 +232,23 @@ fn timeout_kills_the_job() {
 
 #[test]
 fn tag_output_prefixes_every_line() {
-    let out = sh(
-        "--tag-output -n 2",
-        "echo out$PARTYLINE_RANK; echo err$PARTYLINE_RANK >&2; printf 'no newline'",
-    );
+    let out = sh("--tag-output -n 2", "echo out$PARTYLINE_RANK; echo err$PARTYLINE_RANK >&2; printf 'no newline'");
     out.expect(0, &[], 10);
-    let want = [
-        "[rank 0] no newline",
-        "[rank 0] out0",
-        "[rank 1] no newline",
-        "[rank 1] out1",
-    ];
+    let want = ["[rank 0] no newline", "[rank 0] out0", "[rank 1] no newline", "[rank 1] out1"];
     assert_eq!(sorted_lines(&out.stdout), want);
-    assert_eq!(
-        sorted_lines(&out.stderr),
-        ["[rank 0] err0", "[rank 1] err1"]
-    );
-    assert_eq!(
-        partyrun(&["--prefix-rank", "echo", "hi"]).stdout,
-        "[rank 0] hi\n"
-    );
+    assert_eq!(sorted_lines(&out.stderr), ["[rank 0] err0", "[rank 1] err1"]);
+    assert_eq!(partyrun(&["--prefix-rank", "echo", "hi"]).stdout, "[rank 0] hi\n");
 }
 
 #[test]
 fn each_rank_inherits_only_its_own_listener() {
-    let out = sh(
-        "-n 3",
-        "readlink /proc/self/fd/$PARTYLINE_LISTEN_FD; ls -l /proc/self/fd | grep -c socket:",
-    );
+    let out = sh("-n 3", "readlink /proc/self/fd/$PARTYLINE_LISTEN_FD; ls -l /proc/self/fd | grep -c socket:");
     out.expect(0, &[], 10);
     let lines = sorted_lines(&out.stdout);
-    assert_eq!(
-        &lines[..3],
-        ["1"; 3],
-        "each rank should see exactly one socket"
-    );
-    assert!(
-        lines[3..].iter().all(|l| l.starts_with("socket:[")),
-        "{}",
-        out.stdout
-    );
+    assert_eq!(&lines[..3], ["1"; 3], "each rank should see exactly one socket");
+    assert!(lines[3..].iter().all(|l| l.starts_with("socket:[")), "{}", out.stdout);
 
-    if !Command::new("python3")
-        .args(["-c", "pass"])
-        .status()
-        .is_ok_and(|s| s.success())
-    {
+    if !Command::new("python3").args(["-c", "pass"]).status().is_ok_and(|s| s.success()) {
         eprintln!("python3 not found; skipping the listening-socket check");
         return;
     }
@@ -362,13 +280,9 @@ fn start_sleepers() -> (Launch, Vec<u32>) {
 #[test]
 fn signals_to_partyrun_stop_the_job() {
     let (launch, pids) = start_sleepers();
-    let sent = Command::new("kill")
-        .args(["-TERM", &launch.child.id().to_string()])
-        .status();
+    let sent = Command::new("kill").args(["-TERM", &launch.child.id().to_string()]).status();
     assert!(sent.is_ok_and(|s| s.success()));
-    launch
-        .wait()
-        .expect(143, &["received SIGTERM; stopping all ranks"], 10);
+    launch.wait().expect(143, &["received SIGTERM; stopping all ranks"], 10);
     assert!(pids.iter().all(|&p| is_dead(p)));
 }
 
@@ -377,9 +291,7 @@ fn ranks_die_with_a_killed_partyrun() {
     let (mut launch, pids) = start_sleepers();
     launch.child.kill().expect("SIGKILL partyrun");
     let _ = launch.child.wait();
-    within_10s("ranks outlived partyrun", || {
-        pids.iter().all(|&p| is_dead(p)).then_some(())
-    });
+    within_10s("ranks outlived partyrun", || pids.iter().all(|&p| is_dead(p)).then_some(()));
     let _ = std::fs::remove_dir_all(&launch.dir);
 }
 
@@ -393,11 +305,7 @@ fn processes_left_behind_are_stopped() {
 
 #[test]
 fn unusable_programs_and_arguments() {
-    partyrun(&["-n", "2", "./surely-not-a-program"]).expect(
-        127,
-        &["cannot execute ./surely-not-a-program"],
-        10,
-    );
+    partyrun(&["-n", "2", "./surely-not-a-program"]).expect(127, &["cannot execute ./surely-not-a-program"], 10);
     for n in ["0", "65", "x"] {
         sh(&format!("-n {n}"), "true").expect(2, &["1 to 64 ranks"], 10);
     }
@@ -411,10 +319,7 @@ fn unusable_programs_and_arguments() {
 fn version_and_help() {
     let out = partyrun(&["--version"]);
     out.expect(0, &[], 10);
-    assert_eq!(
-        out.stdout.trim(),
-        concat!("partyrun (partyline) ", env!("CARGO_PKG_VERSION"))
-    );
+    assert_eq!(out.stdout.trim(), concat!("partyrun (partyline) ", env!("CARGO_PKG_VERSION")));
     let out = partyrun(&["--help"]);
     out.expect(0, &[], 10);
     assert!(out.stdout.contains("--tag-output") && out.stdout.contains("--oversubscribe"));
