@@ -91,8 +91,19 @@ pub fn operation(
     Ok((op, c))
 }
 
-fn nonblocking(
+/// When a new request handle's operation runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Begin {
+    /// Nonblocking call: start it now.
+    Now,
+    /// Persistent request: start it at each `MPI_Start`.
+    OnStart,
+}
+
+/// The body of every call that hands back a request handle (`MPI_I*` and `MPI_*_init`).
+pub fn request_call(
     name: &str,
+    begin: Begin,
     send: Option<SendMode>,
     buf: *const c_void,
     count: c_int,
@@ -105,8 +116,11 @@ fn nonblocking(
     call(name, comm as usize, || {
         let st = state()?;
         let (op, c) = operation(st, send, buf, count, datatype, peer, tag, comm)?;
-        let posted = post(st, &op, &c)?;
-        out(request, new_handle(st, Some(posted), c, comm as usize, None)?, "request")
+        let handle = match begin {
+            Begin::Now => new_handle(st, Some(post(st, &op, &c)?), c, comm as usize, None)?,
+            Begin::OnStart => new_handle(st, None, c, comm as usize, Some(op))?,
+        };
+        out(request, handle, "request")
     })
 }
 
@@ -204,7 +218,7 @@ pub unsafe extern "C" fn PMPI_Isend(
     comm: MPI_Comm,
     request: *mut MPI_Request,
 ) -> c_int {
-    nonblocking("MPI_Isend", Some(SendMode::Standard), buf, count, datatype, dest, tag, comm, request)
+    request_call("MPI_Isend", Begin::Now, Some(SendMode::Standard), buf, count, datatype, dest, tag, comm, request)
 }
 
 #[no_mangle]
@@ -217,7 +231,7 @@ pub unsafe extern "C" fn PMPI_Irsend(
     comm: MPI_Comm,
     request: *mut MPI_Request,
 ) -> c_int {
-    nonblocking("MPI_Irsend", Some(SendMode::Standard), buf, count, datatype, dest, tag, comm, request)
+    request_call("MPI_Irsend", Begin::Now, Some(SendMode::Standard), buf, count, datatype, dest, tag, comm, request)
 }
 
 #[no_mangle]
@@ -230,7 +244,7 @@ pub unsafe extern "C" fn PMPI_Issend(
     comm: MPI_Comm,
     request: *mut MPI_Request,
 ) -> c_int {
-    nonblocking("MPI_Issend", Some(SendMode::Synchronous), buf, count, datatype, dest, tag, comm, request)
+    request_call("MPI_Issend", Begin::Now, Some(SendMode::Synchronous), buf, count, datatype, dest, tag, comm, request)
 }
 
 #[no_mangle]
@@ -243,7 +257,7 @@ pub unsafe extern "C" fn PMPI_Ibsend(
     comm: MPI_Comm,
     request: *mut MPI_Request,
 ) -> c_int {
-    nonblocking("MPI_Ibsend", Some(SendMode::Buffered), buf, count, datatype, dest, tag, comm, request)
+    request_call("MPI_Ibsend", Begin::Now, Some(SendMode::Buffered), buf, count, datatype, dest, tag, comm, request)
 }
 
 #[no_mangle]
@@ -256,7 +270,7 @@ pub unsafe extern "C" fn PMPI_Irecv(
     comm: MPI_Comm,
     request: *mut MPI_Request,
 ) -> c_int {
-    nonblocking("MPI_Irecv", None, buf, count, datatype, source, tag, comm, request)
+    request_call("MPI_Irecv", Begin::Now, None, buf, count, datatype, source, tag, comm, request)
 }
 
 #[no_mangle]

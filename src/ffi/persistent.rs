@@ -1,8 +1,8 @@
 //! Persistent requests: set up once with `*_init`, run many times with `MPI_Start`.
 
 use super::abi::{MPI_Comm, MPI_Datatype, MPI_Request};
-use super::boundary::{blame, call, out};
-use super::p2p::{new_handle, operation, post};
+use super::boundary::{blame, call};
+use super::p2p::{post, request_call, Begin};
 use super::state::{decode, lock, state, Kind, State};
 use crate::error::{err, Result};
 use crate::runtime::SendMode;
@@ -19,11 +19,7 @@ fn init(
     comm: MPI_Comm,
     request: *mut MPI_Request,
 ) -> c_int {
-    call(name, comm as usize, || {
-        let st = state()?;
-        let (op, c) = operation(st, send, buf, count, datatype, peer, tag, comm)?;
-        out(request, new_handle(st, None, c, comm as usize, Some(op))?, "request")
-    })
+    request_call(name, Begin::OnStart, send, buf, count, datatype, peer, tag, comm, request)
 }
 
 #[no_mangle]

@@ -2,20 +2,10 @@
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include "check.h"
 
 static int rank, size, succ, pred;
 
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "%s:%d: rank %d: CHECK failed: %s\n", __FILE__,      \
-                    __LINE__, rank, #cond);                                      \
-            fflush(stderr);                                                      \
-            MPI_Abort(MPI_COMM_WORLD, 1);                                        \
-            exit(1);                                                             \
-        }                                                                        \
-    } while (0)
-#define OK(call) CHECK((call) == MPI_SUCCESS)
 
 static int compare(MPI_Comm a, MPI_Comm b) {
     int r = -1;

@@ -6,19 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "check.h"
 
 static int rank = -1, size;
 
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "%s:%d: rank %d: CHECK failed: %s\n", __FILE__,      \
-                    __LINE__, rank, #cond);                                      \
-            fflush(stderr);                                                      \
-            MPI_Abort(MPI_COMM_WORLD, 1);                                        \
-            exit(1);                                                             \
-        }                                                                        \
-    } while (0)
 /* Outside MPI_Init..MPI_Finalize MPI_Abort may not be called. */
 #define CHECK_NOMPI(cond)                                                        \
     do {                                                                         \
@@ -28,7 +19,6 @@ static int rank = -1, size;
             exit(1);                                                             \
         }                                                                        \
     } while (0)
-#define OK(call) CHECK((call) == MPI_SUCCESS)
 
 static int err_class(int rc) {
     int cls = -1;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "check.h"
 
 /* argv[1]: none or "exit" -> rank 1 calls _exit(7); "kill" -> rank 1 raises
  * SIGKILL; "fatal" -> like "exit" but survivors keep MPI_ERRORS_ARE_FATAL, so
@@ -13,17 +14,6 @@
 
 static int rank, size;
 
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "%s:%d: rank %d: CHECK failed: %s\n", __FILE__,      \
-                    __LINE__, rank, #cond);                                      \
-            fflush(stderr);                                                      \
-            MPI_Abort(MPI_COMM_WORLD, 1);                                        \
-            exit(1);                                                             \
-        }                                                                        \
-    } while (0)
-#define OK(call) CHECK((call) == MPI_SUCCESS)
 
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "exit";

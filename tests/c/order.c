@@ -3,20 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "check.h"
 
 static int rank, size, succ, pred;
 
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "%s:%d: rank %d: CHECK failed: %s\n", __FILE__,      \
-                    __LINE__, rank, #cond);                                      \
-            fflush(stderr);                                                      \
-            MPI_Abort(MPI_COMM_WORLD, 1);                                        \
-            exit(1);                                                             \
-        }                                                                        \
-    } while (0)
-#define OK(call) CHECK((call) == MPI_SUCCESS)
 
 static int err_class(int rc) {
     int cls = -1;

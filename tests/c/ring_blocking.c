@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "check.h"
 
 /* Every rank sends first, so this only completes if MPI_Send returns before
  * the matching receive is posted (buffered sends at every size).  Standard
@@ -11,17 +12,6 @@
 
 static int rank, size;
 
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "%s:%d: rank %d: CHECK failed: %s\n", __FILE__,      \
-                    __LINE__, rank, #cond);                                      \
-            fflush(stderr);                                                      \
-            MPI_Abort(MPI_COMM_WORLD, 1);                                        \
-            exit(1);                                                             \
-        }                                                                        \
-    } while (0)
-#define OK(call) CHECK((call) == MPI_SUCCESS)
 
 /* Distinct 64-bit word per (index, sender, length, round). */
 static uint64_t pat(size_t j, int src, size_t len, int k) {
