@@ -75,6 +75,11 @@ fn comm() {
 }
 
 #[test]
+fn threads() {
+    all_ranks("threads", secs(60));
+}
+
+#[test]
 fn huge() {
     let _g = heavy();
     run_program("huge", &[(2, &[])], secs(240));
