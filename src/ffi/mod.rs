@@ -5,6 +5,7 @@
 pub mod abi;
 mod abi_consts;
 mod boundary;
+mod bsend;
 mod comm;
 mod completion;
 mod datatype;

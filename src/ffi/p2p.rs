@@ -1,13 +1,13 @@
 //! Point-to-point: blocking and nonblocking sends and receives, probes, buffered-mode space.
 
-use super::abi::{self, MPI_Comm, MPI_Datatype, MPI_Request, MPI_Status};
+use super::abi::{MPI_Comm, MPI_Datatype, MPI_Request, MPI_Status};
 use super::boundary::{call, out};
 use super::handles::{self, buffer};
 use super::state::{encode, lock, state, Kind, PersistentOp, RequestEntry, State};
 use super::status;
 use crate::buffer::UserBuf;
 use crate::comm::Comm;
-use crate::error::{err, Result};
+use crate::error::Result;
 use crate::matching::Pattern;
 use crate::request::{Outcome, Request};
 use crate::runtime::{outcome_result, RecvTicket, SendMode};
@@ -25,7 +25,7 @@ pub fn post(st: &State, op: &PersistentOp, comm: &Comm) -> Result<Posted> {
                 return Ok((Request::completed(Outcome::empty()), None));
             };
             if mode == SendMode::Buffered {
-                return bsend(st, dest, comm.context, tag, op.buf).map(|r| (r, None));
+                return super::bsend::bsend(st, dest, comm.context, tag, op.buf).map(|r| (r, None));
             }
             st.rt.isend(dest, comm.context, tag, op.buf, mode).map(|r| (r, None))
         }
@@ -38,24 +38,6 @@ pub fn post(st: &State, op: &PersistentOp, comm: &Comm) -> Result<Posted> {
             st.rt.irecv(pattern, op.buf)
         }
     }
-}
-
-/// A buffered send: copied at once against the attached buffer's space; the caller's
-/// request is complete immediately.
-fn bsend(st: &State, dest: usize, context: u64, tag: i32, data: UserBuf) -> Result<Arc<Request>> {
-    let need = data.len() + abi::MPI_BSEND_OVERHEAD as usize;
-    let mut area = lock(&st.bsend);
-    let Some((_, size)) = area.attached else {
-        return Err(err!(Buffer, "MPI_Bsend needs a buffer: call MPI_Buffer_attach first"));
-    };
-    area.in_flight.retain(|(r, _)| !r.is_done());
-    let used: usize = area.in_flight.iter().map(|(_, n)| n).sum();
-    if used + need > size {
-        return Err(err!(Buffer, "the attached buffer ({size} bytes) has {} bytes free but this buffered send needs {need} (message + MPI_BSEND_OVERHEAD); attach a larger buffer", size - used));
-    }
-    let internal = st.rt.isend(dest, context, tag, data, SendMode::Buffered)?;
-    area.in_flight.push((internal, need));
-    Ok(Request::completed(Outcome { count: data.len() as u64, ..Outcome::empty() }))
 }
 
 /// Registers a request handle for the caller.
@@ -393,37 +375,5 @@ pub unsafe extern "C" fn PMPI_Iprobe(
             status::write(status, s);
         }
         Ok(())
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Buffer_attach(buffer: *mut c_void, size: c_int) -> c_int {
-    call("MPI_Buffer_attach", super::boundary::world(), || {
-        let st = state()?;
-        if size < 0 || (size > 0 && buffer.is_null()) {
-            return Err(err!(Buffer, "MPI_Buffer_attach: invalid buffer ({size} bytes at {buffer:?})"));
-        }
-        let mut area = lock(&st.bsend);
-        if area.attached.is_some() {
-            return Err(err!(Buffer, "MPI_Buffer_attach: a buffer is already attached; detach it first"));
-        }
-        area.attached = Some((buffer as usize, size as usize));
-        Ok(())
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Buffer_detach(buffer_addr: *mut c_void, size: *mut c_int) -> c_int {
-    call("MPI_Buffer_detach", super::boundary::world(), || {
-        let st = state()?;
-        let pending: Vec<Arc<Request>> = lock(&st.bsend).in_flight.iter().map(|(r, _)| r.clone()).collect();
-        // MPI: detaching blocks until every buffered message has been transmitted.
-        st.rt.wait_until(|| pending.iter().all(|r| r.is_done()).then_some(()))?;
-        let mut area = lock(&st.bsend);
-        let (addr, len) =
-            area.attached.take().ok_or_else(|| err!(Buffer, "MPI_Buffer_detach: no buffer is attached"))?;
-        area.in_flight.clear();
-        out(buffer_addr as *mut *mut c_void, addr as *mut c_void, "buffer address")?;
-        out(size, len as c_int, "size")
     })
 }
