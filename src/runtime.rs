@@ -308,6 +308,22 @@ impl Runtime {
             return Ok(());
         };
         self.shared.command(Command::Finalize)?;
+        // MPI_Finalize is collective, so it waits for every peer however long it takes; but
+        // a peer that never arrives should not look like a silent hang.
+        let started = Instant::now();
+        let mut reported = false;
+        while !thread.is_finished() {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            if !reported && started.elapsed() >= FINALIZE_NOTICE {
+                reported = true;
+                let waiting: Vec<String> = self.shared.open_links().iter().map(|r| r.to_string()).collect();
+                crate::log::warn(&format!(
+                    "MPI_Finalize has waited {} s for rank(s) {} to call MPI_Finalize too; is one of them stuck?",
+                    FINALIZE_NOTICE.as_secs(),
+                    waiting.join(", ")
+                ));
+            }
+        }
         thread.join().map_err(|_| err!(Intern, "the communication thread panicked during MPI_Finalize"))?;
         match self.shared.notifier.poisoned() {
             Some(e) => Err(e.clone()),
@@ -315,6 +331,9 @@ impl Runtime {
         }
     }
 }
+
+/// How long `MPI_Finalize` waits for the other ranks before saying whom it waits for.
+const FINALIZE_NOTICE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A completed request's outcome, or its error.
 pub fn outcome_result(outcome: Outcome) -> Result<Outcome> {

@@ -97,7 +97,12 @@ impl Shared {
     }
 
     pub fn all_links_closed(&self) -> bool {
-        self.links.iter().flatten().all(|m| lock(m).is_closed())
+        self.open_links().is_empty()
+    }
+
+    /// Ranks whose link is still open (for `MPI_Finalize`: they have not said goodbye yet).
+    pub fn open_links(&self) -> Vec<usize> {
+        self.links.iter().flatten().map(|m| lock(m)).filter(|l| !l.is_closed()).map(|l| l.peer).collect()
     }
 
     /// Hands a command to the progress thread and wakes it.
