@@ -13,33 +13,6 @@
 static int rank, size;
 
 
-/* Distinct 64-bit word per (index, sender, length, round). */
-static uint64_t pat(size_t j, int src, size_t len, int k) {
-    return ((uint64_t)j * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)src << 56) ^
-           ((uint64_t)k << 48) ^ (uint64_t)len;
-}
-
-static void fill(unsigned char *b, size_t len, int src, int k) {
-    size_t nw = len / 8;
-    uint64_t *w = (uint64_t *)b, t = pat(nw, src, len, k);
-    for (size_t j = 0; j < nw; j++) w[j] = pat(j, src, len, k);
-    memcpy(b + 8 * nw, &t, len % 8);
-}
-
-static void verify(const unsigned char *b, size_t len, int src, int k) {
-    size_t nw = len / 8;
-    const uint64_t *w = (const uint64_t *)b;
-    uint64_t t = pat(nw, src, len, k);
-    for (size_t j = 0; j < nw; j++) {
-        if (w[j] != pat(j, src, len, k)) {
-            fprintf(stderr, "rank %d: %zu B from %d (round %d): word %zu is %llx, want %llx\n",
-                    rank, len, src, k, j, (unsigned long long)w[j],
-                    (unsigned long long)pat(j, src, len, k));
-            CHECK(0 && "message contents");
-        }
-    }
-    CHECK(memcmp(b + 8 * nw, &t, len % 8) == 0);
-}
 
 int main(int argc, char **argv) {
     OK(MPI_Init(&argc, &argv));
@@ -61,7 +34,7 @@ int main(int argc, char **argv) {
         for (int k = 0; k < rounds; k++) {
             MPI_Status st;
             int cnt = -1;
-            fill(s, len, rank, k);
+            pattern_fill(s, len, rank, k);
             memset(r, 0, len);
             if (size == 1) {
                 /* Self-exchange: a blocking self-send could deadlock in MPI. */
@@ -76,7 +49,7 @@ int main(int argc, char **argv) {
             CHECK(st.MPI_SOURCE == succ && st.MPI_TAG == 0);
             OK(MPI_Get_count(&st, MPI_BYTE, &cnt));
             CHECK(cnt == (int)len);
-            verify(r, len, succ, k);
+            pattern_verify(r, len, succ, k);
             /* The send buffer is reusable as soon as MPI_Send returns. */
             memset(s, 0xA5, len);
         }

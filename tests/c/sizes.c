@@ -9,36 +9,6 @@
 static int rank, size;
 
 
-/* Word j of a message of length len sent by src in exchange round k: every
- * 8-byte word differs, so lost, duplicated or shifted chunks are detected.
- * Word-wise loops keep fill/verify fast even in unoptimised builds. */
-static uint64_t pat(size_t j, int src, size_t len, int k) {
-    return ((uint64_t)j * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)src << 56) ^
-           ((uint64_t)k << 48) ^ (uint64_t)len;
-}
-
-static void fill(unsigned char *b, size_t len, int src, int k) {
-    size_t nw = len / 8;
-    uint64_t *w = (uint64_t *)b, t = pat(nw, src, len, k);
-    for (size_t j = 0; j < nw; j++) w[j] = pat(j, src, len, k);
-    memcpy(b + 8 * nw, &t, len % 8);
-}
-
-static void verify(const unsigned char *b, size_t len, int src, int k) {
-    size_t nw = len / 8;
-    const uint64_t *w = (const uint64_t *)b;
-    uint64_t t = pat(nw, src, len, k);
-    for (size_t j = 0; j < nw; j++) {
-        if (w[j] != pat(j, src, len, k)) {
-            fprintf(stderr, "rank %d: message of %zu B from %d (round %d): word %zu is %llx, want %llx\n",
-                    rank, len, src, k, j, (unsigned long long)w[j],
-                    (unsigned long long)pat(j, src, len, k));
-            CHECK(0 && "message contents");
-        }
-    }
-    CHECK(memcmp(b + 8 * nw, &t, len % 8) == 0);
-}
-
 static void check_count(MPI_Status *st, int src, int tag, size_t len) {
     int cnt = -1;
     OK(MPI_Get_count(st, MPI_BYTE, &cnt));
@@ -56,7 +26,7 @@ static void exchange(int p, size_t len) {
     for (int k = 0; k < 2; k++) {
         MPI_Status st;
         MPI_Request req;
-        fill(s, len, rank, k);
+        pattern_fill(s, len, rank, k);
         memset(r, 0xEE, len);
         if (p == rank) {
             OK(MPI_Isend(s, n, MPI_BYTE, p, tag, MPI_COMM_WORLD, &req));
@@ -74,7 +44,7 @@ static void exchange(int p, size_t len) {
             OK(MPI_Send(s, n, MPI_BYTE, p, tag, MPI_COMM_WORLD));
         }
         check_count(&st, p, tag, len);
-        verify(r, len, p, k);
+        pattern_verify(r, len, p, k);
     }
     free(s);
     free(r);
