@@ -226,7 +226,7 @@ impl Link {
             return;
         }
         self.failed = true;
-        let _ = sh_deregister(self);
+        let _ = close_socket(self);
         crate::log::info(&format!("link to rank {} closed: {why}", self.peer));
         let mut reqs: Vec<Arc<Request>> = self.out.drain(..).filter_map(|f| f.req).collect();
         reqs.extend(self.awaiting_ack.drain().map(|(_, w)| w.req));
@@ -256,7 +256,7 @@ impl Link {
     }
 }
 
-fn sh_deregister(link: &mut Link) -> std::io::Result<()> {
+fn close_socket(link: &mut Link) -> std::io::Result<()> {
     // Closing our side too makes a peer still writing to us see the failure promptly.
     link.transport.socket().shutdown(std::net::Shutdown::Both)
 }

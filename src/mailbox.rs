@@ -135,31 +135,13 @@ impl Mailbox {
         let src = peer as i32;
         let mut doomed =
             self.engine.drain_posted(|p: &Pattern| p.source == Some(src) || (fail_wildcards && p.source.is_none()));
-        let mut incomplete = Vec::new();
-        self.collect_incomplete_from(peer, &mut incomplete);
-        for (context, id) in incomplete {
-            if let Some(u) = self.engine.remove_unexpected(context, id) {
-                if !matches!(u.stage, Stage::Stalled) {
-                    self.release(u.len);
-                }
-                doomed.extend(u.claimed);
+        let incomplete = self.engine.drain_unexpected(|u| u.peer == peer && !matches!(u.stage, Stage::Buffered(_)));
+        for u in incomplete {
+            if !matches!(u.stage, Stage::Stalled) {
+                self.release(u.len);
             }
+            doomed.extend(u.claimed);
         }
         doomed
-    }
-
-    fn collect_incomplete_from(&mut self, peer: usize, out: &mut Vec<(u64, u64)>) {
-        // Probe every context through a wildcard pattern on the ids we know of.
-        for (context, id) in self.unexpected_ids() {
-            if let Some(u) = self.engine.unexpected_mut(context, id) {
-                if u.peer == peer && !matches!(u.stage, Stage::Buffered(_)) {
-                    out.push((context, id));
-                }
-            }
-        }
-    }
-
-    fn unexpected_ids(&mut self) -> Vec<(u64, u64)> {
-        self.engine.unexpected_ids()
     }
 }

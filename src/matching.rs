@@ -123,9 +123,16 @@ impl<P, U> MatchEngine<P, U> {
         self.posted.values().map(VecDeque::len).sum()
     }
 
-    /// (context, id) of every unexpected message, for sweeps such as a peer's failure.
-    pub fn unexpected_ids(&self) -> Vec<(u64, u64)> {
-        self.unexpected.iter().flat_map(|(ctx, q)| q.iter().map(move |(id, _, _)| (*ctx, *id))).collect()
+    /// Removes every unexpected message that satisfies `doomed` (a failed peer's, say).
+    pub fn drain_unexpected(&mut self, mut doomed: impl FnMut(&U) -> bool) -> Vec<U> {
+        let mut out = Vec::new();
+        for queue in self.unexpected.values_mut() {
+            let (gone, kept): (VecDeque<_>, VecDeque<_>) = queue.drain(..).partition(|(_, _, u)| doomed(u));
+            *queue = kept;
+            out.extend(gone.into_iter().map(|(_, _, u)| u));
+        }
+        self.unexpected.retain(|_, q| !q.is_empty());
+        out
     }
 
     pub fn unexpected_len(&self) -> usize {
@@ -172,6 +179,8 @@ mod tests {
         let (_, _, v) = m.find_unexpected(&pat(None, None), |v| *v != 10).unwrap();
         assert_eq!(*v, 12, "ineligible (claimed) entries are skipped");
         assert_eq!(m.unexpected_len(), 2);
+        assert_eq!(m.drain_unexpected(|v| *v == 12), vec![12]);
+        assert_eq!(m.unexpected_len(), 1);
     }
 
     #[test]
