@@ -8,20 +8,6 @@ use crate::error::{err, Result};
 use crate::runtime::SendMode;
 use std::ffi::{c_int, c_void};
 
-fn init(
-    name: &str,
-    send: Option<SendMode>,
-    buf: *const c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    peer: c_int,
-    tag: c_int,
-    comm: MPI_Comm,
-    request: *mut MPI_Request,
-) -> c_int {
-    request_call(name, Begin::OnStart, send, buf, count, datatype, peer, tag, comm, request)
-}
-
 #[no_mangle]
 pub unsafe extern "C" fn PMPI_Send_init(
     buf: *const c_void,
@@ -32,7 +18,18 @@ pub unsafe extern "C" fn PMPI_Send_init(
     comm: MPI_Comm,
     request: *mut MPI_Request,
 ) -> c_int {
-    init("MPI_Send_init", Some(SendMode::Standard), buf, count, datatype, dest, tag, comm, request)
+    request_call(
+        "MPI_Send_init",
+        Begin::OnStart,
+        Some(SendMode::Standard),
+        buf,
+        count,
+        datatype,
+        dest,
+        tag,
+        comm,
+        request,
+    )
 }
 
 #[no_mangle]
@@ -45,7 +42,18 @@ pub unsafe extern "C" fn PMPI_Ssend_init(
     comm: MPI_Comm,
     request: *mut MPI_Request,
 ) -> c_int {
-    init("MPI_Ssend_init", Some(SendMode::Synchronous), buf, count, datatype, dest, tag, comm, request)
+    request_call(
+        "MPI_Ssend_init",
+        Begin::OnStart,
+        Some(SendMode::Synchronous),
+        buf,
+        count,
+        datatype,
+        dest,
+        tag,
+        comm,
+        request,
+    )
 }
 
 #[no_mangle]
@@ -58,7 +66,18 @@ pub unsafe extern "C" fn PMPI_Rsend_init(
     comm: MPI_Comm,
     request: *mut MPI_Request,
 ) -> c_int {
-    init("MPI_Rsend_init", Some(SendMode::Standard), buf, count, datatype, dest, tag, comm, request)
+    request_call(
+        "MPI_Rsend_init",
+        Begin::OnStart,
+        Some(SendMode::Standard),
+        buf,
+        count,
+        datatype,
+        dest,
+        tag,
+        comm,
+        request,
+    )
 }
 
 #[no_mangle]
@@ -71,7 +90,18 @@ pub unsafe extern "C" fn PMPI_Bsend_init(
     comm: MPI_Comm,
     request: *mut MPI_Request,
 ) -> c_int {
-    init("MPI_Bsend_init", Some(SendMode::Buffered), buf, count, datatype, dest, tag, comm, request)
+    request_call(
+        "MPI_Bsend_init",
+        Begin::OnStart,
+        Some(SendMode::Buffered),
+        buf,
+        count,
+        datatype,
+        dest,
+        tag,
+        comm,
+        request,
+    )
 }
 
 #[no_mangle]
@@ -84,7 +114,7 @@ pub unsafe extern "C" fn PMPI_Recv_init(
     comm: MPI_Comm,
     request: *mut MPI_Request,
 ) -> c_int {
-    init("MPI_Recv_init", None, buf, count, datatype, source, tag, comm, request)
+    request_call("MPI_Recv_init", Begin::OnStart, None, buf, count, datatype, source, tag, comm, request)
 }
 
 fn start(st: &State, value: MPI_Request) -> Result<()> {
