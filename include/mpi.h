@@ -227,9 +227,10 @@ typedef struct MPI_ABI_Request MPI_ABI_Request;
 typedef struct MPI_ABI_Session MPI_ABI_Session;
 typedef struct MPI_ABI_Win MPI_ABI_Win;
 typedef struct MPI_ABI_Comm *MPI_Comm;
+typedef struct MPI_ABI_Datatype *MPI_Datatype;
 typedef intptr_t MPI_Aint;
 typedef struct MPI_ABI_Info *MPI_Info;
-typedef struct MPI_ABI_Datatype *MPI_Datatype;
+typedef struct MPI_ABI_Op *MPI_Op;
 typedef struct MPI_ABI_Request *MPI_Request;
 typedef struct MPI_ABI_Errhandler *MPI_Errhandler;
 
@@ -240,8 +241,8 @@ typedef struct MPI_Status {
   int MPI_internal[5];
 } MPI_Status;
 
+typedef void MPI_User_function(void*, void*, int*, MPI_Datatype*);
 typedef int64_t MPI_Count;
-typedef struct MPI_ABI_Op *MPI_Op;
 typedef struct MPI_ABI_Group *MPI_Group;
 typedef struct MPI_ABI_Win *MPI_Win;
 typedef struct MPI_ABI_File *MPI_File;
@@ -249,7 +250,6 @@ typedef struct MPI_ABI_Session *MPI_Session;
 typedef struct MPI_ABI_Message *MPI_Message;
 typedef int64_t MPI_Offset;
 typedef int MPI_Fint;
-typedef void MPI_User_function(void*, void*, int*, MPI_Datatype*);
 typedef void MPI_User_function_c(void*, void*, MPI_Count*, MPI_Datatype*);
 typedef void MPI_Comm_errhandler_function(MPI_Comm*, int*, ...);
 typedef void MPI_Win_errhandler_function(MPI_Win*, int*, ...);
@@ -389,9 +389,53 @@ extern "C" {
 
 int MPI_Abort(MPI_Comm comm, int errorcode);
 
+int MPI_Allgather(const void *sendbuf,
+                  int sendcount,
+                  MPI_Datatype sendtype,
+                  void *recvbuf,
+                  int recvcount,
+                  MPI_Datatype recvtype,
+                  MPI_Comm comm);
+
+int MPI_Allgatherv(const void *sendbuf,
+                   int sendcount,
+                   MPI_Datatype sendtype,
+                   void *recvbuf,
+                   const int *recvcounts,
+                   const int *displs,
+                   MPI_Datatype recvtype,
+                   MPI_Comm comm);
+
 int MPI_Alloc_mem(MPI_Aint size, MPI_Info info, void *baseptr);
 
+int MPI_Allreduce(const void *sendbuf,
+                  void *recvbuf,
+                  int count,
+                  MPI_Datatype datatype,
+                  MPI_Op op,
+                  MPI_Comm comm);
+
+int MPI_Alltoall(const void *sendbuf,
+                 int sendcount,
+                 MPI_Datatype sendtype,
+                 void *recvbuf,
+                 int recvcount,
+                 MPI_Datatype recvtype,
+                 MPI_Comm comm);
+
+int MPI_Alltoallv(const void *sendbuf,
+                  const int *sendcounts,
+                  const int *sdispls,
+                  MPI_Datatype sendtype,
+                  void *recvbuf,
+                  const int *recvcounts,
+                  const int *rdispls,
+                  MPI_Datatype recvtype,
+                  MPI_Comm comm);
+
 int MPI_Barrier(MPI_Comm comm);
+
+int MPI_Bcast(void *buffer, int count, MPI_Datatype datatype, int root, MPI_Comm comm);
 
 int MPI_Bsend(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
 
@@ -433,11 +477,37 @@ int MPI_Error_class(int errorcode, int *errorclass);
 
 int MPI_Error_string(int errorcode, char *string, int *resultlen);
 
+int MPI_Exscan(const void *sendbuf,
+               void *recvbuf,
+               int count,
+               MPI_Datatype datatype,
+               MPI_Op op,
+               MPI_Comm comm);
+
 int MPI_Finalize(void);
 
 int MPI_Finalized(int *flag);
 
 int MPI_Free_mem(void *base);
+
+int MPI_Gather(const void *sendbuf,
+               int sendcount,
+               MPI_Datatype sendtype,
+               void *recvbuf,
+               int recvcount,
+               MPI_Datatype recvtype,
+               int root,
+               MPI_Comm comm);
+
+int MPI_Gatherv(const void *sendbuf,
+                int sendcount,
+                MPI_Datatype sendtype,
+                void *recvbuf,
+                const int *recvcounts,
+                const int *displs,
+                MPI_Datatype recvtype,
+                int root,
+                MPI_Comm comm);
 
 int MPI_Get_count(const struct MPI_Status *status, MPI_Datatype datatype, int *count);
 
@@ -497,6 +567,12 @@ int MPI_Issend(const void *buf,
                MPI_Comm comm,
                MPI_Request *request);
 
+int MPI_Op_commutative(MPI_Op op, int *commute);
+
+int MPI_Op_create(MPI_User_function user_fn, int commute, MPI_Op *op);
+
+int MPI_Op_free(MPI_Op *op);
+
 int MPI_Probe(int source, int tag, MPI_Comm comm, struct MPI_Status *status);
 
 int MPI_Query_thread(int *provided);
@@ -517,6 +593,34 @@ int MPI_Recv_init(void *buf,
                   MPI_Comm comm,
                   MPI_Request *request);
 
+int MPI_Reduce(const void *sendbuf,
+               void *recvbuf,
+               int count,
+               MPI_Datatype datatype,
+               MPI_Op op,
+               int root,
+               MPI_Comm comm);
+
+int MPI_Reduce_local(const void *inbuf,
+                     void *inoutbuf,
+                     int count,
+                     MPI_Datatype datatype,
+                     MPI_Op op);
+
+int MPI_Reduce_scatter(const void *sendbuf,
+                       void *recvbuf,
+                       const int *recvcounts,
+                       MPI_Datatype datatype,
+                       MPI_Op op,
+                       MPI_Comm comm);
+
+int MPI_Reduce_scatter_block(const void *sendbuf,
+                             void *recvbuf,
+                             int recvcount,
+                             MPI_Datatype datatype,
+                             MPI_Op op,
+                             MPI_Comm comm);
+
 int MPI_Request_free(MPI_Request *request);
 
 int MPI_Rsend(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
@@ -528,6 +632,32 @@ int MPI_Rsend_init(const void *buf,
                    int tag,
                    MPI_Comm comm,
                    MPI_Request *request);
+
+int MPI_Scan(const void *sendbuf,
+             void *recvbuf,
+             int count,
+             MPI_Datatype datatype,
+             MPI_Op op,
+             MPI_Comm comm);
+
+int MPI_Scatter(const void *sendbuf,
+                int sendcount,
+                MPI_Datatype sendtype,
+                void *recvbuf,
+                int recvcount,
+                MPI_Datatype recvtype,
+                int root,
+                MPI_Comm comm);
+
+int MPI_Scatterv(const void *sendbuf,
+                 const int *sendcounts,
+                 const int *displs,
+                 MPI_Datatype sendtype,
+                 void *recvbuf,
+                 int recvcount,
+                 MPI_Datatype recvtype,
+                 int root,
+                 MPI_Comm comm);
 
 int MPI_Send(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
 
@@ -620,9 +750,53 @@ double MPI_Wtime(void);
 
 int PMPI_Abort(MPI_Comm comm, int errorcode);
 
+int PMPI_Allgather(const void *sendbuf,
+                   int sendcount,
+                   MPI_Datatype sendtype,
+                   void *recvbuf,
+                   int recvcount,
+                   MPI_Datatype recvtype,
+                   MPI_Comm comm);
+
+int PMPI_Allgatherv(const void *sendbuf,
+                    int sendcount,
+                    MPI_Datatype sendtype,
+                    void *recvbuf,
+                    const int *recvcounts,
+                    const int *displs,
+                    MPI_Datatype recvtype,
+                    MPI_Comm comm);
+
 int PMPI_Alloc_mem(MPI_Aint size, MPI_Info info, void *baseptr);
 
+int PMPI_Allreduce(const void *sendbuf,
+                   void *recvbuf,
+                   int count,
+                   MPI_Datatype datatype,
+                   MPI_Op op,
+                   MPI_Comm comm);
+
+int PMPI_Alltoall(const void *sendbuf,
+                  int sendcount,
+                  MPI_Datatype sendtype,
+                  void *recvbuf,
+                  int recvcount,
+                  MPI_Datatype recvtype,
+                  MPI_Comm comm);
+
+int PMPI_Alltoallv(const void *sendbuf,
+                   const int *sendcounts,
+                   const int *sdispls,
+                   MPI_Datatype sendtype,
+                   void *recvbuf,
+                   const int *recvcounts,
+                   const int *rdispls,
+                   MPI_Datatype recvtype,
+                   MPI_Comm comm);
+
 int PMPI_Barrier(MPI_Comm comm);
+
+int PMPI_Bcast(void *buffer, int count, MPI_Datatype datatype, int root, MPI_Comm comm);
 
 int PMPI_Bsend(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
 
@@ -664,11 +838,37 @@ int PMPI_Error_class(int errorcode, int *errorclass);
 
 int PMPI_Error_string(int errorcode, char *string, int *resultlen);
 
+int PMPI_Exscan(const void *sendbuf,
+                void *recvbuf,
+                int count,
+                MPI_Datatype datatype,
+                MPI_Op op,
+                MPI_Comm comm);
+
 int PMPI_Finalize(void);
 
 int PMPI_Finalized(int *flag);
 
 int PMPI_Free_mem(void *base);
+
+int PMPI_Gather(const void *sendbuf,
+                int sendcount,
+                MPI_Datatype sendtype,
+                void *recvbuf,
+                int recvcount,
+                MPI_Datatype recvtype,
+                int root,
+                MPI_Comm comm);
+
+int PMPI_Gatherv(const void *sendbuf,
+                 int sendcount,
+                 MPI_Datatype sendtype,
+                 void *recvbuf,
+                 const int *recvcounts,
+                 const int *displs,
+                 MPI_Datatype recvtype,
+                 int root,
+                 MPI_Comm comm);
 
 int PMPI_Get_count(const struct MPI_Status *status, MPI_Datatype datatype, int *count);
 
@@ -728,6 +928,12 @@ int PMPI_Issend(const void *buf,
                 MPI_Comm comm,
                 MPI_Request *request);
 
+int PMPI_Op_commutative(MPI_Op op, int *commute);
+
+int PMPI_Op_create(MPI_User_function user_fn, int commute, MPI_Op *op);
+
+int PMPI_Op_free(MPI_Op *op);
+
 int PMPI_Probe(int source, int tag, MPI_Comm comm, struct MPI_Status *status);
 
 int PMPI_Query_thread(int *provided);
@@ -748,6 +954,34 @@ int PMPI_Recv_init(void *buf,
                    MPI_Comm comm,
                    MPI_Request *request);
 
+int PMPI_Reduce(const void *sendbuf,
+                void *recvbuf,
+                int count,
+                MPI_Datatype datatype,
+                MPI_Op op,
+                int root,
+                MPI_Comm comm);
+
+int PMPI_Reduce_local(const void *inbuf,
+                      void *inoutbuf,
+                      int count,
+                      MPI_Datatype datatype,
+                      MPI_Op op);
+
+int PMPI_Reduce_scatter(const void *sendbuf,
+                        void *recvbuf,
+                        const int *recvcounts,
+                        MPI_Datatype datatype,
+                        MPI_Op op,
+                        MPI_Comm comm);
+
+int PMPI_Reduce_scatter_block(const void *sendbuf,
+                              void *recvbuf,
+                              int recvcount,
+                              MPI_Datatype datatype,
+                              MPI_Op op,
+                              MPI_Comm comm);
+
 int PMPI_Request_free(MPI_Request *request);
 
 int PMPI_Rsend(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
@@ -759,6 +993,32 @@ int PMPI_Rsend_init(const void *buf,
                     int tag,
                     MPI_Comm comm,
                     MPI_Request *request);
+
+int PMPI_Scan(const void *sendbuf,
+              void *recvbuf,
+              int count,
+              MPI_Datatype datatype,
+              MPI_Op op,
+              MPI_Comm comm);
+
+int PMPI_Scatter(const void *sendbuf,
+                 int sendcount,
+                 MPI_Datatype sendtype,
+                 void *recvbuf,
+                 int recvcount,
+                 MPI_Datatype recvtype,
+                 int root,
+                 MPI_Comm comm);
+
+int PMPI_Scatterv(const void *sendbuf,
+                  const int *sendcounts,
+                  const int *displs,
+                  MPI_Datatype sendtype,
+                  void *recvbuf,
+                  int recvcount,
+                  MPI_Datatype recvtype,
+                  int root,
+                  MPI_Comm comm);
 
 int PMPI_Send(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
 

@@ -1,11 +1,25 @@
 //! Collective operations built on point-to-point over a communicator's collective context.
 
+pub mod blocks;
+pub mod data;
+pub mod op;
+pub mod reduce;
+mod round;
+
 use crate::comm::Comm;
 use crate::error::{err, Result};
 use crate::runtime::Runtime;
 
 const BARRIER_TAG: i32 = 1;
 const SPLIT_TAG: i32 = 100;
+
+/// A collective's root argument, checked against the communicator.
+pub fn root(comm: &Comm, root: i32) -> Result<usize> {
+    usize::try_from(root)
+        .ok()
+        .filter(|r| *r < comm.size())
+        .ok_or_else(|| err!(Root, "root {root} is out of range for a communicator of {} ranks", comm.size()))
+}
 
 /// Dissemination barrier: ceil(log2 n) rounds of zero-byte messages.
 pub fn barrier(rt: &Runtime, comm: &Comm) -> Result<()> {

@@ -12,11 +12,19 @@ pub struct Datatype {
     /// Basic elements in one item (2 for pair types such as `MPI_2INT`).
     pub elements: usize,
     pub committed: bool,
+    /// The predefined type every element is (its C handle value), so reductions know what to
+    /// compute on; `None` for a datatype not made of one basic type.
+    pub basic: Option<usize>,
 }
 
 impl Datatype {
     pub fn basic(size: usize, extent: usize, elements: usize) -> Datatype {
-        Datatype { size, extent, elements, committed: true }
+        Datatype { size, extent, elements, committed: true, basic: None }
+    }
+
+    /// The same datatype, recorded as made of the predefined type `handle`.
+    pub fn of_basic(self, handle: usize) -> Datatype {
+        Datatype { basic: Some(handle), ..self }
     }
 
     /// `MPI_Type_contiguous`: `count` items of `base` back to back.
@@ -29,7 +37,13 @@ impl Datatype {
             .extent
             .checked_mul(count)
             .ok_or_else(|| err!(Count, "MPI_Type_contiguous: {count} items overflow the size"))?;
-        Ok(Datatype { size: base.size * count, extent, elements: base.elements * count, committed: false })
+        Ok(Datatype {
+            size: base.size * count,
+            extent,
+            elements: base.elements * count,
+            committed: false,
+            basic: base.basic,
+        })
     }
 
     /// Bytes a message of `count` items carries, checked.
@@ -83,6 +97,8 @@ mod tests {
         assert_eq!(four.elements_of(20), Some(5));
         assert!(Datatype::contiguous(-1, &int).is_err());
         assert!(int.bytes(-2).is_err());
+        let typed = Datatype::contiguous(2, &int.of_basic(0x209)).unwrap();
+        assert_eq!(typed.basic, Some(0x209), "a contiguous type keeps its basic type");
         let double_int = Datatype::basic(12, 16, 2);
         assert_eq!(double_int.bytes(2).unwrap(), 32, "messages carry whole extents");
         assert_eq!(double_int.count_of(32), Some(2));

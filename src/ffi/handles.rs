@@ -35,7 +35,7 @@ pub fn comm(st: &State, value: abi::MPI_Comm) -> Result<Arc<Comm>> {
 pub fn datatype(st: &State, value: abi::MPI_Datatype) -> Result<Datatype> {
     let v = value as usize;
     if let Some((extent, elements)) = abi::predefined_datatype_size(v) {
-        return Ok(Datatype::basic(pair_data_size(v).unwrap_or(extent), extent, elements));
+        return Ok(Datatype::basic(pair_data_size(v).unwrap_or(extent), extent, elements).of_basic(v));
     }
     decode(Kind::Datatype, v)
         .and_then(|h| lock(&st.types).get(h).copied())

@@ -6,14 +6,17 @@ pub mod abi;
 mod abi_consts;
 mod boundary;
 mod bsend;
+mod collective;
 mod comm;
 mod completion;
 mod datatype;
 mod datatype_table;
 mod env;
 mod handles;
+mod op;
 mod p2p;
 mod persistent;
+mod reduce;
 mod state;
 mod status;
 

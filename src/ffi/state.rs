@@ -8,6 +8,7 @@ use crate::error::{err, Result};
 use crate::handle_table::{Handle, HandleTable};
 use crate::request::Request;
 use crate::runtime::{RecvTicket, Runtime, SendMode};
+use std::ffi::{c_int, c_void};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
@@ -30,6 +31,13 @@ pub struct RequestEntry {
     pub persistent: Option<PersistentOp>,
 }
 
+/// An operation made by `MPI_Op_create`.
+#[derive(Clone, Copy)]
+pub struct UserOp {
+    pub func: unsafe extern "C" fn(*mut c_void, *mut c_void, *mut c_int, *mut abi::MPI_Datatype),
+    pub commute: bool,
+}
+
 pub struct CommEntry {
     pub comm: Arc<Comm>,
     pub errhandler: usize,
@@ -47,6 +55,7 @@ pub struct State {
     pub comms: Mutex<HandleTable<CommEntry>>,
     pub requests: Mutex<HandleTable<RequestEntry>>,
     pub types: Mutex<HandleTable<Datatype>>,
+    pub ops: Mutex<HandleTable<UserOp>>,
     pub bsend: Mutex<BsendArea>,
     pub finalized: AtomicBool,
     pub thread_level: i32,
@@ -96,6 +105,7 @@ pub fn init(thread_level: i32) -> Result<&'static State> {
         comms: Mutex::new(comms),
         requests: Mutex::new(HandleTable::new()),
         types: Mutex::new(HandleTable::new()),
+        ops: Mutex::new(HandleTable::new()),
         bsend: Mutex::new(BsendArea::default()),
         finalized: AtomicBool::new(false),
         thread_level,
@@ -111,6 +121,7 @@ pub enum Kind {
     Comm = 1,
     Request = 2,
     Datatype = 3,
+    Op = 4,
 }
 
 /// Run-time handles start above every predefined value (all below 0x400).

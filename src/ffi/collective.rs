@@ -1,0 +1,336 @@
+//! Data-moving collectives at the C boundary: broadcast, gather, scatter, allgather and all-to-all, with their v variants.
+//!
+//! Arguments MPI calls significant only at the root are read only at the root, so other ranks
+//! may pass anything there, as MPI allows.
+
+use super::abi::{self, MPI_Comm, MPI_Datatype};
+use super::boundary::call;
+use super::handles;
+use super::state::{state, State};
+use crate::buffer::UserBuf;
+use crate::collective::{self, blocks, data};
+use crate::comm::Comm;
+use crate::error::{err, Result};
+use std::ffi::{c_int, c_void};
+use std::ops::Range;
+
+/// `MPI_IN_PLACE` passed as a buffer.
+pub fn in_place(buf: *const c_void) -> bool {
+    std::ptr::eq(buf, abi::MPI_IN_PLACE)
+}
+
+/// `count` items of `dtype` at `buf` (a count that may exceed `int`, as n blocks can).
+pub fn items(st: &State, buf: *const c_void, count: i64, dtype: MPI_Datatype) -> Result<UserBuf> {
+    let bytes = handles::datatype(st, dtype)?.bytes(count)?;
+    if bytes > 0 && buf.is_null() {
+        return Err(err!(Buffer, "the buffer is NULL but the data has {bytes} bytes"));
+    }
+    // SAFETY: MPI's contract: `buf` holds `count` items of `dtype` for the whole call.
+    Ok(unsafe { UserBuf::new(buf.cast_mut().cast(), bytes) })
+}
+
+/// A buffer cut into one block per rank.
+pub struct Layout {
+    pub buf: UserBuf,
+    pub ranges: Vec<Range<usize>>,
+}
+
+/// `n` blocks of `count` items of `dtype`, back to back from `buf`.
+fn even(st: &State, buf: *const c_void, count: c_int, dtype: MPI_Datatype, n: usize) -> Result<Layout> {
+    handles::count(count)?;
+    let buf = items(st, buf, count as i64 * n as i64, dtype)?;
+    Ok(Layout { ranges: blocks::uniform(buf.len() / n, n), buf })
+}
+
+/// Reads a C array of `n` ints.
+fn ints<'a>(ptr: *const c_int, n: usize, what: &str) -> Result<&'a [c_int]> {
+    if ptr.is_null() {
+        return Err(err!(Arg, "the {what} array is NULL"));
+    }
+    // SAFETY: MPI's contract: the array has one entry per rank of the communicator.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, n) })
+}
+
+/// Blocks of `counts[r]` items of `dtype` at `displs[r]` items from `buf`, for every rank r.
+/// The buffer spans the blocks (displacements may be negative); empty blocks take no room.
+fn varying(
+    st: &State,
+    buf: *const c_void,
+    counts: *const c_int,
+    displs: *const c_int,
+    dtype: MPI_Datatype,
+    n: usize,
+) -> Result<Layout> {
+    let (counts, displs) = (ints(counts, n, "counts")?, ints(displs, n, "displacements")?);
+    let t = handles::datatype(st, dtype)?;
+    let mut spans = Vec::with_capacity(n);
+    for (r, (&count, &displ)) in counts.iter().zip(displs).enumerate() {
+        if count < 0 {
+            return Err(err!(Count, "the count for rank {r} is {count}, which is negative"));
+        }
+        let len = t.bytes(count as i64)? as i64;
+        spans.push((displ as i64 * t.extent as i64, len));
+    }
+    let used = spans.iter().filter(|(_, len)| *len > 0);
+    let lo = used.clone().map(|(at, _)| *at).min().unwrap_or(0);
+    let hi = used.map(|(at, len)| at + len).max().unwrap_or(0);
+    if hi > lo && buf.is_null() {
+        return Err(err!(Buffer, "the buffer is NULL but the blocks span {} bytes", hi - lo));
+    }
+    let base = buf.cast::<u8>().cast_mut().wrapping_offset(lo as isize);
+    // SAFETY: MPI's contract: every block lies in the caller's buffer for the whole call, so
+    // the span from the lowest block start to the highest block end does too.
+    let buf = unsafe { UserBuf::new(base, (hi - lo) as usize) };
+    let ranges = spans
+        .iter()
+        .map(|&(at, len)| if len > 0 { (at - lo) as usize..(at - lo + len) as usize } else { 0..0 })
+        .collect();
+    Ok(Layout { buf, ranges })
+}
+
+/// A buffer of `count` items, or `None` for MPI_IN_PLACE where `in_place_ok` (it is not
+/// allowed everywhere: a gather's non-root ranks, for one, must send something).
+pub fn maybe_in_place(
+    st: &State,
+    buf: *const c_void,
+    count: c_int,
+    dtype: MPI_Datatype,
+    in_place_ok: bool,
+) -> Result<Option<UserBuf>> {
+    match (in_place(buf), in_place_ok) {
+        (true, true) => Ok(None),
+        (true, false) => Err(err!(Buffer, "MPI_IN_PLACE is allowed here only at the root")),
+        (false, _) => Ok(Some(items(st, buf, handles::count(count)? as i64, dtype)?)),
+    }
+}
+
+fn comm_and_root(st: &State, comm: MPI_Comm, root: c_int) -> Result<(std::sync::Arc<Comm>, usize)> {
+    let c = handles::comm(st, comm)?;
+    let r = collective::root(&c, root)?;
+    Ok((c, r))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Bcast(
+    buffer: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+) -> c_int {
+    call("MPI_Bcast", comm as usize, || {
+        let st = state()?;
+        let (c, root) = comm_and_root(st, comm, root)?;
+        let buf = handles::buffer(st, buffer, count, datatype)?;
+        data::bcast(&st.rt, &c, root, buf.bytes_mut(0))
+    })
+}
+
+/// `MPI_Gather` and `MPI_Gatherv`: `layout` describes the root's receive buffer.
+fn gather(
+    name: &str,
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+    layout: impl FnOnce(&State, usize) -> Result<Layout>,
+) -> c_int {
+    call(name, comm as usize, || {
+        let st = state()?;
+        let (c, root) = comm_and_root(st, comm, root)?;
+        let is_root = c.rank == root;
+        let send = maybe_in_place(st, sendbuf, sendcount, sendtype, is_root)?;
+        let recv = if is_root { Some(layout(st, c.size())?) } else { None };
+        let recv = recv.as_ref().map(|l| (l.buf.bytes_mut(0), &l.ranges[..]));
+        data::gather(&st.rt, &c, root, send.as_ref().map(|b| b.bytes(0)), recv)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Gather(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+) -> c_int {
+    gather("MPI_Gather", sendbuf, sendcount, sendtype, root, comm, |st, n| even(st, recvbuf, recvcount, recvtype, n))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Gatherv(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const c_int,
+    displs: *const c_int,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+) -> c_int {
+    gather("MPI_Gatherv", sendbuf, sendcount, sendtype, root, comm, |st, n| {
+        varying(st, recvbuf, recvcounts, displs, recvtype, n)
+    })
+}
+
+/// `MPI_Scatter` and `MPI_Scatterv`: `layout` describes the root's send buffer.
+fn scatter(
+    name: &str,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+    layout: impl FnOnce(&State, usize) -> Result<Layout>,
+) -> c_int {
+    call(name, comm as usize, || {
+        let st = state()?;
+        let (c, root) = comm_and_root(st, comm, root)?;
+        let is_root = c.rank == root;
+        let recv = maybe_in_place(st, recvbuf, recvcount, recvtype, is_root)?;
+        let send = if is_root { Some(layout(st, c.size())?) } else { None };
+        let send = send.as_ref().map(|l| (l.buf.bytes(0), &l.ranges[..]));
+        data::scatter(&st.rt, &c, root, send, recv.as_ref().map(|b| b.bytes_mut(0)))
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Scatter(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+) -> c_int {
+    scatter("MPI_Scatter", recvbuf, recvcount, recvtype, root, comm, |st, n| even(st, sendbuf, sendcount, sendtype, n))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Scatterv(
+    sendbuf: *const c_void,
+    sendcounts: *const c_int,
+    displs: *const c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+) -> c_int {
+    scatter("MPI_Scatterv", recvbuf, recvcount, recvtype, root, comm, |st, n| {
+        varying(st, sendbuf, sendcounts, displs, sendtype, n)
+    })
+}
+
+/// `MPI_Allgather` and `MPI_Allgatherv`: `layout` describes the receive buffer.
+fn allgather(
+    name: &str,
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    comm: MPI_Comm,
+    layout: impl FnOnce(&State, usize) -> Result<Layout>,
+) -> c_int {
+    call(name, comm as usize, || {
+        let st = state()?;
+        let c = handles::comm(st, comm)?;
+        let send = maybe_in_place(st, sendbuf, sendcount, sendtype, true)?;
+        let recv = layout(st, c.size())?;
+        data::allgather(&st.rt, &c, send.as_ref().map(|b| b.bytes(0)), recv.buf.bytes_mut(0), &recv.ranges)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Allgather(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+) -> c_int {
+    allgather("MPI_Allgather", sendbuf, sendcount, sendtype, comm, |st, n| even(st, recvbuf, recvcount, recvtype, n))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Allgatherv(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const c_int,
+    displs: *const c_int,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+) -> c_int {
+    allgather("MPI_Allgatherv", sendbuf, sendcount, sendtype, comm, |st, n| {
+        varying(st, recvbuf, recvcounts, displs, recvtype, n)
+    })
+}
+
+/// `MPI_Alltoall` and `MPI_Alltoallv`: `send` is skipped for MPI_IN_PLACE.
+fn alltoall(
+    name: &str,
+    sendbuf: *const c_void,
+    comm: MPI_Comm,
+    send: impl FnOnce(&State, usize) -> Result<Layout>,
+    recv: impl FnOnce(&State, usize) -> Result<Layout>,
+) -> c_int {
+    call(name, comm as usize, || {
+        let st = state()?;
+        let c = handles::comm(st, comm)?;
+        let send = if in_place(sendbuf) { None } else { Some(send(st, c.size())?) };
+        let recv = recv(st, c.size())?;
+        let send = send.as_ref().map(|l| (l.buf.bytes(0), &l.ranges[..]));
+        data::alltoall(&st.rt, &c, send, recv.buf.bytes_mut(0), &recv.ranges)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Alltoall(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+) -> c_int {
+    alltoall(
+        "MPI_Alltoall",
+        sendbuf,
+        comm,
+        |st, n| even(st, sendbuf, sendcount, sendtype, n),
+        |st, n| even(st, recvbuf, recvcount, recvtype, n),
+    )
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Alltoallv(
+    sendbuf: *const c_void,
+    sendcounts: *const c_int,
+    sdispls: *const c_int,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const c_int,
+    rdispls: *const c_int,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+) -> c_int {
+    alltoall(
+        "MPI_Alltoallv",
+        sendbuf,
+        comm,
+        |st, n| varying(st, sendbuf, sendcounts, sdispls, sendtype, n),
+        |st, n| varying(st, recvbuf, recvcounts, rdispls, recvtype, n),
+    )
+}

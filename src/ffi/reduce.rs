@@ -1,0 +1,181 @@
+//! Reductions at the C boundary: reduce, allreduce, reduce-scatter, scan and exscan.
+
+use super::abi::{MPI_Comm, MPI_Datatype, MPI_Op};
+use super::boundary::call;
+use super::collective::{in_place, items, maybe_in_place};
+use super::handles;
+use super::op::{combiner, Combine};
+use super::state::{state, State};
+use crate::buffer::UserBuf;
+use crate::collective::reduce::{self, Combiner};
+use crate::collective::{self, blocks};
+use crate::comm::Comm;
+use crate::error::{err, Result};
+use std::ffi::{c_int, c_void};
+use std::sync::Arc;
+
+/// The communicator and the combining function of `op` on `datatype`, checked first so a bad
+/// operation is reported before any data moves.
+fn setup(st: &State, comm: MPI_Comm, datatype: MPI_Datatype, op: MPI_Op) -> Result<(Arc<Comm>, Combine, usize)> {
+    let c = handles::comm(st, comm)?;
+    let t = handles::datatype(st, datatype)?;
+    let combine = combiner(st, op, datatype, &t)?;
+    Ok((c, combine, t.extent))
+}
+
+fn combiner_of(combine: &Combine, item: usize) -> Combiner<'_> {
+    Combiner { apply: combine.as_ref(), item }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Reduce(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    root: c_int,
+    comm: MPI_Comm,
+) -> c_int {
+    call("MPI_Reduce", comm as usize, || {
+        let st = state()?;
+        let (c, combine, item) = setup(st, comm, datatype, op)?;
+        let root = collective::root(&c, root)?;
+        let is_root = c.rank == root;
+        let send = maybe_in_place(st, sendbuf, count, datatype, is_root)?;
+        let recv = if is_root { Some(handles::buffer(st, recvbuf, count, datatype)?) } else { None };
+        let (send, recv) = (send.as_ref().map(|b| b.bytes(0)), recv.as_ref().map(|b| b.bytes_mut(0)));
+        reduce::reduce(&st.rt, &c, root, send, recv, &combiner_of(&combine, item))
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Allreduce(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
+) -> c_int {
+    call("MPI_Allreduce", comm as usize, || {
+        let st = state()?;
+        let (c, combine, item) = setup(st, comm, datatype, op)?;
+        let send = maybe_in_place(st, sendbuf, count, datatype, true)?;
+        let recv = handles::buffer(st, recvbuf, count, datatype)?;
+        let send = send.as_ref().map(|b| b.bytes(0));
+        reduce::allreduce(&st.rt, &c, send, recv.bytes_mut(0), &combiner_of(&combine, item))
+    })
+}
+
+/// The input of a reduce-scatter (`total` items, or `None` for MPI_IN_PLACE) and its receive
+/// buffer (`mine` items, or `total` in place, where the input is read from it).
+fn scatter_buffers(
+    st: &State,
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    total: i64,
+    mine: i64,
+    datatype: MPI_Datatype,
+) -> Result<(Option<UserBuf>, UserBuf)> {
+    if in_place(sendbuf) {
+        return Ok((None, items(st, recvbuf, total, datatype)?));
+    }
+    Ok((Some(items(st, sendbuf, total, datatype)?), items(st, recvbuf, mine, datatype)?))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Reduce_scatter_block(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
+) -> c_int {
+    call("MPI_Reduce_scatter_block", comm as usize, || {
+        let st = state()?;
+        let (c, combine, item) = setup(st, comm, datatype, op)?;
+        let count = handles::count(recvcount)? as i64;
+        let (send, recv) = scatter_buffers(st, sendbuf, recvbuf, count * c.size() as i64, count, datatype)?;
+        let ranges = blocks::uniform(count as usize * item, c.size());
+        let send = send.as_ref().map(|b| b.bytes(0));
+        reduce::reduce_scatter(&st.rt, &c, send, recv.bytes_mut(0), &ranges, &combiner_of(&combine, item))
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Reduce_scatter(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    recvcounts: *const c_int,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
+) -> c_int {
+    call("MPI_Reduce_scatter", comm as usize, || {
+        let st = state()?;
+        let (c, combine, item) = setup(st, comm, datatype, op)?;
+        if recvcounts.is_null() {
+            return Err(err!(Arg, "the recvcounts array is NULL"));
+        }
+        // SAFETY: MPI's contract: one count per rank of the communicator.
+        let counts = unsafe { std::slice::from_raw_parts(recvcounts, c.size()) };
+        let mut ranges = Vec::with_capacity(counts.len());
+        let mut at = 0;
+        for (r, &count) in counts.iter().enumerate() {
+            let count = usize::try_from(count).map_err(|_| err!(Count, "the count for rank {r} is {count}"))?;
+            ranges.push(at..at + count * item);
+            at += count * item;
+        }
+        let total = counts.iter().map(|&n| n as i64).sum();
+        let (send, recv) = scatter_buffers(st, sendbuf, recvbuf, total, counts[c.rank] as i64, datatype)?;
+        let send = send.as_ref().map(|b| b.bytes(0));
+        reduce::reduce_scatter(&st.rt, &c, send, recv.bytes_mut(0), &ranges, &combiner_of(&combine, item))
+    })
+}
+
+/// `MPI_Scan` and `MPI_Exscan`.
+fn scan(
+    name: &str,
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
+    inclusive: bool,
+) -> c_int {
+    call(name, comm as usize, || {
+        let st = state()?;
+        let (c, combine, item) = setup(st, comm, datatype, op)?;
+        let send = maybe_in_place(st, sendbuf, count, datatype, true)?;
+        let recv = handles::buffer(st, recvbuf, count, datatype)?;
+        let send = send.as_ref().map(|b| b.bytes(0));
+        reduce::scan(&st.rt, &c, send, recv.bytes_mut(0), &combiner_of(&combine, item), inclusive)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Scan(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
+) -> c_int {
+    scan("MPI_Scan", sendbuf, recvbuf, count, datatype, op, comm, true)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn PMPI_Exscan(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
+) -> c_int {
+    scan("MPI_Exscan", sendbuf, recvbuf, count, datatype, op, comm, false)
+}
