@@ -15,8 +15,19 @@ use std::time::{Duration, Instant};
 /// exhaust threads while the real peers are still arriving.
 pub const MAX_PENDING_HANDSHAKES: usize = 32;
 
-/// Returns one connected, greeted stream per peer rank (`None` at our own index).
+/// Returns one connected, greeted stream per peer rank (`None` at our own index). In rendezvous
+/// mode the peer table comes from the coordinator first (see `rendezvous`).
 pub fn open_mesh(cfg: &Config) -> Result<Vec<Option<TcpStream>>> {
+    if cfg.coordinator.is_some() {
+        let (listener, peers) = crate::rendezvous::meet(cfg)?;
+        return open_mesh_with(&Config { peers, ..cfg.clone() }, Some(listener));
+    }
+    open_mesh_with(cfg, None)
+}
+
+/// Opens the mesh over `cfg.peers`, accepting on `listener` if given (already bound, e.g. the port
+/// advertised at the rendezvous), else on a listener bound here.
+pub fn open_mesh_with(cfg: &Config, listener: Option<TcpListener>) -> Result<Vec<Option<TcpStream>>> {
     let mut links: Vec<Option<TcpStream>> = (0..cfg.size).map(|_| None).collect();
     if cfg.size == 1 {
         return Ok(links);
@@ -26,7 +37,10 @@ pub fn open_mesh(cfg: &Config) -> Result<Vec<Option<TcpStream>>> {
     let deadline = Instant::now() + cfg.connect_timeout;
     let stop = Arc::new(AtomicBool::new(false));
     let acceptor = if cfg.rank + 1 < cfg.size {
-        let listener = listener(cfg)?;
+        let listener = match listener {
+            Some(l) => l,
+            None => bind_listener(cfg, &cfg.peers[cfg.rank])?,
+        };
         let (me, cfg2, stop2) = (me.clone(), cfg.clone(), stop.clone());
         Some(
             std::thread::Builder::new()
@@ -72,7 +86,8 @@ fn tune(cfg: &Config, stream: &TcpStream) -> Result<()> {
     apply().map_err(|e| err!(Other, "cannot set socket options: {e}"))
 }
 
-fn listener(cfg: &Config) -> Result<TcpListener> {
+/// The launcher's socket if it passed one, else a socket bound to PARTYLINE_LISTEN or `default_spec`.
+pub fn bind_listener(cfg: &Config, default_spec: &str) -> Result<TcpListener> {
     if let Some(fd) = cfg.listen_fd {
         use std::os::fd::FromRawFd;
         // SAFETY: PARTYLINE_LISTEN_FD names a listening socket the launcher passed to this
@@ -83,7 +98,7 @@ fn listener(cfg: &Config) -> Result<TcpListener> {
         })?;
         return Ok(listener);
     }
-    let spec = cfg.listen_addr.clone().unwrap_or_else(|| cfg.peers[cfg.rank].clone());
+    let spec = cfg.listen_addr.clone().unwrap_or_else(|| default_spec.to_string());
     let addr =
         resolve(&spec).map_err(|e| err!(Arg, "rank {} cannot resolve its listen address {spec:?}: {e}", cfg.rank))?;
     let bind = || -> std::io::Result<TcpListener> {
@@ -102,6 +117,22 @@ fn resolve(spec: &str) -> std::io::Result<SocketAddr> {
     spec.to_socket_addrs()?.next().ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address found"))
 }
 
+/// What to check when a peer cannot be reached, or answers as another rank: the peer list is
+/// typed by hand, while in rendezvous mode each address is what that party advertised.
+fn hint(cfg: &Config) -> (&'static str, &'static str) {
+    if cfg.coordinator.is_some() {
+        (
+            "that the address it registered is reachable from here (behind NAT, set PARTYLINE_ADVERTISE on it)",
+            "two parties registered the same address; set PARTYLINE_ADVERTISE to each one's own address",
+        )
+    } else {
+        (
+            "that PARTYLINE_PEERS is the same on every party",
+            "PARTYLINE_PEERS lists the parties in a different order somewhere",
+        )
+    }
+}
+
 fn connect_peer(cfg: &Config, me: &Hello, peer: usize, deadline: Instant) -> Result<TcpStream> {
     let spec = &cfg.peers[peer];
     let who = format!("rank {peer} at {spec}");
@@ -110,7 +141,7 @@ fn connect_peer(cfg: &Config, me: &Hello, peer: usize, deadline: Instant) -> Res
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            return Err(err!(Other, "rank {} could not connect to {who} within {:.1} s (last error: {last_error}); check that rank {peer} is running and that PARTYLINE_PEERS is the same on every party, or raise PARTYLINE_CONNECT_TIMEOUT", me.rank, cfg.connect_timeout.as_secs_f64()));
+            return Err(err!(Other, "rank {} could not connect to {who} within {:.1} s (last error: {last_error}); check that rank {peer} is running and {}, or raise PARTYLINE_CONNECT_TIMEOUT", me.rank, cfg.connect_timeout.as_secs_f64(), hint(cfg).0));
         }
         let attempt =
             resolve(spec).and_then(|addr| TcpStream::connect_timeout(&addr, remaining.min(Duration::from_secs(2))));
@@ -122,7 +153,7 @@ fn connect_peer(cfg: &Config, me: &Hello, peer: usize, deadline: Instant) -> Res
                 Greeting::Hello(me.clone()).write_to(&mut stream, &who)?;
                 return match Greeting::read_from(&mut stream, &who)? {
                     Greeting::Accept(theirs) => match me.mismatch(&theirs) {
-                        _ if theirs.rank as usize != peer => Err(err!(Other, "{who} answered as rank {}; PARTYLINE_PEERS lists the parties in a different order somewhere", theirs.rank)),
+                        _ if theirs.rank as usize != peer => Err(err!(Other, "{who} answered as rank {}; {}", theirs.rank, hint(cfg).1)),
                         Some(why) => Err(err!(Other, "{who} does not belong to this job: {why}")),
                         None => Ok(stream),
                     },

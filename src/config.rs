@@ -13,8 +13,14 @@ pub struct Config {
     pub job_id: String,
     /// A listening socket inherited from the launcher, if any.
     pub listen_fd: Option<i32>,
-    /// Bind address override (e.g. `0.0.0.0:7000` behind NAT); defaults to our `peers` entry.
+    /// Bind address override (e.g. `0.0.0.0:7000` behind NAT); defaults to our `peers` entry,
+    /// or in rendezvous mode to any port (the coordinator's port for a rank-0 coordinator).
     pub listen_addr: Option<String>,
+    /// Rendezvous mode: the coordinator's `host:port`; `peers` then comes from it.
+    pub coordinator: Option<String>,
+    pub coordinator_role: CoordinatorRole,
+    /// `host:port` the others should use to reach us (rendezvous mode); default: as the coordinator sees us.
+    pub advertise: Option<String>,
     pub connect_timeout: Duration,
     pub handshake_timeout: Duration,
     pub unexpected_limit: u64,
@@ -24,9 +30,25 @@ pub struct Config {
     pub spin: Duration,
     pub verbose: bool,
     pub launched_locally: bool,
+    /// Where to report the communication statistics at `MPI_Finalize` (`PARTYLINE_STATS`).
+    pub stats: Option<crate::stats::Destination>,
 }
 
 pub const MAX_RANKS: usize = 64;
+
+/// Who serves the rendezvous (`PARTYLINE_COORDINATOR_ROLE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoordinatorRole {
+    /// Rank 0 listens on the coordinator address and serves the table.
+    Rank0,
+    /// A `partyrun --coordinator` process serves; rank 0 registers like everyone else.
+    External,
+}
+
+/// True for `host:port` with a non-empty host and a numeric port (IPv6 hosts in brackets).
+pub fn is_host_port(spec: &str) -> bool {
+    matches!(spec.rsplit_once(':'), Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok())
+}
 
 /// Reads a variable; `None` when unset or empty.
 fn var(name: &str) -> Option<String> {
@@ -94,6 +116,26 @@ impl Config {
                 ))
             }
         };
+        let coordinator = var("PARTYLINE_COORDINATOR").map(|c| c.trim().to_string());
+        if coordinator.is_some() {
+            // Two sources for the peer table would silently disagree; make the user pick one.
+            if let Some(name) = ["PARTYLINE_PEERS", "PARTYLINE_HOSTFILE"].into_iter().find(|n| var(n).is_some()) {
+                return Err(err!(Arg, "{name} and PARTYLINE_COORDINATOR are both set: unset {name} to find the parties through the coordinator, or unset PARTYLINE_COORDINATOR to use the fixed peer list"));
+            }
+        }
+        let coordinator_role = match var("PARTYLINE_COORDINATOR_ROLE").map(|r| r.trim().to_ascii_lowercase()) {
+            None => CoordinatorRole::Rank0,
+            Some(r) if r == "rank0" => CoordinatorRole::Rank0,
+            Some(r) if r == "external" => CoordinatorRole::External,
+            Some(r) => {
+                return Err(err!(Arg, "PARTYLINE_COORDINATOR_ROLE={r:?} is neither rank0 (rank 0 serves the rendezvous) nor external (a partyrun --coordinator process serves it)"))
+            }
+        };
+        for name in ["PARTYLINE_COORDINATOR_ROLE", "PARTYLINE_ADVERTISE"] {
+            if coordinator.is_none() && var(name).is_some() {
+                return Err(err!(Arg, "{name} is set but PARTYLINE_COORDINATOR is not: {name} only applies to rendezvous mode; set PARTYLINE_COORDINATOR or unset {name}"));
+            }
+        }
         let peers = match (var("PARTYLINE_PEERS"), var("PARTYLINE_HOSTFILE")) {
             (Some(p), _) => p.split(',').map(|s| s.trim().to_string()).collect(),
             (None, Some(path)) => read_hostfile(&path)?,
@@ -110,6 +152,9 @@ impl Config {
             job_id: var("PARTYLINE_JOB_ID").unwrap_or_else(|| "default".into()),
             listen_fd,
             listen_addr: var("PARTYLINE_LISTEN"),
+            coordinator,
+            coordinator_role,
+            advertise: var("PARTYLINE_ADVERTISE").map(|a| a.trim().to_string()),
             connect_timeout: seconds("PARTYLINE_CONNECT_TIMEOUT", 30.0)?,
             handshake_timeout: seconds("PARTYLINE_HANDSHAKE_TIMEOUT", 5.0)?,
             unexpected_limit: bytes_or("PARTYLINE_UNEXPECTED_LIMIT", 256 << 20)?,
@@ -121,6 +166,7 @@ impl Config {
             spin: Duration::from_micros(bytes_or("PARTYLINE_SPIN_US", 0)?),
             verbose: flag("PARTYLINE_VERBOSE"),
             launched_locally: var("PARTYLINE_LAUNCHER").is_some(),
+            stats: var("PARTYLINE_STATS").and_then(|v| crate::stats::Destination::parse(&v)),
         };
         config.validate()?;
         Ok(config)
@@ -143,20 +189,43 @@ impl Config {
                 self.size - 1
             ));
         }
+        if let Some(coordinator) = &self.coordinator {
+            return self.validate_rendezvous(coordinator);
+        }
         if self.size > 1 && self.peers.len() != self.size {
             return Err(err!(Arg, "the peer list has {} entries but PARTYLINE_SIZE={}: give one host:port per rank in PARTYLINE_PEERS (comma-separated) or PARTYLINE_HOSTFILE", self.peers.len(), self.size));
         }
         for (rank, peer) in self.peers.iter().enumerate() {
-            match peer.rsplit_once(':') {
-                Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {}
-                _ => {
-                    return Err(err!(
-                        Arg,
-                        "peer entry {rank} ({peer:?}) is not host:port; fix PARTYLINE_PEERS or the hostfile"
-                    ))
-                }
+            if !is_host_port(peer) {
+                return Err(err!(
+                    Arg,
+                    "peer entry {rank} ({peer:?}) is not host:port; fix PARTYLINE_PEERS or the hostfile"
+                ));
             }
         }
+        self.validate_common()
+    }
+
+    /// Rendezvous mode: the peer table comes from the coordinator, so there must be none here.
+    fn validate_rendezvous(&self, coordinator: &str) -> Result<()> {
+        if !self.peers.is_empty() {
+            return Err(err!(Arg, "a peer list and PARTYLINE_COORDINATOR are both given: unset PARTYLINE_PEERS and PARTYLINE_HOSTFILE to find the parties through the coordinator"));
+        }
+        if !is_host_port(coordinator) {
+            return Err(err!(
+                Arg,
+                "PARTYLINE_COORDINATOR={coordinator:?} is not host:port (for example 10.0.0.1:7000)"
+            ));
+        }
+        if let Some(a) = &self.advertise {
+            if !is_host_port(a) || a.rsplit_once(':').is_some_and(|(_, port)| port.parse::<u16>() == Ok(0)) {
+                return Err(err!(Arg, "PARTYLINE_ADVERTISE={a:?} is not host:port with a non-zero port; give the address the other parties should connect to"));
+            }
+        }
+        self.validate_common()
+    }
+
+    fn validate_common(&self) -> Result<()> {
         if self.eager_limit as u64 > self.max_frame {
             return Err(err!(Arg, "PARTYLINE_EAGER_LIMIT is larger than PARTYLINE_MAX_FRAME"));
         }
@@ -185,6 +254,9 @@ mod tests {
             job_id: "j".into(),
             listen_fd: None,
             listen_addr: None,
+            coordinator: None,
+            coordinator_role: CoordinatorRole::Rank0,
+            advertise: None,
             connect_timeout: Duration::from_secs(1),
             handshake_timeout: Duration::from_secs(1),
             unexpected_limit: 1 << 20,
@@ -194,6 +266,7 @@ mod tests {
             spin: Duration::ZERO,
             verbose: false,
             launched_locally: false,
+            stats: None,
         }
     }
 
@@ -221,5 +294,22 @@ mod tests {
         let mut c = base();
         c.size = 65;
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn rendezvous_validation() {
+        let mut c = base();
+        c.peers.clear();
+        c.coordinator = Some("10.0.0.1:7000".into());
+        assert!(c.validate().is_ok());
+        c.advertise = Some("203.0.113.5:0".into());
+        assert!(c.validate().unwrap_err().message.contains("PARTYLINE_ADVERTISE"));
+        c.advertise = Some("[2001:db8::1]:7001".into());
+        assert!(c.validate().is_ok());
+        c.coordinator = Some("10.0.0.1".into());
+        assert!(c.validate().unwrap_err().message.contains("PARTYLINE_COORDINATOR=\"10.0.0.1\""));
+        let mut c = base();
+        c.coordinator = Some("10.0.0.1:7000".into());
+        assert!(c.validate().unwrap_err().message.contains("both given"));
     }
 }

@@ -166,6 +166,10 @@ impl Link {
 
     fn frame_written(&mut self, f: OutFrame, sh: &Shared) {
         let len = f.message_len();
+        // Byte 1 is the kind: only messages count, not control frames (acks, goodbye, abort).
+        if f.header[1] == FrameKind::Data as u8 {
+            sh.stats.sent(self.peer, len);
+        }
         match (f.sync_seq, f.req) {
             (Some(seq), _) => {
                 if let Some(w) = self.awaiting_ack.get_mut(&seq) {

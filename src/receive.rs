@@ -209,6 +209,8 @@ impl Link {
         let mut msg =
             Unexpected { peer: self.peer, len: header.len, sync: notice, stage: Stage::Arriving, claimed: None };
         if header.len == 0 {
+            // Complete already: it never reaches `finish`, so it is counted here.
+            sh.stats.received(self.peer, 0);
             msg.stage = Stage::Buffered(Vec::new());
             mb.engine.push_unexpected(env, msg);
         } else if mb.reserve(header.len) {
@@ -229,6 +231,7 @@ impl Link {
     }
 
     fn finish(&mut self, header: FrameHeader, sink: Sink, sh: &Shared) {
+        sh.stats.received(self.peer, header.len);
         let env = envelope(self.peer, &header);
         match sink {
             Sink::Direct(recv) => {

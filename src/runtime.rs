@@ -42,6 +42,7 @@ pub struct Runtime {
 impl Runtime {
     /// Opens the mesh and starts the communication thread.
     pub fn start(config: Config) -> Result<Runtime> {
+        let started = Instant::now();
         crate::log::set_rank(config.rank, config.verbose);
         let streams = bootstrap::open_mesh(&config)?;
         let poll = mio::Poll::new().map_err(|e| err!(Intern, "cannot create a poller: {e}"))?;
@@ -75,7 +76,7 @@ impl Runtime {
             waker,
         ));
         let thread = Progress::new(poll, rx, shared.clone()).spawn()?;
-        Ok(Runtime { config, shared, thread: Mutex::new(Some(thread)), started: Instant::now() })
+        Ok(Runtime { config, shared, thread: Mutex::new(Some(thread)), started })
     }
 
     pub fn rank(&self) -> usize {
@@ -125,6 +126,7 @@ impl Runtime {
     /// all-ranks-send-first ring from deadlocking at any message size.
     pub fn send(&self, dest: usize, context: u64, tag: i32, data: UserBuf, mode: SendMode) -> Result<Outcome> {
         let req = self.isend(dest, context, tag, data, mode)?;
+        let _blocked = (!req.is_done()).then(|| self.shared.stats.blocked());
         let mut last = (req.progress(), Instant::now());
         let mut detached = false;
         loop {
@@ -149,6 +151,8 @@ impl Runtime {
     fn send_to_self(&self, context: u64, tag: i32, payload: Payload, mode: SendMode, req: &Arc<Request>) {
         let env = Envelope { context, source: self.rank() as i32, tag };
         let len = payload.len() as u64;
+        self.shared.stats.sent(self.rank(), len);
+        self.shared.stats.received(self.rank(), len);
         let sent = Outcome { count: len, ..Outcome::empty() };
         let mut mb = self.shared.mailbox();
         if let Some(recv) = mb.engine.arrive(&env) {
@@ -252,6 +256,7 @@ impl Runtime {
     }
 
     pub fn probe(&self, pattern: &Pattern) -> Result<(Envelope, u64)> {
+        let _blocked = self.iprobe(pattern)?.is_none().then(|| self.shared.stats.blocked());
         let mut failure = None;
         let found = self.shared.notifier.wait(|| match self.iprobe(pattern) {
             Ok(found) => found,
@@ -264,7 +269,11 @@ impl Runtime {
     }
 
     /// Blocks until `ready` yields (used by every wait); fails if the communication thread died.
-    pub fn wait_until<T>(&self, ready: impl FnMut() -> Option<T>) -> Result<T> {
+    pub fn wait_until<T>(&self, mut ready: impl FnMut() -> Option<T>) -> Result<T> {
+        if let Some(v) = ready() {
+            return Ok(v);
+        }
+        let _blocked = self.shared.stats.blocked();
         self.shared.notifier.wait(self.progressing(ready))
     }
 
@@ -307,6 +316,13 @@ impl Runtime {
         let Some(thread) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() else {
             return Ok(());
         };
+        let called = Instant::now();
+        let result = self.close_links(thread);
+        crate::stats::at_finalize(&self.config, &self.shared.stats, called.duration_since(self.started));
+        result
+    }
+
+    fn close_links(&self, thread: std::thread::JoinHandle<()>) -> Result<()> {
         self.shared.command(Command::Finalize)?;
         // MPI_Finalize is collective, so it waits for every peer however long it takes; but
         // a peer that never arrives should not look like a silent hang.

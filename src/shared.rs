@@ -6,6 +6,7 @@ use crate::link::Link;
 use crate::mailbox::Mailbox;
 use crate::notifier::Notifier;
 use crate::request::{Outcome, Request};
+use crate::stats::Stats;
 use crossbeam_channel::Sender;
 use std::sync::{Mutex, MutexGuard};
 
@@ -21,6 +22,8 @@ pub struct Shared {
     pub max_frame: u64,
     pub mailbox: Mutex<Mailbox>,
     pub notifier: Notifier,
+    /// Communication statistics, counted always and reported only with `PARTYLINE_STATS`.
+    pub stats: Stats,
     links: Vec<Option<Mutex<Link>>>,
     registry: mio::Registry,
     commands: Sender<Command>,
@@ -47,7 +50,19 @@ impl Shared {
         waker: mio::Waker,
     ) -> Shared {
         let links = links.into_iter().map(|l| l.map(Mutex::new)).collect();
-        Shared { rank, size, max_frame, mailbox: Mutex::new(mailbox), notifier, links, registry, commands, waker }
+        let stats = Stats::new(size);
+        Shared {
+            rank,
+            size,
+            max_frame,
+            mailbox: Mutex::new(mailbox),
+            notifier,
+            stats,
+            links,
+            registry,
+            commands,
+            waker,
+        }
     }
 
     pub fn mailbox(&self) -> MutexGuard<'_, Mailbox> {

@@ -24,6 +24,10 @@ const PARTYLINE_VARS: &[&str] = &[
     "PARTYLINE_LISTEN_FD",
     "PARTYLINE_LISTEN",
     "PARTYLINE_LAUNCHER",
+    "PARTYLINE_COORDINATOR",
+    "PARTYLINE_COORDINATOR_ROLE",
+    "PARTYLINE_ADVERTISE",
+    "PARTYLINE_STATS",
 ];
 
 /// The launcher binary built by cargo for this test run.

@@ -17,6 +17,9 @@ const RESERVED: &[&str] = &[
     "PARTYLINE_LISTEN",
     "PARTYLINE_HOSTFILE",
     "PARTYLINE_LAUNCHER",
+    "PARTYLINE_COORDINATOR",
+    "PARTYLINE_COORDINATOR_ROLE",
+    "PARTYLINE_ADVERTISE",
     "OMPI_COMM_WORLD_RANK",
     "OMPI_COMM_WORLD_SIZE",
     "OMPI_COMM_WORLD_LOCAL_RANK",
@@ -34,7 +37,8 @@ PARTYLINE_LAUNCHER=partyrun, and OMPI_COMM_WORLD_RANK/SIZE/LOCAL_RANK and PMI_RA
 Rank 0 reads partyrun's stdin; the other ranks get /dev/null.
 
 partyrun starts local ranks only. For several hosts, start each party by hand with
-PARTYLINE_RANK, PARTYLINE_SIZE and PARTYLINE_PEERS set (see the README).
+PARTYLINE_RANK, PARTYLINE_SIZE and PARTYLINE_PEERS (or PARTYLINE_COORDINATOR) set (see the README).
+`partyrun --coordinator ADDR -n N` serves one job's rendezvous (see `partyrun --coordinator --help`).
 
 Exit status: that of the first rank to fail (128+N if killed by signal N), 124 on --timeout,
 128+N if partyrun is stopped by signal N, 127 if PROGRAM cannot be executed, 2 for usage errors.";
@@ -118,7 +122,7 @@ pub enum ArgsError {
     Usage(String),
 }
 
-fn parse_ranks(s: &str) -> Result<usize, String> {
+pub(crate) fn parse_ranks(s: &str) -> Result<usize, String> {
     match s.trim().parse::<usize>() {
         Ok(n) if (1..=MAX_RANKS).contains(&n) => Ok(n),
         _ => Err(format!("partyline supports 1 to {MAX_RANKS} ranks")),
@@ -133,7 +137,7 @@ fn parse_seconds(s: &str) -> Result<Duration, String> {
         .ok_or_else(|| "expected a number of seconds such as 30 or 0.5".to_string())
 }
 
-fn parse_timeout(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_timeout(s: &str) -> Result<Duration, String> {
     match parse_seconds(s)? {
         d if d.is_zero() => Err("the timeout must be more than 0 seconds".to_string()),
         d => Ok(d),
@@ -160,6 +164,9 @@ fn resolve_exports(
             return Err(format!("-x {x:?}: expected VAR or VAR=VALUE"));
         }
         if let Some(r) = RESERVED.iter().find(|r| OsStr::new(r) == name) {
+            if r.starts_with("PARTYLINE_COORDINATOR") || *r == "PARTYLINE_ADVERTISE" {
+                return Err(format!("-x {r}: partyrun wires its local ranks with PARTYLINE_PEERS; rendezvous mode is for parties started by hand"));
+            }
             return Err(format!("-x {r}: partyrun sets {r} itself for every rank"));
         }
         let value = match value {

@@ -5,7 +5,13 @@ use std::io::Read;
 use std::net::SocketAddr;
 
 /// Variables that could describe a different wiring; the launcher's own wiring replaces them.
-pub const STALE: &[&str] = &["PARTYLINE_HOSTFILE", "PARTYLINE_LISTEN"];
+pub const STALE: &[&str] = &[
+    "PARTYLINE_HOSTFILE",
+    "PARTYLINE_LISTEN",
+    "PARTYLINE_COORDINATOR",
+    "PARTYLINE_COORDINATOR_ROLE",
+    "PARTYLINE_ADVERTISE",
+];
 
 /// What is the same for every rank of the job.
 pub struct JobEnv {

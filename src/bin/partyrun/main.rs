@@ -2,6 +2,7 @@
 
 mod args;
 mod argv;
+mod coordinator;
 mod environment;
 mod job;
 mod output;
@@ -34,10 +35,14 @@ pub fn report(message: impl Display) {
 }
 
 fn main() {
-    // Subcommands to come (`partyrun --coordinator ...`, `partyrun certs ...`) are to be
-    // dispatched here, before the launcher's own parsing, which treats the first word that
-    // is not an option as the program to run.
-    let cfg = match args::parse(std::env::args_os(), |name| std::env::var_os(name)) {
+    // Subcommands (`partyrun --coordinator ...`, and `partyrun certs ...` to come) are dispatched
+    // here, before the launcher's own parsing, which treats the first word that is not an option
+    // as the program to run.
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if coordinator::requested(&argv) {
+        std::process::exit(coordinator::main(argv));
+    }
+    let cfg = match args::parse(argv, |name| std::env::var_os(name)) {
         Ok(cfg) => cfg,
         Err(args::ArgsError::Clap(e)) => e.exit(),
         Err(args::ArgsError::Usage(message)) => {
