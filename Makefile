@@ -5,10 +5,10 @@
 CARGO ?= cargo
 CC ?= cc
 PREFIX ?= /usr/local
-TARGET := target/release
+TARGET := $(or $(CARGO_TARGET_DIR),target)/release
 CFLAGS_EX := -std=c11 -O2 -Wall -Wextra -Werror -Iinclude
 
-.PHONY: all build demo test deps install clean
+.PHONY: all build demo test deps install uninstall pc clean
 
 all: build
 
@@ -30,15 +30,33 @@ demo: deps build $(TARGET)/examples/hello $(TARGET)/examples/ring
 test: deps
 	$(CARGO) test --release
 
-install: build
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib
-	install -m 755 $(TARGET)/partyrun $(DESTDIR)$(PREFIX)/bin/partyrun
-	ln -sf partyrun $(DESTDIR)$(PREFIX)/bin/mpirun
-	ln -sf partyrun $(DESTDIR)$(PREFIX)/bin/mpiexec
-	install -m 644 include/mpi.h $(DESTDIR)$(PREFIX)/include/mpi.h
-	install -m 755 $(TARGET)/libpartyline.so $(DESTDIR)$(PREFIX)/lib/libpartyline.so
-	install -m 644 $(TARGET)/libpartyline.a $(DESTDIR)$(PREFIX)/lib/libpartyline.a
-	ln -sf libpartyline.so $(DESTDIR)$(PREFIX)/lib/libmpi_abi.so.1
+# The installed layout: the wrappers find include/ and lib/ relative to bin/, and link with an
+# rpath to lib/, so programs run without LD_LIBRARY_PATH. DESTDIR stages for packaging.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+BINDIR = $(DESTDIR)$(PREFIX)/bin
+INCDIR = $(DESTDIR)$(PREFIX)/include
+LIBDIR = $(DESTDIR)$(PREFIX)/lib
+
+pc:
+	@mkdir -p $(TARGET)
+	sed -e 's|@PREFIX@|$(abspath $(PREFIX))|g' -e 's|@VERSION@|$(VERSION)|g' partyline.pc.in > $(TARGET)/partyline.pc
+
+install: build pc
+	install -d $(BINDIR) $(INCDIR) $(LIBDIR)/pkgconfig
+	install -m 755 $(TARGET)/partyrun $(TARGET)/mpicc $(TARGET)/mpicxx $(BINDIR)/
+	ln -sf partyrun $(BINDIR)/mpirun
+	ln -sf partyrun $(BINDIR)/mpiexec
+	install -m 644 include/mpi.h $(INCDIR)/mpi.h
+	install -m 755 $(TARGET)/libpartyline.so $(LIBDIR)/libpartyline.so
+	install -m 644 $(TARGET)/libpartyline.a $(LIBDIR)/libpartyline.a
+	ln -sf libpartyline.so $(LIBDIR)/libmpi_abi.so.1
+	ln -sf libmpi_abi.so.1 $(LIBDIR)/libmpi_abi.so
+	install -m 644 $(TARGET)/partyline.pc $(LIBDIR)/pkgconfig/partyline.pc
+
+# Removes exactly what install puts there; the directories stay (they may be shared, e.g. /usr/local).
+uninstall:
+	rm -f $(addprefix $(BINDIR)/,partyrun mpirun mpiexec mpicc mpicxx) $(INCDIR)/mpi.h \
+	  $(addprefix $(LIBDIR)/,libpartyline.so libpartyline.a libmpi_abi.so.1 libmpi_abi.so pkgconfig/partyline.pc)
 
 clean:
 	$(CARGO) clean
