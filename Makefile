@@ -23,9 +23,15 @@ $(TARGET)/examples/%: c-examples/%.c include/mpi.h build
 	@mkdir -p $(TARGET)/examples
 	$(CC) $(CFLAGS_EX) $< -o $@ -L$(TARGET) -lpartyline -Wl,-rpath,$(abspath $(TARGET))
 
-demo: deps build $(TARGET)/examples/hello $(TARGET)/examples/ring
+# The MPC example is built through the mpicc wrapper, as a user's program would be.
+$(TARGET)/examples/mpc: $(wildcard c-examples/mpc/*.c c-examples/mpc/*.h) build
+	@mkdir -p $(TARGET)/examples
+	$(TARGET)/mpicc -std=c11 -O2 -Wall -Wextra -Werror c-examples/mpc/mpc.c c-examples/mpc/rss.c c-examples/mpc/circuits.c -o $@
+
+demo: deps build $(TARGET)/examples/hello $(TARGET)/examples/ring $(TARGET)/examples/mpc
 	$(TARGET)/partyrun -n 3 $(TARGET)/examples/hello
 	$(TARGET)/partyrun -n 3 $(TARGET)/examples/ring
+	$(TARGET)/partyrun -n 3 $(TARGET)/examples/mpc
 
 test: deps
 	$(CARGO) test --release
