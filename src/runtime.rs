@@ -256,16 +256,7 @@ impl Runtime {
     }
 
     pub fn probe(&self, pattern: &Pattern) -> Result<(Envelope, u64)> {
-        let _blocked = self.iprobe(pattern)?.is_none().then(|| self.shared.stats.blocked());
-        let mut failure = None;
-        let found = self.shared.notifier.wait(|| match self.iprobe(pattern) {
-            Ok(found) => found,
-            Err(e) => {
-                failure = Some(e);
-                Some((Envelope { context: 0, source: 0, tag: 0 }, 0))
-            }
-        })?;
-        failure.map_or(Ok(found), Err)
+        self.wait_until(|| self.iprobe(pattern).transpose())?
     }
 
     /// Blocks until `ready` yields (used by every wait); fails if the communication thread died.
@@ -291,12 +282,24 @@ impl Runtime {
 
     /// Queues a frame on the link to `peer` and writes what the socket takes right away.
     fn transmit(&self, peer: usize, header: FrameHeader, payload: Payload, req: Option<Arc<Request>>) -> Result<()> {
+        let mut frame = Some((header, payload, req));
         let linked = self.shared.with_link(peer, |link, sh| {
+            let (header, payload, req) = frame.take().expect("the closure runs at most once");
             link.enqueue(header, payload, req, sh);
             link.flush(sh)
         });
         if !linked {
             return Err(err!(Rank, "there is no link to rank {peer}"));
+        }
+        // The link failed after the caller checked the peer: `with_link` skipped it, so fail
+        // the request here rather than leave its waiter hanging.
+        if let Some((_, _, Some(req))) = frame {
+            let why = self
+                .shared
+                .mailbox()
+                .peer_error(peer)
+                .unwrap_or_else(|| err!(ProcAborted, "cannot send to rank {peer}: the link is closed"));
+            self.shared.complete(&req, Outcome::failed(why));
         }
         Ok(())
     }
