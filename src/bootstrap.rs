@@ -208,15 +208,10 @@ fn accept_peers(
         }
         match listener.accept() {
             Ok((stream, from)) => {
-                if pending.load(Ordering::Relaxed) >= MAX_PENDING_HANDSHAKES {
-                    log::warn(&format!("refused connection from {from}: too many handshakes in progress"));
-                    continue;
-                }
-                pending.fetch_add(1, Ordering::Relaxed);
                 let (me, tx, refusal_tx) = (me.clone(), tx.clone(), refusal_tx.clone());
-                let (claimed, pending, timeout) = (claimed.clone(), pending.clone(), cfg.handshake_timeout);
-                let spawned = std::thread::Builder::new().name("partyline-greet".into()).spawn(move || {
-                    match greet(stream, &me, &claimed, timeout, from) {
+                let (claimed, timeout) = (claimed.clone(), cfg.handshake_timeout);
+                let handed =
+                    hand_off(&pending, "partyline-greet", move || match greet(stream, &me, &claimed, timeout, from) {
                         Ok((rank, stream)) => {
                             let _ = tx.send((rank, stream));
                         }
@@ -224,11 +219,13 @@ fn accept_peers(
                             log::warn(&format!("refused connection from {from}: {why}"));
                             let _ = refusal_tx.send(format!("{from}: {why}"));
                         }
+                    });
+                match handed {
+                    Handoff::Started => {}
+                    Handoff::Busy => {
+                        log::warn(&format!("refused connection from {from}: too many handshakes in progress"))
                     }
-                    pending.fetch_sub(1, Ordering::Relaxed);
-                });
-                if spawned.is_err() {
-                    return Err(err!(Intern, "cannot start a handshake thread"));
+                    Handoff::NoThread => return Err(err!(Intern, "cannot start a handshake thread")),
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
@@ -238,6 +235,34 @@ fn accept_peers(
         }
     }
     Ok(accepted)
+}
+
+/// What became of a connection handed to `hand_off`.
+pub enum Handoff {
+    Started,
+    /// `MAX_PENDING_HANDSHAKES` greetings are already being read; the connection was dropped.
+    Busy,
+    /// No thread could be started; the connection was dropped.
+    NoThread,
+}
+
+/// Reads a new connection's greeting on its own thread (`work`), at most
+/// `MAX_PENDING_HANDSHAKES` at once, so a slow or silent client holds up no one.
+pub fn hand_off(pending: &Arc<AtomicUsize>, name: &str, work: impl FnOnce() + Send + 'static) -> Handoff {
+    if pending.load(Ordering::Relaxed) >= MAX_PENDING_HANDSHAKES {
+        return Handoff::Busy;
+    }
+    pending.fetch_add(1, Ordering::Relaxed);
+    let still_pending = pending.clone();
+    let spawned = std::thread::Builder::new().name(name.into()).spawn(move || {
+        work();
+        still_pending.fetch_sub(1, Ordering::Relaxed);
+    });
+    if spawned.is_err() {
+        pending.fetch_sub(1, Ordering::Relaxed);
+        return Handoff::NoThread;
+    }
+    Handoff::Started
 }
 
 /// Reads a connecting party's greeting and answers it; returns its rank when accepted.

@@ -1,12 +1,12 @@
 //! The coordinator's side of the rendezvous: admit one registration per rank, then hand everyone the table.
 
 use super::message::{missing, timed_out, Expected, Message, ReadError, Registration};
-use crate::bootstrap::MAX_PENDING_HANDSHAKES;
+use crate::bootstrap::{hand_off, Handoff};
 use crate::error::{err, Error, Result};
 use crate::log;
 use std::io::ErrorKind;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
@@ -83,7 +83,7 @@ pub fn serve(rv: &Rendezvous, own: Option<(usize, String)>) -> Result<Vec<String
     }
 }
 
-/// Reads a registration on its own thread, so a slow or silent client holds up no one.
+/// Reads a registration on its own thread (see `bootstrap::hand_off`).
 fn read_in_background(
     stream: TcpStream,
     from: SocketAddr,
@@ -91,21 +91,20 @@ fn read_in_background(
     tx: &mpsc::Sender<Arrival>,
     pending: &Arc<AtomicUsize>,
 ) {
-    if pending.load(Ordering::Relaxed) >= MAX_PENDING_HANDSHAKES {
-        log::warn(&format!("rendezvous: refused connection from {from}: too many registrations in progress"));
-        return;
-    }
-    pending.fetch_add(1, Ordering::Relaxed);
-    let (tx, still_pending) = (tx.clone(), pending.clone());
-    let spawned = std::thread::Builder::new().name("partyline-register".into()).spawn(move || {
+    let tx = tx.clone();
+    let handed = hand_off(pending, "partyline-register", move || {
         let mut stream = stream;
         let registration = read_registration(&mut stream, timeout);
         let _ = tx.send((stream, from, registration));
-        still_pending.fetch_sub(1, Ordering::Relaxed);
     });
-    if spawned.is_err() {
-        pending.fetch_sub(1, Ordering::Relaxed);
-        log::warn(&format!("rendezvous: dropped the connection from {from}: cannot start a thread to read it"));
+    match handed {
+        Handoff::Started => {}
+        Handoff::Busy => {
+            log::warn(&format!("rendezvous: refused connection from {from}: too many registrations in progress"))
+        }
+        Handoff::NoThread => {
+            log::warn(&format!("rendezvous: dropped the connection from {from}: cannot start a thread to read it"))
+        }
     }
 }
 
