@@ -74,19 +74,7 @@ impl<P, U> MatchEngine<P, U> {
 
     /// Removes every posted receive whose pattern satisfies `doomed`, in order.
     pub fn drain_posted(&mut self, mut doomed: impl FnMut(&Pattern) -> bool) -> Vec<P> {
-        let mut out = Vec::new();
-        for queue in self.posted.values_mut() {
-            let mut kept = VecDeque::with_capacity(queue.len());
-            for (id, pat, p) in queue.drain(..) {
-                if doomed(&pat) {
-                    out.push(p);
-                } else {
-                    kept.push_back((id, pat, p));
-                }
-            }
-            *queue = kept;
-        }
-        out
+        drain_where(&mut self.posted, |pattern, _| doomed(pattern))
     }
 
     pub fn push_unexpected(&mut self, env: Envelope, u: U) -> u64 {
@@ -125,19 +113,28 @@ impl<P, U> MatchEngine<P, U> {
 
     /// Removes every unexpected message that satisfies `doomed` (a failed peer's, say).
     pub fn drain_unexpected(&mut self, mut doomed: impl FnMut(&U) -> bool) -> Vec<U> {
-        let mut out = Vec::new();
-        for queue in self.unexpected.values_mut() {
-            let (gone, kept): (VecDeque<_>, VecDeque<_>) = queue.drain(..).partition(|(_, _, u)| doomed(u));
-            *queue = kept;
-            out.extend(gone.into_iter().map(|(_, _, u)| u));
-        }
-        self.unexpected.retain(|_, q| !q.is_empty());
-        out
+        drain_where(&mut self.unexpected, |_, u| doomed(u))
     }
 
     pub fn unexpected_len(&self) -> usize {
         self.unexpected.values().map(VecDeque::len).sum()
     }
+}
+
+/// Takes out of every per-context queue the entries `doomed` picks, keeping the rest in
+/// order, and drops queues left empty.
+fn drain_where<K, T>(
+    queues: &mut HashMap<u64, VecDeque<(u64, K, T)>>,
+    mut doomed: impl FnMut(&K, &T) -> bool,
+) -> Vec<T> {
+    let mut out = Vec::new();
+    for queue in queues.values_mut() {
+        let (gone, kept): (VecDeque<_>, VecDeque<_>) = queue.drain(..).partition(|(_, k, t)| doomed(k, t));
+        *queue = kept;
+        out.extend(gone.into_iter().map(|(_, _, t)| t));
+    }
+    queues.retain(|_, q| !q.is_empty());
+    out
 }
 
 #[cfg(test)]
