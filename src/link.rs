@@ -247,14 +247,13 @@ impl Link {
 
     /// The peer finished cleanly; receives still waiting on it alone can never match.
     pub(crate) fn finished(&mut self, sh: &Shared) {
-        let doomed = {
+        let (doomed, why) = {
             let mut mb = sh.mailbox();
             let doomed = mb.bury_peer(self.peer, PeerState::Finished, false);
-            let why = mb.peer_error(self.peer).expect("just marked finished");
-            doomed.into_iter().map(move |r| (r, why.clone())).collect::<Vec<_>>()
+            (doomed, mb.peer_error(self.peer).expect("just marked finished"))
         };
-        for (recv, why) in doomed {
-            recv.req.complete(Outcome::failed(why));
+        for recv in doomed {
+            recv.req.complete(Outcome::failed(why.clone()));
         }
         sh.notifier.notify();
     }
