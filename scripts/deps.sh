@@ -9,6 +9,8 @@ command -v ip >/dev/null || need+=(iproute2)
 # The compiler-wrapper tests build a CMake project with find_package(MPI) and check partyline.pc.
 command -v cmake >/dev/null || need+=(cmake)
 command -v pkg-config >/dev/null || need+=(pkg-config)
+# The TLS tests capture loopback traffic to show that no payload crosses in plaintext.
+command -v tcpdump >/dev/null || need+=(tcpdump)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "partyline needs these packages: ${need[*]}; install them with: sudo apt-get install -y ${need[*]}" >&2

@@ -1,11 +1,14 @@
 //! Opens the full mesh at `MPI_Init`: rank i connects to every lower rank and accepts every higher one.
 
+use crate::channel::Channel;
 use crate::config::Config;
 use crate::error::{err, Error, Result};
 use crate::handshake::{Greeting, Hello, PROTOCOL_VERSION};
 use crate::log;
+use crate::tls::Tls;
 use socket2::{Domain, SockRef, Socket, Type};
 use std::collections::HashSet;
+use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -15,9 +18,9 @@ use std::time::{Duration, Instant};
 /// exhaust threads while the real peers are still arriving.
 pub const MAX_PENDING_HANDSHAKES: usize = 32;
 
-/// Returns one connected, greeted stream per peer rank (`None` at our own index). In rendezvous
+/// Returns one connected, greeted channel per peer rank (`None` at our own index). In rendezvous
 /// mode the peer table comes from the coordinator first (see `rendezvous`).
-pub fn open_mesh(cfg: &Config) -> Result<Vec<Option<TcpStream>>> {
+pub fn open_mesh(cfg: &Config) -> Result<Vec<Option<Channel>>> {
     if cfg.coordinator.is_some() {
         let (listener, peers) = crate::rendezvous::meet(cfg)?;
         return open_mesh_with(&Config { peers, ..cfg.clone() }, Some(listener));
@@ -27,11 +30,15 @@ pub fn open_mesh(cfg: &Config) -> Result<Vec<Option<TcpStream>>> {
 
 /// Opens the mesh over `cfg.peers`, accepting on `listener` if given (already bound, e.g. the port
 /// advertised at the rendezvous), else on a listener bound here.
-pub fn open_mesh_with(cfg: &Config, listener: Option<TcpListener>) -> Result<Vec<Option<TcpStream>>> {
-    let mut links: Vec<Option<TcpStream>> = (0..cfg.size).map(|_| None).collect();
+pub fn open_mesh_with(cfg: &Config, listener: Option<TcpListener>) -> Result<Vec<Option<Channel>>> {
+    let mut links: Vec<Option<Channel>> = (0..cfg.size).map(|_| None).collect();
     if cfg.size == 1 {
         return Ok(links);
     }
+    if let Some(warning) = cfg.security.check_plaintext(cfg.rank, &cfg.peers)? {
+        log::warn(&warning);
+    }
+    let tls = Tls::new(&cfg.security, cfg.rank)?;
     let me =
         Hello { version: PROTOCOL_VERSION, job_id: cfg.job_id.clone(), rank: cfg.rank as u32, size: cfg.size as u32 };
     let deadline = Instant::now() + cfg.connect_timeout;
@@ -41,18 +48,18 @@ pub fn open_mesh_with(cfg: &Config, listener: Option<TcpListener>) -> Result<Vec
             Some(l) => l,
             None => bind_listener(cfg, &cfg.peers[cfg.rank])?,
         };
-        let (me, cfg2, stop2) = (me.clone(), cfg.clone(), stop.clone());
+        let (me, cfg2, stop2, tls2) = (me.clone(), cfg.clone(), stop.clone(), tls.clone());
         Some(
             std::thread::Builder::new()
                 .name("partyline-accept".into())
-                .spawn(move || accept_peers(listener, me, &cfg2, deadline, &stop2))
+                .spawn(move || accept_peers(listener, me, &cfg2, tls2, deadline, &stop2))
                 .map_err(|e| err!(Intern, "cannot start the bootstrap thread: {e}"))?,
         )
     } else {
         None
     };
     let connected = (0..cfg.rank).try_for_each(|peer| {
-        links[peer] = Some(connect_peer(cfg, &me, peer, deadline)?);
+        links[peer] = Some(connect_peer(cfg, tls.as_deref(), &me, peer, deadline)?);
         Ok::<(), Error>(())
     });
     if let Err(e) = connected {
@@ -65,8 +72,8 @@ pub fn open_mesh_with(cfg: &Config, listener: Option<TcpListener>) -> Result<Vec
             links[peer] = Some(stream);
         }
     }
-    for stream in links.iter().flatten() {
-        tune(cfg, stream)?;
+    for channel in links.iter().flatten() {
+        tune(cfg, channel.tcp())?;
     }
     Ok(links)
 }
@@ -133,7 +140,7 @@ fn hint(cfg: &Config) -> (&'static str, &'static str) {
     }
 }
 
-fn connect_peer(cfg: &Config, me: &Hello, peer: usize, deadline: Instant) -> Result<TcpStream> {
+fn connect_peer(cfg: &Config, tls: Option<&Tls>, me: &Hello, peer: usize, deadline: Instant) -> Result<Channel> {
     let spec = &cfg.peers[peer];
     let who = format!("rank {peer} at {spec}");
     let mut backoff = Duration::from_millis(5);
@@ -146,20 +153,14 @@ fn connect_peer(cfg: &Config, me: &Hello, peer: usize, deadline: Instant) -> Res
         let attempt =
             resolve(spec).and_then(|addr| TcpStream::connect_timeout(&addr, remaining.min(Duration::from_secs(2))));
         match attempt {
-            Ok(mut stream) => {
-                let timeout = Some(cfg.handshake_timeout.min(remaining.max(Duration::from_millis(100))));
-                let _ = stream.set_read_timeout(timeout);
-                let _ = stream.set_write_timeout(timeout);
-                Greeting::Hello(me.clone()).write_to(&mut stream, &who)?;
-                return match Greeting::read_from(&mut stream, &who)? {
-                    Greeting::Accept(theirs) => match me.mismatch(&theirs) {
-                        _ if theirs.rank as usize != peer => Err(err!(Other, "{who} answered as rank {}; {}", theirs.rank, hint(cfg).1)),
-                        Some(why) => Err(err!(Other, "{who} does not belong to this job: {why}")),
-                        None => Ok(stream),
-                    },
-                    Greeting::Reject(why) => Err(err!(Other, "{who} refused rank {}: {why}", me.rank)),
-                    Greeting::Hello(_) => Err(err!(Other, "{who} answered a greeting with a greeting; is it connecting to us at the same time with a different rank order?")),
-                };
+            Ok(stream) => {
+                let greeting_deadline =
+                    Instant::now() + cfg.handshake_timeout.min(remaining.max(Duration::from_millis(100)));
+                match greet_as_client(stream, greeting_deadline, tls, me, peer, &who) {
+                    Ok(Ok(channel)) => return check_answer(cfg, me, peer, &who, channel),
+                    Ok(Err(fatal)) => return Err(fatal),
+                    Err(dropped) => last_error = dropped,
+                }
             }
             Err(e) => last_error = e.to_string(),
         }
@@ -168,12 +169,86 @@ fn connect_peer(cfg: &Config, me: &Hello, peer: usize, deadline: Instant) -> Res
     }
 }
 
-type Accepted = Vec<(usize, TcpStream)>;
+/// Runs TLS (if any) and the greeting as the connecting side. `Err` means the party dropped the
+/// connection before answering (it may be busy with other handshakes), which is worth a retry;
+/// `Ok(Err)` is a definite failure.
+fn greet_as_client(
+    stream: TcpStream,
+    deadline: Instant,
+    tls: Option<&Tls>,
+    me: &Hello,
+    peer: usize,
+    who: &str,
+) -> std::result::Result<Result<(Channel, Greeting)>, String> {
+    let mut channel = match Channel::connect(stream, deadline, tls, peer) {
+        Ok(c) => c,
+        Err(e) if dropped(&e) => return Err(format!("{who} closed the connection during the TLS handshake")),
+        Err(e) => return Ok(Err(err!(Other, "{}", crate::tls::explain(who, &e)))),
+    };
+    if let Err(e) = Greeting::Hello(me.clone()).write_to(&mut channel, who) {
+        return Ok(Err(e));
+    }
+    let mut answer = Counted { inner: &mut channel, bytes: 0, last_error: None };
+    let greeting = Greeting::read_from(&mut answer, who);
+    if greeting.is_err() && answer.bytes == 0 && answer.last_error.as_ref().is_some_and(dropped) {
+        return Err(format!("{who} closed the connection before answering"));
+    }
+    Ok(greeting.map(|g| (channel, g)))
+}
+
+fn check_answer(cfg: &Config, me: &Hello, peer: usize, who: &str, answer: (Channel, Greeting)) -> Result<Channel> {
+    let (channel, greeting) = answer;
+    match greeting {
+        Greeting::Accept(theirs) => match me.mismatch(&theirs) {
+            _ if theirs.rank as usize != peer => Err(err!(Other, "{who} answered as rank {}; {}", theirs.rank, hint(cfg).1)),
+            Some(why) => Err(err!(Other, "{who} does not belong to this job: {why}")),
+            None => Ok(channel),
+        },
+        Greeting::Reject(why) => Err(err!(Other, "{who} refused rank {}: {why}", me.rank)),
+        Greeting::Hello(_) => Err(err!(Other, "{who} answered a greeting with a greeting; is it connecting to us at the same time with a different rank order?")),
+    }
+}
+
+/// The connection was closed or reset, as opposed to refused with a reason.
+fn dropped(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(e.kind(), UnexpectedEof | ConnectionReset | ConnectionAborted | BrokenPipe)
+        && crate::tls::hint(e).is_none()
+}
+
+/// Counts the bytes of an answer, to tell a connection dropped before any answer from a bad one.
+struct Counted<'a, R> {
+    inner: &'a mut R,
+    bytes: usize,
+    last_error: Option<std::io::Error>,
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(0) if !buf.is_empty() => {
+                self.last_error = Some(std::io::ErrorKind::UnexpectedEof.into());
+                Ok(0)
+            }
+            Ok(n) => {
+                self.bytes += n;
+                Ok(n)
+            }
+            Err(e) => {
+                self.last_error = Some(std::io::Error::new(e.kind(), e.to_string()));
+                Err(e)
+            }
+        }
+    }
+}
+
+type Accepted = Vec<(usize, Channel)>;
 
 fn accept_peers(
     listener: TcpListener,
     me: Hello,
     cfg: &Config,
+    tls: Option<Arc<Tls>>,
     deadline: Instant,
     stop: &AtomicBool,
 ) -> Result<Accepted> {
@@ -181,7 +256,7 @@ fn accept_peers(
     let wanted: HashSet<usize> = (cfg.rank + 1..cfg.size).collect();
     let claimed = Arc::new(Mutex::new(HashSet::new()));
     let pending = Arc::new(AtomicUsize::new(0));
-    let (tx, rx) = mpsc::channel::<(usize, TcpStream)>();
+    let (tx, rx) = mpsc::channel::<(usize, Channel)>();
     let mut accepted = Vec::new();
     let mut refusals = Vec::new();
     let (refusal_tx, refusal_rx) = mpsc::channel::<String>();
@@ -208,18 +283,18 @@ fn accept_peers(
         }
         match listener.accept() {
             Ok((stream, from)) => {
-                let (me, tx, refusal_tx) = (me.clone(), tx.clone(), refusal_tx.clone());
+                let (me, tx, refusal_tx, tls) = (me.clone(), tx.clone(), refusal_tx.clone(), tls.clone());
                 let (claimed, timeout) = (claimed.clone(), cfg.handshake_timeout);
-                let handed =
-                    hand_off(&pending, "partyline-greet", move || match greet(stream, &me, &claimed, timeout, from) {
-                        Ok((rank, stream)) => {
-                            let _ = tx.send((rank, stream));
-                        }
-                        Err(why) => {
-                            log::warn(&format!("refused connection from {from}: {why}"));
-                            let _ = refusal_tx.send(format!("{from}: {why}"));
-                        }
-                    });
+                let greeting = move || greet(stream, tls.as_deref(), &me, &claimed, Instant::now() + timeout, from);
+                let handed = hand_off(&pending, "partyline-greet", move || match greeting() {
+                    Ok((rank, channel)) => {
+                        let _ = tx.send((rank, channel));
+                    }
+                    Err(why) => {
+                        log::warn(&format!("refused connection from {from}: {why}"));
+                        let _ = refusal_tx.send(format!("{from}: {why}"));
+                    }
+                });
                 match handed {
                     Handoff::Started => {}
                     Handoff::Busy => {
@@ -265,19 +340,26 @@ pub fn hand_off(pending: &Arc<AtomicUsize>, name: &str, work: impl FnOnce() + Se
     Handoff::Started
 }
 
-/// Reads a connecting party's greeting and answers it; returns its rank when accepted.
+/// Runs TLS (if configured) and reads a connecting party's greeting, all within `deadline`, and
+/// answers it; returns its rank when accepted.
 fn greet(
-    mut stream: TcpStream,
+    stream: TcpStream,
+    tls: Option<&Tls>,
     me: &Hello,
     claimed: &Mutex<HashSet<usize>>,
-    timeout: Duration,
+    deadline: Instant,
     from: SocketAddr,
-) -> std::result::Result<(usize, TcpStream), String> {
+) -> std::result::Result<(usize, Channel), String> {
     stream.set_nonblocking(false).map_err(|e| e.to_string())?;
-    let _ = stream.set_read_timeout(Some(timeout));
-    let _ = stream.set_write_timeout(Some(timeout));
     let who = format!("the connection from {from}");
-    let theirs = match Greeting::read_from(&mut stream, &who) {
+    let mut channel = Channel::accept(stream, deadline, tls).map_err(|e| {
+        if tls.is_some() {
+            crate::tls::explain(&who, &e)
+        } else {
+            e.to_string()
+        }
+    })?;
+    let theirs = match Greeting::read_from(&mut channel, &who) {
         Ok(Greeting::Hello(h)) => h,
         Ok(_) => return Err("it did not open with a greeting".into()),
         Err(e) => return Err(e.message),
@@ -289,6 +371,10 @@ fn greet(
                 theirs.rank, me.rank
             ));
         }
+        // Before claiming the rank, so an impostor cannot lock the real party out.
+        if let Err(why) = channel.check_rank(tls, theirs.rank as usize) {
+            return Some(why);
+        }
         let mut claimed = claimed.lock().unwrap_or_else(|p| p.into_inner());
         if !claimed.insert(theirs.rank as usize) {
             return Some(format!("rank {} is already connected: two parties claim the same rank", theirs.rank));
@@ -296,9 +382,9 @@ fn greet(
         None
     });
     if let Some(why) = refusal {
-        let _ = Greeting::Reject(why.clone()).write_to(&mut stream, &who);
+        let _ = Greeting::Reject(why.clone()).write_to(&mut channel, &who);
         return Err(format!("claimed rank {}: {why}", theirs.rank));
     }
-    Greeting::Accept(me.clone()).write_to(&mut stream, &who).map_err(|e| e.message)?;
-    Ok((theirs.rank as usize, stream))
+    Greeting::Accept(me.clone()).write_to(&mut channel, &who).map_err(|e| e.message)?;
+    Ok((theirs.rank as usize, channel))
 }

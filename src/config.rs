@@ -32,6 +32,8 @@ pub struct Config {
     pub launched_locally: bool,
     /// Where to report the communication statistics at `MPI_Finalize` (`PARTYLINE_STATS`).
     pub stats: Option<crate::stats::Destination>,
+    /// TLS credentials, or plaintext (see `security`).
+    pub security: crate::security::Security,
 }
 
 pub const MAX_RANKS: usize = 64;
@@ -167,6 +169,7 @@ impl Config {
             verbose: flag("PARTYLINE_VERBOSE"),
             launched_locally: var("PARTYLINE_LAUNCHER").is_some(),
             stats: var("PARTYLINE_STATS").and_then(|v| crate::stats::Destination::parse(&v)),
+            security: crate::security::Security::from_vars(rank, var)?,
         };
         config.validate()?;
         Ok(config)
@@ -267,6 +270,7 @@ mod tests {
             verbose: false,
             launched_locally: false,
             stats: None,
+            security: Default::default(),
         }
     }
 

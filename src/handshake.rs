@@ -4,7 +4,7 @@ use crate::error::{err, Result};
 use std::io::{Read, Write};
 
 pub const PROTOCOL_VERSION: u16 = 1;
-const MAGIC: &[u8; 8] = b"PARTYLN\x01";
+pub const MAGIC: &[u8; 8] = b"PARTYLN\x01";
 const MAX_TEXT: usize = 1024;
 
 /// What each end says about itself.
@@ -77,7 +77,9 @@ impl Greeting {
     }
 
     pub fn write_to(&self, w: &mut impl Write, who: &str) -> Result<()> {
-        w.write_all(&self.encode()).map_err(|e| err!(Other, "handshake with {who} failed while sending: {e}"))
+        w.write_all(&self.encode())
+            .and_then(|()| w.flush())
+            .map_err(|e| err!(Other, "handshake with {who} failed while sending: {e}"))
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod bootstrap;
 pub mod buffer;
+pub mod channel;
 pub mod collective;
 pub mod comm;
 pub mod config;
@@ -22,7 +23,9 @@ pub mod receive;
 pub mod rendezvous;
 pub mod request;
 pub mod runtime;
+pub mod security;
 pub mod shared;
 pub mod stats;
+pub mod tls;
 pub mod transport;
 pub mod wire;

@@ -85,7 +85,7 @@ impl Link {
     }
 
     pub fn has_output(&self) -> bool {
-        !self.out.is_empty() || (self.goodbye_sent && !self.shut)
+        !self.out.is_empty() || (self.goodbye_sent && !self.shut) || self.transport.pending_output()
     }
 
     pub fn enqueue(&mut self, mut header: FrameHeader, payload: Payload, req: Option<Arc<Request>>, sh: &Shared) {
@@ -153,12 +153,16 @@ impl Link {
                 self.frame_written(done, sh);
             }
         }
+        match self.transport.flush_pending() {
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => return Err(lost(self.peer, &e)),
+            Ok(()) => {}
+        }
         if self.goodbye_sent && !self.shut {
-            self.shut = true;
-            if let Err(e) = self.transport.shutdown_write() {
-                if e.kind() != ErrorKind::NotConnected {
-                    return Err(lost(self.peer, &e));
-                }
+            match self.transport.shutdown_write() {
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() != ErrorKind::NotConnected => return Err(lost(self.peer, &e)),
+                _ => self.shut = true,
             }
         }
         Ok(())

@@ -11,7 +11,6 @@ use crate::notifier::Notifier;
 use crate::progress::{Progress, STALL_DETACH, WAKER_TOKEN};
 use crate::request::{Outcome, Request};
 use crate::shared::{Command, Shared};
-use crate::transport::{PlainTcp, Transport};
 use crate::wire::{FrameHeader, FrameKind, FLAG_SYNC};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -53,13 +52,14 @@ impl Runtime {
         for (peer, stream) in streams.into_iter().enumerate() {
             links.push(match stream {
                 None => None,
-                Some(s) => {
-                    let mut t =
-                        PlainTcp::new(s).map_err(|e| err!(Other, "cannot set up the link to rank {peer}: {e}"))?;
+                Some(channel) => {
+                    let mut t = channel
+                        .into_transport()
+                        .map_err(|e| err!(Other, "cannot set up the link to rank {peer}: {e}"))?;
                     poll.registry()
                         .register(t.socket(), mio::Token(peer), mio::Interest::READABLE | mio::Interest::WRITABLE)
                         .map_err(|e| err!(Other, "cannot poll the link to rank {peer}: {e}"))?;
-                    Some(Link::new(peer, Box::new(t) as Box<dyn Transport>))
+                    Some(Link::new(peer, t))
                 }
             });
         }

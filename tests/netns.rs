@@ -1,4 +1,5 @@
-//! Runs the ring example across three network namespaces joined by a bridge: real addresses, no loopback.
+//! Runs the ring example across three network namespaces joined by a bridge: real addresses, no
+//! loopback, so TLS is required unless plaintext is asked for.
 
 mod common;
 
@@ -86,21 +87,48 @@ fn ring_across_namespaces() {
     };
     let peers = addrs.iter().map(|a| format!("{a}:7000")).collect::<Vec<_>>().join(",");
     let job = format!("netns-{}", std::process::id());
+    let certs = build_dir().join(format!("netns-certs-{}", std::process::id()));
+    let made = run(
+        {
+            let mut c = Command::new(partyrun());
+            c.args(["certs", "--parties", "3", "--out"]).arg(&certs);
+            c
+        },
+        "partyrun certs",
+        secs(30),
+    );
+    made.assert_success();
+    let ring_in = |nss: &Namespaces, extra: &[(&str, &str)], what: &str| -> Vec<Output> {
+        let ranks: Vec<Running> = (0..3)
+            .map(|r| {
+                let mut cmd = Command::new("ip");
+                cmd.args(["netns", "exec", &nss.0[r + 1]]).arg(&ring).arg("-q");
+                set_rank_env(&mut cmd, r, 3, &peers, &job, 20.0);
+                cmd.envs(extra.iter().copied());
+                spawn(cmd, format!("ring -q rank {r} in {} ({what})", nss.0[r + 1]))
+            })
+            .collect();
+        wait_all(ranks, secs(120))
+    };
 
-    let ranks: Vec<Running> = (0..3)
-        .map(|r| {
-            let mut cmd = Command::new("ip");
-            cmd.args(["netns", "exec", &nss.0[r + 1]]).arg(&ring).arg("-q");
-            set_rank_env(&mut cmd, r, 3, &peers, &job, 20.0);
-            spawn(cmd, format!("ring -q rank {r} in {}", nss.0[r + 1]))
-        })
-        .collect();
-    let outs = wait_all(ranks, secs(120));
+    // Links between hosts are encrypted by default: plaintext needs an explicit opt-in.
+    for out in ring_in(&nss, &[], "no TLS configured") {
+        assert_ne!(out.code(), Some(0), "{}", out.describe());
+        out.assert_stderr_contains("not on this host, and partyline encrypts links between hosts");
+    }
+
+    let tls_dir = certs.to_string_lossy().into_owned();
+    let outs = ring_in(&nss, &[("PARTYLINE_TLS_DIR", &tls_dir)], "TLS");
     for out in &outs {
         out.assert_success();
     }
     outs[0].assert_stdout_contains("ring: 3 ranks");
     assert!(outs[0].stdout.lines().any(|l| l.trim() == "ring: OK"), "{}", outs[0].describe());
     println!("{}", outs[0].stdout);
+
+    for out in ring_in(&nss, &[("PARTYLINE_INSECURE", "1")], "plaintext by opt-in") {
+        out.assert_success();
+        out.assert_stderr_contains("unencrypted and unauthenticated (PARTYLINE_INSECURE=1)");
+    }
     drop(nss);
 }

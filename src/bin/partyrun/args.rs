@@ -3,6 +3,7 @@
 use clap::{ArgAction, CommandFactory, Parser};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Most ranks partyline supports in one job.
@@ -74,6 +75,16 @@ struct Cli {
     #[arg(long, value_name = "SECS", default_value = "2", value_parser = parse_grace,
           allow_negative_numbers = true)]
     kill_grace: Duration,
+
+    /// Encrypt and authenticate the links with TLS, using the CA and per-rank certificates
+    /// that `partyrun certs --out DIR` wrote
+    #[arg(long, value_name = "DIR", value_parser = clap::value_parser!(PathBuf))]
+    tls_dir: Option<PathBuf>,
+
+    /// Encrypt and authenticate the links with TLS keyed by the pre-shared key in FILE
+    /// (`partyrun certs --psk FILE` writes one)
+    #[arg(long, value_name = "FILE", value_parser = clap::value_parser!(PathBuf), conflicts_with = "tls_dir")]
+    tls_psk: Option<PathBuf>,
 
     /// Accepted for Open MPI compatibility; has no effect
     #[arg(long)]
@@ -181,6 +192,23 @@ fn resolve_exports(
     Ok(out)
 }
 
+/// The absolute path of a `--tls-dir` that holds the CA and every rank's certificate and key.
+fn tls_dir(dir: &Path, ranks: usize) -> Result<PathBuf, String> {
+    let dir = std::path::absolute(dir).map_err(|e| format!("--tls-dir {}: {e}", dir.display()))?;
+    let wanted = std::iter::once("ca.pem".to_string())
+        .chain((0..ranks).flat_map(|r| [format!("rank-{r}.pem"), format!("rank-{r}.key")]));
+    let missing: Vec<String> = wanted.filter(|f| !dir.join(f).is_file()).collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "--tls-dir {} lacks {}; create the files with: partyrun certs --parties {ranks} --out {}",
+            dir.display(),
+            missing.join(", "),
+            dir.display()
+        ));
+    }
+    Ok(dir)
+}
+
 /// Parses argv (including argv[0]); `lookup` reads partyrun's environment for `-x VAR`.
 pub fn parse(
     argv: impl IntoIterator<Item = OsString>,
@@ -199,13 +227,28 @@ pub fn parse(
                 .to_string(),
         ));
     }
-    let exports = resolve_exports(&cli.export, lookup).map_err(ArgsError::Usage)?;
+    let mut exports = resolve_exports(&cli.export, lookup).map_err(ArgsError::Usage)?;
+    let ranks = cli.ranks.unwrap_or(1);
+    if let Some(dir) = &cli.tls_dir {
+        exports.push(("PARTYLINE_TLS_DIR".into(), tls_dir(dir, ranks).map_err(ArgsError::Usage)?.into()));
+    }
+    if let Some(file) = &cli.tls_psk {
+        let file =
+            std::path::absolute(file).map_err(|e| ArgsError::Usage(format!("--tls-psk {}: {e}", file.display())))?;
+        if !file.is_file() {
+            return Err(ArgsError::Usage(format!(
+                "--tls-psk {}: no such file; create one with partyrun certs --psk FILE",
+                file.display()
+            )));
+        }
+        exports.push(("PARTYLINE_TLS_PSK_FILE".into(), file.into()));
+    }
     let mut command = cli.command.into_iter();
     let program = command
         .next()
         .ok_or_else(|| ArgsError::Usage("no program given; usage: partyrun -n N PROGRAM [ARGS]...".to_string()))?;
     Ok(Config {
-        ranks: cli.ranks.unwrap_or(1),
+        ranks,
         exports,
         tag_output: cli.tag_output,
         timeout: cli.timeout,

@@ -2,6 +2,7 @@
 
 mod args;
 mod argv;
+mod certs;
 mod coordinator;
 mod environment;
 mod job;
@@ -35,10 +36,13 @@ pub fn report(message: impl Display) {
 }
 
 fn main() {
-    // Subcommands (`partyrun --coordinator ...`, and `partyrun certs ...` to come) are dispatched
+    // Subcommands (`partyrun --coordinator ...` and `partyrun certs ...`) are dispatched
     // here, before the launcher's own parsing, which treats the first word that is not an option
     // as the program to run.
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if certs::requested(&argv) {
+        std::process::exit(certs::main(argv));
+    }
     if coordinator::requested(&argv) {
         std::process::exit(coordinator::main(argv));
     }
