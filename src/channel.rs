@@ -61,7 +61,10 @@ impl Channel {
         let conn = tls.connect(peer).map_err(|e| io::Error::other(e.message))?;
         let mut stream = StreamOwned::new(conn, io);
         while stream.conn.is_handshaking() {
-            stream.conn.complete_io(&mut stream.sock)?;
+            if let Err(e) = stream.conn.complete_io(&mut stream.sock) {
+                send_alert(&mut stream.conn, &mut stream.sock);
+                return Err(e);
+            }
         }
         Ok(Channel::Client(Box::new(stream)))
     }
@@ -95,6 +98,7 @@ impl Channel {
         let mut stream = StreamOwned::new(conn, io);
         while stream.conn.is_handshaking() {
             if let Err(e) = stream.conn.complete_io(&mut stream.sock) {
+                send_alert(&mut stream.conn, &mut stream.sock);
                 linger(&mut stream.sock);
                 return Err(e);
             }
@@ -163,6 +167,15 @@ impl Write for Channel {
             Channel::Plain(io) => io.flush(),
             Channel::Client(s) => s.flush(),
             Channel::Server(s) => s.flush(),
+        }
+    }
+}
+
+/// Sends the alert rustls queued when the handshake failed, so the peer learns why.
+fn send_alert<C: std::ops::DerefMut<Target = rustls::ConnectionCommon<D>>, D>(conn: &mut C, io: &mut Deadline) {
+    while conn.wants_write() {
+        if !matches!(conn.write_tls(io), Ok(n) if n > 0) {
+            break;
         }
     }
 }

@@ -103,7 +103,7 @@ pub fn hint(e: &std::io::Error) -> Option<String> {
     let tls = e.get_ref().and_then(|inner| inner.downcast_ref::<E>())?;
     let hint = match tls {
         E::InvalidCertificate(C::UnknownIssuer | C::BadSignature) => {
-            "its certificate is not signed by a CA we trust; check that every party's PARTYLINE_TLS_CA holds the CA that signed the others' certificates"
+            "its certificate is not signed by a CA we trust; check that every party's PARTYLINE_TLS_CA holds the CA that signed the others' certificates (in pre-shared-key mode: that every party has the same key)"
         }
         E::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => "its certificate has expired; issue a new one",
         E::InvalidCertificate(C::NotValidYet | C::NotValidYetContext { .. }) => {
@@ -112,8 +112,9 @@ pub fn hint(e: &std::io::Error) -> Option<String> {
         E::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. }) => {
             "its certificate is issued for another rank; each party must use its own rank's certificate"
         }
-        E::AlertReceived(A::UnknownCA | A::BadCertificate | A::CertificateExpired | A::CertificateUnknown | A::AccessDenied | A::CertificateRequired) => {
-            "it refused our certificate; check that our PARTYLINE_TLS_CERT is signed by the CA the others trust, unexpired, and issued for our rank"
+        // A bad signature on a certificate is reported as DecryptError.
+        E::AlertReceived(A::UnknownCA | A::DecryptError | A::BadCertificate | A::CertificateExpired | A::CertificateUnknown | A::AccessDenied | A::CertificateRequired) => {
+            "it refused our certificate; check that our PARTYLINE_TLS_CERT is signed by the CA the others trust, unexpired, and issued for our rank (in pre-shared-key mode: that every party has the same key)"
         }
         E::NoCertificatesPresented => "it presented no certificate; give every party one",
         E::InvalidMessage(_) | E::InappropriateMessage { .. } | E::InappropriateHandshakeMessage { .. } => {

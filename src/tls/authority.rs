@@ -43,11 +43,14 @@ pub struct Authority {
 }
 
 impl Authority {
-    /// A fresh CA with a random P-256 key, valid from a day ago for `days` days.
+    /// A fresh CA with a random P-256 key, valid from a day ago for `days` days. A random
+    /// suffix to its name keeps two such CAs apart, so a certificate of the other one is
+    /// reported as from an unknown CA rather than as a bad signature.
     pub fn generate(common_name: &str, days: i64) -> Result<Authority> {
         let key = KeyPair::generate().map_err(|e| err!(Intern, "cannot generate a CA key: {e}"))?;
         let now = OffsetDateTime::now_utc();
-        Authority::with_key(key, common_name, now - Duration::days(1), now + Duration::days(days))
+        let name = format!("{common_name} {}", &random_psk()?[..8]);
+        Authority::with_key(key, &name, now - Duration::days(1), now + Duration::days(days))
     }
 
     fn with_key(key: KeyPair, common_name: &str, from: OffsetDateTime, until: OffsetDateTime) -> Result<Authority> {
@@ -110,14 +113,17 @@ pub fn from_psk(path: &Path, own_name: &str) -> Result<PartyKeys> {
     if secret.len() < MIN_PSK_LEN {
         return Err(err!(Arg, "the pre-shared key in {} is {} bytes; use at least {MIN_PSK_LEN} (`partyrun certs --psk FILE` writes a random one)", path.display(), secret.len()));
     }
-    let seed = derive_seed(secret);
+    let seed = derive(secret, b"job authority ed25519 seed");
+    // Named after the key (but revealing nothing of it), so parties with different keys see an
+    // unknown CA rather than a bad signature.
+    let tag: String = derive(secret, b"job authority name")[..4].iter().map(|b| format!("{b:02x}")).collect();
     let pkcs8 = ed25519_pkcs8(&seed);
     let key = KeyPair::from_pkcs8_der_and_sign_algo(&PrivatePkcs8KeyDer::from(pkcs8), &rcgen::PKCS_ED25519)
         .map_err(|e| err!(Intern, "cannot derive the job key: {e}"))?;
     // Fixed dates: every party must derive the same authority, whatever its clock says.
     let ca = Authority::with_key(
         key,
-        "partyline pre-shared-key authority",
+        &format!("partyline pre-shared-key authority {tag}"),
         rcgen::date_time_ymd(2000, 1, 1),
         rcgen::date_time_ymd(9999, 12, 31),
     )?;
@@ -129,14 +135,14 @@ pub fn from_psk(path: &Path, own_name: &str) -> Result<PartyKeys> {
     Ok(PartyKeys { trusted: vec![ca_der.clone()], chain: vec![cert.der().clone(), ca_der], key })
 }
 
-fn derive_seed(secret: &[u8]) -> [u8; 32] {
+/// 32 bytes derived from the shared secret for `purpose` (HKDF-SHA256).
+fn derive(secret: &[u8], purpose: &[u8]) -> [u8; 32] {
     let salt = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, b"partyline pre-shared key v1");
-    let prk = salt.extract(secret);
-    let okm =
-        prk.expand(&[b"job authority ed25519 seed"], ring::hkdf::HKDF_SHA256).expect("32 bytes is a valid length");
-    let mut seed = [0u8; 32];
-    okm.fill(&mut seed).expect("seed length matches");
-    seed
+    let (prk, info) = (salt.extract(secret), [purpose]);
+    let okm = prk.expand(&info, ring::hkdf::HKDF_SHA256).expect("32 bytes is a valid length");
+    let mut out = [0u8; 32];
+    okm.fill(&mut out).expect("the length matches");
+    out
 }
 
 /// An Ed25519 private key as PKCS#8 v1 (RFC 8410): a fixed prefix, then the 32-byte seed.

@@ -1,0 +1,263 @@
+//! TLS between real processes: data over TLS with certificates and with a pre-shared key, no
+//! plaintext on the wire, and clear refusals on both sides for a wrong CA, an expired certificate,
+//! another rank's certificate, a party without TLS, and rogue clients.
+
+mod common;
+
+use common::*;
+use partyline::tls::authority::Authority;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn marker() -> PathBuf {
+    compile("tests/c/marker.c")
+}
+
+fn unique(name: &str) -> PathBuf {
+    build_dir().join(format!("tls-{name}-{}", std::process::id()))
+}
+
+/// `partyrun certs --parties n --out DIR` into a fresh directory.
+fn certs(name: &str, n: usize) -> PathBuf {
+    let dir = unique(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut cmd = Command::new(partyrun());
+    cmd.args(["certs", "--parties", &n.to_string(), "--out"]).arg(&dir);
+    run(cmd, "partyrun certs", secs(30)).assert_success();
+    dir
+}
+
+fn s(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// Starts marker ranks `ranks` of `n` by hand on `ports`, each with the variables `env(rank)` adds.
+fn start(
+    ranks: std::ops::Range<usize>,
+    n: usize,
+    ports: &[u16],
+    connect_timeout: f64,
+    env: &dyn Fn(usize) -> Vec<(String, String)>,
+) -> Vec<Running> {
+    let (bin, peers) = (marker(), local_peers(ports));
+    let job = format!("tls-{}-{}", std::process::id(), ports[0]);
+    ranks
+        .map(|r| {
+            let mut cmd = rank_cmd(&bin, &[], r, n, &peers, &job, connect_timeout);
+            cmd.envs(env(r));
+            spawn(cmd, format!("marker rank {r}/{n}"))
+        })
+        .collect()
+}
+
+/// Runs all `n` marker ranks by hand on `ports` and waits for them.
+fn by_hand(n: usize, ports: &[u16], connect_timeout: f64, env: impl Fn(usize) -> Vec<(String, String)>) -> Vec<Output> {
+    wait_all(start(0..n, n, ports, connect_timeout, &env), secs(120))
+}
+
+fn files(dir: &Path, ca: &Path, rank: usize) -> Vec<(String, String)> {
+    vec![
+        ("PARTYLINE_TLS_CA".into(), s(ca)),
+        ("PARTYLINE_TLS_CERT".into(), s(&dir.join(format!("rank-{rank}.pem")))),
+        ("PARTYLINE_TLS_KEY".into(), s(&dir.join(format!("rank-{rank}.key")))),
+    ]
+}
+
+/// Every rank exited 0, and rank 0 printed the verdict.
+fn assert_job_passed(outs: &[Output]) {
+    outs.iter().for_each(Output::assert_success);
+    outs[0].assert_pass("marker");
+}
+
+fn assert_failed(out: &Output, needle: &str) {
+    assert_ne!(out.code(), Some(0), "expected a failure: {}", out.describe());
+    out.assert_stderr_contains(needle);
+}
+
+#[test]
+fn ranks_exchange_data_over_tls() {
+    let dir = certs("good", 4);
+    for n in [2, 3, 4] {
+        let cmd = partyrun_cmd_with(&["--tls-dir", &s(&dir)], n, &marker(), &[]);
+        run(cmd, format!("partyrun --tls-dir -n {n} marker"), secs(120)).assert_pass("marker");
+    }
+    let order = compile("tests/c/order.c");
+    run(partyrun_cmd_with(&["--tls-dir", &s(&dir)], 3, &order, &[]), "order over TLS", secs(120)).assert_pass("order");
+}
+
+#[test]
+fn pre_shared_key_mode() {
+    let (key, other) = (unique("job.psk"), unique("other.psk"));
+    for path in [&key, &other] {
+        let mut cmd = Command::new(partyrun());
+        cmd.args(["certs", "--psk"]).arg(path);
+        run(cmd, "partyrun certs --psk", secs(30)).assert_success();
+    }
+    let cmd = partyrun_cmd_with(&["--tls-psk", &s(&key)], 3, &marker(), &[]);
+    run(cmd, "partyrun --tls-psk -n 3 marker", secs(120)).assert_pass("marker");
+
+    // A party holding another key is refused, and says why.
+    let outs = by_hand(3, &free_ports(3), 4.0, |r| {
+        let file = if r == 2 { &other } else { &key };
+        vec![("PARTYLINE_TLS_PSK_FILE".into(), s(file))]
+    });
+    assert_failed(&outs[2], "not signed by a CA we trust");
+    assert_failed(&outs[0], "refused our certificate");
+}
+
+#[test]
+fn certificate_of_another_ca_is_refused_on_both_sides() {
+    let (good, other) = (certs("ca-good", 3), certs("ca-other", 3));
+    let ca = good.join("ca.pem");
+    let outs = by_hand(3, &free_ports(3), 4.0, |r| files(if r == 1 { &other } else { &good }, &ca, r));
+    assert_failed(&outs[0], "not signed by a CA we trust");
+    assert_failed(&outs[1], "refused our certificate");
+}
+
+#[test]
+fn expired_certificate_is_refused_on_both_sides() {
+    let dir = unique("expired");
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = Authority::generate("test CA", 30).unwrap();
+    std::fs::write(dir.join("ca.pem"), ca.cert_pem()).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    for rank in 0..3 {
+        let day = time::Duration::days(1);
+        let (from, until) = if rank == 1 { (now - 10 * day, now - day) } else { (now - day, now + day) };
+        let (cert, key) = ca.issue(&format!("rank-{rank}.partyline"), from, until).unwrap();
+        std::fs::write(dir.join(format!("rank-{rank}.pem")), cert).unwrap();
+        std::fs::write(dir.join(format!("rank-{rank}.key")), key).unwrap();
+    }
+    let outs = by_hand(3, &free_ports(3), 4.0, |_| vec![("PARTYLINE_TLS_DIR".into(), s(&dir))]);
+    assert_failed(&outs[0], "has expired");
+    assert_failed(&outs[1], "refused our certificate");
+}
+
+#[test]
+fn certificate_of_another_rank_is_refused_on_both_sides() {
+    let dir = certs("stolen", 3);
+    let ca = dir.join("ca.pem");
+    // Rank 2 presents rank 1's certificate and key.
+    let outs = by_hand(3, &free_ports(3), 4.0, |r| files(&dir, &ca, if r == 2 { 1 } else { r }));
+    assert_failed(&outs[0], "it claims rank 2 but its certificate is not issued for rank-2.partyline");
+    assert_failed(&outs[2], "refused rank 2: it claims rank 2 but its certificate is not issued for rank-2.partyline");
+}
+
+#[test]
+fn a_party_without_tls_is_told_so() {
+    let dir = certs("mixed", 3);
+    let outs =
+        by_hand(
+            3,
+            &free_ports(3),
+            4.0,
+            |r| {
+                if r == 1 {
+                    Vec::new()
+                } else {
+                    vec![("PARTYLINE_TLS_DIR".into(), s(&dir))]
+                }
+            },
+        );
+    assert_failed(&outs[1], "this party requires TLS but the connecting one has none");
+    assert_failed(&outs[0], "sent a plaintext greeting, but this party requires TLS");
+}
+
+/// Captures loopback TCP traffic on `ports` while `job` runs; returns the raw capture.
+fn capture(name: &str, ports: &[u16], job: impl FnOnce()) -> Vec<u8> {
+    let pcap = unique(&format!("{name}.pcap"));
+    let filter = ports.iter().map(|p| format!("tcp port {p}")).collect::<Vec<_>>().join(" or ");
+    let mut dump = Command::new("tcpdump")
+        // A large buffer (in KiB): 64 KiB loopback segments overflow the default one.
+        .args(["-i", "lo", "-U", "-s", "0", "-n", "-B", "131072", "-w"])
+        .arg(&pcap)
+        .arg(&filter)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tcpdump is needed for this test; `make deps` installs it");
+    let mut lines = BufReader::new(dump.stderr.take().expect("piped stderr")).lines();
+    let started = lines.by_ref().map_while(|l| l.ok()).any(|l| l.contains("listening on"));
+    assert!(started, "tcpdump did not start capturing on lo (is this run as root?)");
+    job();
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: kill(2) on the tcpdump process this test started; SIGINT makes it flush and exit.
+    unsafe {
+        libc::kill(dump.id() as libc::pid_t, libc::SIGINT);
+    }
+    let _ = dump.wait();
+    std::fs::read(&pcap).expect("read the capture")
+}
+
+fn occurrences(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack.windows(needle.len()).filter(|w| w == &needle).count()
+}
+
+#[test]
+fn no_plaintext_payload_on_the_wire_with_tls() {
+    const MARKER: &[u8] = b"PARTYLINE-PLAINTEXT-MARKER.";
+    let dir = certs("capture", 3);
+    let ports = free_ports(3);
+    // The control run shows the capture sees the payload when links are plaintext.
+    let plain = capture("plain", &ports, || {
+        assert_job_passed(&by_hand(3, &ports, 20.0, |_| Vec::new()));
+    });
+    assert!(occurrences(&plain, MARKER) > 100, "the capture missed the plaintext run ({} bytes)", plain.len());
+    let ports = free_ports(3);
+    let tls = capture("tls", &ports, || {
+        assert_job_passed(&by_hand(3, &ports, 20.0, |_| vec![("PARTYLINE_TLS_DIR".into(), s(&dir))]));
+    });
+    assert!(tls.len() > 1 << 20, "the TLS capture holds only {} bytes: the job's traffic was not captured", tls.len());
+    assert_eq!(occurrences(&tls, MARKER), 0, "plaintext payload found in the TLS capture");
+    assert_eq!(occurrences(&tls, b"PARTYLN"), 0, "the handshake greeting crossed in plaintext");
+}
+
+/// Pesters `port` until `stop`: port scans, garbage, a TLS client without a certificate, and a
+/// slowloris that dribbles a TLS record header.
+fn rogue(port: u16, until: Instant) -> usize {
+    let mut attempts = 0;
+    while Instant::now() < until {
+        attempts += 1;
+        let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+            std::thread::sleep(Duration::from_millis(20));
+            continue;
+        };
+        let _ = s.set_write_timeout(Some(Duration::from_millis(200)));
+        match attempts % 3 {
+            0 => {}
+            1 => {
+                let _ = s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n\x00\xff\x16\x03\x01garbage");
+            }
+            _ => {
+                for b in [0x16u8, 0x03, 0x03, 0x00] {
+                    let _ = s.write_all(&[b]);
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+        drop(s);
+    }
+    attempts
+}
+
+#[test]
+fn rogue_clients_do_not_disturb_a_tls_job() {
+    let dir = certs("rogue", 3);
+    let ports = free_ports(3);
+    let env = |_| vec![("PARTYLINE_TLS_DIR".to_string(), s(&dir))];
+    // Rank 0 waits alone under fire first, then the others join while the pests go on.
+    let mut ranks = start(0..1, 3, &ports, 30.0, &env);
+    let until = Instant::now() + Duration::from_secs(4);
+    let pests: Vec<_> = ports[..2].iter().map(|&p| std::thread::spawn(move || rogue(p, until))).collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    ranks.extend(start(1..3, 3, &ports, 30.0, &env));
+    let outs = wait_all(ranks, secs(120));
+    let attempts: usize = pests.into_iter().map(|p| p.join().expect("rogue client thread")).sum();
+    assert_job_passed(&outs);
+    assert!(attempts > 3, "the rogue clients made only {attempts} attempts");
+    let refusals = outs[0].stderr.matches("refused connection from").count();
+    assert!(refusals > 0, "rank 0 logged no refused connection: {}", outs[0].describe());
+}
