@@ -32,6 +32,11 @@ pub fn open_mesh(cfg: &Config) -> Result<Vec<Option<Channel>>> {
 /// advertised at the rendezvous), else on a listener bound here.
 pub fn open_mesh_with(cfg: &Config, listener: Option<TcpListener>) -> Result<Vec<Option<Channel>>> {
     let mut links: Vec<Option<Channel>> = (0..cfg.size).map(|_| None).collect();
+    if cfg.rank + 1 == cfg.size && listener.is_none() && cfg.listen_fd.is_some() {
+        // The last rank accepts no one: close the launcher's socket rather than leave a port
+        // whose connections would wait in the backlog forever.
+        drop(bind_listener(cfg, "")?);
+    }
     if cfg.size == 1 {
         return Ok(links);
     }
