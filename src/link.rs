@@ -274,5 +274,8 @@ fn sent(len: u64) -> Outcome {
 
 /// The error for a broken connection, naming the peer.
 pub fn lost(peer: usize, e: &std::io::Error) -> Error {
+    if let Some(why) = crate::tls::hint(e) {
+        return err!(ProcAborted, "the TLS link to rank {peer} failed: {why}");
+    }
     err!(ProcAborted, "lost the connection to rank {peer} ({e}); it exited or crashed without calling MPI_Finalize")
 }

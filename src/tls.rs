@@ -29,7 +29,11 @@ impl Tls {
             Some(Credentials::Files { ca, cert, key }) => authority::load(ca, cert, key)?,
             Some(Credentials::PreShared(path)) => authority::from_psk(path, &security.rank_name(rank))?,
         };
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        // AES-128-GCM first: with AES-NI it is the cheapest suite per byte, and 128-bit keys are
+        // ample for link encryption; the others stay for peers that insist.
+        let mut provider = rustls::crypto::ring::default_provider();
+        provider.cipher_suites.sort_by_key(|s| s.suite() != rustls::CipherSuite::TLS13_AES_128_GCM_SHA256);
+        let provider = Arc::new(provider);
         let mut roots = RootCertStore::empty();
         for (i, ca) in keys.trusted.into_iter().enumerate() {
             roots.add(ca).map_err(|e| err!(Arg, "certificate {} of the CA bundle is unusable: {e}", i + 1))?;
@@ -117,6 +121,9 @@ pub fn hint(e: &std::io::Error) -> Option<String> {
             "it refused our certificate; check that our PARTYLINE_TLS_CERT is signed by the CA the others trust, unexpired, and issued for our rank (in pre-shared-key mode: that every party has the same key)"
         }
         E::NoCertificatesPresented => "it presented no certificate; give every party one",
+        E::DecryptError | E::AlertReceived(A::BadRecordMac) => {
+            "a record failed its integrity check: the traffic was altered in transit (or the peer is broken)"
+        }
         E::InvalidMessage(_) | E::InappropriateMessage { .. } | E::InappropriateHandshakeMessage { .. } => {
             "it does not speak TLS as partyline does; configure TLS on every party or on none"
         }
