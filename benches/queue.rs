@@ -9,6 +9,7 @@ use partyline::mailbox::Mailbox;
 use partyline::notifier::Notifier;
 use partyline::request::Request;
 use partyline::shared::Shared;
+use partyline::token::ProgressToken;
 use partyline::transport::PlainTcp;
 use partyline::wire::{FrameHeader, FrameKind};
 use std::io::Read;
@@ -149,6 +150,8 @@ fn loopback() -> (Shared, mio::Poll, thread::JoinHandle<u64>) {
     let poll = mio::Poll::new().expect("poll");
     let waker = mio::Waker::new(poll.registry(), mio::Token(0)).expect("waker");
     let registry = poll.registry().try_clone().expect("registry");
+    // The link is not registered with either poller: the bench drives it by hand.
+    let token = ProgressToken::new(mio::Poll::new().expect("poll"), vec![None, None], registry).expect("token");
     let (commands, _) = crossbeam_channel::unbounded();
     let sh = Shared::new(
         0,
@@ -157,7 +160,7 @@ fn loopback() -> (Shared, mio::Poll, thread::JoinHandle<u64>) {
         Mailbox::new(2, 64 << 20),
         Notifier::new(Duration::ZERO),
         vec![None, Some(link)],
-        registry,
+        token,
         commands,
         waker,
     );

@@ -27,5 +27,6 @@ pub mod security;
 pub mod shared;
 pub mod stats;
 pub mod tls;
+pub mod token;
 pub mod transport;
 pub mod wire;

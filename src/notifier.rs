@@ -1,13 +1,25 @@
-//! Wakes compute threads waiting for completions: spin briefly, then park; poisoned on fatal failure.
+//! Wakes compute threads waiting for completions: spin briefly, then block on the sockets or
+//! a condvar; poisoned on fatal failure.
 
 use crate::error::{Error, Result};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+/// A waiter's way to block on the links' sockets themselves (see `token.rs`).
+pub trait Park {
+    /// Blocks until a socket event, the bell or `nap`. `still` runs once the bell is armed and
+    /// says whether to block at all. False if this thread cannot watch the sockets (another does).
+    fn park(&self, nap: Duration, still: &mut dyn FnMut() -> bool) -> bool;
+}
+
 pub struct Notifier {
     epoch: AtomicU64,
+    /// Threads asleep on the condvar.
     waiters: AtomicUsize,
+    /// Rung by `notify` while a waiter blocks on the sockets (`armed`).
+    bell: Option<mio::Waker>,
+    armed: AtomicBool,
     lock: Mutex<()>,
     cv: Condvar,
     poison: OnceLock<Error>,
@@ -16,9 +28,16 @@ pub struct Notifier {
 
 impl Notifier {
     pub fn new(spin: Duration) -> Notifier {
+        Notifier::with_bell(spin, None)
+    }
+
+    /// A notifier that also rings `bell` for a waiter blocked on the sockets (see `Park`).
+    pub fn with_bell(spin: Duration, bell: Option<mio::Waker>) -> Notifier {
         Notifier {
             epoch: AtomicU64::new(0),
             waiters: AtomicUsize::new(0),
+            bell,
+            armed: AtomicBool::new(false),
             lock: Mutex::new(()),
             cv: Condvar::new(),
             poison: OnceLock::new(),
@@ -30,6 +49,12 @@ impl Notifier {
     /// holding a lock that a waiter's `ready` closure takes.
     pub fn notify(&self) {
         self.epoch.fetch_add(1, SeqCst);
+        if self.armed.load(SeqCst) {
+            if let Some(bell) = &self.bell {
+                // A failed ring leaves the watcher to its nap; nothing else can be done here.
+                let _ = bell.wake();
+            }
+        }
         if self.waiters.load(SeqCst) > 0 {
             let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
             self.cv.notify_all();
@@ -46,17 +71,59 @@ impl Notifier {
         self.poison.get()
     }
 
+    /// Called by a `Park` that is about to block: from now on `notify` rings the bell.
+    pub fn arm(&self) {
+        self.armed.store(true, SeqCst);
+    }
+
+    /// Called by a `Park` before it lets another thread watch.
+    pub fn disarm(&self) {
+        self.armed.store(false, SeqCst);
+    }
+
     /// Waits until `ready` yields a value. `ready` runs without any lock of ours held.
     pub fn wait<T>(&self, ready: impl FnMut() -> Option<T>) -> Result<T> {
-        self.wait_deadline(ready, None).map(|v| v.expect("an unbounded wait only returns with a value"))
+        self.wait_parked(ready, None)
+    }
+
+    /// Like `wait`, blocking through `park` when it can (see `Park`).
+    pub fn wait_parked<T>(&self, ready: impl FnMut() -> Option<T>, park: Option<&dyn Park>) -> Result<T> {
+        self.wait_deadline(ready, None, park).map(|v| v.expect("an unbounded wait only returns with a value"))
     }
 
     /// Like `wait`, but gives up with `Ok(None)` after `timeout`.
-    pub fn wait_for<T>(&self, ready: impl FnMut() -> Option<T>, timeout: Duration) -> Result<Option<T>> {
-        self.wait_deadline(ready, Some(Instant::now() + timeout))
+    pub fn wait_for<T>(
+        &self,
+        ready: impl FnMut() -> Option<T>,
+        timeout: Duration,
+        park: Option<&dyn Park>,
+    ) -> Result<Option<T>> {
+        self.wait_deadline(ready, Some(Instant::now() + timeout), park)
     }
 
-    fn wait_deadline<T>(&self, mut ready: impl FnMut() -> Option<T>, deadline: Option<Instant>) -> Result<Option<T>> {
+    fn wait_deadline<T>(
+        &self,
+        mut ready: impl FnMut() -> Option<T>,
+        deadline: Option<Instant>,
+        park: Option<&dyn Park>,
+    ) -> Result<Option<T>> {
+        let mut watched = false;
+        let result = self.wait_inner(&mut ready, deadline, park, &mut watched);
+        if watched && self.waiters.load(SeqCst) > 0 {
+            // Hand the sockets on: a thread asleep on the condvar may now watch them.
+            let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+            self.cv.notify_all();
+        }
+        result
+    }
+
+    fn wait_inner<T>(
+        &self,
+        ready: &mut impl FnMut() -> Option<T>,
+        deadline: Option<Instant>,
+        park: Option<&dyn Park>,
+        watched: &mut bool,
+    ) -> Result<Option<T>> {
         let start = Instant::now();
         let mut spins = 0u32;
         loop {
@@ -84,15 +151,28 @@ impl Notifier {
             // The cap is only a safety net; wake-ups come from `notify`.
             let nap = deadline.map_or(Duration::from_millis(200), |d| (d - now).min(Duration::from_millis(200)));
             let seen = self.epoch.load(SeqCst);
-            self.waiters.fetch_add(1, SeqCst);
             let value = ready();
+            let mut parked = false;
             if value.is_none() && self.poisoned().is_none() {
-                let guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-                if self.epoch.load(SeqCst) == seen {
-                    let _ = self.cv.wait_timeout(guard, nap);
+                if let Some(p) = park {
+                    parked = p.park(nap, &mut || {
+                        self.arm();
+                        self.epoch.load(SeqCst) == seen && self.poisoned().is_none()
+                    });
+                    *watched |= parked;
                 }
             }
-            self.waiters.fetch_sub(1, SeqCst);
+            if value.is_none() && !parked {
+                // `seen` predates the `ready` above, so a notify since then keeps us awake.
+                self.waiters.fetch_add(1, SeqCst);
+                if self.poisoned().is_none() {
+                    let guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+                    if self.epoch.load(SeqCst) == seen {
+                        let _ = self.cv.wait_timeout(guard, nap);
+                    }
+                }
+                self.waiters.fetch_sub(1, SeqCst);
+            }
             if let Some(v) = value {
                 return Ok(Some(v));
             }

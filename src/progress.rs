@@ -3,6 +3,7 @@
 
 use crate::error::{err, Result};
 use crate::shared::{Command, Shared};
+use crate::token::TICK;
 use crossbeam_channel::Receiver;
 use mio::{Events, Poll, Token};
 use std::sync::Arc;
@@ -53,8 +54,12 @@ impl Progress {
     fn run(&mut self) -> Result<()> {
         let mut events = Events::with_capacity(256);
         let sh = self.shared.clone();
+        let mut touches = sh.token.touches();
         loop {
-            if let Err(e) = self.poll.poll(&mut events, None) {
+            // Standing aside (a compute thread watches the links), tick to notice when the
+            // program stops waiting and computes: from then on, this thread moves the bytes.
+            let timeout = sh.token.is_aside().then_some(TICK);
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == std::io::ErrorKind::Interrupted {
                     continue;
                 }
@@ -67,6 +72,13 @@ impl Progress {
                         link.say_goodbye(sh);
                         link.flush(sh)
                     });
+                }
+            }
+            if sh.token.is_aside() {
+                let seen = std::mem::replace(&mut touches, sh.token.touches());
+                let idle = seen == touches && !sh.token.is_watched();
+                if !((idle || self.finalizing) && sh.token.take_over(self.finalizing)) {
+                    continue;
                 }
             }
             for event in events.iter().filter(|e| e.token() != WAKER_TOKEN) {

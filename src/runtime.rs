@@ -11,7 +11,9 @@ use crate::notifier::Notifier;
 use crate::progress::{Progress, STALL_DETACH, WAKER_TOKEN};
 use crate::request::{Outcome, Request};
 use crate::shared::{Command, Shared};
+use crate::token::{ProgressToken, BELL};
 use crate::wire::{FrameHeader, FrameKind, FLAG_SYNC};
+use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -48,6 +50,9 @@ impl Runtime {
         let waker =
             mio::Waker::new(poll.registry(), WAKER_TOKEN).map_err(|e| err!(Intern, "cannot create a waker: {e}"))?;
         let (tx, rx) = crossbeam_channel::unbounded();
+        let watch = mio::Poll::new().map_err(|e| err!(Intern, "cannot create a poller: {e}"))?;
+        let bell = mio::Waker::new(watch.registry(), BELL).map_err(|e| err!(Intern, "cannot create a waker: {e}"))?;
+        let mut fds = Vec::with_capacity(config.size);
         let mut links = Vec::with_capacity(config.size);
         for (peer, stream) in streams.into_iter().enumerate() {
             links.push(match stream {
@@ -59,19 +64,24 @@ impl Runtime {
                     poll.registry()
                         .register(t.socket(), mio::Token(peer), mio::Interest::READABLE | mio::Interest::WRITABLE)
                         .map_err(|e| err!(Other, "cannot poll the link to rank {peer}: {e}"))?;
+                    fds.push(Some(t.socket().as_raw_fd()));
                     Some(Link::new(peer, t))
                 }
             });
+            if fds.len() < links.len() {
+                fds.push(None);
+            }
         }
         let registry = poll.registry().try_clone().map_err(|e| err!(Intern, "cannot share the poller: {e}"))?;
+        let token = ProgressToken::new(watch, fds, registry)?;
         let shared = Arc::new(Shared::new(
             config.rank,
             config.size,
             config.max_frame,
             Mailbox::new(config.size, config.unexpected_limit),
-            Notifier::new(config.spin),
+            Notifier::with_bell(config.spin, Some(bell)),
             links,
-            registry,
+            token,
             tx,
             waker,
         ));
@@ -130,7 +140,8 @@ impl Runtime {
         let mut last = (req.progress(), Instant::now());
         let mut detached = false;
         loop {
-            let outcome = self.shared.notifier.wait_for(self.progressing(|| req.outcome()), STALL_DETACH)?;
+            let outcome =
+                self.shared.notifier.wait_for(self.progressing(|| req.outcome()), STALL_DETACH, Some(&*self.shared))?;
             if let Some(outcome) = outcome {
                 return outcome_result(outcome);
             }
@@ -265,7 +276,7 @@ impl Runtime {
             return Ok(v);
         }
         let _blocked = self.shared.stats.blocked();
-        self.shared.notifier.wait(self.progressing(ready))
+        self.shared.notifier.wait_parked(self.progressing(ready), Some(&*self.shared))
     }
 
     /// Wraps a wait's readiness check so the waiting thread moves ready bytes itself between

@@ -4,11 +4,14 @@
 use crate::error::{Error, ErrorClass, Result};
 use crate::link::Link;
 use crate::mailbox::Mailbox;
-use crate::notifier::Notifier;
+use crate::notifier::{Notifier, Park};
 use crate::request::{Outcome, Request};
 use crate::stats::Stats;
+use crate::token::{ProgressToken, BELL};
 use crossbeam_channel::Sender;
+use std::io::ErrorKind;
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 /// Work only the progress thread may start.
 pub enum Command {
@@ -25,7 +28,7 @@ pub struct Shared {
     /// Communication statistics, counted always and reported only with `PARTYLINE_STATS`.
     pub stats: Stats,
     links: Vec<Option<Mutex<Link>>>,
-    registry: mio::Registry,
+    pub token: ProgressToken,
     commands: Sender<Command>,
     waker: mio::Waker,
 }
@@ -45,24 +48,13 @@ impl Shared {
         mailbox: Mailbox,
         notifier: Notifier,
         links: Vec<Option<Link>>,
-        registry: mio::Registry,
+        token: ProgressToken,
         commands: Sender<Command>,
         waker: mio::Waker,
     ) -> Shared {
         let links = links.into_iter().map(|l| l.map(Mutex::new)).collect();
         let stats = Stats::new(size);
-        Shared {
-            rank,
-            size,
-            max_frame,
-            mailbox: Mutex::new(mailbox),
-            notifier,
-            stats,
-            links,
-            registry,
-            commands,
-            waker,
-        }
+        Shared { rank, size, max_frame, mailbox: Mutex::new(mailbox), notifier, stats, links, token, commands, waker }
     }
 
     pub fn mailbox(&self) -> MutexGuard<'_, Mailbox> {
@@ -94,12 +86,13 @@ impl Shared {
         if let Err(e) = f(link, self) {
             report(&e);
             link.fail(e, self);
-            let _ = self.registry.deregister(link.transport.socket());
+            self.token.bury(link.peer);
         }
     }
 
     /// Moves whatever bytes are ready on every link, from a waiting compute thread.
     pub fn progress_links(&self) {
+        self.token.touch();
         for peer in 0..self.size {
             self.try_with_link(peer, |link, sh| {
                 link.on_readable(sh)?;
@@ -138,6 +131,41 @@ impl Shared {
     pub fn complete(&self, req: &Request, outcome: Outcome) {
         req.complete(outcome);
         self.notifier.notify();
+    }
+}
+
+impl Park for Shared {
+    /// Blocks in the waiters' epoll on every link, with the progress thread standing aside, so
+    /// an arrival wakes only this thread; it then moves the ready links' bytes itself.
+    fn park(&self, nap: Duration, still: &mut dyn FnMut() -> bool) -> bool {
+        let Some(mut watch) = self.token.claim(|| {
+            // It ticks from now on; without the wake it would sleep with no links to watch.
+            let _ = self.waker.wake();
+        }) else {
+            return false;
+        };
+        watch.events.clear();
+        if still() {
+            let w = &mut *watch;
+            match w.poll.poll(&mut w.events, Some(nap)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => crate::log::warn(&format!("waiting on the links failed ({e}); falling back to naps")),
+            }
+        }
+        self.notifier.disarm();
+        for event in watch.events.iter().filter(|e| e.token() != BELL) {
+            // Blocking: the event may be the only notice of these bytes.
+            self.with_link(event.token().0, |link, sh| {
+                link.on_readable(sh)?;
+                if link.has_output() {
+                    link.flush(sh)?;
+                }
+                Ok(())
+            });
+        }
+        self.token.release(watch);
+        true
     }
 }
 

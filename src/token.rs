@@ -1,0 +1,150 @@
+//! The progress token: whether the progress thread or a waiting compute thread watches the links' sockets.
+//!
+//! An arrival should wake exactly one thread: the one that needs it. While compute threads are
+//! waiting, one of them blocks in its own epoll on every link and the progress thread takes the
+//! links out of its epoll; once no thread has waited for a whole tick (the program computes),
+//! the progress thread puts them back and moves bytes alone.
+
+use crate::error::{err, Result};
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Registry, Token as Key};
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// The waiters' epoll key of the doorbell that `Notifier::notify` rings.
+pub(crate) const BELL: Key = Key(usize::MAX - 1);
+
+/// How often the progress thread, while it stands aside, checks whether the waits have stopped.
+pub(crate) const TICK: Duration = Duration::from_millis(1);
+
+/// The waiters' own poller: every link, edge-triggered for readable and writable, and the bell.
+pub struct Watch {
+    pub poll: Poll,
+    pub events: Events,
+}
+
+pub struct ProgressToken {
+    watch: Mutex<Watch>,
+    /// The links' sockets (by rank), as registered with both pollers.
+    fds: Vec<Option<RawFd>>,
+    dead: Vec<AtomicBool>,
+    /// The progress thread's registry.
+    progress: Registry,
+    /// Serializes handing the links between the two pollers.
+    hand: Mutex<()>,
+    /// True while a compute thread owns the links (they are out of the progress thread's epoll).
+    aside: AtomicBool,
+    /// True while a compute thread is inside `park`.
+    watching: AtomicBool,
+    /// Counts waits' checks, so the progress thread sees whether any happened during a tick.
+    touches: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl ProgressToken {
+    /// `fds` must already be registered with `progress` (the progress thread's registry), each
+    /// with its rank as key; `watch` must hold the bell under `BELL`.
+    pub fn new(watch: Poll, fds: Vec<Option<RawFd>>, progress: Registry) -> Result<ProgressToken> {
+        for (peer, fd) in fds.iter().enumerate() {
+            if let Some(fd) = fd {
+                watch
+                    .registry()
+                    .register(&mut SourceFd(fd), Key(peer), Interest::READABLE | Interest::WRITABLE)
+                    .map_err(|e| err!(Other, "cannot watch the link to rank {peer}: {e}"))?;
+            }
+        }
+        let dead = fds.iter().map(|_| AtomicBool::new(false)).collect();
+        Ok(ProgressToken {
+            watch: Mutex::new(Watch { poll: watch, events: Events::with_capacity(64) }),
+            fds,
+            dead,
+            progress,
+            hand: Mutex::new(()),
+            aside: AtomicBool::new(false),
+            watching: AtomicBool::new(false),
+            touches: AtomicU64::new(0),
+        })
+    }
+
+    /// A wait checked its requests: the progress thread keeps standing aside for another tick.
+    pub fn touch(&self) {
+        self.touches.fetch_add(1, SeqCst);
+    }
+
+    pub fn touches(&self) -> u64 {
+        self.touches.load(SeqCst)
+    }
+
+    /// Whether the progress thread currently stands aside.
+    pub fn is_aside(&self) -> bool {
+        self.aside.load(SeqCst)
+    }
+
+    pub fn is_watched(&self) -> bool {
+        self.watching.load(SeqCst)
+    }
+
+    /// The link to `peer` failed: no poller should report it again.
+    pub fn bury(&self, peer: usize) {
+        let Some(Some(fd)) = self.fds.get(peer) else { return };
+        let _hand = lock(&self.hand);
+        self.dead[peer].store(true, SeqCst);
+        let _ = self.progress.deregister(&mut SourceFd(fd));
+        if let Ok(w) = self.watch.try_lock() {
+            let _ = w.poll.registry().deregister(&mut SourceFd(fd));
+        }
+    }
+
+    /// Becomes the one compute thread that watches the sockets, taking the links from the
+    /// progress thread if it has them (and waking it so it starts ticking). None if another
+    /// compute thread watches already.
+    pub fn claim(&self, wake_progress: impl FnOnce()) -> Option<MutexGuard<'_, Watch>> {
+        let watch = self.watch.try_lock().ok()?;
+        let _hand = lock(&self.hand);
+        self.watching.store(true, SeqCst);
+        if !self.aside.swap(true, SeqCst) {
+            for fd in self.live_fds() {
+                let _ = self.progress.deregister(&mut SourceFd(&fd));
+            }
+            drop(_hand);
+            wake_progress();
+        }
+        Some(watch)
+    }
+
+    /// Ends a `claim`: the progress thread still stands aside until a tick passes without waits.
+    pub fn release(&self, watch: MutexGuard<'_, Watch>) {
+        self.watching.store(false, SeqCst);
+        drop(watch);
+    }
+
+    /// The progress thread takes the links back, unless a compute thread watches them right
+    /// now (`force`: at `MPI_Finalize`, regardless). True if it has them.
+    pub fn take_over(&self, force: bool) -> bool {
+        let _hand = lock(&self.hand);
+        if !self.aside.load(SeqCst) {
+            return true;
+        }
+        if !force && self.watching.load(SeqCst) {
+            return false;
+        }
+        for (peer, fd) in self.fds.iter().enumerate() {
+            if let Some(fd) = fd.filter(|_| !self.dead[peer].load(SeqCst)) {
+                // Registering reports whatever is ready already, so nothing that arrived
+                // meanwhile is missed.
+                let _ = self.progress.register(&mut SourceFd(&fd), Key(peer), Interest::READABLE | Interest::WRITABLE);
+            }
+        }
+        self.aside.store(false, SeqCst);
+        true
+    }
+
+    fn live_fds(&self) -> impl Iterator<Item = RawFd> + '_ {
+        self.fds.iter().enumerate().filter(|(p, _)| !self.dead[*p].load(SeqCst)).filter_map(|(_, fd)| *fd)
+    }
+}
