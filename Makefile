@@ -1,6 +1,8 @@
 # partyline: the commands a C user expects, as thin wrappers over cargo.
 #   make demo   build everything and run the three-party demo
-#   make test   run every test (unit, C programs under the launcher, bootstrap, netns, header drift)
+#   make test   run every test (unit, C programs under the launcher, bootstrap, netns, header drift),
+#               then boot the three-party unikernel VMs (make unikernel)
+#   make ukl    the UKL build target: kernel-mode libpartyline.a, its object checks, the program dir
 
 CARGO ?= cargo
 CC ?= cc
@@ -8,7 +10,7 @@ PREFIX ?= /usr/local
 TARGET := $(or $(CARGO_TARGET_DIR),target)/release
 CFLAGS_EX := -std=c11 -O2 -Wall -Wextra -Werror -Iinclude
 
-.PHONY: all build demo test deps install uninstall pc clean
+.PHONY: all build demo test deps install uninstall pc clean unikernel ukl
 
 all: build
 
@@ -35,6 +37,18 @@ demo: deps build $(TARGET)/examples/hello $(TARGET)/examples/ring $(TARGET)/exam
 
 test: deps
 	$(CARGO) test --release
+	$(MAKE) unikernel
+
+# Builds the unikernel kernel once (cached in ~/.cache/partyline), the ring and MPC images, and
+# boots three QEMU VMs for each (unikernel/README.md). Kept out of cargo test, which stays fast.
+unikernel: build
+	unikernel/run
+
+# Needs nightly Rust with rust-src; without it build-lib says so and exits 77, reported as skipped.
+ukl:
+	@unikernel/ukl/build-lib; rc=$$?; \
+	if [ $$rc -eq 77 ]; then echo "make ukl: skipped (see above)"; exit 0; fi; \
+	[ $$rc -eq 0 ] && unikernel/ukl/package --host-glibc
 
 # The installed layout: the wrappers find include/ and lib/ relative to bin/, and link with an
 # rpath to lib/, so programs run without LD_LIBRARY_PATH. DESTDIR stages for packaging.
