@@ -48,7 +48,7 @@ unikernel: build
 ukl:
 	@unikernel/ukl/build-lib; rc=$$?; \
 	if [ $$rc -eq 77 ]; then echo "make ukl: skipped (see above)"; exit 0; fi; \
-	[ $$rc -eq 0 ] && unikernel/ukl/package --host-glibc
+	[ $$rc -eq 0 ] && unikernel/ukl/package --rehearse
 
 # The installed layout: the wrappers find include/ and lib/ relative to bin/, and link with an
 # rpath to lib/, so programs run without LD_LIBRARY_PATH. DESTDIR stages for packaging.
