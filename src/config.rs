@@ -27,6 +27,8 @@ pub struct Config {
     pub eager_limit: usize,
     pub socket_buffer: Option<usize>,
     pub max_frame: u64,
+    /// How long a wait polls the links before blocking on them; zero blocks at once
+    /// (`PARTYLINE_SPIN_US`: with more threads than cores, polling steals the peer's core).
     pub spin: Duration,
     pub verbose: bool,
     pub launched_locally: bool,

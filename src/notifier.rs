@@ -11,6 +11,9 @@ pub trait Park {
     /// Blocks until a socket event, the bell or `nap`. `still` runs once the bell is armed and
     /// says whether to block at all. False if this thread cannot watch the sockets (another does).
     fn park(&self, nap: Duration, still: &mut dyn FnMut() -> bool) -> bool;
+
+    /// A wait begins (before any spinning): the sockets are about to be watched by waiters.
+    fn enter(&self);
 }
 
 pub struct Notifier {
@@ -124,9 +127,12 @@ impl Notifier {
         park: Option<&dyn Park>,
         watched: &mut bool,
     ) -> Result<Option<T>> {
+        if let Some(p) = park {
+            p.enter();
+        }
         let start = Instant::now();
         let mut spins = 0u32;
-        loop {
+        while !self.spin.is_zero() {
             if let Some(v) = ready() {
                 return Ok(Some(v));
             }

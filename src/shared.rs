@@ -135,6 +135,13 @@ impl Shared {
 }
 
 impl Park for Shared {
+    fn enter(&self) {
+        self.token.touch();
+        self.token.step_aside(|| {
+            let _ = self.waker.wake();
+        });
+    }
+
     /// Blocks in the waiters' epoll on every link, with the progress thread standing aside, so
     /// an arrival wakes only this thread; it then moves the ready links' bytes itself.
     fn park(&self, nap: Duration, still: &mut dyn FnMut() -> bool) -> bool {

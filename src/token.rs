@@ -105,16 +105,30 @@ impl ProgressToken {
     /// compute thread watches already.
     pub fn claim(&self, wake_progress: impl FnOnce()) -> Option<MutexGuard<'_, Watch>> {
         let watch = self.watch.try_lock().ok()?;
-        let _hand = lock(&self.hand);
-        self.watching.store(true, SeqCst);
+        {
+            // Under the hand lock, so the progress thread cannot take the links back between
+            // the two steps.
+            let _hand = lock(&self.hand);
+            self.watching.store(true, SeqCst);
+        }
+        self.step_aside(wake_progress);
+        Some(watch)
+    }
+
+    /// Takes the links out of the progress thread's epoll (a wait begins), waking it so it
+    /// starts ticking; nothing to do if it stands aside already.
+    pub fn step_aside(&self, wake_progress: impl FnOnce()) {
+        if self.aside.load(SeqCst) {
+            return;
+        }
+        let hand = lock(&self.hand);
         if !self.aside.swap(true, SeqCst) {
             for fd in self.live_fds() {
                 let _ = self.progress.deregister(&mut SourceFd(&fd));
             }
-            drop(_hand);
+            drop(hand);
             wake_progress();
         }
-        Some(watch)
     }
 
     /// Ends a `claim`: the progress thread still stands aside until a tick passes without waits.
