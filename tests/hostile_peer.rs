@@ -128,3 +128,23 @@ fn wrong_rank_claim_is_refused_then_the_real_peer_gets_in() {
     out.assert_stdout_contains("received 4242 with tag 9");
     out.assert_stderr_contains("refused connection");
 }
+
+#[test]
+fn frames_for_an_unknown_communicator_are_never_delivered_elsewhere() {
+    let (victim, mut stream, _) = victim_and_link(1);
+    accepted(&mut stream);
+    // A message on a context no communicator of the victim has: the matching engine must hold
+    // it (a communicator may be created later), never hand it to the receive on COMM_WORLD.
+    let mut bytes = FrameHeader { context: 0xdead_beef_0000_0010, ..data(0, 9, 8) }.encode().to_vec();
+    bytes.extend_from_slice(&1111i64.to_le_bytes());
+    bytes.extend_from_slice(&data(1, 9, 8).encode());
+    bytes.extend_from_slice(&4242i64.to_le_bytes());
+    let mut bye = FrameHeader::control(FrameKind::Goodbye, 1, 0);
+    bye.seq = 2;
+    bytes.extend_from_slice(&bye.encode());
+    stream.write_all(&bytes).unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let out = victim.wait(secs(20));
+    out.assert_success();
+    out.assert_stdout_contains("received 4242 with tag 9");
+}
