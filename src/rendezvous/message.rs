@@ -179,6 +179,10 @@ impl Cursor<'_> {
 
     fn text(&mut self) -> Result<String, ReadError> {
         let n = self.u16()? as usize;
+        // The sender cuts at MAX_TEXT; more is not a partyline peer talking.
+        if n > MAX_TEXT {
+            return Err(ReadError::Malformed(format!("text of {n} bytes, over the {MAX_TEXT} allowed")));
+        }
         let bytes = self.take(n)?.to_vec();
         String::from_utf8(bytes).map_err(|_| ReadError::Malformed("text that is not UTF-8".into()))
     }
