@@ -1,7 +1,8 @@
 # partyline: the commands a C user expects, as thin wrappers over cargo.
 #   make demo   build everything and run the three-party demo
 #   make test   run every test (unit, C programs under the launcher, bootstrap, netns, header drift),
-#               then boot the three-party unikernel VMs (make unikernel)
+#               then fuzz the decoders for a bounded time (make fuzz) and boot the three-party
+#               unikernel VMs (make unikernel)
 #   make ukl    the UKL build target: kernel-mode libpartyline.a, its object checks, the program dir
 
 CARGO ?= cargo
@@ -10,7 +11,7 @@ PREFIX ?= /usr/local
 TARGET := $(or $(CARGO_TARGET_DIR),target)/release
 CFLAGS_EX := -std=c11 -O2 -Wall -Wextra -Werror -Iinclude
 
-.PHONY: all build demo test deps install uninstall pc clean unikernel ukl
+.PHONY: all build demo test deps install uninstall pc clean unikernel ukl fuzz
 
 all: build
 
@@ -37,7 +38,15 @@ demo: deps build $(TARGET)/examples/hello $(TARGET)/examples/ring $(TARGET)/exam
 
 test: deps
 	$(CARGO) test --release
+	$(MAKE) fuzz
 	$(MAKE) unikernel
+
+# Fuzzes the frame, greeting and rendezvous decoders with cargo-fuzz (nightly; installed when
+# missing), FUZZ_SECONDS per target, from the committed corpus (fuzz/). Its nasty cases also run
+# on stable inside cargo test (tests/fuzz_corpus.rs).
+FUZZ_SECONDS ?= 30
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # Builds the unikernel kernel once (cached in ~/.cache/partyline), the ring and MPC images, and
 # boots three QEMU VMs for each (unikernel/README.md). Kept out of cargo test, which stays fast.
