@@ -49,6 +49,19 @@ fn data(seq: u64, tag: i32, len: u64) -> FrameHeader {
     FrameHeader { kind: FrameKind::Data, flags: 0, src: 1, tag, context: 0x10, len, seq, aux: 0 }
 }
 
+/// Sends each header with its 8-byte value, then says goodbye and closes, as an honest rank 1 would.
+fn send_and_leave(stream: &mut TcpStream, messages: &[(FrameHeader, i64)]) {
+    let mut bytes = Vec::new();
+    for (header, value) in messages {
+        bytes.extend_from_slice(&header.encode());
+        bytes.extend_from_slice(&value.to_le_bytes());
+    }
+    let bye = FrameHeader { seq: messages.len() as u64, ..FrameHeader::control(FrameKind::Goodbye, 1, 0) };
+    bytes.extend_from_slice(&bye.encode());
+    stream.write_all(&bytes).unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+}
+
 /// Sends `bytes` after a good handshake, closes, and checks the victim's verdict.
 fn attack(bytes: &[u8], want_stderr: &str) {
     let (victim, mut stream, _) = victim_and_link(1);
@@ -116,13 +129,7 @@ fn wrong_rank_claim_is_refused_then_the_real_peer_gets_in() {
     // The job goes on: the honest rank 1 still gets in, delivers a message and says goodbye.
     let mut honest = connect_as(port, 1, Instant::now() + Duration::from_secs(10));
     accepted(&mut honest);
-    let mut bytes = data(0, 9, 8).encode().to_vec();
-    bytes.extend_from_slice(&4242i64.to_le_bytes());
-    let mut bye = FrameHeader::control(FrameKind::Goodbye, 1, 0);
-    bye.seq = 1;
-    bytes.extend_from_slice(&bye.encode());
-    honest.write_all(&bytes).unwrap();
-    honest.shutdown(std::net::Shutdown::Write).unwrap();
+    send_and_leave(&mut honest, &[(data(0, 9, 8), 4242)]);
     let out = victim.wait(secs(20));
     out.assert_success();
     out.assert_stdout_contains("received 4242 with tag 9");
@@ -135,15 +142,8 @@ fn frames_for_an_unknown_communicator_are_never_delivered_elsewhere() {
     accepted(&mut stream);
     // A message on a context no communicator of the victim has: the matching engine must hold
     // it (a communicator may be created later), never hand it to the receive on COMM_WORLD.
-    let mut bytes = FrameHeader { context: 0xdead_beef_0000_0010, ..data(0, 9, 8) }.encode().to_vec();
-    bytes.extend_from_slice(&1111i64.to_le_bytes());
-    bytes.extend_from_slice(&data(1, 9, 8).encode());
-    bytes.extend_from_slice(&4242i64.to_le_bytes());
-    let mut bye = FrameHeader::control(FrameKind::Goodbye, 1, 0);
-    bye.seq = 2;
-    bytes.extend_from_slice(&bye.encode());
-    stream.write_all(&bytes).unwrap();
-    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let unknown = FrameHeader { context: 0xdead_beef_0000_0010, ..data(0, 9, 8) };
+    send_and_leave(&mut stream, &[(unknown, 1111), (data(1, 9, 8), 4242)]);
     let out = victim.wait(secs(20));
     out.assert_success();
     out.assert_stdout_contains("received 4242 with tag 9");
