@@ -111,6 +111,7 @@ impl Link {
                         continue;
                     }
                     if remaining >= DIRECT_MIN {
+                        adopt_claim(sink, *done, header, sh);
                         if let Some(dest) = direct_region(sink, *done, remaining) {
                             match self.transport.read(dest) {
                                 Ok(0) => return self.closed(sh),
@@ -291,6 +292,28 @@ impl Link {
     pub(crate) fn queue_ack(&mut self, seq: u64, sh: &Shared) {
         let ack = FrameHeader::control(FrameKind::SyncAck, sh.rank as i32, seq);
         self.enqueue(ack, crate::buffer::Payload::Owned(bytes::Bytes::new()), None, sh);
+    }
+}
+
+/// A large unexpected message still arriving into our memory was claimed by a receive
+/// meanwhile: copy what is in over and read the rest straight into the receive's buffer,
+/// instead of buffering it all and copying it at the end.
+fn adopt_claim(sink: &mut Sink, done: u64, header: &FrameHeader, sh: &Shared) {
+    let Sink::Buffer { id, .. } = sink else { return };
+    let recv = {
+        let mut mb = sh.mailbox();
+        let Some(recv) = mb.engine.unexpected_mut(header.context, *id).and_then(|u| u.claimed.take()) else {
+            return;
+        };
+        mb.engine.remove_unexpected(header.context, *id);
+        mb.release(header.len);
+        recv
+    };
+    let Sink::Buffer { data, .. } = std::mem::replace(sink, Sink::Direct(recv)) else { unreachable!() };
+    if let Sink::Direct(r) = sink {
+        let dest = r.buf.bytes_mut(0);
+        let n = (done as usize).min(dest.len());
+        dest[..n].copy_from_slice(&data[..n]);
     }
 }
 
