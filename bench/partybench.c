@@ -1,4 +1,4 @@
-/* partybench.c: MPI benchmark workloads (SYNC ASYNC BATCH REVEAL OVERLAP RATE LAT BW), built unchanged against partyline and Open MPI. */
+/* partybench.c: MPI benchmark workloads (SYNC ASYNC BATCH REVEAL OVERLAP RATE LAT BW MEM STARTUP), built unchanged against partyline and Open MPI. */
 #include <mpi.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -7,6 +7,7 @@
 #include <time.h>
 
 static int rank, size, pred, succ, quick;
+static long rss_at_init; /* VmRSS in KiB right after MPI_Init, -1 if unknown */
 static const char *impl = "mpi";
 
 static void result(const char *wl, long sz, double v, const char *unit) {
@@ -278,8 +279,29 @@ static void bw(void) {
   free(buf);
 }
 
+/* This process's resident memory (VmRSS) in KiB, or -1. */
+static long vm_rss(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long kib = -1;
+  if (!f) return -1;
+  while (fgets(line, sizeof line, f))
+    if (!strncmp(line, "VmRSS:", 6)) { kib = strtol(line + 6, NULL, 10); break; }
+  fclose(f);
+  return kib;
+}
+
+/* MEM: resident memory per rank right after MPI_Init (the largest over the ranks). */
+static void mem(void) {
+  long most = 0;
+  MPI_Reduce(&rss_at_init, &most, 1, MPI_LONG, MPI_MAX, 0, MPI_COMM_WORLD);
+  if (rank == 0 && most <= 0) { fprintf(stderr, "partybench: no VmRSS in /proc/self/status\n"); MPI_Abort(MPI_COMM_WORLD, 3); }
+  result("MEM", size, most / 1024.0, "MiB");
+}
+
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
+  rss_at_init = vm_rss();
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   pred = (rank + size - 1) % size;
@@ -297,8 +319,10 @@ int main(int argc, char **argv) {
   else if (!strcmp(wl, "RATE")) rate();
   else if (!strcmp(wl, "LAT")) lat();
   else if (!strcmp(wl, "BW")) bw();
+  else if (!strcmp(wl, "MEM")) mem();
+  else if (!strcmp(wl, "STARTUP")) {} /* nothing: the runner times the launch, MPI_Init and MPI_Finalize */
   else {
-    if (rank == 0) fprintf(stderr, "usage: partybench SYNC|ASYNC|BATCH|REVEAL|OVERLAP|RATE|LAT|BW [--quick] [--impl=NAME]\n");
+    if (rank == 0) fprintf(stderr, "usage: partybench SYNC|ASYNC|BATCH|REVEAL|OVERLAP|RATE|LAT|BW|MEM|STARTUP [--quick] [--impl=NAME]\n");
     MPI_Abort(MPI_COMM_WORLD, 2);
   }
   MPI_Finalize();
