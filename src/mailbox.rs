@@ -114,6 +114,12 @@ impl Mailbox {
         }
     }
 
+    /// The peers whose link failed rather than closing with a goodbye, with why.
+    pub fn failed_peers(&self) -> Vec<(usize, Error)> {
+        let failed = self.peers.iter().enumerate();
+        failed.filter_map(|(p, s)| if let PeerState::Failed(e) = s { Some((p, e.clone())) } else { None }).collect()
+    }
+
     pub fn reserve(&mut self, len: u64) -> bool {
         if self.budget_used + len > self.budget_limit {
             return false;

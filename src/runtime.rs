@@ -355,9 +355,23 @@ impl Runtime {
             }
         }
         thread.join().map_err(|_| err!(Intern, "the communication thread panicked during MPI_Finalize"))?;
-        match self.shared.notifier.poisoned() {
-            Some(e) => Err(e.clone()),
+        if let Some(e) = self.shared.notifier.poisoned() {
+            return Err(e.clone());
+        }
+        // A peer that never said goodbye may not have received what we sent it: say so, rather
+        // than let this party report success.
+        let failed = self.shared.mailbox().failed_peers();
+        match failed.first() {
             None => Ok(()),
+            Some((_, first)) => {
+                let ranks: Vec<String> = failed.iter().map(|(p, _)| p.to_string()).collect();
+                Err(err!(
+                    ProcAborted,
+                    "rank(s) {} failed before finishing, so data sent to them may be lost ({})",
+                    ranks.join(", "),
+                    first.message
+                ))
+            }
         }
     }
 }

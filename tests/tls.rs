@@ -261,3 +261,67 @@ fn rogue_clients_do_not_disturb_a_tls_job() {
     let refusals = outs[0].stderr.matches("refused connection from").count();
     assert!(refusals > 0, "rank 0 logged no refused connection: {}", outs[0].describe());
 }
+
+/// Forwards one connection from `listener` to `to`, flipping one bit of the byte at offset
+/// `flip` in the client-to-server direction.
+fn tampering_proxy(listener: std::net::TcpListener, to: u16, flip: usize) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let Ok((mut client, _)) = listener.accept() else { return };
+        // Rank 1 may dial before rank 0 listens: keep trying, as partyline itself does.
+        let deadline = Instant::now() + secs(20);
+        let mut server = loop {
+            match TcpStream::connect(("127.0.0.1", to)) {
+                Ok(s) => break s,
+                Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                Err(_) => return,
+            }
+        };
+        let (mut client_r, mut server_w) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut server, &mut client);
+        });
+        let (mut seen, mut buf) = (0usize, vec![0u8; 65536]);
+        while let Ok(n) = client_r.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            if (seen..seen + n).contains(&flip) {
+                buf[flip - seen] ^= 0x01;
+            }
+            seen += n;
+            if server_w.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
+        let _ = server_w.shutdown(std::net::Shutdown::Write);
+    })
+}
+
+#[test]
+fn tampering_on_the_wire_is_detected() {
+    let dir = certs("tamper", 2);
+    let ports = free_ports(2);
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let via = proxy.local_addr().unwrap().port();
+    // Past the handshake and the greeting, inside the 4 MiB message.
+    let forward = tampering_proxy(proxy, ports[0], 1 << 20);
+    let bin = marker();
+    let job = format!("tamper-{}", std::process::id());
+    let ranks = (0..2)
+        .map(|r| {
+            // Rank 1 reaches rank 0 through the proxy; rank 0 listens on its real port.
+            let peers = if r == 1 { local_peers(&[via, ports[1]]) } else { local_peers(&ports) };
+            let mut cmd = rank_cmd(&bin, &[], r, 2, &peers, &job, 20.0);
+            cmd.env("PARTYLINE_TLS_DIR", s(&dir));
+            spawn(cmd, format!("marker rank {r}/2 behind a tampering proxy"))
+        })
+        .collect();
+    let outs = wait_all(ranks, secs(60));
+    forward.join().expect("proxy thread");
+    for out in &outs {
+        println!("{}", out.describe());
+    }
+    assert_failed(&outs[0], "the TLS link to rank 1 failed");
+    assert_ne!(outs[1].code(), Some(0), "{}", outs[1].describe());
+}
