@@ -11,11 +11,4 @@ command -v cmake >/dev/null || need+=(cmake)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 # The TLS tests capture loopback traffic to show that no payload crosses in plaintext.
 command -v tcpdump >/dev/null || need+=(tcpdump)
-[ ${#need[@]} -eq 0 ] && exit 0
-if [ "$(id -u)" -ne 0 ]; then
-  echo "partyline needs these packages: ${need[*]}; install them with: sudo apt-get install -y ${need[*]}" >&2
-  exit 1
-fi
-echo "installing: ${need[*]}"
-apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+exec "$(dirname "$0")/install-missing.sh" "partyline" "${need[@]}"

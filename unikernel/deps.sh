@@ -16,11 +16,4 @@ command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 [ -f /usr/include/libelf.h ] || need+=(libelf-dev)
 # gcc -static needs glibc's static archives (libc-dev ships them on Debian).
 [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need+=(libc6-dev)
-[ ${#need[@]} -eq 0 ] && exit 0
-if [ "$(id -u)" -ne 0 ]; then
-  echo "the unikernel build needs these packages: ${need[*]}; install them with: sudo apt-get install -y ${need[*]}" >&2
-  exit 1
-fi
-echo "installing: ${need[*]}"
-apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+exec "$(dirname "$0")/../scripts/install-missing.sh" "the unikernel build" "${need[@]}"
