@@ -236,6 +236,9 @@ impl Link {
         self.failed = true;
         let _ = close_socket(self);
         crate::log::info(&format!("link to rank {} closed: {why}", self.peer));
+        if self.rx.is_deferred() {
+            sh.deferrals.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        }
         let mut reqs: Vec<Arc<Request>> = self.out.drain(..).filter_map(|f| f.req).collect();
         reqs.extend(self.awaiting_ack.drain().map(|(_, w)| w.req));
         if let Some(recv) = self.rx.take_direct() {

@@ -8,11 +8,19 @@ use crate::matching::Envelope;
 use crate::shared::Shared;
 use crate::wire::{FrameHeader, FrameKind, FLAG_SYNC, HEADER_LEN};
 use std::io::ErrorKind;
+use std::sync::atomic::Ordering::SeqCst;
+use std::time::{Duration, Instant};
 
 /// Bytes read per system call for headers and small payloads.
 const STAGE_LEN: usize = 256 << 10;
 /// Payload left to read above which we read straight into the destination, skipping the stage.
 const DIRECT_MIN: u64 = 32 << 10;
+/// An unexpected message at least this long first waits in the socket for its receive (read
+/// straight into the user's buffer once posted) instead of being copied into our memory.
+const DEFER_MIN: u64 = 256 << 10;
+/// How long such a message may hold its link (later frames wait behind it) before it is
+/// buffered after all, so no program can deadlock on it.
+pub(crate) const DEFER_MAX: Duration = Duration::from_millis(2);
 
 pub(crate) enum Sink {
     /// Into the user's posted buffer; bytes past its end are dropped (truncation).
@@ -31,10 +39,12 @@ pub(crate) enum State {
         sink: Sink,
         done: u64,
     },
-    /// Header in, payload waiting for a receive or for budget (unexpected message `id`).
+    /// Header in, payload waiting for a receive or for budget (unexpected message `id`);
+    /// `deferred`: since when a large message has waited for its receive (see `DEFER_MIN`).
     Stalled {
         header: FrameHeader,
         id: u64,
+        deferred: Option<Instant>,
     },
 }
 
@@ -60,6 +70,11 @@ impl Rx {
             State::Payload { sink: Sink::Direct(r), .. } => Some(r),
             _ => None,
         }
+    }
+
+    /// Whether a large unexpected message is waiting in the socket for its receive.
+    pub fn is_deferred(&self) -> bool {
+        matches!(self.state, State::Stalled { deferred: Some(_), .. })
     }
 
     fn at_frame_boundary(&self) -> bool {
@@ -214,7 +229,7 @@ impl Link {
             sh.stats.received(self.peer, 0);
             msg.stage = Stage::Buffered(Vec::new());
             mb.engine.push_unexpected(env, msg);
-        } else if mb.reserve(header.len) {
+        } else if header.len < DEFER_MIN && mb.reserve(header.len) {
             let id = mb.engine.push_unexpected(env, msg);
             drop(mb);
             let data = vec![0u8; header.len as usize];
@@ -224,7 +239,11 @@ impl Link {
             msg.stage = Stage::Stalled;
             let id = mb.engine.push_unexpected(env, msg);
             mb.stalled[self.peer] = true;
-            self.rx.state = State::Stalled { header, id };
+            let deferred = (header.len >= DEFER_MIN).then(Instant::now);
+            if deferred.is_some() {
+                sh.deferrals.fetch_add(1, SeqCst);
+            }
+            self.rx.state = State::Stalled { header, id, deferred };
         }
         drop(mb);
         sh.notifier.notify();
@@ -262,9 +281,10 @@ impl Link {
         }
     }
 
-    /// Continues a stalled link once its message is claimed or budget is free.
+    /// Continues a stalled link once its message is claimed, or, when budget is free and it
+    /// is not (or no longer) deferred, into our memory.
     pub fn resume(&mut self, sh: &Shared) -> Result<()> {
-        let State::Stalled { header, id } = self.rx.state else {
+        let State::Stalled { header, id, deferred } = self.rx.state else {
             return Ok(());
         };
         let mut mb = sh.mailbox();
@@ -275,16 +295,26 @@ impl Link {
             let recv = u.claimed.take().expect("checked");
             mb.engine.remove_unexpected(header.context, id);
             Sink::Direct(recv)
+        } else if deferred.is_some_and(|t| t.elapsed() < DEFER_MAX) {
+            return Ok(());
         } else if mb.reserve(header.len) {
             if let Some(u) = mb.engine.unexpected_mut(header.context, id) {
                 u.stage = Stage::Arriving;
             }
             Sink::Buffer { id, data: vec![0u8; header.len as usize] }
         } else {
+            if deferred.is_some() {
+                // No budget: an ordinary stall from now on, resumed by a receive or free budget.
+                self.rx.state = State::Stalled { header, id, deferred: None };
+                sh.deferrals.fetch_sub(1, SeqCst);
+            }
             return Ok(());
         };
         mb.stalled[self.peer] = false;
         drop(mb);
+        if deferred.is_some() {
+            sh.deferrals.fetch_sub(1, SeqCst);
+        }
         self.rx.state = State::Payload { header, sink, done: 0 };
         self.on_readable(sh)
     }

@@ -10,6 +10,7 @@ use crate::stats::Stats;
 use crate::token::{ProgressToken, BELL};
 use crossbeam_channel::Sender;
 use std::io::ErrorKind;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -27,6 +28,8 @@ pub struct Shared {
     pub notifier: Notifier,
     /// Communication statistics, counted always and reported only with `PARTYLINE_STATS`.
     pub stats: Stats,
+    /// Links holding a large unexpected message back for its receive (see `receive.rs`).
+    pub deferrals: AtomicUsize,
     links: Vec<Option<Mutex<Link>>>,
     pub token: ProgressToken,
     commands: Sender<Command>,
@@ -54,7 +57,19 @@ impl Shared {
     ) -> Shared {
         let links = links.into_iter().map(|l| l.map(Mutex::new)).collect();
         let stats = Stats::new(size);
-        Shared { rank, size, max_frame, mailbox: Mutex::new(mailbox), notifier, stats, links, token, commands, waker }
+        Shared {
+            rank,
+            size,
+            max_frame,
+            mailbox: Mutex::new(mailbox),
+            notifier,
+            stats,
+            deferrals: AtomicUsize::new(0),
+            links,
+            token,
+            commands,
+            waker,
+        }
     }
 
     pub fn mailbox(&self) -> MutexGuard<'_, Mailbox> {
@@ -93,6 +108,7 @@ impl Shared {
     /// Moves whatever bytes are ready on every link, from a waiting compute thread.
     pub fn progress_links(&self) {
         self.token.touch();
+        self.expire_deferrals();
         for peer in 0..self.size {
             self.try_with_link(peer, |link, sh| {
                 link.on_readable(sh)?;
@@ -101,6 +117,24 @@ impl Shared {
                 }
                 Ok(())
             });
+        }
+    }
+
+    /// Buffers the large unexpected messages that have waited `DEFER_MAX` for their receive.
+    pub fn expire_deferrals(&self) {
+        if self.deferrals.load(SeqCst) > 0 {
+            for peer in 0..self.size {
+                self.try_with_link(peer, |link, sh| link.resume(sh));
+            }
+        }
+    }
+
+    /// The longest a thread watching the links may sleep: deferred messages need a timer.
+    pub fn nap_cap(&self, nap: Duration) -> Duration {
+        if self.deferrals.load(SeqCst) > 0 {
+            nap.min(crate::receive::DEFER_MAX)
+        } else {
+            nap
         }
     }
 
@@ -154,7 +188,7 @@ impl Park for Shared {
         watch.events.clear();
         if still() {
             let w = &mut *watch;
-            match w.poll.poll(&mut w.events, Some(nap)) {
+            match w.poll.poll(&mut w.events, Some(self.nap_cap(nap))) {
                 Ok(()) => {}
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => crate::log::warn(&format!("waiting on the links failed ({e}); falling back to naps")),
