@@ -1,16 +1,15 @@
 //! Shared helpers for the process-level tests: build the library and C programs, run them with hard timeouts.
 #![allow(dead_code)]
 
+mod process;
+pub use process::*;
+
 use std::collections::HashMap;
-use std::io::Read;
 use std::net::TcpListener;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver};
+use std::process::Command;
 use std::sync::{Mutex, OnceLock};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Every `PARTYLINE_*` variable a test might inherit; cleared before each launch
 /// so an outer environment cannot leak into the job under test.
@@ -164,183 +163,6 @@ pub fn compile(rel_src: &str) -> PathBuf {
     out
 }
 
-/// A finished process with everything it printed.
-#[derive(Debug)]
-pub struct Output {
-    pub what: String,
-    pub status: ExitStatus,
-    pub stdout: String,
-    pub stderr: String,
-    pub elapsed: Duration,
-}
-
-impl Output {
-    /// The exit code, or None when killed by a signal.
-    pub fn code(&self) -> Option<i32> {
-        self.status.code()
-    }
-
-    /// A readable account for assertion messages: status, time and both outputs.
-    pub fn describe(&self) -> String {
-        let status = match (self.status.code(), self.status.signal()) {
-            (Some(c), _) => format!("exit code {c}"),
-            (None, Some(s)) => format!("killed by signal {s}"),
-            _ => format!("{}", self.status),
-        };
-        format!(
-            "{} ended with {} after {:.2} s\n--- stdout ---\n{}\n--- stderr ---\n{}\n--------------",
-            self.what,
-            status,
-            self.elapsed.as_secs_f64(),
-            self.stdout,
-            self.stderr
-        )
-    }
-
-    pub fn assert_success(&self) {
-        assert!(self.status.success(), "expected success: {}", self.describe());
-    }
-
-    /// Exit 0 and the `PASS <name>` line of the C test programs.
-    pub fn assert_pass(&self, name: &str) {
-        self.assert_success();
-        let want = format!("PASS {name}");
-        assert!(self.stdout.lines().any(|l| l.trim() == want), "missing `{want}` in stdout: {}", self.describe());
-    }
-
-    pub fn assert_stdout_contains(&self, needle: &str) {
-        assert!(self.stdout.contains(needle), "missing `{needle}` in stdout: {}", self.describe());
-    }
-
-    pub fn assert_stderr_contains(&self, needle: &str) {
-        assert!(self.stderr.contains(needle), "missing `{needle}` in stderr: {}", self.describe());
-    }
-}
-
-/// A started process (in its own process group) whose output is being collected.
-/// Dropping it kills the process and all its descendants.
-pub struct Running {
-    what: String,
-    child: Option<Child>,
-    stdout: Receiver<Vec<u8>>,
-    stderr: Receiver<Vec<u8>>,
-    started: Instant,
-}
-
-fn collect(mut r: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = r.read_to_end(&mut buf);
-        let _ = tx.send(buf);
-    });
-    rx
-}
-
-/// Start `cmd` with captured stdout/stderr; `what` names it in messages.
-pub fn spawn(mut cmd: Command, what: impl Into<String>) -> Running {
-    let what = what.into();
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {what} ({cmd:?}): {e}"));
-    let stdout = collect(child.stdout.take().expect("piped stdout"));
-    let stderr = collect(child.stderr.take().expect("piped stderr"));
-    Running { what, child: Some(child), stdout, stderr, started: Instant::now() }
-}
-
-/// Run `cmd` to completion, killing it (and failing the test) after `timeout`.
-pub fn run(cmd: Command, what: impl Into<String>, timeout: Duration) -> Output {
-    spawn(cmd, what).wait(timeout)
-}
-
-impl Running {
-    /// Wait until `timeout` after the start; on expiry kill everything and panic.
-    pub fn wait(mut self, timeout: Duration) -> Output {
-        let deadline = self.started + timeout;
-        let mut child = self.child.take().expect("not yet waited");
-        let status = loop {
-            match child.try_wait().expect("try_wait") {
-                Some(st) => break Some(st),
-                None if Instant::now() >= deadline => break None,
-                None => thread::sleep(Duration::from_millis(10)),
-            }
-        };
-        let elapsed = self.started.elapsed();
-        let Some(status) = status else {
-            kill_tree(child.id());
-            let _ = child.wait();
-            let (out, err) = self.drain(Duration::from_secs(5));
-            panic!(
-                "TIMEOUT: {} did not finish within {:.0} s and was killed\n--- stdout ---\n{}\n--- stderr ---\n{}",
-                self.what,
-                timeout.as_secs_f64(),
-                out,
-                err
-            );
-        };
-        // Stragglers left in the process group would keep the pipes open.
-        let (stdout, stderr) = self.drain(Duration::from_secs(10));
-        let leftover = kill_group(child.id());
-        let out = Output { what: self.what.clone(), status, stdout, stderr, elapsed };
-        assert!(!leftover, "{} exited but left processes behind (killed now): {}", self.what, out.describe());
-        out
-    }
-
-    /// Collect both outputs, waiting at most `limit` for the pipes to close.
-    fn drain(&self, limit: Duration) -> (String, String) {
-        let get = |rx: &Receiver<Vec<u8>>| match rx.recv_timeout(limit) {
-            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-            Err(_) => "<output pipe still open: a descendant process is holding it>".to_string(),
-        };
-        (get(&self.stdout), get(&self.stderr))
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            kill_tree(child.id());
-            let _ = child.wait();
-        }
-    }
-}
-
-/// SIGKILL the process group `pgid`; true if anything was still in it.
-fn kill_group(pgid: u32) -> bool {
-    // SAFETY: plain kill(2) on a process group id we created.
-    unsafe { libc::kill(-(pgid as libc::pid_t), libc::SIGKILL) == 0 }
-}
-
-/// SIGKILL `pid`, its process group and every descendant found in /proc
-/// (ranks may have been moved to process groups of their own).
-pub fn kill_tree(pid: u32) {
-    let mut parent_of: HashMap<u32, u32> = HashMap::new();
-    if let Ok(entries) = std::fs::read_dir("/proc") {
-        for e in entries.flatten() {
-            let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else { continue };
-            // "pid (comm) state ppid ...": comm may contain spaces, so split after ')'.
-            let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else { continue };
-            if let Some(ppid) = rest.split_whitespace().nth(1).and_then(|v| v.parse().ok()) {
-                parent_of.insert(p, ppid);
-            }
-        }
-    }
-    let mut victims = vec![pid];
-    let mut i = 0;
-    while i < victims.len() {
-        let v = victims[i];
-        victims.extend(parent_of.iter().filter(|&(_, &pp)| pp == v).map(|(&c, _)| c));
-        i += 1;
-    }
-    kill_group(pid);
-    for v in victims {
-        // SAFETY: kill(2) on processes descended from the one we started.
-        unsafe {
-            libc::kill(v as libc::pid_t, libc::SIGKILL);
-        }
-    }
-}
-
 /// A `partyrun -n N -- program args...` command with a clean PARTYLINE_* environment.
 pub fn partyrun_cmd(n: usize, program: &Path, args: &[&str]) -> Command {
     partyrun_cmd_with(&[], n, program, args)
@@ -404,10 +226,4 @@ pub fn rank_cmd(
     cmd.args(args);
     set_rank_env(&mut cmd, rank, size, peers, job, connect_timeout);
     cmd
-}
-
-/// Wait for several processes that share one deadline; if any times out, the
-/// others are killed too (by the drop of the remaining handles).
-pub fn wait_all(running: Vec<Running>, timeout: Duration) -> Vec<Output> {
-    running.into_iter().map(|r| r.wait(timeout)).collect()
 }
