@@ -54,17 +54,36 @@ impl UserBuf {
     }
 }
 
+/// Payloads up to this many bytes are copied into the frame itself, not onto the heap.
+pub const INLINE_LEN: usize = 24;
+
 /// What a send transmits: bytes we own (eager copies, control data) or the caller's buffer.
 #[derive(Debug)]
 pub enum Payload {
     Owned(bytes::Bytes),
+    /// A tiny eager copy: saves an allocation and a free per small message.
+    Inline {
+        len: u8,
+        data: [u8; INLINE_LEN],
+    },
     Lent(UserBuf),
 }
 
 impl Payload {
+    /// An owned copy of `src`, inline when it is small enough.
+    pub fn copy_of(src: &[u8]) -> Payload {
+        if src.len() <= INLINE_LEN {
+            let mut data = [0; INLINE_LEN];
+            data[..src.len()].copy_from_slice(src);
+            return Payload::Inline { len: src.len() as u8, data };
+        }
+        Payload::Owned(bytes::Bytes::copy_from_slice(src))
+    }
+
     pub fn len(&self) -> usize {
         match self {
             Payload::Owned(b) => b.len(),
+            Payload::Inline { len, .. } => *len as usize,
             Payload::Lent(u) => u.len(),
         }
     }
@@ -76,6 +95,7 @@ impl Payload {
     pub fn bytes(&self, offset: usize) -> &[u8] {
         match self {
             Payload::Owned(b) => &b[offset.min(b.len())..],
+            Payload::Inline { len, data } => &data[offset.min(*len as usize)..*len as usize],
             Payload::Lent(u) => u.bytes(offset),
         }
     }
@@ -96,5 +116,9 @@ mod tests {
         assert!(buf.bytes(99).is_empty());
         // SAFETY: a null pointer makes an empty view and is never dereferenced.
         assert!(unsafe { UserBuf::new(std::ptr::null_mut(), 8) }.is_empty());
+        let small = Payload::copy_of(b"tiny");
+        assert!(matches!(small, Payload::Inline { .. }));
+        assert_eq!((small.len(), small.bytes(1)), (4, &b"iny"[..]));
+        assert_eq!(Payload::copy_of(&[7; INLINE_LEN + 1]).bytes(INLINE_LEN), &[7]);
     }
 }

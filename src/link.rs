@@ -118,17 +118,21 @@ impl Link {
     /// Writes as much queued output as the socket takes.
     pub fn flush(&mut self, sh: &Shared) -> Result<()> {
         while !self.out.is_empty() {
-            let mut slices = Vec::with_capacity(2 * MAX_BATCH);
+            // On the stack: a heap vector here was one allocation per flush, i.e. per message.
+            let mut slices = [IoSlice::new(&[]); 2 * MAX_BATCH];
+            let mut count = 0;
             for f in self.out.iter().take(MAX_BATCH) {
                 if f.written < HEADER_LEN {
-                    slices.push(IoSlice::new(&f.header[f.written..]));
+                    slices[count] = IoSlice::new(&f.header[f.written..]);
+                    count += 1;
                 }
                 let body = f.payload.bytes(f.written.saturating_sub(HEADER_LEN + f.sent_before));
                 if !body.is_empty() {
-                    slices.push(IoSlice::new(body));
+                    slices[count] = IoSlice::new(body);
+                    count += 1;
                 }
             }
-            let mut n = match self.transport.write_vectored(&slices) {
+            let mut n = match self.transport.write_vectored(&slices[..count]) {
                 Ok(0) => return Err(err!(ProcAborted, "the link to rank {} accepts no more data", self.peer)),
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),

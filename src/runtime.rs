@@ -104,8 +104,7 @@ impl Runtime {
             return Err(why);
         }
         let copy = mode == SendMode::Buffered || (mode == SendMode::Standard && data.len() <= self.config.eager_limit);
-        let payload =
-            if copy { Payload::Owned(bytes::Bytes::copy_from_slice(data.bytes(0))) } else { Payload::Lent(data) };
+        let payload = if copy { Payload::copy_of(data.bytes(0)) } else { Payload::Lent(data) };
         let req = Request::new();
         if dest == self.rank() {
             self.send_to_self(context, tag, payload, mode, &req);
@@ -390,7 +389,7 @@ pub fn outcome_result(outcome: Outcome) -> Result<Outcome> {
 impl Runtime {
     /// Sends a copy of `data` (internal traffic such as collectives).
     pub fn send_bytes(&self, dest: usize, context: u64, tag: i32, data: &[u8]) -> Result<()> {
-        let payload = Payload::Owned(bytes::Bytes::copy_from_slice(data));
+        let payload = Payload::copy_of(data);
         if dest == self.rank() {
             let req = Request::new();
             self.send_to_self(context, tag, payload, SendMode::Buffered, &req);
