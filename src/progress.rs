@@ -84,6 +84,10 @@ impl Progress {
                 let seen = std::mem::replace(&mut touches, sh.token.touches());
                 let idle = seen == touches && !sh.token.is_watched();
                 if !((idle || self.finalizing) && sh.token.take_over(self.finalizing)) {
+                    // Frames a burst of sends held back (`Link::hold`) may have woken us.
+                    for peer in 0..sh.size {
+                        sh.try_with_link(peer, |link, sh| if link.has_output() { link.flush(sh) } else { Ok(()) });
+                    }
                     continue;
                 }
             }

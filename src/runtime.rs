@@ -100,6 +100,20 @@ impl Runtime {
     /// Starts a send of `data` to world rank `dest`. Small and buffered sends are copied and
     /// complete at once; larger ones are sent from the caller's buffer.
     pub fn isend(&self, dest: usize, context: u64, tag: i32, data: UserBuf, mode: SendMode) -> Result<Arc<Request>> {
+        self.start_send(dest, context, tag, data, mode, true)
+    }
+
+    /// `burst`: a nonblocking send, whose small eager frame may wait for the next ones (see
+    /// `Link::hold`); a blocking send always writes at once.
+    fn start_send(
+        &self,
+        dest: usize,
+        context: u64,
+        tag: i32,
+        data: UserBuf,
+        mode: SendMode,
+        burst: bool,
+    ) -> Result<Arc<Request>> {
         if let Some(why) = self.shared.mailbox().peer_error(dest) {
             return Err(why);
         }
@@ -123,7 +137,7 @@ impl Runtime {
         // An eager copy frees the caller's buffer now, so the request is already complete.
         let eager = copy && mode == SendMode::Standard;
         let tracked = if eager { None } else { Some(req.clone()) };
-        self.transmit(dest, header, payload, tracked)?;
+        self.transmit(dest, header, payload, tracked, burst && eager)?;
         if eager {
             req.complete(Outcome { count: data.len() as u64, ..Outcome::empty() });
         }
@@ -134,7 +148,7 @@ impl Runtime {
     /// receive posted), the data is copied so the call returns: this is what keeps the
     /// all-ranks-send-first ring from deadlocking at any message size.
     pub fn send(&self, dest: usize, context: u64, tag: i32, data: UserBuf, mode: SendMode) -> Result<Outcome> {
-        let req = self.isend(dest, context, tag, data, mode)?;
+        let req = self.start_send(dest, context, tag, data, mode, false)?;
         let _blocked = (!req.is_done()).then(|| self.shared.stats.blocked());
         let mut last = (req.progress(), Instant::now());
         let mut detached = false;
@@ -291,13 +305,36 @@ impl Runtime {
     }
 
     /// Queues a frame on the link to `peer` and writes what the socket takes right away.
-    fn transmit(&self, peer: usize, header: FrameHeader, payload: Payload, req: Option<Arc<Request>>) -> Result<()> {
+    /// `burst`: the frame may be held back (see `Link::hold`).
+    fn transmit(
+        &self,
+        peer: usize,
+        header: FrameHeader,
+        payload: Payload,
+        req: Option<Arc<Request>>,
+        burst: bool,
+    ) -> Result<()> {
         let mut frame = Some((header, payload, req));
+        let mut wake = false;
         let linked = self.shared.with_link(peer, |link, sh| {
             let (header, payload, req) = frame.take().expect("the closure runs at most once");
             link.enqueue(header, payload, req, sh);
-            link.flush(sh)
+            let result = match burst.then(|| link.hold()).flatten() {
+                Some(first) => {
+                    wake = first;
+                    Ok(())
+                }
+                None => link.flush(sh),
+            };
+            if burst {
+                link.burst_send_done();
+            }
+            result
         });
+        if wake {
+            // Held frames need a writer even if this thread never calls MPI again.
+            self.shared.wake_progress();
+        }
         if !linked {
             return Err(err!(Rank, "there is no link to rank {peer}"));
         }
@@ -318,7 +355,7 @@ impl Runtime {
     pub fn abort(&self, code: i32) -> ! {
         for peer in (0..self.size()).filter(|p| *p != self.rank()) {
             let header = FrameHeader::control(FrameKind::Abort, self.rank() as i32, code as u32 as u64);
-            let _ = self.transmit(peer, header, Payload::Owned(bytes::Bytes::new()), None);
+            let _ = self.transmit(peer, header, Payload::Owned(bytes::Bytes::new()), None, false);
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
         std::process::exit(code)
@@ -405,7 +442,7 @@ impl Runtime {
             seq: 0,
             aux: 0,
         };
-        self.transmit(dest, header, payload, None)
+        self.transmit(dest, header, payload, None, false)
     }
 
     /// Receives exactly into `buf` from world rank `src` (internal traffic).

@@ -161,6 +161,12 @@ impl Shared {
         self.waker.wake().map_err(|e| crate::error::err!(Intern, "cannot wake the partyline communication thread: {e}"))
     }
 
+    /// Wakes the progress thread so it writes frames a burst left queued (`Link::hold`).
+    pub fn wake_progress(&self) {
+        // A failed wake leaves the frames to the next wait or tick; nothing else can be done.
+        let _ = self.waker.wake();
+    }
+
     /// Completes a request and wakes its waiter.
     pub fn complete(&self, req: &Request, outcome: Outcome) {
         req.complete(outcome);
