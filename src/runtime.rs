@@ -1,5 +1,8 @@
 //! The process-wide engine behind the C API: start-up, point-to-point operations, waits, shutdown.
 
+mod internal;
+mod shutdown;
+
 use crate::bootstrap;
 use crate::buffer::{Payload, UserBuf};
 use crate::config::Config;
@@ -10,7 +13,7 @@ use crate::matching::{Envelope, Pattern};
 use crate::notifier::Notifier;
 use crate::progress::{Progress, STALL_DETACH, WAKER_TOKEN};
 use crate::request::{Outcome, Request};
-use crate::shared::{Command, Shared};
+use crate::shared::Shared;
 use crate::token::{ProgressToken, BELL};
 use crate::wire::{FrameHeader, FrameKind, FLAG_SYNC};
 use std::os::fd::AsRawFd;
@@ -350,117 +353,12 @@ impl Runtime {
         }
         Ok(())
     }
-
-    /// Ends the whole job: tells every peer (best effort, briefly) and exits with `code`.
-    pub fn abort(&self, code: i32) -> ! {
-        for peer in (0..self.size()).filter(|p| *p != self.rank()) {
-            let header = FrameHeader::control(FrameKind::Abort, self.rank() as i32, code as u32 as u64);
-            let _ = self.transmit(peer, header, Payload::Owned(bytes::Bytes::new()), None, false);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        std::process::exit(code)
-    }
-
-    /// Flushes everything, says goodbye to every peer and waits for theirs.
-    pub fn finalize(&self) -> Result<()> {
-        let Some(thread) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() else {
-            return Ok(());
-        };
-        let called = Instant::now();
-        let result = self.close_links(thread);
-        crate::stats::at_finalize(&self.config, &self.shared.stats, called.duration_since(self.started));
-        result
-    }
-
-    fn close_links(&self, thread: std::thread::JoinHandle<()>) -> Result<()> {
-        self.shared.command(Command::Finalize)?;
-        // MPI_Finalize is collective, so it waits for every peer however long it takes; but
-        // a peer that never arrives should not look like a silent hang.
-        let started = Instant::now();
-        let mut reported = false;
-        while !thread.is_finished() {
-            std::thread::sleep(std::time::Duration::from_millis(1));
-            if !reported && started.elapsed() >= FINALIZE_NOTICE {
-                reported = true;
-                let waiting: Vec<String> = self.shared.open_links().iter().map(|r| r.to_string()).collect();
-                crate::log::warn(&format!(
-                    "MPI_Finalize has waited {} s for rank(s) {} to call MPI_Finalize too; is one of them stuck?",
-                    FINALIZE_NOTICE.as_secs(),
-                    waiting.join(", ")
-                ));
-            }
-        }
-        thread.join().map_err(|_| err!(Intern, "the communication thread panicked during MPI_Finalize"))?;
-        if let Some(e) = self.shared.notifier.poisoned() {
-            return Err(e.clone());
-        }
-        // A peer that never said goodbye may not have received what we sent it: say so, rather
-        // than let this party report success.
-        let failed = self.shared.mailbox().failed_peers();
-        match failed.first() {
-            None => Ok(()),
-            Some((_, first)) => {
-                let ranks: Vec<String> = failed.iter().map(|(p, _)| p.to_string()).collect();
-                Err(err!(
-                    ProcAborted,
-                    "rank(s) {} failed before finishing, so data sent to them may be lost ({})",
-                    ranks.join(", "),
-                    first.message
-                ))
-            }
-        }
-    }
 }
-
-/// How long `MPI_Finalize` waits for the other ranks before saying whom it waits for.
-const FINALIZE_NOTICE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A completed request's outcome, or its error.
 pub fn outcome_result(outcome: Outcome) -> Result<Outcome> {
     match &outcome.error {
         Some(e) => Err(e.clone()),
         None => Ok(outcome),
-    }
-}
-
-impl Runtime {
-    /// Sends a copy of `data` (internal traffic such as collectives).
-    pub fn send_bytes(&self, dest: usize, context: u64, tag: i32, data: &[u8]) -> Result<()> {
-        let payload = Payload::copy_of(data);
-        if dest == self.rank() {
-            let req = Request::new();
-            self.send_to_self(context, tag, payload, SendMode::Buffered, &req);
-            return Ok(());
-        }
-        let header = FrameHeader {
-            kind: FrameKind::Data,
-            flags: 0,
-            src: self.rank() as i32,
-            tag,
-            context,
-            len: data.len() as u64,
-            seq: 0,
-            aux: 0,
-        };
-        self.transmit(dest, header, payload, None, false)
-    }
-
-    /// Receives exactly into `buf` from world rank `src` (internal traffic).
-    pub fn recv_bytes(&self, src: usize, context: u64, tag: i32, buf: &mut [u8]) -> Result<Outcome> {
-        let pattern = Pattern { context, source: Some(src as i32), tag: Some(tag) };
-        // SAFETY: `buf` stays mutably borrowed until this call returns, and the call does not
-        // return while the receive can still be written: it waits for completion, and on a
-        // failed wait it withdraws the receive first (a dead thread writes nothing).
-        let user = unsafe { UserBuf::new(buf.as_mut_ptr(), buf.len()) };
-        let (req, ticket) = self.irecv(pattern, user)?;
-        match self.wait_until(|| req.outcome()) {
-            Ok(outcome) => outcome_result(outcome),
-            Err(e) => {
-                if let Some(t) = ticket {
-                    self.cancel(t);
-                }
-                Err(e)
-            }
-        }
     }
 }

@@ -1,0 +1,50 @@
+//! Internal traffic (collectives and the like): copies of bytes sent and received by world rank.
+
+use super::{outcome_result, Runtime, SendMode};
+use crate::buffer::{Payload, UserBuf};
+use crate::error::Result;
+use crate::matching::Pattern;
+use crate::request::{Outcome, Request};
+use crate::wire::{FrameHeader, FrameKind};
+
+impl Runtime {
+    /// Sends a copy of `data` (internal traffic such as collectives).
+    pub fn send_bytes(&self, dest: usize, context: u64, tag: i32, data: &[u8]) -> Result<()> {
+        let payload = Payload::copy_of(data);
+        if dest == self.rank() {
+            let req = Request::new();
+            self.send_to_self(context, tag, payload, SendMode::Buffered, &req);
+            return Ok(());
+        }
+        let header = FrameHeader {
+            kind: FrameKind::Data,
+            flags: 0,
+            src: self.rank() as i32,
+            tag,
+            context,
+            len: data.len() as u64,
+            seq: 0,
+            aux: 0,
+        };
+        self.transmit(dest, header, payload, None, false)
+    }
+
+    /// Receives exactly into `buf` from world rank `src` (internal traffic).
+    pub fn recv_bytes(&self, src: usize, context: u64, tag: i32, buf: &mut [u8]) -> Result<Outcome> {
+        let pattern = Pattern { context, source: Some(src as i32), tag: Some(tag) };
+        // SAFETY: `buf` stays mutably borrowed until this call returns, and the call does not
+        // return while the receive can still be written: it waits for completion, and on a
+        // failed wait it withdraws the receive first (a dead thread writes nothing).
+        let user = unsafe { UserBuf::new(buf.as_mut_ptr(), buf.len()) };
+        let (req, ticket) = self.irecv(pattern, user)?;
+        match self.wait_until(|| req.outcome()) {
+            Ok(outcome) => outcome_result(outcome),
+            Err(e) => {
+                if let Some(t) = ticket {
+                    self.cancel(t);
+                }
+                Err(e)
+            }
+        }
+    }
+}
