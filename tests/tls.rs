@@ -262,40 +262,53 @@ fn rogue_clients_do_not_disturb_a_tls_job() {
     assert!(refusals > 0, "rank 0 logged no refused connection: {}", outs[0].describe());
 }
 
-/// Forwards one connection from `listener` to `to`, flipping one bit of the byte at offset
-/// `flip` in the client-to-server direction.
-fn tampering_proxy(listener: std::net::TcpListener, to: u16, flip: usize) -> std::thread::JoinHandle<()> {
+/// Forwards every connection `listener` gets (for 60 s) to port `to`, flipping one bit of the
+/// byte at offset `flip` of each in the client-to-server direction. Detached: the test never
+/// waits for it, so a rank that never dials cannot hang the test.
+fn tampering_proxy(listener: std::net::TcpListener, to: u16, flip: usize) {
+    listener.set_nonblocking(true).unwrap();
+    let until = Instant::now() + secs(60);
     std::thread::spawn(move || {
-        use std::io::Read;
-        let Ok((mut client, _)) = listener.accept() else { return };
-        // Rank 1 may dial before rank 0 listens: keep trying, as partyline itself does.
-        let deadline = Instant::now() + secs(20);
-        let mut server = loop {
-            match TcpStream::connect(("127.0.0.1", to)) {
-                Ok(s) => break s,
-                Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-                Err(_) => return,
-            }
-        };
-        let (mut client_r, mut server_w) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-        std::thread::spawn(move || {
-            let _ = std::io::copy(&mut server, &mut client);
-        });
-        let (mut seen, mut buf) = (0usize, vec![0u8; 65536]);
-        while let Ok(n) = client_r.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            if (seen..seen + n).contains(&flip) {
-                buf[flip - seen] ^= 0x01;
-            }
-            seen += n;
-            if server_w.write_all(&buf[..n]).is_err() {
-                break;
+        while Instant::now() < until {
+            match listener.accept() {
+                Ok((client, _)) => {
+                    client.set_nonblocking(false).unwrap();
+                    std::thread::spawn(move || forward_flipping(client, to, flip, until));
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
             }
         }
-        let _ = server_w.shutdown(std::net::Shutdown::Write);
-    })
+    });
+}
+
+fn forward_flipping(mut client: TcpStream, to: u16, flip: usize, until: Instant) {
+    use std::io::Read;
+    // Rank 1 may dial before rank 0 listens: keep trying, as partyline itself does.
+    let mut server = loop {
+        match TcpStream::connect(("127.0.0.1", to)) {
+            Ok(s) => break s,
+            Err(_) if Instant::now() < until => std::thread::sleep(Duration::from_millis(20)),
+            Err(_) => return,
+        }
+    };
+    let (mut client_r, mut server_w) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut server, &mut client);
+    });
+    let (mut seen, mut buf) = (0usize, vec![0u8; 65536]);
+    while let Ok(n) = client_r.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        if (seen..seen + n).contains(&flip) {
+            buf[flip - seen] ^= 0x01;
+        }
+        seen += n;
+        if server_w.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = server_w.shutdown(std::net::Shutdown::Write);
 }
 
 #[test]
@@ -305,7 +318,7 @@ fn tampering_on_the_wire_is_detected() {
     let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let via = proxy.local_addr().unwrap().port();
     // Past the handshake and the greeting, inside the 4 MiB message.
-    let forward = tampering_proxy(proxy, ports[0], 1 << 20);
+    tampering_proxy(proxy, ports[0], 1 << 20);
     let bin = marker();
     let job = format!("tamper-{}", std::process::id());
     let ranks = (0..2)
@@ -317,8 +330,7 @@ fn tampering_on_the_wire_is_detected() {
             spawn(cmd, format!("marker rank {r}/2 behind a tampering proxy"))
         })
         .collect();
-    let outs = wait_all(ranks, secs(60));
-    forward.join().expect("proxy thread");
+    let outs = wait_all(ranks, secs(90));
     for out in &outs {
         println!("{}", out.describe());
     }
