@@ -15,7 +15,7 @@ use crate::progress::{Progress, STALL_DETACH, WAKER_TOKEN};
 use crate::request::{Outcome, Request};
 use crate::shared::Shared;
 use crate::token::{ProgressToken, BELL};
-use crate::wire::{FrameHeader, FrameKind, FLAG_SYNC};
+use crate::wire::{FrameHeader, FLAG_SYNC};
 use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -127,16 +127,8 @@ impl Runtime {
             self.send_to_self(context, tag, payload, mode, &req);
             return Ok(req);
         }
-        let header = FrameHeader {
-            kind: FrameKind::Data,
-            flags: if mode == SendMode::Synchronous { FLAG_SYNC } else { 0 },
-            src: self.rank() as i32,
-            tag,
-            context,
-            len: data.len() as u64,
-            seq: 0,
-            aux: 0,
-        };
+        let flags = if mode == SendMode::Synchronous { FLAG_SYNC } else { 0 };
+        let header = FrameHeader::data(self.rank() as i32, tag, context, data.len() as u64, flags);
         // An eager copy frees the caller's buffer now, so the request is already complete.
         let eager = copy && mode == SendMode::Standard;
         let tracked = if eager { None } else { Some(req.clone()) };

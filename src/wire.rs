@@ -40,6 +40,11 @@ impl FrameHeader {
         FrameHeader { kind, flags: 0, src, tag: 0, context: 0, len: 0, seq: 0, aux }
     }
 
+    /// A data frame's header; the link numbers it (`seq`) when it is queued.
+    pub fn data(src: i32, tag: i32, context: u64, len: u64, flags: u8) -> FrameHeader {
+        FrameHeader { kind: FrameKind::Data, flags, src, tag, context, len, seq: 0, aux: 0 }
+    }
+
     pub fn encode(&self) -> [u8; HEADER_LEN] {
         let mut b = [0u8; HEADER_LEN];
         b[0] = MAGIC;

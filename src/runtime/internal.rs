@@ -5,7 +5,7 @@ use crate::buffer::{Payload, UserBuf};
 use crate::error::Result;
 use crate::matching::Pattern;
 use crate::request::{Outcome, Request};
-use crate::wire::{FrameHeader, FrameKind};
+use crate::wire::FrameHeader;
 
 impl Runtime {
     /// Sends a copy of `data` (internal traffic such as collectives).
@@ -16,16 +16,7 @@ impl Runtime {
             self.send_to_self(context, tag, payload, SendMode::Buffered, &req);
             return Ok(());
         }
-        let header = FrameHeader {
-            kind: FrameKind::Data,
-            flags: 0,
-            src: self.rank() as i32,
-            tag,
-            context,
-            len: data.len() as u64,
-            seq: 0,
-            aux: 0,
-        };
+        let header = FrameHeader::data(self.rank() as i32, tag, context, data.len() as u64, 0);
         self.transmit(dest, header, payload, None, false)
     }
 
