@@ -147,6 +147,15 @@ impl Link {
         self.last_burst_send = Some(std::time::Instant::now());
     }
 
+    /// Reads what the socket has ready, then writes what is queued: a waiting thread's turn.
+    pub fn pump(&mut self, sh: &Shared) -> Result<()> {
+        self.on_readable(sh)?;
+        if self.has_output() {
+            self.flush(sh)?;
+        }
+        Ok(())
+    }
+
     /// Writes as much queued output as the socket takes.
     pub fn flush(&mut self, sh: &Shared) -> Result<()> {
         while !self.out.is_empty() {

@@ -110,13 +110,7 @@ impl Shared {
         self.token.touch();
         self.expire_deferrals();
         for peer in 0..self.size {
-            self.try_with_link(peer, |link, sh| {
-                link.on_readable(sh)?;
-                if link.has_output() {
-                    link.flush(sh)?;
-                }
-                Ok(())
-            });
+            self.try_with_link(peer, |link, sh| link.pump(sh));
         }
     }
 
@@ -161,9 +155,10 @@ impl Shared {
         self.waker.wake().map_err(|e| crate::error::err!(Intern, "cannot wake the partyline communication thread: {e}"))
     }
 
-    /// Wakes the progress thread so it writes frames a burst left queued (`Link::hold`).
+    /// Wakes the progress thread (to write frames a burst left queued, `Link::hold`, or to
+    /// tick while it stands aside).
     pub fn wake_progress(&self) {
-        // A failed wake leaves the frames to the next wait or tick; nothing else can be done.
+        // A failed wake leaves the work to the next wait or tick; nothing else can be done.
         let _ = self.waker.wake();
     }
 
@@ -177,18 +172,15 @@ impl Shared {
 impl Park for Shared {
     fn enter(&self) {
         self.token.touch();
-        self.token.step_aside(|| {
-            let _ = self.waker.wake();
-        });
+        self.token.step_aside(|| self.wake_progress());
     }
 
     /// Blocks in the waiters' epoll on every link, with the progress thread standing aside, so
     /// an arrival wakes only this thread; it then moves the ready links' bytes itself.
     fn park(&self, nap: Duration, still: &mut dyn FnMut() -> bool) -> bool {
-        let Some(mut watch) = self.token.claim(|| {
-            // It ticks from now on; without the wake it would sleep with no links to watch.
-            let _ = self.waker.wake();
-        }) else {
+        // The wake: the progress thread ticks from now on; without it, it would sleep with no
+        // links to watch.
+        let Some(mut watch) = self.token.claim(|| self.wake_progress()) else {
             return false;
         };
         watch.events.clear();
@@ -203,13 +195,7 @@ impl Park for Shared {
         self.notifier.disarm();
         for event in watch.events.iter().filter(|e| e.token() != BELL) {
             // Blocking: the event may be the only notice of these bytes.
-            self.with_link(event.token().0, |link, sh| {
-                link.on_readable(sh)?;
-                if link.has_output() {
-                    link.flush(sh)?;
-                }
-                Ok(())
-            });
+            self.with_link(event.token().0, |link, sh| link.pump(sh));
         }
         self.token.release(watch);
         true
