@@ -28,7 +28,7 @@ pub struct Config {
     pub socket_buffer: Option<usize>,
     pub max_frame: u64,
     /// How long a wait polls the links before blocking on them; zero blocks at once
-    /// (`PARTYLINE_SPIN_US`; the default depends on ranks and cores, see `default_spin_us`).
+    /// (`PARTYLINE_SPIN_US`; see `DEFAULT_SPIN_US` and `spin.rs`).
     pub spin: Duration,
     pub verbose: bool,
     pub launched_locally: bool,
@@ -167,10 +167,7 @@ impl Config {
                 .map(|v| parse_bytes("PARTYLINE_SOCKET_BUFFER", &v).map(|b| b as usize))
                 .transpose()?,
             max_frame: bytes_or("PARTYLINE_MAX_FRAME", 1 << 40)?,
-            spin: Duration::from_micros(bytes_or(
-                "PARTYLINE_SPIN_US",
-                default_spin_us(size, var("PARTYLINE_LAUNCHER")),
-            )?),
+            spin: Duration::from_micros(bytes_or("PARTYLINE_SPIN_US", DEFAULT_SPIN_US)?),
             verbose: flag("PARTYLINE_VERBOSE"),
             launched_locally: var("PARTYLINE_LAUNCHER").is_some(),
             stats: var("PARTYLINE_STATS").and_then(|v| crate::stats::Destination::parse(&v)),
@@ -244,18 +241,10 @@ impl Config {
     }
 }
 
-/// Polling before blocking saves a wake-up per message (2-rank ping-pong on an idle 2-core
-/// machine: 50 us blocking at once, 5.6 us after a 20 us poll) but steals the peer's core when
-/// the ranks outnumber the cores (3 ranks on 2 loaded cores: 31-35 us against 45-63 us). So a
-/// local job with more ranks than cores blocks at once; parties on their own hosts poll.
-fn default_spin_us(size: usize, launcher: Option<String>) -> u64 {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if launcher.is_some() && size > cores {
-        0
-    } else {
-        20
-    }
-}
+/// Polling for 20 us before blocking saves a wake-up per message (2-rank ping-pong on an idle
+/// 2-core machine: 50 us blocking at once, 5.6 us after a poll); `spin.rs` yields on every turn
+/// and stops polling while other programs want the core.
+const DEFAULT_SPIN_US: u64 = 20;
 
 /// A hostfile holds one `host:port` per line, in rank order; `#` starts a comment.
 fn read_hostfile(path: &str) -> Result<Vec<String>> {
@@ -266,14 +255,6 @@ fn read_hostfile(path: &str) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn spins_unless_a_local_job_outnumbers_the_cores() {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        assert_eq!(default_spin_us(cores + 1, Some("1".into())), 0);
-        assert_eq!(default_spin_us(cores, Some("1".into())), 20);
-        assert_eq!(default_spin_us(cores + 1, None), 20, "parties on their own hosts poll");
-    }
 
     fn base() -> Config {
         Config {

@@ -25,6 +25,7 @@ pub mod request;
 pub mod runtime;
 pub mod security;
 pub mod shared;
+pub mod spin;
 pub mod stats;
 pub mod tls;
 pub mod token;

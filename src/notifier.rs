@@ -1,7 +1,8 @@
-//! Wakes compute threads waiting for completions: spin briefly, then block on the sockets or
+//! Wakes compute threads waiting for completions: poll briefly (`spin.rs`), then block on the sockets or
 //! a condvar; poisoned on fatal failure.
 
 use crate::error::{Error, Result};
+use crate::spin::{SpinPolicy, Spun};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -26,7 +27,7 @@ pub struct Notifier {
     lock: Mutex<()>,
     cv: Condvar,
     poison: OnceLock<Error>,
-    spin: Duration,
+    spin: SpinPolicy,
 }
 
 impl Notifier {
@@ -44,7 +45,7 @@ impl Notifier {
             lock: Mutex::new(()),
             cv: Condvar::new(),
             poison: OnceLock::new(),
-            spin,
+            spin: SpinPolicy::new(spin),
         }
     }
 
@@ -130,24 +131,12 @@ impl Notifier {
         if let Some(p) = park {
             p.enter();
         }
-        let start = Instant::now();
-        let mut spins = 0u32;
-        while !self.spin.is_zero() {
-            if let Some(v) = ready() {
-                return Ok(Some(v));
-            }
-            if let Some(e) = self.poisoned() {
-                return Err(e.clone());
-            }
-            spins += 1;
-            if spins % 64 == 0 && start.elapsed() >= self.spin {
-                break;
-            }
-            if spins % 16 == 0 {
-                std::thread::yield_now();
-            } else {
-                std::hint::spin_loop();
-            }
+        let polled = self.spin.spin(|| match ready() {
+            Some(v) => Some(Ok(v)),
+            None => self.poisoned().map(|e| Err(e.clone())),
+        });
+        if let Spun::Ready(result) = polled {
+            return result.map(Some);
         }
         loop {
             let now = Instant::now();
