@@ -1,8 +1,10 @@
 //! A new connection during bootstrap: plain or TLS, blocking, with one deadline for the whole
 //! handshake; once the peer is accepted it becomes the link's `Transport`.
 
+use crate::tls::record::RecordLayer;
+use crate::tls::transport::TlsTcp;
 use crate::tls::Tls;
-use crate::transport::{PlainTcp, TlsTcp, Transport};
+use crate::transport::{PlainTcp, Transport};
 use rustls::{ClientConnection, ServerConnection, StreamOwned};
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -13,6 +15,40 @@ use std::time::Instant;
 pub struct Deadline {
     pub tcp: TcpStream,
     pub deadline: Instant,
+    /// With TLS: reads stop at record boundaries (see `Records`).
+    records: Option<Records>,
+}
+
+/// Where a TLS stream is within its current record. rustls must never hold part of a record
+/// when the link takes over its keys, and the peer may already send frames after its
+/// greeting; so during the handshake every read ends where a record ends.
+#[derive(Default)]
+struct Records {
+    header: [u8; 5],
+    have: usize,
+    left: usize,
+}
+
+impl Records {
+    /// How much of `buf` the next read may fill.
+    fn limit(&self, buf: usize) -> usize {
+        buf.min(if self.have < 5 { 5 - self.have } else { self.left })
+    }
+
+    fn advance(&mut self, got: &[u8]) {
+        if self.have < 5 {
+            self.header[self.have..self.have + got.len()].copy_from_slice(got);
+            self.have += got.len();
+            if self.have == 5 {
+                self.left = u16::from_be_bytes([self.header[3], self.header[4]]) as usize;
+            }
+        } else {
+            self.left -= got.len();
+        }
+        if self.have == 5 && self.left == 0 {
+            self.have = 0;
+        }
+    }
 }
 
 impl Deadline {
@@ -32,7 +68,11 @@ impl Deadline {
 impl Read for Deadline {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.arm()?;
-        self.tcp.read(buf)
+        let Some(records) = &mut self.records else { return self.tcp.read(buf) };
+        let limit = records.limit(buf.len());
+        let n = self.tcp.read(&mut buf[..limit])?;
+        records.advance(&buf[..n]);
+        Ok(n)
     }
 }
 
@@ -56,8 +96,8 @@ pub enum Channel {
 impl Channel {
     /// Wraps `tcp`; with `tls`, runs the handshake as the client of rank `peer` first.
     pub fn connect(tcp: TcpStream, deadline: Instant, tls: Option<&Tls>, peer: usize) -> io::Result<Channel> {
-        let io = Deadline { tcp, deadline };
-        let Some(tls) = tls else { return Ok(Channel::Plain(io)) };
+        let Some(tls) = tls else { return Ok(Channel::Plain(Deadline { tcp, deadline, records: None })) };
+        let io = Deadline { tcp, deadline, records: Some(Records::default()) };
         let conn = tls.connect(peer).map_err(|e| io::Error::other(e.message))?;
         let mut stream = StreamOwned::new(conn, io);
         while stream.conn.is_handshaking() {
@@ -72,7 +112,7 @@ impl Channel {
     /// Wraps an accepted `tcp`; with `tls`, runs the handshake as the server first. A plaintext
     /// greeting is refused in plaintext, so a party without TLS learns why.
     pub fn accept(tcp: TcpStream, deadline: Instant, tls: Option<&Tls>) -> io::Result<Channel> {
-        let mut io = Deadline { tcp, deadline };
+        let mut io = Deadline { tcp, deadline, records: tls.map(|_| Records::default()) };
         let mut first = [0u8; 8];
         let peeked = io.arm().and_then(|()| io.tcp.peek(&mut first));
         let Some(tls) = tls else {
@@ -133,11 +173,11 @@ impl Channel {
             Channel::Plain(io) => Box::new(PlainTcp::new(io.tcp)?),
             Channel::Client(s) => {
                 let StreamOwned { conn, sock } = *s;
-                Box::new(TlsTcp::new(sock.tcp, conn.into())?)
+                Box::new(take_over(conn.into(), sock)?)
             }
             Channel::Server(s) => {
                 let StreamOwned { conn, sock } = *s;
-                Box::new(TlsTcp::new(sock.tcp, conn.into())?)
+                Box::new(take_over(conn.into(), sock)?)
             }
         })
     }
@@ -169,6 +209,25 @@ impl Write for Channel {
             Channel::Server(s) => s.flush(),
         }
     }
+}
+
+/// Hands the link's records from rustls to `TlsTcp`, with whatever plaintext rustls has
+/// already opened (frames the peer sent right after its greeting).
+fn take_over(mut conn: rustls::Connection, mut io: Deadline) -> io::Result<TlsTcp> {
+    while conn.wants_write() {
+        conn.write_tls(&mut io)?;
+    }
+    let (mut early, mut chunk) = (Vec::new(), [0u8; 4096]);
+    loop {
+        match conn.reader().read(&mut chunk) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => early.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) => return Err(e),
+        }
+    }
+    let records = RecordLayer::take(conn)?;
+    TlsTcp::new(io.tcp, records, early)
 }
 
 /// Sends the alert rustls queued when the handshake failed, so the peer learns why.

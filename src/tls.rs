@@ -3,6 +3,8 @@
 //! messages that say which side to fix.
 
 pub mod authority;
+pub mod record;
+pub mod transport;
 
 use crate::error::{err, Result};
 use crate::security::{Credentials, Security};
@@ -53,6 +55,8 @@ impl Tls {
             .map_err(bad)?;
         // Links are opened once per job: resumption tickets would only be unused state.
         server.send_tls13_tickets = 0;
+        // The links protect their records themselves once the handshake is done (`record.rs`).
+        server.enable_secret_extraction = true;
         let mut client = ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&rustls::version::TLS13])
             .map_err(bad)?
@@ -62,6 +66,7 @@ impl Tls {
         client.resumption = rustls::client::Resumption::disabled();
         // The rank is proven by the certificate; no need to announce it in clear text.
         client.enable_sni = false;
+        client.enable_secret_extraction = true;
         Ok(Some(Arc::new(Tls { client: Arc::new(client), server: Arc::new(server), security: security.clone() })))
     }
 
