@@ -3,6 +3,7 @@
 
 use partyline::handshake::Greeting;
 use partyline::rendezvous::{Expected, Message, ReadError};
+use partyline::tls::record::{RecordLayer, HEADER, MAX_PLAINTEXT, MAX_RECORD};
 use partyline::wire::{FrameHeader, FrameKind, HEADER_LEN};
 
 /// The largest frame the decoder is told to accept; small, so that length checks are reached.
@@ -72,4 +73,41 @@ pub fn rendezvous(data: &[u8]) -> Result<Message, String> {
         }
     }
     Ok(m)
+}
+
+/// Reads `data` as ciphertext on a TLS link, record after record, as `TlsTcp` does, from a
+/// sender without the keys: every record must be refused (a forgery would be a finding), and
+/// none may panic. Then `data` as plaintext must survive sealing and opening. Returns the
+/// number of records of the round trip, or why the hostile stream was refused.
+pub fn records(data: &[u8]) -> Result<usize, String> {
+    let mut layer = RecordLayer::loopback([0x42; 32]);
+    let mut trip = Vec::new();
+    for piece in data.chunks(MAX_PLAINTEXT) {
+        let start = trip.len();
+        trip.extend_from_slice(&[0; HEADER]);
+        trip.extend_from_slice(piece);
+        layer.seal(&mut trip, start, 23).expect("sealing cannot fail");
+    }
+    let (mut at, mut plain, mut count) = (0, Vec::new(), 0);
+    while let Some(len) = RecordLayer::complete(&trip[at..]).expect("our own record header is valid") {
+        let (kind, range) = layer.open(&mut trip[at..at + len]).expect("our own record opens");
+        assert_eq!(kind, 23, "a sealed record changed its content type");
+        plain.extend_from_slice(&trip[at..at + len][range]);
+        (at, count) = (at + len, count + 1);
+    }
+    assert!(at == trip.len() && plain == data, "a round trip through the record layer changed the bytes");
+
+    let mut wire = data.to_vec();
+    match RecordLayer::complete(&wire) {
+        Ok(None) if wire.is_empty() => Ok(count),
+        Ok(None) => Err(format!("truncated record: {} bytes", wire.len())),
+        Err(e) => Err(e.to_string()),
+        Ok(Some(len)) => {
+            assert!((HEADER + 17..=MAX_RECORD).contains(&len), "accepted a record length of {len}");
+            match layer.open(&mut wire[..len]) {
+                Ok(_) => panic!("a record nobody sealed with our key opened"),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+    }
 }

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
-targets=(frames greeting rendezvous)
+targets=(frames greeting rendezvous records)
 
 if ! cargo +nightly --version >/dev/null 2>&1; then
   echo "fuzz: installing the nightly toolchain (cargo-fuzz needs it for sanitizer coverage)"

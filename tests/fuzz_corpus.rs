@@ -157,6 +157,31 @@ fn check<T: std::fmt::Debug>(target: &str, cases: Vec<Case>, run: impl Fn(&[u8])
     }
 }
 
+/// Hostile bytes where a TLS link expects records: a peer without the keys, after the handshake.
+fn record_cases() -> Vec<Case> {
+    let header = |kind: u8, version: [u8; 2], len: u16| {
+        let mut b = vec![kind, version[0], version[1]];
+        b.extend_from_slice(&len.to_be_bytes());
+        b
+    };
+    let mut forged = header(23, [3, 3], 40);
+    forged.resize(5 + 40, 0xa5);
+    let mut huge = header(23, [3, 3], u16::MAX);
+    huge.resize(5 + 100, 0);
+    vec![
+        ("empty", vec![], None),
+        ("truncated-header", vec![23, 3, 3], Some("truncated record")),
+        ("truncated-body", header(23, [3, 3], 40), Some("truncated record")),
+        ("forged-tag", forged, Some("decrypt")),
+        ("plaintext-handshake-record", CLIENT_HELLO.to_vec(), Some("InvalidContentType")),
+        ("plaintext-alert", vec![21, 3, 3, 0, 2, 2, 40], Some("InvalidContentType")),
+        ("old-record-version", header(23, [3, 1], 40), Some("UnknownProtocolVersion")),
+        ("length-over-limit", huge, Some("MessageTooLarge")),
+        ("shorter-than-a-tag", header(23, [3, 3], 16), Some("MessageTooShort")),
+        ("http-garbage", HTTP.to_vec(), Some("InvalidContentType")),
+    ]
+}
+
 #[test]
 fn nasty_frames_get_their_verdicts() {
     check("frames", frame_cases(), checks::frames);
@@ -172,6 +197,11 @@ fn nasty_rendezvous_messages_get_their_verdicts() {
     check("rendezvous", rendezvous_cases(), checks::rendezvous);
 }
 
+#[test]
+fn nasty_tls_records_get_their_verdicts() {
+    check("records", record_cases(), checks::records);
+}
+
 fn corpus(target: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target)
 }
@@ -179,9 +209,12 @@ fn corpus(target: &str) -> PathBuf {
 /// The committed seed corpus is exactly these cases; `PARTYLINE_WRITE_SEEDS=1` rewrites it.
 #[test]
 fn seed_corpus_matches_the_cases() {
-    for (target, cases) in
-        [("frames", frame_cases()), ("greeting", greeting_cases()), ("rendezvous", rendezvous_cases())]
-    {
+    for (target, cases) in [
+        ("frames", frame_cases()),
+        ("greeting", greeting_cases()),
+        ("rendezvous", rendezvous_cases()),
+        ("records", record_cases()),
+    ] {
         let dir = corpus(target);
         for (name, bytes, _) in cases {
             let path = dir.join(format!("seed-{name}"));
@@ -203,10 +236,11 @@ fn seed_corpus_matches_the_cases() {
 #[test]
 fn committed_corpus_replays_cleanly() {
     type Replay = fn(&[u8]);
-    let targets: [(&str, Replay); 3] = [
+    let targets: [(&str, Replay); 4] = [
         ("frames", |d| drop(checks::frames(d))),
         ("greeting", |d| drop(checks::greeting(d))),
         ("rendezvous", |d| drop(checks::rendezvous(d))),
+        ("records", |d| drop(checks::records(d))),
     ];
     for (target, run) in targets {
         let mut files: Vec<_> = std::fs::read_dir(corpus(target))
