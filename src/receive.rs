@@ -18,9 +18,21 @@ const DIRECT_MIN: u64 = 32 << 10;
 /// An unexpected message at least this long first waits in the socket for its receive (read
 /// straight into the user's buffer once posted) instead of being copied into our memory.
 const DEFER_MIN: u64 = 256 << 10;
-/// How long such a message may hold its link (later frames wait behind it) before it is
-/// buffered after all, so no program can deadlock on it.
+/// How often deferred messages are checked, and the least time one may hold its link.
 pub(crate) const DEFER_MAX: Duration = Duration::from_millis(2);
+/// Bytes per second at which a deferred message earns more time (see `defer_limit`).
+const DEFER_RATE: u64 = 1 << 30;
+/// The longest any message may hold its link.
+const DEFER_CAP: Duration = Duration::from_millis(100);
+
+/// How long an unexpected message of `len` bytes may hold its link (later frames wait behind
+/// it) before it is buffered after all, so no program can deadlock on it: 2 ms plus about the
+/// time that reading it into a buffer would take anyway (1 GiB/s), at most 100 ms. A ring
+/// exchange's next message often arrives a whole exchange before its receive is posted: with a
+/// flat 2 ms, 4-7 of the 27 messages of a 10^7-element BATCH run were buffered (80 MB each).
+fn defer_limit(len: u64) -> Duration {
+    (DEFER_MAX + Duration::from_micros(len.saturating_mul(1_000_000) / DEFER_RATE)).min(DEFER_CAP)
+}
 
 pub(crate) enum Sink {
     /// Into the user's posted buffer; bytes past its end are dropped (truncation).
@@ -295,7 +307,7 @@ impl Link {
             let recv = u.claimed.take().expect("checked");
             mb.engine.remove_unexpected(header.context, id);
             Sink::Direct(recv)
-        } else if deferred.is_some_and(|t| t.elapsed() < DEFER_MAX) {
+        } else if deferred.is_some_and(|t| t.elapsed() < defer_limit(header.len)) {
             return Ok(());
         } else if mb.reserve(header.len) {
             if let Some(u) = mb.engine.unexpected_mut(header.context, id) {
@@ -371,4 +383,18 @@ fn direct_region(sink: &mut Sink, done: u64, remaining: u64) -> Option<&mut [u8]
         let n = (dest.len() - at).min(remaining as usize);
         &mut dest[at..at + n]
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deferred_message_holds_its_link_about_as_long_as_reading_it_takes() {
+        assert_eq!(defer_limit(0), DEFER_MAX);
+        let ms = |len: u64| defer_limit(len).as_secs_f64() * 1e3;
+        assert!((2.2..2.3).contains(&ms(DEFER_MIN)), "{}", ms(DEFER_MIN));
+        assert!((76.0..77.0).contains(&ms(80_000_000)), "{}", ms(80_000_000));
+        assert_eq!(defer_limit(u64::MAX), DEFER_CAP);
+    }
 }

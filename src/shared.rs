@@ -114,7 +114,7 @@ impl Shared {
         }
     }
 
-    /// Buffers the large unexpected messages that have waited `DEFER_MAX` for their receive.
+    /// Buffers the large unexpected messages that have waited long enough for their receive.
     pub fn expire_deferrals(&self) {
         if self.deferrals.load(SeqCst) > 0 {
             for peer in 0..self.size {

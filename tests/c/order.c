@@ -236,6 +236,37 @@ static void test_truncation(void) {
     OK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL));
 }
 
+/* A large message nobody has asked for yet waits in the socket (see receive.rs), but a receive
+ * for a later, small message on the same link must still complete: the large one is then
+ * buffered, and both arrive intact (from 256 KiB to 16 MB, as the deferral limit grows). */
+static void test_overtaking_a_deferred_message(void) {
+    static const int counts[] = {1 << 16, 1 << 20, 4 << 20};
+    for (int k = 0; k < 3; k++) {
+        int n = counts[k], small[2], got[2];
+        int *big = malloc((size_t)n * sizeof(int));
+        if (!big) { fprintf(stderr, "order: out of memory\n"); MPI_Abort(MPI_COMM_WORLD, 2); }
+        for (int i = 0; i < n; i++) big[i] = rank * 31 + i;
+        small[0] = rank;
+        small[1] = -k;
+        MPI_Request q[2];
+        OK(MPI_Isend(big, n, MPI_INT, succ, 11, MPI_COMM_WORLD, &q[0]));
+        OK(MPI_Isend(small, 2, MPI_INT, succ, 12, MPI_COMM_WORLD, &q[1]));
+        /* The small message first, though it travels behind the large one. */
+        OK(MPI_Recv(got, 2, MPI_INT, pred, 12, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+        CHECK(got[0] == pred && got[1] == -k);
+        int *in = malloc((size_t)n * sizeof(int));
+        if (!in) { fprintf(stderr, "order: out of memory\n"); MPI_Abort(MPI_COMM_WORLD, 2); }
+        OK(MPI_Recv(in, n, MPI_INT, pred, 11, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+        int intact = 1;
+        for (int i = 0; i < n; i++) intact &= in[i] == pred * 31 + i;
+        CHECK(intact);
+        OK(MPI_Waitall(2, q, MPI_STATUSES_IGNORE));
+        free(in);
+        free(big);
+        OK(MPI_Barrier(MPI_COMM_WORLD));
+    }
+}
+
 int main(int argc, char **argv) {
     OK(MPI_Init(&argc, &argv));
     OK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
@@ -253,6 +284,7 @@ int main(int argc, char **argv) {
     OK(MPI_Barrier(MPI_COMM_WORLD));
     test_truncation();
     OK(MPI_Barrier(MPI_COMM_WORLD));
+    test_overtaking_a_deferred_message();
 
     OK(MPI_Finalize());
     if (rank == 0) printf("PASS order\n");
