@@ -11,6 +11,7 @@ use crate::transport::Transport;
 use crate::wire::{FrameHeader, FrameKind, FLAG_SYNC, HEADER_LEN};
 use std::collections::{HashMap, VecDeque};
 use std::io::{ErrorKind, IoSlice};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 /// Frames written per `writev`, so many small messages share one system call.
@@ -175,7 +176,10 @@ impl Link {
             }
             let mut n = match self.transport.write_vectored(&slices[..count]) {
                 Ok(0) => return Err(err!(ProcAborted, "the link to rank {} accepts no more data", self.peer)),
-                Ok(n) => n,
+                Ok(n) => {
+                    sh.moved.fetch_add(n as u64, Relaxed);
+                    n
+                }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => return Err(lost(self.peer, &e)),

@@ -15,6 +15,11 @@ pub trait Park {
 
     /// A wait begins (before any spinning): the sockets are about to be watched by waiters.
     fn enter(&self);
+
+    /// A count that grows whenever bytes move on the links: polling goes on while it does.
+    fn activity(&self) -> u64 {
+        0
+    }
 }
 
 pub struct Notifier {
@@ -131,10 +136,14 @@ impl Notifier {
         if let Some(p) = park {
             p.enter();
         }
-        let polled = self.spin.spin(|| match ready() {
-            Some(v) => Some(Ok(v)),
-            None => self.poisoned().map(|e| Err(e.clone())),
-        });
+        let activity = || park.map_or(0, |p| p.activity());
+        let polled = self.spin.spin(
+            || match ready() {
+                Some(v) => Some(Ok(v)),
+                None => self.poisoned().map(|e| Err(e.clone())),
+            },
+            activity,
+        );
         if let Spun::Ready(result) = polled {
             return result.map(Some);
         }

@@ -8,7 +8,7 @@ use crate::matching::Envelope;
 use crate::shared::Shared;
 use crate::wire::{FrameHeader, FrameKind, FLAG_SYNC, HEADER_LEN};
 use std::io::ErrorKind;
-use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::time::{Duration, Instant};
 
 /// Bytes read per system call for headers and small payloads.
@@ -143,6 +143,7 @@ impl Link {
                             match self.transport.read(dest) {
                                 Ok(0) => return self.closed(sh),
                                 Ok(n) => {
+                                    sh.moved.fetch_add(n as u64, Relaxed);
                                     if let State::Payload { done, .. } = &mut self.rx.state {
                                         *done += n as u64;
                                     }
@@ -173,6 +174,7 @@ impl Link {
             match self.transport.read(&mut self.rx.stage[self.rx.end..]) {
                 Ok(0) => return self.closed(sh).map(|_| false),
                 Ok(n) => {
+                    sh.moved.fetch_add(n as u64, Relaxed);
                     self.rx.end += n;
                     return Ok(true);
                 }

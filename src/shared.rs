@@ -10,7 +10,7 @@ use crate::stats::Stats;
 use crate::token::{ProgressToken, BELL};
 use crossbeam_channel::Sender;
 use std::io::ErrorKind;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -30,6 +30,9 @@ pub struct Shared {
     pub stats: Stats,
     /// Links holding a large unexpected message back for its receive (see `receive.rs`).
     pub deferrals: AtomicUsize,
+    /// Bytes read from and written to the links so far: a waiting thread keeps polling while
+    /// this moves (see `spin.rs`).
+    pub moved: AtomicU64,
     links: Vec<Option<Mutex<Link>>>,
     pub token: ProgressToken,
     commands: Sender<Command>,
@@ -65,6 +68,7 @@ impl Shared {
             notifier,
             stats,
             deferrals: AtomicUsize::new(0),
+            moved: AtomicU64::new(0),
             links,
             token,
             commands,
@@ -170,6 +174,10 @@ impl Shared {
 }
 
 impl Park for Shared {
+    fn activity(&self) -> u64 {
+        self.moved.load(Relaxed)
+    }
+
     fn enter(&self) {
         self.token.touch();
         self.token.step_aside(|| self.wake_progress());

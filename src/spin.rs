@@ -53,18 +53,25 @@ impl SpinPolicy {
         !self.window.is_zero() && self.nanos(now) >= self.quiet_until.load(Relaxed)
     }
 
-    /// Polls `check` (Some ends the window), yielding the core between checks, for the window.
-    pub fn spin<T>(&self, mut check: impl FnMut() -> Option<T>) -> Spun<T> {
-        let start = Instant::now();
+    /// Polls `check` (Some ends the window), yielding the core between checks, for the window;
+    /// the window starts over whenever `activity` changes (bytes moved: a large message is
+    /// streaming in, and blocking would cost a wake-up per arrival).
+    pub fn spin<T>(&self, mut check: impl FnMut() -> Option<T>, activity: impl Fn() -> u64) -> Spun<T> {
+        let mut start = Instant::now();
         if !self.polling(start) {
             return Spun::Block;
         }
+        let mut seen = activity();
         loop {
             if let Some(v) = check() {
                 self.stalls_in_a_row.store(0, Relaxed);
                 return Spun::Ready(v);
             }
             let before = Instant::now();
+            let now_seen = activity();
+            if now_seen != seen {
+                (seen, start) = (now_seen, before);
+            }
             if before - start >= self.window {
                 return Spun::Block;
             }
@@ -91,22 +98,41 @@ mod tests {
     #[test]
     fn zero_window_never_polls() {
         let p = SpinPolicy::new(Duration::ZERO);
-        assert_eq!(p.spin(|| Some(1)), Spun::Block);
+        assert_eq!(p.spin(|| Some(1), || 0), Spun::Block);
     }
 
     #[test]
     fn returns_what_the_check_finds() {
         let p = SpinPolicy::new(Duration::from_micros(50));
         let mut n = 0;
-        assert_eq!(p.spin(|| (n += 1, (n == 3).then_some(n)).1), Spun::Ready(3));
+        assert_eq!(p.spin(|| (n += 1, (n == 3).then_some(n)).1, || 0), Spun::Ready(3));
     }
 
     #[test]
     fn gives_up_after_the_window() {
         let p = SpinPolicy::new(Duration::from_micros(50));
         let start = Instant::now();
-        assert_eq!(p.spin(|| None::<()>), Spun::Block);
+        assert_eq!(p.spin(|| None::<()>, || 0), Spun::Block);
         assert!(start.elapsed() >= Duration::from_micros(50));
+    }
+
+    #[test]
+    fn moving_bytes_keep_the_window_open() {
+        let p = SpinPolicy::new(Duration::from_micros(200));
+        let (start, moved) = (Instant::now(), std::cell::Cell::new(0u64));
+        let until = Duration::from_millis(5);
+        // Bytes move on every check for 5 ms, far past the 200 us window; then nothing does.
+        let spun = p.spin(
+            || {
+                if start.elapsed() < until {
+                    moved.set(moved.get() + 1);
+                }
+                None::<()>
+            },
+            || moved.get(),
+        );
+        assert_eq!(spun, Spun::Block);
+        assert!(start.elapsed() >= until, "polled only {:?}", start.elapsed());
     }
 
     #[test]
@@ -119,7 +145,7 @@ mod tests {
         p.stalled(now);
         assert!(!p.polling(now + BACKOFF), "a second stall in a row backs off twice as long");
         assert!(p.polling(now + 2 * BACKOFF));
-        assert_eq!(p.spin(|| Some(())), Spun::Block, "no polling during the back-off");
+        assert_eq!(p.spin(|| Some(()), || 0), Spun::Block, "no polling during the back-off");
     }
 
     #[test]
@@ -128,7 +154,7 @@ mod tests {
         p.stalled(Instant::now());
         p.stalled(Instant::now());
         p.quiet_until.store(0, Relaxed);
-        assert_eq!(p.spin(|| Some(())), Spun::Ready(()));
+        assert_eq!(p.spin(|| Some(()), || 0), Spun::Ready(()));
         let now = Instant::now();
         p.stalled(now);
         assert!(p.polling(now + BACKOFF), "back to the first back-off");
