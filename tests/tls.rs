@@ -294,6 +294,10 @@ fn forward_flipping(mut client: TcpStream, to: u16, flip: usize, until: Instant)
     let (mut client_r, mut server_w) = (client.try_clone().unwrap(), server.try_clone().unwrap());
     std::thread::spawn(move || {
         let _ = std::io::copy(&mut server, &mut client);
+        // Pass the server's close on, as a network would: otherwise the clone that reads below
+        // keeps the client's connection open, and a client waiting for the server never learns
+        // that it has gone.
+        let _ = client.shutdown(std::net::Shutdown::Both);
     });
     let (mut seen, mut buf) = (0usize, vec![0u8; 65536]);
     while let Ok(n) = client_r.read(&mut buf) {
