@@ -4,7 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use partyline::security::{Credentials, Security};
-use partyline::tls::record::{RecordLayer, HEADER, MAX_PLAINTEXT};
+use partyline::tls::record::{RecordLayer, APPLICATION_DATA, HEADER, MAX_PLAINTEXT};
 use partyline::tls::Tls;
 use std::time::Duration;
 
@@ -47,7 +47,7 @@ fn records(c: &mut Criterion) {
     g.bench_function("seal", |b| {
         b.iter(|| {
             wire.clear();
-            client.seal_message(&mut wire, 23, &plaintext).unwrap();
+            client.seal_message(&mut wire, APPLICATION_DATA, &plaintext).unwrap();
         })
     });
     // Each iteration seals (as the peer would) and opens: subtract `seal` for the open alone.
@@ -56,9 +56,9 @@ fn records(c: &mut Criterion) {
     g.bench_function("seal_and_open", |b| {
         b.iter(|| {
             wire.clear();
-            client.seal_message(&mut wire, 23, &plaintext).unwrap();
+            client.seal_message(&mut wire, APPLICATION_DATA, &plaintext).unwrap();
             let (kind, range) = server.open(&mut wire).unwrap();
-            assert_eq!((kind, range.len()), (23, MAX_PLAINTEXT));
+            assert_eq!((kind, range.len()), (APPLICATION_DATA, MAX_PLAINTEXT));
         })
     });
     g.finish();

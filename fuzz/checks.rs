@@ -3,7 +3,7 @@
 
 use partyline::handshake::Greeting;
 use partyline::rendezvous::{Expected, Message, ReadError};
-use partyline::tls::record::{RecordLayer, HEADER, MAX_PLAINTEXT, MAX_RECORD};
+use partyline::tls::record::{RecordLayer, APPLICATION_DATA, HEADER, MAX_PLAINTEXT, MAX_RECORD};
 use partyline::wire::{FrameHeader, FrameKind, HEADER_LEN};
 
 /// The largest frame the decoder is told to accept; small, so that length checks are reached.
@@ -86,12 +86,12 @@ pub fn records(data: &[u8]) -> Result<usize, String> {
         let start = trip.len();
         trip.extend_from_slice(&[0; HEADER]);
         trip.extend_from_slice(piece);
-        layer.seal(&mut trip, start, 23).expect("sealing cannot fail");
+        layer.seal(&mut trip, start, APPLICATION_DATA).expect("sealing cannot fail");
     }
     let (mut at, mut plain, mut count) = (0, Vec::new(), 0);
     while let Some(len) = RecordLayer::complete(&trip[at..]).expect("our own record header is valid") {
         let (kind, range) = layer.open(&mut trip[at..at + len]).expect("our own record opens");
-        assert_eq!(kind, 23, "a sealed record changed its content type");
+        assert_eq!(kind, APPLICATION_DATA, "a sealed record changed its content type");
         plain.extend_from_slice(&trip[at..at + len][range]);
         (at, count) = (at + len, count + 1);
     }

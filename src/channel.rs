@@ -1,7 +1,7 @@
 //! A new connection during bootstrap: plain or TLS, blocking, with one deadline for the whole
 //! handshake; once the peer is accepted it becomes the link's `Transport`.
 
-use crate::tls::record::RecordLayer;
+use crate::tls::record::{RecordLayer, HEADER};
 use crate::tls::transport::TlsTcp;
 use crate::tls::Tls;
 use crate::transport::{PlainTcp, Transport};
@@ -24,7 +24,7 @@ pub struct Deadline {
 /// greeting; so during the handshake every read ends where a record ends.
 #[derive(Default)]
 struct Records {
-    header: [u8; 5],
+    header: [u8; HEADER],
     have: usize,
     left: usize,
 }
@@ -32,20 +32,20 @@ struct Records {
 impl Records {
     /// How much of `buf` the next read may fill.
     fn limit(&self, buf: usize) -> usize {
-        buf.min(if self.have < 5 { 5 - self.have } else { self.left })
+        buf.min(if self.have < HEADER { HEADER - self.have } else { self.left })
     }
 
     fn advance(&mut self, got: &[u8]) {
-        if self.have < 5 {
+        if self.have < HEADER {
             self.header[self.have..self.have + got.len()].copy_from_slice(got);
             self.have += got.len();
-            if self.have == 5 {
+            if self.have == HEADER {
                 self.left = u16::from_be_bytes([self.header[3], self.header[4]]) as usize;
             }
         } else {
             self.left -= got.len();
         }
-        if self.have == 5 && self.left == 0 {
+        if self.have == HEADER && self.left == 0 {
             self.have = 0;
         }
     }
@@ -220,7 +220,12 @@ fn take_over(mut conn: rustls::Connection, mut io: Deadline) -> io::Result<TlsTc
     let (mut early, mut chunk) = (Vec::new(), [0u8; 4096]);
     loop {
         match conn.reader().read(&mut chunk) {
-            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the peer closed its TLS session right after the greeting",
+                ))
+            }
             Ok(n) => early.extend_from_slice(&chunk[..n]),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
             Err(e) => return Err(e),

@@ -2,7 +2,6 @@
 //! are ready, so transfers advance while the program computes.
 
 use crate::error::{err, Result};
-use crate::receive::DEFER_MAX;
 use crate::shared::{Command, Shared};
 use crate::token::TICK;
 use crossbeam_channel::Receiver;
@@ -59,11 +58,8 @@ impl Progress {
         loop {
             // Standing aside (a compute thread watches the links), tick to notice when the
             // program stops waiting and computes: from then on, this thread moves the bytes.
-            let mut timeout = sh.token.is_aside().then_some(TICK);
-            if sh.deferrals.load(std::sync::atomic::Ordering::SeqCst) > 0 {
-                // A deferred message must be buffered in time even if nothing else happens.
-                timeout = Some(timeout.map_or(DEFER_MAX, |t| t.min(DEFER_MAX)));
-            }
+            // A deferred message must be buffered in time even if nothing else happens.
+            let timeout = sh.nap_cap(sh.token.is_aside().then_some(TICK));
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == std::io::ErrorKind::Interrupted {
                     continue;

@@ -127,10 +127,11 @@ impl Shared {
         }
     }
 
-    /// The longest a thread watching the links may sleep: deferred messages need a timer.
-    pub fn nap_cap(&self, nap: Duration) -> Duration {
+    /// The longest a thread watching the links may sleep (`None`: no limit), shortened while a
+    /// deferred message needs a timer to be buffered in time.
+    pub fn nap_cap(&self, nap: Option<Duration>) -> Option<Duration> {
         if self.deferrals.load(SeqCst) > 0 {
-            nap.min(crate::receive::DEFER_MAX)
+            Some(nap.map_or(crate::receive::DEFER_MAX, |n| n.min(crate::receive::DEFER_MAX)))
         } else {
             nap
         }
@@ -194,7 +195,7 @@ impl Park for Shared {
         watch.events.clear();
         if still() {
             let w = &mut *watch;
-            match w.poll.poll(&mut w.events, Some(self.nap_cap(nap))) {
+            match w.poll.poll(&mut w.events, self.nap_cap(Some(nap))) {
                 Ok(()) => {}
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => crate::log::warn(&format!("waiting on the links failed ({e}); falling back to naps")),

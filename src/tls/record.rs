@@ -20,7 +20,7 @@ pub const MAX_PLAINTEXT: usize = 1 << 14;
 /// The largest record on the wire: header, plaintext, content type, padding and tag (§5.2).
 pub const MAX_RECORD: usize = HEADER + MAX_PLAINTEXT + 256;
 const TAG: usize = 16;
-const APPLICATION_DATA: u8 = 23;
+pub const APPLICATION_DATA: u8 = 23;
 pub const ALERT: u8 = 21;
 const HANDSHAKE: u8 = 22;
 /// Records per key: well inside AES-GCM's confidentiality limit of 2^24.5 full records.

@@ -1,7 +1,7 @@
 //! In-memory TLS handshakes between parties with good and bad credentials.
 
 use super::authority::Authority;
-use super::record::{RecordLayer, HEADER, MAX_PLAINTEXT};
+use super::record::{RecordLayer, APPLICATION_DATA, HEADER, MAX_PLAINTEXT};
 use super::Tls;
 use crate::security::{Credentials, Security};
 use rustls::{ClientConnection, ServerConnection};
@@ -134,7 +134,7 @@ fn seal_all(layer: &mut RecordLayer, payload: &[u8]) -> Vec<u8> {
         let start = wire.len();
         wire.extend_from_slice(&[0; HEADER]);
         wire.extend_from_slice(piece);
-        layer.seal(&mut wire, start, 23).unwrap();
+        layer.seal(&mut wire, start, APPLICATION_DATA).unwrap();
     }
     wire
 }
@@ -144,7 +144,7 @@ fn open_all(layer: &mut RecordLayer, wire: &mut [u8]) -> std::io::Result<Vec<u8>
     let (mut at, mut plain) = (0, Vec::new());
     while let Some(len) = RecordLayer::complete(&wire[at..])? {
         let (kind, range) = layer.open(&mut wire[at..at + len])?;
-        assert_eq!(kind, 23);
+        assert_eq!(kind, APPLICATION_DATA);
         plain.extend_from_slice(&wire[at..at + len][range]);
         at += len;
     }

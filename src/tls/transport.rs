@@ -2,7 +2,7 @@
 //! reused buffer and opened in place; plaintext is sealed into another reused buffer, many
 //! records per `write`.
 
-use super::record::{RecordLayer, ALERT, HEADER, MAX_PLAINTEXT, MAX_RECORD};
+use super::record::{RecordLayer, ALERT, APPLICATION_DATA, HEADER, MAX_PLAINTEXT, MAX_RECORD};
 use crate::transport::Transport;
 use mio::net::TcpStream;
 use std::io::{self, IoSlice, Read, Write};
@@ -12,7 +12,6 @@ use std::net::Shutdown;
 const INBOUND_CHUNK: usize = 256 * 1024;
 /// How much plaintext one `write_vectored` seals before it writes to the socket.
 const OUTBOUND_CHUNK: usize = 256 * 1024;
-const APPLICATION_DATA: u8 = 23;
 
 /// TLS 1.3 over TCP. Encryption runs wherever the link is driven: on the communication thread,
 /// or on a waiting compute thread that progresses its own links.
