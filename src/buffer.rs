@@ -1,32 +1,45 @@
-//! User memory lent to the library for the life of a request: the core's one raw-pointer type.
+//! User memory lent to the library for the life of a request: read-only for sends, exclusive for receives.
+//!
+//! MPI's contract is that the caller neither frees nor touches a buffer until the request that
+//! uses it completes. Only the C boundary can promise that, so the constructors are `unsafe`;
+//! after that, the types keep Rust's rules: a send buffer is shared and only ever read, and a
+//! receive buffer has one owner, which alone may write it.
 
 use std::ptr::NonNull;
 
-/// A region of the caller's memory. MPI's contract is that the caller neither frees nor
-/// touches it until the request that uses it completes, which is what makes the accessors
-/// below sound; the constructor is `unsafe` because only the C boundary can promise that.
+/// A send's buffer: read-only, freely shared between the thread that posted it and the one
+/// that writes it to a socket.
 #[derive(Debug, Clone, Copy)]
-pub struct UserBuf {
+pub struct SendBuf {
     ptr: NonNull<u8>,
     len: usize,
 }
 
-// SAFETY: the memory is owned by the request for its lifetime (see the type's contract);
-// exactly one thread touches it at a time, handed over through the matching engine's lock.
-unsafe impl Send for UserBuf {}
-// SAFETY: as above; shared references are only used for reading send buffers.
-unsafe impl Sync for UserBuf {}
+// SAFETY: the memory is only read, and the constructor's contract keeps it valid and
+// unmodified until the request completes.
+unsafe impl Send for SendBuf {}
+// SAFETY: as above: concurrent reads of memory nobody writes are sound.
+unsafe impl Sync for SendBuf {}
 
-impl UserBuf {
+impl SendBuf {
     /// # Safety
-    /// `ptr` must be valid for reads and writes of `len` bytes until the request using this
-    /// buffer completes, and nothing else may access it meanwhile (MPI's buffer rules).
-    pub unsafe fn new(ptr: *mut u8, len: usize) -> UserBuf {
-        UserBuf { ptr: NonNull::new(ptr).unwrap_or(NonNull::dangling()), len: if ptr.is_null() { 0 } else { len } }
+    /// `ptr` must be valid for reads of `len` bytes, and nothing may write them, until the
+    /// request using this buffer completes (MPI's buffer rules).
+    pub unsafe fn new(ptr: *const u8, len: usize) -> SendBuf {
+        match NonNull::new(ptr.cast_mut()) {
+            Some(ptr) => SendBuf { ptr, len },
+            None => SendBuf::empty(),
+        }
     }
 
-    pub fn empty() -> UserBuf {
-        UserBuf { ptr: NonNull::dangling(), len: 0 }
+    /// A send buffer over a slice that outlives its use (internal traffic, tests).
+    pub fn from_slice(data: &'static [u8]) -> SendBuf {
+        // SAFETY: a 'static shared slice is valid and immutable forever.
+        unsafe { SendBuf::new(data.as_ptr(), data.len()) }
+    }
+
+    pub fn empty() -> SendBuf {
+        SendBuf { ptr: NonNull::dangling(), len: 0 }
     }
 
     pub fn len(&self) -> usize {
@@ -40,17 +53,59 @@ impl UserBuf {
     /// The bytes from `offset` on.
     pub fn bytes(&self, offset: usize) -> &[u8] {
         let offset = offset.min(self.len);
-        // SAFETY: the constructor's contract makes [ptr, ptr+len) valid; offset <= len.
+        // SAFETY: the constructor's contract makes [ptr, ptr+len) valid for reads; offset <= len.
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().add(offset), self.len - offset) }
     }
+}
 
-    /// The bytes from `offset` on, for writing a received payload.
-    #[allow(clippy::mut_from_ref)]
-    pub fn bytes_mut(&self, offset: usize) -> &mut [u8] {
-        let offset = offset.min(self.len);
-        // SAFETY: as in `bytes`; exclusive access is the caller's promise for the request's
-        // lifetime, and the core hands a receive buffer to one thread at a time.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr().add(offset), self.len - offset) }
+/// A receive's buffer: exclusively owned by whoever holds it (the posted receive, then the link
+/// that fills it), so writing through it needs `&mut`.
+#[derive(Debug)]
+pub struct RecvBuf {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: the buffer is owned for the request's lifetime (see `new`) and moves between threads
+// with its owner; it is not `Sync`, so only its holder touches it.
+unsafe impl Send for RecvBuf {}
+
+impl RecvBuf {
+    /// # Safety
+    /// `ptr` must be valid for reads and writes of `len` bytes until the request using this
+    /// buffer completes, and nothing else may access them meanwhile (MPI's buffer rules); no
+    /// other `RecvBuf` or `SendBuf` may cover them.
+    pub unsafe fn new(ptr: *mut u8, len: usize) -> RecvBuf {
+        match NonNull::new(ptr) {
+            Some(ptr) => RecvBuf { ptr, len },
+            None => RecvBuf { ptr: NonNull::dangling(), len: 0 },
+        }
+    }
+
+    /// A receive buffer over a slice borrowed for the rest of the program (tests).
+    pub fn from_slice(data: &'static mut [u8]) -> RecvBuf {
+        // SAFETY: the exclusive 'static borrow is moved into the buffer, so nothing else can
+        // reach the memory.
+        unsafe { RecvBuf::new(data.as_mut_ptr(), data.len()) }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: the constructor's contract makes [ptr, ptr+len) valid and ours alone.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// The bytes, for writing a received payload.
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `bytes`; `&mut self` makes this the only live view.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
     }
 }
 
@@ -66,7 +121,7 @@ pub enum Payload {
         len: u8,
         data: [u8; INLINE_LEN],
     },
-    Lent(UserBuf),
+    Lent(SendBuf),
 }
 
 impl Payload {
@@ -80,6 +135,10 @@ impl Payload {
         Payload::Owned(bytes::Bytes::copy_from_slice(src))
     }
 
+    pub fn empty() -> Payload {
+        Payload::Inline { len: 0, data: [0; INLINE_LEN] }
+    }
+
     pub fn len(&self) -> usize {
         match self {
             Payload::Owned(b) => b.len(),
@@ -90,6 +149,14 @@ impl Payload {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Heap bytes this payload holds on the library's account (what a send budget counts).
+    pub fn owned_len(&self) -> usize {
+        match self {
+            Payload::Owned(b) => b.len(),
+            Payload::Inline { .. } | Payload::Lent(_) => 0,
+        }
     }
 
     pub fn bytes(&self, offset: usize) -> &[u8] {
@@ -107,18 +174,22 @@ mod tests {
 
     #[test]
     fn views_respect_offsets() {
-        let mut data = *b"hello";
-        // SAFETY: `data` outlives `buf` and nothing else touches it in this test.
-        let buf = unsafe { UserBuf::new(data.as_mut_ptr(), data.len()) };
-        assert_eq!(buf.bytes(1), b"ello");
-        buf.bytes_mut(4)[0] = b'!';
-        assert_eq!(buf.bytes(0), b"hell!");
-        assert!(buf.bytes(99).is_empty());
+        let data: &'static mut [u8] = Box::leak(Box::new(*b"hello"));
+        let mut buf = RecvBuf::from_slice(data);
+        assert_eq!(&buf.bytes()[1..], b"ello");
+        buf.bytes_mut()[4] = b'!';
+        assert_eq!(buf.bytes(), b"hell!");
+        let send = SendBuf::from_slice(b"hello");
+        assert_eq!(send.bytes(1), b"ello");
+        assert!(send.bytes(99).is_empty());
         // SAFETY: a null pointer makes an empty view and is never dereferenced.
-        assert!(unsafe { UserBuf::new(std::ptr::null_mut(), 8) }.is_empty());
+        assert!(unsafe { RecvBuf::new(std::ptr::null_mut(), 8) }.is_empty());
+        // SAFETY: as above.
+        assert!(unsafe { SendBuf::new(std::ptr::null(), 8) }.is_empty());
         let small = Payload::copy_of(b"tiny");
         assert!(matches!(small, Payload::Inline { .. }));
-        assert_eq!((small.len(), small.bytes(1)), (4, &b"iny"[..]));
-        assert_eq!(Payload::copy_of(&[7; INLINE_LEN + 1]).bytes(INLINE_LEN), &[7]);
+        assert_eq!((small.len(), small.bytes(1), small.owned_len()), (4, &b"iny"[..], 0));
+        let big = Payload::copy_of(&[7; INLINE_LEN + 1]);
+        assert_eq!((big.bytes(INLINE_LEN), big.owned_len()), (&[7][..], INLINE_LEN + 1));
     }
 }

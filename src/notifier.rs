@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::spin::{SpinPolicy, Spun};
+use crate::sync::lock;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -65,7 +66,7 @@ impl Notifier {
             }
         }
         if self.waiters.load(SeqCst) > 0 {
-            let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+            let _guard = lock(&self.lock);
             self.cv.notify_all();
         }
     }
@@ -120,7 +121,7 @@ impl Notifier {
         let result = self.wait_inner(&mut ready, deadline, park, &mut watched);
         if watched && self.waiters.load(SeqCst) > 0 {
             // Hand the sockets on: a thread asleep on the condvar may now watch them.
-            let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+            let _guard = lock(&self.lock);
             self.cv.notify_all();
         }
         result
@@ -170,7 +171,7 @@ impl Notifier {
                 // `seen` predates the `ready` above, so a notify since then keeps us awake.
                 self.waiters.fetch_add(1, SeqCst);
                 if self.poisoned().is_none() {
-                    let guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+                    let guard = lock(&self.lock);
                     if self.epoch.load(SeqCst) == seen {
                         let _ = self.cv.wait_timeout(guard, nap);
                     }

@@ -37,11 +37,7 @@ impl Progress {
                 let failure = match result {
                     Ok(Ok(())) => return,
                     Ok(Err(e)) => e.message,
-                    Err(panic) => panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "a panic".into()),
+                    Err(panic) => crate::sync::panic_message(&*panic),
                 };
                 let why =
                     err!(Intern, "the partyline communication thread died ({failure}); no communication is possible");
@@ -69,9 +65,9 @@ impl Progress {
             while let Ok(Command::Finalize) = self.commands.try_recv() {
                 self.finalizing = true;
                 for peer in 0..sh.size {
-                    sh.with_link(peer, |link, sh| {
-                        link.say_goodbye(sh);
-                        link.flush(sh)
+                    sh.with_link(peer, |link, ctx| {
+                        link.peer.say_goodbye(ctx.fx);
+                        link.flush(ctx)
                     });
                 }
             }
@@ -82,7 +78,7 @@ impl Progress {
                 if !((idle || self.finalizing) && sh.token.take_over(self.finalizing)) {
                     // Frames a burst of sends held back (`Link::hold`) may have woken us.
                     for peer in 0..sh.size {
-                        sh.try_with_link(peer, |link, sh| if link.has_output() { link.flush(sh) } else { Ok(()) });
+                        sh.try_with_link(peer, |link, ctx| if link.has_output() { link.flush(ctx) } else { Ok(()) });
                     }
                     continue;
                 }
@@ -90,11 +86,11 @@ impl Progress {
             for event in events.iter().filter(|e| e.token() != WAKER_TOKEN) {
                 let peer = event.token().0;
                 if event.is_readable() || event.is_read_closed() || event.is_error() {
-                    sh.with_link(peer, |link, sh| link.on_readable(sh));
+                    sh.with_link(peer, |link, ctx| link.read(ctx));
                 }
             }
             for peer in 0..sh.size {
-                sh.with_link(peer, |link, sh| if link.has_output() { link.flush(sh) } else { Ok(()) });
+                sh.with_link(peer, |link, ctx| if link.has_output() { link.flush(ctx) } else { Ok(()) });
             }
             if self.finalizing && sh.all_links_closed() {
                 return Ok(());

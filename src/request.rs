@@ -1,6 +1,7 @@
 //! A request's completion state, shared by the compute thread that waits and the thread that completes it.
 
 use crate::error::Error;
+use crate::sync::lock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -52,7 +53,7 @@ impl Request {
     /// Records the outcome; the first completion wins, so a late failure cannot overwrite it.
     /// Callers notify waiters afterwards.
     pub fn complete(&self, outcome: Outcome) -> bool {
-        let mut slot = self.outcome.lock().unwrap_or_else(|p| p.into_inner());
+        let mut slot = lock(&self.outcome);
         if slot.is_some() {
             return false;
         }
@@ -70,7 +71,7 @@ impl Request {
         if !self.is_done() {
             return None;
         }
-        self.outcome.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        lock(&self.outcome).clone()
     }
 
     pub fn add_progress(&self, bytes: u64) {

@@ -4,19 +4,21 @@ mod internal;
 mod shutdown;
 
 use crate::bootstrap;
-use crate::buffer::{Payload, UserBuf};
+use crate::buffer::{Payload, RecvBuf, SendBuf};
 use crate::config::Config;
+use crate::engine::mailbox::Posting;
+use crate::engine::matching::{Envelope, Pattern};
+use crate::engine::{sent, Effects, Mailbox, Peer, PostedRecv};
 use crate::error::{err, Result};
 use crate::link::Link;
-use crate::mailbox::{Mailbox, PostedRecv, Stage, SyncNotice, Unexpected};
-use crate::matching::{Envelope, Pattern};
 use crate::notifier::Notifier;
 use crate::progress::{Progress, STALL_DETACH, WAKER_TOKEN};
 use crate::request::{Outcome, Request};
-use crate::shared::Shared;
+use crate::shared::{ProgressHandle, Shared};
 use crate::token::{ProgressToken, BELL};
 use crate::wire::{FrameHeader, FLAG_SYNC};
 use std::os::fd::AsRawFd;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -55,38 +57,34 @@ impl Runtime {
         let (tx, rx) = crossbeam_channel::unbounded();
         let watch = mio::Poll::new().map_err(|e| err!(Intern, "cannot create a poller: {e}"))?;
         let bell = mio::Waker::new(watch.registry(), BELL).map_err(|e| err!(Intern, "cannot create a waker: {e}"))?;
+        let moved = Arc::new(AtomicU64::new(0));
         let mut fds = Vec::with_capacity(config.size);
         let mut links = Vec::with_capacity(config.size);
         for (peer, stream) in streams.into_iter().enumerate() {
-            links.push(match stream {
-                None => None,
-                Some(channel) => {
-                    let mut t = channel
-                        .into_transport()
-                        .map_err(|e| err!(Other, "cannot set up the link to rank {peer}: {e}"))?;
-                    poll.registry()
-                        .register(t.socket(), mio::Token(peer), mio::Interest::READABLE | mio::Interest::WRITABLE)
-                        .map_err(|e| err!(Other, "cannot poll the link to rank {peer}: {e}"))?;
-                    fds.push(Some(t.socket().as_raw_fd()));
-                    Some(Link::new(peer, t))
-                }
-            });
-            if fds.len() < links.len() {
+            let Some(channel) = stream else {
+                links.push(None);
                 fds.push(None);
-            }
+                continue;
+            };
+            let transport =
+                channel.into_transport().map_err(|e| err!(Other, "cannot set up the link to rank {peer}: {e}"))?;
+            let mut link = Link::new(Peer::new(config.rank, peer, config.max_frame), transport, moved.clone());
+            poll.registry()
+                .register(link.socket(), mio::Token(peer), mio::Interest::READABLE | mio::Interest::WRITABLE)
+                .map_err(|e| err!(Other, "cannot poll the link to rank {peer}: {e}"))?;
+            fds.push(Some(link.socket().as_raw_fd()));
+            links.push(Some(link));
         }
         let registry = poll.registry().try_clone().map_err(|e| err!(Intern, "cannot share the poller: {e}"))?;
         let token = ProgressToken::new(watch, fds, registry)?;
         let shared = Arc::new(Shared::new(
             config.rank,
-            config.size,
-            config.max_frame,
             Mailbox::new(config.size, config.unexpected_limit),
-            Notifier::with_bell(config.spin, Some(bell)),
             links,
+            moved,
+            Notifier::with_bell(config.spin, Some(bell)),
             token,
-            tx,
-            waker,
+            ProgressHandle { commands: tx, waker },
         ));
         let thread = Progress::new(poll, rx, shared.clone()).spawn()?;
         Ok(Runtime { config, shared, thread: Mutex::new(Some(thread)), started })
@@ -102,7 +100,7 @@ impl Runtime {
 
     /// Starts a send of `data` to world rank `dest`. Small and buffered sends are copied and
     /// complete at once; larger ones are sent from the caller's buffer.
-    pub fn isend(&self, dest: usize, context: u64, tag: i32, data: UserBuf, mode: SendMode) -> Result<Arc<Request>> {
+    pub fn isend(&self, dest: usize, context: u64, tag: i32, data: SendBuf, mode: SendMode) -> Result<Arc<Request>> {
         self.start_send(dest, context, tag, data, mode, true)
     }
 
@@ -113,20 +111,20 @@ impl Runtime {
         dest: usize,
         context: u64,
         tag: i32,
-        data: UserBuf,
+        data: SendBuf,
         mode: SendMode,
         burst: bool,
     ) -> Result<Arc<Request>> {
         if let Some(why) = self.shared.mailbox().peer_error(dest) {
             return Err(why);
         }
-        let copy = mode == SendMode::Buffered || (mode == SendMode::Standard && data.len() <= self.config.eager_limit);
-        let payload = if copy { Payload::copy_of(data.bytes(0)) } else { Payload::Lent(data) };
         let req = Request::new();
         if dest == self.rank() {
-            self.send_to_self(context, tag, payload, mode, &req);
+            self.send_to_self(context, tag, data.bytes(0), mode, &req)?;
             return Ok(req);
         }
+        let copy = mode == SendMode::Buffered || (mode == SendMode::Standard && data.len() <= self.config.eager_limit);
+        let payload = if copy { Payload::copy_of(data.bytes(0)) } else { Payload::Lent(data) };
         let flags = if mode == SendMode::Synchronous { FLAG_SYNC } else { 0 };
         let header = FrameHeader::data(self.rank() as i32, tag, context, data.len() as u64, flags);
         // An eager copy frees the caller's buffer now, so the request is already complete.
@@ -142,7 +140,7 @@ impl Runtime {
     /// A blocking standard send. If the link stops moving (the receiver has no room and no
     /// receive posted), the data is copied so the call returns: this is what keeps the
     /// all-ranks-send-first ring from deadlocking at any message size.
-    pub fn send(&self, dest: usize, context: u64, tag: i32, data: UserBuf, mode: SendMode) -> Result<Outcome> {
+    pub fn send(&self, dest: usize, context: u64, tag: i32, data: SendBuf, mode: SendMode) -> Result<Outcome> {
         let req = self.start_send(dest, context, tag, data, mode, false)?;
         let _blocked = (!req.is_done()).then(|| self.shared.stats.blocked());
         let mut last = (req.progress(), Instant::now());
@@ -158,105 +156,64 @@ impl Runtime {
                 last = (progress, Instant::now());
             } else if mode == SendMode::Standard && !detached && last.1.elapsed() >= STALL_DETACH {
                 detached = true;
-                self.shared.with_link(dest, |link, sh| {
-                    link.detach(&req, sh);
+                self.shared.with_link(dest, |link, ctx| {
+                    link.peer.detach(&req, ctx.fx);
                     Ok(())
                 });
-                self.shared.notifier.notify();
             }
         }
     }
 
-    fn send_to_self(&self, context: u64, tag: i32, payload: Payload, mode: SendMode, req: &Arc<Request>) {
+    /// A message to this very process: matched at once, or held in the mailbox.
+    fn send_to_self(&self, context: u64, tag: i32, data: &[u8], mode: SendMode, req: &Arc<Request>) -> Result<()> {
         let env = Envelope { context, source: self.rank() as i32, tag };
-        let len = payload.len() as u64;
+        let len = data.len() as u64;
+        let sync = (mode == SendMode::Synchronous).then(|| req.clone());
+        let matched = self.shared.mailbox().send_to_self(env, data, sync)?;
         self.shared.stats.sent(self.rank(), len);
         self.shared.stats.received(self.rank(), len);
-        let sent = Outcome { count: len, ..Outcome::empty() };
-        let mut mb = self.shared.mailbox();
-        if let Some(recv) = mb.engine.arrive(&env) {
-            drop(mb);
-            let outcome = recv.fill(&env, payload.bytes(0));
-            self.shared.complete(&recv.req, outcome);
-            self.shared.complete(req, sent);
-            return;
+        let mut fx = Effects::default();
+        match matched {
+            Some((recv, _)) => {
+                let (recv_req, outcome) = recv.fill(&env, data);
+                fx.complete(recv_req, outcome);
+                fx.complete(req.clone(), sent(len));
+            }
+            None if mode == SendMode::Synchronous => fx.changed = true,
+            None => fx.complete(req.clone(), sent(len)),
         }
-        let data = payload.bytes(0).to_vec();
-        mb.budget_used += len;
-        let sync = if mode == SendMode::Synchronous { SyncNotice::Local(req.clone()) } else { SyncNotice::None };
-        let is_sync = matches!(sync, SyncNotice::Local(_));
-        mb.engine.push_unexpected(
-            env,
-            Unexpected { peer: self.rank(), len, sync, stage: Stage::Buffered(data), claimed: None },
-        );
-        drop(mb);
-        if !is_sync {
-            self.shared.complete(req, sent);
-        } else {
-            self.shared.notifier.notify();
-        }
+        self.shared.apply(fx);
+        Ok(())
     }
 
     /// Posts a receive into `buf`: takes the earliest matching unexpected message, or waits
     /// for one. `pattern.source` is a world rank.
-    pub fn irecv(&self, pattern: Pattern, buf: UserBuf) -> Result<(Arc<Request>, Option<RecvTicket>)> {
+    pub fn irecv(&self, pattern: Pattern, buf: RecvBuf) -> Result<(Arc<Request>, Option<RecvTicket>)> {
         let req = Request::new();
         let recv = PostedRecv { req: req.clone(), buf };
-        let mut mb = self.shared.mailbox();
-        let found = mb.engine.find_unexpected(&pattern, |u| u.claimed.is_none()).map(|(id, env, _)| (id, env));
-        let Some((id, env)) = found else {
-            if let Some(why) = pattern.source.and_then(|s| mb.peer_error(s as usize)) {
-                return Err(why);
+        let mut fx = Effects::default();
+        let posting = self.shared.mailbox().post_recv(pattern, recv, &mut fx)?;
+        let ticket = match posting {
+            Posting::Waiting(id) => Some(RecvTicket { context: pattern.context, id }),
+            Posting::Claimed => None,
+            Posting::Ready(delivery) => {
+                let (req, outcome) = delivery.deliver();
+                fx.complete(req, outcome);
+                None
             }
-            let id = mb.engine.post(pattern, recv);
-            return Ok((req, Some(RecvTicket { context: pattern.context, id })));
         };
-        let u = mb.engine.unexpected_mut(env.context, id).expect("just found");
-        let notice = std::mem::replace(&mut u.sync, SyncNotice::None);
-        let (peer, len) = (u.peer, u.len);
-        let mut resume = None;
-        if let Stage::Buffered(_) = u.stage {
-            let u = mb.engine.remove_unexpected(env.context, id).expect("just found");
-            mb.release(u.len);
-            resume = Some(mb.stalled.iter().enumerate().filter(|(_, s)| **s).map(|(p, _)| p).collect::<Vec<_>>());
-            drop(mb);
-            let Stage::Buffered(data) = u.stage else { unreachable!() };
-            let outcome = recv.fill(&env, &data);
-            self.shared.complete(&req, outcome);
-        } else {
-            let stalled = matches!(u.stage, Stage::Stalled);
-            u.claimed = Some(recv);
-            drop(mb);
-            if stalled {
-                resume = Some(vec![peer]);
-            }
-        }
-        match notice {
-            SyncNotice::None => {}
-            SyncNotice::Local(send) => self.shared.complete(&send, Outcome { count: len, ..Outcome::empty() }),
-            SyncNotice::Remote(seq) => {
-                self.shared.with_link(peer, |link, sh| {
-                    link.queue_ack(seq, sh);
-                    link.flush(sh)
-                });
-            }
-        }
-        for peer in resume.into_iter().flatten() {
-            self.shared.with_link(peer, |link, sh| link.resume(sh));
-        }
-        Ok((req, None))
+        self.shared.apply(fx);
+        Ok((req, ticket))
     }
 
     /// Withdraws a receive that has not matched; true if it was cancelled.
     pub fn cancel(&self, ticket: RecvTicket) -> bool {
-        let recv = self.shared.mailbox().engine.cancel(ticket.context, ticket.id);
-        match recv {
-            Some(recv) => {
-                self.shared.complete(&recv.req, Outcome { cancelled: true, ..Outcome::empty() });
-                true
-            }
-            None => false,
-        }
+        let recv = self.shared.mailbox().cancel(ticket.context, ticket.id);
+        let Some(recv) = recv else { return false };
+        let mut fx = Effects::default();
+        fx.complete(recv.req, Outcome { cancelled: true, ..Outcome::empty() });
+        self.shared.apply(fx);
+        true
     }
 
     /// The envelope and length of the earliest matching unclaimed message, if one has arrived.
@@ -264,14 +221,7 @@ impl Runtime {
         if let Some(e) = self.shared.notifier.poisoned() {
             return Err(e.clone());
         }
-        let mut mb = self.shared.mailbox();
-        if let Some((_, env, u)) = mb.engine.find_unexpected(pattern, |u| u.claimed.is_none()) {
-            return Ok(Some((env, u.len)));
-        }
-        match pattern.source.and_then(|s| mb.peer_error(s as usize)) {
-            Some(why) => Err(why),
-            None => Ok(None),
-        }
+        self.shared.mailbox().probe(pattern)
     }
 
     pub fn probe(&self, pattern: &Pattern) -> Result<(Envelope, u64)> {
@@ -300,7 +250,7 @@ impl Runtime {
     }
 
     /// Queues a frame on the link to `peer` and writes what the socket takes right away.
-    /// `burst`: the frame may be held back (see `Link::hold`).
+    /// `burst`: the frame may be held back (see `Tx::hold`).
     fn transmit(
         &self,
         peer: usize,
@@ -311,18 +261,18 @@ impl Runtime {
     ) -> Result<()> {
         let mut frame = Some((header, payload, req));
         let mut wake = false;
-        let linked = self.shared.with_link(peer, |link, sh| {
+        let linked = self.shared.with_link(peer, |link, ctx| {
             let (header, payload, req) = frame.take().expect("the closure runs at most once");
-            link.enqueue(header, payload, req, sh);
-            let result = match burst.then(|| link.hold()).flatten() {
+            link.peer.send(header, payload, req, ctx.fx);
+            let result = match burst.then(|| link.peer.hold(ctx.now)).flatten() {
                 Some(first) => {
                     wake = first;
                     Ok(())
                 }
-                None => link.flush(sh),
+                None => link.flush(ctx),
             };
             if burst {
-                link.burst_send_done();
+                link.peer.burst_send_done(Instant::now());
             }
             result
         });
@@ -341,7 +291,9 @@ impl Runtime {
                 .mailbox()
                 .peer_error(peer)
                 .unwrap_or_else(|| err!(ProcAborted, "cannot send to rank {peer}: the link is closed"));
-            self.shared.complete(&req, Outcome::failed(why));
+            let mut fx = Effects::default();
+            fx.complete(req, Outcome::failed(why));
+            self.shared.apply(fx);
         }
         Ok(())
     }

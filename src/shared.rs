@@ -1,18 +1,18 @@
-//! What the compute threads and the progress thread share: the mailbox, the links (each
-//! behind its own lock, so either thread can move its bytes), and the wake-up paths.
+//! What the compute threads and the progress thread share: the engine's mailbox, the links (each behind its own lock, so either thread can move its bytes), and the wake-up paths.
 
+use crate::engine::mailbox::DEFER_MAX;
+use crate::engine::{Ctx, Effects, Mailbox};
 use crate::error::{Error, ErrorClass, Result};
 use crate::link::Link;
-use crate::mailbox::Mailbox;
 use crate::notifier::{Notifier, Park};
-use crate::request::{Outcome, Request};
 use crate::stats::Stats;
+use crate::sync::lock;
 use crate::token::{ProgressToken, BELL};
 use crossbeam_channel::Sender;
 use std::io::ErrorKind;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
-use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 /// Work only the progress thread may start.
 pub enum Command {
@@ -20,92 +20,113 @@ pub enum Command {
     Finalize,
 }
 
+/// How compute threads reach the progress thread: its command queue and its poller's waker.
+pub struct ProgressHandle {
+    pub commands: Sender<Command>,
+    pub waker: mio::Waker,
+}
+
 pub struct Shared {
     pub rank: usize,
     pub size: usize,
-    pub max_frame: u64,
-    pub mailbox: Mutex<Mailbox>,
+    mailbox: Mutex<Mailbox>,
     pub notifier: Notifier,
     /// Communication statistics, counted always and reported only with `PARTYLINE_STATS`.
     pub stats: Stats,
-    /// Links holding a large unexpected message back for its receive (see `receive.rs`).
-    pub deferrals: AtomicUsize,
-    /// Bytes read from and written to the links so far: a waiting thread keeps polling while
-    /// this moves (see `spin.rs`).
-    pub moved: AtomicU64,
+    /// Bytes read from and written to the links so far (see `Link`).
+    pub moved: Arc<AtomicU64>,
     links: Vec<Option<Mutex<Link>>>,
     pub token: ProgressToken,
-    commands: Sender<Command>,
-    waker: mio::Waker,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every update leaves the state consistent before anything that can panic, so a panic
-    // elsewhere while a lock was held does not make it unusable.
-    m.lock().unwrap_or_else(|p| p.into_inner())
+    progress: ProgressHandle,
 }
 
 impl Shared {
-    #[allow(clippy::too_many_arguments)]
+    /// `links[r]` is the link to rank r (none to ourselves); their `Link`s count moved bytes
+    /// into `moved`.
     pub fn new(
         rank: usize,
-        size: usize,
-        max_frame: u64,
         mailbox: Mailbox,
-        notifier: Notifier,
         links: Vec<Option<Link>>,
+        moved: Arc<AtomicU64>,
+        notifier: Notifier,
         token: ProgressToken,
-        commands: Sender<Command>,
-        waker: mio::Waker,
+        progress: ProgressHandle,
     ) -> Shared {
+        let size = links.len();
         let links = links.into_iter().map(|l| l.map(Mutex::new)).collect();
         let stats = Stats::new(size);
-        Shared {
-            rank,
-            size,
-            max_frame,
-            mailbox: Mutex::new(mailbox),
-            notifier,
-            stats,
-            deferrals: AtomicUsize::new(0),
-            moved: AtomicU64::new(0),
-            links,
-            token,
-            commands,
-            waker,
-        }
+        Shared { rank, size, mailbox: Mutex::new(mailbox), notifier, stats, moved, links, token, progress }
     }
 
     pub fn mailbox(&self) -> MutexGuard<'_, Mailbox> {
         lock(&self.mailbox)
     }
 
-    /// Runs `f` on the link to `peer` under its lock; an error fails that link (and every
-    /// operation waiting on it), never the caller. False if there is no such link.
+    /// Runs `f` on the link to `peer` under its lock, then carries out what the engine decided
+    /// (outside the lock). An error fails that link (and every operation waiting on it), never
+    /// the caller. False if there is no such link.
     /// Lock order: a link, then the mailbox; never the other way round.
-    pub fn with_link(&self, peer: usize, f: impl FnOnce(&mut Link, &Shared) -> Result<()>) -> bool {
+    pub fn with_link(&self, peer: usize, f: impl FnOnce(&mut Link, &mut Ctx) -> Result<()>) -> bool {
         let Some(Some(m)) = self.links.get(peer) else { return false };
-        self.run_on(&mut lock(m), f);
+        let fx = self.run_on(&mut lock(m), f);
+        self.apply(fx);
         true
     }
 
     /// Like `with_link`, but skips a link another thread is busy with.
-    pub fn try_with_link(&self, peer: usize, f: impl FnOnce(&mut Link, &Shared) -> Result<()>) {
+    pub fn try_with_link(&self, peer: usize, f: impl FnOnce(&mut Link, &mut Ctx) -> Result<()>) {
         if let Some(Some(m)) = self.links.get(peer) {
-            if let Ok(mut link) = m.try_lock() {
-                self.run_on(&mut link, f);
-            }
+            let Ok(mut link) = m.try_lock() else { return };
+            let fx = self.run_on(&mut link, f);
+            drop(link);
+            self.apply(fx);
         }
     }
 
-    fn run_on(&self, link: &mut Link, f: impl FnOnce(&mut Link, &Shared) -> Result<()>) {
-        if link.failed {
+    fn run_on(&self, link: &mut Link, f: impl FnOnce(&mut Link, &mut Ctx) -> Result<()>) -> Effects {
+        let mut fx = Effects::default();
+        if link.peer.is_failed() {
+            return fx;
+        }
+        let mut ctx = Ctx { mailbox: &self.mailbox, stats: &self.stats, now: Instant::now(), fx: &mut fx };
+        if let Err(e) = f(link, &mut ctx) {
+            report(&e);
+            crate::log::info(&format!("link to rank {} closed: {e}", link.peer.peer_rank()));
+            link.peer.fail(e, &mut ctx);
+            link.close();
+            self.token.bury(link.peer.peer_rank());
+        }
+        fx
+    }
+
+    /// Carries out an engine decision: ends the process on a peer's abort, completes requests,
+    /// sends acknowledgements, resumes stalled links, and wakes the waiters. Never called with
+    /// a link locked.
+    pub fn apply(&self, fx: Effects) {
+        if fx.is_empty() {
             return;
         }
-        if let Err(e) = f(link, self) {
-            report(&e);
-            link.fail(e, self);
-            self.token.bury(link.peer);
+        if let Some((peer, code)) = fx.abort {
+            crate::log::error(&format!(
+                "rank {peer} called MPI_Abort with error code {code}; ending this process too"
+            ));
+            std::process::exit(code);
+        }
+        let wake = fx.changed || !fx.completions.is_empty();
+        for (req, outcome) in fx.completions {
+            req.complete(outcome);
+        }
+        if wake {
+            self.notifier.notify();
+        }
+        for (peer, seq) in fx.acks {
+            self.with_link(peer, |link, ctx| {
+                link.peer.queue_ack(seq, ctx.fx);
+                link.flush(ctx)
+            });
+        }
+        for peer in fx.resume {
+            self.with_link(peer, |link, ctx| link.resume(ctx));
         }
     }
 
@@ -114,26 +135,25 @@ impl Shared {
         self.token.touch();
         self.expire_deferrals();
         for peer in 0..self.size {
-            self.try_with_link(peer, |link, sh| link.pump(sh));
+            self.try_with_link(peer, |link, ctx| link.pump(ctx));
         }
     }
 
     /// Buffers the large unexpected messages that have waited long enough for their receive.
     pub fn expire_deferrals(&self) {
-        if self.deferrals.load(SeqCst) > 0 {
+        if self.mailbox().has_deferrals() {
             for peer in 0..self.size {
-                self.try_with_link(peer, |link, sh| link.resume(sh));
+                self.try_with_link(peer, |link, ctx| link.resume(ctx));
             }
         }
     }
 
     /// The longest a thread watching the links may sleep (`None`: no limit), shortened while a
-    /// deferred message needs a timer to be buffered in time.
+    /// deferred message needs a timer to be buffered in time (the engine's poll timeout).
     pub fn nap_cap(&self, nap: Option<Duration>) -> Option<Duration> {
-        if self.deferrals.load(SeqCst) > 0 {
-            Some(nap.map_or(crate::receive::DEFER_MAX, |n| n.min(crate::receive::DEFER_MAX)))
-        } else {
-            nap
+        match self.mailbox().poll_timeout() {
+            Some(_) => Some(nap.map_or(DEFER_MAX, |n| n.min(DEFER_MAX))),
+            None => nap,
         }
     }
 
@@ -143,7 +163,8 @@ impl Shared {
 
     /// Ranks whose link is still open (for `MPI_Finalize`: they have not said goodbye yet).
     pub fn open_links(&self) -> Vec<usize> {
-        self.links.iter().flatten().map(|m| lock(m)).filter(|l| !l.is_closed()).map(|l| l.peer).collect()
+        let links = self.links.iter().flatten().map(|m| lock(m));
+        links.filter(|l| !l.peer.is_closed()).map(|l| l.peer.peer_rank()).collect()
     }
 
     /// Hands a command to the progress thread and wakes it.
@@ -151,26 +172,23 @@ impl Shared {
         if let Some(e) = self.notifier.poisoned() {
             return Err(e.clone());
         }
-        self.commands.send(cmd).map_err(|_| {
+        self.progress.commands.send(cmd).map_err(|_| {
             crate::error::err!(
                 Intern,
                 "the partyline communication thread has stopped; no more communication is possible"
             )
         })?;
-        self.waker.wake().map_err(|e| crate::error::err!(Intern, "cannot wake the partyline communication thread: {e}"))
+        self.progress
+            .waker
+            .wake()
+            .map_err(|e| crate::error::err!(Intern, "cannot wake the partyline communication thread: {e}"))
     }
 
-    /// Wakes the progress thread (to write frames a burst left queued, `Link::hold`, or to
+    /// Wakes the progress thread (to write frames a burst left queued, `Tx::hold`, or to
     /// tick while it stands aside).
     pub fn wake_progress(&self) {
         // A failed wake leaves the work to the next wait or tick; nothing else can be done.
-        let _ = self.waker.wake();
-    }
-
-    /// Completes a request and wakes its waiter.
-    pub fn complete(&self, req: &Request, outcome: Outcome) {
-        req.complete(outcome);
-        self.notifier.notify();
+        let _ = self.progress.waker.wake();
     }
 }
 
@@ -204,7 +222,7 @@ impl Park for Shared {
         self.notifier.disarm();
         for event in watch.events.iter().filter(|e| e.token() != BELL) {
             // Blocking: the event may be the only notice of these bytes.
-            self.with_link(event.token().0, |link, sh| link.pump(sh));
+            self.with_link(event.token().0, |link, ctx| link.pump(ctx));
         }
         self.token.release(watch);
         true

@@ -6,6 +6,7 @@
 //! the progress thread puts them back and moves bytes alone.
 
 use crate::error::{err, Result};
+use crate::sync::lock;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token as Key};
 use std::os::fd::RawFd;
@@ -40,10 +41,6 @@ pub struct ProgressToken {
     watching: AtomicBool,
     /// Counts waits' checks, so the progress thread sees whether any happened during a tick.
     touches: AtomicU64,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl ProgressToken {

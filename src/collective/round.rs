@@ -4,9 +4,9 @@
 //! large messages zero-copy (they land in, and leave from, the caller's memory) and cannot
 //! deadlock: nothing waits for a peer before everything this rank owes the round is posted.
 
-use crate::buffer::UserBuf;
+use crate::buffer::{RecvBuf, SendBuf};
 use crate::error::{Error, Result};
-use crate::matching::Pattern;
+use crate::engine::matching::Pattern;
 use crate::request::Request;
 use crate::runtime::{outcome_result, RecvTicket, Runtime, SendMode};
 use std::marker::PhantomData;
@@ -27,7 +27,7 @@ impl<'a> Round<'a> {
         let pattern = Pattern { context: self.context, source: Some(from as i32), tag: Some(tag) };
         // SAFETY: `buf` is borrowed for `'a`, which outlives the `round` call, and `round`
         // does not return before this receive has completed or been withdrawn.
-        let user = unsafe { UserBuf::new(buf.as_mut_ptr(), buf.len()) };
+        let user = unsafe { RecvBuf::new(buf.as_mut_ptr(), buf.len()) };
         let (req, ticket) = self.rt.irecv(pattern, user)?;
         self.pending.push((req, ticket));
         Ok(())
@@ -37,7 +37,7 @@ impl<'a> Round<'a> {
     pub fn send(&mut self, to: usize, tag: i32, data: &'a [u8]) -> Result<()> {
         // SAFETY: a send only reads its buffer; `data` is borrowed for `'a`, past the point
         // where `round` has waited for this send to complete.
-        let user = unsafe { UserBuf::new(data.as_ptr().cast_mut(), data.len()) };
+        let user = unsafe { SendBuf::new(data.as_ptr(), data.len()) };
         let req = self.rt.isend(to, self.context, tag, user, SendMode::Standard)?;
         self.pending.push((req, None));
         Ok(())

@@ -3,7 +3,7 @@
 use super::abi;
 use super::boundary::{call, out};
 use super::state::{lock, state, State};
-use crate::buffer::UserBuf;
+use super::region::Region;
 use crate::error::{err, Result};
 use crate::request::{Outcome, Request};
 use crate::runtime::SendMode;
@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 /// A buffered send: copied at once against the attached buffer's space; the caller's
 /// request is complete immediately.
-pub fn bsend(st: &State, dest: usize, context: u64, tag: i32, data: UserBuf) -> Result<Arc<Request>> {
+pub fn bsend(st: &State, dest: usize, context: u64, tag: i32, data: Region) -> Result<Arc<Request>> {
     let need = data.len() + abi::MPI_BSEND_OVERHEAD as usize;
     let mut area = lock(&st.bsend);
     let Some((_, size)) = area.attached else {
@@ -23,7 +23,9 @@ pub fn bsend(st: &State, dest: usize, context: u64, tag: i32, data: UserBuf) -> 
     if used + need > size {
         return Err(err!(Buffer, "the attached buffer ({size} bytes) has {} bytes free but this buffered send needs {need} (message + MPI_BSEND_OVERHEAD); attach a larger buffer", size - used));
     }
-    let internal = st.rt.isend(dest, context, tag, data, SendMode::Buffered)?;
+    // SAFETY: MPI's contract: the buffer stays valid and unwritten for this call, and a
+    // buffered send copies it before returning.
+    let internal = st.rt.isend(dest, context, tag, unsafe { data.send() }, SendMode::Buffered)?;
     area.in_flight.push((internal, need));
     Ok(Request::completed(Outcome { count: data.len() as u64, ..Outcome::empty() }))
 }

@@ -7,7 +7,7 @@ use super::abi::{self, MPI_Comm, MPI_Datatype};
 use super::boundary::call;
 use super::handles;
 use super::state::{state, State};
-use crate::buffer::UserBuf;
+use super::region::Region;
 use crate::collective::{self, blocks, data};
 use crate::comm::Comm;
 use crate::error::{err, Result};
@@ -20,18 +20,18 @@ pub fn in_place(buf: *const c_void) -> bool {
 }
 
 /// `count` items of `dtype` at `buf` (a count that may exceed `int`, as n blocks can).
-pub fn items(st: &State, buf: *const c_void, count: i64, dtype: MPI_Datatype) -> Result<UserBuf> {
+pub fn items(st: &State, buf: *const c_void, count: i64, dtype: MPI_Datatype) -> Result<Region> {
     let bytes = handles::datatype(st, dtype)?.bytes(count)?;
     if bytes > 0 && buf.is_null() {
         return Err(err!(Buffer, "the buffer is NULL but the data has {bytes} bytes"));
     }
-    // SAFETY: MPI's contract: `buf` holds `count` items of `dtype` for the whole call.
-    Ok(unsafe { UserBuf::new(buf.cast_mut().cast(), bytes) })
+    // MPI's contract: `buf` holds `count` items of `dtype` for the whole call.
+    Ok(Region::new(buf.cast_mut().cast(), bytes))
 }
 
 /// A buffer cut into one block per rank.
 pub struct Layout {
-    pub buf: UserBuf,
+    pub buf: Region,
     pub ranges: Vec<Range<usize>>,
 }
 
@@ -78,9 +78,9 @@ fn varying(
         return Err(err!(Buffer, "the buffer is NULL but the blocks span {} bytes", hi - lo));
     }
     let base = buf.cast::<u8>().cast_mut().wrapping_offset(lo as isize);
-    // SAFETY: MPI's contract: every block lies in the caller's buffer for the whole call, so
+    // MPI's contract: every block lies in the caller's buffer for the whole call, so
     // the span from the lowest block start to the highest block end does too.
-    let buf = unsafe { UserBuf::new(base, (hi - lo) as usize) };
+    let buf = Region::new(base, (hi - lo) as usize);
     let ranges = spans
         .iter()
         .map(|&(at, len)| if len > 0 { (at - lo) as usize..(at - lo + len) as usize } else { 0..0 })
@@ -96,7 +96,7 @@ pub fn maybe_in_place(
     count: c_int,
     dtype: MPI_Datatype,
     in_place_ok: bool,
-) -> Result<Option<UserBuf>> {
+) -> Result<Option<Region>> {
     match (in_place(buf), in_place_ok) {
         (true, true) => Ok(None),
         (true, false) => Err(err!(Buffer, "MPI_IN_PLACE is allowed here only at the root")),
@@ -122,7 +122,9 @@ pub unsafe extern "C" fn PMPI_Bcast(
         let st = state()?;
         let (c, root) = comm_and_root(st, comm, root)?;
         let buf = handles::buffer(st, buffer, count, datatype)?;
-        data::bcast(&st.rt, &c, root, buf.bytes_mut(0))
+        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+        data::bcast(&st.rt, &c, root, unsafe { buf.bytes_mut() })
     })
 }
 
@@ -142,8 +144,12 @@ fn gather(
         let is_root = c.rank == root;
         let send = maybe_in_place(st, sendbuf, sendcount, sendtype, is_root)?;
         let recv = if is_root { Some(layout(st, c.size())?) } else { None };
-        let recv = recv.as_ref().map(|l| (l.buf.bytes_mut(0), &l.ranges[..]));
-        data::gather(&st.rt, &c, root, send.as_ref().map(|b| b.bytes(0)), recv)
+        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+        let recv = recv.as_ref().map(|l| (unsafe { l.buf.bytes_mut() }, &l.ranges[..]));
+        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+        data::gather(&st.rt, &c, root, send.as_ref().map(|b| unsafe { b.bytes() }), recv)
     })
 }
 
@@ -194,8 +200,12 @@ fn scatter(
         let is_root = c.rank == root;
         let recv = maybe_in_place(st, recvbuf, recvcount, recvtype, is_root)?;
         let send = if is_root { Some(layout(st, c.size())?) } else { None };
-        let send = send.as_ref().map(|l| (l.buf.bytes(0), &l.ranges[..]));
-        data::scatter(&st.rt, &c, root, send, recv.as_ref().map(|b| b.bytes_mut(0)))
+        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+        let send = send.as_ref().map(|l| (unsafe { l.buf.bytes() }, &l.ranges[..]));
+        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+        data::scatter(&st.rt, &c, root, send, recv.as_ref().map(|b| unsafe { b.bytes_mut() }))
     })
 }
 
@@ -244,7 +254,9 @@ fn allgather(
         let c = handles::comm(st, comm)?;
         let send = maybe_in_place(st, sendbuf, sendcount, sendtype, true)?;
         let recv = layout(st, c.size())?;
-        data::allgather(&st.rt, &c, send.as_ref().map(|b| b.bytes(0)), recv.buf.bytes_mut(0), &recv.ranges)
+        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+        data::allgather(&st.rt, &c, send.as_ref().map(|b| unsafe { b.bytes() }), unsafe { recv.buf.bytes_mut() }, &recv.ranges)
     })
 }
 
@@ -290,8 +302,12 @@ fn alltoall(
         let c = handles::comm(st, comm)?;
         let send = if in_place(sendbuf) { None } else { Some(send(st, c.size())?) };
         let recv = recv(st, c.size())?;
-        let send = send.as_ref().map(|l| (l.buf.bytes(0), &l.ranges[..]));
-        data::alltoall(&st.rt, &c, send, recv.buf.bytes_mut(0), &recv.ranges)
+        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+        let send = send.as_ref().map(|l| (unsafe { l.buf.bytes() }, &l.ranges[..]));
+        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+        data::alltoall(&st.rt, &c, send, unsafe { recv.buf.bytes_mut() }, &recv.ranges)
     })
 }
 

@@ -2,7 +2,7 @@
 
 use super::abi;
 use super::state::{decode, lock, Kind, State};
-use crate::buffer::UserBuf;
+use super::region::Region;
 use crate::comm::Comm;
 use crate::datatype::Datatype;
 use crate::error::{err, Result};
@@ -43,15 +43,15 @@ pub fn datatype(st: &State, value: abi::MPI_Datatype) -> Result<Datatype> {
 }
 
 /// The caller's buffer of `count` items of `dtype`.
-pub fn buffer(st: &State, buf: *const c_void, count: i32, dtype: abi::MPI_Datatype) -> Result<UserBuf> {
+pub fn buffer(st: &State, buf: *const c_void, count: i32, dtype: abi::MPI_Datatype) -> Result<Region> {
     let t = datatype(st, dtype)?;
     let bytes = t.bytes(count as i64)?;
     if bytes > 0 && buf.is_null() {
         return Err(err!(Buffer, "the buffer is NULL but the message has {bytes} bytes"));
     }
-    // SAFETY: MPI's contract: `buf` holds `count` items of `dtype` and stays untouched by the
+    // MPI's contract: `buf` holds `count` items of `dtype` and stays untouched by the
     // caller until the operation completes.
-    Ok(unsafe { UserBuf::new(buf as *mut u8, bytes) })
+    Ok(Region::new(buf as *mut u8, bytes))
 }
 
 /// Data bytes of the C pair types whose struct has padding (extent is larger).

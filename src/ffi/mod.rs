@@ -17,6 +17,7 @@ mod op;
 mod p2p;
 mod persistent;
 mod reduce;
+mod region;
 mod state;
 mod status;
 

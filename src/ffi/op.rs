@@ -278,7 +278,9 @@ pub unsafe extern "C" fn PMPI_Reduce_local(
         let combine = combiner(st, op, datatype, &t)?;
         let input = handles::buffer(st, inbuf, count, datatype)?;
         let inout = handles::buffer(st, inoutbuf, count, datatype)?;
-        combine(input.bytes(0), inout.bytes_mut(0));
+        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+        combine(unsafe { input.bytes() }, unsafe { inout.bytes_mut() });
         Ok(())
     })
 }

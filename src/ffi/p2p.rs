@@ -5,10 +5,10 @@ use super::boundary::{call, out};
 use super::handles::{self, buffer};
 use super::state::{encode, lock, state, Kind, PersistentOp, RequestEntry, State};
 use super::status;
-use crate::buffer::UserBuf;
+use super::region::Region;
 use crate::comm::Comm;
 use crate::error::Result;
-use crate::matching::Pattern;
+use crate::engine::matching::Pattern;
 use crate::request::{Outcome, Request};
 use crate::runtime::{outcome_result, RecvTicket, SendMode};
 use std::ffi::{c_int, c_void};
@@ -27,7 +27,8 @@ pub fn post(st: &State, op: &PersistentOp, comm: &Comm) -> Result<Posted> {
             if mode == SendMode::Buffered {
                 return super::bsend::bsend(st, dest, comm.context, tag, op.buf).map(|r| (r, None));
             }
-            st.rt.isend(dest, comm.context, tag, op.buf, mode).map(|r| (r, None))
+            // SAFETY: MPI's contract: a send's buffer stays valid and unwritten until it completes.
+            st.rt.isend(dest, comm.context, tag, unsafe { op.buf.send() }, mode).map(|r| (r, None))
         }
         None => {
             let tag = handles::recv_tag(op.tag)?;
@@ -35,7 +36,9 @@ pub fn post(st: &State, op: &PersistentOp, comm: &Comm) -> Result<Posted> {
                 return Ok((Request::completed(Outcome::empty()), None));
             };
             let pattern = Pattern { context: comm.context, source: source.map(|s| s as i32), tag };
-            st.rt.irecv(pattern, op.buf)
+            // SAFETY: MPI's contract: a receive's buffer stays valid, and untouched by anything
+            // else, until the receive completes.
+            st.rt.irecv(pattern, unsafe { op.buf.recv() })
         }
     }
 }
@@ -129,7 +132,8 @@ fn send_now(st: &State, op: &PersistentOp, c: &Comm) -> Result<()> {
     };
     if mode == SendMode::Standard {
         let tag = handles::send_tag(op.tag)?;
-        return st.rt.send(dest, c.context, tag, op.buf, mode).map(|_| ());
+        // SAFETY: MPI's contract: the buffer stays valid and unwritten for the blocking send.
+        return st.rt.send(dest, c.context, tag, unsafe { op.buf.send() }, mode).map(|_| ());
     }
     let (req, _) = post(st, op, c)?;
     outcome_result(st.rt.wait_until(|| req.outcome())?).map(|_| ())
@@ -314,10 +318,12 @@ pub unsafe extern "C" fn PMPI_Sendrecv_replace(
     call("MPI_Sendrecv_replace", comm as usize, || {
         let st = state()?;
         let (recv, c) = operation(st, None, buf, count, datatype, source, recvtag, comm)?;
-        let mut copy = recv.buf.bytes(0).to_vec();
-        // SAFETY: `copy` lives until this function returns, after the send has completed
+        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+        let mut copy = unsafe { recv.buf.bytes() }.to_vec();
+        // `copy` lives until this function returns, after the send has completed
         // (or copied its data), and nothing else touches it.
-        let send_buf = unsafe { UserBuf::new(copy.as_mut_ptr(), copy.len()) };
+        let send_buf = Region::new(copy.as_mut_ptr(), copy.len());
         let send = PersistentOp { send: Some(SendMode::Standard), buf: send_buf, peer: dest, tag: sendtag };
         let (req, _) = post(st, &recv, &c)?;
         send_now(st, &send, &c)?;
@@ -336,7 +342,7 @@ fn probe_pattern(st: &State, source: c_int, tag: c_int, comm: MPI_Comm) -> Resul
     Ok((pattern, c))
 }
 
-fn probe_status(c: &Comm, found: (crate::matching::Envelope, u64)) -> MPI_Status {
+fn probe_status(c: &Comm, found: (crate::engine::matching::Envelope, u64)) -> MPI_Status {
     let (env, len) = found;
     status::of(&Outcome { source: env.source, tag: env.tag, count: len, ..Outcome::empty() }, c)
 }

@@ -6,7 +6,7 @@ use super::collective::{in_place, items, maybe_in_place};
 use super::handles;
 use super::op::{combiner, Combine};
 use super::state::{state, State};
-use crate::buffer::UserBuf;
+use super::region::Region;
 use crate::collective::reduce::{self, Combiner};
 use crate::collective::{self, blocks};
 use crate::comm::Comm;
@@ -44,7 +44,9 @@ pub unsafe extern "C" fn PMPI_Reduce(
         let is_root = c.rank == root;
         let send = maybe_in_place(st, sendbuf, count, datatype, is_root)?;
         let recv = if is_root { Some(handles::buffer(st, recvbuf, count, datatype)?) } else { None };
-        let (send, recv) = (send.as_ref().map(|b| b.bytes(0)), recv.as_ref().map(|b| b.bytes_mut(0)));
+        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+        let (send, recv) = (send.as_ref().map(|b| unsafe { b.bytes() }), recv.as_ref().map(|b| unsafe { b.bytes_mut() }));
         reduce::reduce(&st.rt, &c, root, send, recv, &combiner_of(&combine, item))
     })
 }
@@ -63,8 +65,12 @@ pub unsafe extern "C" fn PMPI_Allreduce(
         let (c, combine, item) = setup(st, comm, datatype, op)?;
         let send = maybe_in_place(st, sendbuf, count, datatype, true)?;
         let recv = handles::buffer(st, recvbuf, count, datatype)?;
-        let send = send.as_ref().map(|b| b.bytes(0));
-        reduce::allreduce(&st.rt, &c, send, recv.bytes_mut(0), &combiner_of(&combine, item))
+        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+        let send = send.as_ref().map(|b| unsafe { b.bytes() });
+        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+        reduce::allreduce(&st.rt, &c, send, unsafe { recv.bytes_mut() }, &combiner_of(&combine, item))
     })
 }
 
@@ -77,7 +83,7 @@ fn scatter_buffers(
     total: i64,
     mine: i64,
     datatype: MPI_Datatype,
-) -> Result<(Option<UserBuf>, UserBuf)> {
+) -> Result<(Option<Region>, Region)> {
     if in_place(sendbuf) {
         return Ok((None, items(st, recvbuf, total, datatype)?));
     }
@@ -99,8 +105,12 @@ pub unsafe extern "C" fn PMPI_Reduce_scatter_block(
         let count = handles::count(recvcount)? as i64;
         let (send, recv) = scatter_buffers(st, sendbuf, recvbuf, count * c.size() as i64, count, datatype)?;
         let ranges = blocks::uniform(count as usize * item, c.size());
-        let send = send.as_ref().map(|b| b.bytes(0));
-        reduce::reduce_scatter(&st.rt, &c, send, recv.bytes_mut(0), &ranges, &combiner_of(&combine, item))
+        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+        let send = send.as_ref().map(|b| unsafe { b.bytes() });
+        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+        reduce::reduce_scatter(&st.rt, &c, send, unsafe { recv.bytes_mut() }, &ranges, &combiner_of(&combine, item))
     })
 }
 
@@ -130,8 +140,12 @@ pub unsafe extern "C" fn PMPI_Reduce_scatter(
         }
         let total = counts.iter().map(|&n| n as i64).sum();
         let (send, recv) = scatter_buffers(st, sendbuf, recvbuf, total, counts[c.rank] as i64, datatype)?;
-        let send = send.as_ref().map(|b| b.bytes(0));
-        reduce::reduce_scatter(&st.rt, &c, send, recv.bytes_mut(0), &ranges, &combiner_of(&combine, item))
+        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+        let send = send.as_ref().map(|b| unsafe { b.bytes() });
+        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+        reduce::reduce_scatter(&st.rt, &c, send, unsafe { recv.bytes_mut() }, &ranges, &combiner_of(&combine, item))
     })
 }
 
@@ -151,8 +165,12 @@ fn scan(
         let (c, combine, item) = setup(st, comm, datatype, op)?;
         let send = maybe_in_place(st, sendbuf, count, datatype, true)?;
         let recv = handles::buffer(st, recvbuf, count, datatype)?;
-        let send = send.as_ref().map(|b| b.bytes(0));
-        reduce::scan(&st.rt, &c, send, recv.bytes_mut(0), &combiner_of(&combine, item), inclusive)
+        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+        let send = send.as_ref().map(|b| unsafe { b.bytes() });
+        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+        reduce::scan(&st.rt, &c, send, unsafe { recv.bytes_mut() }, &combiner_of(&combine, item), inclusive)
     })
 }
 

@@ -1,7 +1,7 @@
 //! The process-wide state behind the C API: the runtime and the handle tables.
 
 use super::abi;
-use crate::buffer::UserBuf;
+use super::region::Region;
 use crate::comm::Comm;
 use crate::datatype::Datatype;
 use crate::error::{err, Result};
@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 #[derive(Clone)]
 pub struct PersistentOp {
     pub send: Option<SendMode>,
-    pub buf: UserBuf,
+    pub buf: Region,
     /// Rank in `comm`, or MPI_PROC_NULL / MPI_ANY_SOURCE.
     pub peer: i32,
     pub tag: i32,

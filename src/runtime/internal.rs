@@ -1,21 +1,19 @@
 //! Internal traffic (collectives and the like): copies of bytes sent and received by world rank.
 
 use super::{outcome_result, Runtime, SendMode};
-use crate::buffer::{Payload, UserBuf};
+use crate::buffer::{Payload, RecvBuf};
 use crate::error::Result;
-use crate::matching::Pattern;
+use crate::engine::matching::Pattern;
 use crate::request::{Outcome, Request};
 use crate::wire::FrameHeader;
 
 impl Runtime {
     /// Sends a copy of `data` (internal traffic such as collectives).
     pub fn send_bytes(&self, dest: usize, context: u64, tag: i32, data: &[u8]) -> Result<()> {
-        let payload = Payload::copy_of(data);
         if dest == self.rank() {
-            let req = Request::new();
-            self.send_to_self(context, tag, payload, SendMode::Buffered, &req);
-            return Ok(());
+            return self.send_to_self(context, tag, data, SendMode::Buffered, &Request::new());
         }
+        let payload = Payload::copy_of(data);
         let header = FrameHeader::data(self.rank() as i32, tag, context, data.len() as u64, 0);
         self.transmit(dest, header, payload, None, false)
     }
@@ -26,7 +24,7 @@ impl Runtime {
         // SAFETY: `buf` stays mutably borrowed until this call returns, and the call does not
         // return while the receive can still be written: it waits for completion, and on a
         // failed wait it withdraws the receive first (a dead thread writes nothing).
-        let user = unsafe { UserBuf::new(buf.as_mut_ptr(), buf.len()) };
+        let user = unsafe { RecvBuf::new(buf.as_mut_ptr(), buf.len()) };
         let (req, ticket) = self.irecv(pattern, user)?;
         match self.wait_until(|| req.outcome()) {
             Ok(outcome) => outcome_result(outcome),

@@ -12,7 +12,7 @@ impl Runtime {
     pub fn abort(&self, code: i32) -> ! {
         for peer in (0..self.size()).filter(|p| *p != self.rank()) {
             let header = FrameHeader::control(FrameKind::Abort, self.rank() as i32, code as u32 as u64);
-            let _ = self.transmit(peer, header, Payload::Owned(bytes::Bytes::new()), None, false);
+            let _ = self.transmit(peer, header, Payload::empty(), None, false);
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
         std::process::exit(code)
@@ -20,7 +20,7 @@ impl Runtime {
 
     /// Flushes everything, says goodbye to every peer and waits for theirs.
     pub fn finalize(&self) -> Result<()> {
-        let Some(thread) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+        let Some(thread) = crate::sync::lock(&self.thread).take() else {
             return Ok(());
         };
         let called = Instant::now();
