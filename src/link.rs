@@ -99,11 +99,6 @@ impl Link {
     pub fn close(&mut self) {
         let _ = self.transport.socket().shutdown(std::net::Shutdown::Both);
     }
-
-    /// The socket, to register with the pollers.
-    pub fn socket(&mut self) -> &mut mio::net::TcpStream {
-        self.transport.socket()
-    }
 }
 
 /// The error for a broken connection, naming the peer.

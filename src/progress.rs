@@ -7,12 +7,8 @@ use crate::token::TICK;
 use crossbeam_channel::Receiver;
 use mio::{Events, Poll, Token};
 use std::sync::Arc;
-use std::time::Duration;
 
 pub const WAKER_TOKEN: Token = Token(usize::MAX);
-
-/// How long a blocking send waits without progress before copying its data and returning.
-pub const STALL_DETACH: Duration = Duration::from_millis(20);
 
 pub struct Progress {
     poll: Poll,

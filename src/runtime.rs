@@ -8,19 +8,21 @@ use crate::buffer::{Payload, RecvBuf, SendBuf};
 use crate::config::Config;
 use crate::engine::mailbox::Posting;
 use crate::engine::matching::{Envelope, Pattern};
-use crate::engine::{sent, Effects, Mailbox, Peer, PostedRecv};
+use crate::engine::{sent, Effects, PostedRecv};
 use crate::error::{err, Result};
-use crate::link::Link;
 use crate::notifier::Notifier;
-use crate::progress::{Progress, STALL_DETACH, WAKER_TOKEN};
+use crate::progress::{Progress, WAKER_TOKEN};
 use crate::request::{Outcome, Request};
 use crate::shared::{ProgressHandle, Shared};
 use crate::token::{ProgressToken, BELL};
 use crate::wire::{FrameHeader, FLAG_SYNC};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How long a blocking send's link may move none of its bytes before the rest is copied and the
+/// call returns: what keeps the all-ranks-send-first ring from deadlocking at any size.
+const DETACH_AFTER: Duration = Duration::from_millis(20);
 
 /// How a send completes (MPI's send modes; ready mode behaves as standard).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,35 +59,27 @@ impl Runtime {
         let (tx, rx) = crossbeam_channel::unbounded();
         let watch = mio::Poll::new().map_err(|e| err!(Intern, "cannot create a poller: {e}"))?;
         let bell = mio::Waker::new(watch.registry(), BELL).map_err(|e| err!(Intern, "cannot create a waker: {e}"))?;
-        let moved = Arc::new(AtomicU64::new(0));
         let mut fds = Vec::with_capacity(config.size);
-        let mut links = Vec::with_capacity(config.size);
+        let mut transports = Vec::with_capacity(config.size);
         for (peer, stream) in streams.into_iter().enumerate() {
             let Some(channel) = stream else {
-                links.push(None);
+                transports.push(None);
                 fds.push(None);
                 continue;
             };
-            let transport =
+            let mut transport =
                 channel.into_transport().map_err(|e| err!(Other, "cannot set up the link to rank {peer}: {e}"))?;
-            let mut link = Link::new(Peer::new(config.rank, peer, config.max_frame), transport, moved.clone());
             poll.registry()
-                .register(link.socket(), mio::Token(peer), mio::Interest::READABLE | mio::Interest::WRITABLE)
+                .register(transport.socket(), mio::Token(peer), mio::Interest::READABLE | mio::Interest::WRITABLE)
                 .map_err(|e| err!(Other, "cannot poll the link to rank {peer}: {e}"))?;
-            fds.push(Some(link.socket().as_raw_fd()));
-            links.push(Some(link));
+            fds.push(Some(transport.socket().as_raw_fd()));
+            transports.push(Some(transport));
         }
         let registry = poll.registry().try_clone().map_err(|e| err!(Intern, "cannot share the poller: {e}"))?;
         let token = ProgressToken::new(watch, fds, registry)?;
-        let shared = Arc::new(Shared::new(
-            config.rank,
-            Mailbox::new(config.size, config.unexpected_limit),
-            links,
-            moved,
-            Notifier::with_bell(config.spin, Some(bell)),
-            token,
-            ProgressHandle { commands: tx, waker },
-        ));
+        let notifier = Notifier::with_bell(config.spin, Some(bell));
+        let progress = ProgressHandle { commands: tx, waker };
+        let shared = Arc::new(Shared::new(&config, transports, notifier, token, progress));
         let thread = Progress::new(poll, rx, shared.clone()).spawn()?;
         Ok(Runtime { config, shared, thread: Mutex::new(Some(thread)), started })
     }
@@ -147,14 +141,14 @@ impl Runtime {
         let mut detached = false;
         loop {
             let outcome =
-                self.shared.notifier.wait_for(self.progressing(|| req.outcome()), STALL_DETACH, Some(&*self.shared))?;
+                self.shared.notifier.wait_for(self.progressing(|| req.outcome()), DETACH_AFTER, Some(&*self.shared))?;
             if let Some(outcome) = outcome {
                 return outcome_result(outcome);
             }
             let progress = req.progress();
             if progress != last.0 {
                 last = (progress, Instant::now());
-            } else if mode == SendMode::Standard && !detached && last.1.elapsed() >= STALL_DETACH {
+            } else if mode == SendMode::Standard && !detached && last.1.elapsed() >= DETACH_AFTER {
                 detached = true;
                 self.shared.with_link(dest, |link, ctx| {
                     link.peer.detach(&req, ctx.fx);

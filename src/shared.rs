@@ -1,13 +1,15 @@
 //! What the compute threads and the progress thread share: the engine's mailbox, the links (each behind its own lock, so either thread can move its bytes), and the wake-up paths.
 
 use crate::engine::mailbox::DEFER_MAX;
-use crate::engine::{Ctx, Effects, Mailbox};
+use crate::config::Config;
+use crate::engine::{Ctx, Effects, Mailbox, Peer};
 use crate::error::{Error, ErrorClass, Result};
 use crate::link::Link;
 use crate::notifier::{Notifier, Park};
 use crate::stats::Stats;
 use crate::sync::lock;
 use crate::token::{ProgressToken, BELL};
+use crate::transport::Transport;
 use crossbeam_channel::Sender;
 use std::io::ErrorKind;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -27,35 +29,42 @@ pub struct ProgressHandle {
 }
 
 pub struct Shared {
-    pub rank: usize,
     pub size: usize,
     mailbox: Mutex<Mailbox>,
     pub notifier: Notifier,
     /// Communication statistics, counted always and reported only with `PARTYLINE_STATS`.
     pub stats: Stats,
     /// Bytes read from and written to the links so far (see `Link`).
-    pub moved: Arc<AtomicU64>,
+    moved: Arc<AtomicU64>,
     links: Vec<Option<Mutex<Link>>>,
     pub token: ProgressToken,
     progress: ProgressHandle,
 }
 
 impl Shared {
-    /// `links[r]` is the link to rank r (none to ourselves); their `Link`s count moved bytes
-    /// into `moved`.
+    /// `transports[r]` carries the link to rank r (none to ourselves).
     pub fn new(
-        rank: usize,
-        mailbox: Mailbox,
-        links: Vec<Option<Link>>,
-        moved: Arc<AtomicU64>,
+        config: &Config,
+        transports: Vec<Option<Box<dyn Transport>>>,
         notifier: Notifier,
         token: ProgressToken,
         progress: ProgressHandle,
     ) -> Shared {
-        let size = links.len();
-        let links = links.into_iter().map(|l| l.map(Mutex::new)).collect();
-        let stats = Stats::new(size);
-        Shared { rank, size, mailbox: Mutex::new(mailbox), notifier, stats, moved, links, token, progress }
+        let moved = Arc::new(AtomicU64::new(0));
+        let links = transports.into_iter().enumerate().map(|(peer, t)| {
+            t.map(|t| Mutex::new(Link::new(Peer::new(config.rank, peer, config.max_frame), t, moved.clone())))
+        });
+        let links = links.collect();
+        Shared {
+            size: config.size,
+            mailbox: Mutex::new(Mailbox::new(config.size, config.unexpected_limit)),
+            notifier,
+            stats: Stats::new(config.size),
+            moved,
+            links,
+            token,
+            progress,
+        }
     }
 
     pub fn mailbox(&self) -> MutexGuard<'_, Mailbox> {
