@@ -241,14 +241,18 @@ impl Peer {
 
     /// Continues a stalled link once its message is claimed, or, when budget is free and it
     /// is not (or no longer) deferred, into our memory. The driver reads on afterwards.
-    pub fn resume(&mut self, ctx: &mut Ctx) {
-        let State::Stalled { header, id } = self.rx.state else { return };
+    pub fn resume(&mut self, ctx: &mut Ctx) -> Result<()> {
+        let State::Stalled { header, id } = self.rx.state else { return Ok(()) };
         let sink = match lock(ctx.mailbox).resume(self.peer, header.context, id, ctx.now) {
             Resumption::Direct(recv) => Sink::Direct(recv),
             Resumption::Buffer => Sink::Buffer { id, data: vec![0; header.len as usize] },
-            Resumption::Wait => return,
+            Resumption::Wait => return Ok(()),
         };
         self.rx.state = State::Payload { header, sink, done: 0 };
+        // The read that brought the header may have staged payload and later frames too: they
+        // may be all the peer sends, so no further read would bring them to `consume`, and a
+        // full stage would offer the driver no room (read as end of stream).
+        self.consume(ctx)
     }
 
     /// The peer closed its side: clean after its goodbye at a frame boundary, a failure otherwise.
