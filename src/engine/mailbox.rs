@@ -316,18 +316,26 @@ impl Mailbox {
     }
 
     /// A message that streams into our memory was claimed by a receive meanwhile: take the
-    /// receive out, so the rest of the payload goes straight into its buffer.
-    pub fn take_claim(&mut self, context: u64, id: u64) -> Option<PostedRecv> {
+    /// receive out, so the rest of the payload goes straight into its buffer. Its room is
+    /// free again, so links stalled for room may continue.
+    pub fn take_claim(&mut self, context: u64, id: u64, fx: &mut Effects) -> Option<PostedRecv> {
         let recv = self.matcher.unexpected_mut(context, id)?.claimed.take()?;
         let u = self.matcher.remove_unexpected(context, id).expect("just found");
         self.release(u.len);
+        fx.resume.extend(self.stalled_links());
         Some(recv)
     }
 
     /// The whole payload of unexpected message `id` is in `data`. If a receive claimed it
     /// meanwhile, that receive is returned (with the data back) for the copy.
-    pub fn buffered(&mut self, context: u64, id: u64, data: Vec<u8>) -> Option<(PostedRecv, Vec<u8>)> {
-        if let Some(recv) = self.take_claim(context, id) {
+    pub fn buffered(
+        &mut self,
+        context: u64,
+        id: u64,
+        data: Vec<u8>,
+        fx: &mut Effects,
+    ) -> Option<(PostedRecv, Vec<u8>)> {
+        if let Some(recv) = self.take_claim(context, id, fx) {
             return Some((recv, data));
         }
         if let Some(u) = self.matcher.unexpected_mut(context, id) {

@@ -227,7 +227,7 @@ impl Peer {
                 ctx.fx.complete(recv.req, outcome);
             }
             Sink::Buffer { id, data } => {
-                let claimed = lock(ctx.mailbox).buffered(env.context, id, data);
+                let claimed = lock(ctx.mailbox).buffered(env.context, id, data, ctx.fx);
                 match claimed {
                     Some((recv, data)) => {
                         let (req, outcome) = recv.fill(&env, &data);
@@ -278,7 +278,7 @@ impl Peer {
 /// instead of buffering it all and copying it at the end.
 fn adopt_claim(sink: &mut Sink, done: u64, header: &FrameHeader, ctx: &mut Ctx) {
     let Sink::Buffer { id, .. } = sink else { return };
-    let Some(recv) = lock(ctx.mailbox).take_claim(header.context, *id) else { return };
+    let Some(recv) = lock(ctx.mailbox).take_claim(header.context, *id, ctx.fx) else { return };
     let Sink::Buffer { data, .. } = std::mem::replace(sink, Sink::Direct(recv)) else { unreachable!("matched above") };
     let dest = sink.from(0);
     let n = (done as usize).min(dest.len());
