@@ -382,19 +382,30 @@ impl Mailbox {
 
     /// Marks `peer` gone and takes out every receive that can now never complete:
     /// posted ones naming it (or any source, when `fail_wildcards`), and claimed
-    /// messages from it that were still arriving.
-    pub fn bury_peer(&mut self, peer: usize, state: PeerState, fail_wildcards: bool) -> Vec<PostedRecv> {
+    /// messages from it that were still arriving. Room they held lets stalled links continue.
+    pub fn bury_peer(
+        &mut self,
+        peer: usize,
+        state: PeerState,
+        fail_wildcards: bool,
+        fx: &mut Effects,
+    ) -> Vec<PostedRecv> {
         self.peers[peer] = state;
         self.stalls[peer] = None;
         let src = peer as i32;
         let mut doomed =
             self.matcher.drain_posted(|p: &Pattern| p.source == Some(src) || (fail_wildcards && p.source.is_none()));
         let incomplete = self.matcher.drain_unexpected(|u| u.peer == peer && !matches!(u.stage, Stage::Buffered(_)));
+        let mut freed = false;
         for u in incomplete {
             if matches!(u.stage, Stage::Arriving) {
                 self.release(u.len);
+                freed = true;
             }
             doomed.extend(u.claimed);
+        }
+        if freed {
+            fx.resume.extend(self.stalled_links());
         }
         doomed
     }

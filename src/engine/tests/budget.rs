@@ -188,3 +188,18 @@ fn budget_freed_by_a_claimed_arrival_resumes_other_stalled_links() {
     assert_eq!(mb.budget_used(), 0);
     assert_eq!(fx.resume, vec![2], "rank 2's link must retry");
 }
+
+/// As above, with rank 1 failing mid-arrival: the room its message held is free again.
+#[test]
+fn budget_freed_by_a_failed_peer_resumes_other_stalled_links() {
+    let now = Instant::now();
+    let mut mb = Mailbox::new(3, 100_000);
+    let env = |source| Envelope { context: 0, source, tag: 0 };
+    assert!(matches!(mb.arrive(1, env(1), 60_000, None, now), Arrival::Buffer { .. }));
+    assert!(matches!(mb.arrive(2, env(2), 60_000, None, now), Arrival::Stall { .. }));
+    let why = crate::error::Error::new(crate::error::ErrorClass::ProcAborted, "gone");
+    let mut fx = Effects::default();
+    assert!(mb.bury_peer(1, crate::engine::PeerState::Failed(why), true, &mut fx).is_empty());
+    assert_eq!(mb.budget_used(), 0);
+    assert_eq!(fx.resume, vec![2], "rank 2's link must retry");
+}
