@@ -38,7 +38,7 @@ impl Link {
         if !self.peer.is_stalled() {
             return Ok(());
         }
-        self.peer.resume(ctx);
+        self.peer.resume(ctx)?;
         self.read(ctx)
     }
 

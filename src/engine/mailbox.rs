@@ -316,18 +316,26 @@ impl Mailbox {
     }
 
     /// A message that streams into our memory was claimed by a receive meanwhile: take the
-    /// receive out, so the rest of the payload goes straight into its buffer.
-    pub fn take_claim(&mut self, context: u64, id: u64) -> Option<PostedRecv> {
+    /// receive out, so the rest of the payload goes straight into its buffer. Its room is
+    /// free again, so links stalled for room may continue.
+    pub fn take_claim(&mut self, context: u64, id: u64, fx: &mut Effects) -> Option<PostedRecv> {
         let recv = self.matcher.unexpected_mut(context, id)?.claimed.take()?;
         let u = self.matcher.remove_unexpected(context, id).expect("just found");
         self.release(u.len);
+        fx.resume.extend(self.stalled_links());
         Some(recv)
     }
 
     /// The whole payload of unexpected message `id` is in `data`. If a receive claimed it
     /// meanwhile, that receive is returned (with the data back) for the copy.
-    pub fn buffered(&mut self, context: u64, id: u64, data: Vec<u8>) -> Option<(PostedRecv, Vec<u8>)> {
-        if let Some(recv) = self.take_claim(context, id) {
+    pub fn buffered(
+        &mut self,
+        context: u64,
+        id: u64,
+        data: Vec<u8>,
+        fx: &mut Effects,
+    ) -> Option<(PostedRecv, Vec<u8>)> {
+        if let Some(recv) = self.take_claim(context, id, fx) {
             return Some((recv, data));
         }
         if let Some(u) = self.matcher.unexpected_mut(context, id) {
@@ -374,19 +382,30 @@ impl Mailbox {
 
     /// Marks `peer` gone and takes out every receive that can now never complete:
     /// posted ones naming it (or any source, when `fail_wildcards`), and claimed
-    /// messages from it that were still arriving.
-    pub fn bury_peer(&mut self, peer: usize, state: PeerState, fail_wildcards: bool) -> Vec<PostedRecv> {
+    /// messages from it that were still arriving. Room they held lets stalled links continue.
+    pub fn bury_peer(
+        &mut self,
+        peer: usize,
+        state: PeerState,
+        fail_wildcards: bool,
+        fx: &mut Effects,
+    ) -> Vec<PostedRecv> {
         self.peers[peer] = state;
         self.stalls[peer] = None;
         let src = peer as i32;
         let mut doomed =
             self.matcher.drain_posted(|p: &Pattern| p.source == Some(src) || (fail_wildcards && p.source.is_none()));
         let incomplete = self.matcher.drain_unexpected(|u| u.peer == peer && !matches!(u.stage, Stage::Buffered(_)));
+        let mut freed = false;
         for u in incomplete {
             if matches!(u.stage, Stage::Arriving) {
                 self.release(u.len);
+                freed = true;
             }
             doomed.extend(u.claimed);
+        }
+        if freed {
+            fx.resume.extend(self.stalled_links());
         }
         doomed
     }

@@ -140,7 +140,7 @@ impl Peer {
         if let Some(recv) = self.rx.take_direct() {
             reqs.push(recv.req);
         }
-        let doomed = lock(ctx.mailbox).bury_peer(self.peer, PeerState::Failed(why.clone()), true);
+        let doomed = lock(ctx.mailbox).bury_peer(self.peer, PeerState::Failed(why.clone()), true, ctx.fx);
         reqs.extend(doomed.into_iter().map(|r| r.req));
         for req in reqs {
             ctx.fx.complete(req, Outcome::failed(why.clone()));
@@ -152,7 +152,7 @@ impl Peer {
     pub(super) fn finished(&mut self, ctx: &mut Ctx) {
         let (doomed, why) = {
             let mut mb = lock(ctx.mailbox);
-            let doomed = mb.bury_peer(self.peer, PeerState::Finished, false);
+            let doomed = mb.bury_peer(self.peer, PeerState::Finished, false, ctx.fx);
             (doomed, mb.peer_error(self.peer).expect("just marked finished"))
         };
         for recv in doomed {

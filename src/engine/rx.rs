@@ -227,7 +227,7 @@ impl Peer {
                 ctx.fx.complete(recv.req, outcome);
             }
             Sink::Buffer { id, data } => {
-                let claimed = lock(ctx.mailbox).buffered(env.context, id, data);
+                let claimed = lock(ctx.mailbox).buffered(env.context, id, data, ctx.fx);
                 match claimed {
                     Some((recv, data)) => {
                         let (req, outcome) = recv.fill(&env, &data);
@@ -241,14 +241,18 @@ impl Peer {
 
     /// Continues a stalled link once its message is claimed, or, when budget is free and it
     /// is not (or no longer) deferred, into our memory. The driver reads on afterwards.
-    pub fn resume(&mut self, ctx: &mut Ctx) {
-        let State::Stalled { header, id } = self.rx.state else { return };
+    pub fn resume(&mut self, ctx: &mut Ctx) -> Result<()> {
+        let State::Stalled { header, id } = self.rx.state else { return Ok(()) };
         let sink = match lock(ctx.mailbox).resume(self.peer, header.context, id, ctx.now) {
             Resumption::Direct(recv) => Sink::Direct(recv),
             Resumption::Buffer => Sink::Buffer { id, data: vec![0; header.len as usize] },
-            Resumption::Wait => return,
+            Resumption::Wait => return Ok(()),
         };
         self.rx.state = State::Payload { header, sink, done: 0 };
+        // The read that brought the header may have staged payload and later frames too: they
+        // may be all the peer sends, so no further read would bring them to `consume`, and a
+        // full stage would offer the driver no room (read as end of stream).
+        self.consume(ctx)
     }
 
     /// The peer closed its side: clean after its goodbye at a frame boundary, a failure otherwise.
@@ -274,7 +278,7 @@ impl Peer {
 /// instead of buffering it all and copying it at the end.
 fn adopt_claim(sink: &mut Sink, done: u64, header: &FrameHeader, ctx: &mut Ctx) {
     let Sink::Buffer { id, .. } = sink else { return };
-    let Some(recv) = lock(ctx.mailbox).take_claim(header.context, *id) else { return };
+    let Some(recv) = lock(ctx.mailbox).take_claim(header.context, *id, ctx.fx) else { return };
     let Sink::Buffer { data, .. } = std::mem::replace(sink, Sink::Direct(recv)) else { unreachable!("matched above") };
     let dest = sink.from(0);
     let n = (done as usize).min(dest.len());
