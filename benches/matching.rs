@@ -4,7 +4,7 @@
 //! so the numbers include one `post` (or `push_unexpected`) besides the operation named.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use partyline::matching::{Envelope, MatchEngine, Pattern};
+use partyline::engine::matching::{Envelope, MatchEngine, Pattern};
 use std::collections::VecDeque;
 use std::hint::black_box;
 use std::time::Duration;

@@ -1,21 +1,20 @@
 //! The hand-off between compute and progress threads: completions signalled through the
 //! `Notifier` (with crossbeam-channel, which it replaced, as the baseline), and the send path
-//! itself: frames queued on a peer's `Link` under its lock and written with `writev`.
+//! itself: frames queued with a link's engine `Peer` and written with `writev`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use partyline::buffer::Payload;
+use partyline::engine::{Ctx, Effects, Mailbox, Peer};
 use partyline::link::Link;
-use partyline::mailbox::Mailbox;
 use partyline::notifier::Notifier;
 use partyline::request::Request;
-use partyline::shared::Shared;
-use partyline::token::ProgressToken;
+use partyline::stats::Stats;
 use partyline::transport::PlainTcp;
-use partyline::wire::{FrameHeader, FrameKind};
+use partyline::wire::FrameHeader;
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -129,9 +128,9 @@ fn one_way(c: &mut Criterion) {
     g.finish();
 }
 
-/// A `Shared` for rank 0 of 2 whose only link goes to rank 1 over a loopback TCP pair; the
-/// other end is drained by a reader thread until the link closes.
-fn loopback() -> (Shared, mio::Poll, thread::JoinHandle<u64>) {
+/// Rank 0's link to rank 1 over a loopback TCP pair; the other end is drained by a reader
+/// thread until the link closes.
+fn loopback() -> (Link, thread::JoinHandle<u64>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
     let (mut server, _) = listener.accept().expect("accept");
@@ -146,67 +145,42 @@ fn loopback() -> (Shared, mio::Poll, thread::JoinHandle<u64>) {
             }
         }
     });
-    let link = Link::new(1, Box::new(PlainTcp::new(client).expect("transport")));
-    let poll = mio::Poll::new().expect("poll");
-    let waker = mio::Waker::new(poll.registry(), mio::Token(0)).expect("waker");
-    let registry = poll.registry().try_clone().expect("registry");
-    // The link is not registered with either poller: the bench drives it by hand.
-    let token = ProgressToken::new(mio::Poll::new().expect("poll"), vec![None, None], registry).expect("token");
-    let (commands, _) = crossbeam_channel::unbounded();
-    let sh = Shared::new(
-        0,
-        2,
-        1 << 30,
-        Mailbox::new(2, 64 << 20),
-        Notifier::new(Duration::ZERO),
-        vec![None, Some(link)],
-        token,
-        commands,
-        waker,
-    );
-    (sh, poll, reader)
+    let transport = Box::new(PlainTcp::new(client).expect("transport"));
+    (Link::new(Peer::new(0, 1, 1 << 30), transport, Arc::new(AtomicU64::new(0))), reader)
 }
 
 /// Per-message cost of an eager send: copy the payload, make the request, queue the frame
-/// under the link's lock, then one flush (`writev`) for the batch, completing each request.
+/// with the link's engine, then one flush (`writev`) for the batch, completing each request.
 fn link_send(c: &mut Criterion) {
     let mut g = c.benchmark_group("link/enqueue_flush_8B");
     short(&mut g);
-    let (sh, poll, reader) = loopback();
+    let (mut link, reader) = loopback();
+    let mailbox = Mutex::new(Mailbox::new(2, 64 << 20));
+    let stats = Stats::new(2);
     let data = [7u8; 8];
     for batch in [1u64, 16, 64] {
         g.throughput(Throughput::Elements(batch));
         g.bench_with_input(BenchmarkId::from_parameter(batch), &batch, |b, &batch| {
             b.iter(|| {
-                let linked = sh.with_link(1, |link, sh| {
-                    for _ in 0..batch {
-                        let header = FrameHeader {
-                            kind: FrameKind::Data,
-                            flags: 0,
-                            src: 0,
-                            tag: 3,
-                            context: 1,
-                            len: data.len() as u64,
-                            seq: 0,
-                            aux: 0,
-                        };
-                        let payload = Payload::Owned(bytes::Bytes::copy_from_slice(&data));
-                        link.enqueue(header, payload, Some(Request::new()), sh);
-                    }
-                    // A full socket returns early with output left; keep going as the reader drains.
-                    while link.has_output() {
-                        link.flush(sh)?;
-                    }
-                    Ok(())
-                });
-                assert!(linked);
+                let mut fx = Effects::default();
+                let mut ctx = Ctx { mailbox: &mailbox, stats: &stats, now: Instant::now(), fx: &mut fx };
+                for _ in 0..batch {
+                    let header = FrameHeader::data(0, 3, 1, data.len() as u64, 0);
+                    let payload = Payload::Owned(bytes::Bytes::copy_from_slice(&data));
+                    link.peer.send(header, payload, Some(Request::new()), ctx.fx);
+                }
+                // A full socket returns early with output left; keep going as the reader drains.
+                while link.has_output() {
+                    link.flush(&mut ctx).expect("the link failed during the benchmark");
+                }
+                for (req, outcome) in fx.completions {
+                    req.complete(outcome);
+                }
             })
         });
     }
     g.finish();
-    assert_eq!(sh.open_links(), vec![1], "the link failed during the benchmark");
-    drop(sh);
-    drop(poll);
+    drop(link);
     assert!(reader.join().expect("reader") > 0);
 }
 

@@ -1,7 +1,7 @@
 //! What the compute threads and the progress thread share: the engine's mailbox, the links (each behind its own lock, so either thread can move its bytes), and the wake-up paths.
 
-use crate::engine::mailbox::DEFER_MAX;
 use crate::config::Config;
+use crate::engine::stall::DEFER_MAX;
 use crate::engine::{Ctx, Effects, Mailbox, Peer};
 use crate::error::{Error, ErrorClass, Result};
 use crate::link::Link;
@@ -116,9 +116,7 @@ impl Shared {
             return;
         }
         if let Some((peer, code)) = fx.abort {
-            crate::log::error(&format!(
-                "rank {peer} called MPI_Abort with error code {code}; ending this process too"
-            ));
+            crate::log::error(&format!("rank {peer} called MPI_Abort with error code {code}; ending this process too"));
             std::process::exit(code);
         }
         let wake = fx.changed || !fx.completions.is_empty();

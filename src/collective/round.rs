@@ -5,8 +5,8 @@
 //! deadlock: nothing waits for a peer before everything this rank owes the round is posted.
 
 use crate::buffer::{RecvBuf, SendBuf};
-use crate::error::{Error, Result};
 use crate::engine::matching::Pattern;
+use crate::error::{Error, Result};
 use crate::request::Request;
 use crate::runtime::{outcome_result, RecvTicket, Runtime, SendMode};
 use std::marker::PhantomData;

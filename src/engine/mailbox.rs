@@ -1,31 +1,13 @@
 //! The process's matching state: posted receives, unexpected messages with their memory budget, each peer's liveness, and the links that wait for a receive or for room.
 
 use super::matching::{Envelope, MatchEngine, Pattern};
+use super::stall::{defer_limit, Stall, DEFER_MIN};
 use super::{sent, Effects};
 use crate::buffer::RecvBuf;
 use crate::error::{err, Error, Result};
 use crate::request::{Outcome, Request};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-/// An unexpected message at least this long first waits in the socket for its receive (read
-/// straight into the user's buffer once posted) instead of being copied into our memory.
-pub const DEFER_MIN: u64 = 256 << 10;
-/// The least time a deferred message may hold its link, and how often deferrals are checked.
-pub const DEFER_MAX: Duration = Duration::from_millis(2);
-/// Bytes per second at which a deferred message earns more time (see `defer_limit`).
-const DEFER_RATE: u64 = 1 << 30;
-/// The longest any message may hold its link.
-const DEFER_CAP: Duration = Duration::from_millis(100);
-
-/// How long an unexpected message of `len` bytes may hold its link (later frames wait behind
-/// it) before it is buffered after all, so no program can deadlock on it: 2 ms plus about the
-/// time that reading it into a buffer would take anyway (1 GiB/s), at most 100 ms. A ring
-/// exchange's next message often arrives a whole exchange before its receive is posted: with a
-/// flat 2 ms, 4-7 of the 27 messages of a 10^7-element BATCH run were buffered (80 MB each).
-pub fn defer_limit(len: u64) -> Duration {
-    (DEFER_MAX + Duration::from_micros(len.saturating_mul(1_000_000) / DEFER_RATE)).min(DEFER_CAP)
-}
+use std::time::Instant;
 
 /// A receive waiting for its message.
 #[derive(Debug)]
@@ -117,15 +99,6 @@ pub enum PeerState {
     Failed(Error),
 }
 
-/// A link whose current message waits in the socket, header read, payload not.
-#[derive(Debug, Clone, Copy)]
-struct Stall {
-    len: u64,
-    /// Since when a large message has waited for its receive (see `DEFER_MIN`); `None`: it
-    /// waits for budget alone.
-    deferred_since: Option<Instant>,
-}
-
 /// Where an arriving message's payload goes.
 #[derive(Debug)]
 pub enum Arrival {
@@ -207,8 +180,10 @@ impl Mailbox {
         true
     }
 
-    fn release(&mut self, len: u64) {
+    /// Frees `len` bytes of budget: every link stalled for room may fit now.
+    fn release(&mut self, len: u64, fx: &mut Effects) {
         self.budget_used = self.budget_used.saturating_sub(len);
+        fx.resume.extend(self.stalled_links());
     }
 
     /// Every stalled link: room was freed, and any of them may fit now.
@@ -240,8 +215,7 @@ impl Mailbox {
             return Ok(Posting::Claimed);
         }
         let u = self.matcher.remove_unexpected(env.context, id).expect("just found");
-        self.release(u.len);
-        fx.resume.extend(self.stalled_links());
+        self.release(u.len, fx);
         let Stage::Buffered(data) = u.stage else { unreachable!("checked above") };
         Ok(Posting::Ready(Delivery { recv, env, data }))
     }
@@ -321,8 +295,7 @@ impl Mailbox {
     pub fn take_claim(&mut self, context: u64, id: u64, fx: &mut Effects) -> Option<PostedRecv> {
         let recv = self.matcher.unexpected_mut(context, id)?.claimed.take()?;
         let u = self.matcher.remove_unexpected(context, id).expect("just found");
-        self.release(u.len);
-        fx.resume.extend(self.stalled_links());
+        self.release(u.len, fx);
         Some(recv)
     }
 
@@ -396,16 +369,11 @@ impl Mailbox {
         let mut doomed =
             self.matcher.drain_posted(|p: &Pattern| p.source == Some(src) || (fail_wildcards && p.source.is_none()));
         let incomplete = self.matcher.drain_unexpected(|u| u.peer == peer && !matches!(u.stage, Stage::Buffered(_)));
-        let mut freed = false;
         for u in incomplete {
             if matches!(u.stage, Stage::Arriving) {
-                self.release(u.len);
-                freed = true;
+                self.release(u.len, fx);
             }
             doomed.extend(u.claimed);
-        }
-        if freed {
-            fx.resume.extend(self.stalled_links());
         }
         doomed
     }

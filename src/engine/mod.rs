@@ -15,6 +15,7 @@ pub mod mailbox;
 pub mod matching;
 pub mod peer;
 mod rx;
+pub mod stall;
 mod tx;
 
 #[cfg(test)]
@@ -51,7 +52,11 @@ impl Effects {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.completions.is_empty() && self.acks.is_empty() && self.resume.is_empty() && self.abort.is_none() && !self.changed
+        self.completions.is_empty()
+            && self.acks.is_empty()
+            && self.resume.is_empty()
+            && self.abort.is_none()
+            && !self.changed
     }
 }
 

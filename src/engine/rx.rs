@@ -34,10 +34,20 @@ impl Sink {
 }
 
 enum State {
-    Header { buf: [u8; HEADER_LEN], filled: usize },
-    Payload { header: FrameHeader, sink: Sink, done: u64 },
+    Header {
+        buf: [u8; HEADER_LEN],
+        filled: usize,
+    },
+    Payload {
+        header: FrameHeader,
+        sink: Sink,
+        done: u64,
+    },
     /// Header in, payload waiting in the socket for a receive or for budget (unexpected `id`).
-    Stalled { header: FrameHeader, id: u64 },
+    Stalled {
+        header: FrameHeader,
+        id: u64,
+    },
 }
 
 pub(super) struct Rx {
@@ -88,6 +98,11 @@ impl Peer {
         if rx.start == rx.end {
             rx.start = 0;
             rx.end = 0;
+        } else if rx.end == rx.stage.len() {
+            // Never offer an empty space: a read into it would look like end of stream.
+            rx.stage.copy_within(rx.start..rx.end, 0);
+            rx.end -= rx.start;
+            rx.start = 0;
         }
         rx.direct = false;
         match &mut rx.state {

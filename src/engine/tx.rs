@@ -89,7 +89,15 @@ impl Tx {
             self.awaiting_ack.insert(seq, AckWait { req: req.clone(), len, written: false, acked: false });
         }
         let kind = header.kind;
-        self.out.push_back(OutFrame { sent_before: 0, header: header.encode(), kind, payload, written: 0, req, sync_seq });
+        self.out.push_back(OutFrame {
+            sent_before: 0,
+            header: header.encode(),
+            kind,
+            payload,
+            written: 0,
+            req,
+            sync_seq,
+        });
     }
 
     /// Called right after a nonblocking eager send is queued: inside a burst of them, leaves

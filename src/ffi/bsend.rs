@@ -2,8 +2,8 @@
 
 use super::abi;
 use super::boundary::{call, out};
-use super::state::{lock, state, State};
 use super::region::Region;
+use super::state::{lock, state, State};
 use crate::error::{err, Result};
 use crate::request::{Outcome, Request};
 use crate::runtime::SendMode;

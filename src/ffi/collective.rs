@@ -6,8 +6,8 @@
 use super::abi::{self, MPI_Comm, MPI_Datatype};
 use super::boundary::call;
 use super::handles;
-use super::state::{state, State};
 use super::region::Region;
+use super::state::{state, State};
 use crate::collective::{self, blocks, data};
 use crate::comm::Comm;
 use crate::error::{err, Result};
@@ -256,7 +256,13 @@ fn allgather(
         let recv = layout(st, c.size())?;
         // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
         // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-        data::allgather(&st.rt, &c, send.as_ref().map(|b| unsafe { b.bytes() }), unsafe { recv.buf.bytes_mut() }, &recv.ranges)
+        data::allgather(
+            &st.rt,
+            &c,
+            send.as_ref().map(|b| unsafe { b.bytes() }),
+            unsafe { recv.buf.bytes_mut() },
+            &recv.ranges,
+        )
     })
 }
 

@@ -1,8 +1,8 @@
 //! Turning C handles and buffer arguments into core objects, with the checks MPI asks for.
 
 use super::abi;
-use super::state::{decode, lock, Kind, State};
 use super::region::Region;
+use super::state::{decode, lock, Kind, State};
 use crate::comm::Comm;
 use crate::datatype::Datatype;
 use crate::error::{err, Result};

@@ -3,12 +3,12 @@
 use super::abi::{MPI_Comm, MPI_Datatype, MPI_Request, MPI_Status};
 use super::boundary::{call, out};
 use super::handles::{self, buffer};
+use super::region::Region;
 use super::state::{encode, lock, state, Kind, PersistentOp, RequestEntry, State};
 use super::status;
-use super::region::Region;
 use crate::comm::Comm;
-use crate::error::Result;
 use crate::engine::matching::Pattern;
+use crate::error::Result;
 use crate::request::{Outcome, Request};
 use crate::runtime::{outcome_result, RecvTicket, SendMode};
 use std::ffi::{c_int, c_void};

@@ -5,8 +5,8 @@ use super::boundary::call;
 use super::collective::{in_place, items, maybe_in_place};
 use super::handles;
 use super::op::{combiner, Combine};
-use super::state::{state, State};
 use super::region::Region;
+use super::state::{state, State};
 use crate::collective::reduce::{self, Combiner};
 use crate::collective::{self, blocks};
 use crate::comm::Comm;
@@ -46,7 +46,8 @@ pub unsafe extern "C" fn PMPI_Reduce(
         let recv = if is_root { Some(handles::buffer(st, recvbuf, count, datatype)?) } else { None };
         // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
         // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-        let (send, recv) = (send.as_ref().map(|b| unsafe { b.bytes() }), recv.as_ref().map(|b| unsafe { b.bytes_mut() }));
+        let (send, recv) =
+            (send.as_ref().map(|b| unsafe { b.bytes() }), recv.as_ref().map(|b| unsafe { b.bytes_mut() }));
         reduce::reduce(&st.rt, &c, root, send, recv, &combiner_of(&combine, item))
     })
 }

@@ -2,8 +2,8 @@
 
 use super::{outcome_result, Runtime, SendMode};
 use crate::buffer::{Payload, RecvBuf};
-use crate::error::Result;
 use crate::engine::matching::Pattern;
+use crate::error::Result;
 use crate::request::{Outcome, Request};
 use crate::wire::FrameHeader;
 

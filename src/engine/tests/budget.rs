@@ -1,8 +1,9 @@
 //! The unexpected-message budget on each side, links stalled for it and resumed, backpressure on the sender, and large messages deferred for their receive.
 
 use super::*;
-use crate::engine::mailbox::{defer_limit, Arrival, DEFER_MAX, DEFER_MIN};
+use crate::engine::mailbox::Arrival;
 use crate::engine::matching::Envelope;
+use crate::engine::stall::{defer_limit, DEFER_MAX, DEFER_MIN};
 use crate::wire::HEADER_LEN;
 
 /// Resumes side `s`'s stalled link, as the driver's deferral timer (`expire_deferrals`) does.
