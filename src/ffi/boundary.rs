@@ -32,10 +32,11 @@ pub fn last_message(code: c_int) -> Option<String> {
     })
 }
 
-/// Runs an MPI function body: catches panics, converts errors to codes, and applies the
-/// error handler of the communicator named by `comm` (or by `blame`, or MPI_COMM_WORLD).
-pub fn call(name: &str, comm: usize, body: impl FnOnce() -> Result<(), Error>) -> c_int {
-    blame(comm);
+/// Runs an MPI function body (for `ffi_fn!`): catches panics, converts errors to codes, and
+/// applies the error handler of the communicator the body names with `blame`, or else of
+/// MPI_COMM_WORLD.
+pub fn call(name: &str, body: impl FnOnce() -> Result<(), Error>) -> c_int {
+    blame(world());
     let result = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| {
         let what = panic
             .downcast_ref::<&str>()
@@ -48,6 +49,16 @@ pub fn call(name: &str, comm: usize, body: impl FnOnce() -> Result<(), Error>) -
         Ok(()) => abi::MPI_SUCCESS,
         Err(e) => fail(name, e),
     }
+}
+
+/// Runs the body of an MPI function that returns a value, not an error code (for `ffi_fn!`).
+/// It has no way to report a failure, so a panic (already printed by the panic hook) ends the
+/// process rather than unwinding into C.
+pub fn call_value<T>(name: &str, body: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| {
+        crate::log::error(&format!("internal error in {name}; aborting (please report this bug)"));
+        std::process::abort()
+    })
 }
 
 fn fail(name: &str, e: Error) -> c_int {

@@ -1,7 +1,7 @@
 //! Buffered mode: `MPI_Buffer_attach`/`MPI_Buffer_detach` and the space accounting of buffered sends.
 
 use super::abi;
-use super::boundary::{call, out};
+use super::boundary::out;
 use super::state::{lock, state, State};
 use crate::buffer::UserBuf;
 use crate::error::{err, Result};
@@ -28,9 +28,8 @@ pub fn bsend(st: &State, dest: usize, context: u64, tag: i32, data: UserBuf) -> 
     Ok(Request::completed(Outcome { count: data.len() as u64, ..Outcome::empty() }))
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Buffer_attach(buffer: *mut c_void, size: c_int) -> c_int {
-    call("MPI_Buffer_attach", super::boundary::world(), || {
+ffi_fn! {
+    fn MPI_Buffer_attach(buffer: *mut c_void, size: c_int) -> c_int {
         let st = state()?;
         if size < 0 || (size > 0 && buffer.is_null()) {
             return Err(err!(Buffer, "MPI_Buffer_attach: invalid buffer ({size} bytes at {buffer:?})"));
@@ -41,12 +40,11 @@ pub unsafe extern "C" fn PMPI_Buffer_attach(buffer: *mut c_void, size: c_int) ->
         }
         area.attached = Some((buffer as usize, size as usize));
         Ok(())
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Buffer_detach(buffer_addr: *mut c_void, size: *mut c_int) -> c_int {
-    call("MPI_Buffer_detach", super::boundary::world(), || {
+ffi_fn! {
+    fn MPI_Buffer_detach(buffer_addr: *mut c_void, size: *mut c_int) -> c_int {
         let st = state()?;
         let pending: Vec<Arc<Request>> = lock(&st.bsend).in_flight.iter().map(|(r, _)| r.clone()).collect();
         // MPI: detaching blocks until every buffered message has been transmitted.
@@ -57,5 +55,5 @@ pub unsafe extern "C" fn PMPI_Buffer_detach(buffer_addr: *mut c_void, size: *mut
         area.in_flight.clear();
         out(buffer_addr as *mut *mut c_void, addr as *mut c_void, "buffer address")?;
         out(size, len as c_int, "size")
-    })
+    }
 }
