@@ -21,6 +21,16 @@
 ///   report a failure in, so a panic aborts the process (`boundary::call_value`).
 ///
 /// Parameters must be plain `name: Type`, with types that mpi.h can name (`src/ffi/abi.rs`).
+/// Adding an MPI function is this one declaration; the header picks it up when regenerated:
+///
+/// ```ignore
+/// ffi_fn! {
+///     fn MPI_Comm_rank(comm: MPI_Comm, rank: *mut c_int) -> c_int {
+///         blame(comm as usize);
+///         out(rank, handles::comm(state()?, comm)?.rank as c_int, "rank")
+///     }
+/// }
+/// ```
 macro_rules! ffi_fn {
     ($(#[$attr:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> c_int $body:block) => {
         ffi_fn!(@export $(#[$attr])* fn $name($($arg: $ty),*) -> core::ffi::c_int {
