@@ -18,9 +18,9 @@ all: build
 deps:
 	@scripts/deps.sh
 
+# build.rs puts libmpi_abi.so.1 (the library's SONAME) next to libpartyline.so.
 build:
 	$(CARGO) build --release
-	@ln -sf libpartyline.so $(TARGET)/libmpi_abi.so.1
 
 $(TARGET)/examples/%: c-examples/%.c include/mpi.h build
 	@mkdir -p $(TARGET)/examples

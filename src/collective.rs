@@ -5,13 +5,12 @@ pub mod data;
 pub mod op;
 pub mod reduce;
 mod round;
+mod tag;
 
 use crate::comm::Comm;
 use crate::error::{err, Result};
 use crate::runtime::Runtime;
-
-const BARRIER_TAG: i32 = 1;
-const SPLIT_TAG: i32 = 100;
+use tag::Tag;
 
 /// A collective's root argument, checked against the communicator.
 pub fn root(comm: &Comm, root: i32) -> Result<usize> {
@@ -29,8 +28,8 @@ pub fn barrier(rt: &Runtime, comm: &Comm) -> Result<()> {
     while step < n {
         let to = comm.group[(comm.rank + step) % n];
         let from = comm.group[(comm.rank + n - step) % n];
-        rt.send_bytes(to, comm.coll_context(), BARRIER_TAG + round, &[])?;
-        rt.recv_bytes(from, comm.coll_context(), BARRIER_TAG + round, &mut [])?;
+        rt.send_bytes(to, comm.coll_context(), Tag::Barrier.id() + round, &[])?;
+        rt.recv_bytes(from, comm.coll_context(), Tag::Barrier.id() + round, &mut [])?;
         step *= 2;
         round += 1;
     }
@@ -44,7 +43,7 @@ fn allgather_pairs(rt: &Runtime, comm: &Comm, value: (i32, i32)) -> Result<Vec<(
     mine[4..].copy_from_slice(&value.1.to_le_bytes());
     for (r, world) in comm.group.iter().enumerate() {
         if r != comm.rank {
-            rt.send_bytes(*world, comm.coll_context(), SPLIT_TAG, &mine)?;
+            rt.send_bytes(*world, comm.coll_context(), Tag::Split.id(), &mine)?;
         }
     }
     let mut all = Vec::with_capacity(comm.size());
@@ -54,7 +53,7 @@ fn allgather_pairs(rt: &Runtime, comm: &Comm, value: (i32, i32)) -> Result<Vec<(
             continue;
         }
         let mut buf = [0u8; 8];
-        rt.recv_bytes(*world, comm.coll_context(), SPLIT_TAG, &mut buf)?;
+        rt.recv_bytes(*world, comm.coll_context(), Tag::Split.id(), &mut buf)?;
         let color = i32::from_le_bytes(buf[..4].try_into().expect("4 bytes"));
         let key = i32::from_le_bytes(buf[4..].try_into().expect("4 bytes"));
         all.push((color, key));

@@ -61,7 +61,8 @@ impl ErrorClass {
         }
     }
 
-    pub fn from_code(code: i32) -> Option<ErrorClass> {
+    /// Every class, once.
+    pub const ALL: [ErrorClass; 21] = {
         use ErrorClass::*;
         [
             Buffer,
@@ -86,8 +87,10 @@ impl ErrorClass {
             Unsupported,
             ProcAborted,
         ]
-        .into_iter()
-        .find(|c| c.code() == code)
+    };
+
+    pub fn from_code(code: i32) -> Option<ErrorClass> {
+        ErrorClass::ALL.into_iter().find(|c| c.code() == code)
     }
 }
 
@@ -126,15 +129,57 @@ pub(crate) use err;
 mod tests {
     use super::*;
 
-    #[test]
-    fn codes_round_trip() {
-        for code in 0..100 {
-            if let Some(class) = ErrorClass::from_code(code) {
-                assert_eq!(class.code(), code);
-            }
+    /// The standard ABI constant each class must equal, by name and value. A match, so a new
+    /// class does not compile until it is listed here.
+    fn abi_constant(class: ErrorClass) -> (&'static str, i32, usize) {
+        macro_rules! constants {
+            ($($class:ident => $name:ident),* $(,)?) => {
+                {
+                    let (name, value) = match class {
+                        $(ErrorClass::$class => (stringify!($name), crate::ffi::abi::$name),)*
+                    };
+                    (name, value, [$(stringify!($class)),*].len())
+                }
+            };
         }
-        assert_eq!(ErrorClass::Truncate.code(), 15);
-        assert_eq!(ErrorClass::ProcAborted.code(), 58);
-        assert!(ErrorClass::Truncate.describe().starts_with("MPI_ERR_TRUNCATE"));
+        constants!(
+            Buffer => MPI_ERR_BUFFER,
+            Count => MPI_ERR_COUNT,
+            Type => MPI_ERR_TYPE,
+            Tag => MPI_ERR_TAG,
+            Comm => MPI_ERR_COMM,
+            Rank => MPI_ERR_RANK,
+            Request => MPI_ERR_REQUEST,
+            Root => MPI_ERR_ROOT,
+            Group => MPI_ERR_GROUP,
+            Op => MPI_ERR_OP,
+            Arg => MPI_ERR_ARG,
+            Unknown => MPI_ERR_UNKNOWN,
+            Truncate => MPI_ERR_TRUNCATE,
+            Other => MPI_ERR_OTHER,
+            Intern => MPI_ERR_INTERN,
+            Pending => MPI_ERR_PENDING,
+            InStatus => MPI_ERR_IN_STATUS,
+            Keyval => MPI_ERR_KEYVAL,
+            NoMem => MPI_ERR_NO_MEM,
+            Unsupported => MPI_ERR_UNSUPPORTED_OPERATION,
+            ProcAborted => MPI_ERR_PROC_ABORTED,
+        )
+    }
+
+    #[test]
+    fn every_class_is_its_abi_constant() {
+        for class in ErrorClass::ALL {
+            let (name, value, classes) = abi_constant(class);
+            assert_eq!(class.code(), value, "{class:?} must be {name}");
+            assert_eq!(ErrorClass::from_code(value), Some(class), "{name}");
+            assert!(class.describe().starts_with(&format!("{name}: ")), "{class:?} describes itself as {name}");
+            assert_eq!(ErrorClass::ALL.len(), classes, "ErrorClass::ALL must list every class");
+        }
+        let mut codes: Vec<i32> = ErrorClass::ALL.iter().map(|c| c.code()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), ErrorClass::ALL.len(), "ErrorClass::ALL lists a class twice");
+        assert_eq!(ErrorClass::from_code(crate::ffi::abi::MPI_SUCCESS), None);
     }
 }

@@ -13,16 +13,11 @@
 
 use super::blocks::{self, copy_own};
 use super::round::round;
+use super::tag::Tag;
 use crate::comm::Comm;
 use crate::error::{err, Result};
 use crate::runtime::Runtime;
 use std::ops::Range;
-
-const BCAST_TAG: i32 = 200;
-const GATHER_TAG: i32 = 201;
-const SCATTER_TAG: i32 = 202;
-const ALLGATHER_TAG: i32 = 203;
-const ALLTOALL_TAG: i32 = 204;
 
 /// `MPI_Bcast`: the root's `buf` into everyone's `buf`.
 pub fn bcast(rt: &Runtime, comm: &Comm, root: usize, buf: &mut [u8]) -> Result<()> {
@@ -34,7 +29,7 @@ pub fn bcast(rt: &Runtime, comm: &Comm, root: usize, buf: &mut [u8]) -> Result<(
     let (mut mask, mut got) = (1, Ok(()));
     while mask < n {
         if me & mask != 0 {
-            got = round(rt, comm.coll_context(), |r| r.recv(world(me - mask), BCAST_TAG, buf));
+            got = round(rt, comm.coll_context(), |r| r.recv(world(me - mask), Tag::Bcast.id(), buf));
             break;
         }
         mask <<= 1;
@@ -45,7 +40,7 @@ pub fn bcast(rt: &Runtime, comm: &Comm, root: usize, buf: &mut [u8]) -> Result<(
         let mut m = mask >> 1;
         while m > 0 {
             if me + m < n {
-                r.send(world(me + m), BCAST_TAG, data)?;
+                r.send(world(me + m), Tag::Bcast.id(), data)?;
             }
             m >>= 1;
         }
@@ -65,14 +60,14 @@ pub fn gather(
 ) -> Result<()> {
     if comm.rank != root {
         let data = send.ok_or_else(|| err!(Buffer, "MPI_IN_PLACE is allowed only at the root"))?;
-        return round(rt, comm.coll_context(), |r| r.send(comm.group[root], GATHER_TAG, data));
+        return round(rt, comm.coll_context(), |r| r.send(comm.group[root], Tag::Gather.id(), data));
     }
     let (buf, ranges) = recv.ok_or_else(|| err!(Intern, "gather: the root has no receive buffer"))?;
     let mut blocks = blocks::split_mut(buf, ranges)?;
     let copied = send.map_or(Ok(()), |data| copy_own(data, blocks[root]));
     let received = round(rt, comm.coll_context(), |r| {
         for (rank, block) in blocks.into_iter().enumerate().filter(|(rank, _)| *rank != root) {
-            r.recv(comm.group[rank], GATHER_TAG, block)?;
+            r.recv(comm.group[rank], Tag::Gather.id(), block)?;
         }
         Ok(())
     });
@@ -90,14 +85,14 @@ pub fn scatter(
 ) -> Result<()> {
     if comm.rank != root {
         let buf = recv.ok_or_else(|| err!(Buffer, "MPI_IN_PLACE is allowed only at the root"))?;
-        return round(rt, comm.coll_context(), |r| r.recv(comm.group[root], SCATTER_TAG, buf));
+        return round(rt, comm.coll_context(), |r| r.recv(comm.group[root], Tag::Scatter.id(), buf));
     }
     let (data, ranges) = send.ok_or_else(|| err!(Intern, "scatter: the root has no send buffer"))?;
     let parts = blocks::split(data, ranges)?;
     let copied = recv.map_or(Ok(()), |buf| copy_own(parts[root], buf));
     let sent = round(rt, comm.coll_context(), |r| {
         for (rank, part) in parts.into_iter().enumerate().filter(|(rank, _)| *rank != root) {
-            r.send(comm.group[rank], SCATTER_TAG, part)?;
+            r.send(comm.group[rank], Tag::Scatter.id(), part)?;
         }
         Ok(())
     });
@@ -122,10 +117,10 @@ pub fn allgather(
     };
     let exchanged = round(rt, comm.coll_context(), |r| {
         for (rank, block) in blocks.into_iter().enumerate().filter(|(rank, _)| *rank != me) {
-            r.recv(comm.group[rank], ALLGATHER_TAG, block)?;
+            r.recv(comm.group[rank], Tag::Allgather.id(), block)?;
         }
         for (_, world) in comm.group.iter().enumerate().filter(|(rank, _)| *rank != me) {
-            r.send(*world, ALLGATHER_TAG, mine)?;
+            r.send(*world, Tag::Allgather.id(), mine)?;
         }
         Ok(())
     });
@@ -156,10 +151,10 @@ pub fn alltoall(
     let copied = copy_own(parts[me], blocks[me]);
     let exchanged = round(rt, comm.coll_context(), |r| {
         for (rank, block) in blocks.into_iter().enumerate().filter(|(rank, _)| *rank != me) {
-            r.recv(comm.group[rank], ALLTOALL_TAG, block)?;
+            r.recv(comm.group[rank], Tag::Alltoall.id(), block)?;
         }
         for (rank, part) in parts.into_iter().enumerate().filter(|(rank, _)| *rank != me) {
-            r.send(comm.group[rank], ALLTOALL_TAG, part)?;
+            r.send(comm.group[rank], Tag::Alltoall.id(), part)?;
         }
         Ok(())
     });

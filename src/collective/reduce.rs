@@ -13,15 +13,11 @@
 
 use super::blocks::{self, split_mut};
 use super::round::round;
+use super::tag::Tag;
 use crate::comm::Comm;
 use crate::error::{err, Result};
 use crate::runtime::Runtime;
 use std::ops::Range;
-
-const SCATTER_TAG: i32 = 300;
-const SHARE_TAG: i32 = 301;
-const COLLECT_TAG: i32 = 302;
-const SCAN_TAG: i32 = 303;
 
 /// How to combine two vectors of the reduced datatype.
 pub struct Combiner<'f> {
@@ -46,10 +42,10 @@ fn reduce_blocks(rt: &Runtime, comm: &Comm, inputs: &[&[u8]], out: &mut [u8], op
     // Blocks are cut identically on every rank, so empty ones need no message.
     round(rt, comm.coll_context(), |r| {
         for (j, part) in parts.iter_mut().enumerate().filter(|(j, p)| *j != me && !p.is_empty()) {
-            r.recv(comm.group[j], SCATTER_TAG, part)?;
+            r.recv(comm.group[j], Tag::ReduceScatter.id(), part)?;
         }
         for (j, input) in inputs.iter().enumerate().filter(|(j, input)| *j != me && !input.is_empty()) {
-            r.send(comm.group[j], SCATTER_TAG, input)?;
+            r.send(comm.group[j], Tag::ReduceScatter.id(), input)?;
         }
         Ok(())
     })?;
@@ -68,11 +64,11 @@ fn share(rt: &Runtime, comm: &Comm, mut blocks: Vec<&mut [u8]>) -> Result<()> {
     let mine: &[u8] = mine;
     round(rt, comm.coll_context(), |r| {
         for (j, block) in blocks.into_iter().enumerate().filter(|(j, b)| *j != me && !b.is_empty()) {
-            r.recv(comm.group[j], SHARE_TAG, block)?;
+            r.recv(comm.group[j], Tag::ReduceShare.id(), block)?;
         }
         if !mine.is_empty() {
             for (_, world) in comm.group.iter().enumerate().filter(|(j, _)| *j != me) {
-                r.send(*world, SHARE_TAG, mine)?;
+                r.send(*world, Tag::ReduceShare.id(), mine)?;
             }
         }
         Ok(())
@@ -146,7 +142,7 @@ pub fn reduce(
         if mine.is_empty() {
             return Ok(());
         }
-        return round(rt, comm.coll_context(), |r| r.send(comm.group[root], COLLECT_TAG, &mine));
+        return round(rt, comm.coll_context(), |r| r.send(comm.group[root], Tag::ReduceCollect.id(), &mine));
     }
     let recv = recv.ok_or_else(|| err!(Intern, "reduce: the root has no receive buffer"))?;
     let ranges = op.even_blocks(recv.len(), comm.size());
@@ -169,7 +165,7 @@ pub fn reduce(
 fn collect(rt: &Runtime, comm: &Comm, blocks: Vec<&mut [u8]>) -> Result<()> {
     round(rt, comm.coll_context(), |r| {
         for (j, block) in blocks.into_iter().enumerate().filter(|(j, b)| *j != comm.rank && !b.is_empty()) {
-            r.recv(comm.group[j], COLLECT_TAG, block)?;
+            r.recv(comm.group[j], Tag::ReduceCollect.id(), block)?;
         }
         Ok(())
     })
@@ -203,8 +199,8 @@ pub fn scan(
         let peer = me ^ mask;
         if peer < n {
             round(rt, comm.coll_context(), |r| {
-                r.recv(comm.group[peer], SCAN_TAG, &mut incoming)?;
-                r.send(comm.group[peer], SCAN_TAG, &partial)
+                r.recv(comm.group[peer], Tag::Scan.id(), &mut incoming)?;
+                r.send(comm.group[peer], Tag::Scan.id(), &partial)
             })?;
             if peer < me {
                 // The peer's partial covers the ranks just below ours: it goes first.

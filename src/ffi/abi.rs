@@ -117,7 +117,7 @@ pub type MPI_File_errhandler_function = Option<unsafe extern "C" fn(*mut MPI_Fil
 /// Error handler for sessions.
 pub type MPI_Session_errhandler_function = Option<unsafe extern "C" fn(*mut MPI_Session, *mut c_int, ...)>;
 
-// Predefined handles: small integers cast to the handle type, all below 0x400.
+/// Predefined handles: small integers cast to the handle type, all below 0x400.
 pub const MPI_OP_NULL: MPI_Op = 0x00000020 as MPI_Op;
 pub const MPI_SUM: MPI_Op = 0x00000021 as MPI_Op;
 pub const MPI_MIN: MPI_Op = 0x00000022 as MPI_Op;
@@ -234,9 +234,9 @@ pub const MPI_REAL16: MPI_Datatype = 0x000002e2 as MPI_Datatype;
 pub const MPI_COMPLEX16: MPI_Datatype = 0x000002e3 as MPI_Datatype;
 pub const MPI_COMPLEX32: MPI_Datatype = 0x000002eb as MPI_Datatype;
 
-// Special buffer and array arguments.
+/// Special buffer and array arguments.
 pub const MPI_BOTTOM: *mut c_void = 0 as *mut c_void;
-// The standard fixes the value 1; cbindgen needs the cast to emit it.
+/// The standard fixes the value 1; cbindgen needs the cast to emit it.
 #[allow(clippy::manual_dangling_ptr)]
 pub const MPI_IN_PLACE: *mut c_void = 1 as *mut c_void;
 pub const MPI_BUFFER_AUTOMATIC: *mut c_void = 2 as *mut c_void;
@@ -248,7 +248,7 @@ pub const MPI_STATUSES_IGNORE: *mut MPI_Status = 0 as *mut MPI_Status;
 pub const MPI_UNWEIGHTED: *mut c_int = 10 as *mut c_int;
 pub const MPI_WEIGHTS_EMPTY: *mut c_int = 11 as *mut c_int;
 
-// MPI_File_set_view displacement meaning "the current position".
+/// MPI_File_set_view displacement meaning "the current position".
 pub const MPI_DISPLACEMENT_CURRENT: MPI_Offset = -1;
 
 /// Every predefined handle value is below this; run-time handles must start at or above it.

@@ -7,19 +7,19 @@
 
 use core::ffi::c_int;
 
-// Version of the standard and of the ABI.
+/// Version of the standard and of the ABI.
 pub const MPI_VERSION: c_int = 5;
 pub const MPI_SUBVERSION: c_int = 0;
 pub const MPI_ABI_VERSION: c_int = 1;
 pub const MPI_ABI_SUBVERSION: c_int = 0;
 
-// Fortran status layout.
+/// Fortran status layout.
 pub const MPI_F_STATUS_SIZE: c_int = 8;
 pub const MPI_F_SOURCE: c_int = 0;
 pub const MPI_F_TAG: c_int = 1;
 pub const MPI_F_ERROR: c_int = 2;
 
-// Error classes.
+/// Error classes.
 pub const MPI_SUCCESS: c_int = 0;
 pub const MPI_ERR_BUFFER: c_int = 1;
 pub const MPI_ERR_COUNT: c_int = 2;
@@ -85,7 +85,7 @@ pub const MPI_ERR_ERRHANDLER: c_int = 61;
 pub const MPI_ERR_ABI: c_int = 62;
 pub const MPI_ERR_LASTCODE: c_int = 16383;
 
-// String and buffer lengths (C arrays include the terminating NUL).
+/// String and buffer lengths (C arrays include the terminating NUL).
 pub const MPI_MAX_DATAREP_STRING: c_int = 128;
 pub const MPI_MAX_ERROR_STRING: c_int = 512;
 pub const MPI_MAX_INFO_KEY: c_int = 256;
@@ -98,7 +98,7 @@ pub const MPI_MAX_STRINGTAG_LEN: c_int = 1024;
 pub const MPI_MAX_PSET_NAME_LEN: c_int = 1024;
 pub const MPI_BSEND_OVERHEAD: c_int = 512;
 
-// File access modes, then RMA assertion modes.
+/// File access modes, then RMA assertion modes.
 pub const MPI_MODE_APPEND: c_int = 1;
 pub const MPI_MODE_CREATE: c_int = 2;
 pub const MPI_MODE_DELETE_ON_CLOSE: c_int = 4;
@@ -114,20 +114,20 @@ pub const MPI_MODE_NOPUT: c_int = 4096;
 pub const MPI_MODE_NOSTORE: c_int = 8192;
 pub const MPI_MODE_NOSUCCEED: c_int = 16384;
 
-// Wildcards and special ranks.
+/// Wildcards and special ranks.
 pub const MPI_ANY_SOURCE: c_int = -1;
 pub const MPI_ANY_TAG: c_int = -2;
 pub const MPI_PROC_NULL: c_int = -3;
 pub const MPI_ROOT: c_int = -4;
 pub const MPI_UNDEFINED: c_int = -32766;
 
-// Thread support levels.
+/// Thread support levels.
 pub const MPI_THREAD_SINGLE: c_int = 0;
 pub const MPI_THREAD_FUNNELED: c_int = 1024;
 pub const MPI_THREAD_SERIALIZED: c_int = 2048;
 pub const MPI_THREAD_MULTIPLE: c_int = 4096;
 
-// Array orders and distributions for subarray/darray datatypes.
+/// Array orders and distributions for subarray/darray datatypes.
 pub const MPI_ORDER_C: c_int = 0xC;
 pub const MPI_ORDER_FORTRAN: c_int = 0xF;
 pub const MPI_DISTRIBUTE_NONE: c_int = 16;
@@ -135,7 +135,7 @@ pub const MPI_DISTRIBUTE_BLOCK: c_int = 17;
 pub const MPI_DISTRIBUTE_CYCLIC: c_int = 18;
 pub const MPI_DISTRIBUTE_DFLT_DARG: c_int = 19;
 
-// Datatype combiners (MPI_Type_get_envelope).
+/// Datatype combiners (MPI_Type_get_envelope).
 pub const MPI_COMBINER_NAMED: c_int = 101;
 pub const MPI_COMBINER_DUP: c_int = 102;
 pub const MPI_COMBINER_CONTIGUOUS: c_int = 103;
@@ -154,29 +154,29 @@ pub const MPI_COMBINER_F90_INTEGER: c_int = 115;
 pub const MPI_COMBINER_RESIZED: c_int = 116;
 pub const MPI_COMBINER_VALUE_INDEX: c_int = 117;
 
-// Type classes (MPI_Type_match_size).
+/// Type classes (MPI_Type_match_size).
 pub const MPI_TYPECLASS_INTEGER: c_int = 192;
 pub const MPI_TYPECLASS_REAL: c_int = 193;
 pub const MPI_TYPECLASS_COMPLEX: c_int = 194;
 
-// Results of communicator and group comparisons.
+/// Results of communicator and group comparisons.
 pub const MPI_IDENT: c_int = 201;
 pub const MPI_CONGRUENT: c_int = 202;
 pub const MPI_SIMILAR: c_int = 203;
 pub const MPI_UNEQUAL: c_int = 204;
 
-// Topology kinds.
+/// Topology kinds.
 pub const MPI_CART: c_int = 211;
 pub const MPI_GRAPH: c_int = 212;
 pub const MPI_DIST_GRAPH: c_int = 213;
 
-// MPI_Comm_split_type split types.
+/// MPI_Comm_split_type split types.
 pub const MPI_COMM_TYPE_SHARED: c_int = 221;
 pub const MPI_COMM_TYPE_HW_UNGUIDED: c_int = 222;
 pub const MPI_COMM_TYPE_HW_GUIDED: c_int = 223;
 pub const MPI_COMM_TYPE_RESOURCE_GUIDED: c_int = 224;
 
-// RMA lock types, window flavors and memory models.
+/// RMA lock types, window flavors and memory models.
 pub const MPI_LOCK_EXCLUSIVE: c_int = 301;
 pub const MPI_LOCK_SHARED: c_int = 302;
 pub const MPI_WIN_FLAVOR_CREATE: c_int = 311;
@@ -186,12 +186,12 @@ pub const MPI_WIN_FLAVOR_SHARED: c_int = 314;
 pub const MPI_WIN_UNIFIED: c_int = 321;
 pub const MPI_WIN_SEPARATE: c_int = 322;
 
-// File seek whence.
+/// File seek whence.
 pub const MPI_SEEK_CUR: c_int = 401;
 pub const MPI_SEEK_END: c_int = 402;
 pub const MPI_SEEK_SET: c_int = 403;
 
-// Attribute keys: communicator, then window.
+/// Attribute keys: communicator, then window.
 pub const MPI_KEYVAL_INVALID: c_int = 0;
 pub const MPI_TAG_UB: c_int = 501;
 pub const MPI_IO: c_int = 502;

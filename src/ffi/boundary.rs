@@ -2,8 +2,9 @@
 //! core errors to MPI error codes, including the communicator's error handler.
 
 use super::abi;
-use super::state::{self, lock};
+use super::state::{self};
 use crate::error::{err, Error};
+use crate::sync::lock;
 use std::cell::{Cell, RefCell};
 use std::ffi::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -32,22 +33,29 @@ pub fn last_message(code: c_int) -> Option<String> {
     })
 }
 
-/// Runs an MPI function body: catches panics, converts errors to codes, and applies the
-/// error handler of the communicator named by `comm` (or by `blame`, or MPI_COMM_WORLD).
-pub fn call(name: &str, comm: usize, body: impl FnOnce() -> Result<(), Error>) -> c_int {
-    blame(comm);
+/// Runs an MPI function body (for `ffi_fn!`): catches panics, converts errors to codes, and
+/// applies the error handler of the communicator the body names with `blame`, or else of
+/// MPI_COMM_WORLD.
+pub fn call(name: &str, body: impl FnOnce() -> Result<(), Error>) -> c_int {
+    blame(world());
     let result = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".into());
+        let what = crate::sync::panic_message(&*panic);
         Err(err!(Intern, "internal error in {name}: {what}; please report this bug"))
     });
     match result {
         Ok(()) => abi::MPI_SUCCESS,
         Err(e) => fail(name, e),
     }
+}
+
+/// Runs the body of an MPI function that returns a value, not an error code (for `ffi_fn!`).
+/// It has no way to report a failure, so a panic (already printed by the panic hook) ends the
+/// process rather than unwinding into C.
+pub fn call_value<T>(name: &str, body: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| {
+        crate::log::error(&format!("internal error in {name}; aborting (please report this bug)"));
+        std::process::abort()
+    })
 }
 
 fn fail(name: &str, e: Error) -> c_int {

@@ -1,12 +1,13 @@
 //! Buffered mode: `MPI_Buffer_attach`/`MPI_Buffer_detach` and the space accounting of buffered sends.
 
 use super::abi;
-use super::boundary::{call, out};
+use super::boundary::out;
 use super::region::Region;
-use super::state::{lock, state, State};
+use super::state::{state, State};
 use crate::error::{err, Result};
 use crate::request::{Outcome, Request};
 use crate::runtime::SendMode;
+use crate::sync::lock;
 use std::ffi::{c_int, c_void};
 use std::sync::Arc;
 
@@ -30,9 +31,8 @@ pub fn bsend(st: &State, dest: usize, context: u64, tag: i32, data: Region) -> R
     Ok(Request::completed(Outcome { count: data.len() as u64, ..Outcome::empty() }))
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Buffer_attach(buffer: *mut c_void, size: c_int) -> c_int {
-    call("MPI_Buffer_attach", super::boundary::world(), || {
+ffi_fn! {
+    fn MPI_Buffer_attach(buffer: *mut c_void, size: c_int) -> c_int {
         let st = state()?;
         if size < 0 || (size > 0 && buffer.is_null()) {
             return Err(err!(Buffer, "MPI_Buffer_attach: invalid buffer ({size} bytes at {buffer:?})"));
@@ -43,12 +43,11 @@ pub unsafe extern "C" fn PMPI_Buffer_attach(buffer: *mut c_void, size: c_int) ->
         }
         area.attached = Some((buffer as usize, size as usize));
         Ok(())
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Buffer_detach(buffer_addr: *mut c_void, size: *mut c_int) -> c_int {
-    call("MPI_Buffer_detach", super::boundary::world(), || {
+ffi_fn! {
+    fn MPI_Buffer_detach(buffer_addr: *mut c_void, size: *mut c_int) -> c_int {
         let st = state()?;
         let pending: Vec<Arc<Request>> = lock(&st.bsend).in_flight.iter().map(|(r, _)| r.clone()).collect();
         // MPI: detaching blocks until every buffered message has been transmitted.
@@ -59,5 +58,5 @@ pub unsafe extern "C" fn PMPI_Buffer_detach(buffer_addr: *mut c_void, size: *mut
         area.in_flight.clear();
         out(buffer_addr as *mut *mut c_void, addr as *mut c_void, "buffer address")?;
         out(size, len as c_int, "size")
-    })
+    }
 }

@@ -4,7 +4,7 @@
 //! may pass anything there, as MPI allows.
 
 use super::abi::{self, MPI_Comm, MPI_Datatype};
-use super::boundary::call;
+use super::boundary::blame;
 use super::handles;
 use super::region::Region;
 use super::state::{state, State};
@@ -110,249 +110,241 @@ fn comm_and_root(st: &State, comm: MPI_Comm, root: c_int) -> Result<(std::sync::
     Ok((c, r))
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Bcast(
-    buffer: *mut c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    root: c_int,
-    comm: MPI_Comm,
-) -> c_int {
-    call("MPI_Bcast", comm as usize, || {
+ffi_fn! {
+    fn MPI_Bcast(buffer: *mut c_void, count: c_int, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
+        blame(comm as usize);
         let st = state()?;
         let (c, root) = comm_and_root(st, comm, root)?;
         let buf = handles::buffer(st, buffer, count, datatype)?;
         // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
         // by anything else, for the whole blocking call; send and receive buffers may not overlap.
         data::bcast(&st.rt, &c, root, unsafe { buf.bytes_mut() })
-    })
+    }
 }
 
 /// `MPI_Gather` and `MPI_Gatherv`: `layout` describes the root's receive buffer.
 fn gather(
-    name: &str,
     sendbuf: *const c_void,
     sendcount: c_int,
     sendtype: MPI_Datatype,
     root: c_int,
     comm: MPI_Comm,
     layout: impl FnOnce(&State, usize) -> Result<Layout>,
-) -> c_int {
-    call(name, comm as usize, || {
-        let st = state()?;
-        let (c, root) = comm_and_root(st, comm, root)?;
-        let is_root = c.rank == root;
-        let send = maybe_in_place(st, sendbuf, sendcount, sendtype, is_root)?;
-        let recv = if is_root { Some(layout(st, c.size())?) } else { None };
-        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-        let recv = recv.as_ref().map(|l| (unsafe { l.buf.bytes_mut() }, &l.ranges[..]));
-        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-        data::gather(&st.rt, &c, root, send.as_ref().map(|b| unsafe { b.bytes() }), recv)
-    })
+) -> Result<()> {
+    blame(comm as usize);
+    let st = state()?;
+    let (c, root) = comm_and_root(st, comm, root)?;
+    let is_root = c.rank == root;
+    let send = maybe_in_place(st, sendbuf, sendcount, sendtype, is_root)?;
+    let recv = if is_root { Some(layout(st, c.size())?) } else { None };
+    // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+    // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+    let recv = recv.as_ref().map(|l| (unsafe { l.buf.bytes_mut() }, &l.ranges[..]));
+    // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+    // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+    data::gather(&st.rt, &c, root, send.as_ref().map(|b| unsafe { b.bytes() }), recv)
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Gather(
-    sendbuf: *const c_void,
-    sendcount: c_int,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcount: c_int,
-    recvtype: MPI_Datatype,
-    root: c_int,
-    comm: MPI_Comm,
-) -> c_int {
-    gather("MPI_Gather", sendbuf, sendcount, sendtype, root, comm, |st, n| even(st, recvbuf, recvcount, recvtype, n))
+ffi_fn! {
+    fn MPI_Gather(
+        sendbuf: *const c_void,
+        sendcount: c_int,
+        sendtype: MPI_Datatype,
+        recvbuf: *mut c_void,
+        recvcount: c_int,
+        recvtype: MPI_Datatype,
+        root: c_int,
+        comm: MPI_Comm,
+    ) -> c_int {
+        gather(sendbuf, sendcount, sendtype, root, comm, |st, n| even(st, recvbuf, recvcount, recvtype, n))
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Gatherv(
-    sendbuf: *const c_void,
-    sendcount: c_int,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcounts: *const c_int,
-    displs: *const c_int,
-    recvtype: MPI_Datatype,
-    root: c_int,
-    comm: MPI_Comm,
-) -> c_int {
-    gather("MPI_Gatherv", sendbuf, sendcount, sendtype, root, comm, |st, n| {
-        varying(st, recvbuf, recvcounts, displs, recvtype, n)
-    })
+ffi_fn! {
+    fn MPI_Gatherv(
+        sendbuf: *const c_void,
+        sendcount: c_int,
+        sendtype: MPI_Datatype,
+        recvbuf: *mut c_void,
+        recvcounts: *const c_int,
+        displs: *const c_int,
+        recvtype: MPI_Datatype,
+        root: c_int,
+        comm: MPI_Comm,
+    ) -> c_int {
+        gather(sendbuf, sendcount, sendtype, root, comm, |st, n| {
+            varying(st, recvbuf, recvcounts, displs, recvtype, n)
+        })
+    }
 }
 
 /// `MPI_Scatter` and `MPI_Scatterv`: `layout` describes the root's send buffer.
 fn scatter(
-    name: &str,
     recvbuf: *mut c_void,
     recvcount: c_int,
     recvtype: MPI_Datatype,
     root: c_int,
     comm: MPI_Comm,
     layout: impl FnOnce(&State, usize) -> Result<Layout>,
-) -> c_int {
-    call(name, comm as usize, || {
-        let st = state()?;
-        let (c, root) = comm_and_root(st, comm, root)?;
-        let is_root = c.rank == root;
-        let recv = maybe_in_place(st, recvbuf, recvcount, recvtype, is_root)?;
-        let send = if is_root { Some(layout(st, c.size())?) } else { None };
-        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-        let send = send.as_ref().map(|l| (unsafe { l.buf.bytes() }, &l.ranges[..]));
-        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-        data::scatter(&st.rt, &c, root, send, recv.as_ref().map(|b| unsafe { b.bytes_mut() }))
-    })
+) -> Result<()> {
+    blame(comm as usize);
+    let st = state()?;
+    let (c, root) = comm_and_root(st, comm, root)?;
+    let is_root = c.rank == root;
+    let recv = maybe_in_place(st, recvbuf, recvcount, recvtype, is_root)?;
+    let send = if is_root { Some(layout(st, c.size())?) } else { None };
+    // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+    // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+    let send = send.as_ref().map(|l| (unsafe { l.buf.bytes() }, &l.ranges[..]));
+    // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+    // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+    data::scatter(&st.rt, &c, root, send, recv.as_ref().map(|b| unsafe { b.bytes_mut() }))
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Scatter(
-    sendbuf: *const c_void,
-    sendcount: c_int,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcount: c_int,
-    recvtype: MPI_Datatype,
-    root: c_int,
-    comm: MPI_Comm,
-) -> c_int {
-    scatter("MPI_Scatter", recvbuf, recvcount, recvtype, root, comm, |st, n| even(st, sendbuf, sendcount, sendtype, n))
+ffi_fn! {
+    fn MPI_Scatter(
+        sendbuf: *const c_void,
+        sendcount: c_int,
+        sendtype: MPI_Datatype,
+        recvbuf: *mut c_void,
+        recvcount: c_int,
+        recvtype: MPI_Datatype,
+        root: c_int,
+        comm: MPI_Comm,
+    ) -> c_int {
+        scatter(recvbuf, recvcount, recvtype, root, comm, |st, n| even(st, sendbuf, sendcount, sendtype, n))
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Scatterv(
-    sendbuf: *const c_void,
-    sendcounts: *const c_int,
-    displs: *const c_int,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcount: c_int,
-    recvtype: MPI_Datatype,
-    root: c_int,
-    comm: MPI_Comm,
-) -> c_int {
-    scatter("MPI_Scatterv", recvbuf, recvcount, recvtype, root, comm, |st, n| {
-        varying(st, sendbuf, sendcounts, displs, sendtype, n)
-    })
+ffi_fn! {
+    fn MPI_Scatterv(
+        sendbuf: *const c_void,
+        sendcounts: *const c_int,
+        displs: *const c_int,
+        sendtype: MPI_Datatype,
+        recvbuf: *mut c_void,
+        recvcount: c_int,
+        recvtype: MPI_Datatype,
+        root: c_int,
+        comm: MPI_Comm,
+    ) -> c_int {
+        scatter(recvbuf, recvcount, recvtype, root, comm, |st, n| {
+            varying(st, sendbuf, sendcounts, displs, sendtype, n)
+        })
+    }
 }
 
 /// `MPI_Allgather` and `MPI_Allgatherv`: `layout` describes the receive buffer.
 fn allgather(
-    name: &str,
     sendbuf: *const c_void,
     sendcount: c_int,
     sendtype: MPI_Datatype,
     comm: MPI_Comm,
     layout: impl FnOnce(&State, usize) -> Result<Layout>,
-) -> c_int {
-    call(name, comm as usize, || {
-        let st = state()?;
-        let c = handles::comm(st, comm)?;
-        let send = maybe_in_place(st, sendbuf, sendcount, sendtype, true)?;
-        let recv = layout(st, c.size())?;
-        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-        data::allgather(
-            &st.rt,
-            &c,
-            send.as_ref().map(|b| unsafe { b.bytes() }),
-            unsafe { recv.buf.bytes_mut() },
-            &recv.ranges,
-        )
-    })
+) -> Result<()> {
+    blame(comm as usize);
+    let st = state()?;
+    let c = handles::comm(st, comm)?;
+    let send = maybe_in_place(st, sendbuf, sendcount, sendtype, true)?;
+    let recv = layout(st, c.size())?;
+    // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+    // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+    data::allgather(
+        &st.rt,
+        &c,
+        send.as_ref().map(|b| unsafe { b.bytes() }),
+        unsafe { recv.buf.bytes_mut() },
+        &recv.ranges,
+    )
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Allgather(
-    sendbuf: *const c_void,
-    sendcount: c_int,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcount: c_int,
-    recvtype: MPI_Datatype,
-    comm: MPI_Comm,
-) -> c_int {
-    allgather("MPI_Allgather", sendbuf, sendcount, sendtype, comm, |st, n| even(st, recvbuf, recvcount, recvtype, n))
+ffi_fn! {
+    fn MPI_Allgather(
+        sendbuf: *const c_void,
+        sendcount: c_int,
+        sendtype: MPI_Datatype,
+        recvbuf: *mut c_void,
+        recvcount: c_int,
+        recvtype: MPI_Datatype,
+        comm: MPI_Comm,
+    ) -> c_int {
+        allgather(sendbuf, sendcount, sendtype, comm, |st, n| even(st, recvbuf, recvcount, recvtype, n))
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Allgatherv(
-    sendbuf: *const c_void,
-    sendcount: c_int,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcounts: *const c_int,
-    displs: *const c_int,
-    recvtype: MPI_Datatype,
-    comm: MPI_Comm,
-) -> c_int {
-    allgather("MPI_Allgatherv", sendbuf, sendcount, sendtype, comm, |st, n| {
-        varying(st, recvbuf, recvcounts, displs, recvtype, n)
-    })
+ffi_fn! {
+    fn MPI_Allgatherv(
+        sendbuf: *const c_void,
+        sendcount: c_int,
+        sendtype: MPI_Datatype,
+        recvbuf: *mut c_void,
+        recvcounts: *const c_int,
+        displs: *const c_int,
+        recvtype: MPI_Datatype,
+        comm: MPI_Comm,
+    ) -> c_int {
+        allgather(sendbuf, sendcount, sendtype, comm, |st, n| {
+            varying(st, recvbuf, recvcounts, displs, recvtype, n)
+        })
+    }
 }
 
 /// `MPI_Alltoall` and `MPI_Alltoallv`: `send` is skipped for MPI_IN_PLACE.
 fn alltoall(
-    name: &str,
     sendbuf: *const c_void,
     comm: MPI_Comm,
     send: impl FnOnce(&State, usize) -> Result<Layout>,
     recv: impl FnOnce(&State, usize) -> Result<Layout>,
-) -> c_int {
-    call(name, comm as usize, || {
-        let st = state()?;
-        let c = handles::comm(st, comm)?;
-        let send = if in_place(sendbuf) { None } else { Some(send(st, c.size())?) };
-        let recv = recv(st, c.size())?;
-        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-        let send = send.as_ref().map(|l| (unsafe { l.buf.bytes() }, &l.ranges[..]));
-        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-        data::alltoall(&st.rt, &c, send, unsafe { recv.buf.bytes_mut() }, &recv.ranges)
-    })
+) -> Result<()> {
+    blame(comm as usize);
+    let st = state()?;
+    let c = handles::comm(st, comm)?;
+    let send = if in_place(sendbuf) { None } else { Some(send(st, c.size())?) };
+    let recv = recv(st, c.size())?;
+    // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+    // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+    let send = send.as_ref().map(|l| (unsafe { l.buf.bytes() }, &l.ranges[..]));
+    // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+    // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+    data::alltoall(&st.rt, &c, send, unsafe { recv.buf.bytes_mut() }, &recv.ranges)
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Alltoall(
-    sendbuf: *const c_void,
-    sendcount: c_int,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcount: c_int,
-    recvtype: MPI_Datatype,
-    comm: MPI_Comm,
-) -> c_int {
-    alltoall(
-        "MPI_Alltoall",
-        sendbuf,
-        comm,
-        |st, n| even(st, sendbuf, sendcount, sendtype, n),
-        |st, n| even(st, recvbuf, recvcount, recvtype, n),
-    )
+ffi_fn! {
+    fn MPI_Alltoall(
+        sendbuf: *const c_void,
+        sendcount: c_int,
+        sendtype: MPI_Datatype,
+        recvbuf: *mut c_void,
+        recvcount: c_int,
+        recvtype: MPI_Datatype,
+        comm: MPI_Comm,
+    ) -> c_int {
+        alltoall(
+            sendbuf,
+            comm,
+            |st, n| even(st, sendbuf, sendcount, sendtype, n),
+            |st, n| even(st, recvbuf, recvcount, recvtype, n),
+        )
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Alltoallv(
-    sendbuf: *const c_void,
-    sendcounts: *const c_int,
-    sdispls: *const c_int,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcounts: *const c_int,
-    rdispls: *const c_int,
-    recvtype: MPI_Datatype,
-    comm: MPI_Comm,
-) -> c_int {
-    alltoall(
-        "MPI_Alltoallv",
-        sendbuf,
-        comm,
-        |st, n| varying(st, sendbuf, sendcounts, sdispls, sendtype, n),
-        |st, n| varying(st, recvbuf, recvcounts, rdispls, recvtype, n),
-    )
+ffi_fn! {
+    fn MPI_Alltoallv(
+        sendbuf: *const c_void,
+        sendcounts: *const c_int,
+        sdispls: *const c_int,
+        sendtype: MPI_Datatype,
+        recvbuf: *mut c_void,
+        recvcounts: *const c_int,
+        rdispls: *const c_int,
+        recvtype: MPI_Datatype,
+        comm: MPI_Comm,
+    ) -> c_int {
+        alltoall(
+            sendbuf,
+            comm,
+            |st, n| varying(st, sendbuf, sendcounts, sdispls, sendtype, n),
+            |st, n| varying(st, recvbuf, recvcounts, rdispls, recvtype, n),
+        )
+    }
 }

@@ -1,23 +1,28 @@
 //! Communicators: rank and size, dup/split/free/compare, attributes, and the barrier.
 
 use super::abi::{self, MPI_Comm};
-use super::boundary::{call, out};
+use super::boundary::{blame, out};
 use super::handles::{self, comm_slot, TAG_UB};
-use super::state::{decode, encode, lock, state, CommEntry, Kind, State};
+use super::state::{decode, encode, state, CommEntry, Kind, State};
 use crate::collective;
 use crate::comm::Comm;
 use crate::error::{err, Result};
+use crate::sync::lock;
 use std::ffi::{c_int, c_void};
 use std::sync::Arc;
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_rank(comm: MPI_Comm, rank: *mut c_int) -> c_int {
-    call("MPI_Comm_rank", comm as usize, || out(rank, handles::comm(state()?, comm)?.rank as c_int, "rank"))
+ffi_fn! {
+    fn MPI_Comm_rank(comm: MPI_Comm, rank: *mut c_int) -> c_int {
+        blame(comm as usize);
+        out(rank, handles::comm(state()?, comm)?.rank as c_int, "rank")
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_size(comm: MPI_Comm, size: *mut c_int) -> c_int {
-    call("MPI_Comm_size", comm as usize, || out(size, handles::comm(state()?, comm)?.size() as c_int, "size"))
+ffi_fn! {
+    fn MPI_Comm_size(comm: MPI_Comm, size: *mut c_int) -> c_int {
+        blame(comm as usize);
+        out(size, handles::comm(state()?, comm)?.size() as c_int, "size")
+    }
 }
 
 /// Registers a new communicator, inheriting the parent's error handler as MPI says.
@@ -30,19 +35,19 @@ fn register(st: &State, parent: MPI_Comm, comm: Comm) -> Result<MPI_Comm> {
     Ok(encode(Kind::Comm, h)? as MPI_Comm)
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_dup(comm: MPI_Comm, newcomm: *mut MPI_Comm) -> c_int {
-    call("MPI_Comm_dup", comm as usize, || {
+ffi_fn! {
+    fn MPI_Comm_dup(comm: MPI_Comm, newcomm: *mut MPI_Comm) -> c_int {
+        blame(comm as usize);
         let st = state()?;
         let c = handles::comm(st, comm)?;
         let dup = collective::dup(&st.rt, &c)?;
         out(newcomm, register(st, comm, dup)?, "new communicator")
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_split(comm: MPI_Comm, color: c_int, key: c_int, newcomm: *mut MPI_Comm) -> c_int {
-    call("MPI_Comm_split", comm as usize, || {
+ffi_fn! {
+    fn MPI_Comm_split(comm: MPI_Comm, color: c_int, key: c_int, newcomm: *mut MPI_Comm) -> c_int {
+        blame(comm as usize);
         let st = state()?;
         let c = handles::comm(st, comm)?;
         let made = match collective::split(&st.rt, &c, color, key, abi::MPI_UNDEFINED)? {
@@ -50,12 +55,11 @@ pub unsafe extern "C" fn PMPI_Comm_split(comm: MPI_Comm, color: c_int, key: c_in
             None => abi::MPI_COMM_NULL,
         };
         out(newcomm, made, "new communicator")
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_free(comm: *mut MPI_Comm) -> c_int {
-    call("MPI_Comm_free", super::boundary::world(), || {
+ffi_fn! {
+    fn MPI_Comm_free(comm: *mut MPI_Comm) -> c_int {
         let st = state()?;
         if comm.is_null() {
             return Err(err!(Arg, "MPI_Comm_free: the communicator argument is NULL"));
@@ -71,12 +75,12 @@ pub unsafe extern "C" fn PMPI_Comm_free(comm: *mut MPI_Comm) -> c_int {
             .remove(h)
             .ok_or_else(|| err!(Comm, "MPI_Comm_free: communicator {value:#x} was already freed"))?;
         out(comm, abi::MPI_COMM_NULL, "communicator")
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_compare(comm1: MPI_Comm, comm2: MPI_Comm, result: *mut c_int) -> c_int {
-    call("MPI_Comm_compare", comm1 as usize, || {
+ffi_fn! {
+    fn MPI_Comm_compare(comm1: MPI_Comm, comm2: MPI_Comm, result: *mut c_int) -> c_int {
+        blame(comm1 as usize);
         let st = state()?;
         let (a, b) = (handles::comm(st, comm1)?, handles::comm(st, comm2)?);
         let verdict = if comm1 == comm2 {
@@ -94,15 +98,15 @@ pub unsafe extern "C" fn PMPI_Comm_compare(comm1: MPI_Comm, comm2: MPI_Comm, res
             }
         };
         out(result, verdict, "result")
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Barrier(comm: MPI_Comm) -> c_int {
-    call("MPI_Barrier", comm as usize, || {
+ffi_fn! {
+    fn MPI_Barrier(comm: MPI_Comm) -> c_int {
+        blame(comm as usize);
         let st = state()?;
         collective::barrier(&st.rt, handles::comm(st, comm)?.as_ref())
-    })
+    }
 }
 
 /// Values behind the predefined attributes; MPI hands out pointers to them.
@@ -113,14 +117,9 @@ static WTIME_IS_GLOBAL_VALUE: c_int = 0;
 static LASTUSEDCODE_VALUE: c_int = abi::MPI_ERR_LASTCODE;
 static UNIVERSE_SIZE_VALUE: std::sync::OnceLock<c_int> = std::sync::OnceLock::new();
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_get_attr(
-    comm: MPI_Comm,
-    comm_keyval: c_int,
-    attribute_val: *mut c_void,
-    flag: *mut c_int,
-) -> c_int {
-    call("MPI_Comm_get_attr", comm as usize, || {
+ffi_fn! {
+    fn MPI_Comm_get_attr(comm: MPI_Comm, comm_keyval: c_int, attribute_val: *mut c_void, flag: *mut c_int) -> c_int {
+        blame(comm as usize);
         let st = state()?;
         handles::comm(st, comm)?;
         let value: Option<&'static c_int> = match comm_keyval {
@@ -143,5 +142,5 @@ pub unsafe extern "C" fn PMPI_Comm_get_attr(
             }
             None => out(flag, 0, "flag"),
         }
-    })
+    }
 }

@@ -1,13 +1,13 @@
 //! The wait and test family, request freeing and cancelling.
 
 use super::abi::{self, MPI_Request, MPI_Status};
-use super::boundary::world;
-use super::boundary::{blame, call, out};
-use super::state::{decode, lock, state, Kind, State};
+use super::boundary::{blame, out};
+use super::state::{decode, state, Kind, State};
 use super::status;
 use crate::comm::Comm;
 use crate::error::{err, Result};
 use crate::request::{Outcome, Request};
+use crate::sync::lock;
 use std::ffi::c_int;
 use std::sync::Arc;
 
@@ -96,9 +96,8 @@ fn status_slot(statuses: *mut MPI_Status, i: usize) -> *mut MPI_Status {
     }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Wait(request: *mut MPI_Request, status: *mut MPI_Status) -> c_int {
-    call("MPI_Wait", world(), || {
+ffi_fn! {
+    fn MPI_Wait(request: *mut MPI_Request, status: *mut MPI_Status) -> c_int {
         let st = state()?;
         let reqs = requests(1, request)?;
         let slot = look(st, reqs[0] as usize)?;
@@ -106,12 +105,11 @@ pub unsafe extern "C" fn PMPI_Wait(request: *mut MPI_Request, status: *mut MPI_S
         let (s, error) = settle(st, &mut reqs[0], done);
         status::write(status, s);
         error.map_or(Ok(()), Err)
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Test(request: *mut MPI_Request, flag: *mut c_int, status: *mut MPI_Status) -> c_int {
-    call("MPI_Test", world(), || {
+ffi_fn! {
+    fn MPI_Test(request: *mut MPI_Request, flag: *mut c_int, status: *mut MPI_Status) -> c_int {
         let st = state()?;
         let reqs = requests(1, request)?;
         let slot = look(st, reqs[0] as usize)?;
@@ -122,7 +120,7 @@ pub unsafe extern "C" fn PMPI_Test(request: *mut MPI_Request, flag: *mut c_int, 
         out(flag, 1, "flag")?;
         status::write(status, s);
         error.map_or(Ok(()), Err)
-    })
+    }
 }
 
 /// Completes every request in `reqs` that is done (all of them, if `all`); returns whether it did.
@@ -159,22 +157,17 @@ fn complete_all(st: &State, reqs: &mut [MPI_Request], statuses: *mut MPI_Status,
     Ok(true)
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Waitall(count: c_int, reqs: *mut MPI_Request, statuses: *mut MPI_Status) -> c_int {
-    call("MPI_Waitall", world(), || complete_all(state()?, requests(count, reqs)?, statuses, true).map(|_| ()))
+ffi_fn! {
+    fn MPI_Waitall(count: c_int, reqs: *mut MPI_Request, statuses: *mut MPI_Status) -> c_int {
+        complete_all(state()?, requests(count, reqs)?, statuses, true).map(|_| ())
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Testall(
-    count: c_int,
-    reqs: *mut MPI_Request,
-    flag: *mut c_int,
-    statuses: *mut MPI_Status,
-) -> c_int {
-    call("MPI_Testall", world(), || {
+ffi_fn! {
+    fn MPI_Testall(count: c_int, reqs: *mut MPI_Request, flag: *mut c_int, statuses: *mut MPI_Status) -> c_int {
         let done = complete_all(state()?, requests(count, reqs)?, statuses, false)?;
         out(flag, done as c_int, "flag")
-    })
+    }
 }
 
 /// Index of the first active request that is done; `Some(None)` when none is active.
@@ -200,31 +193,26 @@ fn any(st: &State, reqs: &mut [MPI_Request], index: *mut c_int, status: *mut MPI
     error.map_or(Ok(true), Err)
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Waitany(
-    count: c_int,
-    reqs: *mut MPI_Request,
-    index: *mut c_int,
-    status: *mut MPI_Status,
-) -> c_int {
-    call("MPI_Waitany", world(), || any(state()?, requests(count, reqs)?, index, status, true).map(|_| ()))
+ffi_fn! {
+    fn MPI_Waitany(count: c_int, reqs: *mut MPI_Request, index: *mut c_int, status: *mut MPI_Status) -> c_int {
+        any(state()?, requests(count, reqs)?, index, status, true).map(|_| ())
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Testany(
-    count: c_int,
-    reqs: *mut MPI_Request,
-    index: *mut c_int,
-    flag: *mut c_int,
-    status: *mut MPI_Status,
-) -> c_int {
-    call("MPI_Testany", world(), || {
+ffi_fn! {
+    fn MPI_Testany(
+        count: c_int,
+        reqs: *mut MPI_Request,
+        index: *mut c_int,
+        flag: *mut c_int,
+        status: *mut MPI_Status,
+    ) -> c_int {
         let done = any(state()?, requests(count, reqs)?, index, status, false)?;
         if !done {
             out(index, abi::MPI_UNDEFINED, "index")?;
         }
         out(flag, done as c_int, "flag")
-    })
+    }
 }
 
 fn some(
@@ -264,31 +252,32 @@ fn some(
     Ok(())
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Waitsome(
-    incount: c_int,
-    reqs: *mut MPI_Request,
-    outcount: *mut c_int,
-    indices: *mut c_int,
-    statuses: *mut MPI_Status,
-) -> c_int {
-    call("MPI_Waitsome", world(), || some(state()?, requests(incount, reqs)?, outcount, indices, statuses, true))
+ffi_fn! {
+    fn MPI_Waitsome(
+        incount: c_int,
+        reqs: *mut MPI_Request,
+        outcount: *mut c_int,
+        indices: *mut c_int,
+        statuses: *mut MPI_Status,
+    ) -> c_int {
+        some(state()?, requests(incount, reqs)?, outcount, indices, statuses, true)
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Testsome(
-    incount: c_int,
-    reqs: *mut MPI_Request,
-    outcount: *mut c_int,
-    indices: *mut c_int,
-    statuses: *mut MPI_Status,
-) -> c_int {
-    call("MPI_Testsome", world(), || some(state()?, requests(incount, reqs)?, outcount, indices, statuses, false))
+ffi_fn! {
+    fn MPI_Testsome(
+        incount: c_int,
+        reqs: *mut MPI_Request,
+        outcount: *mut c_int,
+        indices: *mut c_int,
+        statuses: *mut MPI_Status,
+    ) -> c_int {
+        some(state()?, requests(incount, reqs)?, outcount, indices, statuses, false)
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Request_free(request: *mut MPI_Request) -> c_int {
-    call("MPI_Request_free", world(), || {
+ffi_fn! {
+    fn MPI_Request_free(request: *mut MPI_Request) -> c_int {
         let st = state()?;
         let reqs = requests(1, request)?;
         let value = reqs[0] as usize;
@@ -300,12 +289,11 @@ pub unsafe extern "C" fn PMPI_Request_free(request: *mut MPI_Request) -> c_int {
             .ok_or_else(|| err!(Request, "MPI_Request_free: request {value:#x} was already freed"))?;
         reqs[0] = abi::MPI_REQUEST_NULL;
         Ok(())
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Cancel(request: *mut MPI_Request) -> c_int {
-    call("MPI_Cancel", world(), || {
+ffi_fn! {
+    fn MPI_Cancel(request: *mut MPI_Request) -> c_int {
         let st = state()?;
         let value = requests(1, request)?[0] as usize;
         let h = decode(Kind::Request, value)
@@ -319,5 +307,5 @@ pub unsafe extern "C" fn PMPI_Cancel(request: *mut MPI_Request) -> c_int {
             st.rt.cancel(t);
         }
         Ok(())
-    })
+    }
 }

@@ -1,58 +1,47 @@
 //! Datatypes: sizes and extents, and contiguous derived types.
 
 use super::abi::{self, MPI_Aint, MPI_Count, MPI_Datatype};
-use super::boundary::world;
-use super::boundary::{call, out};
+use super::boundary::out;
 use super::handles;
-use super::state::{decode, encode, lock, state, Kind};
+use super::state::{decode, encode, state, Kind};
 use crate::datatype::Datatype;
 use crate::error::err;
+use crate::sync::lock;
 use std::ffi::c_int;
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_size(datatype: MPI_Datatype, size: *mut c_int) -> c_int {
-    call("MPI_Type_size", world(), || {
+ffi_fn! {
+    fn MPI_Type_size(datatype: MPI_Datatype, size: *mut c_int) -> c_int {
         let t = handles::datatype(state()?, datatype)?;
         out(size, c_int::try_from(t.size).unwrap_or(abi::MPI_UNDEFINED), "size")
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_size_x(datatype: MPI_Datatype, size: *mut MPI_Count) -> c_int {
-    call("MPI_Type_size_x", world(), || out(size, handles::datatype(state()?, datatype)?.size as MPI_Count, "size"))
+ffi_fn! {
+    fn MPI_Type_size_x(datatype: MPI_Datatype, size: *mut MPI_Count) -> c_int {
+        out(size, handles::datatype(state()?, datatype)?.size as MPI_Count, "size")
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_get_extent(
-    datatype: MPI_Datatype,
-    lb: *mut MPI_Aint,
-    extent: *mut MPI_Aint,
-) -> c_int {
-    call("MPI_Type_get_extent", world(), || {
+ffi_fn! {
+    fn MPI_Type_get_extent(datatype: MPI_Datatype, lb: *mut MPI_Aint, extent: *mut MPI_Aint) -> c_int {
         let t = handles::datatype(state()?, datatype)?;
         out(lb, 0, "lower bound")?;
         out(extent, t.extent as MPI_Aint, "extent")
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_contiguous(
-    count: c_int,
-    oldtype: MPI_Datatype,
-    newtype: *mut MPI_Datatype,
-) -> c_int {
-    call("MPI_Type_contiguous", world(), || {
+ffi_fn! {
+    fn MPI_Type_contiguous(count: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
         let st = state()?;
         let base = handles::datatype(st, oldtype)?;
         let t = Datatype::contiguous(count as i64, &base)?;
         let h = lock(&st.types).insert(t);
         out(newtype, encode(Kind::Datatype, h)? as MPI_Datatype, "new datatype")
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_commit(datatype: *mut MPI_Datatype) -> c_int {
-    call("MPI_Type_commit", world(), || {
+ffi_fn! {
+    fn MPI_Type_commit(datatype: *mut MPI_Datatype) -> c_int {
         let st = state()?;
         if datatype.is_null() {
             return Err(err!(Arg, "MPI_Type_commit: the datatype argument is NULL"));
@@ -68,12 +57,11 @@ pub unsafe extern "C" fn PMPI_Type_commit(datatype: *mut MPI_Datatype) -> c_int 
         let t = types.get_mut(h).ok_or_else(|| err!(Type, "MPI_Type_commit: datatype {v:#x} was freed"))?;
         t.committed = true;
         Ok(())
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Type_free(datatype: *mut MPI_Datatype) -> c_int {
-    call("MPI_Type_free", world(), || {
+ffi_fn! {
+    fn MPI_Type_free(datatype: *mut MPI_Datatype) -> c_int {
         let st = state()?;
         if datatype.is_null() {
             return Err(err!(Arg, "MPI_Type_free: the datatype argument is NULL"));
@@ -85,5 +73,5 @@ pub unsafe extern "C" fn PMPI_Type_free(datatype: *mut MPI_Datatype) -> c_int {
         })?;
         lock(&st.types).remove(h).ok_or_else(|| err!(Type, "MPI_Type_free: datatype {v:#x} was already freed"))?;
         out(datatype, abi::MPI_DATATYPE_NULL, "datatype")
-    })
+    }
 }

@@ -1,10 +1,10 @@
 //! Environment management: start-up and shutdown, versions, clocks, error strings, memory.
 
 use super::abi::{self, MPI_Aint, MPI_Comm, MPI_Errhandler, MPI_Info};
-use super::boundary::world;
-use super::boundary::{self, call, out};
-use super::state::{self, lock, state};
-use crate::error::{err, ErrorClass};
+use super::boundary::{self, blame, out};
+use super::state::{self, state};
+use crate::error::{err, ErrorClass, Result};
+use crate::sync::lock;
 use std::ffi::{c_char, c_double, c_int, c_void};
 use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
@@ -16,92 +16,90 @@ const LIBRARY_VERSION: &str = concat!(
     " (MPI 5.0 standard ABI; standing TCP mesh with a communication thread)"
 );
 
-fn start(required: c_int) -> c_int {
-    call("MPI_Init", world(), || {
-        let level = match required {
-            abi::MPI_THREAD_SINGLE
-            | abi::MPI_THREAD_FUNNELED
-            | abi::MPI_THREAD_SERIALIZED
-            | abi::MPI_THREAD_MULTIPLE => required,
-            _ => return Err(err!(Arg, "MPI_Init_thread: unknown thread level {required}")),
-        };
-        if let Err(e) = state::init(level) {
-            // Start-up failures cannot be handled by the program: say why and stop.
-            crate::log::error(&format!("MPI_Init failed: {}", e.message));
-            std::process::exit(1);
+fn start(required: c_int) -> Result<()> {
+    let level = match required {
+        abi::MPI_THREAD_SINGLE | abi::MPI_THREAD_FUNNELED | abi::MPI_THREAD_SERIALIZED | abi::MPI_THREAD_MULTIPLE => {
+            required
         }
-        Ok(())
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Init(argc: *mut c_int, argv: *mut *mut *mut c_char) -> c_int {
-    let _ = (argc, argv);
-    start(abi::MPI_THREAD_SINGLE)
-}
-
-/// Every level is truly provided: all shared state sits behind locks and any number of
-/// threads may wait at once, so MPI_THREAD_MULTIPLE is granted when asked for.
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Init_thread(
-    argc: *mut c_int,
-    argv: *mut *mut *mut c_char,
-    required: c_int,
-    provided: *mut c_int,
-) -> c_int {
-    let _ = (argc, argv);
-    let rc = start(required);
-    if rc == abi::MPI_SUCCESS && !provided.is_null() {
-        // SAFETY: non-null output argument (MPI's contract).
-        unsafe { provided.write(required) };
+        _ => return Err(err!(Arg, "MPI_Init_thread: unknown thread level {required}")),
+    };
+    if let Err(e) = state::init(level) {
+        // Start-up failures cannot be handled by the program: say why and stop.
+        crate::log::error(&format!("MPI_Init failed: {}", e.message));
+        std::process::exit(1);
     }
-    rc
+    Ok(())
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Query_thread(provided: *mut c_int) -> c_int {
-    call("MPI_Query_thread", world(), || out(provided, state()?.thread_level, "provided"))
+ffi_fn! {
+    fn MPI_Init(argc: *mut c_int, argv: *mut *mut *mut c_char) -> c_int {
+        let _ = (argc, argv);
+        start(abi::MPI_THREAD_SINGLE)
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Initialized(flag: *mut c_int) -> c_int {
-    call("MPI_Initialized", world(), || out(flag, state::initialized().is_some() as c_int, "flag"))
+ffi_fn! {
+    /// Every level is truly provided: all shared state sits behind locks and any number of
+    /// threads may wait at once, so MPI_THREAD_MULTIPLE is granted when asked for.
+    fn MPI_Init_thread(
+        argc: *mut c_int,
+        argv: *mut *mut *mut c_char,
+        required: c_int,
+        provided: *mut c_int,
+    ) -> c_int {
+        let _ = (argc, argv);
+        start(required)?;
+        if provided.is_null() {
+            return Ok(());
+        }
+        out(provided, required, "provided")
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Finalized(flag: *mut c_int) -> c_int {
-    call("MPI_Finalized", world(), || {
+ffi_fn! {
+    fn MPI_Query_thread(provided: *mut c_int) -> c_int {
+        out(provided, state()?.thread_level, "provided")
+    }
+}
+
+ffi_fn! {
+    fn MPI_Initialized(flag: *mut c_int) -> c_int {
+        out(flag, state::initialized().is_some() as c_int, "flag")
+    }
+}
+
+ffi_fn! {
+    fn MPI_Finalized(flag: *mut c_int) -> c_int {
         let done = state::initialized().is_some_and(|s| s.finalized.load(Ordering::SeqCst));
         out(flag, done as c_int, "flag")
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Finalize() -> c_int {
-    call("MPI_Finalize", world(), || {
+ffi_fn! {
+    fn MPI_Finalize() -> c_int {
         let st = state()?;
         st.finalized.store(true, Ordering::SeqCst);
         st.rt.finalize()
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Abort(comm: MPI_Comm, errorcode: c_int) -> c_int {
-    let _ = comm;
-    // MPI_Abort on any communicator ends the whole job: partyline has one job per mesh.
-    crate::log::error(&format!("MPI_Abort called with error code {errorcode}; ending the job"));
-    match state::initialized() {
-        Some(st) => st.rt.abort(errorcode),
-        None => std::process::exit(errorcode),
     }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Get_version(version: *mut c_int, subversion: *mut c_int) -> c_int {
-    call("MPI_Get_version", world(), || {
+ffi_fn! {
+    fn MPI_Abort(comm: MPI_Comm, errorcode: c_int) -> c_int {
+        let _ = comm;
+        // MPI_Abort on any communicator ends the whole job: partyline has one job per mesh.
+        crate::log::error(&format!("MPI_Abort called with error code {errorcode}; ending the job"));
+        match state::initialized() {
+            Some(st) => st.rt.abort(errorcode),
+            None => std::process::exit(errorcode),
+        }
+    }
+}
+
+ffi_fn! {
+    fn MPI_Get_version(version: *mut c_int, subversion: *mut c_int) -> c_int {
         out(version, abi::MPI_VERSION, "version")?;
         out(subversion, abi::MPI_SUBVERSION, "subversion")
-    })
+    }
 }
 
 /// Copies `text` into a caller's C string buffer of `cap` bytes, NUL-terminated.
@@ -119,16 +117,14 @@ fn write_c_string(dest: *mut c_char, cap: usize, text: &str, len: *mut c_int) ->
     out(len, n as c_int, "length")
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Get_library_version(version: *mut c_char, resultlen: *mut c_int) -> c_int {
-    call("MPI_Get_library_version", world(), || {
+ffi_fn! {
+    fn MPI_Get_library_version(version: *mut c_char, resultlen: *mut c_int) -> c_int {
         write_c_string(version, abi::MPI_MAX_LIBRARY_VERSION_STRING as usize, LIBRARY_VERSION, resultlen)
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Get_processor_name(name: *mut c_char, resultlen: *mut c_int) -> c_int {
-    call("MPI_Get_processor_name", world(), || {
+ffi_fn! {
+    fn MPI_Get_processor_name(name: *mut c_char, resultlen: *mut c_int) -> c_int {
         let mut buf = [0u8; 256];
         // SAFETY: gethostname writes at most buf.len() bytes into our local buffer.
         let rc = unsafe { libc::gethostname(buf.as_mut_ptr() as *mut c_char, buf.len()) };
@@ -139,7 +135,7 @@ pub unsafe extern "C" fn PMPI_Get_processor_name(name: *mut c_char, resultlen: *
             "localhost".into()
         };
         write_c_string(name, abi::MPI_MAX_PROCESSOR_NAME as usize, &host, resultlen)
-    })
+    }
 }
 
 fn origin() -> Instant {
@@ -147,19 +143,20 @@ fn origin() -> Instant {
     *ORIGIN.get_or_init(Instant::now)
 }
 
-#[no_mangle]
-pub extern "C" fn PMPI_Wtime() -> c_double {
-    origin().elapsed().as_secs_f64()
+ffi_fn! {
+    fn MPI_Wtime() -> c_double {
+        origin().elapsed().as_secs_f64()
+    }
 }
 
-#[no_mangle]
-pub extern "C" fn PMPI_Wtick() -> c_double {
-    1e-9
+ffi_fn! {
+    fn MPI_Wtick() -> c_double {
+        1e-9
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Error_string(errorcode: c_int, string: *mut c_char, resultlen: *mut c_int) -> c_int {
-    call("MPI_Error_string", world(), || {
+ffi_fn! {
+    fn MPI_Error_string(errorcode: c_int, string: *mut c_char, resultlen: *mut c_int) -> c_int {
         let text = match errorcode {
             abi::MPI_SUCCESS => "MPI_SUCCESS: no errors".to_string(),
             code => boundary::last_message(code)
@@ -167,25 +164,23 @@ pub unsafe extern "C" fn PMPI_Error_string(errorcode: c_int, string: *mut c_char
                 .ok_or_else(|| err!(Arg, "MPI_Error_string: unknown error code {code}"))?,
         };
         write_c_string(string, abi::MPI_MAX_ERROR_STRING as usize, &text, resultlen)
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Error_class(errorcode: c_int, errorclass: *mut c_int) -> c_int {
-    call("MPI_Error_class", world(), || {
+ffi_fn! {
+    fn MPI_Error_class(errorcode: c_int, errorclass: *mut c_int) -> c_int {
         let known = errorcode == abi::MPI_SUCCESS || (0..=abi::MPI_ERR_LASTCODE).contains(&errorcode);
         if !known {
             return Err(err!(Arg, "MPI_Error_class: unknown error code {errorcode}"));
         }
         // Codes are classes in partyline; details travel in MPI_Error_string.
         out(errorclass, errorcode, "error class")
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Alloc_mem(size: MPI_Aint, info: MPI_Info, baseptr: *mut c_void) -> c_int {
-    let _ = info;
-    call("MPI_Alloc_mem", world(), || {
+ffi_fn! {
+    fn MPI_Alloc_mem(size: MPI_Aint, info: MPI_Info, baseptr: *mut c_void) -> c_int {
+        let _ = info;
         if size < 0 {
             return Err(err!(Arg, "MPI_Alloc_mem: size {size} is negative"));
         }
@@ -195,14 +190,15 @@ pub unsafe extern "C" fn PMPI_Alloc_mem(size: MPI_Aint, info: MPI_Info, baseptr:
             return Err(err!(NoMem, "MPI_Alloc_mem: cannot allocate {size} bytes"));
         }
         out(baseptr as *mut *mut c_void, p, "base pointer")
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Free_mem(base: *mut c_void) -> c_int {
-    // SAFETY: `base` came from MPI_Alloc_mem, i.e. from malloc (MPI's contract); free(NULL) is a no-op.
-    unsafe { libc::free(base) };
-    abi::MPI_SUCCESS
+ffi_fn! {
+    fn MPI_Free_mem(base: *mut c_void) -> c_int {
+        // SAFETY: `base` came from MPI_Alloc_mem, i.e. from malloc (MPI's contract); free(NULL) is a no-op.
+        unsafe { libc::free(base) };
+        Ok(())
+    }
 }
 
 /// Errhandler handles that partyline knows.
@@ -210,9 +206,9 @@ fn valid_errhandler(h: usize) -> bool {
     [abi::MPI_ERRORS_ARE_FATAL, abi::MPI_ERRORS_ABORT, abi::MPI_ERRORS_RETURN].iter().any(|e| *e as usize == h)
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_set_errhandler(comm: MPI_Comm, errhandler: MPI_Errhandler) -> c_int {
-    call("MPI_Comm_set_errhandler", comm as usize, || {
+ffi_fn! {
+    fn MPI_Comm_set_errhandler(comm: MPI_Comm, errhandler: MPI_Errhandler) -> c_int {
+        blame(comm as usize);
         let st = state()?;
         if !valid_errhandler(errhandler as usize) {
             return Err(err!(Arg, "MPI_Comm_set_errhandler: unknown error handler {:#x}; use MPI_ERRORS_ARE_FATAL, MPI_ERRORS_ABORT or MPI_ERRORS_RETURN", errhandler as usize));
@@ -222,12 +218,12 @@ pub unsafe extern "C" fn PMPI_Comm_set_errhandler(comm: MPI_Comm, errhandler: MP
         let entry = comms.get_mut(h).ok_or_else(|| err!(Comm, "invalid communicator handle {:#x}", comm as usize))?;
         entry.errhandler = errhandler as usize;
         Ok(())
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Comm_get_errhandler(comm: MPI_Comm, errhandler: *mut MPI_Errhandler) -> c_int {
-    call("MPI_Comm_get_errhandler", comm as usize, || {
+ffi_fn! {
+    fn MPI_Comm_get_errhandler(comm: MPI_Comm, errhandler: *mut MPI_Errhandler) -> c_int {
+        blame(comm as usize);
         let st = state()?;
         let h = super::handles::comm_slot(comm as usize).ok_or_else(|| err!(Comm, "invalid communicator"))?;
         let current = lock(&st.comms)
@@ -235,11 +231,12 @@ pub unsafe extern "C" fn PMPI_Comm_get_errhandler(comm: MPI_Comm, errhandler: *m
             .map(|e| e.errhandler)
             .ok_or_else(|| err!(Comm, "invalid communicator handle {:#x}", comm as usize))?;
         out(errhandler, current as MPI_Errhandler, "error handler")
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Errhandler_free(errhandler: *mut MPI_Errhandler) -> c_int {
-    // The predefined handlers are never really freed; the handle is nulled as MPI says.
-    call("MPI_Errhandler_free", world(), || out(errhandler, abi::MPI_ERRHANDLER_NULL, "error handler"))
+ffi_fn! {
+    fn MPI_Errhandler_free(errhandler: *mut MPI_Errhandler) -> c_int {
+        // The predefined handlers are never really freed; the handle is nulled as MPI says.
+        out(errhandler, abi::MPI_ERRHANDLER_NULL, "error handler")
+    }
 }

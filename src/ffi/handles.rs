@@ -2,11 +2,12 @@
 
 use super::abi;
 use super::region::Region;
-use super::state::{decode, lock, Kind, State};
+use super::state::{decode, Kind, State};
 use crate::comm::Comm;
 use crate::datatype::Datatype;
 use crate::error::{err, Result};
 use crate::handle_table::Handle;
+use crate::sync::lock;
 use std::ffi::c_void;
 use std::sync::Arc;
 

@@ -1,6 +1,10 @@
-//! The C ABI: every `extern "C"` function, the handle tables and the constant tables. The
-//! real implementations are the `PMPI_` functions; build.rs generates the `MPI_` names.
+//! The C ABI: every `extern "C"` function, the handle tables and the constant tables. Each
+//! function is declared once with `ffi_fn!` (export.rs), which makes both `MPI_` and `PMPI_`.
 #![allow(non_snake_case, clippy::missing_safety_doc, clippy::too_many_arguments)]
+
+// First, so the macro is defined for the modules below.
+#[macro_use]
+mod export;
 
 pub mod abi;
 mod abi_consts;
@@ -20,5 +24,3 @@ mod reduce;
 mod region;
 mod state;
 mod status;
-
-include!(concat!(env!("OUT_DIR"), "/mpi_names.rs"));

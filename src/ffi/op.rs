@@ -1,12 +1,13 @@
 //! Reduction operations at the C boundary: op handles, user operations, and which kernel an (op, datatype) pair uses.
 
 use super::abi::{self, MPI_Datatype, MPI_Op, MPI_User_function};
-use super::boundary::{call, out, world};
+use super::boundary::out;
 use super::handles;
-use super::state::{decode, encode, lock, state, Kind, State, UserOp};
+use super::state::{decode, encode, state, Kind, State, UserOp};
 use crate::collective::op::{self, Basic, Builtin, Float, Int};
 use crate::datatype::Datatype;
 use crate::error::{err, Result};
+use crate::sync::lock;
 use std::ffi::{c_int, c_void};
 
 /// A combining function `inout = in op inout` over whole items of the reduced datatype.
@@ -217,9 +218,8 @@ fn aligned(bytes: &[u8]) -> Vec<u128> {
     v
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Op_create(user_fn: MPI_User_function, commute: c_int, op: *mut MPI_Op) -> c_int {
-    call("MPI_Op_create", world(), || {
+ffi_fn! {
+    fn MPI_Op_create(user_fn: MPI_User_function, commute: c_int, op: *mut MPI_Op) -> c_int {
         let st = state()?;
         let func = user_fn.ok_or_else(|| err!(Arg, "MPI_Op_create: the function is NULL"))?;
         let h = lock(&st.ops).insert(UserOp { func, commute: commute != 0 });
@@ -230,12 +230,11 @@ pub unsafe extern "C" fn PMPI_Op_create(user_fn: MPI_User_function, commute: c_i
                 Err(e)
             }
         }
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Op_free(op: *mut MPI_Op) -> c_int {
-    call("MPI_Op_free", world(), || {
+ffi_fn! {
+    fn MPI_Op_free(op: *mut MPI_Op) -> c_int {
         let st = state()?;
         if op.is_null() {
             return Err(err!(Arg, "MPI_Op_free: the op argument is NULL"));
@@ -248,12 +247,11 @@ pub unsafe extern "C" fn PMPI_Op_free(op: *mut MPI_Op) -> c_int {
         let h = decode(Kind::Op, v).ok_or_else(|| err!(Op, "MPI_Op_free: invalid operation handle {v:#x}"))?;
         lock(&st.ops).remove(h).ok_or_else(|| err!(Op, "MPI_Op_free: operation {v:#x} was already freed"))?;
         out(op, abi::MPI_OP_NULL, "op")
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Op_commutative(op: MPI_Op, commute: *mut c_int) -> c_int {
-    call("MPI_Op_commutative", world(), || {
+ffi_fn! {
+    fn MPI_Op_commutative(op: MPI_Op, commute: *mut c_int) -> c_int {
         let st = state()?;
         // Every predefined reduction is commutative.
         let c = match builtin(op as usize) {
@@ -261,18 +259,17 @@ pub unsafe extern "C" fn PMPI_Op_commutative(op: MPI_Op, commute: *mut c_int) ->
             None => user_op(st, op as usize)?.commute,
         };
         out(commute, c as c_int, "commute")
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Reduce_local(
-    inbuf: *const c_void,
-    inoutbuf: *mut c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-) -> c_int {
-    call("MPI_Reduce_local", world(), || {
+ffi_fn! {
+    fn MPI_Reduce_local(
+        inbuf: *const c_void,
+        inoutbuf: *mut c_void,
+        count: c_int,
+        datatype: MPI_Datatype,
+        op: MPI_Op,
+    ) -> c_int {
         let st = state()?;
         let t = handles::datatype(st, datatype)?;
         let combine = combiner(st, op, datatype, &t)?;
@@ -282,5 +279,5 @@ pub unsafe extern "C" fn PMPI_Reduce_local(
         // by anything else, for the whole blocking call; send and receive buffers may not overlap.
         combine(unsafe { input.bytes() }, unsafe { inout.bytes_mut() });
         Ok(())
-    })
+    }
 }

@@ -1,16 +1,17 @@
 //! Point-to-point: blocking and nonblocking sends and receives, probes, buffered-mode space.
 
 use super::abi::{MPI_Comm, MPI_Datatype, MPI_Request, MPI_Status};
-use super::boundary::{call, out};
+use super::boundary::{blame, out};
 use super::handles::{self, buffer};
 use super::region::Region;
-use super::state::{encode, lock, state, Kind, PersistentOp, RequestEntry, State};
+use super::state::{encode, state, Kind, PersistentOp, RequestEntry, State};
 use super::status;
 use crate::comm::Comm;
 use crate::engine::matching::Pattern;
 use crate::error::Result;
 use crate::request::{Outcome, Request};
 use crate::runtime::{outcome_result, RecvTicket, SendMode};
+use crate::sync::lock;
 use std::ffi::{c_int, c_void};
 use std::sync::Arc;
 
@@ -87,7 +88,6 @@ pub enum Begin {
 
 /// The body of every call that hands back a request handle (`MPI_I*` and `MPI_*_init`).
 pub fn request_call(
-    name: &str,
     begin: Begin,
     send: Option<SendMode>,
     buf: *const c_void,
@@ -97,20 +97,18 @@ pub fn request_call(
     tag: c_int,
     comm: MPI_Comm,
     request: *mut MPI_Request,
-) -> c_int {
-    call(name, comm as usize, || {
-        let st = state()?;
-        let (op, c) = operation(st, send, buf, count, datatype, peer, tag, comm)?;
-        let handle = match begin {
-            Begin::Now => new_handle(st, Some(post(st, &op, &c)?), c, comm as usize, None)?,
-            Begin::OnStart => new_handle(st, None, c, comm as usize, Some(op))?,
-        };
-        out(request, handle, "request")
-    })
+) -> Result<()> {
+    blame(comm as usize);
+    let st = state()?;
+    let (op, c) = operation(st, send, buf, count, datatype, peer, tag, comm)?;
+    let handle = match begin {
+        Begin::Now => new_handle(st, Some(post(st, &op, &c)?), c, comm as usize, None)?,
+        Begin::OnStart => new_handle(st, None, c, comm as usize, Some(op))?,
+    };
+    out(request, handle, "request")
 }
 
 fn blocking_send(
-    name: &str,
     mode: SendMode,
     buf: *const c_void,
     count: c_int,
@@ -118,12 +116,11 @@ fn blocking_send(
     dest: c_int,
     tag: c_int,
     comm: MPI_Comm,
-) -> c_int {
-    call(name, comm as usize, || {
-        let st = state()?;
-        let (op, c) = operation(st, Some(mode), buf, count, datatype, dest, tag, comm)?;
-        send_now(st, &op, &c)
-    })
+) -> Result<()> {
+    blame(comm as usize);
+    let st = state()?;
+    let (op, c) = operation(st, Some(mode), buf, count, datatype, dest, tag, comm)?;
+    send_now(st, &op, &c)
 }
 
 fn send_now(st: &State, op: &PersistentOp, c: &Comm) -> Result<()> {
@@ -146,152 +143,161 @@ fn recv_now(st: &State, op: &PersistentOp, c: &Comm, status: *mut MPI_Status) ->
     outcome_result(outcome).map(|_| ())
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Send(
-    buf: *const c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    dest: c_int,
-    tag: c_int,
-    comm: MPI_Comm,
-) -> c_int {
-    blocking_send("MPI_Send", SendMode::Standard, buf, count, datatype, dest, tag, comm)
+ffi_fn! {
+    fn MPI_Send(
+        buf: *const c_void,
+        count: c_int,
+        datatype: MPI_Datatype,
+        dest: c_int,
+        tag: c_int,
+        comm: MPI_Comm,
+    ) -> c_int {
+        blocking_send(SendMode::Standard, buf, count, datatype, dest, tag, comm)
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Rsend(
-    buf: *const c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    dest: c_int,
-    tag: c_int,
-    comm: MPI_Comm,
-) -> c_int {
-    blocking_send("MPI_Rsend", SendMode::Standard, buf, count, datatype, dest, tag, comm)
+ffi_fn! {
+    fn MPI_Rsend(
+        buf: *const c_void,
+        count: c_int,
+        datatype: MPI_Datatype,
+        dest: c_int,
+        tag: c_int,
+        comm: MPI_Comm,
+    ) -> c_int {
+        blocking_send(SendMode::Standard, buf, count, datatype, dest, tag, comm)
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Ssend(
-    buf: *const c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    dest: c_int,
-    tag: c_int,
-    comm: MPI_Comm,
-) -> c_int {
-    blocking_send("MPI_Ssend", SendMode::Synchronous, buf, count, datatype, dest, tag, comm)
+ffi_fn! {
+    fn MPI_Ssend(
+        buf: *const c_void,
+        count: c_int,
+        datatype: MPI_Datatype,
+        dest: c_int,
+        tag: c_int,
+        comm: MPI_Comm,
+    ) -> c_int {
+        blocking_send(SendMode::Synchronous, buf, count, datatype, dest, tag, comm)
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Bsend(
-    buf: *const c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    dest: c_int,
-    tag: c_int,
-    comm: MPI_Comm,
-) -> c_int {
-    blocking_send("MPI_Bsend", SendMode::Buffered, buf, count, datatype, dest, tag, comm)
+ffi_fn! {
+    fn MPI_Bsend(
+        buf: *const c_void,
+        count: c_int,
+        datatype: MPI_Datatype,
+        dest: c_int,
+        tag: c_int,
+        comm: MPI_Comm,
+    ) -> c_int {
+        blocking_send(SendMode::Buffered, buf, count, datatype, dest, tag, comm)
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Isend(
-    buf: *const c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    dest: c_int,
-    tag: c_int,
-    comm: MPI_Comm,
-    request: *mut MPI_Request,
-) -> c_int {
-    request_call("MPI_Isend", Begin::Now, Some(SendMode::Standard), buf, count, datatype, dest, tag, comm, request)
+ffi_fn! {
+    fn MPI_Isend(
+        buf: *const c_void,
+        count: c_int,
+        datatype: MPI_Datatype,
+        dest: c_int,
+        tag: c_int,
+        comm: MPI_Comm,
+        request: *mut MPI_Request,
+    ) -> c_int {
+        request_call(Begin::Now, Some(SendMode::Standard), buf, count, datatype, dest, tag, comm, request)
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Irsend(
-    buf: *const c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    dest: c_int,
-    tag: c_int,
-    comm: MPI_Comm,
-    request: *mut MPI_Request,
-) -> c_int {
-    request_call("MPI_Irsend", Begin::Now, Some(SendMode::Standard), buf, count, datatype, dest, tag, comm, request)
+ffi_fn! {
+    fn MPI_Irsend(
+        buf: *const c_void,
+        count: c_int,
+        datatype: MPI_Datatype,
+        dest: c_int,
+        tag: c_int,
+        comm: MPI_Comm,
+        request: *mut MPI_Request,
+    ) -> c_int {
+        request_call(Begin::Now, Some(SendMode::Standard), buf, count, datatype, dest, tag, comm, request)
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Issend(
-    buf: *const c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    dest: c_int,
-    tag: c_int,
-    comm: MPI_Comm,
-    request: *mut MPI_Request,
-) -> c_int {
-    request_call("MPI_Issend", Begin::Now, Some(SendMode::Synchronous), buf, count, datatype, dest, tag, comm, request)
+ffi_fn! {
+    fn MPI_Issend(
+        buf: *const c_void,
+        count: c_int,
+        datatype: MPI_Datatype,
+        dest: c_int,
+        tag: c_int,
+        comm: MPI_Comm,
+        request: *mut MPI_Request,
+    ) -> c_int {
+        request_call(Begin::Now, Some(SendMode::Synchronous), buf, count, datatype, dest, tag, comm, request)
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Ibsend(
-    buf: *const c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    dest: c_int,
-    tag: c_int,
-    comm: MPI_Comm,
-    request: *mut MPI_Request,
-) -> c_int {
-    request_call("MPI_Ibsend", Begin::Now, Some(SendMode::Buffered), buf, count, datatype, dest, tag, comm, request)
+ffi_fn! {
+    fn MPI_Ibsend(
+        buf: *const c_void,
+        count: c_int,
+        datatype: MPI_Datatype,
+        dest: c_int,
+        tag: c_int,
+        comm: MPI_Comm,
+        request: *mut MPI_Request,
+    ) -> c_int {
+        request_call(Begin::Now, Some(SendMode::Buffered), buf, count, datatype, dest, tag, comm, request)
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Irecv(
-    buf: *mut c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    source: c_int,
-    tag: c_int,
-    comm: MPI_Comm,
-    request: *mut MPI_Request,
-) -> c_int {
-    request_call("MPI_Irecv", Begin::Now, None, buf, count, datatype, source, tag, comm, request)
+ffi_fn! {
+    fn MPI_Irecv(
+        buf: *mut c_void,
+        count: c_int,
+        datatype: MPI_Datatype,
+        source: c_int,
+        tag: c_int,
+        comm: MPI_Comm,
+        request: *mut MPI_Request,
+    ) -> c_int {
+        request_call(Begin::Now, None, buf, count, datatype, source, tag, comm, request)
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Recv(
-    buf: *mut c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    source: c_int,
-    tag: c_int,
-    comm: MPI_Comm,
-    status: *mut MPI_Status,
-) -> c_int {
-    call("MPI_Recv", comm as usize, || {
+ffi_fn! {
+    fn MPI_Recv(
+        buf: *mut c_void,
+        count: c_int,
+        datatype: MPI_Datatype,
+        source: c_int,
+        tag: c_int,
+        comm: MPI_Comm,
+        status: *mut MPI_Status,
+    ) -> c_int {
+        blame(comm as usize);
         let st = state()?;
         let (op, c) = operation(st, None, buf, count, datatype, source, tag, comm)?;
         recv_now(st, &op, &c, status)
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Sendrecv(
-    sendbuf: *const c_void,
-    sendcount: c_int,
-    sendtype: MPI_Datatype,
-    dest: c_int,
-    sendtag: c_int,
-    recvbuf: *mut c_void,
-    recvcount: c_int,
-    recvtype: MPI_Datatype,
-    source: c_int,
-    recvtag: c_int,
-    comm: MPI_Comm,
-    status: *mut MPI_Status,
-) -> c_int {
-    call("MPI_Sendrecv", comm as usize, || {
+ffi_fn! {
+    fn MPI_Sendrecv(
+        sendbuf: *const c_void,
+        sendcount: c_int,
+        sendtype: MPI_Datatype,
+        dest: c_int,
+        sendtag: c_int,
+        recvbuf: *mut c_void,
+        recvcount: c_int,
+        recvtype: MPI_Datatype,
+        source: c_int,
+        recvtag: c_int,
+        comm: MPI_Comm,
+        status: *mut MPI_Status,
+    ) -> c_int {
+        blame(comm as usize);
         let st = state()?;
         let (send, c) = operation(st, Some(SendMode::Standard), sendbuf, sendcount, sendtype, dest, sendtag, comm)?;
         let (recv, _) = operation(st, None, recvbuf, recvcount, recvtype, source, recvtag, comm)?;
@@ -300,22 +306,22 @@ pub unsafe extern "C" fn PMPI_Sendrecv(
         let outcome = st.rt.wait_until(|| req.outcome())?;
         status::write(status, status::of(&outcome, &c));
         outcome_result(outcome).map(|_| ())
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Sendrecv_replace(
-    buf: *mut c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    dest: c_int,
-    sendtag: c_int,
-    source: c_int,
-    recvtag: c_int,
-    comm: MPI_Comm,
-    status: *mut MPI_Status,
-) -> c_int {
-    call("MPI_Sendrecv_replace", comm as usize, || {
+ffi_fn! {
+    fn MPI_Sendrecv_replace(
+        buf: *mut c_void,
+        count: c_int,
+        datatype: MPI_Datatype,
+        dest: c_int,
+        sendtag: c_int,
+        source: c_int,
+        recvtag: c_int,
+        comm: MPI_Comm,
+        status: *mut MPI_Status,
+    ) -> c_int {
+        blame(comm as usize);
         let st = state()?;
         let (recv, c) = operation(st, None, buf, count, datatype, source, recvtag, comm)?;
         // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
@@ -331,7 +337,7 @@ pub unsafe extern "C" fn PMPI_Sendrecv_replace(
         drop(copy);
         status::write(status, status::of(&outcome, &c));
         outcome_result(outcome).map(|_| ())
-    })
+    }
 }
 
 fn probe_pattern(st: &State, source: c_int, tag: c_int, comm: MPI_Comm) -> Result<(Option<Pattern>, Arc<Comm>)> {
@@ -347,9 +353,9 @@ fn probe_status(c: &Comm, found: (crate::engine::matching::Envelope, u64)) -> MP
     status::of(&Outcome { source: env.source, tag: env.tag, count: len, ..Outcome::empty() }, c)
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Probe(source: c_int, tag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    call("MPI_Probe", comm as usize, || {
+ffi_fn! {
+    fn MPI_Probe(source: c_int, tag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
+        blame(comm as usize);
         let st = state()?;
         let (pattern, c) = probe_pattern(st, source, tag, comm)?;
         let s = match pattern {
@@ -358,18 +364,12 @@ pub unsafe extern "C" fn PMPI_Probe(source: c_int, tag: c_int, comm: MPI_Comm, s
         };
         status::write(status, s);
         Ok(())
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Iprobe(
-    source: c_int,
-    tag: c_int,
-    comm: MPI_Comm,
-    flag: *mut c_int,
-    status: *mut MPI_Status,
-) -> c_int {
-    call("MPI_Iprobe", comm as usize, || {
+ffi_fn! {
+    fn MPI_Iprobe(source: c_int, tag: c_int, comm: MPI_Comm, flag: *mut c_int, status: *mut MPI_Status) -> c_int {
+        blame(comm as usize);
         let st = state()?;
         let (pattern, c) = probe_pattern(st, source, tag, comm)?;
         let found = match pattern {
@@ -381,5 +381,5 @@ pub unsafe extern "C" fn PMPI_Iprobe(
             status::write(status, s);
         }
         Ok(())
-    })
+    }
 }

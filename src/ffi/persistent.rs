@@ -1,120 +1,82 @@
 //! Persistent requests: set up once with `*_init`, run many times with `MPI_Start`.
 
 use super::abi::{MPI_Comm, MPI_Datatype, MPI_Request};
-use super::boundary::{blame, call};
+use super::boundary::blame;
 use super::p2p::{post, request_call, Begin};
-use super::state::{decode, lock, state, Kind, State};
+use super::state::{decode, state, Kind, State};
 use crate::error::{err, Result};
 use crate::runtime::SendMode;
+use crate::sync::lock;
 use std::ffi::{c_int, c_void};
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Send_init(
-    buf: *const c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    dest: c_int,
-    tag: c_int,
-    comm: MPI_Comm,
-    request: *mut MPI_Request,
-) -> c_int {
-    request_call(
-        "MPI_Send_init",
-        Begin::OnStart,
-        Some(SendMode::Standard),
-        buf,
-        count,
-        datatype,
-        dest,
-        tag,
-        comm,
-        request,
-    )
+ffi_fn! {
+    fn MPI_Send_init(
+        buf: *const c_void,
+        count: c_int,
+        datatype: MPI_Datatype,
+        dest: c_int,
+        tag: c_int,
+        comm: MPI_Comm,
+        request: *mut MPI_Request,
+    ) -> c_int {
+        request_call(Begin::OnStart, Some(SendMode::Standard), buf, count, datatype, dest, tag, comm, request)
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Ssend_init(
-    buf: *const c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    dest: c_int,
-    tag: c_int,
-    comm: MPI_Comm,
-    request: *mut MPI_Request,
-) -> c_int {
-    request_call(
-        "MPI_Ssend_init",
-        Begin::OnStart,
-        Some(SendMode::Synchronous),
-        buf,
-        count,
-        datatype,
-        dest,
-        tag,
-        comm,
-        request,
-    )
+ffi_fn! {
+    fn MPI_Ssend_init(
+        buf: *const c_void,
+        count: c_int,
+        datatype: MPI_Datatype,
+        dest: c_int,
+        tag: c_int,
+        comm: MPI_Comm,
+        request: *mut MPI_Request,
+    ) -> c_int {
+        request_call(Begin::OnStart, Some(SendMode::Synchronous), buf, count, datatype, dest, tag, comm, request)
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Rsend_init(
-    buf: *const c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    dest: c_int,
-    tag: c_int,
-    comm: MPI_Comm,
-    request: *mut MPI_Request,
-) -> c_int {
-    request_call(
-        "MPI_Rsend_init",
-        Begin::OnStart,
-        Some(SendMode::Standard),
-        buf,
-        count,
-        datatype,
-        dest,
-        tag,
-        comm,
-        request,
-    )
+ffi_fn! {
+    fn MPI_Rsend_init(
+        buf: *const c_void,
+        count: c_int,
+        datatype: MPI_Datatype,
+        dest: c_int,
+        tag: c_int,
+        comm: MPI_Comm,
+        request: *mut MPI_Request,
+    ) -> c_int {
+        request_call(Begin::OnStart, Some(SendMode::Standard), buf, count, datatype, dest, tag, comm, request)
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Bsend_init(
-    buf: *const c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    dest: c_int,
-    tag: c_int,
-    comm: MPI_Comm,
-    request: *mut MPI_Request,
-) -> c_int {
-    request_call(
-        "MPI_Bsend_init",
-        Begin::OnStart,
-        Some(SendMode::Buffered),
-        buf,
-        count,
-        datatype,
-        dest,
-        tag,
-        comm,
-        request,
-    )
+ffi_fn! {
+    fn MPI_Bsend_init(
+        buf: *const c_void,
+        count: c_int,
+        datatype: MPI_Datatype,
+        dest: c_int,
+        tag: c_int,
+        comm: MPI_Comm,
+        request: *mut MPI_Request,
+    ) -> c_int {
+        request_call(Begin::OnStart, Some(SendMode::Buffered), buf, count, datatype, dest, tag, comm, request)
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Recv_init(
-    buf: *mut c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    source: c_int,
-    tag: c_int,
-    comm: MPI_Comm,
-    request: *mut MPI_Request,
-) -> c_int {
-    request_call("MPI_Recv_init", Begin::OnStart, None, buf, count, datatype, source, tag, comm, request)
+ffi_fn! {
+    fn MPI_Recv_init(
+        buf: *mut c_void,
+        count: c_int,
+        datatype: MPI_Datatype,
+        source: c_int,
+        tag: c_int,
+        comm: MPI_Comm,
+        request: *mut MPI_Request,
+    ) -> c_int {
+        request_call(Begin::OnStart, None, buf, count, datatype, source, tag, comm, request)
+    }
 }
 
 fn start(st: &State, value: MPI_Request) -> Result<()> {
@@ -138,20 +100,18 @@ fn start(st: &State, value: MPI_Request) -> Result<()> {
     Ok(())
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Start(request: *mut MPI_Request) -> c_int {
-    call("MPI_Start", super::boundary::world(), || {
+ffi_fn! {
+    fn MPI_Start(request: *mut MPI_Request) -> c_int {
         if request.is_null() {
             return Err(err!(Arg, "MPI_Start: the request argument is NULL"));
         }
         // SAFETY: non-null, points to a request handle (MPI's contract).
         start(state()?, unsafe { request.read() })
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Startall(count: c_int, requests: *mut MPI_Request) -> c_int {
-    call("MPI_Startall", super::boundary::world(), || {
+ffi_fn! {
+    fn MPI_Startall(count: c_int, requests: *mut MPI_Request) -> c_int {
         let st = state()?;
         if count < 0 || (count > 0 && requests.is_null()) {
             return Err(err!(Arg, "MPI_Startall: invalid request array ({count} at {requests:?})"));
@@ -161,5 +121,5 @@ pub unsafe extern "C" fn PMPI_Startall(count: c_int, requests: *mut MPI_Request)
             start(st, unsafe { requests.add(i).read() })?;
         }
         Ok(())
-    })
+    }
 }

@@ -1,7 +1,7 @@
 //! Reductions at the C boundary: reduce, allreduce, reduce-scatter, scan and exscan.
 
 use super::abi::{MPI_Comm, MPI_Datatype, MPI_Op};
-use super::boundary::call;
+use super::boundary::blame;
 use super::collective::{in_place, items, maybe_in_place};
 use super::handles;
 use super::op::{combiner, Combine};
@@ -27,17 +27,17 @@ fn combiner_of(combine: &Combine, item: usize) -> Combiner<'_> {
     Combiner { apply: combine.as_ref(), item }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Reduce(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    root: c_int,
-    comm: MPI_Comm,
-) -> c_int {
-    call("MPI_Reduce", comm as usize, || {
+ffi_fn! {
+    fn MPI_Reduce(
+        sendbuf: *const c_void,
+        recvbuf: *mut c_void,
+        count: c_int,
+        datatype: MPI_Datatype,
+        op: MPI_Op,
+        root: c_int,
+        comm: MPI_Comm,
+    ) -> c_int {
+        blame(comm as usize);
         let st = state()?;
         let (c, combine, item) = setup(st, comm, datatype, op)?;
         let root = collective::root(&c, root)?;
@@ -46,22 +46,21 @@ pub unsafe extern "C" fn PMPI_Reduce(
         let recv = if is_root { Some(handles::buffer(st, recvbuf, count, datatype)?) } else { None };
         // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
         // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-        let (send, recv) =
-            (send.as_ref().map(|b| unsafe { b.bytes() }), recv.as_ref().map(|b| unsafe { b.bytes_mut() }));
+        let (send, recv) = (send.as_ref().map(|b| unsafe { b.bytes() }), recv.as_ref().map(|b| unsafe { b.bytes_mut() }));
         reduce::reduce(&st.rt, &c, root, send, recv, &combiner_of(&combine, item))
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Allreduce(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    comm: MPI_Comm,
-) -> c_int {
-    call("MPI_Allreduce", comm as usize, || {
+ffi_fn! {
+    fn MPI_Allreduce(
+        sendbuf: *const c_void,
+        recvbuf: *mut c_void,
+        count: c_int,
+        datatype: MPI_Datatype,
+        op: MPI_Op,
+        comm: MPI_Comm,
+    ) -> c_int {
+        blame(comm as usize);
         let st = state()?;
         let (c, combine, item) = setup(st, comm, datatype, op)?;
         let send = maybe_in_place(st, sendbuf, count, datatype, true)?;
@@ -72,7 +71,7 @@ pub unsafe extern "C" fn PMPI_Allreduce(
         // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
         // by anything else, for the whole blocking call; send and receive buffers may not overlap.
         reduce::allreduce(&st.rt, &c, send, unsafe { recv.bytes_mut() }, &combiner_of(&combine, item))
-    })
+    }
 }
 
 /// The input of a reduce-scatter (`total` items, or `None` for MPI_IN_PLACE) and its receive
@@ -91,16 +90,16 @@ fn scatter_buffers(
     Ok((Some(items(st, sendbuf, total, datatype)?), items(st, recvbuf, mine, datatype)?))
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Reduce_scatter_block(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    recvcount: c_int,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    comm: MPI_Comm,
-) -> c_int {
-    call("MPI_Reduce_scatter_block", comm as usize, || {
+ffi_fn! {
+    fn MPI_Reduce_scatter_block(
+        sendbuf: *const c_void,
+        recvbuf: *mut c_void,
+        recvcount: c_int,
+        datatype: MPI_Datatype,
+        op: MPI_Op,
+        comm: MPI_Comm,
+    ) -> c_int {
+        blame(comm as usize);
         let st = state()?;
         let (c, combine, item) = setup(st, comm, datatype, op)?;
         let count = handles::count(recvcount)? as i64;
@@ -112,19 +111,19 @@ pub unsafe extern "C" fn PMPI_Reduce_scatter_block(
         // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
         // by anything else, for the whole blocking call; send and receive buffers may not overlap.
         reduce::reduce_scatter(&st.rt, &c, send, unsafe { recv.bytes_mut() }, &ranges, &combiner_of(&combine, item))
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Reduce_scatter(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    recvcounts: *const c_int,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    comm: MPI_Comm,
-) -> c_int {
-    call("MPI_Reduce_scatter", comm as usize, || {
+ffi_fn! {
+    fn MPI_Reduce_scatter(
+        sendbuf: *const c_void,
+        recvbuf: *mut c_void,
+        recvcounts: *const c_int,
+        datatype: MPI_Datatype,
+        op: MPI_Op,
+        comm: MPI_Comm,
+    ) -> c_int {
+        blame(comm as usize);
         let st = state()?;
         let (c, combine, item) = setup(st, comm, datatype, op)?;
         if recvcounts.is_null() {
@@ -147,12 +146,11 @@ pub unsafe extern "C" fn PMPI_Reduce_scatter(
         // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
         // by anything else, for the whole blocking call; send and receive buffers may not overlap.
         reduce::reduce_scatter(&st.rt, &c, send, unsafe { recv.bytes_mut() }, &ranges, &combiner_of(&combine, item))
-    })
+    }
 }
 
 /// `MPI_Scan` and `MPI_Exscan`.
 fn scan(
-    name: &str,
     sendbuf: *const c_void,
     recvbuf: *mut c_void,
     count: c_int,
@@ -160,41 +158,42 @@ fn scan(
     op: MPI_Op,
     comm: MPI_Comm,
     inclusive: bool,
-) -> c_int {
-    call(name, comm as usize, || {
-        let st = state()?;
-        let (c, combine, item) = setup(st, comm, datatype, op)?;
-        let send = maybe_in_place(st, sendbuf, count, datatype, true)?;
-        let recv = handles::buffer(st, recvbuf, count, datatype)?;
-        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-        let send = send.as_ref().map(|b| unsafe { b.bytes() });
-        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-        reduce::scan(&st.rt, &c, send, unsafe { recv.bytes_mut() }, &combiner_of(&combine, item), inclusive)
-    })
+) -> Result<()> {
+    blame(comm as usize);
+    let st = state()?;
+    let (c, combine, item) = setup(st, comm, datatype, op)?;
+    let send = maybe_in_place(st, sendbuf, count, datatype, true)?;
+    let recv = handles::buffer(st, recvbuf, count, datatype)?;
+    // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+    // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+    let send = send.as_ref().map(|b| unsafe { b.bytes() });
+    // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+    // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+    reduce::scan(&st.rt, &c, send, unsafe { recv.bytes_mut() }, &combiner_of(&combine, item), inclusive)
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Scan(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    comm: MPI_Comm,
-) -> c_int {
-    scan("MPI_Scan", sendbuf, recvbuf, count, datatype, op, comm, true)
+ffi_fn! {
+    fn MPI_Scan(
+        sendbuf: *const c_void,
+        recvbuf: *mut c_void,
+        count: c_int,
+        datatype: MPI_Datatype,
+        op: MPI_Op,
+        comm: MPI_Comm,
+    ) -> c_int {
+        scan(sendbuf, recvbuf, count, datatype, op, comm, true)
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Exscan(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    comm: MPI_Comm,
-) -> c_int {
-    scan("MPI_Exscan", sendbuf, recvbuf, count, datatype, op, comm, false)
+ffi_fn! {
+    fn MPI_Exscan(
+        sendbuf: *const c_void,
+        recvbuf: *mut c_void,
+        count: c_int,
+        datatype: MPI_Datatype,
+        op: MPI_Op,
+        comm: MPI_Comm,
+    ) -> c_int {
+        scan(sendbuf, recvbuf, count, datatype, op, comm, false)
+    }
 }

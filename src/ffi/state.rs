@@ -8,9 +8,10 @@ use crate::error::{err, Result};
 use crate::handle_table::{Handle, HandleTable};
 use crate::request::Request;
 use crate::runtime::{RecvTicket, Runtime, SendMode};
+use crate::sync::lock;
 use std::ffi::{c_int, c_void};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// What a persistent request does each time it is started.
 #[derive(Clone)]
@@ -63,10 +64,6 @@ pub struct State {
 
 static STATE: OnceLock<State> = OnceLock::new();
 static INIT_LOCK: Mutex<()> = Mutex::new(());
-
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// The state, if `MPI_Init` has run (whether or not `MPI_Finalize` has).
 pub fn initialized() -> Option<&'static State> {

@@ -1,7 +1,7 @@
 //! Filling `MPI_Status` from a completed operation, and reading counts back out of it.
 
 use super::abi::{self, MPI_Datatype, MPI_Status};
-use super::boundary::{call, out};
+use super::boundary::out;
 use super::handles;
 use super::state::state;
 use crate::comm::Comm;
@@ -69,32 +69,25 @@ fn clamp(n: Option<u64>) -> c_int {
     n.and_then(|n| c_int::try_from(n).ok()).unwrap_or(abi::MPI_UNDEFINED)
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Get_count(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut c_int) -> c_int {
-    call("MPI_Get_count", abi::MPI_COMM_WORLD as usize, || {
+ffi_fn! {
+    fn MPI_Get_count(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut c_int) -> c_int {
         let t = handles::datatype(state()?, datatype)?;
         let n = clamp(t.count_of(bytes(&read(status)?)));
         out(count, n, "count")
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Get_elements(
-    status: *const MPI_Status,
-    datatype: MPI_Datatype,
-    count: *mut c_int,
-) -> c_int {
-    call("MPI_Get_elements", abi::MPI_COMM_WORLD as usize, || {
+ffi_fn! {
+    fn MPI_Get_elements(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut c_int) -> c_int {
         let t = handles::datatype(state()?, datatype)?;
         let n = clamp(t.elements_of(bytes(&read(status)?)));
         out(count, n, "count")
-    })
+    }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn PMPI_Test_cancelled(status: *const MPI_Status, flag: *mut c_int) -> c_int {
-    call("MPI_Test_cancelled", abi::MPI_COMM_WORLD as usize, || {
+ffi_fn! {
+    fn MPI_Test_cancelled(status: *const MPI_Status, flag: *mut c_int) -> c_int {
         let cancelled = read(status)?.MPI_internal[CANCELLED];
         out(flag, (cancelled != 0) as c_int, "flag")
-    })
+    }
 }
