@@ -108,3 +108,6 @@ pub fn lost(peer: usize, e: &std::io::Error) -> Error {
     }
     err!(ProcAborted, "lost the connection to rank {peer} ({e}); it exited or crashed without calling MPI_Finalize")
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,277 @@
+//! The byte pump against a scripted transport: short reads and writes, would-block, resets and end of stream.
+
+use super::Link;
+use crate::buffer::{Payload, RecvBuf};
+use crate::engine::mailbox::Posting;
+use crate::engine::matching::Pattern;
+use crate::engine::{Ctx, Effects, Mailbox, Peer, PostedRecv};
+use crate::error::ErrorClass;
+use crate::request::Request;
+use crate::stats::Stats;
+use crate::transport::Transport;
+use crate::wire::{FrameHeader, FrameKind};
+use std::collections::VecDeque;
+use std::io::{self, ErrorKind, IoSlice};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// What the next read returns.
+enum Step {
+    Bytes(Vec<u8>),
+    WouldBlock,
+    Fail(ErrorKind),
+    Eof,
+}
+
+/// A transport that plays back `reads` in order (each `Bytes` at most `chunk` bytes at a time)
+/// and accepts at most `write_chunk` bytes per write, recording them.
+struct Script {
+    reads: VecDeque<Step>,
+    chunk: usize,
+    write_chunk: usize,
+    written: Vec<u8>,
+    write_error: Option<ErrorKind>,
+    shut: bool,
+    /// Only for `socket()`: a real connected stream the pump never reads or writes.
+    stream: mio::net::TcpStream,
+}
+
+impl Script {
+    fn new(reads: Vec<Step>, chunk: usize, write_chunk: usize) -> Script {
+        // Bound and connected at once and kept open: nothing here waits on a port number.
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback listener");
+        let stream = TcpStream::connect(listener.local_addr().expect("its address")).expect("connect");
+        stream.set_nonblocking(true).expect("nonblocking");
+        let stream = mio::net::TcpStream::from_std(stream);
+        Script { reads: reads.into(), chunk, write_chunk, written: Vec::new(), write_error: None, shut: false, stream }
+    }
+}
+
+impl Transport for Script {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        assert!(!buf.is_empty(), "the pump offered an empty buffer, which reads as end of stream");
+        match self.reads.pop_front() {
+            None | Some(Step::WouldBlock) => Err(ErrorKind::WouldBlock.into()),
+            Some(Step::Fail(kind)) => Err(kind.into()),
+            Some(Step::Eof) => Ok(0),
+            Some(Step::Bytes(mut bytes)) => {
+                let n = bytes.len().min(buf.len()).min(self.chunk);
+                buf[..n].copy_from_slice(&bytes[..n]);
+                if n < bytes.len() {
+                    self.reads.push_front(Step::Bytes(bytes.split_off(n)));
+                }
+                Ok(n)
+            }
+        }
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        if let Some(kind) = self.write_error {
+            return Err(kind.into());
+        }
+        let mut room = self.write_chunk;
+        let mut n = 0;
+        for b in bufs {
+            let take = b.len().min(room);
+            self.written.extend_from_slice(&b[..take]);
+            room -= take;
+            n += take;
+        }
+        Ok(n)
+    }
+
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        self.shut = true;
+        Ok(())
+    }
+
+    fn socket(&mut self) -> &mut mio::net::TcpStream {
+        &mut self.stream
+    }
+}
+
+/// Rank 0's side of a link to rank 1, with the engine state the driver keeps beside it.
+struct Harness {
+    mailbox: Mutex<Mailbox>,
+    stats: Stats,
+    moved: Arc<AtomicU64>,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        Harness { mailbox: Mutex::new(Mailbox::new(2, 1 << 20)), stats: Stats::new(2), moved: Arc::default() }
+    }
+
+    fn link(&self, script: Script) -> Link {
+        Link::new(Peer::new(0, 1, 1 << 30), Box::new(script), self.moved.clone())
+    }
+
+    /// Runs `f` as `Shared::with_link` would, returning the effects and the call's result.
+    fn run(
+        &self,
+        link: &mut Link,
+        f: impl FnOnce(&mut Link, &mut Ctx) -> crate::error::Result<()>,
+    ) -> (Effects, crate::error::Result<()>) {
+        let mut fx = Effects::default();
+        let mut ctx = Ctx { mailbox: &self.mailbox, stats: &self.stats, now: Instant::now(), fx: &mut fx };
+        let result = f(link, &mut ctx);
+        (fx, result)
+    }
+
+    /// Posts a receive of any tag from rank 1 into a leaked buffer of `len` bytes.
+    fn post(&self, len: usize) -> (Arc<Request>, &'static [u8]) {
+        let buf: &'static mut [u8] = Box::leak(vec![0u8; len].into_boxed_slice());
+        let view: *const [u8] = buf;
+        let req = Request::new();
+        let recv = PostedRecv { req: req.clone(), buf: RecvBuf::from_slice(buf) };
+        let pattern = Pattern { context: 1, source: Some(1), tag: None };
+        let mut fx = Effects::default();
+        let posting = self.mailbox.lock().unwrap().post_recv(pattern, recv, &mut fx).expect("rank 1 is alive");
+        assert!(matches!(posting, Posting::Waiting(_)));
+        // SAFETY: the buffer is leaked, so it lives on; the test reads it only after the
+        // receive completed, when the engine no longer writes it.
+        (req, unsafe { &*view })
+    }
+}
+
+/// The wire bytes of a data frame from rank 1 with sequence number `seq`.
+fn frame(seq: u64, tag: i32, payload: &[u8]) -> Vec<u8> {
+    let mut h = FrameHeader::data(1, tag, 1, payload.len() as u64, 0);
+    h.seq = seq;
+    let mut bytes = h.encode().to_vec();
+    bytes.extend_from_slice(payload);
+    bytes
+}
+
+fn goodbye(seq: u64) -> Vec<u8> {
+    let mut h = FrameHeader::control(FrameKind::Goodbye, 1, 0);
+    h.seq = seq;
+    h.encode().to_vec()
+}
+
+fn complete(fx: Effects) {
+    for (req, outcome) in fx.completions {
+        req.complete(outcome);
+    }
+}
+
+#[test]
+fn a_frame_read_one_byte_at_a_time_between_would_blocks_lands_in_the_posted_receive() {
+    let h = Harness::new();
+    let (req, buf) = h.post(5);
+    let bytes = frame(0, 9, b"hello");
+    let mut steps = Vec::new();
+    for b in &bytes {
+        steps.push(Step::Bytes(vec![*b]));
+        steps.push(Step::WouldBlock);
+    }
+    let mut link = h.link(Script::new(steps, 1, usize::MAX));
+    for _ in 0..bytes.len() {
+        let (fx, result) = h.run(&mut link, |l, ctx| l.pump(ctx));
+        result.expect("no error");
+        complete(fx);
+    }
+    let outcome = req.outcome().expect("complete");
+    assert_eq!((outcome.tag, outcome.count, buf), (9, 5, &b"hello"[..]));
+    assert_eq!(h.moved.load(Relaxed), bytes.len() as u64, "every byte read is counted for the poll window");
+}
+
+#[test]
+fn a_large_payload_read_in_chunks_arrives_whole_in_the_receive_buffer() {
+    let h = Harness::new();
+    let payload: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let (req, buf) = h.post(payload.len());
+    let mut link = h.link(Script::new(vec![Step::Bytes(frame(0, 1, &payload))], 4096, usize::MAX));
+    let (fx, result) = h.run(&mut link, |l, ctx| l.read(ctx));
+    result.expect("no error");
+    complete(fx);
+    assert_eq!(req.outcome().expect("complete").count, payload.len() as u64);
+    assert_eq!(buf, &payload[..]);
+}
+
+#[test]
+fn short_writes_deliver_every_frame_and_complete_the_sends() {
+    let h = Harness::new();
+    let mut link = h.link(Script::new(vec![], 1, 7));
+    let reqs: Vec<_> = (0..3).map(|_| Request::new()).collect();
+    let (fx, result) = h.run(&mut link, |l, ctx| {
+        for (i, req) in reqs.iter().enumerate() {
+            let header = FrameHeader::data(0, i as i32, 1, 30, 0);
+            l.peer.send(header, Payload::copy_of(&[i as u8; 30]), Some(req.clone()), ctx.fx);
+        }
+        l.flush(ctx)
+    });
+    result.expect("no error");
+    assert_eq!(fx.completions.len(), 3, "all three frames were written");
+    assert!(!link.has_output());
+}
+
+#[test]
+fn a_reset_fails_the_link_naming_the_peer() {
+    let h = Harness::new();
+    let mut link = h.link(Script::new(vec![Step::Fail(ErrorKind::ConnectionReset)], 64, usize::MAX));
+    let (_, result) = h.run(&mut link, |l, ctx| l.read(ctx));
+    let e = result.expect_err("a reset is an error");
+    assert_eq!(e.class, ErrorClass::ProcAborted);
+    assert!(e.message.contains("lost the connection to rank 1"), "{e}");
+}
+
+#[test]
+fn end_of_stream_mid_frame_is_a_failure_but_after_a_goodbye_a_clean_finish() {
+    let h = Harness::new();
+    let cut = frame(0, 1, b"abcdef")[..20].to_vec();
+    let mut link = h.link(Script::new(vec![Step::Bytes(cut), Step::Eof], 64, usize::MAX));
+    let (_, result) = h.run(&mut link, |l, ctx| l.read(ctx));
+    assert!(result.expect_err("cut mid-frame").message.contains("without calling MPI_Finalize"));
+
+    let h = Harness::new();
+    let (req, _) = h.post(4);
+    let mut link = h.link(Script::new(vec![Step::Bytes(goodbye(0)), Step::Eof], 64, usize::MAX));
+    let (fx, result) = h.run(&mut link, |l, ctx| l.read(ctx));
+    result.expect("a goodbye then end of stream is clean");
+    complete(fx);
+    let why = req.outcome().expect("the receive from a finished rank fails").error.expect("an error");
+    assert!(why.message.contains("already called MPI_Finalize"), "{why}");
+}
+
+#[test]
+fn a_transport_that_accepts_nothing_or_fails_writing_is_an_error() {
+    let h = Harness::new();
+    let mut link = h.link(Script::new(vec![], 64, 0));
+    let (_, result) = h.run(&mut link, |l, ctx| {
+        l.peer.send(FrameHeader::data(0, 1, 1, 4, 0), Payload::copy_of(b"abcd"), None, ctx.fx);
+        l.flush(ctx)
+    });
+    assert!(result.expect_err("zero-byte write").message.contains("accepts no more data"));
+
+    let mut script = Script::new(vec![], 64, usize::MAX);
+    script.write_error = Some(ErrorKind::BrokenPipe);
+    let mut link = h.link(script);
+    let (_, result) = h.run(&mut link, |l, ctx| {
+        l.peer.send(FrameHeader::data(0, 1, 1, 4, 0), Payload::copy_of(b"abcd"), None, ctx.fx);
+        l.flush(ctx)
+    });
+    assert!(result.expect_err("broken pipe").message.contains("lost the connection to rank 1"));
+}
+
+#[test]
+fn a_goodbye_half_closes_only_after_everything_before_it_is_written() {
+    let h = Harness::new();
+    let mut link = h.link(Script::new(vec![], 64, 10));
+    let (_, result) = h.run(&mut link, |l, ctx| {
+        l.peer.send(FrameHeader::data(0, 1, 1, 100, 0), Payload::copy_of(&[1; 100]), None, ctx.fx);
+        l.peer.say_goodbye(ctx.fx);
+        Ok(())
+    });
+    result.expect("queued");
+    let mut flushes = 0;
+    while link.has_output() {
+        let (_, result) = h.run(&mut link, |l, ctx| l.flush(ctx));
+        result.expect("no error");
+        flushes += 1;
+        assert!(flushes < 100, "the queue never drained");
+    }
+    assert!(!link.has_output(), "the half-close was done once the goodbye was written");
+}
