@@ -1,11 +1,12 @@
 //! Shared helpers for the process-level tests: build the library and C programs, run them with hard timeouts.
 #![allow(dead_code)]
 
+mod ports;
 mod process;
+pub use ports::*;
 pub use process::*;
 
 use std::collections::HashMap;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
@@ -189,13 +190,6 @@ pub fn clear_partyline_env(cmd: &mut Command) {
     }
 }
 
-/// `n` distinct free TCP ports on 127.0.0.1 (bound together, then released).
-pub fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<TcpListener> =
-        (0..n).map(|_| TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0")).collect();
-    listeners.iter().map(|l| l.local_addr().expect("local addr").port()).collect()
-}
-
 /// "127.0.0.1:p0,127.0.0.1:p1,..." for PARTYLINE_PEERS.
 pub fn local_peers(ports: &[u16]) -> String {
     ports.iter().map(|p| format!("127.0.0.1:{p}")).collect::<Vec<_>>().join(",")
@@ -225,5 +219,20 @@ pub fn rank_cmd(
     let mut cmd = Command::new(program);
     cmd.args(args);
     set_rank_env(&mut cmd, rank, size, peers, job, connect_timeout);
+    cmd
+}
+
+/// `rank_cmd` for a job on `ports`, listening on the rank's own port.
+pub fn rank_cmd_on(
+    program: &Path,
+    args: &[&str],
+    rank: usize,
+    ports: &mut RankPorts,
+    job: &str,
+    connect_timeout: f64,
+) -> Command {
+    let size = ports.ports().len();
+    let mut cmd = rank_cmd(program, args, rank, size, &ports.peers(), job, connect_timeout);
+    ports.hand_to(rank, &mut cmd);
     cmd
 }
