@@ -165,21 +165,20 @@ fn external_coordinator_serves_and_exits() {
 fn missing_party_is_named_by_everyone() {
     let bin = hello();
     // Everyone names rank 2 only if ranks 0 and 1 have registered before the timeout: a generous one.
-    let timeout = secs(8).as_secs().to_string();
+    let timeout = secs(8).as_secs() as u32;
     let mut rank0_port = Rank0Port::reserve();
     let jobs = [Role::Rank0, Role::External].map(|role| {
         let job = job(if role == Role::Rank0 { "missing-rank0" } else { "missing-external" });
         let address = if role == Role::Rank0 { rank0_port.address() } else { own_loopback_address() };
-        let timeout_s = timeout.parse().expect("whole seconds");
         let coordinator =
-            (role == Role::External).then(|| spawn(coordinator_cmd(&address, 3, &job, timeout_s), "coordinator"));
+            (role == Role::External).then(|| spawn(coordinator_cmd(&address, 3, &job, timeout), "coordinator"));
         let ranks: Vec<Running> = (0..2)
             .map(|r| {
                 let mut cmd = party(&bin, &[], r, 3, &address, &job, role);
                 if role == Role::Rank0 && r == 0 {
                     rank0_port.0.hand_to(0, &mut cmd);
                 }
-                cmd.env("PARTYLINE_CONNECT_TIMEOUT", &timeout);
+                cmd.env("PARTYLINE_CONNECT_TIMEOUT", timeout.to_string());
                 spawn(cmd, format!("hello rank {r} of 3, rank 2 absent"))
             })
             .collect();
@@ -223,16 +222,21 @@ fn duplicate_rank_is_refused_and_the_job_goes_on() {
     let bin = hello();
     let mut coordinator = Rank0Port::reserve();
     let job = job("duplicate");
-    let mut make = |r| coordinator.party(&bin, &[], r, 3, &job);
+    let mut make = |r| {
+        let mut cmd = coordinator.party(&bin, &[], r, 3, &job);
+        // The admitted rank 1 must outwait the refused one, however slowly that one runs.
+        cmd.env("PARTYLINE_CONNECT_TIMEOUT", secs(60).as_secs().to_string());
+        cmd
+    };
     let zero = spawn(make(0), "hello rank 0");
     let mut ones = vec![spawn(make(1), "hello rank 1 (first start)"), spawn(make(1), "hello rank 1 (second start)")];
     // The refused party exits; the admitted one waits for rank 2, which has not started.
-    let until = std::time::Instant::now() + secs(60);
+    let until = Instant::now() + secs(60);
     let refused = loop {
         if let Some(i) = (0..2).find(|&i| ones[i].exited()) {
             break i;
         }
-        assert!(std::time::Instant::now() < until, "neither rank 1 was refused");
+        assert!(Instant::now() < until, "neither rank 1 was refused");
         thread::sleep(Duration::from_millis(10));
     };
     let impostor = ones.remove(refused).wait(secs(30));
