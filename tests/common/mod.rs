@@ -92,6 +92,16 @@ pub fn ensure_library() -> PathBuf {
             let profile = dir.file_name().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
             let mut cmd = Command::new(cargo);
             cmd.current_dir(root()).args(["build", "--lib", "--quiet"]);
+            // Cargo runs this test with our package's variables (CARGO_PKG_NAME, OUT_DIR, ...). Build
+            // scripts that watch those names (ring's does) would see them change between this build
+            // and a plain `cargo build`, and each would rebuild ring and all above it.
+            for (name, _) in std::env::vars_os() {
+                let name = name.to_string_lossy();
+                let ours = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_", "CARGO_PRIMARY_PACKAGE"];
+                if name == "OUT_DIR" || name == "CARGO_TARGET_TMPDIR" || ours.iter().any(|p| name.starts_with(p)) {
+                    cmd.env_remove(&*name);
+                }
+            }
             cmd.arg("--target-dir").arg(dir.parent().expect("target dir"));
             match profile.as_str() {
                 "debug" => {}
