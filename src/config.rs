@@ -33,7 +33,7 @@ pub struct Config {
     pub verbose: bool,
     pub launched_locally: bool,
     /// Where to report the communication statistics at `MPI_Finalize` (`PARTYLINE_STATS`).
-    pub stats: Option<crate::stats::Destination>,
+    pub stats: Option<StatsDestination>,
     /// TLS credentials, or plaintext (see `security`).
     pub security: crate::security::Security,
 }
@@ -47,6 +47,32 @@ pub enum CoordinatorRole {
     Rank0,
     /// A `partyrun --coordinator` process serves; rank 0 registers like everyone else.
     External,
+}
+
+/// Where `PARTYLINE_STATS` sends the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatsDestination {
+    /// A text block on stderr.
+    Stderr,
+    /// A JSON file; `%r` in the path becomes the rank.
+    Json(String),
+    /// A value we cannot interpret: warned about at `MPI_Finalize`, then reported on stderr.
+    Invalid(String),
+}
+
+impl StatsDestination {
+    /// `0/off/no/false` (or unset) disable the report, `1/on/yes/true/stderr` print it, and a
+    /// value with a `/` or ending in `.json` is a file path. Anything else is kept as invalid,
+    /// so a typo costs a warning at the end rather than the job at the start.
+    pub fn parse(value: &str) -> Option<StatsDestination> {
+        let v = value.trim();
+        match v {
+            "" | "0" | "off" | "no" | "false" => None,
+            "1" | "on" | "yes" | "true" | "stderr" => Some(StatsDestination::Stderr),
+            _ if v.contains('/') || v.ends_with(".json") => Some(StatsDestination::Json(v.to_string())),
+            _ => Some(StatsDestination::Invalid(v.to_string())),
+        }
+    }
 }
 
 /// True for `host:port` with a non-empty host and a numeric port (IPv6 hosts in brackets).
@@ -170,7 +196,7 @@ impl Config {
             spin: Duration::from_micros(bytes_or("PARTYLINE_SPIN_US", DEFAULT_SPIN_US)?),
             verbose: flag("PARTYLINE_VERBOSE"),
             launched_locally: var("PARTYLINE_LAUNCHER").is_some(),
-            stats: var("PARTYLINE_STATS").and_then(|v| crate::stats::Destination::parse(&v)),
+            stats: var("PARTYLINE_STATS").and_then(|v| StatsDestination::parse(&v)),
             security: crate::security::Security::from_vars(rank, var)?,
         };
         config.validate()?;
@@ -280,6 +306,16 @@ mod tests {
             stats: None,
             security: Default::default(),
         }
+    }
+
+    #[test]
+    fn stats_destinations() {
+        assert_eq!(StatsDestination::parse(" 0 "), None);
+        assert_eq!(StatsDestination::parse("off"), None);
+        assert_eq!(StatsDestination::parse("1"), Some(StatsDestination::Stderr));
+        assert_eq!(StatsDestination::parse("/tmp/s-%r.json"), Some(StatsDestination::Json("/tmp/s-%r.json".into())));
+        assert_eq!(StatsDestination::parse("s.json"), Some(StatsDestination::Json("s.json".into())));
+        assert_eq!(StatsDestination::parse("2"), Some(StatsDestination::Invalid("2".into())));
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod ffi;
 pub mod handle_table;
 pub mod handshake;
 pub mod link;
+pub mod listener;
 pub mod log;
 pub mod notifier;
 pub mod progress;

@@ -12,12 +12,12 @@ mod message;
 pub use coordinator::{serve, Rendezvous};
 pub use message::{missing, timed_out, Expected, Message, ReadError, Registration, RENDEZVOUS_VERSION};
 
-use crate::bootstrap;
 use crate::config::{is_host_port, Config, CoordinatorRole};
 use crate::error::{err, Error, Result};
+use crate::listener::{bind_listener, resolve};
 use crate::log;
 use std::io::ErrorKind;
-use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 /// A waiting party gives the coordinator this long past its own deadline to send its verdict,
@@ -33,7 +33,7 @@ pub fn meet(cfg: &Config) -> Result<(TcpListener, Vec<String>)> {
     if cfg.coordinator_role == CoordinatorRole::Rank0 && cfg.rank == 0 {
         // Rank 0 keeps the coordinator's socket as its mesh listener: the others reach it where
         // they registered, so one open port (one firewall rule) serves both.
-        let listener = bootstrap::bind_listener(cfg, &any_address_with_port_of(coordinator))?;
+        let listener = bind_listener(cfg, &any_address_with_port_of(coordinator))?;
         let rv = Rendezvous {
             listener: &listener,
             address: coordinator.to_string(),
@@ -46,7 +46,7 @@ pub fn meet(cfg: &Config) -> Result<(TcpListener, Vec<String>)> {
         let table = serve(&rv, Some((0, own)))?;
         return Ok((listener, table));
     }
-    let listener = bootstrap::bind_listener(cfg, "0.0.0.0:0")?;
+    let listener = bind_listener(cfg, "0.0.0.0:0")?;
     let port =
         listener.local_addr().map_err(|e| err!(Other, "rank {} cannot read its listening port: {e}", cfg.rank))?.port();
     let me = Registration {
@@ -116,10 +116,6 @@ fn give_up(cfg: &Config, coordinator: &str, heard: &Heard) -> Error {
         }
         None => err!(Other, "rank {} could not register with the coordinator at {coordinator} within {secs:.1} s (last error: {last}); check that the coordinator (rank 0, or partyrun --coordinator with PARTYLINE_COORDINATOR_ROLE=external) is running there, or raise PARTYLINE_CONNECT_TIMEOUT", cfg.rank),
     }
-}
-
-fn resolve(spec: &str) -> std::io::Result<std::net::SocketAddr> {
-    spec.to_socket_addrs()?.next().ok_or_else(|| std::io::Error::new(ErrorKind::NotFound, "no address found"))
 }
 
 fn attempt(

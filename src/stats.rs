@@ -1,35 +1,10 @@
 //! Communication statistics (`PARTYLINE_STATS`): always-on relaxed counters, reported at `MPI_Finalize`.
 
+use crate::config::{Config, StatsDestination};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
-
-/// Where `PARTYLINE_STATS` sends the report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Destination {
-    /// A text block on stderr.
-    Stderr,
-    /// A JSON file; `%r` in the path becomes the rank.
-    Json(String),
-    /// A value we cannot interpret: warned about at `MPI_Finalize`, then reported on stderr.
-    Invalid(String),
-}
-
-impl Destination {
-    /// `0/off/no/false` (or unset) disable the report, `1/on/yes/true/stderr` print it, and a
-    /// value with a `/` or ending in `.json` is a file path. Anything else is kept as invalid,
-    /// so a typo costs a warning at the end rather than the job at the start.
-    pub fn parse(value: &str) -> Option<Destination> {
-        let v = value.trim();
-        match v {
-            "" | "0" | "off" | "no" | "false" => None,
-            "1" | "on" | "yes" | "true" | "stderr" => Some(Destination::Stderr),
-            _ if v.contains('/') || v.ends_with(".json") => Some(Destination::Json(v.to_string())),
-            _ => Some(Destination::Invalid(v.to_string())),
-        }
-    }
-}
 
 /// The path a rank writes: every `%r` replaced by the rank, so ranks sharing a directory
 /// do not overwrite each other.
@@ -256,7 +231,7 @@ pub fn json_string(s: &str) -> String {
 }
 
 /// Reports the statistics if `PARTYLINE_STATS` asks for them; `wall` runs from `MPI_Init` to `MPI_Finalize`.
-pub fn at_finalize(config: &crate::config::Config, stats: &Stats, wall: Duration) {
+pub fn at_finalize(config: &Config, stats: &Stats, wall: Duration) {
     if let Some(dest) = &config.stats {
         let summary = stats.summary(config.rank, &config.job_id, wall);
         report(dest, &summary, config.size, config.launched_locally);
@@ -265,17 +240,17 @@ pub fn at_finalize(config: &crate::config::Config, stats: &Stats, wall: Duration
 
 /// Reports `summary` where `dest` says. Never fails: a file that cannot be written, or a
 /// value we cannot read, becomes a warning and the report goes to stderr instead.
-pub fn report(dest: &Destination, summary: &Summary, size: usize, launched_locally: bool) {
+pub fn report(dest: &StatsDestination, summary: &Summary, size: usize, launched_locally: bool) {
     let text = match dest {
-        Destination::Stderr => summary.to_text(),
-        Destination::Invalid(v) => {
+        StatsDestination::Stderr => summary.to_text(),
+        StatsDestination::Invalid(v) => {
             crate::log::warn(&format!(
                 "PARTYLINE_STATS={v:?} is not 1, 0 or a file path (one containing '/' or ending in .json); \
                  printing the communication statistics here instead"
             ));
             summary.to_text()
         }
-        Destination::Json(template) => {
+        StatsDestination::Json(template) => {
             if size > 1 && launched_locally && !template.contains("%r") && summary.rank == 0 {
                 crate::log::warn(&format!(
                     "PARTYLINE_STATS={template:?} has no %r, so every rank writes the same file; \
@@ -316,13 +291,7 @@ mod tests {
     }
 
     #[test]
-    fn destinations() {
-        assert_eq!(Destination::parse(" 0 "), None);
-        assert_eq!(Destination::parse("off"), None);
-        assert_eq!(Destination::parse("1"), Some(Destination::Stderr));
-        assert_eq!(Destination::parse("/tmp/s-%r.json"), Some(Destination::Json("/tmp/s-%r.json".into())));
-        assert_eq!(Destination::parse("s.json"), Some(Destination::Json("s.json".into())));
-        assert_eq!(Destination::parse("2"), Some(Destination::Invalid("2".into())));
+    fn one_file_per_rank() {
         assert_eq!(path_for("/d/s-%r.json", 12), "/d/s-12.json");
     }
 

@@ -117,11 +117,10 @@ fn killed_peer_fatal() {
     assert!(!out.stderr.contains("under MPI_ERRORS_ARE_FATAL"), "MPI_Recv returned: {}", out.describe());
     out.assert_stderr_contains("rank 1");
 
-    let ports = free_ports(2);
-    let peers = local_peers(&ports);
+    let mut ports = RankPorts::reserve(2);
     let job = format!("fatal-{}", std::process::id());
     let ranks: Vec<Running> = (0..2)
-        .map(|r| spawn(rank_cmd(&bin, &["fatal"], r, 2, &peers, &job, 20.0), format!("killed_peer fatal rank {r}")))
+        .map(|r| spawn(rank_cmd_on(&bin, &["fatal"], r, &mut ports, &job, 20.0), format!("killed_peer fatal rank {r}")))
         .collect();
     let outs = wait_all(ranks, secs(60));
     assert_eq!(outs[1].code(), Some(7), "{}", outs[1].describe());
@@ -145,14 +144,14 @@ fn assert_survivors(out: &Output, n: usize) {
     out.assert_stdout_contains("PASS killed_peer");
 }
 
-/// MPI_Abort(MPI_COMM_WORLD, 5) ends every rank, even those blocked forever.
+/// MPI_Abort(MPI_COMM_WORLD, 5) ends every rank, even those blocked forever (a rank left
+/// blocked would keep the job running until `partyrun_run` kills it and fails the test).
 #[test]
 fn abort() {
     let bin = compile("tests/c/abort.c");
     for n in [3, 2, 1] {
         let out = partyrun_run(n, &bin, &[], secs(30));
         assert_eq!(out.code(), Some(5), "MPI_Abort's code must be the job's status: {}", out.describe());
-        assert!(out.elapsed < secs(15), "abort took too long: {}", out.describe());
         for bad in ["MPI_Recv returned", "MPI_Abort returned"] {
             assert!(!out.stderr.contains(bad), "a rank survived the abort: {}", out.describe());
         }

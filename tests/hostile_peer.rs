@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use partyline::handshake::{Greeting, Hello, PROTOCOL_VERSION};
 use partyline::wire::{FrameHeader, FrameKind};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -16,12 +16,12 @@ const JOB: &str = "hostile-test";
 /// victim, the greeted connection and the victim's port.
 fn victim_and_link(claim: u32) -> (Running, TcpStream, u16) {
     let program = compile("tests/c/victim.c");
-    let ports = free_ports(2);
-    let peers = local_peers(&ports);
-    let victim = spawn(rank_cmd(&program, &[], 0, 2, &peers, JOB, 10.0), "victim rank 0");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let stream = connect_as(ports[0], claim, deadline);
-    (victim, stream, ports[0])
+    // Rank 1's port is reserved too, though only this test plays rank 1 (it dials, never listens).
+    let mut ports = RankPorts::reserve(2);
+    let victim = spawn(rank_cmd_on(&program, &[], 0, &mut ports, JOB, secs(30).as_secs_f64()), "victim rank 0");
+    let deadline = Instant::now() + secs(30);
+    let stream = connect_as(ports.ports()[0], claim, deadline);
+    (victim, stream, ports.ports()[0])
 }
 
 fn connect_as(port: u16, claim: u32, deadline: Instant) -> TcpStream {
@@ -32,7 +32,7 @@ fn connect_as(port: u16, claim: u32, deadline: Instant) -> TcpStream {
             Err(e) => panic!("the victim never listened on port {port}: {e}"),
         }
     };
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.set_read_timeout(Some(secs(30))).unwrap();
     let hello = Hello { version: PROTOCOL_VERSION, job_id: JOB.into(), rank: claim, size: 2 };
     Greeting::Hello(hello).write_to(&mut stream, "victim").unwrap();
     stream
@@ -67,7 +67,10 @@ fn attack(bytes: &[u8], want_stderr: &str) {
     let (victim, mut stream, _) = victim_and_link(1);
     accepted(&mut stream);
     stream.write_all(bytes).unwrap();
-    std::thread::sleep(Duration::from_millis(100));
+    // Close our side, then wait for the victim to close its own: it has read everything by then,
+    // and no unread byte here can turn our close into a reset that discards the attack.
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let _ = stream.read_to_end(&mut Vec::new());
     drop(stream);
     let out = victim.wait(secs(20));
     out.assert_success();
@@ -127,7 +130,7 @@ fn wrong_rank_claim_is_refused_then_the_real_peer_gets_in() {
     }
     drop(stream);
     // The job goes on: the honest rank 1 still gets in, delivers a message and says goodbye.
-    let mut honest = connect_as(port, 1, Instant::now() + Duration::from_secs(10));
+    let mut honest = connect_as(port, 1, Instant::now() + secs(30));
     accepted(&mut honest);
     send_and_leave(&mut honest, &[(data(0, 9, 8), 4242)]);
     let out = victim.wait(secs(20));

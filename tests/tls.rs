@@ -10,6 +10,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn marker() -> PathBuf {
@@ -38,23 +40,29 @@ fn s(p: &Path) -> String {
 fn start(
     ranks: std::ops::Range<usize>,
     n: usize,
-    ports: &[u16],
+    ports: &mut RankPorts,
     connect_timeout: f64,
     env: &dyn Fn(usize) -> Vec<(String, String)>,
 ) -> Vec<Running> {
-    let (bin, peers) = (marker(), local_peers(ports));
-    let job = format!("tls-{}-{}", std::process::id(), ports[0]);
+    let (bin, peers) = (marker(), ports.peers());
+    let job = format!("tls-{}-{}", std::process::id(), ports.ports()[0]);
     ranks
         .map(|r| {
             let mut cmd = rank_cmd(&bin, &[], r, n, &peers, &job, connect_timeout);
             cmd.envs(env(r));
+            ports.hand_to(r, &mut cmd);
             spawn(cmd, format!("marker rank {r}/{n}"))
         })
         .collect()
 }
 
 /// Runs all `n` marker ranks by hand on `ports` and waits for them.
-fn by_hand(n: usize, ports: &[u16], connect_timeout: f64, env: impl Fn(usize) -> Vec<(String, String)>) -> Vec<Output> {
+fn by_hand(
+    n: usize,
+    ports: &mut RankPorts,
+    connect_timeout: f64,
+    env: impl Fn(usize) -> Vec<(String, String)>,
+) -> Vec<Output> {
     wait_all(start(0..n, n, ports, connect_timeout, &env), secs(120))
 }
 
@@ -100,7 +108,7 @@ fn pre_shared_key_mode() {
     run(cmd, "partyrun --tls-psk -n 3 marker", secs(120)).assert_pass("marker");
 
     // A party holding another key is refused, and says why.
-    let outs = by_hand(3, &free_ports(3), 4.0, |r| {
+    let outs = by_hand(3, &mut RankPorts::reserve(3), 4.0, |r| {
         let file = if r == 2 { &other } else { &key };
         vec![("PARTYLINE_TLS_PSK_FILE".into(), s(file))]
     });
@@ -112,7 +120,7 @@ fn pre_shared_key_mode() {
 fn certificate_of_another_ca_is_refused_on_both_sides() {
     let (good, other) = (certs("ca-good", 3), certs("ca-other", 3));
     let ca = good.join("ca.pem");
-    let outs = by_hand(3, &free_ports(3), 4.0, |r| files(if r == 1 { &other } else { &good }, &ca, r));
+    let outs = by_hand(3, &mut RankPorts::reserve(3), 4.0, |r| files(if r == 1 { &other } else { &good }, &ca, r));
     assert_failed(&outs[0], "not signed by a CA we trust");
     assert_failed(&outs[1], "refused our certificate");
 }
@@ -131,7 +139,7 @@ fn expired_certificate_is_refused_on_both_sides() {
         std::fs::write(dir.join(format!("rank-{rank}.pem")), cert).unwrap();
         std::fs::write(dir.join(format!("rank-{rank}.key")), key).unwrap();
     }
-    let outs = by_hand(3, &free_ports(3), 4.0, |_| vec![("PARTYLINE_TLS_DIR".into(), s(&dir))]);
+    let outs = by_hand(3, &mut RankPorts::reserve(3), 4.0, |_| vec![("PARTYLINE_TLS_DIR".into(), s(&dir))]);
     assert_failed(&outs[0], "has expired");
     assert_failed(&outs[1], "refused our certificate");
 }
@@ -141,7 +149,7 @@ fn certificate_of_another_rank_is_refused_on_both_sides() {
     let dir = certs("stolen", 3);
     let ca = dir.join("ca.pem");
     // Rank 2 presents rank 1's certificate and key.
-    let outs = by_hand(3, &free_ports(3), 4.0, |r| files(&dir, &ca, if r == 2 { 1 } else { r }));
+    let outs = by_hand(3, &mut RankPorts::reserve(3), 4.0, |r| files(&dir, &ca, if r == 2 { 1 } else { r }));
     assert_failed(&outs[0], "it claims rank 2 but its certificate is not issued for rank-2.partyline");
     assert_failed(&outs[2], "refused rank 2: it claims rank 2 but its certificate is not issued for rank-2.partyline");
 }
@@ -149,19 +157,13 @@ fn certificate_of_another_rank_is_refused_on_both_sides() {
 #[test]
 fn a_party_without_tls_is_told_so() {
     let dir = certs("mixed", 3);
-    let outs =
-        by_hand(
-            3,
-            &free_ports(3),
-            4.0,
-            |r| {
-                if r == 1 {
-                    Vec::new()
-                } else {
-                    vec![("PARTYLINE_TLS_DIR".into(), s(&dir))]
-                }
-            },
-        );
+    let outs = by_hand(3, &mut RankPorts::reserve(3), 4.0, |r| {
+        if r == 1 {
+            Vec::new()
+        } else {
+            vec![("PARTYLINE_TLS_DIR".into(), s(&dir))]
+        }
+    });
     assert_failed(&outs[1], "this party requires TLS but the connecting one has none");
     assert_failed(&outs[0], "sent a plaintext greeting, but this party requires TLS");
 }
@@ -200,26 +202,28 @@ fn occurrences(haystack: &[u8], needle: &[u8]) -> usize {
 fn no_plaintext_payload_on_the_wire_with_tls() {
     const MARKER: &[u8] = b"PARTYLINE-PLAINTEXT-MARKER.";
     let dir = certs("capture", 3);
-    let ports = free_ports(3);
+    let mut ports = RankPorts::reserve(3);
     // The control run shows the capture sees the payload when links are plaintext.
-    let plain = capture("plain", &ports, || {
-        assert_job_passed(&by_hand(3, &ports, 20.0, |_| Vec::new()));
+    let numbers = ports.ports().to_vec();
+    let plain = capture("plain", &numbers, || {
+        assert_job_passed(&by_hand(3, &mut ports, 20.0, |_| Vec::new()));
     });
     assert!(occurrences(&plain, MARKER) > 100, "the capture missed the plaintext run ({} bytes)", plain.len());
-    let ports = free_ports(3);
-    let tls = capture("tls", &ports, || {
-        assert_job_passed(&by_hand(3, &ports, 20.0, |_| vec![("PARTYLINE_TLS_DIR".into(), s(&dir))]));
+    let mut ports = RankPorts::reserve(3);
+    let numbers = ports.ports().to_vec();
+    let tls = capture("tls", &numbers, || {
+        assert_job_passed(&by_hand(3, &mut ports, 20.0, |_| vec![("PARTYLINE_TLS_DIR".into(), s(&dir))]));
     });
     assert!(tls.len() > 1 << 20, "the TLS capture holds only {} bytes: the job's traffic was not captured", tls.len());
     assert_eq!(occurrences(&tls, MARKER), 0, "plaintext payload found in the TLS capture");
     assert_eq!(occurrences(&tls, b"PARTYLN"), 0, "the handshake greeting crossed in plaintext");
 }
 
-/// Pesters `port` until `stop`: port scans, garbage, a TLS client without a certificate, and a
-/// slowloris that dribbles a TLS record header.
-fn rogue(port: u16, until: Instant) -> usize {
+/// Pesters `port` until `stop` (and at least 4 times): port scans, garbage, a TLS client without a
+/// certificate, and a slowloris that dribbles a TLS record header.
+fn rogue(port: u16, stop: &AtomicBool) -> usize {
     let mut attempts = 0;
-    while Instant::now() < until {
+    while attempts < 4 || !stop.load(Ordering::Relaxed) {
         attempts += 1;
         let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
             std::thread::sleep(Duration::from_millis(20));
@@ -246,15 +250,23 @@ fn rogue(port: u16, until: Instant) -> usize {
 #[test]
 fn rogue_clients_do_not_disturb_a_tls_job() {
     let dir = certs("rogue", 3);
-    let ports = free_ports(3);
+    let mut ports = RankPorts::reserve(3);
     let env = |_| vec![("PARTYLINE_TLS_DIR".to_string(), s(&dir))];
-    // Rank 0 waits alone under fire first, then the others join while the pests go on.
-    let mut ranks = start(0..1, 3, &ports, 30.0, &env);
-    let until = Instant::now() + Duration::from_secs(4);
-    let pests: Vec<_> = ports[..2].iter().map(|&p| std::thread::spawn(move || rogue(p, until))).collect();
-    std::thread::sleep(Duration::from_millis(1500));
-    ranks.extend(start(1..3, 3, &ports, 30.0, &env));
+    // Rank 0 waits alone under fire until it has refused a pest, then the others join while the
+    // pests go on.
+    let mut ranks = start(0..1, 3, &mut ports, 30.0, &env);
+    let stop = Arc::new(AtomicBool::new(false));
+    let pests: Vec<_> = ports.ports()[..2]
+        .iter()
+        .map(|&p| {
+            let stop = stop.clone();
+            std::thread::spawn(move || rogue(p, &stop))
+        })
+        .collect();
+    ranks[0].wait_for_stderr("refused connection from", secs(60));
+    ranks.extend(start(1..3, 3, &mut ports, 30.0, &env));
     let outs = wait_all(ranks, secs(120));
+    stop.store(true, Ordering::Relaxed);
     let attempts: usize = pests.into_iter().map(|p| p.join().expect("rogue client thread")).sum();
     assert_job_passed(&outs);
     assert!(attempts > 3, "the rogue clients made only {attempts} attempts");
@@ -318,19 +330,20 @@ fn forward_flipping(mut client: TcpStream, to: u16, flip: usize, until: Instant)
 #[test]
 fn tampering_on_the_wire_is_detected() {
     let dir = certs("tamper", 2);
-    let ports = free_ports(2);
+    let mut ports = RankPorts::reserve(2);
     let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let via = proxy.local_addr().unwrap().port();
     // Past the handshake and the greeting, inside the 4 MiB message.
-    tampering_proxy(proxy, ports[0], 1 << 20);
+    tampering_proxy(proxy, ports.ports()[0], 1 << 20);
     let bin = marker();
     let job = format!("tamper-{}", std::process::id());
     let ranks = (0..2)
         .map(|r| {
             // Rank 1 reaches rank 0 through the proxy; rank 0 listens on its real port.
-            let peers = if r == 1 { local_peers(&[via, ports[1]]) } else { local_peers(&ports) };
+            let peers = if r == 1 { local_peers(&[via, ports.ports()[1]]) } else { ports.peers() };
             let mut cmd = rank_cmd(&bin, &[], r, 2, &peers, &job, 20.0);
             cmd.env("PARTYLINE_TLS_DIR", s(&dir));
+            ports.hand_to(r, &mut cmd);
             spawn(cmd, format!("marker rank {r}/2 behind a tampering proxy"))
         })
         .collect();

@@ -1,8 +1,8 @@
 //! The coordinator's side of the rendezvous: admit one registration per rank, then hand everyone the table.
 
 use super::message::{missing, timed_out, Expected, Message, ReadError, Registration};
-use crate::bootstrap::{hand_off, Handoff};
 use crate::error::{err, Error, Result};
+use crate::listener::{hand_off, Handoff};
 use crate::log;
 use std::io::ErrorKind;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
@@ -83,7 +83,7 @@ pub fn serve(rv: &Rendezvous, own: Option<(usize, String)>) -> Result<Vec<String
     }
 }
 
-/// Reads a registration on its own thread (see `bootstrap::hand_off`).
+/// Reads a registration on its own thread (see `listener::hand_off`).
 fn read_in_background(
     stream: TcpStream,
     from: SocketAddr,

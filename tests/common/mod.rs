@@ -1,11 +1,12 @@
 //! Shared helpers for the process-level tests: build the library and C programs, run them with hard timeouts.
 #![allow(dead_code)]
 
+mod ports;
 mod process;
+pub use ports::*;
 pub use process::*;
 
 use std::collections::HashMap;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
@@ -91,6 +92,16 @@ pub fn ensure_library() -> PathBuf {
             let profile = dir.file_name().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
             let mut cmd = Command::new(cargo);
             cmd.current_dir(root()).args(["build", "--lib", "--quiet"]);
+            // Cargo runs this test with our package's variables (CARGO_PKG_NAME, OUT_DIR, ...). Build
+            // scripts that watch those names (ring's does) would see them change between this build
+            // and a plain `cargo build`, and each would rebuild ring and all above it.
+            for (name, _) in std::env::vars_os() {
+                let name = name.to_string_lossy();
+                let ours = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_", "CARGO_PRIMARY_PACKAGE"];
+                if name == "OUT_DIR" || name == "CARGO_TARGET_TMPDIR" || ours.iter().any(|p| name.starts_with(p)) {
+                    cmd.env_remove(&*name);
+                }
+            }
             cmd.arg("--target-dir").arg(dir.parent().expect("target dir"));
             match profile.as_str() {
                 "debug" => {}
@@ -189,13 +200,6 @@ pub fn clear_partyline_env(cmd: &mut Command) {
     }
 }
 
-/// `n` distinct free TCP ports on 127.0.0.1 (bound together, then released).
-pub fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<TcpListener> =
-        (0..n).map(|_| TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0")).collect();
-    listeners.iter().map(|l| l.local_addr().expect("local addr").port()).collect()
-}
-
 /// "127.0.0.1:p0,127.0.0.1:p1,..." for PARTYLINE_PEERS.
 pub fn local_peers(ports: &[u16]) -> String {
     ports.iter().map(|p| format!("127.0.0.1:{p}")).collect::<Vec<_>>().join(",")
@@ -225,5 +229,20 @@ pub fn rank_cmd(
     let mut cmd = Command::new(program);
     cmd.args(args);
     set_rank_env(&mut cmd, rank, size, peers, job, connect_timeout);
+    cmd
+}
+
+/// `rank_cmd` for a job on `ports`, listening on the rank's own port.
+pub fn rank_cmd_on(
+    program: &Path,
+    args: &[&str],
+    rank: usize,
+    ports: &mut RankPorts,
+    job: &str,
+    connect_timeout: f64,
+) -> Command {
+    let size = ports.ports().len();
+    let mut cmd = rank_cmd(program, args, rank, size, &ports.peers(), job, connect_timeout);
+    ports.hand_to(rank, &mut cmd);
     cmd
 }

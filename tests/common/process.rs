@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -66,19 +66,52 @@ impl Output {
 pub struct Running {
     what: String,
     child: Option<Child>,
-    stdout: Receiver<Vec<u8>>,
-    stderr: Receiver<Vec<u8>>,
+    stdout: Arc<Collected>,
+    stderr: Arc<Collected>,
     started: Instant,
 }
 
-fn collect(mut r: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
-    let (tx, rx) = mpsc::channel();
+/// One output stream as read so far, readable while the process runs.
+#[derive(Default)]
+struct Collected {
+    /// The bytes, and whether the pipe has closed.
+    state: Mutex<(Vec<u8>, bool)>,
+    grew: Condvar,
+}
+
+impl Collected {
+    /// Waits until `done` holds for what was read (or the pipe closed, or `limit` passed);
+    /// returns the text and whether the pipe has closed.
+    fn wait_until(&self, limit: Duration, done: impl Fn(&[u8]) -> bool) -> (String, bool) {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (state, _) = self
+            .grew
+            .wait_timeout_while(state, limit, |(bytes, closed)| !*closed && !done(bytes))
+            .unwrap_or_else(|e| e.into_inner());
+        (String::from_utf8_lossy(&state.0).into_owned(), state.1)
+    }
+}
+
+fn collect(mut r: impl Read + Send + 'static) -> Arc<Collected> {
+    let collected = Arc::new(Collected::default());
+    let sink = collected.clone();
     thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = r.read_to_end(&mut buf);
-        let _ = tx.send(buf);
+        let mut buf = [0u8; 8192];
+        loop {
+            let n = r.read(&mut buf).unwrap_or(0);
+            let mut state = sink.state.lock().unwrap_or_else(|e| e.into_inner());
+            if n == 0 {
+                state.1 = true;
+            } else {
+                state.0.extend_from_slice(&buf[..n]);
+            }
+            sink.grew.notify_all();
+            if n == 0 {
+                return;
+            }
+        }
     });
-    rx
+    collected
 }
 
 /// Start `cmd` with captured stdout/stderr; `what` names it in messages.
@@ -131,11 +164,25 @@ impl Running {
 
     /// Collect both outputs, waiting at most `limit` for the pipes to close.
     fn drain(&self, limit: Duration) -> (String, String) {
-        let get = |rx: &Receiver<Vec<u8>>| match rx.recv_timeout(limit) {
-            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-            Err(_) => "<output pipe still open: a descendant process is holding it>".to_string(),
+        let get = |c: &Collected| match c.wait_until(limit, |_| false) {
+            (text, true) => text,
+            (text, false) => format!("{text}\n<output pipe still open: a descendant process is holding it>"),
         };
         (get(&self.stdout), get(&self.stderr))
+    }
+
+    /// Waits until the process has written `needle` to stderr, so a test can act on what a
+    /// process has done rather than on how long it has run. Fails the test if the process
+    /// closes its stderr first or `limit` passes (a safety net against hangs).
+    pub fn wait_for_stderr(&self, needle: &str, limit: Duration) {
+        let (text, _) = self.stderr.wait_until(limit, |b| String::from_utf8_lossy(b).contains(needle));
+        assert!(text.contains(needle), "{} did not write `{needle}` to stderr; it wrote:\n{text}", self.what);
+    }
+
+    /// True once the process has exited (its status is kept for `wait`).
+    pub fn exited(&mut self) -> bool {
+        let child = self.child.as_mut().expect("not yet waited");
+        child.try_wait().expect("try_wait").is_some()
     }
 }
 
