@@ -6,15 +6,15 @@
 //! cores pass the core among themselves. But when something else is runnable (another job, a
 //! compiler), a yield hands it a whole time slice: SYNC rounds then took 90-260 us polling
 //! against 40-70 us blocking, since a thread woken from a block runs at once. A yield that
-//! takes longer than `STALL` is that sign, and polling stops for a back-off that doubles with
-//! each stall in a row and resets once a poll succeeds again.
+//! takes longer than `PREEMPTED` is that sign, and polling stops for a back-off that doubles with
+//! each preemption in a row and resets once a poll succeeds again.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 /// A yield longer than this means the core went to another program, not to a peer that polls.
-const STALL: Duration = Duration::from_micros(200);
-/// The first back-off after a stall; each further stall in a row doubles it, up to `MAX_BACKOFF`.
+const PREEMPTED: Duration = Duration::from_micros(200);
+/// The first back-off after a preemption; each further preemption in a row doubles it, up to `MAX_BACKOFF`.
 const BACKOFF: Duration = Duration::from_millis(10);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
@@ -55,7 +55,7 @@ pub struct SpinPolicy<C: Clock = SystemClock> {
     origin: Instant,
     /// No polling until this many nanoseconds after `origin`.
     quiet_until: AtomicU64,
-    stalls_in_a_row: AtomicU32,
+    preemptions_in_a_row: AtomicU32,
 }
 
 /// How a poll window ended.
@@ -75,7 +75,7 @@ impl SpinPolicy {
 impl<C: Clock> SpinPolicy<C> {
     pub fn with_clock(window: Duration, clock: C) -> SpinPolicy<C> {
         let origin = clock.now();
-        SpinPolicy { window, clock, origin, quiet_until: AtomicU64::new(0), stalls_in_a_row: AtomicU32::new(0) }
+        SpinPolicy { window, clock, origin, quiet_until: AtomicU64::new(0), preemptions_in_a_row: AtomicU32::new(0) }
     }
 
     fn nanos(&self, at: Instant) -> u64 {
@@ -98,7 +98,7 @@ impl<C: Clock> SpinPolicy<C> {
         let mut seen = activity();
         loop {
             if let Some(v) = check() {
-                self.stalls_in_a_row.store(0, Relaxed);
+                self.preemptions_in_a_row.store(0, Relaxed);
                 return Spun::Ready(v);
             }
             let before = self.clock.now();
@@ -111,16 +111,16 @@ impl<C: Clock> SpinPolicy<C> {
             }
             self.clock.yield_now();
             let after = self.clock.now();
-            if after - before > STALL {
-                self.stalled(after);
+            if after - before > PREEMPTED {
+                self.preempted(after);
                 return Spun::Block;
             }
         }
     }
 
-    fn stalled(&self, now: Instant) {
-        let stalls = self.stalls_in_a_row.fetch_add(1, Relaxed).min(16);
-        let backoff = BACKOFF.saturating_mul(1 << stalls).min(MAX_BACKOFF);
+    fn preempted(&self, now: Instant) {
+        let preemptions = self.preemptions_in_a_row.fetch_add(1, Relaxed).min(16);
+        let backoff = BACKOFF.saturating_mul(1 << preemptions).min(MAX_BACKOFF);
         self.quiet_until.store(self.nanos(now + backoff), Relaxed);
     }
 }
@@ -191,7 +191,7 @@ mod tests {
         assert_eq!(p.spin(|| (checks += 1, None::<()>).1, || 0), Spun::Block);
         assert_eq!(clock.elapsed(), Duration::from_micros(50), "blocks as soon as the window has passed");
         assert_eq!(checks, 6, "checked at 0, 10, .., 50 us");
-        assert!(p.polling(clock.now()), "a window that passed is no stall");
+        assert!(p.polling(clock.now()), "a window that passed is no preemption");
     }
 
     #[test]
@@ -215,37 +215,37 @@ mod tests {
     }
 
     #[test]
-    fn a_slow_yield_is_a_stall() {
+    fn a_slow_yield_is_a_preemption() {
         let clock = FakeClock::new(TURN);
         let p = SpinPolicy::with_clock(Duration::from_micros(50), &clock);
         let mut checks = 0;
         let mut check = || {
             checks += 1;
             if checks == 3 {
-                clock.per_yield.set(STALL + TURN);
+                clock.per_yield.set(PREEMPTED + TURN);
             }
             None::<()>
         };
         assert_eq!(p.spin(&mut check, || 0), Spun::Block);
         assert_eq!(checks, 3);
-        assert!(!p.polling(clock.now()), "polling stops after a stall");
+        assert!(!p.polling(clock.now()), "polling stops after a preemption");
         assert!(p.polling(clock.now() + BACKOFF));
     }
 
     #[test]
-    fn a_stall_stops_polling_with_a_growing_backoff() {
+    fn a_preemption_stops_polling_with_a_growing_backoff() {
         let clock = FakeClock::new(TURN);
         let p = SpinPolicy::with_clock(Duration::from_micros(50), &clock);
         let now = clock.now();
-        p.stalled(now);
+        p.preempted(now);
         assert!(!p.polling(now + BACKOFF - Duration::from_millis(1)));
         assert!(p.polling(now + BACKOFF));
-        p.stalled(now);
-        assert!(!p.polling(now + BACKOFF), "a second stall in a row backs off twice as long");
+        p.preempted(now);
+        assert!(!p.polling(now + BACKOFF), "a second preemption in a row backs off twice as long");
         assert!(p.polling(now + 2 * BACKOFF));
         assert_eq!(p.spin(|| Some(()), || 0), Spun::Block, "no polling during the back-off");
         for _ in 0..20 {
-            p.stalled(now);
+            p.preempted(now);
         }
         assert!(p.polling(now + MAX_BACKOFF), "the back-off stops growing at {MAX_BACKOFF:?}");
     }
@@ -254,12 +254,12 @@ mod tests {
     fn a_successful_poll_resets_the_backoff() {
         let clock = FakeClock::new(TURN);
         let p = SpinPolicy::with_clock(Duration::from_micros(50), &clock);
-        p.stalled(clock.now());
-        p.stalled(clock.now());
+        p.preempted(clock.now());
+        p.preempted(clock.now());
         clock.elapsed.set(clock.elapsed() + 2 * BACKOFF);
         assert_eq!(p.spin(|| Some(()), || 0), Spun::Ready(()));
         let now = clock.now();
-        p.stalled(now);
+        p.preempted(now);
         assert!(p.polling(now + BACKOFF), "back to the first back-off");
     }
 }
