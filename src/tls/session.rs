@@ -1,0 +1,467 @@
+//! One TLS 1.3 session over one socket, run by rustls's unbuffered API: rustls does the
+//! handshake, seals and opens every record, and sends and answers KeyUpdate; this module only
+//! moves ciphertext between the socket and two reused buffers.
+
+use rustls::client::{ClientConnectionData, UnbufferedClientConnection};
+use rustls::server::{ServerConnectionData, UnbufferedServerConnection};
+use rustls::unbuffered::{
+    AppDataRecord, ConnectionState, EncodeError, EncryptError, UnbufferedConnectionCommon, UnbufferedStatus,
+    WriteTraffic,
+};
+use std::io::{self, IoSlice, Read, Write};
+
+/// The largest plaintext a record carries (RFC 8446 §5.1).
+pub const MAX_PLAINTEXT: usize = 1 << 14;
+/// The largest record rustls takes in (TLS 1.2's limit, above TLS 1.3's 2^14 + 256 + 5).
+const MAX_RECORD: usize = 5 + MAX_PLAINTEXT + 2048;
+/// What sealing adds to each record: header, content type, AEAD tag.
+const RECORD_OVERHEAD: usize = 5 + 1 + 16;
+/// How much ciphertext one read takes from the socket.
+const INBOUND_CHUNK: usize = 256 * 1024;
+/// How much plaintext one write seals before it goes to the socket.
+const OUTBOUND_CHUNK: usize = 256 * 1024;
+/// Room for what rustls queues by itself: handshake flights, a KeyUpdate, alerts.
+const CONTROL_ROOM: usize = 64 * 1024;
+
+/// A rustls unbuffered connection, client or server.
+pub trait Endpoint: Send + 'static {
+    type Data;
+    fn process<'c, 'i>(&'c mut self, incoming: &'i mut [u8]) -> UnbufferedStatus<'c, 'i, Self::Data>;
+    fn state(&self) -> &rustls::CommonState;
+}
+
+impl Endpoint for UnbufferedClientConnection {
+    type Data = ClientConnectionData;
+    fn process<'c, 'i>(&'c mut self, incoming: &'i mut [u8]) -> UnbufferedStatus<'c, 'i, ClientConnectionData> {
+        UnbufferedConnectionCommon::<ClientConnectionData>::process_tls_records(self, incoming)
+    }
+    fn state(&self) -> &rustls::CommonState {
+        self
+    }
+}
+
+impl Endpoint for UnbufferedServerConnection {
+    type Data = ServerConnectionData;
+    fn process<'c, 'i>(&'c mut self, incoming: &'i mut [u8]) -> UnbufferedStatus<'c, 'i, ServerConnectionData> {
+        UnbufferedConnectionCommon::<ServerConnectionData>::process_tls_records(self, incoming)
+    }
+    fn state(&self) -> &rustls::CommonState {
+        self
+    }
+}
+
+/// A TLS session on the socket `io` (blocking during the greeting, non-blocking on a link).
+pub struct Session<C, S> {
+    conn: C,
+    io: S,
+    /// Ciphertext read and not yet released by rustls: `inbound[start..end]`.
+    inbound: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// Sealed records not yet on the socket: `outbound[sent..filled]`.
+    outbound: Vec<u8>,
+    sent: usize,
+    filled: usize,
+    /// Small pieces of a write, gathered into one record.
+    gather: Vec<u8>,
+    /// Plaintext rustls opened that no read has taken yet: `opened[taken..]`. It holds the
+    /// rest of a record longer than the read, and records rustls opened before it would let
+    /// us seal (it hands them out in order); so it never outgrows one `inbound`.
+    opened: Vec<u8>,
+    taken: usize,
+    peer_closed: bool,
+    close_sent: bool,
+}
+
+/// What the caller wants from one turn of rustls's state machine.
+enum Job<'a, 'b> {
+    /// Nothing but progress (the handshake, or an alert after a failure).
+    Idle,
+    /// Plaintext into `dest[filled..]`.
+    Read { dest: &'a mut [u8], filled: usize },
+    /// Seal what `bufs` hold, at most `OUTBOUND_CHUNK` bytes; `taken` counts them.
+    Seal { bufs: &'a [IoSlice<'b>], taken: usize },
+    /// Queue a close_notify alert.
+    Close,
+}
+
+/// What a turn did.
+#[derive(Debug, PartialEq, Eq)]
+enum Turn {
+    /// An application data record was opened.
+    Opened,
+    /// A record rustls made itself was encoded into `outbound`.
+    Encoded,
+    /// What was encoded must reach the peer before it can answer.
+    Transmit,
+    /// Traffic may flow; the job's write (if any) is done, and no whole record is buffered.
+    Ready,
+    /// The handshake needs the peer's next flight.
+    NeedInput,
+    /// The peer sent close_notify.
+    PeerClosed,
+    /// Both ends sent close_notify: nothing more can go either way.
+    Closed,
+}
+
+/// A TLS error as an I/O error that keeps rustls's error inside, so `tls::hint` can name it.
+pub fn broken(e: rustls::Error) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, e)
+}
+
+fn internal(what: impl std::fmt::Display) -> io::Error {
+    io::Error::other(format!("TLS session: {what} (a partyline bug; please report it)"))
+}
+
+impl<C: Endpoint, S: Read + Write> Session<C, S> {
+    pub fn new(conn: C, io: S) -> Session<C, S> {
+        let records = OUTBOUND_CHUNK / MAX_PLAINTEXT + 2;
+        Session {
+            conn,
+            io,
+            inbound: vec![0; INBOUND_CHUNK + MAX_RECORD],
+            start: 0,
+            end: 0,
+            outbound: vec![0; OUTBOUND_CHUNK + records * RECORD_OVERHEAD + CONTROL_ROOM],
+            sent: 0,
+            filled: 0,
+            gather: Vec::with_capacity(MAX_PLAINTEXT),
+            opened: Vec::new(),
+            taken: 0,
+            peer_closed: false,
+            close_sent: false,
+        }
+    }
+
+    pub fn connection(&self) -> &C {
+        &self.conn
+    }
+
+    pub fn io(&self) -> &S {
+        &self.io
+    }
+
+    pub fn io_mut(&mut self) -> &mut S {
+        &mut self.io
+    }
+
+    /// The same session on another socket (the same connection, made non-blocking).
+    pub fn with_io<T>(self, io: impl FnOnce(S) -> io::Result<T>) -> io::Result<Session<C, T>> {
+        let Session {
+            conn,
+            io: old,
+            inbound,
+            start,
+            end,
+            outbound,
+            sent,
+            filled,
+            gather,
+            opened,
+            taken,
+            peer_closed,
+            close_sent,
+        } = self;
+        let io = io(old)?;
+        Ok(Session {
+            conn,
+            io,
+            inbound,
+            start,
+            end,
+            outbound,
+            sent,
+            filled,
+            gather,
+            opened,
+            taken,
+            peer_closed,
+            close_sent,
+        })
+    }
+
+    /// Runs the handshake to its end. On failure, the alert rustls queued goes to the peer.
+    pub fn handshake(&mut self) -> io::Result<()> {
+        loop {
+            let turn = match self.turn(&mut Job::Idle) {
+                Ok(turn) => turn,
+                Err(e) => {
+                    self.send_alert();
+                    return Err(e);
+                }
+            };
+            match turn {
+                Turn::Opened | Turn::Encoded => {}
+                Turn::Transmit => self.push()?,
+                // A TLS 1.3 server may send before the client's last flight; it is not done yet.
+                Turn::Ready if !self.conn.state().is_handshaking() => return self.push(),
+                Turn::Ready | Turn::NeedInput => {
+                    self.push()?;
+                    self.fill()?;
+                }
+                Turn::PeerClosed | Turn::Closed => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the peer closed its TLS session during the handshake",
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Reads plaintext; `Ok(0)` once the peer's close_notify has come and all before it is read.
+    pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.taken < self.opened.len() {
+            let n = buf.len().min(self.opened.len() - self.taken);
+            buf[..n].copy_from_slice(&self.opened[self.taken..self.taken + n]);
+            self.taken += n;
+            return Ok(n);
+        }
+        if self.peer_closed {
+            return Ok(0);
+        }
+        let mut job = Job::Read { dest: buf, filled: 0 };
+        loop {
+            let turn = self.turn(&mut job);
+            let Job::Read { dest, filled } = &job else { unreachable!("the job stays a read") };
+            match turn {
+                Err(e) => {
+                    self.send_alert();
+                    return Err(e);
+                }
+                Ok(Turn::Opened) if *filled < dest.len() => {}
+                Ok(Turn::Opened) => return Ok(*filled),
+                Ok(Turn::Encoded) => {}
+                Ok(Turn::Transmit) => self.push_some()?,
+                Ok(Turn::PeerClosed | Turn::Closed) => {
+                    self.peer_closed = true;
+                    return Ok(*filled);
+                }
+                Ok(Turn::Ready | Turn::NeedInput) if *filled > 0 => return Ok(*filled),
+                Ok(Turn::Ready | Turn::NeedInput) => self.fill()?,
+            }
+        }
+    }
+
+    /// Seals up to `OUTBOUND_CHUNK` bytes of `bufs` and sends what the socket takes. Takes
+    /// nothing (`WouldBlock`) while earlier records are still waiting for the socket.
+    pub fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.push()?;
+        let mut job = Job::Seal { bufs, taken: 0 };
+        self.until_ready(&mut job)?;
+        let Job::Seal { taken, .. } = job else { unreachable!("the job stays a seal") };
+        self.push_some()?;
+        Ok(taken)
+    }
+
+    /// Queues close_notify (once) and sends it with everything before it.
+    pub fn close_notify(&mut self) -> io::Result<()> {
+        if !self.close_sent {
+            self.until_ready(&mut Job::Close)?;
+            self.close_sent = true;
+        }
+        self.push()
+    }
+
+    pub fn pending_output(&self) -> bool {
+        self.sent < self.filled
+    }
+
+    /// Writes sealed records to the socket; `WouldBlock` if some must wait.
+    pub fn push(&mut self) -> io::Result<()> {
+        while self.sent < self.filled {
+            match self.io.write(&self.outbound[self.sent..self.filled]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.sent += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        (self.sent, self.filled) = (0, 0);
+        Ok(())
+    }
+
+    /// `push`, where records left for later are no error (`pending_output` reports them).
+    fn push_some(&mut self) -> io::Result<()> {
+        match self.push() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Turns rustls's state machine until it lets this side send, doing `job` then; records
+    /// opened on the way wait in `opened`.
+    fn until_ready(&mut self, job: &mut Job<'_, '_>) -> io::Result<()> {
+        loop {
+            match self.turn(job) {
+                Err(e) => {
+                    self.send_alert();
+                    return Err(e);
+                }
+                Ok(Turn::Ready) => return Ok(()),
+                Ok(Turn::Opened | Turn::Encoded | Turn::Transmit) => {}
+                Ok(Turn::PeerClosed) => self.peer_closed = true,
+                Ok(Turn::Closed) => {
+                    return Err(io::Error::new(io::ErrorKind::BrokenPipe, "the TLS session is closed both ways"))
+                }
+                Ok(Turn::NeedInput) => return Err(internal("sending before the handshake finished")),
+            }
+        }
+    }
+
+    /// Sends the alert rustls queued after an error, if the socket takes it now.
+    fn send_alert(&mut self) {
+        for _ in 0..4 {
+            if !matches!(self.turn(&mut Job::Idle), Ok(Turn::Encoded)) {
+                break;
+            }
+        }
+        let _ = self.push();
+    }
+
+    /// Reads more ciphertext, first moving what is left to the front if the tail is short.
+    fn fill(&mut self) -> io::Result<()> {
+        if self.start == self.end {
+            (self.start, self.end) = (0, 0);
+        } else if self.inbound.len() - self.end < MAX_RECORD {
+            self.inbound.copy_within(self.start..self.end, 0);
+            (self.start, self.end) = (0, self.end - self.start);
+        }
+        if self.end == self.inbound.len() {
+            return Err(broken(rustls::Error::InvalidMessage(rustls::InvalidMessage::MessageTooLarge)));
+        }
+        let n = self.io.read(&mut self.inbound[self.end..])?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the peer closed the connection without a TLS close_notify",
+            ));
+        }
+        self.end += n;
+        Ok(())
+    }
+
+    /// One turn: rustls takes the buffered ciphertext as far as its next state, and this side
+    /// does what that state asks, `job` included where it fits.
+    fn turn(&mut self, job: &mut Job<'_, '_>) -> io::Result<Turn> {
+        let Session { conn, inbound, start, end, outbound, filled, gather, opened, taken, .. } = self;
+        let UnbufferedStatus { mut discard, state } = conn.process(&mut inbound[*start..*end]);
+        // In a closure so that `discard` applies whatever happens.
+        let act = || -> io::Result<Turn> {
+            Ok(match state.map_err(broken)? {
+                ConnectionState::ReadTraffic(mut traffic) => {
+                    while let Some(record) = traffic.next_record() {
+                        let AppDataRecord { discard: more, payload } = record.map_err(broken)?;
+                        discard += more;
+                        if *taken == opened.len() {
+                            opened.clear();
+                            *taken = 0;
+                        }
+                        let rest = match job {
+                            Job::Read { dest, filled: got } if opened.is_empty() => {
+                                let n = payload.len().min(dest.len() - *got);
+                                dest[*got..*got + n].copy_from_slice(&payload[..n]);
+                                *got += n;
+                                &payload[n..]
+                            }
+                            _ => payload,
+                        };
+                        opened.extend_from_slice(rest);
+                    }
+                    Turn::Opened
+                }
+                ConnectionState::EncodeTlsData(mut data) => {
+                    let n = match data.encode(&mut outbound[*filled..]) {
+                        Ok(n) => n,
+                        Err(EncodeError::InsufficientSize(short)) => {
+                            // Only rustls's own records land here, a few at a time: make room.
+                            outbound.resize(*filled + short.required_size, 0);
+                            data.encode(&mut outbound[*filled..]).map_err(internal)?
+                        }
+                        Err(e) => return Err(internal(e)),
+                    };
+                    *filled += n;
+                    Turn::Encoded
+                }
+                // Done once it is in `outbound`: whatever is sealed later goes out after it.
+                ConnectionState::TransmitTlsData(data) => {
+                    data.done();
+                    Turn::Transmit
+                }
+                ConnectionState::WriteTraffic(mut traffic) => {
+                    let sink = Sink { traffic: &mut traffic, outbound, filled };
+                    match job {
+                        Job::Seal { bufs, taken } => *taken += sink.seal(bufs, gather)?,
+                        Job::Close => {
+                            let Sink { traffic, outbound, filled } = sink;
+                            *filled += traffic.queue_close_notify(&mut outbound[*filled..]).map_err(sealing)?;
+                        }
+                        Job::Idle | Job::Read { .. } => {}
+                    }
+                    Turn::Ready
+                }
+                ConnectionState::BlockedHandshake => Turn::NeedInput,
+                ConnectionState::PeerClosed => Turn::PeerClosed,
+                ConnectionState::Closed => Turn::Closed,
+                _ => return Err(internal("rustls reached a state partyline does not use (early data)")),
+            })
+        };
+        let turn = act();
+        *start += discard;
+        turn
+    }
+}
+
+fn sealing(e: EncryptError) -> io::Error {
+    match e {
+        EncryptError::EncryptExhausted => broken(rustls::Error::EncryptError),
+        e => internal(e),
+    }
+}
+
+/// Where sealed records go while rustls is ready for traffic.
+struct Sink<'s, 't, D> {
+    traffic: &'s mut WriteTraffic<'t, D>,
+    outbound: &'s mut Vec<u8>,
+    filled: &'s mut usize,
+}
+
+impl<D> Sink<'_, '_, D> {
+    /// Seals up to `OUTBOUND_CHUNK` bytes of `bufs` into full records where it can: whole
+    /// records straight from the caller's buffers, the pieces between them gathered first.
+    fn seal(mut self, bufs: &[IoSlice<'_>], gather: &mut Vec<u8>) -> io::Result<usize> {
+        let mut taken = 0;
+        for buf in bufs {
+            let mut piece = &buf[..buf.len().min(OUTBOUND_CHUNK - taken)];
+            taken += piece.len();
+            while !piece.is_empty() {
+                if gather.is_empty() && piece.len() >= MAX_PLAINTEXT {
+                    let whole = piece.len() / MAX_PLAINTEXT * MAX_PLAINTEXT;
+                    self.encrypt(&piece[..whole])?;
+                    piece = &piece[whole..];
+                } else {
+                    let n = piece.len().min(MAX_PLAINTEXT - gather.len());
+                    gather.extend_from_slice(&piece[..n]);
+                    piece = &piece[n..];
+                    if gather.len() == MAX_PLAINTEXT {
+                        self.encrypt(gather)?;
+                        gather.clear();
+                    }
+                }
+            }
+        }
+        if !gather.is_empty() {
+            self.encrypt(gather)?;
+            gather.clear();
+        }
+        Ok(taken)
+    }
+
+    fn encrypt(&mut self, plaintext: &[u8]) -> io::Result<()> {
+        *self.filled += self.traffic.encrypt(plaintext, &mut self.outbound[*self.filled..]).map_err(sealing)?;
+        Ok(())
+    }
+}
