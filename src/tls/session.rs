@@ -223,6 +223,11 @@ impl<C: Endpoint, S: Read + Write> Session<C, S> {
         if self.peer_closed {
             return Ok(0);
         }
+        if self.start == self.end {
+            // Nothing for rustls to look at: ask the socket first (a turn costs as much as a
+            // small record's cipher).
+            self.fill()?;
+        }
         let mut job = Job::Read { dest: buf, filled: 0 };
         loop {
             let turn = self.turn(&mut job);
@@ -232,7 +237,8 @@ impl<C: Endpoint, S: Read + Write> Session<C, S> {
                     self.send_alert();
                     return Err(e);
                 }
-                Ok(Turn::Opened) if *filled < dest.len() => {}
+                // With the buffer empty, the next turn could only report that.
+                Ok(Turn::Opened) if *filled < dest.len() && self.start < self.end => {}
                 Ok(Turn::Opened) => return Ok(*filled),
                 Ok(Turn::Encoded) => {}
                 Ok(Turn::Transmit) => self.push_some()?,
