@@ -3,8 +3,10 @@
 //! messages that say which side to fix.
 
 pub mod authority;
+pub mod endpoint;
 pub mod pipe;
 pub mod session;
+mod sink;
 pub mod transport;
 
 use crate::error::{err, Result};

@@ -2,12 +2,9 @@
 //! handshake, seals and opens every record, and sends and answers KeyUpdate; this module only
 //! moves ciphertext between the socket and two reused buffers.
 
-use rustls::client::{ClientConnectionData, UnbufferedClientConnection};
-use rustls::server::{ServerConnectionData, UnbufferedServerConnection};
-use rustls::unbuffered::{
-    AppDataRecord, ConnectionState, EncodeError, EncryptError, UnbufferedConnectionCommon, UnbufferedStatus,
-    WriteTraffic,
-};
+pub use super::endpoint::Endpoint;
+use super::sink::{sealing, Sink};
+use rustls::unbuffered::{AppDataRecord, ConnectionState, EncodeError, UnbufferedStatus};
 use std::io::{self, IoSlice, Read, Write};
 
 /// The largest plaintext a record carries (RFC 8446 §5.1).
@@ -19,36 +16,9 @@ const RECORD_OVERHEAD: usize = 5 + 1 + 16;
 /// How much ciphertext one read takes from the socket.
 const INBOUND_CHUNK: usize = 256 * 1024;
 /// How much plaintext one write seals before it goes to the socket.
-const OUTBOUND_CHUNK: usize = 256 * 1024;
+pub(super) const OUTBOUND_CHUNK: usize = 256 * 1024;
 /// Room for what rustls queues by itself: handshake flights, a KeyUpdate, alerts.
 const CONTROL_ROOM: usize = 64 * 1024;
-
-/// A rustls unbuffered connection, client or server.
-pub trait Endpoint: Send + 'static {
-    type Data;
-    fn process<'c, 'i>(&'c mut self, incoming: &'i mut [u8]) -> UnbufferedStatus<'c, 'i, Self::Data>;
-    fn state(&self) -> &rustls::CommonState;
-}
-
-impl Endpoint for UnbufferedClientConnection {
-    type Data = ClientConnectionData;
-    fn process<'c, 'i>(&'c mut self, incoming: &'i mut [u8]) -> UnbufferedStatus<'c, 'i, ClientConnectionData> {
-        UnbufferedConnectionCommon::<ClientConnectionData>::process_tls_records(self, incoming)
-    }
-    fn state(&self) -> &rustls::CommonState {
-        self
-    }
-}
-
-impl Endpoint for UnbufferedServerConnection {
-    type Data = ServerConnectionData;
-    fn process<'c, 'i>(&'c mut self, incoming: &'i mut [u8]) -> UnbufferedStatus<'c, 'i, ServerConnectionData> {
-        UnbufferedConnectionCommon::<ServerConnectionData>::process_tls_records(self, incoming)
-    }
-    fn state(&self) -> &rustls::CommonState {
-        self
-    }
-}
 
 /// A TLS session on the socket `io` (blocking during the greeting, non-blocking on a link).
 pub struct Session<C, S> {
@@ -71,6 +41,8 @@ pub struct Session<C, S> {
     taken: usize,
     peer_closed: bool,
     close_sent: bool,
+    /// The error that ended the session; every later call reports it.
+    failed: Option<rustls::Error>,
 }
 
 /// What the caller wants from one turn of rustls's state machine.
@@ -109,7 +81,7 @@ pub fn broken(e: rustls::Error) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, e)
 }
 
-fn internal(what: impl std::fmt::Display) -> io::Error {
+pub(super) fn internal(what: impl std::fmt::Display) -> io::Error {
     io::Error::other(format!("TLS session: {what} (a partyline bug; please report it)"))
 }
 
@@ -130,6 +102,7 @@ impl<C: Endpoint, S: Read + Write> Session<C, S> {
             taken: 0,
             peer_closed: false,
             close_sent: false,
+            failed: None,
         }
     }
 
@@ -161,6 +134,7 @@ impl<C: Endpoint, S: Read + Write> Session<C, S> {
             taken,
             peer_closed,
             close_sent,
+            failed,
         } = self;
         let io = io(old)?;
         Ok(Session {
@@ -177,6 +151,7 @@ impl<C: Endpoint, S: Read + Write> Session<C, S> {
             taken,
             peer_closed,
             close_sent,
+            failed,
         })
     }
 
@@ -185,10 +160,7 @@ impl<C: Endpoint, S: Read + Write> Session<C, S> {
         loop {
             let turn = match self.turn(&mut Job::Idle) {
                 Ok(turn) => turn,
-                Err(e) => {
-                    self.send_alert();
-                    return Err(e);
-                }
+                Err(e) => return Err(self.fail(e)),
             };
             match turn {
                 Turn::Opened | Turn::Encoded => {}
@@ -233,10 +205,7 @@ impl<C: Endpoint, S: Read + Write> Session<C, S> {
             let turn = self.turn(&mut job);
             let Job::Read { dest, filled } = &job else { unreachable!("the job stays a read") };
             match turn {
-                Err(e) => {
-                    self.send_alert();
-                    return Err(e);
-                }
+                Err(e) => return Err(self.fail(e)),
                 // With the buffer empty, the next turn could only report that.
                 Ok(Turn::Opened) if *filled < dest.len() && self.start < self.end => {}
                 Ok(Turn::Opened) => return Ok(*filled),
@@ -303,10 +272,7 @@ impl<C: Endpoint, S: Read + Write> Session<C, S> {
     fn until_ready(&mut self, job: &mut Job<'_, '_>) -> io::Result<()> {
         loop {
             match self.turn(job) {
-                Err(e) => {
-                    self.send_alert();
-                    return Err(e);
-                }
+                Err(e) => return Err(self.fail(e)),
                 Ok(Turn::Ready) => return Ok(()),
                 Ok(Turn::Opened | Turn::Encoded | Turn::Transmit) => {}
                 Ok(Turn::PeerClosed) => self.peer_closed = true,
@@ -318,14 +284,17 @@ impl<C: Endpoint, S: Read + Write> Session<C, S> {
         }
     }
 
-    /// Sends the alert rustls queued after an error, if the socket takes it now.
-    fn send_alert(&mut self) {
-        for _ in 0..4 {
-            if !matches!(self.turn(&mut Job::Idle), Ok(Turn::Encoded)) {
-                break;
-            }
+    /// Ends the session after `e`: sends the alert rustls queued for it, if the socket takes
+    /// it now, and keeps rustls from looking at the offending bytes again (it would try to send
+    /// a second fatal alert).
+    fn fail(&mut self, e: io::Error) -> io::Error {
+        // rustls hands out what it queued before it reads any further input.
+        if self.conn.state().wants_write() && matches!(self.turn(&mut Job::Idle), Ok(Turn::Encoded)) {
+            let _ = self.push();
         }
-        let _ = self.push();
+        let tls = e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()).cloned();
+        self.failed = Some(tls.unwrap_or_else(|| rustls::Error::General(e.to_string())));
+        e
     }
 
     /// Reads more ciphertext, first moving what is left to the front if the tail is short.
@@ -353,6 +322,9 @@ impl<C: Endpoint, S: Read + Write> Session<C, S> {
     /// One turn: rustls takes the buffered ciphertext as far as its next state, and this side
     /// does what that state asks, `job` included where it fits.
     fn turn(&mut self, job: &mut Job<'_, '_>) -> io::Result<Turn> {
+        if let Some(e) = &self.failed {
+            return Err(broken(e.clone()));
+        }
         let Session { conn, inbound, start, end, outbound, filled, gather, opened, taken, .. } = self;
         let UnbufferedStatus { mut discard, state } = conn.process(&mut inbound[*start..*end]);
         // In a closure so that `discard` applies whatever happens.
@@ -418,56 +390,5 @@ impl<C: Endpoint, S: Read + Write> Session<C, S> {
         let turn = act();
         *start += discard;
         turn
-    }
-}
-
-fn sealing(e: EncryptError) -> io::Error {
-    match e {
-        EncryptError::EncryptExhausted => broken(rustls::Error::EncryptError),
-        e => internal(e),
-    }
-}
-
-/// Where sealed records go while rustls is ready for traffic.
-struct Sink<'s, 't, D> {
-    traffic: &'s mut WriteTraffic<'t, D>,
-    outbound: &'s mut Vec<u8>,
-    filled: &'s mut usize,
-}
-
-impl<D> Sink<'_, '_, D> {
-    /// Seals up to `OUTBOUND_CHUNK` bytes of `bufs` into full records where it can: whole
-    /// records straight from the caller's buffers, the pieces between them gathered first.
-    fn seal(mut self, bufs: &[IoSlice<'_>], gather: &mut Vec<u8>) -> io::Result<usize> {
-        let mut taken = 0;
-        for buf in bufs {
-            let mut piece = &buf[..buf.len().min(OUTBOUND_CHUNK - taken)];
-            taken += piece.len();
-            while !piece.is_empty() {
-                if gather.is_empty() && piece.len() >= MAX_PLAINTEXT {
-                    let whole = piece.len() / MAX_PLAINTEXT * MAX_PLAINTEXT;
-                    self.encrypt(&piece[..whole])?;
-                    piece = &piece[whole..];
-                } else {
-                    let n = piece.len().min(MAX_PLAINTEXT - gather.len());
-                    gather.extend_from_slice(&piece[..n]);
-                    piece = &piece[n..];
-                    if gather.len() == MAX_PLAINTEXT {
-                        self.encrypt(gather)?;
-                        gather.clear();
-                    }
-                }
-            }
-        }
-        if !gather.is_empty() {
-            self.encrypt(gather)?;
-            gather.clear();
-        }
-        Ok(taken)
-    }
-
-    fn encrypt(&mut self, plaintext: &[u8]) -> io::Result<()> {
-        *self.filled += self.traffic.encrypt(plaintext, &mut self.outbound[*self.filled..]).map_err(sealing)?;
-        Ok(())
     }
 }

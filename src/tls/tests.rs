@@ -181,6 +181,8 @@ fn altered_records_are_refused_on_both_ends() {
     s.io().inbox().bytes[5 + 3] ^= 1;
     let e = read_available(&mut s, 100).expect_err("refused");
     assert!(super::hint(&e).unwrap().contains("altered in transit"), "{e}");
+    let again = s.read(&mut [0; 100]).expect_err("a failed session stays failed");
+    assert!(super::hint(&again).unwrap().contains("altered in transit"), "{again}");
     // The receiver's alert tells the sender.
     let e = read_available(&mut c, 100).expect_err("refused");
     assert!(super::hint(&e).unwrap().contains("altered in transit"), "{e}");
