@@ -123,6 +123,20 @@ fn records(c: &mut Criterion) {
         }
     }
     g.finish();
+    // A frame header and an 8-byte payload in one record: the fixed cost per small message.
+    let mut g = c.benchmark_group("tls_record_56B");
+    g.measurement_time(Duration::from_secs(2)).warm_up_time(Duration::from_millis(500)).sample_size(20);
+    let (header, payload) = ([1u8; 48], [2u8; 8]);
+    let (mut client, mut server) = sessions(&providers()[0].1, providers()[0].2[0]);
+    g.bench_function("ring/aes128gcm/seal_and_open", |b| {
+        b.iter_custom(|iters| {
+            on_cpu(iters, || {
+                assert_eq!(client.write_vectored(&[IoSlice::new(&header), IoSlice::new(&payload)]).unwrap(), 56);
+                assert_eq!(server.read(&mut received).unwrap(), 56);
+            })
+        })
+    });
+    g.finish();
 }
 
 criterion_group!(benches, records);
