@@ -1,12 +1,13 @@
 //! A new connection during bootstrap: plain or TLS, blocking, with one deadline for the whole
 //! handshake; once the peer is accepted it becomes the link's `Transport`.
 
-use crate::tls::record::{RecordLayer, HEADER};
+use crate::tls::session::{Endpoint, Session};
 use crate::tls::transport::TlsTcp;
 use crate::tls::Tls;
 use crate::transport::{PlainTcp, Transport};
-use rustls::{ClientConnection, ServerConnection, StreamOwned};
-use std::io::{self, Read, Write};
+use rustls::client::UnbufferedClientConnection;
+use rustls::server::UnbufferedServerConnection;
+use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
 use std::time::Instant;
 
@@ -15,40 +16,6 @@ use std::time::Instant;
 pub struct Deadline {
     pub tcp: TcpStream,
     pub deadline: Instant,
-    /// With TLS: reads stop at record boundaries (see `Records`).
-    records: Option<Records>,
-}
-
-/// Where a TLS stream is within its current record. rustls must never hold part of a record
-/// when the link takes over its keys, and the peer may already send frames after its
-/// greeting; so during the handshake every read ends where a record ends.
-#[derive(Default)]
-struct Records {
-    header: [u8; HEADER],
-    have: usize,
-    left: usize,
-}
-
-impl Records {
-    /// How much of `buf` the next read may fill.
-    fn limit(&self, buf: usize) -> usize {
-        buf.min(if self.have < HEADER { HEADER - self.have } else { self.left })
-    }
-
-    fn advance(&mut self, got: &[u8]) {
-        if self.have < HEADER {
-            self.header[self.have..self.have + got.len()].copy_from_slice(got);
-            self.have += got.len();
-            if self.have == HEADER {
-                self.left = u16::from_be_bytes([self.header[3], self.header[4]]) as usize;
-            }
-        } else {
-            self.left -= got.len();
-        }
-        if self.have == HEADER && self.left == 0 {
-            self.have = 0;
-        }
-    }
 }
 
 impl Deadline {
@@ -68,11 +35,7 @@ impl Deadline {
 impl Read for Deadline {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.arm()?;
-        let Some(records) = &mut self.records else { return self.tcp.read(buf) };
-        let limit = records.limit(buf.len());
-        let n = self.tcp.read(&mut buf[..limit])?;
-        records.advance(&buf[..n]);
-        Ok(n)
+        self.tcp.read(buf)
     }
 }
 
@@ -87,32 +50,29 @@ impl Write for Deadline {
     }
 }
 
+/// A connection during the greeting. A TLS session keeps going as the link's transport, with
+/// whatever it has read past the greeting (the peer may send frames right after it).
 pub enum Channel {
     Plain(Deadline),
-    Client(Box<StreamOwned<ClientConnection, Deadline>>),
-    Server(Box<StreamOwned<ServerConnection, Deadline>>),
+    Client(Box<Session<UnbufferedClientConnection, Deadline>>),
+    Server(Box<Session<UnbufferedServerConnection, Deadline>>),
 }
 
 impl Channel {
     /// Wraps `tcp`; with `tls`, runs the handshake as the client of rank `peer` first.
     pub fn connect(tcp: TcpStream, deadline: Instant, tls: Option<&Tls>, peer: usize) -> io::Result<Channel> {
-        let Some(tls) = tls else { return Ok(Channel::Plain(Deadline { tcp, deadline, records: None })) };
-        let io = Deadline { tcp, deadline, records: Some(Records::default()) };
+        let io = Deadline { tcp, deadline };
+        let Some(tls) = tls else { return Ok(Channel::Plain(io)) };
         let conn = tls.connect(peer).map_err(|e| io::Error::other(e.message))?;
-        let mut stream = StreamOwned::new(conn, io);
-        while stream.conn.is_handshaking() {
-            if let Err(e) = stream.conn.complete_io(&mut stream.sock) {
-                send_alert(&mut stream.conn, &mut stream.sock);
-                return Err(e);
-            }
-        }
-        Ok(Channel::Client(Box::new(stream)))
+        let mut session = Box::new(Session::new(conn, io));
+        session.handshake()?;
+        Ok(Channel::Client(session))
     }
 
     /// Wraps an accepted `tcp`; with `tls`, runs the handshake as the server first. A plaintext
     /// greeting is refused in plaintext, so a party without TLS learns why.
     pub fn accept(tcp: TcpStream, deadline: Instant, tls: Option<&Tls>) -> io::Result<Channel> {
-        let mut io = Deadline { tcp, deadline, records: tls.map(|_| Records::default()) };
+        let mut io = Deadline { tcp, deadline };
         let mut first = [0u8; 8];
         let peeked = io.arm().and_then(|()| io.tcp.peek(&mut first));
         let Some(tls) = tls else {
@@ -135,22 +95,19 @@ impl Channel {
             ));
         }
         let conn = tls.accept().map_err(|e| io::Error::other(e.message))?;
-        let mut stream = StreamOwned::new(conn, io);
-        while stream.conn.is_handshaking() {
-            if let Err(e) = stream.conn.complete_io(&mut stream.sock) {
-                send_alert(&mut stream.conn, &mut stream.sock);
-                linger(&mut stream.sock);
-                return Err(e);
-            }
+        let mut session = Box::new(Session::new(conn, io));
+        if let Err(e) = session.handshake() {
+            linger(session.io_mut());
+            return Err(e);
         }
-        Ok(Channel::Server(Box::new(stream)))
+        Ok(Channel::Server(session))
     }
 
     pub fn tcp(&self) -> &TcpStream {
         match self {
             Channel::Plain(io) => &io.tcp,
-            Channel::Client(s) => &s.sock.tcp,
-            Channel::Server(s) => &s.sock.tcp,
+            Channel::Client(s) => &s.io().tcp,
+            Channel::Server(s) => &s.io().tcp,
         }
     }
 
@@ -158,7 +115,7 @@ impl Channel {
     /// server's identity was checked during the handshake).
     pub fn check_rank(&self, tls: Option<&Tls>, rank: usize) -> Result<(), String> {
         match (self, tls) {
-            (Channel::Server(s), Some(tls)) => tls.check_client_rank(&s.conn, rank),
+            (Channel::Server(s), Some(tls)) => tls.check_client_rank(s.connection(), rank),
             _ => Ok(()),
         }
     }
@@ -171,14 +128,8 @@ impl Channel {
     pub fn into_transport(self) -> io::Result<Box<dyn Transport>> {
         Ok(match self {
             Channel::Plain(io) => Box::new(PlainTcp::new(io.tcp)?),
-            Channel::Client(s) => {
-                let StreamOwned { conn, sock } = *s;
-                Box::new(take_over(conn.into(), sock)?)
-            }
-            Channel::Server(s) => {
-                let StreamOwned { conn, sock } = *s;
-                Box::new(take_over(conn.into(), sock)?)
-            }
+            Channel::Client(s) => Box::new(take_over(*s)?),
+            Channel::Server(s) => Box::new(take_over(*s)?),
         })
     }
 }
@@ -197,51 +148,26 @@ impl Write for Channel {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Channel::Plain(io) => io.write(buf),
-            Channel::Client(s) => s.write(buf).map_err(explained),
-            Channel::Server(s) => s.write(buf).map_err(explained),
+            Channel::Client(s) => s.write_vectored(&[IoSlice::new(buf)]).map_err(explained),
+            Channel::Server(s) => s.write_vectored(&[IoSlice::new(buf)]).map_err(explained),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Channel::Plain(io) => io.flush(),
-            Channel::Client(s) => s.flush(),
-            Channel::Server(s) => s.flush(),
+            Channel::Client(s) => s.push().map_err(explained),
+            Channel::Server(s) => s.push().map_err(explained),
         }
     }
 }
 
-/// Hands the link's records from rustls to `TlsTcp`, with whatever plaintext rustls has
-/// already opened (frames the peer sent right after its greeting).
-fn take_over(mut conn: rustls::Connection, mut io: Deadline) -> io::Result<TlsTcp> {
-    while conn.wants_write() {
-        conn.write_tls(&mut io)?;
-    }
-    let (mut early, mut chunk) = (Vec::new(), [0u8; 4096]);
-    loop {
-        match conn.reader().read(&mut chunk) {
-            Ok(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the peer closed its TLS session right after the greeting",
-                ))
-            }
-            Ok(n) => early.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-            Err(e) => return Err(e),
-        }
-    }
-    let records = RecordLayer::take(conn)?;
-    TlsTcp::new(io.tcp, records, early)
-}
-
-/// Sends the alert rustls queued when the handshake failed, so the peer learns why.
-fn send_alert<C: std::ops::DerefMut<Target = rustls::ConnectionCommon<D>>, D>(conn: &mut C, io: &mut Deadline) {
-    while conn.wants_write() {
-        if !matches!(conn.write_tls(io), Ok(n) if n > 0) {
-            break;
-        }
-    }
+/// The session, moved to its socket made non-blocking.
+fn take_over<C: Endpoint>(session: Session<C, Deadline>) -> io::Result<TlsTcp<C>> {
+    session.with_io(|io| {
+        io.tcp.set_nonblocking(true)?;
+        Ok(mio::net::TcpStream::from_std(io.tcp))
+    })
 }
 
 /// Half-closes after a failed handshake and reads what the client still sends, so our alert

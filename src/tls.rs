@@ -3,18 +3,19 @@
 //! messages that say which side to fix.
 
 pub mod authority;
-pub mod record;
+pub mod endpoint;
+pub mod pipe;
+pub mod session;
+mod sink;
 pub mod transport;
 
 use crate::error::{err, Result};
 use crate::security::{Credentials, Security};
+use rustls::client::UnbufferedClientConnection;
 use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
+use rustls::server::UnbufferedServerConnection;
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use std::sync::Arc;
-
-/// Ciphertext rustls may queue per link before a write reports back-pressure; larger than the
-/// 64 KiB default so one `writev` carries many records.
-const SEND_BUFFER: usize = 1 << 20;
 
 /// One party's TLS settings, shared by every link it opens or accepts.
 pub struct Tls {
@@ -26,15 +27,24 @@ pub struct Tls {
 impl Tls {
     /// The settings for `security`, or `None` when links are plaintext.
     pub fn new(security: &Security, rank: usize) -> Result<Option<Arc<Tls>>> {
+        // AES-128-GCM first: with AES-NI it is the cheapest suite per byte, and 128-bit keys are
+        // ample for link encryption; the others stay for peers that insist.
+        let mut provider = rustls::crypto::ring::default_provider();
+        provider.cipher_suites.sort_by_key(|s| s.suite() != rustls::CipherSuite::TLS13_AES_128_GCM_SHA256);
+        Tls::with_provider(security, rank, provider)
+    }
+
+    /// `new` with another crypto provider or choice of cipher suites (benchmarks, tests).
+    pub fn with_provider(
+        security: &Security,
+        rank: usize,
+        provider: rustls::crypto::CryptoProvider,
+    ) -> Result<Option<Arc<Tls>>> {
         let keys = match &security.tls {
             None => return Ok(None),
             Some(Credentials::Files { ca, cert, key }) => authority::load(ca, cert, key)?,
             Some(Credentials::PreShared(path)) => authority::from_psk(path, &security.rank_name(rank))?,
         };
-        // AES-128-GCM first: with AES-NI it is the cheapest suite per byte, and 128-bit keys are
-        // ample for link encryption; the others stay for peers that insist.
-        let mut provider = rustls::crypto::ring::default_provider();
-        provider.cipher_suites.sort_by_key(|s| s.suite() != rustls::CipherSuite::TLS13_AES_128_GCM_SHA256);
         let provider = Arc::new(provider);
         let mut roots = RootCertStore::empty();
         for (i, ca) in keys.trusted.into_iter().enumerate() {
@@ -55,8 +65,6 @@ impl Tls {
             .map_err(bad)?;
         // Links are opened once per job: resumption tickets would only be unused state.
         server.send_tls13_tickets = 0;
-        // The links protect their records themselves once the handshake is done (`record.rs`).
-        server.enable_secret_extraction = true;
         let mut client = ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&rustls::version::TLS13])
             .map_err(bad)?
@@ -66,30 +74,25 @@ impl Tls {
         client.resumption = rustls::client::Resumption::disabled();
         // The rank is proven by the certificate; no need to announce it in clear text.
         client.enable_sni = false;
-        client.enable_secret_extraction = true;
         Ok(Some(Arc::new(Tls { client: Arc::new(client), server: Arc::new(server), security: security.clone() })))
     }
 
     /// A client session to `peer`, which must present a certificate for that rank.
-    pub fn connect(&self, peer: usize) -> Result<ClientConnection> {
+    pub fn connect(&self, peer: usize) -> Result<UnbufferedClientConnection> {
         let name = self.security.rank_name(peer);
         let server_name = ServerName::try_from(name.clone())
             .map_err(|_| err!(Arg, "{name:?} (from PARTYLINE_TLS_NAME) is not a valid DNS name"))?;
-        let mut conn = ClientConnection::new(self.client.clone(), server_name)
-            .map_err(|e| err!(Intern, "cannot start a TLS session: {e}"))?;
-        conn.set_buffer_limit(Some(SEND_BUFFER));
-        Ok(conn)
+        UnbufferedClientConnection::new(self.client.clone(), server_name)
+            .map_err(|e| err!(Intern, "cannot start a TLS session: {e}"))
     }
 
-    pub fn accept(&self) -> Result<ServerConnection> {
-        let mut conn =
-            ServerConnection::new(self.server.clone()).map_err(|e| err!(Intern, "cannot start a TLS session: {e}"))?;
-        conn.set_buffer_limit(Some(SEND_BUFFER));
-        Ok(conn)
+    pub fn accept(&self) -> Result<UnbufferedServerConnection> {
+        UnbufferedServerConnection::new(self.server.clone())
+            .map_err(|e| err!(Intern, "cannot start a TLS session: {e}"))
     }
 
     /// Whether the client certificate of `conn` (already verified against our CA) names `rank`.
-    pub fn check_client_rank(&self, conn: &ServerConnection, rank: usize) -> std::result::Result<(), String> {
+    pub fn check_client_rank(&self, conn: &rustls::CommonState, rank: usize) -> std::result::Result<(), String> {
         let name = self.security.rank_name(rank);
         let cert = conn.peer_certificates().and_then(|c| c.first()).ok_or("it presented no certificate")?;
         let cert =

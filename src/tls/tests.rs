@@ -1,10 +1,13 @@
 //! In-memory TLS handshakes between parties with good and bad credentials.
 
 use super::authority::Authority;
-use super::record::{RecordLayer, APPLICATION_DATA, HEADER, MAX_PLAINTEXT};
+use super::pipe::{self, Pipe};
+use super::session::{Endpoint, Session, MAX_PLAINTEXT};
 use super::Tls;
 use crate::security::{Credentials, Security};
-use rustls::{ClientConnection, ServerConnection};
+use rustls::client::UnbufferedClientConnection;
+use rustls::server::UnbufferedServerConnection;
+use std::io::{ErrorKind, IoSlice};
 use std::path::PathBuf;
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
@@ -43,29 +46,13 @@ fn tls(security: &Security, rank: usize) -> Arc<Tls> {
     Tls::new(security, rank).unwrap().expect("TLS is configured")
 }
 
+type Sessions = (Session<UnbufferedClientConnection, Pipe>, Session<UnbufferedServerConnection, Pipe>);
+
 /// Runs a handshake from `client` (expecting to reach rank `peer`) to `server` in memory.
-fn handshake(client: &Tls, server: &Tls, peer: usize) -> Result<(ClientConnection, ServerConnection), rustls::Error> {
-    let mut c = client.connect(peer).unwrap();
-    let mut s = server.accept().unwrap();
-    for _ in 0..10 {
-        let mut wire = Vec::new();
-        c.write_tls(&mut wire).unwrap();
-        s.read_tls(&mut &wire[..]).unwrap();
-        s.process_new_packets()?;
-        wire.clear();
-        s.write_tls(&mut wire).unwrap();
-        c.read_tls(&mut &wire[..]).unwrap();
-        c.process_new_packets()?;
-        if !c.is_handshaking() && !s.is_handshaking() {
-            // The client's certificate reaches the server in the client's last flight.
-            let mut wire = Vec::new();
-            c.write_tls(&mut wire).unwrap();
-            s.read_tls(&mut &wire[..]).unwrap();
-            s.process_new_packets()?;
-            return Ok((c, s));
-        }
-    }
-    panic!("handshake did not finish");
+fn handshake(client: &Tls, server: &Tls, peer: usize) -> Result<Sessions, rustls::Error> {
+    pipe::connect(client.connect(peer).unwrap(), server.accept().unwrap()).map_err(|e| {
+        e.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()).cloned().unwrap_or_else(|| panic!("{e}"))
+    })
 }
 
 #[test]
@@ -77,11 +64,11 @@ fn parties_of_one_ca_authenticate_each_other_by_rank() {
     let one = party(&dir, &ca, "r1", &sec.rank_name(1), now() - day, now() + day);
     let (server, client) = (tls(&zero, 0), tls(&one, 1));
     let (_, s) = handshake(&client, &server, 0).unwrap();
-    assert_eq!(server.check_client_rank(&s, 1), Ok(()));
-    let why = server.check_client_rank(&s, 2).unwrap_err();
+    assert_eq!(server.check_client_rank(s.connection(), 1), Ok(()));
+    let why = server.check_client_rank(s.connection(), 2).expect_err("refused");
     assert!(why.contains("not issued for rank-2.partyline"), "{why}");
     // The client insists on the rank it dialled: rank 0's certificate does not pass as rank 2.
-    let e = handshake(&client, &server, 2).unwrap_err();
+    let e = handshake(&client, &server, 2).err().expect("refused");
     assert!(matches!(e, rustls::Error::InvalidCertificate(_)), "{e}");
 }
 
@@ -93,10 +80,10 @@ fn another_ca_or_an_expired_certificate_is_refused() {
     let other = Authority::generate("other CA", 1).unwrap();
     let zero = tls(&party(&dir, &ca, "r0", &sec.rank_name(0), now() - day, now() + day), 0);
     let stranger = tls(&party(&dir, &other, "x1", &sec.rank_name(1), now() - day, now() + day), 1);
-    let e = handshake(&stranger, &zero, 0).unwrap_err();
+    let e = handshake(&stranger, &zero, 0).err().expect("refused");
     assert!(matches!(e, rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)), "{e}");
     let expired = tls(&party(&dir, &ca, "old1", &sec.rank_name(1), now() - 3 * day, now() - day), 1);
-    let e = handshake(&expired, &zero, 0).unwrap_err();
+    let e = handshake(&expired, &zero, 0).err().expect("refused");
     assert!(format!("{e:?}").contains("Expired"), "{e:?}");
 }
 
@@ -109,7 +96,7 @@ fn holders_of_one_pre_shared_key_authenticate_each_other() {
     let psk = |path: &PathBuf| Security { tls: Some(Credentials::PreShared(path.clone())), ..Security::default() };
     let (zero, one) = (tls(&psk(&key_a), 0), tls(&psk(&key_a), 1));
     let (_, s) = handshake(&one, &zero, 0).unwrap();
-    assert_eq!(zero.check_client_rank(&s, 1), Ok(()));
+    assert_eq!(zero.check_client_rank(s.connection(), 1), Ok(()));
     let outsider = tls(&psk(&key_b), 1);
     assert!(handshake(&outsider, &zero, 0).is_err());
     std::fs::write(&key_b, "short").unwrap();
@@ -117,102 +104,128 @@ fn holders_of_one_pre_shared_key_authenticate_each_other() {
     assert!(e.message.contains("at least 32"), "{e}");
 }
 
-/// A finished handshake between ranks 1 (client) and 0 (server) of one CA.
-fn session(tag: &str) -> (ClientConnection, ServerConnection) {
+/// A finished handshake between ranks 1 (client) and 0 (server) of one CA, with `provider`.
+fn session_with(tag: &str, provider: rustls::crypto::CryptoProvider) -> Sessions {
     let dir = scratch(tag);
     let ca = Authority::generate("test CA", 1).unwrap();
     let (day, sec) = (Duration::days(1), Security::default());
-    let zero = tls(&party(&dir, &ca, "r0", &sec.rank_name(0), now() - day, now() + day), 0);
-    let one = tls(&party(&dir, &ca, "r1", &sec.rank_name(1), now() - day, now() + day), 1);
-    handshake(&one, &zero, 0).unwrap()
+    let zero = party(&dir, &ca, "r0", &sec.rank_name(0), now() - day, now() + day);
+    let one = party(&dir, &ca, "r1", &sec.rank_name(1), now() - day, now() + day);
+    let (zero, one) = (Tls::with_provider(&zero, 0, provider.clone()), Tls::with_provider(&one, 1, provider));
+    handshake(&one.unwrap().unwrap(), &zero.unwrap().unwrap(), 0).unwrap()
 }
 
-/// Seals `payload` into records of at most `MAX_PLAINTEXT` bytes, as the link does.
-fn seal_all(layer: &mut RecordLayer, payload: &[u8]) -> Vec<u8> {
-    let mut wire = Vec::new();
-    for piece in payload.chunks(MAX_PLAINTEXT) {
-        let start = wire.len();
-        wire.extend_from_slice(&[0; HEADER]);
-        wire.extend_from_slice(piece);
-        layer.seal(&mut wire, start, APPLICATION_DATA).unwrap();
-    }
-    wire
+fn session(tag: &str) -> Sessions {
+    session_with(tag, rustls::crypto::ring::default_provider())
 }
 
-/// Opens every record in `wire`, returning the plaintext, or the first error.
-fn open_all(layer: &mut RecordLayer, wire: &mut [u8]) -> std::io::Result<Vec<u8>> {
-    let (mut at, mut plain) = (0, Vec::new());
-    while let Some(len) = RecordLayer::complete(&wire[at..])? {
-        let (kind, range) = layer.open(&mut wire[at..at + len])?;
-        assert_eq!(kind, APPLICATION_DATA);
-        plain.extend_from_slice(&wire[at..at + len][range]);
-        at += len;
-    }
-    assert_eq!(at, wire.len(), "no partial record left");
-    Ok(plain)
-}
-
-#[test]
-fn our_records_are_standard_tls_13_records() {
-    // The client side protects its records itself; the server stays with rustls.
-    let (c, mut s) = session("records");
-    let mut ours = RecordLayer::take(c.into()).unwrap();
-    let message: Vec<u8> = (0..100_000u32).map(|i| (i * 7) as u8).collect();
-    let wire = seal_all(&mut ours, &message);
-    let (mut rest, mut got, mut chunk) = (&wire[..], Vec::new(), vec![0; 1 << 16]);
+/// Writes all of `message` as the link does, as pieces of `sizes` bytes in turn, gathered
+/// into one vectored write of up to 8 pieces at a time.
+fn write_pieces<C: Endpoint>(to: &mut Session<C, Pipe>, message: &[u8], sizes: &[usize]) {
+    let mut pieces: Vec<&[u8]> = Vec::new();
+    let (mut rest, mut turn) = (message, 0);
     while !rest.is_empty() {
-        s.read_tls(&mut rest).unwrap();
-        s.process_new_packets().unwrap();
-        while let Ok(n) = std::io::Read::read(&mut s.reader(), &mut chunk) {
-            got.extend_from_slice(&chunk[..n]);
+        let n = sizes[turn % sizes.len()].min(rest.len());
+        pieces.push(&rest[..n]);
+        (rest, turn) = (&rest[n..], turn + 1);
+    }
+    let mut at = 0;
+    while at < pieces.len() {
+        let slices: Vec<IoSlice> = pieces[at..].iter().take(8).map(|p| IoSlice::new(p)).collect();
+        let mut n = to.write_vectored(&slices).unwrap();
+        while n > 0 && n >= pieces[at].len() {
+            (n, at) = (n - pieces[at].len(), at + 1);
+        }
+        if n > 0 {
+            pieces[at] = &pieces[at][n..];
         }
     }
-    assert!(got == message, "rustls reads what we sealed");
-    std::io::Write::write_all(&mut s.writer(), &message[..50_000]).unwrap();
-    let mut wire = Vec::new();
-    s.write_tls(&mut wire).unwrap();
-    assert!(open_all(&mut ours, &mut wire).unwrap() == message[..50_000], "we read what rustls sealed");
 }
 
-#[test]
-fn altered_records_and_foreign_headers_are_refused() {
-    let (c, s) = session("tamper");
-    let (mut client, mut server) = (RecordLayer::take(c.into()).unwrap(), RecordLayer::take(s.into()).unwrap());
-    let mut wire = seal_all(&mut client, b"share of a secret");
-    wire[HEADER + 3] ^= 1;
-    let e = open_all(&mut server, &mut wire).unwrap_err();
-    assert!(crate::tls::hint(&e).unwrap().contains("altered in transit"), "{e}");
-    for (header, why) in [
-        ([22u8, 3, 3, 0, 40], "InvalidContentType"),
-        ([23, 3, 1, 0, 40], "UnknownProtocolVersion"),
-        ([23, 3, 3, 0x48, 0x01], "MessageTooLarge"),
-        ([23, 3, 3, 0, 16], "MessageTooShort"),
-    ] {
-        let e = RecordLayer::complete(&header).unwrap_err();
-        assert!(format!("{e:?}").contains(why), "{header:?}: {e:?}");
+/// Reads until nothing more is there, `chunk` bytes at most at a time.
+fn read_available<C: Endpoint>(from: &mut Session<C, Pipe>, chunk: usize) -> std::io::Result<Vec<u8>> {
+    let (mut got, mut buf) = (Vec::new(), vec![0; chunk]);
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) => return Ok(got),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(got),
+            Err(e) => return Err(e),
+        }
     }
-    assert_eq!(RecordLayer::complete(&[23, 3, 3, 0, 40, 0]).unwrap(), None, "a partial record waits");
+}
+
+fn pattern(len: usize, seed: u32) -> Vec<u8> {
+    (0..len as u32).map(|i| (i.wrapping_mul(seed) >> 3) as u8).collect()
 }
 
 #[test]
-fn both_ends_re_key_after_the_same_record() {
-    let (c, s) = session("rekey");
-    let (mut client, mut server) = (RecordLayer::take(c.into()).unwrap(), RecordLayer::take(s.into()).unwrap());
-    client.rekey_after(3);
-    server.rekey_after(3);
-    let message: Vec<u8> = (0..10 * MAX_PLAINTEXT as u32).map(|i| (i % 251) as u8).collect();
-    let mut wire = seal_all(&mut client, &message);
-    let first_key = wire[HEADER..HEADER + 32].to_vec();
-    assert!(open_all(&mut server, &mut wire).unwrap() == message, "10 records, 3 keys");
-    let mut wire = seal_all(&mut server, &message[..100]);
-    assert_eq!(open_all(&mut client, &mut wire).unwrap(), &message[..100]);
-    // A record sealed under a stale key does not open once the receiver has moved on.
-    let (c, s) = session("rekey-stale");
-    let (mut client, mut server) = (RecordLayer::take(c.into()).unwrap(), RecordLayer::take(s.into()).unwrap());
-    server.rekey_after(1);
-    let mut wire = seal_all(&mut client, &message[..2 * MAX_PLAINTEXT]);
-    assert!(open_all(&mut server, &mut wire).is_err(), "the second record needs the second key");
-    assert_ne!(first_key, wire[HEADER..HEADER + 32].to_vec());
+fn small_and_large_pieces_arrive_whole_through_short_reads() {
+    let (mut c, mut s) = session("pieces");
+    let message = pattern(3_000_000, 7);
+    // Frame headers and small payloads between large ones, as the link writes them.
+    write_pieces(&mut c, &message, &[48, 8, 48, 100_000, 48, 40_000, 1, 16_384, 48, 16_385]);
+    let wire = s.io().inbox().bytes.len();
+    assert!(wire < message.len() + message.len() / 500, "{wire} bytes on the wire: small pieces were not gathered");
+    let got = read_available(&mut s, 1000).unwrap();
+    assert!(got == message, "every byte arrives, in order, through reads shorter than a record");
+    let answer = pattern(200_000, 13);
+    write_pieces(&mut s, &answer, &[70_000]);
+    assert!(read_available(&mut c, 1 << 20).unwrap() == answer, "and the other way");
+}
+
+#[test]
+fn altered_records_are_refused_on_both_ends() {
+    let (mut c, mut s) = session("tamper");
+    write_pieces(&mut c, b"share of a secret", &[100]);
+    s.io().inbox().bytes[5 + 3] ^= 1;
+    let e = read_available(&mut s, 100).expect_err("refused");
+    assert!(super::hint(&e).unwrap().contains("altered in transit"), "{e}");
+    let again = s.read(&mut [0; 100]).expect_err("a failed session stays failed");
+    assert!(super::hint(&again).unwrap().contains("altered in transit"), "{again}");
+    // The receiver's alert tells the sender.
+    let e = read_available(&mut c, 100).expect_err("refused");
+    assert!(super::hint(&e).unwrap().contains("altered in transit"), "{e}");
+}
+
+#[test]
+fn close_notify_ends_the_stream_and_a_bare_close_is_an_error() {
+    let (mut c, mut s) = session("close");
+    write_pieces(&mut c, b"last words", &[100]);
+    c.close_notify().unwrap();
+    assert_eq!(read_available(&mut s, 100).unwrap(), b"last words");
+    assert_eq!(s.read(&mut [0; 10]).unwrap(), 0, "end of stream, and it stays so");
+    let (mut c, mut s) = session("cut");
+    write_pieces(&mut c, b"cut off", &[100]);
+    c.io().close();
+    let e = read_available(&mut s, 100).expect_err("refused");
+    assert_eq!(e.kind(), ErrorKind::UnexpectedEof, "{e}");
+}
+
+#[test]
+fn rustls_updates_the_keys_when_a_key_has_sealed_its_limit() {
+    use rustls::crypto::{ring, CipherSuiteCommon};
+    // AES-128-GCM as ring provides it, but good for only 8 records per key.
+    let suite = ring::cipher_suite::TLS13_AES_128_GCM_SHA256.tls13().expect("a TLS 1.3 suite");
+    let short = rustls::Tls13CipherSuite {
+        common: CipherSuiteCommon { confidentiality_limit: 8, ..suite.common },
+        hkdf_provider: suite.hkdf_provider,
+        aead_alg: suite.aead_alg,
+        quic: suite.quic,
+    };
+    let short: &'static rustls::Tls13CipherSuite = Box::leak(Box::new(short));
+    let provider = rustls::crypto::CryptoProvider { cipher_suites: vec![short.into()], ..ring::default_provider() };
+    let (mut c, mut s) = session_with("rekey", provider);
+    let records = 40;
+    let message = pattern(records * MAX_PLAINTEXT, 11);
+    write_pieces(&mut c, &message, &[MAX_PLAINTEXT]);
+    // Each full record is 16,384 + 22 bytes on the wire; a KeyUpdate record is 27.
+    let extra = s.io().inbox().bytes.len() - records * (MAX_PLAINTEXT + 22);
+    assert_eq!(extra % 27, 0, "{extra} bytes besides the data records");
+    assert!(extra / 27 >= records / 8 - 1, "only {} key updates in {records} records", extra / 27);
+    assert!(read_available(&mut s, 1 << 20).unwrap() == message, "the data survives the updates");
+    write_pieces(&mut s, &message, &[MAX_PLAINTEXT]);
+    assert!(read_available(&mut c, 1 << 20).unwrap() == message, "both ways");
 }
 
 /// Writes all of `data` through a non-blocking transport, then closes it.
