@@ -151,14 +151,6 @@ impl Payload {
         self.len() == 0
     }
 
-    /// Heap bytes this payload holds on the library's account (what a send budget counts).
-    pub fn owned_len(&self) -> usize {
-        match self {
-            Payload::Owned(b) => b.len(),
-            Payload::Inline { .. } | Payload::Lent(_) => 0,
-        }
-    }
-
     pub fn bytes(&self, offset: usize) -> &[u8] {
         match self {
             Payload::Owned(b) => &b[offset.min(b.len())..],
@@ -188,8 +180,8 @@ mod tests {
         assert!(unsafe { SendBuf::new(std::ptr::null(), 8) }.is_empty());
         let small = Payload::copy_of(b"tiny");
         assert!(matches!(small, Payload::Inline { .. }));
-        assert_eq!((small.len(), small.bytes(1), small.owned_len()), (4, &b"iny"[..], 0));
+        assert_eq!((small.len(), small.bytes(1)), (4, &b"iny"[..]));
         let big = Payload::copy_of(&[7; INLINE_LEN + 1]);
-        assert_eq!((big.bytes(INLINE_LEN), big.owned_len()), (&[7][..], INLINE_LEN + 1));
+        assert_eq!(big.bytes(INLINE_LEN), &[7][..]);
     }
 }
