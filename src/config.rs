@@ -24,6 +24,15 @@ pub struct Config {
     pub connect_timeout: Duration,
     pub handshake_timeout: Duration,
     pub unexpected_limit: u64,
+    /// Bytes of copied sends (eager and blocking-send copies, and frames kept for replay) held
+    /// per link; beyond it sends wait for the peer instead of copying (`PARTYLINE_SEND_LIMIT`).
+    pub send_limit: u64,
+    /// A link that carries nothing (not even a heartbeat) for this long is broken
+    /// (`PARTYLINE_LINK_TIMEOUT`; see `DEFAULT_LINK_TIMEOUT`).
+    pub link_timeout: Duration,
+    /// How long both ends of a broken link try to re-establish it before the job fails
+    /// (`PARTYLINE_RECONNECT_TIMEOUT`).
+    pub reconnect_timeout: Duration,
     pub eager_limit: usize,
     pub socket_buffer: Option<usize>,
     pub max_frame: u64,
@@ -188,6 +197,9 @@ impl Config {
             connect_timeout: seconds("PARTYLINE_CONNECT_TIMEOUT", 30.0)?,
             handshake_timeout: seconds("PARTYLINE_HANDSHAKE_TIMEOUT", 5.0)?,
             unexpected_limit: bytes_or("PARTYLINE_UNEXPECTED_LIMIT", 256 << 20)?,
+            send_limit: bytes_or("PARTYLINE_SEND_LIMIT", DEFAULT_SEND_LIMIT)?,
+            link_timeout: seconds("PARTYLINE_LINK_TIMEOUT", DEFAULT_LINK_TIMEOUT)?,
+            reconnect_timeout: seconds("PARTYLINE_RECONNECT_TIMEOUT", DEFAULT_RECONNECT_TIMEOUT)?,
             eager_limit: bytes_or("PARTYLINE_EAGER_LIMIT", 16 << 10)? as usize,
             socket_buffer: var("PARTYLINE_SOCKET_BUFFER")
                 .map(|v| parse_bytes("PARTYLINE_SOCKET_BUFFER", &v).map(|b| b as usize))
@@ -267,6 +279,16 @@ impl Config {
     }
 }
 
+/// 60 s: a party paused for 45 s (a suspended VM, a long garbage collection, a debugger) must
+/// come back to a working job, with room for the heartbeat interval on top; and a real
+/// partition is still reported within a minute rather than the kernel's two hours.
+pub const DEFAULT_LINK_TIMEOUT: f64 = 60.0;
+/// 60 s: long enough for a route flap, a NAT rebinding or a restarted load balancer to heal.
+pub const DEFAULT_RECONNECT_TIMEOUT: f64 = 60.0;
+/// 64 MiB per link: a blocking ring of messages up to this size completes without a receive
+/// posted, and a 20 ms RTT link at 3 GB/s keeps its bandwidth-delay product in flight.
+const DEFAULT_SEND_LIMIT: u64 = 64 << 20;
+
 /// Polling before blocking saves a wake-up per message (2-rank ping-pong on an idle 2-core
 /// machine: 50 us blocking at once, 5.6 us after a poll); `spin.rs` yields on every turn and
 /// stops polling while other programs want the core. 100 us rather than 20: in 3-rank SYNC on
@@ -297,6 +319,9 @@ mod tests {
             connect_timeout: Duration::from_secs(1),
             handshake_timeout: Duration::from_secs(1),
             unexpected_limit: 1 << 20,
+            send_limit: 1 << 20,
+            link_timeout: Duration::from_secs(60),
+            reconnect_timeout: Duration::from_secs(60),
             eager_limit: 1024,
             socket_buffer: None,
             max_frame: 1 << 30,

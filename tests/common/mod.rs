@@ -35,6 +35,11 @@ const PARTYLINE_VARS: &[&str] = &[
     "PARTYLINE_TLS_NAME",
     "PARTYLINE_INSECURE",
     "PARTYLINE_STATS",
+    "PARTYLINE_SEND_LIMIT",
+    "PARTYLINE_LINK_TIMEOUT",
+    "PARTYLINE_RECONNECT_TIMEOUT",
+    "PARTYLINE_UNEXPECTED_LIMIT",
+    "PARTYLINE_VERBOSE",
 ];
 
 /// The launcher binary built by cargo for this test run.
