@@ -15,25 +15,78 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Returns one connected, greeted channel per peer rank (`None` at our own index). In rendezvous
-/// mode the peer table comes from the coordinator first (see `rendezvous`).
-pub fn open_mesh(cfg: &Config) -> Result<Vec<Option<Channel>>> {
+/// The opened mesh, and what repairing its links later needs.
+pub struct Mesh {
+    /// One connected, greeted channel per peer rank (`None` at our own index).
+    pub channels: Vec<Option<Channel>>,
+    /// Where reconnecting and poking parties reach us for the rest of the job.
+    pub listener: Option<TcpListener>,
+    pub tls: Option<Arc<Tls>>,
+    /// Who we are, as the greetings say it.
+    pub me: Hello,
+    /// The peer table (from the coordinator in rendezvous mode).
+    pub peers: Vec<String>,
+}
+
+/// Opens the mesh. In rendezvous mode the peer table comes from the coordinator first (see
+/// `rendezvous`).
+pub fn open_mesh(cfg: &Config) -> Result<Mesh> {
     if cfg.coordinator.is_some() {
         let (listener, peers) = crate::rendezvous::meet(cfg)?;
-        return open_mesh_with(&Config { peers, ..cfg.clone() }, Some(listener));
+        let cfg = Config { peers, ..cfg.clone() };
+        let channels = open_mesh_with(
+            &cfg,
+            Some(listener.try_clone().map_err(|e| err!(Other, "cannot keep the listening socket: {e}"))?),
+        )?;
+        return mesh(&cfg, channels, Some(listener));
     }
-    open_mesh_with(cfg, None)
+    let listener = keep_listener(cfg)?;
+    let channels = open_mesh_with(
+        cfg,
+        listener
+            .as_ref()
+            .map(|l| l.try_clone())
+            .transpose()
+            .map_err(|e| err!(Other, "cannot keep the listening socket: {e}"))?,
+    )?;
+    mesh(cfg, channels, listener)
+}
+
+/// Our listener, kept for the whole job: higher ranks dial it again after a break and lower
+/// ones poke it. The last rank accepts nobody at `MPI_Init` but keeps one too, so a lower
+/// rank can tell that it still runs; where it cannot bind one, that check is skipped.
+fn keep_listener(cfg: &Config) -> Result<Option<TcpListener>> {
+    if cfg.size == 1 {
+        if cfg.listen_fd.is_some() {
+            drop(bind_listener(cfg, "")?);
+        }
+        return Ok(None);
+    }
+    if cfg.rank + 1 < cfg.size {
+        return bind_listener(cfg, &cfg.peers[cfg.rank]).map(Some);
+    }
+    match bind_listener(cfg, &cfg.peers[cfg.rank]) {
+        Ok(l) => Ok(Some(l)),
+        Err(e) => {
+            log::info(&format!("no listener for liveness checks: {}", e.message));
+            Ok(None)
+        }
+    }
+}
+
+fn mesh(cfg: &Config, channels: Vec<Option<Channel>>, listener: Option<TcpListener>) -> Result<Mesh> {
+    let tls = Tls::new(&cfg.security, cfg.rank)?;
+    Ok(Mesh { channels, listener, tls, me: hello(cfg), peers: cfg.peers.clone() })
+}
+
+fn hello(cfg: &Config) -> Hello {
+    Hello { version: PROTOCOL_VERSION, job_id: cfg.job_id.clone(), rank: cfg.rank as u32, size: cfg.size as u32 }
 }
 
 /// Opens the mesh over `cfg.peers`, accepting on `listener` if given (already bound, e.g. the port
 /// advertised at the rendezvous), else on a listener bound here.
 pub fn open_mesh_with(cfg: &Config, listener: Option<TcpListener>) -> Result<Vec<Option<Channel>>> {
     let mut links: Vec<Option<Channel>> = (0..cfg.size).map(|_| None).collect();
-    if cfg.rank + 1 == cfg.size && listener.is_none() && cfg.listen_fd.is_some() {
-        // The last rank accepts no one: close the launcher's socket rather than leave a port
-        // whose connections would wait in the backlog forever.
-        drop(bind_listener(cfg, "")?);
-    }
     if cfg.size == 1 {
         return Ok(links);
     }
@@ -41,8 +94,7 @@ pub fn open_mesh_with(cfg: &Config, listener: Option<TcpListener>) -> Result<Vec
         log::warn(&warning);
     }
     let tls = Tls::new(&cfg.security, cfg.rank)?;
-    let me =
-        Hello { version: PROTOCOL_VERSION, job_id: cfg.job_id.clone(), rank: cfg.rank as u32, size: cfg.size as u32 };
+    let me = hello(cfg);
     let deadline = Instant::now() + cfg.connect_timeout;
     let stop = Arc::new(AtomicBool::new(false));
     let acceptor = if cfg.rank + 1 < cfg.size {
@@ -75,17 +127,26 @@ pub fn open_mesh_with(cfg: &Config, listener: Option<TcpListener>) -> Result<Vec
         }
     }
     for channel in links.iter().flatten() {
-        tune(cfg, channel.tcp())?;
+        tune_link(channel.tcp(), cfg.link_timeout, cfg.socket_buffer)?;
     }
     Ok(links)
 }
 
-fn tune(cfg: &Config, stream: &TcpStream) -> Result<()> {
+/// A link socket's options: no Nagle delay, our buffer size if asked, and a kernel that
+/// gives up on a dead path when we do (TCP_USER_TIMEOUT and keepalive at the link timeout).
+pub fn tune_link(stream: &impl std::os::fd::AsFd, link_timeout: Duration, buffer: Option<usize>) -> Result<()> {
     let sock = SockRef::from(stream);
     let apply = || -> std::io::Result<()> {
         sock.set_tcp_nodelay(true)?;
-        sock.set_keepalive(true)?;
-        if let Some(bytes) = cfg.socket_buffer {
+        // Unacknowledged data for longer than the link timeout breaks the connection; idle
+        // links probe from half the timeout on, four probes an eighth apart.
+        sock.set_tcp_user_timeout(Some(link_timeout))?;
+        let keepalive = socket2::TcpKeepalive::new()
+            .with_time((link_timeout / 2).max(Duration::from_secs(1)))
+            .with_interval((link_timeout / 8).max(Duration::from_secs(1)))
+            .with_retries(4);
+        sock.set_tcp_keepalive(&keepalive)?;
+        if let Some(bytes) = buffer {
             sock.set_send_buffer_size(bytes)?;
             sock.set_recv_buffer_size(bytes)?;
         }
@@ -177,6 +238,7 @@ fn check_answer(cfg: &Config, me: &Hello, peer: usize, who: &str, answer: (Chann
         },
         Greeting::Reject(why) => Err(err!(Other, "{who} refused rank {}: {why}", me.rank)),
         Greeting::Hello(_) => Err(err!(Other, "{who} answered a greeting with a greeting; is it connecting to us at the same time with a different rank order?")),
+        _ => Err(err!(Other, "{who} answered the greeting with a reconnect message; is it from another job?")),
     }
 }
 

@@ -107,6 +107,21 @@ impl Error {
     }
 }
 
+/// Why a link stopped working. A `Break` is the network's doing (a reset, a silent path, a
+/// corrupted frame) and is repaired by reconnecting; a `Fatal` fault (tampering under TLS, a
+/// peer that breaks the protocol) is not.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    Break(String),
+    Fatal(Error),
+}
+
+impl From<Error> for Fault {
+    fn from(e: Error) -> Fault {
+        Fault::Fatal(e)
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.message)

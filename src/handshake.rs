@@ -3,7 +3,8 @@
 use crate::error::{err, Result};
 use std::io::{Read, Write};
 
-pub const PROTOCOL_VERSION: u16 = 1;
+/// 2: 64-byte frame headers with acknowledgements and checksums, and reconnects.
+pub const PROTOCOL_VERSION: u16 = 2;
 pub const MAGIC: &[u8; 8] = b"PARTYLN\x01";
 const MAX_TEXT: usize = 1024;
 
@@ -16,6 +17,19 @@ pub struct Hello {
     pub size: u32,
 }
 
+/// Re-establishing a broken link: who is asking, for which link, and how far it got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resume {
+    pub hello: Hello,
+    /// The rank at the other end of the link.
+    pub target: u32,
+    /// Chosen by the dialing side, higher at every attempt: an older connection never
+    /// replaces a newer one.
+    pub epoch: u64,
+    /// Sequenced frames the sender has received on this link so far.
+    pub received: u64,
+}
+
 /// One handshake message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Greeting {
@@ -25,14 +39,26 @@ pub enum Greeting {
     Accept(Hello),
     /// The accepting side's answer when it refuses the link, with the reason.
     Reject(String),
+    /// The higher rank re-establishes a broken link.
+    Resume(Resume),
+    /// The lower rank's answer to `Resume`.
+    Resumed(Resume),
+    /// The lower rank saw the link break: the higher rank should dial again. Also tells the
+    /// lower rank that the higher one still runs (its port answers).
+    Poke(Resume),
 }
+
+const RESUME_EXTRA: usize = 20;
 
 impl Greeting {
     pub fn encode(&self) -> Vec<u8> {
-        let (kind, hello, text) = match self {
-            Greeting::Hello(h) => (1u8, Some(h), h.job_id.as_str()),
-            Greeting::Accept(h) => (2, Some(h), h.job_id.as_str()),
-            Greeting::Reject(reason) => (3, None, reason.as_str()),
+        let (kind, hello, text, resume) = match self {
+            Greeting::Hello(h) => (1u8, Some(h), h.job_id.as_str(), None),
+            Greeting::Accept(h) => (2, Some(h), h.job_id.as_str(), None),
+            Greeting::Reject(reason) => (3, None, reason.as_str(), None),
+            Greeting::Resume(r) => (4, Some(&r.hello), r.hello.job_id.as_str(), Some(r)),
+            Greeting::Resumed(r) => (5, Some(&r.hello), r.hello.job_id.as_str(), Some(r)),
+            Greeting::Poke(r) => (6, Some(&r.hello), r.hello.job_id.as_str(), Some(r)),
         };
         let text = &text.as_bytes()[..text.len().min(MAX_TEXT)];
         let mut b = Vec::with_capacity(22 + text.len());
@@ -44,6 +70,11 @@ impl Greeting {
         b.extend_from_slice(&hello.map_or(0, |h| h.size).to_le_bytes());
         b.extend_from_slice(&(text.len() as u16).to_le_bytes());
         b.extend_from_slice(text);
+        if let Some(r) = resume {
+            b.extend_from_slice(&r.target.to_le_bytes());
+            b.extend_from_slice(&r.epoch.to_le_bytes());
+            b.extend_from_slice(&r.received.to_le_bytes());
+        }
         b
     }
 
@@ -68,10 +99,24 @@ impl Greeting {
             .map_err(|e| err!(Other, "handshake with {who} failed while reading its greeting: {e}"))?;
         let text = String::from_utf8(text).map_err(|_| err!(Other, "{who} sent a handshake that is not UTF-8"))?;
         let hello = Hello { version, job_id: text.clone(), rank, size };
+        let resume = |r: &mut dyn Read| -> Result<Resume> {
+            let mut extra = [0u8; RESUME_EXTRA];
+            r.read_exact(&mut extra)
+                .map_err(|e| err!(Other, "handshake with {who} failed while reading its greeting: {e}"))?;
+            Ok(Resume {
+                hello: hello.clone(),
+                target: u32::from_le_bytes(extra[..4].try_into().expect("4 bytes")),
+                epoch: u64::from_le_bytes(extra[4..12].try_into().expect("8 bytes")),
+                received: u64::from_le_bytes(extra[12..].try_into().expect("8 bytes")),
+            })
+        };
         match kind {
             1 => Ok(Greeting::Hello(hello)),
             2 => Ok(Greeting::Accept(hello)),
             3 => Ok(Greeting::Reject(text)),
+            4 => Ok(Greeting::Resume(resume(r)?)),
+            5 => Ok(Greeting::Resumed(resume(r)?)),
+            6 => Ok(Greeting::Poke(resume(r)?)),
             k => Err(err!(Other, "{who} sent an unknown handshake message kind {k}")),
         }
     }
@@ -121,7 +166,16 @@ mod tests {
 
     #[test]
     fn greetings_round_trip() {
-        for g in [Greeting::Hello(hello(1)), Greeting::Accept(hello(0)), Greeting::Reject("no".into())] {
+        let r = Resume { hello: hello(2), target: 1, epoch: 7, received: 1 << 40 };
+        let all = [
+            Greeting::Hello(hello(1)),
+            Greeting::Accept(hello(0)),
+            Greeting::Reject("no".into()),
+            Greeting::Resume(r.clone()),
+            Greeting::Resumed(r.clone()),
+            Greeting::Poke(r),
+        ];
+        for g in all {
             let bytes = g.encode();
             assert_eq!(Greeting::read_from(&mut &bytes[..], "x").unwrap(), g);
         }

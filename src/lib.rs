@@ -19,6 +19,7 @@ pub mod listener;
 pub mod log;
 pub mod notifier;
 pub mod progress;
+pub mod reconnect;
 pub mod rendezvous;
 pub mod request;
 pub mod runtime;

@@ -1,15 +1,29 @@
-//! One peer's link: a byte pump between its `Transport` and the engine's `Peer`, which decides what every byte means.
+//! One peer's link: a byte pump between its current `Transport` and the engine's `Peer`, which decides what every byte means; between a break and a reconnect it has no transport and only queues.
 
 use crate::engine::{Ctx, Peer, MAX_BATCH};
-use crate::error::{err, Error, Result};
+use crate::error::{err, Error, Fault};
 use crate::transport::Transport;
 use std::io::{ErrorKind, IoSlice};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
+use std::time::Instant;
+
+type Result<T> = std::result::Result<T, Fault>;
+
+/// Why and since when a link is down while it is being re-established.
+#[derive(Debug, Clone)]
+pub struct Broken {
+    pub since: Instant,
+    pub cause: String,
+}
 
 pub struct Link {
     pub peer: Peer,
-    transport: Box<dyn Transport>,
+    transport: Option<Box<dyn Transport>>,
+    /// Set from a break until the link is re-established or declared dead.
+    pub broken: Option<Broken>,
+    /// How many times the link has been re-established; a reconnect must bring a newer one.
+    pub epoch: u64,
     /// Bytes read and written on every link so far: a waiting thread keeps polling while
     /// this moves (see `spin.rs`).
     moved: Arc<AtomicU64>,
@@ -17,11 +31,12 @@ pub struct Link {
 
 impl Link {
     pub fn new(peer: Peer, transport: Box<dyn Transport>, moved: Arc<AtomicU64>) -> Link {
-        Link { peer, transport, moved }
+        Link { peer, transport: Some(transport), broken: None, epoch: 0, moved }
     }
 
     pub fn has_output(&self) -> bool {
-        self.peer.has_output() || self.transport.pending_output()
+        let Some(t) = &self.transport else { return false };
+        self.peer.has_output() || t.pending_output()
     }
 
     /// Reads what the socket has ready, then writes what is queued: a waiting thread's turn.
@@ -42,26 +57,33 @@ impl Link {
         self.read(ctx)
     }
 
-    /// Reads until the socket is drained, the link stalls, or it closes.
+    /// Reads until the socket is drained, the link stalls, or it closes; then acknowledges
+    /// what came in, if a sender waits for that.
     pub fn read(&mut self, ctx: &mut Ctx) -> Result<()> {
+        let Some(transport) = self.transport.as_mut() else { return Ok(()) };
         loop {
-            let Some(space) = self.peer.recv_space(ctx) else { return Ok(()) };
-            match self.transport.read(space) {
+            let Some(space) = self.peer.recv_space(ctx) else { break };
+            match transport.read(space) {
                 Ok(0) => return self.peer.end_of_stream(ctx),
                 Ok(n) => {
                     self.moved.fetch_add(n as u64, Relaxed);
                     self.peer.received(n, ctx)?;
                 }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => return Err(lost(self.peer.peer_rank(), &e)),
             }
         }
+        if self.peer.acknowledge_if_due(ctx.fx) {
+            self.flush(ctx)?;
+        }
+        Ok(())
     }
 
-    /// Writes as much queued output as the socket takes, then half-closes after a goodbye.
+    /// Writes as much queued output as the socket takes, then half-closes after the goodbyes.
     pub fn flush(&mut self, ctx: &mut Ctx) -> Result<()> {
         let peer = self.peer.peer_rank();
+        let Some(transport) = self.transport.as_mut() else { return Ok(()) };
         loop {
             // On the stack: a heap vector here was one allocation per flush, i.e. per message.
             let mut slices = [IoSlice::new(&[]); 2 * MAX_BATCH];
@@ -69,24 +91,24 @@ impl Link {
             if count == 0 {
                 break;
             }
-            match self.transport.write_vectored(&slices[..count]) {
-                Ok(0) => return Err(err!(ProcAborted, "the link to rank {peer} accepts no more data")),
+            match transport.write_vectored(&slices[..count]) {
+                Ok(0) => return Err(Fault::Break(format!("the connection to rank {peer} accepts no more data"))),
                 Ok(n) => {
                     self.moved.fetch_add(n as u64, Relaxed);
-                    self.peer.wrote(n, ctx.stats, ctx.fx);
+                    self.peer.wrote(n, ctx);
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => return Err(lost(peer, &e)),
             }
         }
-        match self.transport.flush_pending() {
+        match transport.flush_pending() {
             Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
             Err(e) => return Err(lost(peer, &e)),
             Ok(()) => {}
         }
         if self.peer.wants_shutdown() {
-            match self.transport.shutdown_write() {
+            match transport.shutdown_write() {
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() != ErrorKind::NotConnected => return Err(lost(peer, &e)),
                 _ => self.peer.shut_down(),
@@ -95,18 +117,65 @@ impl Link {
         Ok(())
     }
 
+    /// Heartbeats, acknowledgements owed, and the silence timeout, at `ctx.now`.
+    pub fn on_timer(&mut self, ctx: &mut Ctx) -> Result<()> {
+        if self.transport.is_none() {
+            return Ok(());
+        }
+        self.peer.on_timer(ctx.now, ctx.fx)?;
+        if self.has_output() {
+            self.flush(ctx)?;
+        }
+        Ok(())
+    }
+
+    /// The socket, for registering it with the pollers (none while broken).
+    pub fn socket_fd(&mut self) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        self.transport.as_mut().map(|t| t.socket().as_raw_fd())
+    }
+
+    pub fn is_up(&self) -> bool {
+        self.transport.is_some()
+    }
+
+    /// The connection broke (`cause`): closes it; frames stay queued for the reconnect.
+    pub fn break_off(&mut self, cause: String, now: Instant) {
+        self.close();
+        self.transport = None;
+        self.broken.get_or_insert(Broken { since: now, cause });
+    }
+
+    /// A new connection, over which the peer has received `received` of our frames.
+    pub fn restore(&mut self, transport: Box<dyn Transport>, received: u64, epoch: u64, ctx: &mut Ctx) -> Result<()> {
+        self.peer.reconnected(received, ctx.now, ctx.fx)?;
+        self.transport = Some(transport);
+        self.broken = None;
+        self.epoch = epoch;
+        self.flush(ctx)
+    }
+
     /// Closes both directions after a failure, so a peer still writing to us sees it promptly.
     pub fn close(&mut self) {
-        let _ = self.transport.socket().shutdown(std::net::Shutdown::Both);
+        if let Some(t) = self.transport.as_mut() {
+            let _ = t.socket().shutdown(std::net::Shutdown::Both);
+        }
     }
 }
 
-/// The error for a broken connection, naming the peer.
-pub fn lost(peer: usize, e: &std::io::Error) -> Error {
+/// What a failed read or write on the link to `peer` means: tampering under TLS ends the
+/// job; anything else is the network's doing, which a reconnect may repair.
+pub fn lost(peer: usize, e: &std::io::Error) -> Fault {
     if let Some(why) = crate::tls::hint(e) {
-        return err!(ProcAborted, "the TLS link to rank {peer} failed: {why}");
+        return Fault::Fatal(err!(ProcAborted, "the TLS link to rank {peer} failed: {why}"));
     }
-    err!(ProcAborted, "lost the connection to rank {peer} ({e}); it exited or crashed without calling MPI_Finalize")
+    Fault::Break(e.to_string())
+}
+
+/// The error for a link that could not be repaired: names both ends and the cause.
+pub fn dead_link(me: usize, peer: usize, cause: &str) -> Error {
+    let (a, b) = (me.min(peer), me.max(peer));
+    err!(ProcAborted, "the link between rank {a} and rank {b} is lost: {cause}")
 }
 
 #[cfg(test)]

@@ -2,25 +2,31 @@
 //! are ready, so transfers advance while the program computes.
 
 use crate::error::{err, Result};
+use crate::reconnect::Relink;
 use crate::shared::{Command, Shared};
 use crate::token::TICK;
 use crossbeam_channel::Receiver;
 use mio::{Events, Poll, Token};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 pub const WAKER_TOKEN: Token = Token(usize::MAX);
+
+/// How often the links' timers (heartbeats, owed acknowledgements, silence) are checked.
+const TIMERS: Duration = Duration::from_millis(50);
 
 pub struct Progress {
     poll: Poll,
     commands: Receiver<Command>,
+    relinks: Receiver<Relink>,
     shared: Arc<Shared>,
     finalizing: bool,
 }
 
 impl Progress {
     /// `poll` must already have every link's socket registered, with the link's rank as token.
-    pub fn new(poll: Poll, commands: Receiver<Command>, shared: Arc<Shared>) -> Progress {
-        Progress { poll, commands, shared, finalizing: false }
+    pub fn new(poll: Poll, commands: Receiver<Command>, relinks: Receiver<Relink>, shared: Arc<Shared>) -> Progress {
+        Progress { poll, commands, relinks, shared, finalizing: false }
     }
 
     /// Runs the thread body; a panic or fatal error poisons shared state so waiters fail.
@@ -47,11 +53,13 @@ impl Progress {
         let mut events = Events::with_capacity(256);
         let sh = self.shared.clone();
         let mut touches = sh.token.touches();
+        let mut timers = Instant::now() + TIMERS;
         loop {
             // Standing aside (a compute thread watches the links), tick to notice when the
             // program stops waiting and computes: from then on, this thread moves the bytes.
             // A deferred message must be buffered in time even if nothing else happens.
-            let timeout = sh.nap_cap(sh.token.is_aside().then_some(TICK));
+            let nap = if sh.token.is_aside() { TICK } else { timers.saturating_duration_since(Instant::now()) };
+            let timeout = sh.nap_cap(Some(nap));
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == std::io::ErrorKind::Interrupted {
                     continue;
@@ -66,6 +74,13 @@ impl Progress {
                         link.flush(ctx)
                     });
                 }
+            }
+            while let Ok(event) = self.relinks.try_recv() {
+                sh.relink(event);
+            }
+            if Instant::now() >= timers {
+                sh.on_timers();
+                timers = Instant::now() + TIMERS;
             }
             sh.expire_deferrals();
             if sh.token.is_aside() {

@@ -8,10 +8,11 @@ use crate::buffer::{Payload, RecvBuf, SendBuf};
 use crate::config::Config;
 use crate::engine::mailbox::Posting;
 use crate::engine::matching::{Envelope, Pattern};
-use crate::engine::{sent, Effects, PostedRecv};
+use crate::engine::{sent, Effects, LinkSettings, PostedRecv};
 use crate::error::{err, Result};
 use crate::notifier::Notifier;
 use crate::progress::{Progress, WAKER_TOKEN};
+use crate::reconnect::Relinker;
 use crate::request::{Outcome, Request};
 use crate::shared::{ProgressHandle, Shared};
 use crate::token::{ProgressToken, BELL};
@@ -52,20 +53,27 @@ impl Runtime {
     pub fn start(config: Config) -> Result<Runtime> {
         let started = Instant::now();
         crate::log::set_rank(config.rank, config.verbose);
-        let streams = bootstrap::open_mesh(&config)?;
+        let mesh = bootstrap::open_mesh(&config)?;
         let poll = mio::Poll::new().map_err(|e| err!(Intern, "cannot create a poller: {e}"))?;
-        let waker =
-            mio::Waker::new(poll.registry(), WAKER_TOKEN).map_err(|e| err!(Intern, "cannot create a waker: {e}"))?;
+        let waker = Arc::new(
+            mio::Waker::new(poll.registry(), WAKER_TOKEN).map_err(|e| err!(Intern, "cannot create a waker: {e}"))?,
+        );
         let (tx, rx) = crossbeam_channel::unbounded();
         let watch = mio::Poll::new().map_err(|e| err!(Intern, "cannot create a poller: {e}"))?;
         let bell = mio::Waker::new(watch.registry(), BELL).map_err(|e| err!(Intern, "cannot create a waker: {e}"))?;
         let mut fds = Vec::with_capacity(config.size);
         let mut transports = Vec::with_capacity(config.size);
-        for (peer, stream) in streams.into_iter().enumerate() {
+        for (peer, stream) in mesh.channels.into_iter().enumerate() {
             let Some(channel) = stream else {
                 transports.push(None);
                 fds.push(None);
                 continue;
+            };
+            let settings = LinkSettings {
+                max_frame: config.max_frame,
+                send_budget: config.send_limit,
+                link_timeout: config.link_timeout,
+                checksums: !channel.is_tls(),
             };
             let mut transport =
                 channel.into_transport().map_err(|e| err!(Other, "cannot set up the link to rank {peer}: {e}"))?;
@@ -73,14 +81,23 @@ impl Runtime {
                 .register(transport.socket(), mio::Token(peer), mio::Interest::READABLE | mio::Interest::WRITABLE)
                 .map_err(|e| err!(Other, "cannot poll the link to rank {peer}: {e}"))?;
             fds.push(Some(transport.socket().as_raw_fd()));
-            transports.push(Some(transport));
+            transports.push(Some((transport, settings)));
         }
         let registry = poll.registry().try_clone().map_err(|e| err!(Intern, "cannot share the poller: {e}"))?;
         let token = ProgressToken::new(watch, fds, registry)?;
         let notifier = Notifier::with_bell(config.spin, Some(bell));
+        let (relinks, relinked) = crossbeam_channel::unbounded();
+        let relinker = (config.size > 1).then(|| {
+            let cfg = Config { peers: mesh.peers.clone(), ..config.clone() };
+            let relinker = Relinker::new(&cfg, mesh.tls.clone(), mesh.me.clone(), relinks, waker.clone());
+            if let Some(listener) = mesh.listener {
+                relinker.listen(listener);
+            }
+            relinker
+        });
         let progress = ProgressHandle { commands: tx, waker };
-        let shared = Arc::new(Shared::new(&config, transports, notifier, token, progress));
-        let thread = Progress::new(poll, rx, shared.clone()).spawn()?;
+        let shared = Arc::new(Shared::new(&config, transports, notifier, token, progress, relinker));
+        let thread = Progress::new(poll, rx, relinked, shared.clone()).spawn()?;
         Ok(Runtime { config, shared, thread: Mutex::new(Some(thread)), started })
     }
 

@@ -2,17 +2,18 @@
 
 use crate::config::Config;
 use crate::engine::stall::DEFER_MAX;
-use crate::engine::{Ctx, Effects, Mailbox, Peer};
-use crate::error::{Error, ErrorClass, Result};
-use crate::link::Link;
+use crate::engine::{Ctx, Effects, LinkSettings, Mailbox, Peer};
+use crate::error::{Error, ErrorClass, Fault, Result};
+use crate::link::{dead_link, Link};
 use crate::notifier::{Notifier, Park};
+use crate::reconnect::Relinker;
 use crate::stats::Stats;
 use crate::sync::lock;
 use crate::token::{ProgressToken, BELL};
 use crate::transport::Transport;
 use crossbeam_channel::Sender;
 use std::io::ErrorKind;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -25,10 +26,11 @@ pub enum Command {
 /// How compute threads reach the progress thread: its command queue and its poller's waker.
 pub struct ProgressHandle {
     pub commands: Sender<Command>,
-    pub waker: mio::Waker,
+    pub waker: Arc<mio::Waker>,
 }
 
 pub struct Shared {
+    pub rank: usize,
     pub size: usize,
     mailbox: Mutex<Mailbox>,
     pub notifier: Notifier,
@@ -39,23 +41,36 @@ pub struct Shared {
     links: Vec<Option<Mutex<Link>>>,
     pub token: ProgressToken,
     progress: ProgressHandle,
+    /// Repairs broken links (none for a singleton).
+    relinker: Option<Relinker>,
+    /// Whether a lost link ends the process (the world's error handler is
+    /// MPI_ERRORS_ARE_FATAL) or only fails the waits (MPI_ERRORS_RETURN).
+    fatal_errors: AtomicBool,
+    job_failed: AtomicBool,
+    link_timeout: Duration,
+    socket_buffer: Option<usize>,
 }
+
+mod relink;
 
 impl Shared {
     /// `transports[r]` carries the link to rank r (none to ourselves).
     pub fn new(
         config: &Config,
-        transports: Vec<Option<Box<dyn Transport>>>,
+        transports: Vec<Option<(Box<dyn Transport>, LinkSettings)>>,
         notifier: Notifier,
         token: ProgressToken,
         progress: ProgressHandle,
+        relinker: Option<Relinker>,
     ) -> Shared {
         let moved = Arc::new(AtomicU64::new(0));
+        let now = Instant::now();
         let links = transports.into_iter().enumerate().map(|(peer, t)| {
-            t.map(|t| Mutex::new(Link::new(Peer::new(config.rank, peer, config.max_frame), t, moved.clone())))
+            t.map(|(t, settings)| Mutex::new(Link::new(Peer::new(config.rank, peer, settings, now), t, moved.clone())))
         });
         let links = links.collect();
         Shared {
+            rank: config.rank,
             size: config.size,
             mailbox: Mutex::new(Mailbox::new(config.size, config.unexpected_limit)),
             notifier,
@@ -64,6 +79,11 @@ impl Shared {
             links,
             token,
             progress,
+            relinker,
+            fatal_errors: AtomicBool::new(true),
+            job_failed: AtomicBool::new(false),
+            link_timeout: config.link_timeout,
+            socket_buffer: config.socket_buffer,
         }
     }
 
@@ -75,7 +95,7 @@ impl Shared {
     /// (outside the lock). An error fails that link (and every operation waiting on it), never
     /// the caller. False if there is no such link.
     /// Lock order: a link, then the mailbox; never the other way round.
-    pub fn with_link(&self, peer: usize, f: impl FnOnce(&mut Link, &mut Ctx) -> Result<()>) -> bool {
+    pub fn with_link(&self, peer: usize, f: impl FnOnce(&mut Link, &mut Ctx) -> LinkResult) -> bool {
         let Some(Some(m)) = self.links.get(peer) else { return false };
         let fx = self.run_on(&mut lock(m), f);
         self.apply(fx);
@@ -83,7 +103,7 @@ impl Shared {
     }
 
     /// Like `with_link`, but skips a link another thread is busy with.
-    pub fn try_with_link(&self, peer: usize, f: impl FnOnce(&mut Link, &mut Ctx) -> Result<()>) {
+    pub fn try_with_link(&self, peer: usize, f: impl FnOnce(&mut Link, &mut Ctx) -> LinkResult) {
         if let Some(Some(m)) = self.links.get(peer) {
             let Ok(mut link) = m.try_lock() else { return };
             let fx = self.run_on(&mut link, f);
@@ -92,18 +112,34 @@ impl Shared {
         }
     }
 
-    fn run_on(&self, link: &mut Link, f: impl FnOnce(&mut Link, &mut Ctx) -> Result<()>) -> Effects {
+    fn run_on(&self, link: &mut Link, f: impl FnOnce(&mut Link, &mut Ctx) -> LinkResult) -> Effects {
         let mut fx = Effects::default();
         if link.peer.is_failed() {
             return fx;
         }
-        let mut ctx = Ctx { mailbox: &self.mailbox, stats: &self.stats, now: Instant::now(), fx: &mut fx };
-        if let Err(e) = f(link, &mut ctx) {
-            report(&e);
-            crate::log::info(&format!("link to rank {} closed: {e}", link.peer.peer_rank()));
-            link.peer.fail(e, &mut ctx);
-            link.close();
-            self.token.bury(link.peer.peer_rank());
+        let now = Instant::now();
+        let mut ctx = Ctx { mailbox: &self.mailbox, stats: &self.stats, now, fx: &mut fx };
+        let peer = link.peer.peer_rank();
+        match f(link, &mut ctx) {
+            Ok(()) => {}
+            Err(Fault::Break(cause)) if self.relinker.is_some() => {
+                crate::log::info(&format!("the link to rank {peer} broke ({cause}); re-establishing it"));
+                // Out of the pollers while the socket is still open.
+                self.token.bury(peer);
+                link.break_off(cause.clone(), now);
+                ctx.fx.broken.push((peer, link.peer.received_count(), now, cause));
+            }
+            Err(fault) => {
+                let why = match fault {
+                    Fault::Fatal(e) => e,
+                    Fault::Break(cause) => dead_link(self.rank, peer, &cause),
+                };
+                report(&why);
+                self.token.bury(peer);
+                link.peer.fail(why.clone(), &mut ctx);
+                link.close();
+                ctx.fx.lost.push((peer, why));
+            }
         }
         fx
     }
@@ -134,6 +170,17 @@ impl Shared {
         }
         for peer in fx.resume {
             self.with_link(peer, |link, ctx| link.resume(ctx));
+        }
+        for (peer, received, since, cause) in fx.broken {
+            if let Some(relinker) = &self.relinker {
+                relinker.broken(peer, received, since, cause);
+            }
+        }
+        for (peer, why) in fx.lost {
+            self.link_lost(peer, why);
+        }
+        if let Some(why) = fx.job_failure {
+            self.fail_job(why);
         }
     }
 
@@ -235,6 +282,9 @@ impl Park for Shared {
         true
     }
 }
+
+/// What a link operation may end in: a break (repaired by reconnecting) or a fatal fault.
+pub type LinkResult = std::result::Result<(), Fault>;
 
 /// A dead peer is reported where the program waits on it; anything else (a malformed
 /// frame, a protocol violation) is logged here too, since no wait may ever see it.

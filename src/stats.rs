@@ -20,6 +20,8 @@ struct PeerCounters {
     bytes_sent: AtomicU64,
     messages_received: AtomicU64,
     bytes_received: AtomicU64,
+    reconnects: AtomicU64,
+    down_nanos: AtomicU64,
 }
 
 /// The live counters. Relaxed atomics: each is an independent tally, read only at the end,
@@ -68,6 +70,14 @@ impl Stats {
         }
     }
 
+    /// The link to `peer` was re-established after being down for `down_for`.
+    pub fn reconnected(&self, peer: usize, down_for: Duration) {
+        if let Some(p) = self.peers.get(peer) {
+            p.reconnects.fetch_add(1, Relaxed);
+            p.down_nanos.fetch_add(down_for.as_nanos() as u64, Relaxed);
+        }
+    }
+
     /// A call that has to wait starts; the wait is counted and timed when the guard drops.
     pub fn blocked(&self) -> Blocked<'_> {
         Blocked { stats: self, since: Instant::now() }
@@ -83,6 +93,8 @@ impl Stats {
                 bytes_sent: p.bytes_sent.load(Relaxed),
                 messages_received: p.messages_received.load(Relaxed),
                 bytes_received: p.bytes_received.load(Relaxed),
+                reconnects: p.reconnects.load(Relaxed),
+                down: Duration::from_nanos(p.down_nanos.load(Relaxed)),
             })
             .collect();
         Summary {
@@ -117,6 +129,9 @@ pub struct PeerTotals {
     pub bytes_sent: u64,
     pub messages_received: u64,
     pub bytes_received: u64,
+    /// Times the link was re-established after breaking, and how long it was down in all.
+    pub reconnects: u64,
+    pub down: Duration,
 }
 
 /// A finished snapshot, rendered as text or JSON.
@@ -141,6 +156,8 @@ impl Summary {
             bytes_sent: t.bytes_sent + p.bytes_sent,
             messages_received: t.messages_received + p.messages_received,
             bytes_received: t.bytes_received + p.bytes_received,
+            reconnects: t.reconnects + p.reconnects,
+            down: t.down + p.down,
         })
     }
 
@@ -148,8 +165,13 @@ impl Summary {
     pub fn to_json(&self) -> String {
         let counts = |p: &PeerTotals| {
             format!(
-                "\"messages_sent\": {}, \"bytes_sent\": {}, \"messages_received\": {}, \"bytes_received\": {}",
-                p.messages_sent, p.bytes_sent, p.messages_received, p.bytes_received
+                "\"messages_sent\": {}, \"bytes_sent\": {}, \"messages_received\": {}, \"bytes_received\": {}, \"reconnects\": {}, \"down_seconds\": {:.6}",
+                p.messages_sent,
+                p.bytes_sent,
+                p.messages_received,
+                p.bytes_received,
+                p.reconnects,
+                p.down.as_secs_f64()
             )
         };
         let mut s = String::from("{\n");
@@ -178,8 +200,12 @@ impl Summary {
         let mut lines =
             vec![format!("communication statistics, MPI_Init to MPI_Finalize {:.6} s:", self.wall.as_secs_f64())];
         let traffic = |p: &PeerTotals| {
+            let reconnects = match p.reconnects {
+                0 => String::new(),
+                n => format!(", {} (down {:.3} s)", plural(n, "reconnect"), p.down.as_secs_f64()),
+            };
             format!(
-                "sent {} ({} B), received {} ({} B)",
+                "sent {} ({} B), received {} ({} B){reconnects}",
                 plural(p.messages_sent, "message"),
                 p.bytes_sent,
                 plural(p.messages_received, "message"),
@@ -302,7 +328,13 @@ mod tests {
         assert_eq!(s.peers[2], PeerTotals { messages_received: 1, bytes_received: 70002, ..PeerTotals::default() });
         assert_eq!(
             s.peers[0],
-            PeerTotals { messages_sent: 1, bytes_sent: 300, messages_received: 1, bytes_received: 300 }
+            PeerTotals {
+                messages_sent: 1,
+                bytes_sent: 300,
+                messages_received: 1,
+                bytes_received: 300,
+                ..PeerTotals::default()
+            }
         );
         assert_eq!((s.largest_sent, s.largest_received, s.blocking_waits), (70000, 70002, 1));
     }
@@ -320,7 +352,7 @@ mod tests {
         assert!(json.contains("\"wall_seconds\": 1.500000,\n"), "{json}");
         assert!(json.contains("\"largest_message_sent\": 70000,\n  \"largest_message_received\": 70002,\n"), "{json}");
         assert!(json.contains(
-            "{\"rank\": 1, \"messages_sent\": 2, \"bytes_sent\": 70008, \"messages_received\": 0, \"bytes_received\": 0}"
+            "{\"rank\": 1, \"messages_sent\": 2, \"bytes_sent\": 70008, \"messages_received\": 0, \"bytes_received\": 0, \"reconnects\": 0, \"down_seconds\": 0.000000}"
         ));
         assert!(json.contains("\"total\": {\"messages_sent\": 3, \"bytes_sent\": 70308, \"messages_received\": 2,"));
         assert!(json.trim_end().ends_with("\n  ]\n}"), "{json}");

@@ -10,7 +10,7 @@ use crate::sync::lock;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token as Key};
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::SeqCst};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -28,9 +28,11 @@ pub struct Watch {
 
 pub struct ProgressToken {
     watch: Mutex<Watch>,
-    /// The links' sockets (by rank), as registered with both pollers.
-    fds: Vec<Option<RawFd>>,
-    dead: Vec<AtomicBool>,
+    /// The links' sockets (by rank; -1 for none, or while the link is down), as registered
+    /// with both pollers. A reconnect swaps in the new socket.
+    fds: Vec<AtomicI32>,
+    /// The waiters' registry, usable without their lock.
+    watch_registry: Registry,
     /// The progress thread's registry.
     progress: Registry,
     /// Serializes handing the links between the two pollers.
@@ -55,11 +57,12 @@ impl ProgressToken {
                     .map_err(|e| err!(Other, "cannot watch the link to rank {peer}: {e}"))?;
             }
         }
-        let dead = fds.iter().map(|_| AtomicBool::new(false)).collect();
+        let watch_registry =
+            watch.registry().try_clone().map_err(|e| err!(Intern, "cannot share the waiters' poller: {e}"))?;
         Ok(ProgressToken {
             watch: Mutex::new(Watch { poll: watch, events: Events::with_capacity(64) }),
-            fds,
-            dead,
+            fds: fds.iter().map(|fd| AtomicI32::new(fd.unwrap_or(-1))).collect(),
+            watch_registry,
             progress,
             hand: Mutex::new(()),
             aside: AtomicBool::new(false),
@@ -86,15 +89,32 @@ impl ProgressToken {
         self.watching.load(SeqCst)
     }
 
-    /// The link to `peer` failed: no poller should report it again.
+    /// The link to `peer` is down (broken or failed): no poller reports its socket any more.
+    /// Called while the socket is still open.
     pub fn bury(&self, peer: usize) {
-        let Some(Some(fd)) = self.fds.get(peer) else { return };
+        let Some(slot) = self.fds.get(peer) else { return };
         let _hand = lock(&self.hand);
-        self.dead[peer].store(true, SeqCst);
-        let _ = self.progress.deregister(&mut SourceFd(fd));
-        if let Ok(w) = self.watch.try_lock() {
-            let _ = w.poll.registry().deregister(&mut SourceFd(fd));
+        let fd = slot.swap(-1, SeqCst);
+        if fd >= 0 {
+            let _ = self.progress.deregister(&mut SourceFd(&fd));
+            let _ = self.watch_registry.deregister(&mut SourceFd(&fd));
         }
+    }
+
+    /// The link to `peer` is back on a new socket: both pollers watch it, the progress
+    /// thread's only while it owns the links.
+    pub fn revive(&self, peer: usize, fd: RawFd) -> Result<()> {
+        let Some(slot) = self.fds.get(peer) else { return Ok(()) };
+        let _hand = lock(&self.hand);
+        let both = Interest::READABLE | Interest::WRITABLE;
+        let watched = self.watch_registry.register(&mut SourceFd(&fd), Key(peer), both);
+        watched.map_err(|e| err!(Other, "cannot watch the new link to rank {peer}: {e}"))?;
+        if !self.aside.load(SeqCst) {
+            let polled = self.progress.register(&mut SourceFd(&fd), Key(peer), both);
+            polled.map_err(|e| err!(Other, "cannot poll the new link to rank {peer}: {e}"))?;
+        }
+        slot.store(fd, SeqCst);
+        Ok(())
     }
 
     /// Becomes the one compute thread that watches the sockets, taking the links from the
@@ -145,7 +165,8 @@ impl ProgressToken {
             return false;
         }
         for (peer, fd) in self.fds.iter().enumerate() {
-            if let Some(fd) = fd.filter(|_| !self.dead[peer].load(SeqCst)) {
+            let fd = fd.load(SeqCst);
+            if fd >= 0 {
                 // Registering reports whatever is ready already, so nothing that arrived
                 // meanwhile is missed.
                 let _ = self.progress.register(&mut SourceFd(&fd), Key(peer), Interest::READABLE | Interest::WRITABLE);
@@ -156,6 +177,6 @@ impl ProgressToken {
     }
 
     fn live_fds(&self) -> impl Iterator<Item = RawFd> + '_ {
-        self.fds.iter().enumerate().filter(|(p, _)| !self.dead[*p].load(SeqCst)).filter_map(|(_, fd)| *fd)
+        self.fds.iter().map(|fd| fd.load(SeqCst)).filter(|fd| *fd >= 0)
     }
 }

@@ -13,17 +13,28 @@ use std::path::{Path, PathBuf};
 type Case = (&'static str, Vec<u8>, Option<&'static str>);
 
 fn data(seq: u64, tag: i32, len: u64) -> FrameHeader {
-    FrameHeader { kind: FrameKind::Data, flags: 0, src: checks::PEER as i32, tag, context: 0x10, len, seq, aux: 0 }
+    FrameHeader {
+        kind: FrameKind::Data,
+        flags: 0,
+        src: checks::PEER as i32,
+        tag,
+        context: 0x10,
+        len,
+        seq,
+        aux: 0,
+        ack: 0,
+        crc: 0,
+    }
 }
 
 fn with_payload(h: FrameHeader) -> Vec<u8> {
-    let mut b = h.encode().to_vec();
+    let mut b = h.encode(false).to_vec();
     b.resize(b.len() + h.len as usize, 0x5a);
     b
 }
 
 fn patched(h: FrameHeader, at: usize, byte: u8) -> Vec<u8> {
-    let mut b = h.encode().to_vec();
+    let mut b = h.encode(false).to_vec();
     b[at] = byte;
     b
 }
@@ -35,13 +46,13 @@ const HTTP: &[u8] = b"GET / HTTP/1.1\r\nHost: 10.0.0.1:7000\r\nUser-Agent: scann
 fn frame_cases() -> Vec<Case> {
     let goodbye = FrameHeader { seq: 1, ..FrameHeader::control(FrameKind::Goodbye, checks::PEER as i32, 0) };
     let mut two = with_payload(data(0, 5, 8));
-    two.extend_from_slice(&goodbye.encode());
+    two.extend_from_slice(&goodbye.encode(false));
     let mut replayed = with_payload(data(0, 5, 8));
     replayed.extend_from_slice(&with_payload(data(0, 5, 8)));
     let mut forged = data(0, 1, 8);
     forged.src = 0;
     let unknown_comm = FrameHeader { context: 0xdead_beef_0000_0010, ..data(0, 3, 8) };
-    let mut short_payload = data(0, 1, 100).encode().to_vec();
+    let mut short_payload = data(0, 1, 100).encode(false).to_vec();
     short_payload.extend_from_slice(&[0; 10]);
     vec![
         ("empty", vec![], None),
@@ -50,21 +61,21 @@ fn frame_cases() -> Vec<Case> {
         // Held as unexpected by the matching engine, never delivered to another communicator:
         // tests/hostile_peer.rs checks that end to end.
         ("unknown-communicator", with_payload(unknown_comm), None),
-        ("truncated-header", data(0, 1, 8).encode()[..20].to_vec(), Some("truncated header: 20 of 48")),
+        ("truncated-header", data(0, 1, 8).encode(false)[..20].to_vec(), Some("truncated header: 20 of 48")),
         ("truncated-payload", short_payload, Some("truncated payload: 10 of 100")),
-        ("length-2pow63", data(0, 1, 1 << 63).encode().to_vec(), Some("exceeds the maximum frame size")),
-        ("length-over-limit", data(0, 1, checks::MAX_FRAME + 1).encode().to_vec(), Some("exceeds the maximum")),
-        ("negative-tag", data(0, -7, 8).encode().to_vec(), Some("negative tag -7")),
-        ("sequence-gap", data(5, 1, 8).encode().to_vec(), Some("sequence number 5 where 0 was expected")),
+        ("length-2pow63", data(0, 1, 1 << 63).encode(false).to_vec(), Some("exceeds the maximum frame size")),
+        ("length-over-limit", data(0, 1, checks::MAX_FRAME + 1).encode(false).to_vec(), Some("exceeds the maximum")),
+        ("negative-tag", data(0, -7, 8).encode(false).to_vec(), Some("negative tag -7")),
+        ("sequence-gap", data(5, 1, 8).encode(false).to_vec(), Some("sequence number 5 where 0 was expected")),
         ("replayed-frame", replayed, Some("sequence number 0 where 1 was expected")),
-        ("forged-source", forged.encode().to_vec(), Some("claims to come from rank 0")),
+        ("forged-source", forged.encode(false).to_vec(), Some("claims to come from rank 0")),
         ("bad-magic", patched(data(0, 1, 0), 0, 0x42), Some("bad magic byte 0x42")),
         ("unknown-kind", patched(data(0, 1, 0), 1, 9), Some("unknown frame kind 9")),
         ("reserved-flags", patched(data(0, 1, 0), 2, 0x80), Some("reserved bits set")),
         ("reserved-padding", patched(data(0, 1, 0), 13, 1), Some("reserved bits set")),
         (
             "goodbye-with-payload",
-            FrameHeader { len: 8, ..FrameHeader::control(FrameKind::Goodbye, 1, 0) }.encode().to_vec(),
+            FrameHeader { len: 8, ..FrameHeader::control(FrameKind::Goodbye, 1, 0) }.encode(false).to_vec(),
             Some("control frame with a payload"),
         ),
         ("http-request", HTTP.to_vec(), Some("bad magic byte 0x47")),

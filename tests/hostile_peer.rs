@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use partyline::handshake::{Greeting, Hello, PROTOCOL_VERSION};
-use partyline::wire::{FrameHeader, FrameKind};
+use partyline::wire::{FrameHeader, FrameKind, HEADER_LEN};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -46,18 +46,29 @@ fn accepted(stream: &mut TcpStream) {
 }
 
 fn data(seq: u64, tag: i32, len: u64) -> FrameHeader {
-    FrameHeader { kind: FrameKind::Data, flags: 0, src: 1, tag, context: 0x10, len, seq, aux: 0 }
+    FrameHeader { kind: FrameKind::Data, flags: 0, src: 1, tag, context: 0x10, len, seq, aux: 0, ack: 0, crc: 0 }
+}
+
+/// A plaintext header's bytes with its checksum right, so the victim reads what we forged
+/// rather than a corrupted frame (which it would take for the network's doing).
+fn forged(header: FrameHeader, edit: impl FnOnce(&mut [u8; HEADER_LEN])) -> [u8; HEADER_LEN] {
+    let mut b = header.encode(true);
+    edit(&mut b);
+    let sum = crc32c::crc32c(&b[..HEADER_LEN - 4]);
+    b[HEADER_LEN - 4..].copy_from_slice(&sum.to_le_bytes());
+    b
 }
 
 /// Sends each header with its 8-byte value, then says goodbye and closes, as an honest rank 1 would.
 fn send_and_leave(stream: &mut TcpStream, messages: &[(FrameHeader, i64)]) {
     let mut bytes = Vec::new();
     for (header, value) in messages {
-        bytes.extend_from_slice(&header.encode());
+        let crc = crc32c::crc32c(&value.to_le_bytes());
+        bytes.extend_from_slice(&FrameHeader { crc, ..*header }.encode(true));
         bytes.extend_from_slice(&value.to_le_bytes());
     }
     let bye = FrameHeader { seq: messages.len() as u64, ..FrameHeader::control(FrameKind::Goodbye, 1, 0) };
-    bytes.extend_from_slice(&bye.encode());
+    bytes.extend_from_slice(&bye.encode(true));
     stream.write_all(&bytes).unwrap();
     stream.shutdown(std::net::Shutdown::Write).unwrap();
 }
@@ -82,38 +93,36 @@ fn attack(bytes: &[u8], want_stderr: &str) {
 
 #[test]
 fn bad_magic_is_refused_and_logged() {
-    let mut frame = data(0, 1, 8).encode();
-    frame[0] = 0x42;
-    attack(&frame, "malformed frame from rank 1: bad magic");
+    attack(&forged(data(0, 1, 8), |b| b[0] = 0x42), "malformed frame from rank 1: bad magic");
 }
 
 #[test]
 fn negative_tag_is_refused() {
-    attack(&data(0, -7, 8).encode(), "negative tag -7");
+    attack(&data(0, -7, 8).encode(true), "negative tag -7");
 }
 
 #[test]
 fn huge_length_is_refused() {
-    attack(&data(0, 1, 1 << 63).encode(), "exceeds the maximum frame size");
+    attack(&data(0, 1, 1 << 63).encode(true), "exceeds the maximum frame size");
 }
 
 #[test]
 fn sequence_gap_is_refused() {
-    attack(&data(5, 1, 8).encode(), "sequence number 5 where 0 was expected");
+    attack(&data(5, 1, 8).encode(true), "sequence number 5 where 0 was expected");
 }
 
 #[test]
 fn forged_source_is_refused() {
     let mut h = data(0, 1, 8);
     h.src = 0;
-    attack(&h.encode(), "claims to come from rank 0");
+    attack(&h.encode(true), "claims to come from rank 0");
 }
 
 #[test]
 fn truncated_header_then_close_is_a_dead_peer() {
     let (victim, mut stream, _) = victim_and_link(1);
     accepted(&mut stream);
-    stream.write_all(&data(0, 1, 8).encode()[..20]).unwrap();
+    stream.write_all(&data(0, 1, 8).encode(true)[..20]).unwrap();
     drop(stream);
     let out = victim.wait(secs(20));
     out.assert_success();

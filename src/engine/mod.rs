@@ -22,7 +22,7 @@ mod tx;
 mod tests;
 
 pub use mailbox::{Mailbox, PeerState, PostedRecv};
-pub use peer::Peer;
+pub use peer::{LinkSettings, Peer};
 pub use tx::MAX_BATCH;
 
 use crate::request::{Outcome, Request};
@@ -41,6 +41,12 @@ pub struct Effects {
     pub resume: Vec<usize>,
     /// A peer called `MPI_Abort` with this code: the process must end too.
     pub abort: Option<(usize, i32)>,
+    /// Another rank reports that the job lost a link for good.
+    pub job_failure: Option<crate::error::Error>,
+    /// Links that broke and should be re-established: (peer, frames received on it, when, why).
+    pub broken: Vec<(usize, u64, Instant, String)>,
+    /// Links lost for good, and why: the job fails.
+    pub lost: Vec<(usize, crate::error::Error)>,
     /// Something a waiter may watch changed without completing a request (an unexpected
     /// message arrived, for probes).
     pub changed: bool,
@@ -56,6 +62,9 @@ impl Effects {
             && self.acks.is_empty()
             && self.resume.is_empty()
             && self.abort.is_none()
+            && self.job_failure.is_none()
+            && self.broken.is_empty()
+            && self.lost.is_empty()
             && !self.changed
     }
 }

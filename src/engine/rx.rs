@@ -1,12 +1,14 @@
-//! The receive side of one link: parse frames from the bytes the driver reads, match them, and land payloads straight in posted buffers or in budgeted unexpected-message memory.
+//! The receive side of one link: parse frames from the bytes the driver reads, check them, match them, and land payloads straight in posted buffers or in budgeted unexpected-message memory; count what is complete, for acknowledgements and replay.
 
 use super::mailbox::{Arrival, PostedRecv, Resumption};
 use super::matching::Envelope;
 use super::peer::Peer;
 use super::Ctx;
-use crate::error::{err, Result};
+use crate::error::{err, Fault};
 use crate::sync::lock;
-use crate::wire::{FrameHeader, FrameKind, FLAG_SYNC, HEADER_LEN};
+use crate::wire::{FrameHeader, FrameKind, FLAG_ACK_NOW, FLAG_SYNC, HEADER_LEN};
+
+type Result<T> = std::result::Result<T, Fault>;
 
 /// Bytes offered per read for headers and small payloads.
 const STAGE_LEN: usize = 256 << 10;
@@ -19,6 +21,8 @@ enum Sink {
     Direct(PostedRecv),
     /// Into our own memory, as unexpected message `id`.
     Buffer { id: u64, data: Vec<u8> },
+    /// A link-down notice's text.
+    Notice(Vec<u8>),
 }
 
 impl Sink {
@@ -26,7 +30,7 @@ impl Sink {
     fn from(&mut self, at: u64) -> &mut [u8] {
         let dest: &mut [u8] = match self {
             Sink::Direct(r) => r.buf.bytes_mut(),
-            Sink::Buffer { data, .. } => data,
+            Sink::Buffer { data, .. } | Sink::Notice(data) => data,
         };
         let at = (at as usize).min(dest.len());
         &mut dest[at..]
@@ -52,12 +56,21 @@ enum State {
 
 pub(super) struct Rx {
     state: State,
+    /// After a reconnect, the frame that was under way when the link broke: its header comes
+    /// again first, then its payload from the start, into the same destination.
+    replaying: Option<State>,
     stage: Vec<u8>,
     start: usize,
     end: usize,
     /// The last space offered was a payload's destination, not the stage.
     direct: bool,
     next_seq: u64,
+    /// Sequenced frames fully received: what our acknowledgements say.
+    pub complete: u64,
+    /// CRC32C of the current payload so far (plaintext links).
+    crc: u32,
+    /// A frame whose sender waits for its acknowledgement came in.
+    pub ack_now: bool,
 }
 
 fn idle() -> State {
@@ -70,23 +83,56 @@ fn envelope(peer: usize, h: &FrameHeader) -> Envelope {
 
 impl Rx {
     pub fn new() -> Rx {
-        Rx { state: idle(), stage: vec![0; STAGE_LEN], start: 0, end: 0, direct: false, next_seq: 0 }
+        Rx {
+            state: idle(),
+            replaying: None,
+            stage: vec![0; STAGE_LEN],
+            start: 0,
+            end: 0,
+            direct: false,
+            next_seq: 0,
+            complete: 0,
+            crc: 0,
+            ack_now: false,
+        }
     }
 
     /// The posted receive being filled right now, if any (for failing it).
     pub fn take_direct(&mut self) -> Option<PostedRecv> {
-        match std::mem::replace(&mut self.state, idle()) {
-            State::Payload { sink: Sink::Direct(r), .. } => Some(r),
-            _ => None,
+        let mut found = None;
+        for state in [&mut self.state].into_iter().chain(self.replaying.as_mut()) {
+            if let State::Payload { sink: Sink::Direct(_), .. } = state {
+                if let State::Payload { sink: Sink::Direct(r), .. } = std::mem::replace(state, idle()) {
+                    found = Some(r);
+                }
+            }
         }
+        found
     }
 
     pub fn at_frame_boundary(&self) -> bool {
-        matches!(self.state, State::Header { filled: 0, .. }) && self.start == self.end
+        matches!(self.state, State::Header { filled: 0, .. }) && self.start == self.end && self.replaying.is_none()
     }
 
     pub fn is_stalled(&self) -> bool {
         matches!(self.state, State::Stalled { .. })
+    }
+
+    /// A new connection replaces the broken one: bytes staged from the old one are dropped,
+    /// and a frame under way is expected again from its first byte.
+    pub fn rewind(&mut self) {
+        self.start = 0;
+        self.end = 0;
+        self.direct = false;
+        self.crc = 0;
+        self.next_seq = self.complete;
+        let state = std::mem::replace(&mut self.state, idle());
+        let pending = self.replaying.take();
+        self.replaying = match state {
+            State::Header { .. } => pending,
+            State::Payload { header, sink, .. } => Some(State::Payload { header, sink, done: 0 }),
+            stalled @ State::Stalled { .. } => Some(stalled),
+        };
     }
 }
 
@@ -124,8 +170,13 @@ impl Peer {
 
     /// `n` bytes were read into the space `recv_space` offered: parse and deliver them.
     pub fn received(&mut self, n: usize, ctx: &mut Ctx) -> Result<()> {
+        self.heard(ctx.now);
         if std::mem::take(&mut self.rx.direct) {
-            if let State::Payload { done, .. } = &mut self.rx.state {
+            let checksums = self.checksums;
+            if let State::Payload { sink, done, .. } = &mut self.rx.state {
+                if checksums {
+                    self.rx.crc = crc32c::crc32c_append(self.rx.crc, &sink.from(*done)[..n]);
+                }
                 *done += n as u64;
             }
         } else {
@@ -149,14 +200,27 @@ impl Peer {
                     if *filled < HEADER_LEN {
                         return Ok(());
                     }
-                    let header = FrameHeader::decode(buf, self.peer, rx.next_seq, self.max_frame)?;
-                    rx.next_seq += 1;
+                    let header = FrameHeader::decode(buf, self.peer, rx.next_seq, self.max_frame, self.checksums)?;
+                    if header.kind.is_sequenced() {
+                        rx.next_seq += 1;
+                    }
                     rx.state = idle();
-                    self.begin(header, ctx)?;
+                    rx.crc = 0;
+                    self.tx.acknowledge(header.ack, ctx.fx)?;
+                    match self.rx.replaying.take() {
+                        Some(state) => self.replay(header, state, ctx)?,
+                        None => self.begin(header, ctx)?,
+                    }
                 }
                 State::Payload { header, sink, done } => {
                     let remaining = header.len - *done;
                     if remaining == 0 {
+                        if self.checksums && rx.crc != header.crc {
+                            return Err(Fault::Break(format!(
+                                "a message from rank {} failed its CRC32C checksum: the network corrupted it",
+                                self.peer
+                            )));
+                        }
                         let State::Payload { header, sink, .. } = std::mem::replace(&mut rx.state, idle()) else {
                             unreachable!("matched above")
                         };
@@ -167,9 +231,13 @@ impl Peer {
                         return Ok(());
                     }
                     let n = available.min(remaining as usize);
+                    let bytes = &rx.stage[rx.start..rx.start + n];
+                    if self.checksums {
+                        rx.crc = crc32c::crc32c_append(rx.crc, bytes);
+                    }
                     let dest = sink.from(*done);
                     let fits = n.min(dest.len());
-                    dest[..fits].copy_from_slice(&rx.stage[rx.start..rx.start + fits]);
+                    dest[..fits].copy_from_slice(&bytes[..fits]);
                     rx.start += n;
                     *done += n as u64;
                 }
@@ -177,33 +245,64 @@ impl Peer {
         }
     }
 
+    /// The replayed header of the frame that was under way when the link broke: it must be
+    /// that frame's, and its payload continues into the same destination.
+    fn replay(&mut self, header: FrameHeader, state: State, ctx: &mut Ctx) -> Result<()> {
+        let (State::Payload { header: was, .. } | State::Stalled { header: was, .. }) = &state else {
+            unreachable!("only frames under way are replayed")
+        };
+        let same = |h: &FrameHeader| FrameHeader { ack: 0, ..*h };
+        if same(was) != same(&header) {
+            return Err(Fault::Fatal(err!(
+                Other,
+                "rank {} replayed frame {} with a different header after reconnecting",
+                self.peer,
+                header.seq
+            )));
+        }
+        self.rx.state = state;
+        // A receive may have claimed the stalled message while the link was down.
+        self.resume(ctx)
+    }
+
+    /// Takes a frame whose header is complete.
     fn begin(&mut self, header: FrameHeader, ctx: &mut Ctx) -> Result<()> {
-        if self.goodbye_received {
-            return Err(err!(Other, "malformed stream from rank {}: a frame after its goodbye", self.peer));
+        if self.goodbye_received && header.kind != FrameKind::Ack {
+            return Err(Fault::Fatal(err!(
+                Other,
+                "malformed stream from rank {}: a frame after its goodbye",
+                self.peer
+            )));
+        }
+        if !matches!(header.kind, FrameKind::Data | FrameKind::LinkDown | FrameKind::Ack) {
+            self.rx.complete += 1;
         }
         match header.kind {
-            FrameKind::Data => {
-                self.begin_data(header, ctx);
-                Ok(())
-            }
-            FrameKind::SyncAck => match self.tx.acknowledged(header.aux, ctx.fx) {
-                true => Ok(()),
-                false => Err(err!(
+            FrameKind::Data => self.begin_data(header, ctx),
+            FrameKind::SyncAck if !self.tx.sync_acknowledged(header.aux, ctx.fx) => {
+                return Err(Fault::Fatal(err!(
                     Other,
                     "malformed frame from rank {}: acknowledgement of unknown frame {}",
                     self.peer,
                     header.aux
-                )),
-            },
+                )))
+            }
+            FrameKind::SyncAck | FrameKind::Ack => {}
             FrameKind::Goodbye => {
+                // Everything it sent came before: receives naming it alone can never match.
                 self.goodbye_received = true;
-                Ok(())
+                self.rx.ack_now = true;
+                self.finished(ctx);
             }
             FrameKind::Abort => {
                 ctx.fx.abort.get_or_insert((self.peer, header.aux as i32));
-                Ok(())
+            }
+            FrameKind::LinkDown => {
+                let text = Sink::Notice(vec![0; header.len as usize]);
+                self.rx.state = State::Payload { header, sink: text, done: 0 };
             }
         }
+        Ok(())
     }
 
     fn begin_data(&mut self, header: FrameHeader, ctx: &mut Ctx) {
@@ -227,13 +326,28 @@ impl Peer {
             Arrival::Done => {
                 // Complete already: it never reaches `finish`, so it is counted here.
                 ctx.stats.received(self.peer, 0);
+                self.frame_complete(&header);
                 ctx.fx.changed = true;
                 idle()
             }
         };
     }
 
+    fn frame_complete(&mut self, header: &FrameHeader) {
+        self.rx.complete += 1;
+        if header.flags & FLAG_ACK_NOW != 0 {
+            self.rx.ack_now = true;
+        }
+    }
+
     fn finish(&mut self, header: FrameHeader, sink: Sink, ctx: &mut Ctx) {
+        self.frame_complete(&header);
+        if header.kind == FrameKind::LinkDown {
+            let Sink::Notice(text) = sink else { unreachable!("a notice has a text sink") };
+            let why = String::from_utf8_lossy(&text).into_owned();
+            ctx.fx.job_failure.get_or_insert(err!(ProcAborted, "{why} (reported by rank {})", self.peer));
+            return;
+        }
         ctx.stats.received(self.peer, header.len);
         let env = envelope(self.peer, &header);
         match sink {
@@ -251,6 +365,7 @@ impl Peer {
                     None => ctx.fx.changed = true,
                 }
             }
+            Sink::Notice(_) => unreachable!("only link-down notices have a text sink"),
         }
     }
 
@@ -270,21 +385,17 @@ impl Peer {
         self.consume(ctx)
     }
 
-    /// The peer closed its side: clean after its goodbye at a frame boundary, a failure otherwise.
+    /// The peer closed its side: clean after its goodbye at a frame boundary; otherwise the
+    /// connection broke (a crash, or a middlebox closing it), which a reconnect may repair.
     pub fn end_of_stream(&mut self, ctx: &mut Ctx) -> Result<()> {
         if self.eof {
             return Ok(());
         }
-        self.eof = true;
         if self.goodbye_received && self.rx.at_frame_boundary() {
-            self.finished(ctx);
+            self.eof = true;
             return Ok(());
         }
-        Err(err!(
-            ProcAborted,
-            "lost the connection to rank {}: it exited or crashed without calling MPI_Finalize",
-            self.peer
-        ))
+        Err(Fault::Break(format!("rank {} closed the connection without saying goodbye", self.peer)))
     }
 }
 

@@ -1,10 +1,11 @@
-//! The send side of one link: numbered frames queued for writing, bursts of small sends held for one `writev`, and synchronous sends awaiting their acknowledgement.
+//! The send side of one link: numbered frames queued for writing, the window of written frames kept until acknowledged (for replay after a reconnect), the send budget, bursts held for one `writev`, and synchronous sends awaiting their acknowledgement.
 
 use super::{sent, Effects};
 use crate::buffer::Payload;
+use crate::error::{err, Error};
 use crate::request::Request;
 use crate::stats::Stats;
-use crate::wire::{FrameHeader, FrameKind, FLAG_SYNC, HEADER_LEN};
+use crate::wire::{FrameHeader, FrameKind, FLAG_ACK_NOW, FLAG_SYNC, HEADER_LEN};
 use std::collections::{HashMap, VecDeque};
 use std::io::IoSlice;
 use std::sync::Arc;
@@ -21,26 +22,36 @@ const BURST_GAP: Duration = Duration::from_micros(2);
 /// progress thread per send (98% of its holds woke it, ASYNC 35 -> 38 us per round).
 const BURST_MIN: u32 = 4;
 
+/// What a kept frame costs besides its payload (the queue entry, its header twice).
+const FRAME_COST: u64 = 256;
+
 struct OutFrame {
-    /// Payload bytes written before a detach replaced `payload` with the unsent rest.
-    sent_before: usize,
-    header: [u8; HEADER_LEN],
-    kind: FrameKind,
+    header: FrameHeader,
+    /// `header` encoded, with the acknowledgement current when its first byte was due.
+    bytes: [u8; HEADER_LEN],
     payload: Payload,
     written: usize,
+    /// The send this frame completes: when written if the payload is our copy, when
+    /// acknowledged if it is the caller's buffer (a replay may need it again).
     req: Option<Arc<Request>>,
-    sync_seq: Option<u64>,
 }
 
 impl OutFrame {
-    /// Header plus the whole message, including any prefix already sent and dropped.
     fn total(&self) -> usize {
-        HEADER_LEN + self.sent_before + self.payload.len()
+        HEADER_LEN + self.payload.len()
     }
 
-    /// The message length as the receiver sees it.
-    fn message_len(&self) -> u64 {
-        (self.sent_before + self.payload.len()) as u64
+    /// Bytes of our own memory this frame holds (counted against the send budget): its
+    /// bookkeeping, and its payload if that is our copy.
+    fn held(&self) -> u64 {
+        match self.payload {
+            Payload::Lent(_) => FRAME_COST,
+            _ => FRAME_COST + self.payload.len() as u64,
+        }
+    }
+
+    fn is_lent(&self) -> bool {
+        matches!(self.payload, Payload::Lent(_))
     }
 }
 
@@ -54,8 +65,16 @@ struct AckWait {
 
 pub(super) struct Tx {
     peer: usize,
+    checksums: bool,
     out: VecDeque<OutFrame>,
+    /// Written sequenced frames the peer has not acknowledged yet, oldest first.
+    window: VecDeque<OutFrame>,
     next_seq: u64,
+    /// Bytes of copies held in `out` and `window`, and the most allowed (PARTYLINE_SEND_LIMIT).
+    held: u64,
+    budget: u64,
+    /// The acknowledgement the last header written carried.
+    ack_sent: u64,
     awaiting_ack: HashMap<u64, AckWait>,
     /// When the last nonblocking eager send was done here (see `hold`).
     last_burst_send: Option<Instant>,
@@ -64,11 +83,16 @@ pub(super) struct Tx {
 }
 
 impl Tx {
-    pub fn new(peer: usize) -> Tx {
+    pub fn new(peer: usize, budget: u64, checksums: bool) -> Tx {
         Tx {
             peer,
+            checksums,
             out: VecDeque::new(),
+            window: VecDeque::new(),
             next_seq: 0,
+            held: 0,
+            budget,
+            ack_sent: 0,
             awaiting_ack: HashMap::new(),
             last_burst_send: None,
             burst_run: 0,
@@ -79,32 +103,58 @@ impl Tx {
         self.out.is_empty()
     }
 
-    /// Numbers the frame and queues it; a synchronous send also waits for its acknowledgement.
-    pub fn push(&mut self, mut header: FrameHeader, payload: Payload, req: Option<Arc<Request>>) {
-        header.seq = self.next_seq;
-        self.next_seq += 1;
-        let sync_seq = (header.flags & FLAG_SYNC != 0).then_some(header.seq);
-        if let (Some(seq), Some(req)) = (sync_seq, &req) {
-            let len = payload.len() as u64;
-            self.awaiting_ack.insert(seq, AckWait { req: req.clone(), len, written: false, acked: false });
-        }
-        let kind = header.kind;
-        self.out.push_back(OutFrame {
-            sent_before: 0,
-            header: header.encode(),
-            kind,
-            payload,
-            written: 0,
-            req,
-            sync_seq,
-        });
+    /// Every sequenced frame is written and acknowledged.
+    pub fn is_settled(&self) -> bool {
+        self.out.is_empty() && self.window.is_empty()
     }
 
-    /// Called right after a nonblocking eager send is queued: inside a burst of them, leaves
-    /// it queued so that up to `MAX_BATCH` frames share one `writev` (one system call and one
-    /// TCP segment instead of one per 8-byte message). `Some(first)` means held, and `first`
-    /// that the queue was empty before, so the driver must make sure a writer comes;
-    /// `None`: write now. A burst's first `BURST_MIN` sends are never held.
+    /// Whether a copy of `len` more bytes fits the send budget.
+    pub fn has_room(&self, len: u64) -> bool {
+        self.held.saturating_add(len) <= self.budget
+    }
+
+    pub fn held(&self) -> u64 {
+        self.held
+    }
+
+    /// Sequenced frames fully written so far.
+    pub fn written_count(&self) -> u64 {
+        self.out.iter().find(|f| f.header.kind.is_sequenced()).map_or(self.next_seq, |f| f.header.seq)
+    }
+
+    pub fn ack_sent(&self) -> u64 {
+        self.ack_sent
+    }
+
+    /// Numbers the frame (unless it is a bare acknowledgement) and queues it. A frame lent
+    /// the caller's buffer asks for a prompt acknowledgement, which completes its send.
+    pub fn push(&mut self, mut header: FrameHeader, payload: Payload, req: Option<Arc<Request>>) {
+        if header.kind.is_sequenced() {
+            header.seq = self.next_seq;
+            self.next_seq += 1;
+        }
+        if matches!(payload, Payload::Lent(_)) && req.is_some() {
+            header.flags |= FLAG_ACK_NOW;
+        }
+        if self.checksums && !payload.is_empty() {
+            header.crc = crc32c::crc32c(payload.bytes(0));
+        }
+        if let (true, Some(req)) = (header.flags & FLAG_SYNC != 0, &req) {
+            let len = payload.len() as u64;
+            self.awaiting_ack.insert(header.seq, AckWait { req: req.clone(), len, written: false, acked: false });
+        }
+        let frame = OutFrame { header, bytes: [0; HEADER_LEN], payload, written: 0, req };
+        self.held += frame.held();
+        if header.kind == FrameKind::Ack {
+            // A bare acknowledgement goes out at the next frame boundary, not behind the queue.
+            let at = usize::from(self.out.front().is_some_and(|f| f.written > 0));
+            self.out.insert(at.min(self.out.len()), frame);
+        } else {
+            self.out.push_back(frame);
+        }
+    }
+
+    /// See `Peer::hold`.
     pub fn hold(&mut self, now: Instant) -> Option<bool> {
         let queued = self.out.len();
         let rapid = self.last_burst_send.is_some_and(|t| now.saturating_duration_since(t) < BURST_GAP);
@@ -118,15 +168,23 @@ impl Tx {
         self.last_burst_send = Some(now);
     }
 
+    /// Encodes the headers about to be written with the acknowledgement `ack`.
+    pub fn prepare(&mut self, ack: u64) {
+        for f in self.out.iter_mut().take(MAX_BATCH).filter(|f| f.written == 0) {
+            f.header.ack = ack;
+            f.bytes = f.header.encode(self.checksums);
+        }
+    }
+
     /// The next bytes to write, as up to `2 * MAX_BATCH` slices; returns how many it filled.
     pub fn output<'a>(&'a self, slices: &mut [IoSlice<'a>; 2 * MAX_BATCH]) -> usize {
         let mut count = 0;
         for f in self.out.iter().take(MAX_BATCH) {
             if f.written < HEADER_LEN {
-                slices[count] = IoSlice::new(&f.header[f.written..]);
+                slices[count] = IoSlice::new(&f.bytes[f.written..]);
                 count += 1;
             }
-            let body = f.payload.bytes(f.written.saturating_sub(HEADER_LEN + f.sent_before));
+            let body = f.payload.bytes(f.written.saturating_sub(HEADER_LEN));
             if !body.is_empty() {
                 slices[count] = IoSlice::new(body);
                 count += 1;
@@ -135,10 +193,13 @@ impl Tx {
         count
     }
 
-    /// `n` bytes of `output` reached the socket: finished frames complete their sends.
+    /// `n` bytes of `output` reached the socket: finished frames move to the window.
     pub fn wrote(&mut self, mut n: usize, stats: &Stats, fx: &mut Effects) {
         while n > 0 {
             let Some(front) = self.out.front_mut() else { break };
+            if front.written == 0 {
+                self.ack_sent = self.ack_sent.max(front.header.ack);
+            }
             let take = n.min(front.total() - front.written);
             front.written += take;
             n -= take;
@@ -157,28 +218,52 @@ impl Tx {
         }
     }
 
-    fn frame_written(&mut self, f: OutFrame, stats: &Stats, fx: &mut Effects) {
-        let len = f.message_len();
-        // Only messages count, not control frames (acks, goodbye, abort).
-        if f.kind == FrameKind::Data {
+    fn frame_written(&mut self, mut f: OutFrame, stats: &Stats, fx: &mut Effects) {
+        let len = f.payload.len() as u64;
+        if f.header.kind == FrameKind::Data {
             stats.sent(self.peer, len);
         }
-        match (f.sync_seq, f.req) {
-            (Some(seq), _) => {
-                if let Some(w) = self.awaiting_ack.get_mut(&seq) {
-                    w.written = true;
-                    if w.acked {
-                        self.finish_sync(seq, fx);
-                    }
+        if f.header.flags & FLAG_SYNC != 0 {
+            if let Some(w) = self.awaiting_ack.get_mut(&f.header.seq) {
+                w.written = true;
+                if w.acked {
+                    self.finish_sync(f.header.seq, fx);
                 }
             }
-            (None, Some(req)) => fx.complete(req, sent(len)),
-            (None, None) => {}
+            f.req = None;
+        } else if !f.is_lent() {
+            if let Some(req) = f.req.take() {
+                fx.complete(req, sent(len));
+            }
+        }
+        if f.header.kind.is_sequenced() {
+            self.window.push_back(f);
         }
     }
 
+    /// The peer has received every frame before `upto`: release them, completing the sends
+    /// that lent their buffers.
+    pub fn acknowledge(&mut self, upto: u64, fx: &mut Effects) -> Result<(), Error> {
+        if upto > self.next_seq {
+            return Err(err!(
+                Other,
+                "malformed frame from rank {}: it acknowledges frame {upto}, but only {} were sent",
+                self.peer,
+                self.next_seq
+            ));
+        }
+        while self.window.front().is_some_and(|f| f.header.seq < upto) {
+            let f = self.window.pop_front().expect("front exists");
+            self.held -= f.held();
+            if let Some(req) = f.req {
+                fx.complete(req, sent(f.payload.len() as u64));
+            }
+        }
+        Ok(())
+    }
+
     /// The receiver matched our synchronous send `seq`; false if no such send is waiting.
-    pub fn acknowledged(&mut self, seq: u64, fx: &mut Effects) -> bool {
+    pub fn sync_acknowledged(&mut self, seq: u64, fx: &mut Effects) -> bool {
         let Some(w) = self.awaiting_ack.get_mut(&seq) else { return false };
         w.acked = true;
         if w.written {
@@ -193,32 +278,58 @@ impl Tx {
         }
     }
 
-    /// Swaps a queued send's borrowed buffer for a copy of its unsent rest, completing its
-    /// request; false if the request is not queued here. A synchronous send stays as it is.
+    /// After a reconnect: the peer has received `received` frames. Releases those and queues
+    /// the rest again from their first byte, in order; bare acknowledgements are dropped (a
+    /// fresh one goes out with the next header).
+    pub fn rewind(&mut self, received: u64, fx: &mut Effects) -> Result<(), Error> {
+        self.acknowledge(received, fx)?;
+        let mut queue: VecDeque<OutFrame> = self.window.drain(..).collect();
+        queue.extend(self.out.drain(..).filter(|f| f.header.kind.is_sequenced()));
+        let first = queue.front().map_or(self.next_seq, |f| f.header.seq);
+        if first != received {
+            return Err(err!(
+                Other,
+                "rank {} resumed the link expecting frame {received}, but frame {first} is the oldest kept here",
+                self.peer
+            ));
+        }
+        for f in queue.iter_mut() {
+            f.written = 0;
+        }
+        self.out = queue;
+        Ok(())
+    }
+
+    /// Copies a queued send's borrowed buffer so the caller may reuse it, completing its
+    /// request; false if the request is not queued here or the copy does not fit the send
+    /// budget. A synchronous send stays as it is. The whole message is copied: a replay may
+    /// need the part already written.
     pub fn detach(&mut self, req: &Arc<Request>, fx: &mut Effects) -> bool {
-        let Some(f) = self.out.iter_mut().find(|f| f.req.as_ref().is_some_and(|r| Arc::ptr_eq(r, req))) else {
-            return false;
-        };
-        if f.sync_seq.is_some() {
+        let mine = |f: &&mut OutFrame| f.req.as_ref().is_some_and(|r| Arc::ptr_eq(r, req));
+        let room = self.budget.saturating_sub(self.held);
+        let Some(f) = self.out.iter_mut().chain(self.window.iter_mut()).find(mine) else { return false };
+        if f.header.flags & FLAG_SYNC != 0 {
             return true;
         }
         if let Payload::Lent(buf) = &f.payload {
-            // Copy only what is still unsent: the prefix is already on the wire.
-            let done = f.written.saturating_sub(HEADER_LEN);
-            f.payload = Payload::Owned(bytes::Bytes::copy_from_slice(buf.bytes(done)));
-            f.sent_before = done;
+            if buf.len() as u64 > room {
+                return false;
+            }
+            f.payload = Payload::Owned(bytes::Bytes::copy_from_slice(buf.bytes(0)));
+            self.held += f.held();
         }
-        let len = f.message_len();
         if let Some(req) = f.req.take() {
-            fx.complete(req, sent(len));
+            fx.complete(req, sent(f.payload.len() as u64));
         }
         true
     }
 
     /// Takes every request still waiting on this link (it failed).
     pub fn drain_requests(&mut self) -> Vec<Arc<Request>> {
-        let mut reqs: Vec<Arc<Request>> = self.out.drain(..).filter_map(|f| f.req).collect();
+        let frames = self.out.drain(..).chain(self.window.drain(..));
+        let mut reqs: Vec<Arc<Request>> = frames.filter_map(|f| f.req).collect();
         reqs.extend(self.awaiting_ack.drain().map(|(_, w)| w.req));
+        self.held = 0;
         reqs
     }
 }

@@ -5,7 +5,6 @@ use crate::buffer::{Payload, RecvBuf};
 use crate::engine::mailbox::Posting;
 use crate::engine::matching::Pattern;
 use crate::engine::{Ctx, Effects, Mailbox, Peer, PostedRecv};
-use crate::error::ErrorClass;
 use crate::request::Request;
 use crate::stats::Stats;
 use crate::transport::Transport;
@@ -105,15 +104,21 @@ impl Harness {
     }
 
     fn link(&self, script: Script) -> Link {
-        Link::new(Peer::new(0, 1, 1 << 30), Box::new(script), self.moved.clone())
+        let settings = crate::engine::LinkSettings {
+            max_frame: 1 << 30,
+            send_budget: 1 << 30,
+            link_timeout: std::time::Duration::from_secs(60),
+            checksums: true,
+        };
+        Link::new(Peer::new(0, 1, settings, Instant::now()), Box::new(script), self.moved.clone())
     }
 
     /// Runs `f` as `Shared::with_link` would, returning the effects and the call's result.
     fn run(
         &self,
         link: &mut Link,
-        f: impl FnOnce(&mut Link, &mut Ctx) -> crate::error::Result<()>,
-    ) -> (Effects, crate::error::Result<()>) {
+        f: impl FnOnce(&mut Link, &mut Ctx) -> std::result::Result<(), crate::error::Fault>,
+    ) -> (Effects, std::result::Result<(), crate::error::Fault>) {
         let mut fx = Effects::default();
         let mut ctx = Ctx { mailbox: &self.mailbox, stats: &self.stats, now: Instant::now(), fx: &mut fx };
         let result = f(link, &mut ctx);
@@ -140,7 +145,8 @@ impl Harness {
 fn frame(seq: u64, tag: i32, payload: &[u8]) -> Vec<u8> {
     let mut h = FrameHeader::data(1, tag, 1, payload.len() as u64, 0);
     h.seq = seq;
-    let mut bytes = h.encode().to_vec();
+    h.crc = crc32c::crc32c(payload);
+    let mut bytes = h.encode(true).to_vec();
     bytes.extend_from_slice(payload);
     bytes
 }
@@ -148,7 +154,15 @@ fn frame(seq: u64, tag: i32, payload: &[u8]) -> Vec<u8> {
 fn goodbye(seq: u64) -> Vec<u8> {
     let mut h = FrameHeader::control(FrameKind::Goodbye, 1, 0);
     h.seq = seq;
-    h.encode().to_vec()
+    h.encode(true).to_vec()
+}
+
+/// The cause of a break; panics on anything else.
+fn broke(result: std::result::Result<(), crate::error::Fault>) -> String {
+    match result {
+        Err(crate::error::Fault::Break(cause)) => cause,
+        other => panic!("expected the link to break, got {other:?}"),
+    }
 }
 
 fn complete(fx: Effects) {
@@ -209,13 +223,11 @@ fn short_writes_deliver_every_frame_and_complete_the_sends() {
 }
 
 #[test]
-fn a_reset_fails_the_link_naming_the_peer() {
+fn a_reset_breaks_the_link_for_a_reconnect() {
     let h = Harness::new();
     let mut link = h.link(Script::new(vec![Step::Fail(ErrorKind::ConnectionReset)], 64, usize::MAX));
     let (_, result) = h.run(&mut link, |l, ctx| l.read(ctx));
-    let e = result.expect_err("a reset is an error");
-    assert_eq!(e.class, ErrorClass::ProcAborted);
-    assert!(e.message.contains("lost the connection to rank 1"), "{e}");
+    assert!(broke(result).contains("reset"));
 }
 
 #[test]
@@ -224,7 +236,7 @@ fn end_of_stream_mid_frame_is_a_failure_but_after_a_goodbye_a_clean_finish() {
     let cut = frame(0, 1, b"abcdef")[..20].to_vec();
     let mut link = h.link(Script::new(vec![Step::Bytes(cut), Step::Eof], 64, usize::MAX));
     let (_, result) = h.run(&mut link, |l, ctx| l.read(ctx));
-    assert!(result.expect_err("cut mid-frame").message.contains("without calling MPI_Finalize"));
+    assert!(broke(result).contains("rank 1 closed the connection without saying goodbye"));
 
     let h = Harness::new();
     let (req, _) = h.post(4);
@@ -244,7 +256,7 @@ fn a_transport_that_accepts_nothing_or_fails_writing_is_an_error() {
         l.peer.send(FrameHeader::data(0, 1, 1, 4, 0), Payload::copy_of(b"abcd"), None, ctx.fx);
         l.flush(ctx)
     });
-    assert!(result.expect_err("zero-byte write").message.contains("accepts no more data"));
+    assert!(broke(result).contains("accepts no more data"));
 
     let mut script = Script::new(vec![], 64, usize::MAX);
     script.write_error = Some(ErrorKind::BrokenPipe);
@@ -253,7 +265,7 @@ fn a_transport_that_accepts_nothing_or_fails_writing_is_an_error() {
         l.peer.send(FrameHeader::data(0, 1, 1, 4, 0), Payload::copy_of(b"abcd"), None, ctx.fx);
         l.flush(ctx)
     });
-    assert!(result.expect_err("broken pipe").message.contains("lost the connection to rank 1"));
+    assert!(broke(result).contains("pipe"));
 }
 
 #[test]
@@ -273,5 +285,24 @@ fn a_goodbye_half_closes_only_after_everything_before_it_is_written() {
         flushes += 1;
         assert!(flushes < 100, "the queue never drained");
     }
-    assert!(!link.has_output(), "the half-close was done once the goodbye was written");
+    assert!(!link.peer.is_closed(), "no half-close before the peer's goodbye and acknowledgement");
+}
+
+#[test]
+fn after_both_goodbyes_are_acknowledged_the_link_half_closes_and_finishes() {
+    let h = Harness::new();
+    // Rank 1 has received both our frames (ack 2), says goodbye, and closes.
+    let mut bye = FrameHeader::control(FrameKind::Goodbye, 1, 0);
+    bye.ack = 2;
+    let reads = vec![Step::Bytes(bye.encode(true).to_vec()), Step::Eof];
+    let mut link = h.link(Script::new(reads, 64, usize::MAX));
+    let (_, result) = h.run(&mut link, |l, ctx| {
+        l.peer.send(FrameHeader::data(0, 1, 1, 4, 0), Payload::copy_of(b"abcd"), None, ctx.fx);
+        l.peer.say_goodbye(ctx.fx);
+        l.flush(ctx)?;
+        l.read(ctx)?;
+        l.flush(ctx)
+    });
+    result.expect("a clean goodbye");
+    assert!(link.peer.is_closed(), "both goodbyes through: half-closed and finished");
 }

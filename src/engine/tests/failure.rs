@@ -7,7 +7,7 @@ use crate::wire::{FrameKind, HEADER_LEN};
 /// A raw header as it would appear on the wire, with its sequence number set by hand.
 fn raw(mut header: FrameHeader, seq: u64) -> [u8; HEADER_LEN] {
     header.seq = seq;
-    header.encode()
+    header.encode(true)
 }
 
 fn failed_with(outcome: Option<Outcome>, class: ErrorClass) -> Error {
@@ -23,6 +23,9 @@ fn a_malformed_header_fails_the_link_and_its_receives() {
     let wildcard = pair.recv(1, pat(None, None), 8).unwrap();
     let mut bad = raw(FrameHeader::data(0, 0, 0, 4, 0), 0);
     bad[0] = 0x55;
+    // A forged header, not a corrupted one: its checksum is right.
+    let sum = crc32c::crc32c(&bad[..HEADER_LEN - 4]);
+    bad[HEADER_LEN - 4..].copy_from_slice(&sum.to_le_bytes());
     pair.inject(1, &bad);
     let e = pair.read(1, ALL, ALL).unwrap_err();
     assert!(e.message.contains("from rank 0: bad magic"), "{e}");
@@ -97,7 +100,7 @@ fn end_of_stream_mid_frame_is_an_error_naming_the_rank() {
     pair.sides[1].inbound.closed = true;
     let e = pair.read(1, ALL, 3).unwrap_err();
     assert_eq!(e.class, ErrorClass::ProcAborted);
-    assert!(e.message.contains("lost the connection to rank 0"), "{e}");
+    assert!(e.message.contains("rank 0 closed the connection without saying goodbye"), "{e}");
     assert_eq!(failed_with(r.outcome(), ErrorClass::ProcAborted), e);
 }
 
@@ -106,7 +109,7 @@ fn end_of_stream_without_goodbye_fails_even_at_a_frame_boundary() {
     let mut pair = Pair::new();
     pair.sides[1].inbound.closed = true;
     let e = pair.read(1, ALL, ALL).unwrap_err();
-    assert!(e.message.contains("without calling MPI_Finalize"), "{e}");
+    assert!(e.message.contains("without saying goodbye"), "{e}");
     assert!(pair.sides[1].mailbox.lock().unwrap().failed_peers().iter().any(|(p, _)| *p == 0));
 }
 

@@ -14,9 +14,9 @@ mod selfsend;
 
 use super::mailbox::{Mailbox, PostedRecv, Posting};
 use super::matching::Pattern;
-use super::{Ctx, Effects, Peer, MAX_BATCH};
+use super::{Ctx, Effects, LinkSettings, Peer, MAX_BATCH};
 use crate::buffer::{Payload, RecvBuf, SendBuf};
-use crate::error::{Error, Result};
+use crate::error::{err, Error, Fault, Result};
 use crate::request::{Outcome, Request};
 use crate::stats::{PeerTotals, Stats};
 use crate::wire::{FrameHeader, FLAG_SYNC};
@@ -29,6 +29,19 @@ use std::time::{Duration, Instant};
 pub const MAX_FRAME: u64 = 1 << 40;
 /// An unexpected-message budget no test reaches unless it means to.
 pub const ROOMY: u64 = 1 << 30;
+/// The links' settings in tests: plaintext (checksums on), a roomy send budget, 60 s timeout.
+pub const SETTINGS: LinkSettings =
+    LinkSettings { max_frame: MAX_FRAME, send_budget: ROOMY, link_timeout: Duration::from_secs(60), checksums: true };
+
+/// A link fault as the test sees it: a break (which this harness does not repair) is an error
+/// of class ProcAborted with the break's cause as its message.
+pub fn fault_error(f: Fault) -> Error {
+    match f {
+        Fault::Fatal(e) => e,
+        Fault::Break(cause) => err!(ProcAborted, "{cause}"),
+    }
+}
+
 /// Read "everything": as many bytes as the pipe holds.
 pub const ALL: usize = usize::MAX;
 
@@ -59,7 +72,7 @@ pub enum Mode {
     Eager,
     /// A tracked request over a copy: completes when written.
     Tracked,
-    /// Sent from the caller's (leaked) buffer: completes when written, or on detach.
+    /// Sent from the caller's (leaked) buffer: completes when acknowledged, or on detach.
     Lent,
     /// Synchronous: completes when written and acknowledged.
     Sync,
@@ -117,15 +130,20 @@ impl Pair {
 
     /// Ranks 0 and 1 with these unexpected-message budgets.
     pub fn with_budgets(budget0: u64, budget1: u64) -> Pair {
+        Pair::with_settings(budget0, budget1, SETTINGS)
+    }
+
+    /// Ranks 0 and 1 with these unexpected-message budgets and link settings.
+    pub fn with_settings(budget0: u64, budget1: u64, settings: LinkSettings) -> Pair {
+        let t0 = Instant::now();
         let side = |rank: usize, budget| Side {
             mailbox: Mutex::new(Mailbox::new(2, budget)),
             stats: Stats::new(2),
-            peer: Peer::new(rank, 1 - rank, MAX_FRAME),
+            peer: Peer::new(rank, 1 - rank, settings, t0),
             failure: None,
             abort: None,
             inbound: Pipe::default(),
         };
-        let t0 = Instant::now();
         Pair { t0, now: t0, sides: [side(0, budget0), side(1, budget1)], pipe_cap: usize::MAX }
     }
 
@@ -135,14 +153,18 @@ impl Pair {
 
     /// Runs an engine call on side `s` as `Shared::run_on` does: a failed link is skipped,
     /// an error fails the link; then the effects are carried out.
-    pub fn run<R>(&mut self, s: usize, f: impl FnOnce(&mut Peer, &mut Ctx, &mut Pipe) -> Result<R>) -> Result<R> {
+    pub fn run<R>(
+        &mut self,
+        s: usize,
+        f: impl FnOnce(&mut Peer, &mut Ctx, &mut Pipe) -> std::result::Result<R, Fault>,
+    ) -> Result<R> {
         let mut fx = Effects::default();
         let side = &mut self.sides[s];
         if let Some(why) = &side.failure {
             return Err(why.clone());
         }
         let mut ctx = Ctx { mailbox: &side.mailbox, stats: &side.stats, now: self.now, fx: &mut fx };
-        let result = f(&mut side.peer, &mut ctx, &mut side.inbound);
+        let result = f(&mut side.peer, &mut ctx, &mut side.inbound).map_err(fault_error);
         if let Err(e) = &result {
             side.peer.fail(e.clone(), &mut ctx);
             side.failure = Some(e.clone());
@@ -240,7 +262,7 @@ impl Pair {
         self.sides[1 - s].inbound.bytes.extend(out);
         if n > 0 {
             let _ = self.run(s, |p, ctx, _| {
-                p.wrote(n, ctx.stats, ctx.fx);
+                p.wrote(n, ctx);
                 Ok(())
             });
         }
@@ -279,6 +301,8 @@ impl Pair {
             }
             total += step;
         }
+        // As `Link::read` does after a batch of reads.
+        self.run(s, |peer, ctx, _| Ok(peer.acknowledge_if_due(ctx.fx)))?;
         Ok(total)
     }
 

@@ -1,0 +1,250 @@
+//! Re-establishing broken links: the higher rank dials the lower one again with backoff (the direction that worked at `MPI_Init`), the lower one pokes the higher one's port (to hurry it, and to learn whether it still runs), and both give up at PARTYLINE_RECONNECT_TIMEOUT.
+//!
+//! Threads here only connect and greet; what a new connection means for the link is decided
+//! by the progress thread, which receives every outcome as a `Relink`.
+
+use crate::channel::Channel;
+use crate::config::Config;
+use crate::error::Error;
+use crate::handshake::{Greeting, Hello, Resume};
+use crate::link::dead_link;
+use crate::listener::{hand_off, resolve, Handoff};
+use crate::tls::Tls;
+use crossbeam_channel::Sender;
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What became of a reconnect attempt, for the progress thread.
+pub enum Relink {
+    /// We dialed: a new connection to `peer`, which has received `received` of our frames.
+    Dialed { peer: usize, channel: Channel, received: u64, epoch: u64 },
+    /// `peer` dialed us: answer with our count once the link is ready for it.
+    Incoming { peer: usize, channel: Channel, received: u64, epoch: u64 },
+    /// A lower rank saw our link to it break: dial it again.
+    Poked { peer: usize },
+    /// The link cannot be re-established.
+    Dead { peer: usize, why: Error },
+}
+
+/// The longest pause between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+pub struct Relinker {
+    cfg: Config,
+    tls: Option<Arc<Tls>>,
+    me: Hello,
+    events: Sender<Relink>,
+    wake: Arc<mio::Waker>,
+    /// Per peer, bumped whenever its link is restored or declared dead, so that attempts
+    /// still running for an older break stop.
+    generation: Arc<Vec<AtomicU64>>,
+    /// The last epoch each dialed link proposed.
+    epochs: Arc<Vec<AtomicU64>>,
+}
+
+impl Relinker {
+    pub fn new(
+        cfg: &Config,
+        tls: Option<Arc<Tls>>,
+        me: Hello,
+        events: Sender<Relink>,
+        wake: Arc<mio::Waker>,
+    ) -> Relinker {
+        let counters = || Arc::new((0..cfg.size).map(|_| AtomicU64::new(0)).collect::<Vec<_>>());
+        Relinker { cfg: cfg.clone(), tls, me, events, wake, generation: counters(), epochs: counters() }
+    }
+
+    fn report(events: &Sender<Relink>, wake: &mio::Waker, event: Relink) {
+        // The receiver goes away only when the job ends; nothing is waiting for this then.
+        let _ = events.send(event);
+        let _ = wake.wake();
+    }
+
+    /// Who we are, as the greetings say it.
+    pub fn me(&self) -> &Hello {
+        &self.me
+    }
+
+    /// The link to `peer` is settled (restored or dead): attempts for it stop.
+    pub fn settled(&self, peer: usize) {
+        self.generation[peer].fetch_add(1, SeqCst);
+    }
+
+    /// Accepts reconnects and pokes for the rest of the job.
+    pub fn listen(&self, listener: TcpListener) {
+        let (cfg, tls, me) = (self.cfg.clone(), self.tls.clone(), self.me.clone());
+        let (events, wake) = (self.events.clone(), self.wake.clone());
+        let spawned = std::thread::Builder::new().name("partyline-relink".into()).spawn(move || {
+            let pending = Arc::new(AtomicUsize::new(0));
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (cfg, tls, me, events, wake) = (cfg.clone(), tls.clone(), me.clone(), events.clone(), wake.clone());
+                let from = stream.peer_addr().map_or_else(|_| "an unknown address".into(), |a| a.to_string());
+                let greeted = move || match answer(stream, &cfg, tls.as_deref(), &me) {
+                    Ok(Some(event)) => Self::report(&events, &wake, event),
+                    Ok(None) => {}
+                    Err(why) => crate::log::warn(&format!("refused a reconnect from {from}: {why}")),
+                };
+                if let Handoff::Busy = hand_off(&pending, "partyline-regreet", greeted) {
+                    crate::log::warn("refused a reconnect: too many handshakes in progress");
+                }
+            }
+        });
+        if let Err(e) = spawned {
+            crate::log::warn(&format!("cannot accept reconnects ({e}); broken links will not be repaired"));
+        }
+    }
+
+    /// The link to `peer` broke at `since` for `cause`; we have received `received` frames
+    /// on it. The higher rank dials; the lower one pokes.
+    pub fn broken(&self, peer: usize, received: u64, since: Instant, cause: String) {
+        let generation = self.generation[peer].load(SeqCst);
+        let attempt = Attempt {
+            peer,
+            cfg: self.cfg.clone(),
+            tls: self.tls.clone(),
+            me: self.me.clone(),
+            received,
+            deadline: since + self.cfg.reconnect_timeout,
+            cause,
+            still: self.generation.clone(),
+            generation,
+            epochs: self.epochs.clone(),
+        };
+        let (events, wake) = (self.events.clone(), self.wake.clone());
+        let spawned = std::thread::Builder::new().name("partyline-redial".into()).spawn(move || {
+            if let Some(event) = attempt.run() {
+                Self::report(&events, &wake, event);
+            }
+        });
+        if let Err(e) = spawned {
+            let why = dead_link(self.cfg.rank, peer, &format!("cannot start a thread to reconnect ({e})"));
+            Self::report(&self.events, &self.wake, Relink::Dead { peer, why });
+        }
+    }
+}
+
+/// One broken link's attempts to come back.
+struct Attempt {
+    peer: usize,
+    cfg: Config,
+    tls: Option<Arc<Tls>>,
+    me: Hello,
+    received: u64,
+    deadline: Instant,
+    cause: String,
+    still: Arc<Vec<AtomicU64>>,
+    generation: u64,
+    epochs: Arc<Vec<AtomicU64>>,
+}
+
+impl Attempt {
+    fn run(&self) -> Option<Relink> {
+        let peer = self.peer;
+        let mut backoff = Duration::from_millis(20);
+        let mut last = String::from("no attempt finished");
+        loop {
+            if self.still[peer].load(SeqCst) != self.generation {
+                return None;
+            }
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                let why = format!(
+                    "{}; it could not be re-established within {} s (PARTYLINE_RECONNECT_TIMEOUT; last attempt: {last})",
+                    self.cause,
+                    self.cfg.reconnect_timeout.as_secs_f64()
+                );
+                return Some(Relink::Dead { peer, why: dead_link(self.cfg.rank, peer, &why) });
+            }
+            match self.once(left) {
+                Ok(event) => return Some(event),
+                Err(Gone(why)) => return Some(Relink::Dead { peer, why: dead_link(self.cfg.rank, peer, &why) }),
+                Err(Retry(why)) => last = why,
+            }
+            std::thread::sleep(backoff.min(self.deadline.saturating_duration_since(Instant::now())));
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// One connection: a resume if we dial, a poke if the peer does.
+    fn once(&self, left: Duration) -> Result<Relink, Failure> {
+        let peer = self.peer;
+        let addr = resolve(&self.cfg.peers[peer]).map_err(|e| Retry(e.to_string()))?;
+        let tcp = match TcpStream::connect_timeout(&addr, left.min(Duration::from_secs(2))) {
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                return Err(Gone(format!(
+                    "{}; rank {peer} is gone: its port {addr} refuses connections, so it exited or crashed without calling MPI_Finalize",
+                    self.cause
+                )))
+            }
+            other => other.map_err(|e| Retry(e.to_string()))?,
+        };
+        let deadline = Instant::now() + self.cfg.handshake_timeout.min(left.max(Duration::from_millis(200)));
+        let mut channel = Channel::connect(tcp, deadline, self.tls.as_deref(), peer)
+            .map_err(|e| Retry(crate::tls::explain(&format!("rank {peer}"), &e)))?;
+        let dialing = self.cfg.rank > peer;
+        let epoch = if dialing { self.epochs[peer].fetch_add(1, SeqCst) + 1 } else { 0 };
+        let mine = Resume { hello: self.me.clone(), target: peer as u32, epoch, received: self.received };
+        let who = format!("rank {peer}");
+        if !dialing {
+            Greeting::Poke(mine).write_to(&mut channel, &who).map_err(|e| Retry(e.message))?;
+            // It runs; whether it dials back is up to it. Keep poking until it does.
+            return Err(Retry(format!("rank {peer} runs but has not reconnected yet")));
+        }
+        Greeting::Resume(mine).write_to(&mut channel, &who).map_err(|e| Retry(e.message))?;
+        match Greeting::read_from(&mut channel, &who).map_err(|e| Retry(e.message))? {
+            Greeting::Resumed(r) if r.hello.rank as usize == peer && r.epoch == epoch => {
+                Ok(Relink::Dialed { peer, channel, received: r.received, epoch })
+            }
+            Greeting::Reject(why) => Err(Retry(format!("rank {peer} refused: {why}"))),
+            _ => Err(Retry(format!("rank {peer} answered the reconnect with something else"))),
+        }
+    }
+}
+
+enum Failure {
+    /// Worth another attempt.
+    Retry(String),
+    /// The peer is gone for good.
+    Gone(String),
+}
+use Failure::{Gone, Retry};
+
+/// Reads a reconnecting or poking party's greeting on our listener and checks that it
+/// belongs to this job and is who it claims to be. `Ok(None)`: a connection that closed
+/// without a word (another party's liveness check).
+fn answer(stream: TcpStream, cfg: &Config, tls: Option<&Tls>, me: &Hello) -> Result<Option<Relink>, String> {
+    stream.set_nonblocking(false).map_err(|e| e.to_string())?;
+    let mut first = [0u8; 1];
+    if matches!(stream.peek(&mut first), Ok(0)) {
+        return Ok(None);
+    }
+    let deadline = Instant::now() + cfg.handshake_timeout;
+    let mut channel = Channel::accept(stream, deadline, tls).map_err(|e| e.to_string())?;
+    let greeting = Greeting::read_from(&mut channel, "a reconnecting party").map_err(|e| e.message)?;
+    let (Greeting::Resume(r) | Greeting::Poke(r)) = &greeting else {
+        return Err("it did not open with a reconnect greeting (the job has started already)".into());
+    };
+    let claimed = r.hello.rank as usize;
+    let mut refusal = me.mismatch(&r.hello);
+    if refusal.is_none() && r.target as usize != cfg.rank {
+        refusal = Some(format!("it wants rank {}, but this is rank {}", r.target, cfg.rank));
+    }
+    let dialing = matches!(greeting, Greeting::Resume(_));
+    if refusal.is_none() && dialing != (claimed > cfg.rank) {
+        refusal = Some(format!("rank {claimed} may not {} rank {}", if dialing { "dial" } else { "poke" }, cfg.rank));
+    }
+    if refusal.is_none() {
+        refusal = channel.check_rank(tls, claimed).err();
+    }
+    if let Some(why) = refusal {
+        let _ = Greeting::Reject(why.clone()).write_to(&mut channel, "a reconnecting party");
+        return Err(format!("it claimed rank {claimed}: {why}"));
+    }
+    Ok(Some(match greeting {
+        Greeting::Resume(r) => Relink::Incoming { peer: claimed, channel, received: r.received, epoch: r.epoch },
+        _ => Relink::Poked { peer: claimed },
+    }))
+}

@@ -1,0 +1,136 @@
+//! The links' life after `MPI_Init`: timers (heartbeats, silence), new connections replacing broken ones, and what losing a link for good means for the job.
+
+use super::Shared;
+use crate::channel::Channel;
+use crate::error::{Error, Fault};
+use crate::handshake::{Greeting, Resume};
+use crate::reconnect::Relink;
+use std::sync::atomic::Ordering::SeqCst;
+use std::time::Instant;
+
+impl Shared {
+    /// Heartbeats, owed acknowledgements and silence timeouts on every link.
+    pub fn on_timers(&self) {
+        for peer in 0..self.size {
+            self.with_link(peer, |link, ctx| link.on_timer(ctx));
+        }
+    }
+
+    /// Carries out what a reconnect attempt came to (on the progress thread).
+    pub fn relink(&self, event: Relink) {
+        match event {
+            Relink::Dialed { peer, channel, received, epoch } => self.install(peer, channel, received, epoch),
+            Relink::Incoming { peer, channel, received, epoch } => self.answer(peer, channel, received, epoch),
+            Relink::Poked { peer } => {
+                let why = format!("rank {peer} reports that the link broke");
+                self.with_link(peer, |link, _| if link.is_up() { Err(Fault::Break(why)) } else { Ok(()) });
+            }
+            Relink::Dead { peer, why } => {
+                self.with_link(peer, |link, _| if link.is_up() { Ok(()) } else { Err(Fault::Fatal(why)) });
+            }
+        }
+    }
+
+    /// The higher rank `peer` dialed us: the new connection replaces whatever we have (our
+    /// side may not have noticed the break yet), and we tell it how far we got.
+    fn answer(&self, peer: usize, mut channel: Channel, received: u64, epoch: u64) {
+        let mut ours = None;
+        self.with_link(peer, |link, ctx| {
+            if epoch <= link.epoch || link.peer.is_failed() {
+                return Ok(());
+            }
+            if link.is_up() {
+                self.token.bury(peer);
+                let cause = format!("rank {peer} reconnected (it saw the link break)");
+                link.break_off(cause.clone(), ctx.now);
+                ctx.fx.broken.push((peer, link.peer.received_count(), ctx.now, cause));
+            }
+            link.epoch = epoch;
+            ours = Some(link.peer.received_count());
+            Ok(())
+        });
+        let (Some(ours), Some(relinker)) = (ours, &self.relinker) else { return };
+        let mine = Resume { hello: relinker.me().clone(), target: peer as u32, epoch, received: ours };
+        if let Err(e) = Greeting::Resumed(mine).write_to(&mut channel, &format!("rank {peer}")) {
+            crate::log::info(&format!("reconnecting rank {peer} failed: {e}"));
+            return;
+        }
+        self.install(peer, channel, received, epoch);
+    }
+
+    /// A greeted connection becomes the link to `peer`, which has received `received` of
+    /// our frames; the rest are replayed.
+    fn install(&self, peer: usize, channel: Channel, received: u64, epoch: u64) {
+        let mut transport = match channel.into_transport() {
+            Ok(t) => t,
+            Err(e) => return crate::log::info(&format!("cannot use the new connection to rank {peer}: {e}")),
+        };
+        if let Err(e) = crate::bootstrap::tune_link(transport.socket(), self.link_timeout, self.socket_buffer) {
+            crate::log::warn(&format!("{e}"));
+        }
+        let fd = std::os::fd::AsRawFd::as_raw_fd(transport.socket());
+        let mut transport = Some(transport);
+        let mut down_for = None;
+        self.with_link(peer, |link, ctx| {
+            if link.is_up() || link.peer.is_failed() || epoch < link.epoch {
+                return Ok(());
+            }
+            down_for = link.broken.as_ref().map(|b| ctx.now.saturating_duration_since(b.since));
+            self.token.revive(peer, fd)?;
+            link.restore(transport.take().expect("installed once"), received, epoch, ctx)
+        });
+        if let Some(down_for) = down_for {
+            if let Some(relinker) = &self.relinker {
+                relinker.settled(peer);
+            }
+            self.stats.reconnected(peer, down_for);
+            crate::log::info(&format!("the link to rank {peer} is back after {:.3} s", down_for.as_secs_f64()));
+        }
+    }
+
+    /// Our link to `peer` is lost for good: tell every other rank, then fail the job.
+    pub(super) fn link_lost(&self, peer: usize, why: Error) {
+        if let Some(relinker) = &self.relinker {
+            relinker.settled(peer);
+        }
+        for other in (0..self.size).filter(|p| *p != peer) {
+            self.with_link(other, |link, ctx| {
+                link.peer.notify_link_down(peer, &why.message, ctx.fx);
+                link.flush(ctx)
+            });
+        }
+        self.fail_job(why);
+    }
+
+    /// The job cannot go on as it was: waits that cannot complete fail with `why` from now
+    /// on, and under MPI_ERRORS_ARE_FATAL the process ends, saying why.
+    pub(super) fn fail_job(&self, why: Error) {
+        if self.job_failed.swap(true, SeqCst) {
+            return;
+        }
+        self.notifier.poison(why.clone());
+        self.notifier.notify();
+        if !self.fatal_errors.load(SeqCst) {
+            crate::log::error(&format!(
+                "{}; every wait that cannot complete now fails (MPI_ERRORS_RETURN)",
+                why.message
+            ));
+            return;
+        }
+        crate::log::error(&format!("{}; ending this process (MPI_ERRORS_ARE_FATAL)", why.message));
+        // Let the notices just queued reach the other ranks before the sockets close.
+        let linger = Instant::now() + std::time::Duration::from_millis(100);
+        while Instant::now() < linger {
+            for peer in 0..self.size {
+                self.try_with_link(peer, |link, ctx| link.flush(ctx));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        std::process::exit(why.class.code());
+    }
+
+    /// Set from the world communicator's error handler.
+    pub fn set_fatal_errors(&self, fatal: bool) {
+        self.fatal_errors.store(fatal, SeqCst);
+    }
+}
