@@ -7,13 +7,15 @@ use crate::handshake::{Greeting, Hello, PROTOCOL_VERSION};
 use crate::listener::{bind_listener, hand_off, resolve, Handoff};
 use crate::log;
 use crate::tls::Tls;
-use socket2::SockRef;
 use std::collections::HashSet;
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
+
+mod socket_options;
+pub use socket_options::apply_link_socket_options;
 
 /// Returns one connected, greeted channel per peer rank (`None` at our own index). In rendezvous
 /// mode the peer table comes from the coordinator first (see `rendezvous`).
@@ -81,18 +83,8 @@ pub fn open_mesh_with(cfg: &Config, listener: Option<TcpListener>) -> Result<Vec
 }
 
 fn tune(cfg: &Config, stream: &TcpStream) -> Result<()> {
-    let sock = SockRef::from(stream);
-    let apply = || -> std::io::Result<()> {
-        sock.set_tcp_nodelay(true)?;
-        sock.set_keepalive(true)?;
-        if let Some(bytes) = cfg.socket_buffer {
-            sock.set_send_buffer_size(bytes)?;
-            sock.set_recv_buffer_size(bytes)?;
-        }
-        sock.set_read_timeout(None)?;
-        sock.set_write_timeout(None)
-    };
-    apply().map_err(|e| err!(Other, "cannot set socket options: {e}"))
+    apply_link_socket_options(stream, cfg.link_timeout, cfg.socket_buffer)
+        .map_err(|e| err!(Other, "cannot set socket options: {e}"))
 }
 
 /// What to check when a peer cannot be reached, or answers as another rank: the peer list is
