@@ -22,8 +22,10 @@ pub fn apply_link_socket_options(
     sock.set_tcp_keepalive(
         &TcpKeepalive::new().with_time(idle).with_interval(interval).with_retries(KEEPALIVE_RETRIES),
     )?;
-    // Sent data unacknowledged for this long fails the connection (ETIMEDOUT). The kernel counts
-    // in milliseconds; at least 1, since 0 means "the system default".
+    // Sent data unacknowledged for this long fails the connection (ETIMEDOUT). On Linux it also
+    // bounds a zero window (since 5.11): a peer that reads nothing for this long while we have
+    // data to send fails the link too, so flow control must not stop reading a link that long.
+    // The kernel counts in milliseconds; at least 1, since 0 means "the system default".
     sock.set_tcp_user_timeout(Some(link_timeout.max(Duration::from_millis(1))))?;
     if let Some(bytes) = socket_buffer {
         sock.set_send_buffer_size(bytes)?;
