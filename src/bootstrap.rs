@@ -7,13 +7,15 @@ use crate::handshake::{Greeting, Hello, PROTOCOL_VERSION};
 use crate::listener::{bind_listener, hand_off, resolve, Handoff};
 use crate::log;
 use crate::tls::Tls;
-use socket2::SockRef;
 use std::collections::HashSet;
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
+
+mod socket_options;
+pub use socket_options::apply_link_socket_options;
 
 /// The opened mesh, and what repairing its links later needs.
 pub struct Mesh {
@@ -132,28 +134,9 @@ pub fn open_mesh_with(cfg: &Config, listener: Option<TcpListener>) -> Result<Vec
     Ok(links)
 }
 
-/// A link socket's options: no Nagle delay, our buffer size if asked, and a kernel that
-/// gives up on a dead path when we do (TCP_USER_TIMEOUT and keepalive at the link timeout).
+/// A link socket's options (see `apply_link_socket_options`), also for reconnected links.
 pub fn tune_link(stream: &impl std::os::fd::AsFd, link_timeout: Duration, buffer: Option<usize>) -> Result<()> {
-    let sock = SockRef::from(stream);
-    let apply = || -> std::io::Result<()> {
-        sock.set_tcp_nodelay(true)?;
-        // Unacknowledged data for longer than the link timeout breaks the connection; idle
-        // links probe from half the timeout on, four probes an eighth apart.
-        sock.set_tcp_user_timeout(Some(link_timeout))?;
-        let keepalive = socket2::TcpKeepalive::new()
-            .with_time((link_timeout / 2).max(Duration::from_secs(1)))
-            .with_interval((link_timeout / 8).max(Duration::from_secs(1)))
-            .with_retries(4);
-        sock.set_tcp_keepalive(&keepalive)?;
-        if let Some(bytes) = buffer {
-            sock.set_send_buffer_size(bytes)?;
-            sock.set_recv_buffer_size(bytes)?;
-        }
-        sock.set_read_timeout(None)?;
-        sock.set_write_timeout(None)
-    };
-    apply().map_err(|e| err!(Other, "cannot set socket options: {e}"))
+    apply_link_socket_options(stream, link_timeout, buffer).map_err(|e| err!(Other, "cannot set socket options: {e}"))
 }
 
 /// What to check when a peer cannot be reached, or answers as another rank: the peer list is
@@ -277,6 +260,11 @@ impl<R: Read> Read for Counted<'_, R> {
 
 type Accepted = Vec<(usize, Channel)>;
 
+/// At most this many refused connections are quoted in a timeout message.
+const QUOTED_REFUSALS: usize = 3;
+/// The kind of repeated warning (`log::warn_repeated`) for each refused stranger.
+const REFUSED: &str = "refused connections";
+
 fn accept_peers(
     listener: TcpListener,
     me: Hello,
@@ -285,20 +273,42 @@ fn accept_peers(
     deadline: Instant,
     stop: &AtomicBool,
 ) -> Result<Accepted> {
+    let greeters = Greeters::default();
+    let accepted = accept_loop(listener, me, cfg, tls, deadline, stop, &greeters);
+    greeters.close();
+    accepted
+}
+
+fn accept_loop(
+    listener: TcpListener,
+    me: Hello,
+    cfg: &Config,
+    tls: Option<Arc<Tls>>,
+    deadline: Instant,
+    stop: &AtomicBool,
+    greeters: &Greeters,
+) -> Result<Accepted> {
     listener.set_nonblocking(true).map_err(|e| err!(Other, "cannot configure the listening socket: {e}"))?;
     let wanted: HashSet<usize> = (cfg.rank + 1..cfg.size).collect();
     let claimed = Arc::new(Mutex::new(HashSet::new()));
     let pending = Arc::new(AtomicUsize::new(0));
     let (tx, rx) = mpsc::channel::<(usize, Channel)>();
     let mut accepted = Vec::new();
-    let mut refusals = Vec::new();
+    // The last few, for the timeout message, and how many in all.
+    let (mut refusals, mut refused) = (Vec::new(), 0);
     let (refusal_tx, refusal_rx) = mpsc::channel::<String>();
     while accepted.len() < wanted.len() {
         if stop.load(Ordering::Relaxed) {
             return Ok(accepted);
         }
         accepted.extend(rx.try_iter());
-        refusals.extend(refusal_rx.try_iter());
+        for refusal in refusal_rx.try_iter() {
+            refused += 1;
+            refusals.push(refusal);
+            if refusals.len() > QUOTED_REFUSALS {
+                refusals.remove(0);
+            }
+        }
         if accepted.len() == wanted.len() {
             break;
         }
@@ -307,42 +317,84 @@ fn accept_peers(
             let mut missing: Vec<usize> = wanted.difference(&got).copied().collect();
             missing.sort_unstable();
             let missing: Vec<String> = missing.iter().map(|r| format!("{r} ({})", cfg.peers[*r])).collect();
-            let refused = if refusals.is_empty() {
-                String::new()
-            } else {
-                format!("; connections refused meanwhile: {}", refusals.join("; "))
+            let refused = match refused {
+                0 => String::new(),
+                n if n == refusals.len() => format!("; connections refused meanwhile: {}", refusals.join("; ")),
+                n => format!("; {n} connections refused meanwhile, the last: {}", refusals.join("; ")),
             };
             return Err(err!(Other, "rank {} timed out after {:.1} s waiting for rank(s) {} to connect{refused}; start every party, or raise PARTYLINE_CONNECT_TIMEOUT", me.rank, cfg.connect_timeout.as_secs_f64(), missing.join(", ")));
         }
         match listener.accept() {
             Ok((stream, from)) => {
                 let (me, tx, refusal_tx, tls) = (me.clone(), tx.clone(), refusal_tx.clone(), tls.clone());
-                let (claimed, timeout) = (claimed.clone(), cfg.handshake_timeout);
+                let (claimed, timeout, done) = (claimed.clone(), cfg.handshake_timeout, greeters.clone());
                 let greeting = move || greet(stream, tls.as_deref(), &me, &claimed, Instant::now() + timeout, from);
-                let handed = hand_off(&pending, "partyline-greet", move || match greeting() {
-                    Ok((rank, channel)) => {
-                        let _ = tx.send((rank, channel));
+                greeters.start();
+                let handed = hand_off(&pending, "partyline-greet", move || {
+                    match greeting() {
+                        Ok((rank, channel)) => {
+                            let _ = tx.send((rank, channel));
+                        }
+                        Err(why) => {
+                            log::warn_repeated(REFUSED, &format!("refused connection from {from}: {why}"));
+                            let _ = refusal_tx.send(format!("{from}: {why}"));
+                        }
                     }
-                    Err(why) => {
-                        log::warn(&format!("refused connection from {from}: {why}"));
-                        let _ = refusal_tx.send(format!("{from}: {why}"));
-                    }
+                    done.end();
                 });
+                if !matches!(handed, Handoff::Started) {
+                    greeters.end();
+                }
                 match handed {
                     Handoff::Started => {}
-                    Handoff::Busy => {
-                        log::warn(&format!("refused connection from {from}: too many handshakes in progress"))
-                    }
+                    Handoff::Busy => log::warn_repeated(
+                        REFUSED,
+                        &format!("refused connection from {from}: too many handshakes in progress"),
+                    ),
                     Handoff::NoThread => return Err(err!(Intern, "cannot start a handshake thread")),
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                 std::thread::sleep(Duration::from_millis(2));
             }
-            Err(e) => log::warn(&format!("accept failed: {e}")),
+            Err(e) => {
+                // Out of descriptors and the like: the connection stays queued, so do not spin on it.
+                log::warn_repeated("failed accepts", &format!("accept failed: {e}"));
+                std::thread::sleep(Duration::from_millis(2));
+            }
         }
     }
     Ok(accepted)
+}
+
+/// The handshake threads still running. Those that refuse a stranger after the accept loop has
+/// ended log into a fresh window of repeated warnings, and the last of them prints its count.
+#[derive(Clone, Default)]
+struct Greeters {
+    live: Arc<AtomicUsize>,
+    closed: Arc<AtomicBool>,
+}
+
+impl Greeters {
+    fn start(&self) {
+        self.live.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A handshake thread has finished (or never started).
+    fn end(&self) {
+        // SeqCst with `close`: either this sees the loop closed or `close` flushes after this
+        // thread's warning, so no count is left unprinted.
+        if self.live.fetch_sub(1, Ordering::SeqCst) == 1 && self.closed.load(Ordering::SeqCst) {
+            log::flush_repeated();
+        }
+    }
+
+    /// The accept loop has ended: print the counts so far, as the job may end before the
+    /// remaining handshakes do.
+    fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        log::flush_repeated();
+    }
 }
 
 /// Runs TLS (if configured) and reads a connecting party's greeting, all within `deadline`, and

@@ -387,7 +387,7 @@ impl Peer {
 
     /// The peer closed its side: clean after its goodbye at a frame boundary; otherwise the
     /// connection broke (a crash, or a middlebox closing it), which a reconnect may repair.
-    pub fn end_of_stream(&mut self, ctx: &mut Ctx) -> Result<()> {
+    pub fn end_of_stream(&mut self, _ctx: &mut Ctx) -> Result<()> {
         if self.eof {
             return Ok(());
         }

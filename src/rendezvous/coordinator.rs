@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 const LIVENESS_EVERY: Duration = Duration::from_millis(50);
 /// At most this many refused connections are quoted in a timeout message.
 const QUOTED_REFUSALS: usize = 3;
+/// The kind of repeated warning (`log::warn_repeated`) for each refused stranger.
+const REFUSED: &str = "refused rendezvous connections";
 
 /// One rendezvous to serve.
 pub struct Rendezvous<'a> {
@@ -38,6 +40,13 @@ type Arrival = (TcpStream, SocketAddr, std::result::Result<Registration, String>
 /// Serves until every rank has registered, then sends everyone the table and returns it.
 /// `own` is the serving rank's (rank, address) when a rank is the coordinator.
 pub fn serve(rv: &Rendezvous, own: Option<(usize, String)>) -> Result<Vec<String>> {
+    let served = serve_until_done(rv, own);
+    // The count of refusals not shown yet, before the caller moves on (or exits).
+    log::flush_repeated();
+    served
+}
+
+fn serve_until_done(rv: &Rendezvous, own: Option<(usize, String)>) -> Result<Vec<String>> {
     let deadline = Instant::now() + rv.timeout;
     rv.listener
         .set_nonblocking(true)
@@ -75,7 +84,10 @@ pub fn serve(rv: &Rendezvous, own: Option<(usize, String)>) -> Result<Vec<String
             Err(e) => {
                 if e.kind() != ErrorKind::WouldBlock {
                     // Out of descriptors and the like: log, and do not spin on it.
-                    log::warn(&format!("rendezvous at {}: accept failed: {e}", rv.address));
+                    log::warn_repeated(
+                        "failed rendezvous accepts",
+                        &format!("rendezvous at {}: accept failed: {e}", rv.address),
+                    );
                 }
                 std::thread::sleep(Duration::from_millis(2));
             }
@@ -99,12 +111,14 @@ fn read_in_background(
     });
     match handed {
         Handoff::Started => {}
-        Handoff::Busy => {
-            log::warn(&format!("rendezvous: refused connection from {from}: too many registrations in progress"))
-        }
-        Handoff::NoThread => {
-            log::warn(&format!("rendezvous: dropped the connection from {from}: cannot start a thread to read it"))
-        }
+        Handoff::Busy => log::warn_repeated(
+            REFUSED,
+            &format!("rendezvous: refused connection from {from}: too many registrations in progress"),
+        ),
+        Handoff::NoThread => log::warn_repeated(
+            REFUSED,
+            &format!("rendezvous: dropped the connection from {from}: cannot start a thread to read it"),
+        ),
     }
 }
 
@@ -175,7 +189,10 @@ impl State<'_, '_> {
     }
 
     fn refused(&mut self, from: SocketAddr, why: String) {
-        log::warn(&format!("rendezvous at {}: refused the connection from {from}: {why}", self.rv.address));
+        log::warn_repeated(
+            REFUSED,
+            &format!("rendezvous at {}: refused the connection from {from}: {why}", self.rv.address),
+        );
         self.refusals.push(format!("{from}: {why}"));
     }
 

@@ -1,0 +1,93 @@
+//! The socket options every link carries, at bootstrap and after a reconnection alike.
+
+use socket2::{SockRef, TcpKeepalive};
+use std::time::Duration;
+
+/// Keepalive probes sent after the idle time before the peer is given up (see `keepalive`).
+const KEEPALIVE_RETRIES: u32 = 4;
+
+/// Sets up a link socket: no Nagle delay, blocking without timeouts, the given buffer sizes, and
+/// the kernel giving up on a dead peer after about `link_timeout`, as our own heartbeat check
+/// does. Without this, unacknowledged data is retried for ~15 minutes (tcp_retries2) and an idle
+/// connection is probed only after two hours.
+pub fn apply_link_socket_options(
+    stream: &impl std::os::fd::AsFd,
+    link_timeout: Duration,
+    socket_buffer: Option<usize>,
+) -> std::io::Result<()> {
+    let sock = SockRef::from(stream);
+    sock.set_tcp_nodelay(true)?;
+    let (idle, interval) = keepalive(link_timeout);
+    sock.set_tcp_keepalive(
+        &TcpKeepalive::new().with_time(idle).with_interval(interval).with_retries(KEEPALIVE_RETRIES),
+    )?;
+    // Sent data unacknowledged for this long fails the connection (ETIMEDOUT). On Linux it also
+    // bounds a zero window (since 5.11): a peer that reads nothing for this long while we have
+    // data to send fails the link too, so flow control must not stop reading a link that long.
+    // The kernel counts in milliseconds; at least 1, since 0 means "the system default".
+    sock.set_tcp_user_timeout(Some(link_timeout.max(Duration::from_millis(1))))?;
+    if let Some(bytes) = socket_buffer {
+        sock.set_send_buffer_size(bytes)?;
+        sock.set_recv_buffer_size(bytes)?;
+    }
+    sock.set_read_timeout(None)?;
+    sock.set_write_timeout(None)
+}
+
+/// Keepalive idle time and probe interval for `link_timeout` T: the first probe after T/2 of
+/// silence, then one every T/8, so the 4th unanswered probe falls at T/2 + 4 * T/8 = T (to the second). (On
+/// Linux, with TCP_USER_TIMEOUT set, the connection is dropped at the first unanswered probe
+/// at or past T, whatever the retry count; elsewhere the 4 retries give the same T.) The kernel
+/// counts both in whole seconds, at least 1, so short timeouts round up to a few seconds.
+fn keepalive(link_timeout: Duration) -> (Duration, Duration) {
+    let secs = |d: Duration| Duration::from_secs(d.as_secs_f64().round().max(1.0) as u64);
+    (secs(link_timeout / 2), secs(link_timeout / 8))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    fn pair() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        (client, server)
+    }
+
+    #[test]
+    fn keepalive_gives_up_at_the_link_timeout() {
+        assert_eq!(keepalive(Duration::from_secs(60)), (Duration::from_secs(30), Duration::from_secs(8)));
+        assert_eq!(keepalive(Duration::from_secs(80)), (Duration::from_secs(40), Duration::from_secs(10)));
+        // Below the kernel's one-second unit.
+        assert_eq!(keepalive(Duration::from_millis(500)), (Duration::from_secs(1), Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn options_are_set_on_both_ends_of_a_loopback_link() {
+        let (client, server) = pair();
+        for stream in [&client, &server] {
+            apply_link_socket_options(stream, Duration::from_secs(80), Some(64 << 10)).unwrap();
+            let sock = SockRef::from(stream);
+            assert!(sock.tcp_nodelay().unwrap());
+            assert!(sock.keepalive().unwrap());
+            assert_eq!(sock.tcp_keepalive_time().unwrap(), Duration::from_secs(40));
+            assert_eq!(sock.tcp_keepalive_interval().unwrap(), Duration::from_secs(10));
+            assert_eq!(sock.tcp_keepalive_retries().unwrap(), KEEPALIVE_RETRIES);
+            assert_eq!(sock.tcp_user_timeout().unwrap(), Some(Duration::from_secs(80)));
+            // Linux doubles the requested size for its bookkeeping (and caps it at wmem_max and
+            // rmem_max, hence a size below their defaults); at least what was asked.
+            assert!(sock.send_buffer_size().unwrap() >= 64 << 10);
+            assert!(sock.recv_buffer_size().unwrap() >= 64 << 10);
+            assert_eq!(stream.read_timeout().unwrap(), None);
+        }
+    }
+
+    #[test]
+    fn a_fractional_link_timeout_keeps_its_milliseconds() {
+        let (client, _server) = pair();
+        apply_link_socket_options(&client, Duration::from_millis(2_500), None).unwrap();
+        assert_eq!(SockRef::from(&client).tcp_user_timeout().unwrap(), Some(Duration::from_millis(2_500)));
+    }
+}
