@@ -31,8 +31,10 @@ impl Fatal {
 }
 
 /// Writes "partyrun: <message>" to stderr. Never panics: if stderr is gone, so is the message.
+/// One write, so that the line cannot be split by the ranks' own output on the same stderr.
 pub fn report(message: impl Display) {
-    let _ = writeln!(std::io::stderr().lock(), "partyrun: {message}");
+    let line = format!("partyrun: {message}\n");
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 fn main() {
