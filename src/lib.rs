@@ -11,6 +11,7 @@ pub mod config;
 pub mod datatype;
 pub mod engine;
 pub mod error;
+pub mod exit_report;
 pub mod ffi;
 pub mod handle_table;
 pub mod handshake;

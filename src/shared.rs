@@ -153,6 +153,7 @@ impl Shared {
         }
         if let Some((peer, code)) = fx.abort {
             crate::log::error(&format!("rank {peer} called MPI_Abort with error code {code}; ending this process too"));
+            crate::exit_report::collateral(Some(peer), &format!("rank {peer} called MPI_Abort({code})"));
             std::process::exit(code);
         }
         let wake = fx.changed || !fx.completions.is_empty();

@@ -67,6 +67,10 @@ fn fail(name: &str, e: Error) -> c_int {
     }
     crate::log::error(&format!("{name}: {} ({})", e.message, e.class.describe()));
     crate::log::error("aborting the job (the communicator's error handler is MPI_ERRORS_ARE_FATAL; set MPI_ERRORS_RETURN to handle errors yourself)");
+    if e.class == crate::error::ErrorClass::ProcAborted {
+        // Another rank failed first: say so, so that the launcher blames that one, not us.
+        crate::exit_report::collateral(None, &e.message);
+    }
     match state::initialized() {
         Some(s) => s.rt.abort(code),
         None => std::process::exit(code),

@@ -40,6 +40,7 @@ const PARTYLINE_VARS: &[&str] = &[
     "PARTYLINE_RECONNECT_TIMEOUT",
     "PARTYLINE_UNEXPECTED_LIMIT",
     "PARTYLINE_VERBOSE",
+    "PARTYLINE_EXIT_REPORT",
 ];
 
 /// The launcher binary built by cargo for this test run.

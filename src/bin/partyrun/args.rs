@@ -21,6 +21,7 @@ const RESERVED: &[&str] = &[
     "PARTYLINE_COORDINATOR",
     "PARTYLINE_COORDINATOR_ROLE",
     "PARTYLINE_ADVERTISE",
+    "PARTYLINE_EXIT_REPORT",
     "OMPI_COMM_WORLD_RANK",
     "OMPI_COMM_WORLD_SIZE",
     "OMPI_COMM_WORLD_LOCAL_RANK",
@@ -34,14 +35,16 @@ Open MPI spellings with one dash (-np 4, -x VAR, -oversubscribe) are accepted.
 
 Each rank gets PARTYLINE_RANK, PARTYLINE_SIZE, PARTYLINE_PEERS (127.0.0.1:port,... in rank order),
 PARTYLINE_LISTEN_FD (its already-listening socket), PARTYLINE_JOB_ID (random unless already set),
-PARTYLINE_LAUNCHER=partyrun, and OMPI_COMM_WORLD_RANK/SIZE/LOCAL_RANK and PMI_RANK/SIZE for scripts.
+PARTYLINE_LAUNCHER=partyrun, PARTYLINE_EXIT_REPORT (a file where the library notes that the rank
+ends because another rank failed), and OMPI_COMM_WORLD_RANK/SIZE/LOCAL_RANK and PMI_RANK/SIZE for scripts.
 Rank 0 reads partyrun's stdin; the other ranks get /dev/null.
 
 partyrun starts local ranks only. For several hosts, start each party by hand with
 PARTYLINE_RANK, PARTYLINE_SIZE and PARTYLINE_PEERS (or PARTYLINE_COORDINATOR) set (see the README).
 `partyrun --coordinator ADDR -n N` serves one job's rendezvous (see `partyrun --coordinator --help`).
 
-Exit status: that of the first rank to fail (128+N if killed by signal N), 124 on --timeout,
+Exit status: that of the first rank to fail (128+N if killed by signal N), not counting ranks that
+only ended because another rank failed; 124 on --timeout,
 128+N if partyrun is stopped by signal N, 127 if PROGRAM cannot be executed, 2 for usage errors.";
 
 #[derive(Parser, Debug)]

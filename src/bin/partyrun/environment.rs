@@ -11,7 +11,13 @@ pub const STALE: &[&str] = &[
     "PARTYLINE_COORDINATOR",
     "PARTYLINE_COORDINATOR_ROLE",
     "PARTYLINE_ADVERTISE",
+    EXIT_REPORT,
 ];
+
+/// Where a rank's library writes `collateral <rank|-> <why>` before ending the process because
+/// of another rank's failure (see the library's `exit_report`): a file per rank, in a private
+/// directory partyrun creates and removes. Not set when that directory cannot be created.
+pub const EXIT_REPORT: &str = "PARTYLINE_EXIT_REPORT";
 
 /// What is the same for every rank of the job.
 pub struct JobEnv {

@@ -3,6 +3,7 @@
 use crate::args::Config;
 use crate::environment::{self, JobEnv};
 use crate::output::{Forwarders, Stream};
+use crate::reports::ReportDir;
 use crate::Fatal;
 use std::ffi::OsStr;
 use std::io;
@@ -60,8 +61,9 @@ impl Job {
         Job { ranks: Vec::new(), forwarders: None }
     }
 
-    /// Starts every rank. On error, `self` holds the ranks already started, for the caller to stop.
-    pub fn start(&mut self, cfg: &Config) -> Result<(), Fatal> {
+    /// Starts every rank, each told where to leave its exit report if `reports` is given. On
+    /// error, `self` holds the ranks already started, for the caller to stop.
+    pub fn start(&mut self, cfg: &Config, reports: Option<&ReportDir>) -> Result<(), Fatal> {
         let listeners = (0..cfg.ranks)
             .map(|_| TcpListener::bind("127.0.0.1:0"))
             .collect::<io::Result<Vec<_>>>()
@@ -80,13 +82,20 @@ impl Job {
             .or_else(|| std::env::var_os("PARTYLINE_JOB_ID"));
         let env = JobEnv::new(&addrs, environment::job_id(given_id));
         for (rank, listener) in listeners.iter().enumerate() {
-            self.spawn(cfg, &env, rank, listener.as_raw_fd())?;
+            self.spawn(cfg, &env, rank, listener.as_raw_fd(), reports)?;
         }
         // `listeners` drops here: the ranks hold the only copies now.
         Ok(())
     }
 
-    fn spawn(&mut self, cfg: &Config, env: &JobEnv, rank: usize, listen_fd: RawFd) -> Result<(), Fatal> {
+    fn spawn(
+        &mut self,
+        cfg: &Config,
+        env: &JobEnv,
+        rank: usize,
+        listen_fd: RawFd,
+        reports: Option<&ReportDir>,
+    ) -> Result<(), Fatal> {
         let mut cmd = Command::new(&cfg.program);
         cmd.args(&cfg.args);
         for stale in environment::STALE {
@@ -94,6 +103,9 @@ impl Job {
         }
         cmd.envs(cfg.exports.iter().map(|(k, v)| (k, v)));
         cmd.envs(env.rank_vars(rank, listen_fd));
+        if let Some(reports) = reports {
+            cmd.env(environment::EXIT_REPORT, reports.path(rank));
+        }
         // Like mpirun: only rank 0 reads our stdin, so ranks do not compete for it.
         cmd.stdin(if rank == 0 { Stdio::inherit() } else { Stdio::null() });
         if cfg.tag_output {

@@ -2,12 +2,14 @@
 
 mod args;
 mod argv;
+mod blame;
 mod certs;
 mod coordinator;
 mod environment;
 mod job;
 mod output;
 mod reaper;
+mod reports;
 mod signals;
 mod supervisor;
 
@@ -31,8 +33,10 @@ impl Fatal {
 }
 
 /// Writes "partyrun: <message>" to stderr. Never panics: if stderr is gone, so is the message.
+/// One write, so that the line cannot be split by the ranks' own output on the same stderr.
 pub fn report(message: impl Display) {
-    let _ = writeln!(std::io::stderr().lock(), "partyrun: {message}");
+    let line = format!("partyrun: {message}\n");
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 fn main() {
@@ -65,9 +69,14 @@ fn run(cfg: &args::Config) -> i32 {
     // Without it (Linux before 3.4) a rank's own children may outlive an aborted job;
     // everything else still works, so carry on.
     let _ = reaper::adopt_orphans();
+    // Without it partyrun can still run the job, but may blame a rank that only ended because
+    // another one failed.
+    let reports = reports::ReportDir::create()
+        .inspect_err(|e| report(format_args!("cannot create a directory for the ranks' exit reports: {e}")))
+        .ok();
     let mut job = job::Job::new();
-    let status = match job.start(cfg) {
-        Ok(()) => supervisor::supervise(&mut job.ranks, cfg.timeout, cfg.kill_grace),
+    let status = match job.start(cfg, reports.as_ref()) {
+        Ok(()) => supervisor::supervise(&mut job.ranks, cfg.timeout, cfg.kill_grace, reports.as_ref()),
         Err(fatal) => {
             report(&fatal.message);
             supervisor::stop_all(&mut job.ranks);

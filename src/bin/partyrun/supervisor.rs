@@ -1,15 +1,19 @@
-//! Supervising a running job: the first failure decides the exit status and stops the rest.
+//! Supervising a running job: the first rank to fail for its own reasons decides the exit status, and the rest are stopped.
 
-use crate::job::Rank;
+use crate::blame::{self, Cause, Record};
+use crate::job::{Exit, Rank};
+use crate::reports::ReportDir;
 use crate::{reaper, report, signals};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 /// Between SIGTERM and SIGKILL.
 const TERM_TO_KILL: Duration = Duration::from_secs(1);
-/// Polling interval: short at first so quick jobs end quickly, then cheaper.
+/// For `stop_all`, which polls.
 const MIN_NAP: Duration = Duration::from_millis(2);
-const MAX_NAP: Duration = Duration::from_millis(20);
+/// The longest the loop sleeps without a reason to wake. SIGCHLD and partyrun's own signals
+/// wake it at once; this only bounds the cost of a wake-up that was somehow lost.
+const MAX_NAP: Duration = Duration::from_millis(100);
 
 /// When to SIGTERM, then SIGKILL, the ranks still running.
 #[derive(Default)]
@@ -29,6 +33,13 @@ impl Escalation {
         self.kill_at = Some(self.kill_at.map_or(t, |old| old.min(t)));
     }
 
+    /// The next time `act` has something to do, or `deadline` if that is sooner.
+    fn next(&self, deadline: Option<Instant>) -> Option<Instant> {
+        let term = self.term_at.filter(|_| !self.term_sent);
+        let kill = self.kill_at.filter(|_| !self.kill_sent);
+        [term, kill, deadline].into_iter().flatten().min()
+    }
+
     fn act(&mut self, now: Instant, ranks: &[Rank]) {
         if !self.term_sent && self.term_at.is_some_and(|t| t <= now) {
             reaper::signal_running(ranks, libc::SIGTERM);
@@ -46,18 +57,21 @@ fn all_exited(ranks: &[Rank]) -> bool {
     ranks.iter().all(|r| r.exit.is_some())
 }
 
-/// Waits for every rank and returns partyrun's exit status: that of the first rank to fail,
-/// 124 on timeout, 128+N on signal N to partyrun; whichever came first. 0 if all succeeded.
-pub fn supervise(ranks: &mut [Rank], timeout: Option<Duration>, grace: Duration) -> i32 {
+/// Waits for every rank and returns partyrun's exit status: that of the rank to blame (see
+/// `blame`), 124 on timeout, 128+N on signal N to partyrun; whichever was decided first.
+/// 0 if all succeeded. `reports` holds the ranks' exit reports, if they could be given one.
+pub fn supervise(ranks: &mut [Rank], timeout: Option<Duration>, grace: Duration, reports: Option<&ReportDir>) -> i32 {
     // An absurdly long timeout or grace (beyond what Instant can hold) means "never".
     let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     let mut timed_out = false;
     let mut outcome: Option<i32> = None;
     let mut escalation = Escalation::default();
-    let mut nap = MIN_NAP;
+    let mut records: Vec<Record> = Vec::new();
+    let mut failing = false;
     loop {
-        // Signals first: on Ctrl-C the ranks die of SIGINT too, but the cause is the signal.
+        // Taken right after the wake: the exit time of every rank reaped in this round.
         let now = Instant::now();
+        // Signals first: on Ctrl-C the ranks die of SIGINT too, but the cause is the signal.
         if let Some(signo) = signals::take() {
             if outcome.is_none() {
                 let name = signals::name(signo).unwrap_or("a signal");
@@ -81,33 +95,59 @@ pub fn supervise(ranks: &mut [Rank], timeout: Option<Duration>, grace: Duration)
             escalation.term_by(now);
         }
 
-        let exited = reaper::reap(ranks);
-        for &i in &exited {
-            let Some(exit) = ranks[i].exit.filter(|e| e.failed()) else {
-                continue;
+        let stopping = escalation.term_sent || escalation.kill_sent;
+        for i in reaper::reap(ranks) {
+            let exit = ranks[i].exit.unwrap_or(Exit::Lost);
+            let cause = match reports.and_then(|r| r.read(i)) {
+                Some(report) => Cause::Collateral(report),
+                None if stopping => Cause::Stopped,
+                None => Cause::Own,
             };
-            if outcome.is_none() {
-                let others = if all_exited(ranks) { "" } else { "; stopping the other ranks" };
-                let (pid, what) = (ranks[i].pid, exit.describe());
-                report(format_args!("rank {i} (pid {pid}) {what}{others}"));
-                outcome = Some(exit.status());
-                // Give the others a chance to notice and exit on their own first.
-                if let Some(t) = Instant::now().checked_add(grace) {
+            if exit.failed() && !failing {
+                failing = true;
+                // Give the others a chance to notice and exit on their own first (and the
+                // culprit, if this was collateral damage, a chance to exit and be named).
+                if let Some(t) = now.checked_add(grace) {
                     escalation.term_by(t);
                 }
             }
+            records.push(Record { rank: i, at: now, exit, cause });
         }
-        if all_exited(ranks) {
+        let done = all_exited(ranks);
+        if outcome.is_none() {
+            if let Some(culprit) = blame::culprit(&records, done) {
+                report(describe(culprit, ranks[culprit.rank].pid, done));
+                outcome = Some(culprit.exit.status());
+            }
+        }
+        if done {
             return outcome.unwrap_or(0);
         }
         escalation.act(Instant::now(), ranks);
-        if exited.is_empty() {
-            sleep(nap);
-            nap = (nap * 2).min(MAX_NAP);
-        } else {
-            nap = MIN_NAP;
-        }
+        signals::wait(
+            escalation
+                .next(deadline.filter(|_| !timed_out))
+                .map_or(MAX_NAP, |t| t.saturating_duration_since(Instant::now()).min(MAX_NAP)),
+        );
     }
+}
+
+/// The one line that names the rank to blame: "rank 2 (pid 9) exited with status 3; stopping
+/// the other ranks".
+fn describe(culprit: &Record, pid: libc::pid_t, all_exited: bool) -> String {
+    let mut msg = format!("rank {} (pid {pid}) {}", culprit.rank, culprit.exit.describe());
+    match &culprit.cause {
+        Cause::Own => {}
+        Cause::Collateral(r) => {
+            let whom = r.by.map_or_else(|| "another rank".to_string(), |b| format!("rank {b}"));
+            msg += &format!(" because {whom} failed ({}), but no rank failed for reasons of its own", r.why);
+        }
+        Cause::Stopped => msg += " after partyrun had begun to stop the ranks",
+    }
+    if !all_exited {
+        msg += "; stopping the other ranks";
+    }
+    msg
 }
 
 /// Stops the ranks at once (SIGTERM, then SIGKILL) and reaps them; for a job that failed to start.
