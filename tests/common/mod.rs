@@ -1,8 +1,10 @@
 //! Shared helpers for the process-level tests: build the library and C programs, run them with hard timeouts.
 #![allow(dead_code)]
 
+mod faultproxy;
 mod ports;
 mod process;
+pub use faultproxy::*;
 pub use ports::*;
 pub use process::*;
 
