@@ -4,6 +4,7 @@
 mod faultproxy;
 mod ports;
 mod process;
+#[allow(unused_imports)] // only the tests that break links use it
 pub use faultproxy::*;
 pub use ports::*;
 pub use process::*;

@@ -187,6 +187,11 @@ impl Running {
         assert!(text.contains(needle), "{} did not write `{needle}` to stdout; it wrote:\n{text}", self.what);
     }
 
+    /// What the process has written to stdout so far.
+    pub fn stdout_so_far(&self) -> String {
+        self.stdout.wait_until(Duration::ZERO, |_| true).0
+    }
+
     /// When the process was started: a deadline counted from some later event is
     /// `event - started() + allowance` as `wait`'s timeout.
     pub fn started(&self) -> Instant {
