@@ -3,7 +3,8 @@
 mod common;
 
 use common::*;
-use std::net::SocketAddr;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
@@ -212,4 +213,101 @@ fn permanent_partition_is_fatal_and_named_plaintext() {
 #[test]
 fn permanent_partition_is_fatal_and_named_tls() {
     partition(Mode::Tls);
+}
+
+// The proxy itself, between two sockets of this process: each fault does what it says, at its byte.
+
+/// A connection through a proxy with `plan`: the client's end and the server's end.
+fn through(plan: Vec<Planned>) -> (FaultProxy, TcpListener, TcpStream, TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a server for the proxy");
+    let proxy = FaultProxy::start(listener.local_addr().unwrap(), plan);
+    let client = TcpStream::connect(proxy.addr()).expect("connect to the proxy");
+    let (server, _) = listener.accept().expect("the proxy dials the server");
+    for s in [&client, &server] {
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    }
+    (proxy, listener, client, server)
+}
+
+fn bytes(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i * 7 + 3) as u8).collect()
+}
+
+fn read_n(s: &mut TcpStream, n: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; n];
+    s.read_exact(&mut buf).expect("read what the proxy forwarded");
+    buf
+}
+
+/// Nothing arrives on `s` for a while (the fault under test holds it back).
+fn silent(s: &mut TcpStream) -> bool {
+    s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    let quiet =
+        matches!(s.read(&mut [0u8; 1]), Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut));
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    quiet
+}
+
+#[test]
+fn proxy_reset_sends_rst_both_ways() {
+    let (proxy, _l, mut c, mut s) = through(vec![Fault::Reset.after(Dir::ClientToServer, 1000)]);
+    c.write_all(&bytes(1000)).unwrap();
+    assert_eq!(read_n(&mut s, 1000), bytes(1000));
+    for end in [&mut s, &mut c] {
+        let got = end.read(&mut [0u8; 16]);
+        assert!(matches!(&got, Err(e) if e.kind() == ErrorKind::ConnectionReset), "want a reset, got {got:?}");
+    }
+    assert_eq!((proxy.fired(), proxy.accepted()), (1, 1));
+}
+
+#[test]
+fn proxy_fin_closes_both_ways_cleanly() {
+    let (proxy, _l, mut c, mut s) = through(vec![Fault::Fin.after(Dir::ServerToClient, 500)]);
+    s.write_all(&bytes(500)).unwrap();
+    assert_eq!(read_n(&mut c, 500), bytes(500));
+    for end in [&mut c, &mut s] {
+        assert_eq!(end.read(&mut [0u8; 16]).expect("a clean end of stream"), 0);
+    }
+    assert_eq!(proxy.fired(), 1);
+}
+
+#[test]
+fn proxy_corrupts_exactly_one_byte() {
+    let (proxy, _l, mut c, mut s) = through(vec![Fault::Corrupt.after(Dir::ClientToServer, 100_000)]);
+    let sent = bytes(300_000);
+    c.write_all(&sent).unwrap();
+    let got = read_n(&mut s, sent.len());
+    let diff: Vec<usize> = (0..sent.len()).filter(|&i| got[i] != sent[i]).collect();
+    assert_eq!(diff, vec![100_000]);
+    assert_eq!(got[100_000], !sent[100_000]);
+    assert_eq!(proxy.fired(), 1);
+}
+
+#[test]
+fn proxy_stall_holds_both_ways_then_resumes() {
+    let (proxy, _l, mut c, mut s) = through(vec![Fault::Stall(Duration::from_secs(3)).after(Dir::ClientToServer, 10)]);
+    c.write_all(&bytes(20)).unwrap();
+    assert_eq!(read_n(&mut s, 10), bytes(10));
+    // The stall begins just after its 10th byte is passed on: written back once it is in force.
+    assert!(proxy.wait_fired(1, secs(5)));
+    s.write_all(b"back").unwrap();
+    assert!(silent(&mut s) && silent(&mut c), "bytes crossed a stalled connection");
+    assert_eq!(read_n(&mut s, 10), bytes(20)[10..]);
+    assert_eq!(read_n(&mut c, 4), b"back");
+    assert_eq!(proxy.fired(), 1);
+}
+
+#[test]
+fn proxy_blackhole_swallows_everything_for_good() {
+    let (proxy, listener, mut c, mut s) = through(vec![Fault::Blackhole.after(Dir::ClientToServer, 10)]);
+    c.write_all(&bytes(20)).unwrap();
+    assert_eq!(read_n(&mut s, 10), bytes(10));
+    assert!(silent(&mut s), "bytes crossed the blackhole");
+    // A new connection is accepted, but never reaches the server.
+    let _again = TcpStream::connect(proxy.addr()).expect("the proxy still accepts");
+    assert!(proxy.wait_fired(1, secs(5)));
+    listener.set_nonblocking(true).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(listener.accept().is_err(), "the blackhole dialled the server");
+    assert_eq!(proxy.accepted(), 2);
 }
