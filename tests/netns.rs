@@ -1,10 +1,11 @@
-//! Runs the ring example across three network namespaces joined by a bridge: real addresses, no
-//! loopback, so TLS is required unless plaintext is asked for.
+//! Runs the ring example across three network namespaces joined by a bridge (real addresses, no
+//! loopback, so TLS is required unless plaintext is asked for), and cuts a rank off mid-run.
 
 mod common;
 
 use common::*;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 /// Namespaces created by this test; deleted on drop, even after a panic.
 /// Deleting a namespace also removes the veth ends inside it.
@@ -30,9 +31,10 @@ fn ip(args: &[&str]) -> Result<(), String> {
 
 /// Three rank namespaces, each with one veth end 10.77.X.(i+1)/24, the other
 /// ends enslaved to a bridge in a fourth namespace: all traffic stays inside.
-fn setup(nss: &mut Namespaces, subnet: u32) -> Result<Vec<String>, String> {
+/// Names are `partyline-PID-TAG-...`, so tests of one process do not collide.
+fn setup(nss: &mut Namespaces, tag: &str, subnet: u32) -> Result<Vec<String>, String> {
     let pid = std::process::id();
-    let br = format!("partyline-{pid}-br");
+    let br = format!("partyline-{pid}-{tag}-br");
     ip(&["netns", "add", &br])?;
     nss.0.push(br.clone());
     ip(&["-n", &br, "link", "set", "lo", "up"])?;
@@ -41,7 +43,7 @@ fn setup(nss: &mut Namespaces, subnet: u32) -> Result<Vec<String>, String> {
     ip(&["-n", &br, "link", "set", "br0", "up"])?;
     let mut addrs = Vec::new();
     for i in 0..3 {
-        let ns = format!("partyline-{pid}-{i}");
+        let ns = format!("partyline-{pid}-{tag}-{i}");
         ip(&["netns", "add", &ns])?;
         nss.0.push(ns.clone());
         let (host, eth) = (format!("h{i}"), format!("e{i}"));
@@ -58,46 +60,48 @@ fn setup(nss: &mut Namespaces, subnet: u32) -> Result<Vec<String>, String> {
     Ok(addrs)
 }
 
-#[test]
-fn ring_across_namespaces() {
+/// The three namespaces and the bridge for test `tag`, and the ranks' addresses; None (with the
+/// reason printed) where namespaces cannot be made here. Build what the test runs first, so a
+/// build failure leaves no namespaces behind.
+fn namespaces(tag: &str) -> Option<(Namespaces, Vec<String>)> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         println!("skipping netns test: not running as root");
-        return;
+        return None;
     }
     if let Err(e) = ip(&["netns", "list"]) {
         println!("skipping netns test: {e}");
-        return;
+        return None;
     }
-    // Build before creating anything, so a build failure leaves no namespaces.
-    let ring = compile("c-examples/ring.c");
-
     let mut nss = Namespaces(Vec::new());
     let subnet = std::process::id() % 200;
-    let addrs = match setup(&mut nss, subnet) {
-        Ok(a) => a,
+    match setup(&mut nss, tag, subnet) {
+        Ok(addrs) => Some((nss, addrs)),
         Err(e) if nss.0.is_empty() => {
             println!("skipping netns test: {e}");
-            return;
+            None
         }
-        Err(e) => {
-            // `ip netns add` worked, so namespaces are supported: this is a real failure.
-            panic!("network namespace setup failed: {e}");
-        }
-    };
+        // `ip netns add` worked, so namespaces are supported: this is a real failure.
+        Err(e) => panic!("network namespace setup failed: {e}"),
+    }
+}
+
+/// `partyrun certs` for three parties into a directory of this test process.
+fn certs(tag: &str) -> String {
+    let certs = build_dir().join(format!("netns-certs-{tag}-{}", std::process::id()));
+    let mut c = Command::new(partyrun());
+    c.args(["certs", "--parties", "3", "--out"]).arg(&certs);
+    run(c, "partyrun certs", secs(30)).assert_success();
+    certs.to_string_lossy().into_owned()
+}
+
+#[test]
+fn ring_across_namespaces() {
+    let ring = compile("c-examples/ring.c");
+    let Some((nss, addrs)) = namespaces("ring") else { return };
     let peers = addrs.iter().map(|a| format!("{a}:7000")).collect::<Vec<_>>().join(",");
     let job = format!("netns-{}", std::process::id());
-    let certs = build_dir().join(format!("netns-certs-{}", std::process::id()));
-    let made = run(
-        {
-            let mut c = Command::new(partyrun());
-            c.args(["certs", "--parties", "3", "--out"]).arg(&certs);
-            c
-        },
-        "partyrun certs",
-        secs(30),
-    );
-    made.assert_success();
+    let tls_dir = certs("ring");
     let ring_in = |nss: &Namespaces, extra: &[(&str, &str)], what: &str| -> Vec<Output> {
         let ranks: Vec<Running> = (0..3)
             .map(|r| {
@@ -117,7 +121,6 @@ fn ring_across_namespaces() {
         out.assert_stderr_contains("not on this host, and partyline encrypts links between hosts");
     }
 
-    let tls_dir = certs.to_string_lossy().into_owned();
     let outs = ring_in(&nss, &[("PARTYLINE_TLS_DIR", &tls_dir)], "TLS");
     for out in &outs {
         out.assert_success();
@@ -131,4 +134,102 @@ fn ring_across_namespaces() {
         out.assert_stderr_contains("unencrypted and unauthenticated (PARTYLINE_INSECURE=1)");
     }
     drop(nss);
+}
+
+/// Rounds of the partition runs, and the round after which rank 2 is cut off: far from the end,
+/// so the job cannot finish without the link.
+const ROUNDS: usize = 100;
+const CUT_AFTER: usize = 10;
+
+/// Runs exchange.c across the namespaces and, once rank 0 has finished round CUT_AFTER, takes rank
+/// 2's veth down in the bridge namespace: a silent partition (no RST, no FIN). With `heal`, the
+/// veth comes up again after that long. Waits for every rank, each for at most `bound` after the
+/// cut. Returns None where namespaces are unavailable.
+fn exchange_partitioned(
+    tag: &str,
+    tls: bool,
+    heal: Option<Duration>,
+    env: &[(&str, &str)],
+    bound: Duration,
+) -> Option<Vec<Output>> {
+    let bin = compile("tests/c/exchange.c");
+    let (nss, addrs) = namespaces(tag)?;
+    let peers = addrs.iter().map(|a| format!("{a}:7000")).collect::<Vec<_>>().join(",");
+    let job = format!("netns-{tag}-{}", std::process::id());
+    let security = if tls { ("PARTYLINE_TLS_DIR", certs(tag)) } else { ("PARTYLINE_INSECURE", "1".to_string()) };
+    let rounds = ROUNDS.to_string();
+    let ranks: Vec<Running> = (0..3)
+        .map(|r| {
+            let mut cmd = Command::new("ip");
+            cmd.args(["netns", "exec", &nss.0[r + 1]]).arg(&bin).args([rounds.as_str(), "-p"]);
+            set_rank_env(&mut cmd, r, 3, &peers, &job, 20.0);
+            cmd.env(security.0, &security.1).envs(env.iter().copied());
+            spawn(cmd, format!("exchange rank {r} in {} ({tag})", nss.0[r + 1]))
+        })
+        .collect();
+    ranks[0].wait_for_stdout(&format!("exchange rank 0 round {CUT_AFTER}\n"), secs(60));
+    let (bridge, veth) = (&nss.0[0], "h2");
+    ip(&["-n", bridge, "link", "set", veth, "down"]).expect("take rank 2's veth down");
+    let cut = Instant::now();
+    // Rank 0 had not begun round ROUNDS-2, so its data for it has yet to cross to rank 2.
+    let late = format!("exchange rank 0 round {}\n", ROUNDS - 3);
+    assert!(!ranks[0].stdout_so_far().contains(&late), "the job ran past round {} before the cut", ROUNDS - 3);
+    if let Some(d) = heal {
+        std::thread::sleep(d);
+        ip(&["-n", bridge, "link", "set", veth, "up"]).expect("bring rank 2's veth up again");
+    }
+    let outs = ranks
+        .into_iter()
+        .map(|r| {
+            let limit = cut.saturating_duration_since(r.started()) + bound;
+            r.wait(limit)
+        })
+        .collect();
+    drop(nss);
+    Some(outs)
+}
+
+/// A partition shorter than the reconnect window: the links break (link timeout 3 s), come back
+/// when the veth does, and the job completes with every byte checked.
+fn healed_partition(tls: bool) {
+    let env = [("PARTYLINE_LINK_TIMEOUT", "3"), ("PARTYLINE_RECONNECT_TIMEOUT", "30")];
+    let tag = if tls { "heal-tls" } else { "heal" };
+    let Some(outs) = exchange_partitioned(tag, tls, Some(Duration::from_secs(5)), &env, secs(120)) else { return };
+    println!("{tag}: rank 0 ran {:.1} s in all, a 5 s partition included", outs[0].elapsed.as_secs_f64());
+    for (r, out) in outs.iter().enumerate() {
+        out.assert_success();
+        out.assert_stdout_contains(&format!("exchange OK rank {r} rounds {ROUNDS}"));
+    }
+}
+
+/// A partition that never heals: every rank exits non-zero within link timeout + reconnect
+/// timeout + 5 s of the cut, naming the lost link(s).
+fn lasting_partition(tls: bool) {
+    let env = [("PARTYLINE_LINK_TIMEOUT", "2"), ("PARTYLINE_RECONNECT_TIMEOUT", "3")];
+    let tag = if tls { "cut-tls" } else { "cut" };
+    let Some(outs) = exchange_partitioned(tag, tls, None, &env, secs(2 + 3 + 5)) else { return };
+    for out in &outs {
+        assert!(matches!(out.code(), Some(c) if c != 0), "expected a non-zero exit: {}", out.describe());
+        out.assert_stderr_contains("between rank");
+    }
+}
+
+#[test]
+fn healed_partition_is_survived_plaintext() {
+    healed_partition(false);
+}
+
+#[test]
+fn healed_partition_is_survived_tls() {
+    healed_partition(true);
+}
+
+#[test]
+fn lasting_partition_is_fatal_and_named_plaintext() {
+    lasting_partition(false);
+}
+
+#[test]
+fn lasting_partition_is_fatal_and_named_tls() {
+    lasting_partition(true);
 }

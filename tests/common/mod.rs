@@ -1,8 +1,11 @@
 //! Shared helpers for the process-level tests: build the library and C programs, run them with hard timeouts.
 #![allow(dead_code)]
 
+mod faultproxy;
 mod ports;
 mod process;
+#[allow(unused_imports)] // only the tests that break links use it
+pub use faultproxy::*;
 pub use ports::*;
 pub use process::*;
 

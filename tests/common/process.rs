@@ -179,6 +179,25 @@ impl Running {
         assert!(text.contains(needle), "{} did not write `{needle}` to stderr; it wrote:\n{text}", self.what);
     }
 
+    /// Waits until the process has written `needle` to stdout (read as it comes), so a test can
+    /// act when a program reports progress. Fails the test if the process closes its stdout first
+    /// or `limit` passes.
+    pub fn wait_for_stdout(&self, needle: &str, limit: Duration) {
+        let (text, _) = self.stdout.wait_until(limit, |b| String::from_utf8_lossy(b).contains(needle));
+        assert!(text.contains(needle), "{} did not write `{needle}` to stdout; it wrote:\n{text}", self.what);
+    }
+
+    /// What the process has written to stdout so far.
+    pub fn stdout_so_far(&self) -> String {
+        self.stdout.wait_until(Duration::ZERO, |_| true).0
+    }
+
+    /// When the process was started: a deadline counted from some later event is
+    /// `event - started() + allowance` as `wait`'s timeout.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
     /// True once the process has exited (its status is kept for `wait`).
     pub fn exited(&mut self) -> bool {
         let child = self.child.as_mut().expect("not yet waited");
