@@ -118,6 +118,7 @@ impl Shared {
             return;
         }
         crate::log::error(&format!("{}; ending this process (MPI_ERRORS_ARE_FATAL)", why.message));
+        crate::exit_report::collateral(None, &why.message);
         // Let the notices just queued reach the other ranks before the sockets close.
         let linger = Instant::now() + std::time::Duration::from_millis(100);
         while Instant::now() < linger {
