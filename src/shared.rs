@@ -180,8 +180,8 @@ impl Shared {
         for (peer, why) in fx.lost {
             self.link_lost(peer, why);
         }
-        if let Some(why) = fx.job_failure {
-            self.fail_job(why);
+        if let Some(notice) = fx.job_failure {
+            self.link_down_reported(notice);
         }
     }
 

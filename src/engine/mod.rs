@@ -42,7 +42,7 @@ pub struct Effects {
     /// A peer called `MPI_Abort` with this code: the process must end too.
     pub abort: Option<(usize, i32)>,
     /// Another rank reports that the job lost a link for good.
-    pub job_failure: Option<crate::error::Error>,
+    pub job_failure: Option<LinkDown>,
     /// Links that broke and should be re-established: (peer, frames received on it, when, why).
     pub broken: Vec<(usize, u64, Instant, String)>,
     /// Links lost for good, and why: the job fails.
@@ -67,6 +67,14 @@ impl Effects {
             && self.lost.is_empty()
             && !self.changed
     }
+}
+
+/// A rank's notice that the link between it and rank `lost` is gone for good, and why.
+#[derive(Debug, Clone)]
+pub struct LinkDown {
+    pub reporter: usize,
+    pub lost: usize,
+    pub why: String,
 }
 
 /// What every per-link engine call needs from around it.

@@ -345,7 +345,8 @@ impl Peer {
         if header.kind == FrameKind::LinkDown {
             let Sink::Notice(text) = sink else { unreachable!("a notice has a text sink") };
             let why = String::from_utf8_lossy(&text).into_owned();
-            ctx.fx.job_failure.get_or_insert(err!(ProcAborted, "{why} (reported by rank {})", self.peer));
+            let notice = super::LinkDown { reporter: self.peer, lost: header.aux as usize, why };
+            ctx.fx.job_failure.get_or_insert(notice);
             return;
         }
         ctx.stats.received(self.peer, header.len);

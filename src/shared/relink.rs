@@ -2,7 +2,8 @@
 
 use super::Shared;
 use crate::channel::Channel;
-use crate::error::{Error, Fault};
+use crate::engine::LinkDown;
+use crate::error::{err, Error, Fault};
 use crate::handshake::{Greeting, Resume};
 use crate::reconnect::Relink;
 use std::sync::atomic::Ordering::SeqCst;
@@ -93,13 +94,29 @@ impl Shared {
         if let Some(relinker) = &self.relinker {
             relinker.settled(peer);
         }
-        for other in (0..self.size).filter(|p| *p != peer) {
+        if !self.job_failed.load(SeqCst) {
+            self.tell_others(peer, peer, &why.message);
+        }
+        self.fail_job(why);
+    }
+
+    /// Another rank says the job lost a link: pass the word on (ranks that cannot reach the
+    /// reporter learn it first from us), then fail the job with that cause.
+    pub(super) fn link_down_reported(&self, notice: LinkDown) {
+        if !self.job_failed.load(SeqCst) {
+            self.tell_others(notice.reporter, notice.lost, &notice.why);
+        }
+        self.fail_job(err!(ProcAborted, "{} (reported by rank {})", notice.why, notice.reporter));
+    }
+
+    /// Sends a link-down notice about the link to `lost` to every rank but `except`.
+    fn tell_others(&self, except: usize, lost: usize, why: &str) {
+        for other in (0..self.size).filter(|p| *p != except) {
             self.with_link(other, |link, ctx| {
-                link.peer.notify_link_down(peer, &why.message, ctx.fx);
+                link.peer.notify_link_down(lost, why, ctx.fx);
                 link.flush(ctx)
             });
         }
-        self.fail_job(why);
     }
 
     /// The job cannot go on as it was: waits that cannot complete fail with `why` from now
