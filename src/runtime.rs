@@ -134,7 +134,10 @@ impl Runtime {
             self.send_to_self(context, tag, data.bytes(0), mode, &req)?;
             return Ok(req);
         }
-        let copy = mode == SendMode::Buffered || (mode == SendMode::Standard && data.len() <= self.config.eager_limit);
+        // A standard send is copied only while the link's send budget has room; past it, the
+        // send waits for the peer to acknowledge it instead (PARTYLINE_SEND_LIMIT).
+        let eager_size = mode == SendMode::Standard && data.len() <= self.config.eager_limit;
+        let copy = mode == SendMode::Buffered || (eager_size && self.shared.has_room(dest, data.len() as u64));
         let payload = if copy { Payload::copy_of(data.bytes(0)) } else { Payload::Lent(data) };
         let flags = if mode == SendMode::Synchronous { FLAG_SYNC } else { 0 };
         let header = FrameHeader::data(self.rank() as i32, tag, context, data.len() as u64, flags);

@@ -156,6 +156,14 @@ impl Shared {
             crate::exit_report::collateral(Some(peer), &format!("rank {peer} called MPI_Abort({code})"));
             std::process::exit(code);
         }
+        // Before the failed requests wake their waiters: under a fatal handler the process
+        // ends here, with the lost link as the reason, not a waiter's second-hand error.
+        for (peer, why) in fx.lost {
+            self.link_lost(peer, why);
+        }
+        if let Some(notice) = fx.job_failure {
+            self.link_down_reported(notice);
+        }
         let wake = fx.changed || !fx.completions.is_empty();
         for (req, outcome) in fx.completions {
             req.complete(outcome);
@@ -177,12 +185,12 @@ impl Shared {
                 relinker.broken(peer, received, since, cause);
             }
         }
-        for (peer, why) in fx.lost {
-            self.link_lost(peer, why);
-        }
-        if let Some(notice) = fx.job_failure {
-            self.link_down_reported(notice);
-        }
+    }
+
+    /// Whether a copy of `len` more bytes fits the send budget of the link to `peer`.
+    pub fn has_room(&self, peer: usize, len: u64) -> bool {
+        let Some(Some(m)) = self.links.get(peer) else { return true };
+        lock(m).peer.has_room(len)
     }
 
     /// Moves whatever bytes are ready on every link, from a waiting compute thread.

@@ -61,7 +61,7 @@ fn frame_cases() -> Vec<Case> {
         // Held as unexpected by the matching engine, never delivered to another communicator:
         // tests/hostile_peer.rs checks that end to end.
         ("unknown-communicator", with_payload(unknown_comm), None),
-        ("truncated-header", data(0, 1, 8).encode(false)[..20].to_vec(), Some("truncated header: 20 of 48")),
+        ("truncated-header", data(0, 1, 8).encode(false)[..20].to_vec(), Some("truncated header: 20 of 64")),
         ("truncated-payload", short_payload, Some("truncated payload: 10 of 100")),
         ("length-2pow63", data(0, 1, 1 << 63).encode(false).to_vec(), Some("exceeds the maximum frame size")),
         ("length-over-limit", data(0, 1, checks::MAX_FRAME + 1).encode(false).to_vec(), Some("exceeds the maximum")),
@@ -72,7 +72,7 @@ fn frame_cases() -> Vec<Case> {
         ("bad-magic", patched(data(0, 1, 0), 0, 0x42), Some("bad magic byte 0x42")),
         ("unknown-kind", patched(data(0, 1, 0), 1, 9), Some("unknown frame kind 9")),
         ("reserved-flags", patched(data(0, 1, 0), 2, 0x80), Some("reserved bits set")),
-        ("reserved-padding", patched(data(0, 1, 0), 13, 1), Some("reserved bits set")),
+        ("reserved-padding", patched(data(0, 1, 0), 57, 1), Some("reserved bits set")),
         (
             "goodbye-with-payload",
             FrameHeader { len: 8, ..FrameHeader::control(FrameKind::Goodbye, 1, 0) }.encode(false).to_vec(),

@@ -128,7 +128,8 @@ fn truncated_header_then_close_is_a_dead_peer() {
     let out = victim.wait(secs(20));
     out.assert_success();
     out.assert_stdout_contains("recv failed (class 58)");
-    out.assert_stdout_contains("lost the connection to rank 1");
+    out.assert_stdout_contains("rank 1 closed the connection without saying goodbye");
+    out.assert_stdout_contains("rank 1 is gone");
 }
 
 #[test]

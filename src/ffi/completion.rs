@@ -146,13 +146,21 @@ fn complete_all(st: &State, reqs: &mut [MPI_Request], statuses: *mut MPI_Status,
         }
     };
     let mut failed = 0;
+    let mut first_error = None;
     for (i, d) in done.into_iter().enumerate() {
         let (s, error) = settle(st, &mut reqs[i], d);
         failed += error.is_some() as usize;
+        first_error = first_error.or(error);
         status::write(status_slot(statuses, i), s);
     }
-    if failed > 0 {
-        return Err(err!(InStatus, "{failed} of {} requests failed; see each status's MPI_ERROR", reqs.len()));
+    if let Some(first) = first_error {
+        // Name the cause: "see each status" alone loses it when the handler is fatal.
+        return Err(err!(
+            InStatus,
+            "{failed} of {} requests failed; the first: {}; see each status's MPI_ERROR",
+            reqs.len(),
+            first.message
+        ));
     }
     Ok(true)
 }

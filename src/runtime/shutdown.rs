@@ -10,6 +10,7 @@ use std::time::Instant;
 impl Runtime {
     /// Ends the whole job: tells every peer (best effort, briefly) and exits with `code`.
     pub fn abort(&self, code: i32) -> ! {
+        self.shared.ending();
         for peer in (0..self.size()).filter(|p| *p != self.rank()) {
             let header = FrameHeader::control(FrameKind::Abort, self.rank() as i32, code as u32 as u64);
             let _ = self.transmit(peer, header, Payload::empty(), None, false);

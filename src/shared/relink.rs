@@ -147,6 +147,12 @@ impl Shared {
         std::process::exit(why.class.code());
     }
 
+    /// This process is ending the job itself (`MPI_Abort`): the links the other ranks drop
+    /// meanwhile are no failure to report.
+    pub fn ending(&self) {
+        self.job_failed.store(true, SeqCst);
+    }
+
     /// Set from the world communicator's error handler.
     pub fn set_fatal_errors(&self, fatal: bool) {
         self.fatal_errors.store(fatal, SeqCst);
