@@ -151,18 +151,19 @@ impl Shared {
         if fx.is_empty() {
             return;
         }
-        if let Some((peer, code)) = fx.abort {
-            crate::log::error(&format!("rank {peer} called MPI_Abort with error code {code}; ending this process too"));
-            crate::exit_report::collateral(Some(peer), &format!("rank {peer} called MPI_Abort({code})"));
-            std::process::exit(code);
-        }
-        // Before the failed requests wake their waiters: under a fatal handler the process
+        // Before the failed requests wake their waiters, and before a peer's abort that a
+        // lost link caused (its notice came first): under a fatal handler the process
         // ends here, with the lost link as the reason, not a waiter's second-hand error.
         for (peer, why) in fx.lost {
             self.link_lost(peer, why);
         }
         if let Some(notice) = fx.job_failure {
             self.link_down_reported(notice);
+        }
+        if let Some((peer, code)) = fx.abort {
+            crate::log::error(&format!("rank {peer} called MPI_Abort with error code {code}; ending this process too"));
+            crate::exit_report::collateral(Some(peer), &format!("rank {peer} called MPI_Abort({code})"));
+            std::process::exit(code);
         }
         let wake = fx.changed || !fx.completions.is_empty();
         for (req, outcome) in fx.completions {
