@@ -61,8 +61,7 @@ impl Link {
     /// what came in, if a sender waits for that.
     pub fn read(&mut self, ctx: &mut Ctx) -> Result<()> {
         let Some(transport) = self.transport.as_mut() else { return Ok(()) };
-        loop {
-            let Some(space) = self.peer.recv_space(ctx) else { break };
+        while let Some(space) = self.peer.recv_space(ctx) {
             match transport.read(space) {
                 Ok(0) => return self.peer.end_of_stream(ctx),
                 Ok(n) => {

@@ -217,9 +217,9 @@ ffi_fn! {
         let mut comms = lock(&st.comms);
         let entry = comms.get_mut(h).ok_or_else(|| err!(Comm, "invalid communicator handle {:#x}", comm as usize))?;
         entry.errhandler = errhandler as usize;
-        if comm as usize == abi::MPI_COMM_WORLD as usize {
+        if std::ptr::eq(comm, abi::MPI_COMM_WORLD) {
             // A lost link ends the process only under a fatal world handler.
-            st.rt.shared.set_fatal_errors(errhandler as usize != abi::MPI_ERRORS_RETURN as usize);
+            st.rt.shared.set_fatal_errors(!std::ptr::eq(errhandler, abi::MPI_ERRORS_RETURN));
         }
         Ok(())
     }
