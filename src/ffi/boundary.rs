@@ -12,8 +12,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 thread_local! {
     /// The communicator whose error handler applies to the current call.
     static ERROR_COMM: Cell<usize> = const { Cell::new(0) };
-    /// The last error's full message, for `MPI_Error_string`.
-    static LAST_ERROR: RefCell<Option<Error>> = const { RefCell::new(None) };
+    /// The latest error of each class seen by this thread (returned, or in a status), so that
+    /// `MPI_Error_string` on a code gives its full message.
+    static LAST_ERRORS: RefCell<Vec<Error>> = const { RefCell::new(Vec::new()) };
 }
 
 /// MPI_COMM_WORLD's handle value: the error handler for calls not tied to a communicator.
@@ -28,9 +29,18 @@ pub fn blame(comm: usize) {
 
 /// The detailed message of this thread's last error of class `code`, if there was one.
 pub fn last_message(code: c_int) -> Option<String> {
-    LAST_ERROR.with(|l| {
-        l.borrow().as_ref().filter(|e| e.class.code() == code).map(|e| format!("{}: {}", e.class.describe(), e.message))
+    LAST_ERRORS.with(|l| {
+        l.borrow().iter().find(|e| e.class.code() == code).map(|e| format!("{}: {}", e.class.describe(), e.message))
     })
+}
+
+/// Keeps `e` as this thread's latest error of its class (also for errors only in a status).
+pub fn remember(e: &Error) {
+    LAST_ERRORS.with(|l| {
+        let mut l = l.borrow_mut();
+        l.retain(|old| old.class != e.class);
+        l.push(e.clone());
+    });
 }
 
 /// Runs an MPI function body (for `ffi_fn!`): catches panics, converts errors to codes, and
@@ -61,7 +71,7 @@ pub fn call_value<T>(name: &str, body: impl FnOnce() -> T) -> T {
 fn fail(name: &str, e: Error) -> c_int {
     let code = e.class.code();
     let handler = error_handler(ERROR_COMM.with(Cell::get));
-    LAST_ERROR.with(|l| *l.borrow_mut() = Some(e.clone()));
+    remember(&e);
     if handler == abi::MPI_ERRORS_RETURN as usize {
         return code;
     }

@@ -68,6 +68,10 @@ fn settle(
         None => (status::empty(), None),
         Some((o, c)) => {
             retire(st, handle);
+            if let Some(e) = &o.error {
+                // MPI_Error_string(status.MPI_ERROR) then says what the blocking call would.
+                super::boundary::remember(e);
+            }
             (status::of(&o, &c), o.error)
         }
     }

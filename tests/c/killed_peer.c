@@ -44,20 +44,38 @@ int main(int argc, char **argv) {
     }
 
     OK(MPI_Send(&ready, 1, MPI_INT, 1, 1, MPI_COMM_WORLD));
-    int v = -1;
-    MPI_Status st;
-    int rc = MPI_Recv(&v, 1, MPI_INT, 1, 0, MPI_COMM_WORLD, &st);
+    /* One receive from the dead peer and one that completes, in one MPI_Waitall: the
+       failure is in a status, and MPI_Error_string on it must still say what happened. */
+    int v = -1, mine = 5, back = -1;
+    MPI_Request reqs[2];
+    MPI_Status sts[2];
+    char msg[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    int rc = MPI_Irecv(&v, 1, MPI_INT, 1, 0, MPI_COMM_WORLD, &reqs[0]);
+    if (rc == MPI_SUCCESS) {
+        OK(MPI_Irecv(&back, 1, MPI_INT, rank, 9, MPI_COMM_WORLD, &reqs[1]));
+        OK(MPI_Send(&mine, 1, MPI_INT, rank, 9, MPI_COMM_WORLD));
+        rc = MPI_Waitall(2, reqs, sts);
+    }
     if (fatal) {
-        fprintf(stderr, "rank %d: MPI_Recv from dead rank 1 returned %d under MPI_ERRORS_ARE_FATAL\n",
+        fprintf(stderr, "rank %d: MPI_Waitall on dead rank 1 returned %d under MPI_ERRORS_ARE_FATAL\n",
                 rank, rc);
         return 3;
     }
+    if (rc == MPI_ERR_IN_STATUS) {
+        CHECK(sts[0].MPI_ERROR != MPI_SUCCESS);
+        CHECK(sts[1].MPI_ERROR == MPI_SUCCESS && back == 5);
+        rc = sts[0].MPI_ERROR;
+    }
+    /* Rank 1 died before the receive was posted: the call itself failed. */
     CHECK(rc != MPI_SUCCESS);
-    char msg[MPI_MAX_ERROR_STRING];
-    int len = 0;
     OK(MPI_Error_string(rc, msg, &len));
     printf("rank %d: detected failure of peer 1: %s\n", rank, msg);
     fflush(stdout);
+
+    /* A later receive from it fails at once, with the same story. */
+    rc = MPI_Recv(&v, 1, MPI_INT, 1, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    CHECK(rc != MPI_SUCCESS);
 
     /* Further traffic to the dead peer must also return, whatever the code. */
     rc = MPI_Send(&v, 1, MPI_INT, 1, 0, MPI_COMM_WORLD);

@@ -8,6 +8,7 @@
 mod budget;
 mod failure;
 mod flow;
+mod liveness;
 mod matching;
 mod model;
 mod selfsend;
@@ -112,6 +113,11 @@ pub struct Pair {
     pub sides: [Side; 2],
     /// Bytes a pipe holds before its writer must wait (the sockets' buffers), for backpressure.
     pub pipe_cap: usize,
+    /// A break is left for `reconnect` to repair (as with a reconnector), instead of failing
+    /// the link (as without one).
+    pub repairs: bool,
+    /// The last break's cause, when `repairs` is on.
+    pub broke: Option<String>,
 }
 
 /// A payload whose every byte says which message it belongs to and where in it it sits.
@@ -144,7 +150,14 @@ impl Pair {
             abort: None,
             inbound: Pipe::default(),
         };
-        Pair { t0, now: t0, sides: [side(0, budget0), side(1, budget1)], pipe_cap: usize::MAX }
+        Pair {
+            t0,
+            now: t0,
+            sides: [side(0, budget0), side(1, budget1)],
+            pipe_cap: usize::MAX,
+            repairs: false,
+            broke: None,
+        }
     }
 
     pub fn advance(&mut self, d: Duration) {
@@ -164,8 +177,12 @@ impl Pair {
             return Err(why.clone());
         }
         let mut ctx = Ctx { mailbox: &side.mailbox, stats: &side.stats, now: self.now, fx: &mut fx };
-        let result = f(&mut side.peer, &mut ctx, &mut side.inbound).map_err(fault_error);
-        if let Err(e) = &result {
+        let result = f(&mut side.peer, &mut ctx, &mut side.inbound);
+        if let (Err(Fault::Break(cause)), true) = (&result, self.repairs) {
+            self.broke = Some(cause.clone());
+        }
+        let result = result.map_err(fault_error);
+        if let (Err(e), false) = (&result, self.broke.is_some() && self.repairs) {
             side.peer.fail(e.clone(), &mut ctx);
             side.failure = Some(e.clone());
         }
@@ -304,6 +321,21 @@ impl Pair {
         // As `Link::read` does after a batch of reads.
         self.run(s, |peer, ctx, _| Ok(peer.acknowledge_if_due(ctx.fx)))?;
         Ok(total)
+    }
+
+    /// The connection breaks and a new one replaces it: what is in flight either way is lost,
+    /// and each side learns how many frames the other received, as the reconnect greeting
+    /// says, and replays the rest.
+    pub fn reconnect(&mut self) -> Result<()> {
+        for side in &mut self.sides {
+            side.inbound = Pipe::default();
+        }
+        let received = [self.sides[0].peer.received_count(), self.sides[1].peer.received_count()];
+        for s in 0..2 {
+            let theirs = received[1 - s];
+            self.run(s, |p, ctx, _| p.reconnected(theirs, ctx.now, ctx.fx).map_err(Fault::Fatal))?;
+        }
+        Ok(())
     }
 
     /// Side `s` reads whatever arrives next as is, e.g. a raw or hostile frame.

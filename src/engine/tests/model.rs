@@ -1,6 +1,8 @@
 //! Property test: random interleavings of posts, sends, partial reads and time checked against a plain list-based MPI matcher.
 //!
-//! Rank 0 sends, rank 1 receives. The reference sees the same events in the same order:
+//! Rank 0 sends, rank 1 receives, and the link between them may break and be re-established
+//! at any point (bytes in flight are lost, both sides replay). The reference sees the same
+//! events in the same order:
 //! receives as they are posted, and messages as their headers arrive. To know when a header
 //! arrives, reads are cut at header ends, so each header completes as the last byte of one
 //! `received` call (payload bytes are still split anywhere). Then MPI's rule decides alone: a
@@ -38,6 +40,8 @@ enum Op {
     Advance {
         micros: u64,
     },
+    /// The connection breaks, losing what is in flight, and a new one replaces it.
+    Reconnect,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -57,6 +61,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => send,
         4 => bytes.prop_map(|bytes| Op::Move { bytes }),
         1 => (0..5000u64).prop_map(|micros| Op::Advance { micros }),
+        1 => Just(Op::Reconnect),
     ]
 }
 
@@ -115,11 +120,14 @@ struct Run {
     msgs: Vec<Msg>,
     sends: Vec<Arc<Request>>,
     recvs: Vec<(Recv, usize)>,
-    /// Where each message's header ends in the byte stream to rank 1.
-    header_ends: Vec<usize>,
+    /// (message, where its header ends) in the current byte stream to rank 1: from the
+    /// first message rank 1 had not fully received when the connection was last replaced.
+    frames: Vec<(usize, usize)>,
+    next_frame: usize,
     stream_len: usize,
     /// Bytes of that stream rank 1 has read.
     consumed: usize,
+    /// Messages whose header the reference has seen arrive (a replayed header is not news).
     arrived: usize,
 }
 
@@ -135,12 +143,29 @@ impl Run {
         let mode = match (sync, len) {
             (true, _) => Mode::Sync,
             (false, 0..=1000) => Mode::Eager,
+            (false, l) if l >= LARGE.start => Mode::Lent,
             _ => Mode::Tracked,
         };
         self.sends.push(self.pair.send(0, tag, context, &data, mode));
+        self.frames.push((self.msgs.len(), self.stream_len + HEADER_LEN));
         self.msgs.push(Msg { tag, context, len });
-        self.header_ends.push(self.stream_len + HEADER_LEN);
         self.stream_len += HEADER_LEN + len;
+    }
+
+    /// Replaces the connection: the new stream to rank 1 starts with the first message it
+    /// had not fully received.
+    fn reconnect(&mut self) {
+        self.pair.reconnect().expect("replay is consistent");
+        let first = self.pair.sides[1].peer.received_count() as usize;
+        self.frames.clear();
+        let mut offset = 0;
+        for m in first..self.msgs.len() {
+            self.frames.push((m, offset + HEADER_LEN));
+            offset += HEADER_LEN + self.msgs[m].len;
+        }
+        self.next_frame = 0;
+        self.stream_len = offset;
+        self.consumed = 0;
     }
 
     /// Moves up to `max` bytes to rank 1, cutting reads at header ends so the reference
@@ -149,14 +174,17 @@ impl Run {
         self.pair.write(0, max);
         let mut total = 0;
         while total < max {
-            let next_end = self.header_ends.get(self.arrived).copied().unwrap_or(usize::MAX);
+            let (msg, next_end) = self.frames.get(self.next_frame).copied().unwrap_or((usize::MAX, usize::MAX));
             let step = (max - total).min(next_end - self.consumed);
             let n = self.pair.read(1, step, ALL).expect("the stream is well formed");
             self.consumed += n;
             total += n;
             if self.consumed == next_end {
-                self.reference.arrive(self.arrived, &self.msgs);
-                self.arrived += 1;
+                if msg >= self.arrived {
+                    self.reference.arrive(msg, &self.msgs);
+                    self.arrived = msg + 1;
+                }
+                self.next_frame += 1;
             } else if n < step {
                 break;
             }
@@ -178,6 +206,7 @@ impl Run {
                 self.pair.advance(Duration::from_micros(micros));
                 self.pair.run(1, |p, ctx, _| p.resume(ctx)).expect("resuming never fails here");
             }
+            Op::Reconnect => self.reconnect(),
         }
     }
 
@@ -240,7 +269,8 @@ proptest! {
             msgs: Vec::new(),
             sends: Vec::new(),
             recvs: Vec::new(),
-            header_ends: Vec::new(),
+            frames: Vec::new(),
+            next_frame: 0,
             stream_len: 0,
             consumed: 0,
             arrived: 0,
