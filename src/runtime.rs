@@ -155,10 +155,10 @@ impl Runtime {
     /// receive posted), the data is copied so the call returns: this is what keeps the
     /// all-ranks-send-first ring from deadlocking at any message size.
     pub fn send(&self, dest: usize, context: u64, tag: i32, data: SendBuf, mode: SendMode) -> Result<Outcome> {
+        let len = data.len();
         let req = self.start_send(dest, context, tag, data, mode, false)?;
         let _blocked = (!req.is_done()).then(|| self.shared.stats.blocked());
         let mut last = (req.progress(), Instant::now());
-        let mut detached = false;
         loop {
             let outcome =
                 self.shared.notifier.wait_for(self.progressing(|| req.outcome()), DETACH_AFTER, Some(&*self.shared))?;
@@ -168,14 +168,36 @@ impl Runtime {
             let progress = req.progress();
             if progress != last.0 {
                 last = (progress, Instant::now());
-            } else if mode == SendMode::Standard && !detached && last.1.elapsed() >= DETACH_AFTER {
-                detached = true;
-                self.shared.with_link(dest, |link, ctx| {
-                    link.peer.detach(&req, ctx.fx);
-                    Ok(())
-                });
+                continue;
+            }
+            let stuck = last.1.elapsed();
+            if mode != SendMode::Standard || stuck < DETACH_AFTER {
+                continue;
+            }
+            let mut copied = false;
+            let mut up = false;
+            self.shared.with_link(dest, |link, ctx| {
+                copied = link.peer.detach(&req, ctx.fx);
+                up = link.is_up();
+                Ok(())
+            });
+            // No room to copy, the link up (not reconnecting), and nothing moving for half the
+            // link timeout (before the kernel's TCP_USER_TIMEOUT would cut a link that long
+            // without room at the receiver): every rank is likely sending before it receives,
+            // beyond the budgets.
+            if !copied && up && stuck >= self.config.link_timeout / 2 {
+                return Err(self.stuck_send(dest, len, stuck));
             }
         }
+    }
+
+    fn stuck_send(&self, dest: usize, len: usize, stuck: Duration) -> crate::error::Error {
+        err!(
+            Other,
+            "MPI_Send of {len} bytes to rank {dest} made no progress for {} s: rank {dest} has not received it, and it is too large to copy within this link's send budget (PARTYLINE_SEND_LIMIT={} bytes). If every rank sends before it receives (a blocking ring), raise PARTYLINE_SEND_LIMIT or PARTYLINE_UNEXPECTED_LIMIT above the message size, or post the receive first (MPI_Irecv)",
+            stuck.as_secs(),
+            self.config.send_limit
+        )
     }
 
     /// A message to this very process: matched at once, or held in the mailbox.

@@ -20,3 +20,34 @@ fn a_sender_far_ahead_of_its_receiver_stays_within_its_budget() {
     // about 20 MiB); far below the 256 MiB an unbounded sender copies.
     assert!(kib < 64 << 10, "the sender peaked at {kib} KiB: {}", out.describe());
 }
+
+/// Every rank sends 16 MiB before it receives, with both budgets at 1 MiB: nothing can copy
+/// or buffer the message, so the ring would hang. Each rank gets an error that names the
+/// setting to raise instead.
+#[test]
+fn a_blocking_ring_beyond_both_budgets_fails_naming_the_settings() {
+    let bin = compile("tests/c/ring_blocking.c");
+    let opts = [
+        "-x",
+        "PARTYLINE_SEND_LIMIT=1M",
+        "-x",
+        "PARTYLINE_UNEXPECTED_LIMIT=1M",
+        "-x",
+        "PARTYLINE_LINK_TIMEOUT=4",
+        "--kill-grace",
+        "10",
+    ];
+    let out = run(partyrun_cmd_with(&opts, 3, &bin, &["16777216"]), "ring beyond the budgets", secs(120));
+    assert!(!out.status.success(), "the ring cannot complete: {}", out.describe());
+    out.assert_stderr_contains("made no progress");
+    out.assert_stderr_contains("raise PARTYLINE_SEND_LIMIT or PARTYLINE_UNEXPECTED_LIMIT");
+}
+
+/// The same ring with budgets that fit its largest message completes.
+#[test]
+fn a_blocking_ring_within_the_budgets_completes() {
+    let bin = compile("tests/c/ring_blocking.c");
+    let opts = ["-x", "PARTYLINE_SEND_LIMIT=2M", "-x", "PARTYLINE_UNEXPECTED_LIMIT=2M"];
+    let out = run(partyrun_cmd_with(&opts, 3, &bin, &["1048576"]), "ring within the budgets", secs(120));
+    out.assert_pass("ring_blocking");
+}
