@@ -169,6 +169,8 @@ fn connect_peer(cfg: &Config, tls: Option<&Tls>, me: &Hello, peer: usize, deadli
             resolve(spec).and_then(|addr| TcpStream::connect_timeout(&addr, remaining.min(Duration::from_secs(2))));
         match attempt {
             Ok(stream) => {
+                // The handshake's small writes must not wait for delayed acknowledgements.
+                let _ = stream.set_nodelay(true);
                 let greeting_deadline =
                     Instant::now() + cfg.handshake_timeout.min(remaining.max(Duration::from_millis(100)));
                 match greet_as_client(stream, greeting_deadline, tls, me, peer, &who) {
@@ -408,6 +410,7 @@ fn greet(
     from: SocketAddr,
 ) -> std::result::Result<(usize, Channel), String> {
     stream.set_nonblocking(false).map_err(|e| e.to_string())?;
+    let _ = stream.set_nodelay(true);
     let who = format!("the connection from {from}");
     let mut channel = Channel::accept(stream, deadline, tls).map_err(|e| {
         if tls.is_some() {

@@ -5,6 +5,7 @@
 
 use crate::channel::Channel;
 use crate::config::Config;
+use crate::engine::LinkBreak;
 use crate::error::Error;
 use crate::handshake::{Greeting, Hello, Resume};
 use crate::link::dead_link;
@@ -22,8 +23,8 @@ pub enum Relink {
     Dialed { peer: usize, channel: Channel, received: u64, epoch: u64 },
     /// `peer` dialed us: answer with our count once the link is ready for it.
     Incoming { peer: usize, channel: Channel, received: u64, epoch: u64 },
-    /// A lower rank saw our link to it break: dial it again.
-    Poked { peer: usize },
+    /// A lower rank saw our link to it (over the connection of `epoch`) break: dial it again.
+    Poked { peer: usize, epoch: u64 },
     /// The link cannot be re-established.
     Dead { peer: usize, why: Error },
 }
@@ -85,10 +86,16 @@ impl Relinker {
                 let greeted = move || match answer(stream, &cfg, tls.as_deref(), &me) {
                     Ok(Some(event)) => Self::report(&events, &wake, event),
                     Ok(None) => {}
-                    Err(why) => crate::log::warn(&format!("refused a reconnect from {from}: {why}")),
+                    Err(why) => crate::log::warn_repeated(
+                        "refused reconnects",
+                        &format!("refused a reconnect from {from}: {why}"),
+                    ),
                 };
                 if let Handoff::Busy = hand_off(&pending, "partyline-regreet", greeted) {
-                    crate::log::warn("refused a reconnect: too many handshakes in progress");
+                    crate::log::warn_repeated(
+                        "refused reconnects",
+                        "refused a reconnect: too many handshakes in progress",
+                    );
                 }
             }
         });
@@ -97,9 +104,9 @@ impl Relinker {
         }
     }
 
-    /// The link to `peer` broke at `since` for `cause`; we have received `received` frames
-    /// on it. The higher rank dials; the lower one pokes.
-    pub fn broken(&self, peer: usize, received: u64, since: Instant, cause: String) {
+    /// A link broke. The higher rank dials; the lower one pokes.
+    pub fn broken(&self, broke: LinkBreak) {
+        let LinkBreak { peer, received, epoch, since, cause } = broke;
         let generation = self.generation[peer].load(SeqCst);
         let attempt = Attempt {
             peer,
@@ -107,6 +114,7 @@ impl Relinker {
             tls: self.tls.clone(),
             me: self.me.clone(),
             received,
+            epoch,
             deadline: since + self.cfg.reconnect_timeout,
             cause,
             still: self.generation.clone(),
@@ -133,6 +141,8 @@ struct Attempt {
     tls: Option<Arc<Tls>>,
     me: Hello,
     received: u64,
+    /// The broken connection's epoch (a poke names it, so a stale one is ignored).
+    epoch: u64,
     deadline: Instant,
     cause: String,
     still: Arc<Vec<AtomicU64>>,
@@ -181,11 +191,13 @@ impl Attempt {
             }
             other => other.map_err(|e| Retry(e.to_string()))?,
         };
+        // The greeting's small writes must not wait for delayed acknowledgements (40 ms each).
+        let _ = tcp.set_nodelay(true);
         let deadline = Instant::now() + self.cfg.handshake_timeout.min(left.max(Duration::from_millis(200)));
         let mut channel = Channel::connect(tcp, deadline, self.tls.as_deref(), peer)
             .map_err(|e| Retry(crate::tls::explain(&format!("rank {peer}"), &e)))?;
         let dialing = self.cfg.rank > peer;
-        let epoch = if dialing { self.epochs[peer].fetch_add(1, SeqCst) + 1 } else { 0 };
+        let epoch = if dialing { self.epochs[peer].fetch_add(1, SeqCst) + 1 } else { self.epoch };
         let mine = Resume { hello: self.me.clone(), target: peer as u32, epoch, received: self.received };
         let who = format!("rank {peer}");
         if !dialing {
@@ -217,6 +229,7 @@ use Failure::{Gone, Retry};
 /// without a word (another party's liveness check).
 fn answer(stream: TcpStream, cfg: &Config, tls: Option<&Tls>, me: &Hello) -> Result<Option<Relink>, String> {
     stream.set_nonblocking(false).map_err(|e| e.to_string())?;
+    let _ = stream.set_nodelay(true);
     let mut first = [0u8; 1];
     if matches!(stream.peek(&mut first), Ok(0)) {
         return Ok(None);
@@ -245,6 +258,6 @@ fn answer(stream: TcpStream, cfg: &Config, tls: Option<&Tls>, me: &Hello) -> Res
     }
     Ok(Some(match greeting {
         Greeting::Resume(r) => Relink::Incoming { peer: claimed, channel, received: r.received, epoch: r.epoch },
-        _ => Relink::Poked { peer: claimed },
+        _ => Relink::Poked { peer: claimed, epoch: r.epoch },
     }))
 }

@@ -2,7 +2,7 @@
 
 use crate::config::Config;
 use crate::engine::stall::DEFER_MAX;
-use crate::engine::{Ctx, Effects, LinkSettings, Mailbox, Peer};
+use crate::engine::{Ctx, Effects, LinkBreak, LinkSettings, Mailbox, Peer};
 use crate::error::{Error, ErrorClass, Fault, Result};
 use crate::link::{dead_link, Link};
 use crate::notifier::{Notifier, Park};
@@ -127,7 +127,8 @@ impl Shared {
                 // Out of the pollers while the socket is still open.
                 self.token.bury(peer);
                 link.break_off(cause.clone(), now);
-                ctx.fx.broken.push((peer, link.peer.received_count(), now, cause));
+                let received = link.peer.received_count();
+                ctx.fx.broken.push(LinkBreak { peer, received, epoch: link.epoch, since: now, cause });
             }
             Err(fault) => {
                 let why = match fault {
@@ -181,9 +182,9 @@ impl Shared {
         for peer in fx.resume {
             self.with_link(peer, |link, ctx| link.resume(ctx));
         }
-        for (peer, received, since, cause) in fx.broken {
+        for broke in fx.broken {
             if let Some(relinker) = &self.relinker {
-                relinker.broken(peer, received, since, cause);
+                relinker.broken(broke);
             }
         }
     }

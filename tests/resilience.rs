@@ -91,14 +91,19 @@ fn assert_all_failed(outs: &[Output]) {
 fn survives(name: &str, mode: Mode, fault: Fault, env: &[(&str, &str)]) {
     let mut env = env.to_vec();
     env.push(("PARTYLINE_RECONNECT_TIMEOUT", "20"));
+    env.push(("PARTYLINE_STATS", "1"));
     let job = start(name, mode, vec![fault.after(Dir::ClientToServer, TRIGGER)], &env);
     let outs = wait_all(job.ranks, secs(120));
     let (accepted, fired) = (job.proxy.accepted(), job.proxy.fired());
     println!("{name} ({mode:?}): {accepted} connection(s) through the proxy, {fired} fault(s) fired");
     assert_completed(&outs);
     assert_eq!(fired, 1, "the {fault:?} never fired: the run ended before {TRIGGER} B crossed the proxy");
-    if matches!(fault, Fault::Reset | Fault::Fin) {
+    if matches!(fault, Fault::Reset | Fault::Fin) || matches!((fault, mode), (Fault::Corrupt, Mode::Plain)) {
         assert!(accepted >= 2, "the link came back without a second connection through the proxy ({accepted})");
+        // PARTYLINE_STATS counts it on both ends of the link.
+        for out in &outs[..2] {
+            out.assert_stderr_contains("reconnect (down ");
+        }
     }
 }
 

@@ -43,8 +43,8 @@ pub struct Effects {
     pub abort: Option<(usize, i32)>,
     /// Another rank reports that the job lost a link for good.
     pub job_failure: Option<LinkDown>,
-    /// Links that broke and should be re-established: (peer, frames received on it, when, why).
-    pub broken: Vec<(usize, u64, Instant, String)>,
+    /// Links that broke and should be re-established.
+    pub broken: Vec<LinkBreak>,
     /// Links lost for good, and why: the job fails.
     pub lost: Vec<(usize, crate::error::Error)>,
     /// Something a waiter may watch changed without completing a request (an unexpected
@@ -67,6 +67,17 @@ impl Effects {
             && self.lost.is_empty()
             && !self.changed
     }
+}
+
+/// A link that broke: to `peer`, on which we had received `received` frames over the
+/// connection of `epoch`, at `since`, for `cause`.
+#[derive(Debug, Clone)]
+pub struct LinkBreak {
+    pub peer: usize,
+    pub received: u64,
+    pub epoch: u64,
+    pub since: Instant,
+    pub cause: String,
 }
 
 /// A rank's notice that the link between it and rank `lost` is gone for good, and why.

@@ -2,7 +2,7 @@
 
 use super::Shared;
 use crate::channel::Channel;
-use crate::engine::LinkDown;
+use crate::engine::{LinkBreak, LinkDown};
 use crate::error::{err, Error, Fault};
 use crate::handshake::{Greeting, Resume};
 use crate::reconnect::Relink;
@@ -22,9 +22,11 @@ impl Shared {
         match event {
             Relink::Dialed { peer, channel, received, epoch } => self.install(peer, channel, received, epoch),
             Relink::Incoming { peer, channel, received, epoch } => self.answer(peer, channel, received, epoch),
-            Relink::Poked { peer } => {
+            Relink::Poked { peer, epoch } => {
+                // A poke about an older connection than ours is stale: we reconnected already.
                 let why = format!("rank {peer} reports that the link broke");
-                self.with_link(peer, |link, _| if link.is_up() { Err(Fault::Break(why)) } else { Ok(()) });
+                let current = |link: &crate::link::Link| link.is_up() && link.epoch <= epoch;
+                self.with_link(peer, |link, _| if current(link) { Err(Fault::Break(why)) } else { Ok(()) });
             }
             Relink::Dead { peer, why } => {
                 self.with_link(peer, |link, _| if link.is_up() { Ok(()) } else { Err(Fault::Fatal(why)) });
@@ -44,7 +46,8 @@ impl Shared {
                 self.token.bury(peer);
                 let cause = format!("rank {peer} reconnected (it saw the link break)");
                 link.break_off(cause.clone(), ctx.now);
-                ctx.fx.broken.push((peer, link.peer.received_count(), ctx.now, cause));
+                let received = link.peer.received_count();
+                ctx.fx.broken.push(LinkBreak { peer, received, epoch: link.epoch, since: ctx.now, cause });
             }
             link.epoch = epoch;
             ours = Some(link.peer.received_count());
@@ -85,7 +88,7 @@ impl Shared {
                 relinker.settled(peer);
             }
             self.stats.reconnected(peer, down_for);
-            crate::log::info(&format!("the link to rank {peer} is back after {:.3} s", down_for.as_secs_f64()));
+            crate::log::info(&format!("the link to rank {peer} is back after {:.6} s", down_for.as_secs_f64()));
         }
     }
 
