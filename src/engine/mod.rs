@@ -14,6 +14,7 @@
 pub mod mailbox;
 pub mod matching;
 pub mod peer;
+mod replay;
 mod rx;
 pub mod stall;
 mod tx;

@@ -16,7 +16,7 @@ const STAGE_LEN: usize = 256 << 10;
 /// skipping the stage.
 const DIRECT_MIN: u64 = 32 << 10;
 
-enum Sink {
+pub(super) enum Sink {
     /// Into the user's posted buffer; bytes past its end are dropped (truncation).
     Direct(PostedRecv),
     /// Into our own memory, as unexpected message `id`.
@@ -37,7 +37,7 @@ impl Sink {
     }
 }
 
-enum State {
+pub(super) enum State {
     Header {
         buf: [u8; HEADER_LEN],
         filled: usize,
@@ -55,25 +55,25 @@ enum State {
 }
 
 pub(super) struct Rx {
-    state: State,
+    pub(super) state: State,
     /// After a reconnect, the frame that was under way when the link broke: its header comes
     /// again first, then its payload from the start, into the same destination.
-    replaying: Option<State>,
-    stage: Vec<u8>,
-    start: usize,
-    end: usize,
+    pub(super) replaying: Option<State>,
+    pub(super) stage: Vec<u8>,
+    pub(super) start: usize,
+    pub(super) end: usize,
     /// The last space offered was a payload's destination, not the stage.
-    direct: bool,
-    next_seq: u64,
+    pub(super) direct: bool,
+    pub(super) next_seq: u64,
     /// Sequenced frames fully received: what our acknowledgements say.
     pub complete: u64,
     /// CRC32C of the current payload so far (plaintext links).
-    crc: u32,
+    pub(super) crc: u32,
     /// A frame whose sender waits for its acknowledgement came in.
     pub ack_now: bool,
 }
 
-fn idle() -> State {
+pub(super) fn idle() -> State {
     State::Header { buf: [0; HEADER_LEN], filled: 0 }
 }
 
@@ -116,23 +116,6 @@ impl Rx {
 
     pub fn is_stalled(&self) -> bool {
         matches!(self.state, State::Stalled { .. })
-    }
-
-    /// A new connection replaces the broken one: bytes staged from the old one are dropped,
-    /// and a frame under way is expected again from its first byte.
-    pub fn rewind(&mut self) {
-        self.start = 0;
-        self.end = 0;
-        self.direct = false;
-        self.crc = 0;
-        self.next_seq = self.complete;
-        let state = std::mem::replace(&mut self.state, idle());
-        let pending = self.replaying.take();
-        self.replaying = match state {
-            State::Header { .. } => pending,
-            State::Payload { header, sink, .. } => Some(State::Payload { header, sink, done: 0 }),
-            stalled @ State::Stalled { .. } => Some(stalled),
-        };
     }
 }
 
@@ -243,26 +226,6 @@ impl Peer {
                 }
             }
         }
-    }
-
-    /// The replayed header of the frame that was under way when the link broke: it must be
-    /// that frame's, and its payload continues into the same destination.
-    fn replay(&mut self, header: FrameHeader, state: State, ctx: &mut Ctx) -> Result<()> {
-        let (State::Payload { header: was, .. } | State::Stalled { header: was, .. }) = &state else {
-            unreachable!("only frames under way are replayed")
-        };
-        let same = |h: &FrameHeader| FrameHeader { ack: 0, ..*h };
-        if same(was) != same(&header) {
-            return Err(Fault::Fatal(err!(
-                Other,
-                "rank {} replayed frame {} with a different header after reconnecting",
-                self.peer,
-                header.seq
-            )));
-        }
-        self.rx.state = state;
-        // A receive may have claimed the stalled message while the link was down.
-        self.resume(ctx)
     }
 
     /// Takes a frame whose header is complete.

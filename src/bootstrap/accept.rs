@@ -1,0 +1,192 @@
+//! The accepting side of `MPI_Init`: higher ranks connect to us; each greeting is read on its own thread, checked, and answered.
+
+use super::*;
+
+type Accepted = Vec<(usize, Channel)>;
+
+/// At most this many refused connections are quoted in a timeout message.
+const QUOTED_REFUSALS: usize = 3;
+/// The kind of repeated warning (`log::warn_repeated`) for each refused stranger.
+const REFUSED: &str = "refused connections";
+
+pub(super) fn accept_peers(
+    listener: TcpListener,
+    me: Hello,
+    cfg: &Config,
+    tls: Option<Arc<Tls>>,
+    deadline: Instant,
+    stop: &AtomicBool,
+) -> Result<Accepted> {
+    let greeters = Greeters::default();
+    let accepted = accept_loop(listener, me, cfg, tls, deadline, stop, &greeters);
+    greeters.close();
+    accepted
+}
+
+fn accept_loop(
+    listener: TcpListener,
+    me: Hello,
+    cfg: &Config,
+    tls: Option<Arc<Tls>>,
+    deadline: Instant,
+    stop: &AtomicBool,
+    greeters: &Greeters,
+) -> Result<Accepted> {
+    listener.set_nonblocking(true).map_err(|e| err!(Other, "cannot configure the listening socket: {e}"))?;
+    let wanted: HashSet<usize> = (cfg.rank + 1..cfg.size).collect();
+    let claimed = Arc::new(Mutex::new(HashSet::new()));
+    let pending = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = mpsc::channel::<(usize, Channel)>();
+    let mut accepted = Vec::new();
+    // The last few, for the timeout message, and how many in all.
+    let (mut refusals, mut refused) = (Vec::new(), 0);
+    let (refusal_tx, refusal_rx) = mpsc::channel::<String>();
+    while accepted.len() < wanted.len() {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(accepted);
+        }
+        accepted.extend(rx.try_iter());
+        for refusal in refusal_rx.try_iter() {
+            refused += 1;
+            refusals.push(refusal);
+            if refusals.len() > QUOTED_REFUSALS {
+                refusals.remove(0);
+            }
+        }
+        if accepted.len() == wanted.len() {
+            break;
+        }
+        if Instant::now() >= deadline {
+            let got: HashSet<usize> = accepted.iter().map(|(r, _)| *r).collect();
+            let mut missing: Vec<usize> = wanted.difference(&got).copied().collect();
+            missing.sort_unstable();
+            let missing: Vec<String> = missing.iter().map(|r| format!("{r} ({})", cfg.peers[*r])).collect();
+            let refused = match refused {
+                0 => String::new(),
+                n if n == refusals.len() => format!("; connections refused meanwhile: {}", refusals.join("; ")),
+                n => format!("; {n} connections refused meanwhile, the last: {}", refusals.join("; ")),
+            };
+            return Err(err!(Other, "rank {} timed out after {:.1} s waiting for rank(s) {} to connect{refused}; start every party, or raise PARTYLINE_CONNECT_TIMEOUT", me.rank, cfg.connect_timeout.as_secs_f64(), missing.join(", ")));
+        }
+        match listener.accept() {
+            Ok((stream, from)) => {
+                let (me, tx, refusal_tx, tls) = (me.clone(), tx.clone(), refusal_tx.clone(), tls.clone());
+                let (claimed, timeout, done) = (claimed.clone(), cfg.handshake_timeout, greeters.clone());
+                let greeting = move || greet(stream, tls.as_deref(), &me, &claimed, Instant::now() + timeout, from);
+                greeters.start();
+                let handed = hand_off(&pending, "partyline-greet", move || {
+                    match greeting() {
+                        Ok((rank, channel)) => {
+                            let _ = tx.send((rank, channel));
+                        }
+                        Err(why) => {
+                            log::warn_repeated(REFUSED, &format!("refused connection from {from}: {why}"));
+                            let _ = refusal_tx.send(format!("{from}: {why}"));
+                        }
+                    }
+                    done.end();
+                });
+                if !matches!(handed, Handoff::Started) {
+                    greeters.end();
+                }
+                match handed {
+                    Handoff::Started => {}
+                    Handoff::Busy => log::warn_repeated(
+                        REFUSED,
+                        &format!("refused connection from {from}: too many handshakes in progress"),
+                    ),
+                    Handoff::NoThread => return Err(err!(Intern, "cannot start a handshake thread")),
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err(e) => {
+                // Out of descriptors and the like: the connection stays queued, so do not spin on it.
+                log::warn_repeated("failed accepts", &format!("accept failed: {e}"));
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+    }
+    Ok(accepted)
+}
+
+/// The handshake threads still running. Those that refuse a stranger after the accept loop has
+/// ended log into a fresh window of repeated warnings, and the last of them prints its count.
+#[derive(Clone, Default)]
+struct Greeters {
+    live: Arc<AtomicUsize>,
+    closed: Arc<AtomicBool>,
+}
+
+impl Greeters {
+    fn start(&self) {
+        self.live.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A handshake thread has finished (or never started).
+    fn end(&self) {
+        // SeqCst with `close`: either this sees the loop closed or `close` flushes after this
+        // thread's warning, so no count is left unprinted.
+        if self.live.fetch_sub(1, Ordering::SeqCst) == 1 && self.closed.load(Ordering::SeqCst) {
+            log::flush_repeated();
+        }
+    }
+
+    /// The accept loop has ended: print the counts so far, as the job may end before the
+    /// remaining handshakes do.
+    fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        log::flush_repeated();
+    }
+}
+
+/// Runs TLS (if configured) and reads a connecting party's greeting, all within `deadline`, and
+/// answers it; returns its rank when accepted.
+fn greet(
+    stream: TcpStream,
+    tls: Option<&Tls>,
+    me: &Hello,
+    claimed: &Mutex<HashSet<usize>>,
+    deadline: Instant,
+    from: SocketAddr,
+) -> std::result::Result<(usize, Channel), String> {
+    stream.set_nonblocking(false).map_err(|e| e.to_string())?;
+    let _ = stream.set_nodelay(true);
+    let who = format!("the connection from {from}");
+    let mut channel = Channel::accept(stream, deadline, tls).map_err(|e| {
+        if tls.is_some() {
+            crate::tls::explain(&who, &e)
+        } else {
+            e.to_string()
+        }
+    })?;
+    let theirs = match Greeting::read_from(&mut channel, &who) {
+        Ok(Greeting::Hello(h)) => h,
+        Ok(_) => return Err("it did not open with a greeting".into()),
+        Err(e) => return Err(e.message),
+    };
+    let refusal = me.mismatch(&theirs).or_else(|| {
+        if theirs.rank <= me.rank {
+            return Some(format!(
+                "rank {} must wait for rank {} to connect to it, not connect itself; is PARTYLINE_RANK duplicated?",
+                theirs.rank, me.rank
+            ));
+        }
+        // Before claiming the rank, so an impostor cannot lock the real party out.
+        if let Err(why) = channel.check_rank(tls, theirs.rank as usize) {
+            return Some(why);
+        }
+        let mut claimed = claimed.lock().unwrap_or_else(|p| p.into_inner());
+        if !claimed.insert(theirs.rank as usize) {
+            return Some(format!("rank {} is already connected: two parties claim the same rank", theirs.rank));
+        }
+        None
+    });
+    if let Some(why) = refusal {
+        let _ = Greeting::Reject(why.clone()).write_to(&mut channel, &who);
+        return Err(format!("claimed rank {}: {why}", theirs.rank));
+    }
+    Greeting::Accept(me.clone()).write_to(&mut channel, &who).map_err(|e| e.message)?;
+    Ok((theirs.rank as usize, channel))
+}
