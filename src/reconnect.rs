@@ -155,14 +155,20 @@ impl Attempt {
         let peer = self.peer;
         let mut backoff = Duration::from_millis(20);
         let mut last = String::from("no attempt finished");
+        let mut answered = false;
         loop {
             if self.still[peer].load(SeqCst) != self.generation {
                 return None;
             }
             let left = self.deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
+                let alive = if answered {
+                    format!("; rank {peer} still runs (it answered), so the network between the two ranks failed")
+                } else {
+                    String::new()
+                };
                 let why = format!(
-                    "{}; it could not be re-established within {} s (PARTYLINE_RECONNECT_TIMEOUT; last attempt: {last})",
+                    "{}; it could not be re-established within {} s (PARTYLINE_RECONNECT_TIMEOUT; last attempt: {last}){alive}",
                     self.cause,
                     self.cfg.reconnect_timeout.as_secs_f64()
                 );
@@ -172,6 +178,10 @@ impl Attempt {
                 Ok(event) => return Some(event),
                 Err(Gone(why)) => return Some(Relink::Dead { peer, why: dead_link(self.cfg.rank, peer, &why) }),
                 Err(Retry(why)) => last = why,
+                Err(Answered(why)) => {
+                    answered = true;
+                    last = why;
+                }
             }
             std::thread::sleep(backoff.min(self.deadline.saturating_duration_since(Instant::now())));
             backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -202,8 +212,12 @@ impl Attempt {
         let who = format!("rank {peer}");
         if !dialing {
             Greeting::Poke(mine).write_to(&mut channel, &who).map_err(|e| Retry(e.message))?;
-            // It runs; whether it dials back is up to it. Keep poking until it does.
-            return Err(Retry(format!("rank {peer} runs but has not reconnected yet")));
+            return match Greeting::read_from(&mut channel, &who).map_err(|e| Retry(e.message))? {
+                // It runs; whether it dials back is up to it. Keep poking until it does.
+                Greeting::Accept(_) => Err(Answered(format!("rank {peer} runs but has not reconnected yet"))),
+                Greeting::Reject(why) => Err(Retry(format!("rank {peer} refused the poke: {why}"))),
+                _ => Err(Retry(format!("rank {peer} answered the poke with something else"))),
+            };
         }
         Greeting::Resume(mine).write_to(&mut channel, &who).map_err(|e| Retry(e.message))?;
         match Greeting::read_from(&mut channel, &who).map_err(|e| Retry(e.message))? {
@@ -219,10 +233,12 @@ impl Attempt {
 enum Failure {
     /// Worth another attempt.
     Retry(String),
+    /// Worth another attempt, and the peer answered: it still runs.
+    Answered(String),
     /// The peer is gone for good.
     Gone(String),
 }
-use Failure::{Gone, Retry};
+use Failure::{Answered, Gone, Retry};
 
 /// Reads a reconnecting or poking party's greeting on our listener and checks that it
 /// belongs to this job and is who it claims to be. `Ok(None)`: a connection that closed
@@ -258,6 +274,10 @@ fn answer(stream: TcpStream, cfg: &Config, tls: Option<&Tls>, me: &Hello) -> Res
     }
     Ok(Some(match greeting {
         Greeting::Resume(r) => Relink::Incoming { peer: claimed, channel, received: r.received, epoch: r.epoch },
-        _ => Relink::Poked { peer: claimed, epoch: r.epoch },
+        _ => {
+            // Tell the poking rank that we run; it keeps waiting for our dial.
+            let _ = Greeting::Accept(me.clone()).write_to(&mut channel, "a poking party");
+            Relink::Poked { peer: claimed, epoch: r.epoch }
+        }
     }))
 }
