@@ -269,6 +269,9 @@ impl Config {
     }
 
     fn validate_common(&self) -> Result<()> {
+        if self.link_timeout < Duration::from_secs(1) {
+            return Err(err!(Arg, "PARTYLINE_LINK_TIMEOUT={} s is below 1 s: heartbeats (a quarter of it) could not keep a healthy but busy link alive; use at least 1 (default 60)", self.link_timeout.as_secs_f64()));
+        }
         if self.eager_limit as u64 > self.max_frame {
             return Err(err!(Arg, "PARTYLINE_EAGER_LIMIT is larger than PARTYLINE_MAX_FRAME"));
         }
@@ -367,6 +370,9 @@ mod tests {
         let mut c = base();
         c.size = 65;
         assert!(c.validate().is_err());
+        let mut c = base();
+        c.link_timeout = Duration::from_millis(500);
+        assert!(c.validate().unwrap_err().message.contains("PARTYLINE_LINK_TIMEOUT=0.5 s is below 1 s"));
     }
 
     #[test]
