@@ -77,10 +77,23 @@ impl Relinker {
     pub fn listen(&self, listener: TcpListener) {
         let (cfg, tls, me) = (self.cfg.clone(), self.tls.clone(), self.me.clone());
         let (events, wake) = (self.events.clone(), self.wake.clone());
+        // Bootstrap accepted on it without blocking (the socket is shared with its clone).
+        if let Err(e) = listener.set_nonblocking(false) {
+            crate::log::warn(&format!("cannot accept reconnects ({e}); broken links will not be repaired"));
+            return;
+        }
         let spawned = std::thread::Builder::new().name("partyline-relink".into()).spawn(move || {
             let pending = Arc::new(AtomicUsize::new(0));
             for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
+                let stream = match stream {
+                    Ok(stream) => stream,
+                    Err(e) => {
+                        // Out of descriptors, say: do not spin on it.
+                        crate::log::warn_repeated("failed accepts", &format!("accepting a reconnect failed: {e}"));
+                        std::thread::sleep(Duration::from_millis(10));
+                        continue;
+                    }
+                };
                 let (cfg, tls, me, events, wake) = (cfg.clone(), tls.clone(), me.clone(), events.clone(), wake.clone());
                 let from = stream.peer_addr().map_or_else(|_| "an unknown address".into(), |a| a.to_string());
                 let greeted = move || match answer(stream, &cfg, tls.as_deref(), &me) {

@@ -1,5 +1,6 @@
-//! Bounded memory on both sides (issue 13): a sender that runs far ahead of a busy receiver
-//! is held to PARTYLINE_SEND_LIMIT instead of copying without end.
+//! Bounded resources (issue 13): a sender that runs far ahead of a busy receiver is held to
+//! PARTYLINE_SEND_LIMIT instead of copying without end, a ring beyond the budgets fails clearly,
+//! and idle ranks leave the CPU alone.
 
 mod common;
 
@@ -50,4 +51,19 @@ fn a_blocking_ring_within_the_budgets_completes() {
     let opts = ["-x", "PARTYLINE_SEND_LIMIT=2M", "-x", "PARTYLINE_UNEXPECTED_LIMIT=2M"];
     let out = run(partyrun_cmd_with(&opts, 3, &bin, &["1048576"]), "ring within the budgets", secs(120));
     out.assert_pass("ring_blocking");
+}
+
+/// A program that computes between MPI calls gets the cores: every rank of a 3-rank job
+/// sleeping 2 s uses well under a second of CPU (heartbeats and timers only). A thread that
+/// spun (as the reconnect listener once did, on a non-blocking socket) would use the 2 s.
+#[test]
+fn idle_ranks_use_almost_no_cpu() {
+    let bin = compile("tests/c/idle.c");
+    let out = partyrun_run(3, &bin, &[], secs(60));
+    out.assert_success();
+    for line in out.stdout.lines().filter(|l| l.starts_with("idle rank")) {
+        let used: f64 = line.split_whitespace().nth(4).and_then(|v| v.parse().ok()).expect("CPU seconds");
+        assert!(used < 0.5, "{line}: {}", out.describe());
+    }
+    assert_eq!(out.stdout.lines().filter(|l| l.starts_with("idle rank")).count(), 3, "{}", out.describe());
 }
