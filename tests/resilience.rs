@@ -1,4 +1,4 @@
-//! Links that survive the internet (issue 13): the link between ranks 0 and 1 runs through a fault-injecting proxy, and a reset, FIN or silent stall mid-run costs only a delay; a corrupted byte is retried in plaintext and fatal under TLS; a permanent partition ends every rank, naming the link.
+//! Links that survive the internet (issue 13): the link between ranks 0 and 1 runs through a fault-injecting proxy, and a reset, FIN or silent stall mid-run costs only a delay; a corrupted byte is retried in plaintext and fatal under TLS; a paused party is waited for; a permanent partition ends every rank, naming the link.
 
 mod common;
 
@@ -315,4 +315,28 @@ fn proxy_blackhole_swallows_everything_for_good() {
     std::thread::sleep(Duration::from_millis(300));
     assert!(listener.accept().is_err(), "the blackhole dialled the server");
     assert_eq!(proxy.accepted(), 2);
+}
+
+/// A party paused for less than the link timeout (a suspended VM, a long garbage collection)
+/// comes back to a working job: its peers hear nothing from it meanwhile, and no link breaks.
+#[test]
+fn a_paused_party_is_survived_without_a_break() {
+    let env = [("PARTYLINE_LINK_TIMEOUT", "10"), ("PARTYLINE_STATS", "1")];
+    let job = start("pause", Mode::Plain, Vec::new(), &env);
+    // Well into the run (counted in bytes through the proxy, not in time), stop rank 2 for 3 s.
+    let limit = Instant::now() + secs(60);
+    while job.proxy.forwarded(Dir::ClientToServer) < TRIGGER && Instant::now() < limit {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let pid = job.ranks[2].pid().expect("rank 2 runs") as i32;
+    // SAFETY: kill takes plain integers; the pid is our child's, which is not reaped yet.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    std::thread::sleep(Duration::from_secs(3));
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    let outs = wait_all(job.ranks, secs(120));
+    assert_completed(&outs);
+    for out in &outs {
+        assert!(!out.stderr.contains("reconnect (down "), "a pause is not a break: {}", out.describe());
+    }
 }

@@ -198,6 +198,11 @@ impl Running {
         self.started
     }
 
+    /// The process id, while it runs (to signal it: a pause, say).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// True once the process has exited (its status is kept for `wait`).
     pub fn exited(&mut self) -> bool {
         let child = self.child.as_mut().expect("not yet waited");
