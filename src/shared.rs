@@ -117,19 +117,11 @@ impl Shared {
         if link.peer.is_failed() {
             return fx;
         }
-        let now = Instant::now();
-        let mut ctx = Ctx { mailbox: &self.mailbox, stats: &self.stats, now, fx: &mut fx };
+        let mut ctx = Ctx { mailbox: &self.mailbox, stats: &self.stats, now: Instant::now(), fx: &mut fx };
         let peer = link.peer.peer_rank();
         match f(link, &mut ctx) {
             Ok(()) => {}
-            Err(Fault::Break(cause)) if self.relinker.is_some() => {
-                crate::log::info(&format!("the link to rank {peer} broke ({cause}); re-establishing it"));
-                // Out of the pollers while the socket is still open.
-                self.token.bury(peer);
-                link.break_off(cause.clone(), now);
-                let received = link.peer.received_count();
-                ctx.fx.broken.push(LinkBreak { peer, received, epoch: link.epoch, since: now, cause });
-            }
+            Err(Fault::Break(cause)) if self.relinker.is_some() => self.break_link(link, cause, &mut ctx),
             Err(fault) => {
                 let why = match fault {
                     Fault::Fatal(e) => e,
@@ -143,6 +135,18 @@ impl Shared {
             }
         }
         fx
+    }
+
+    /// Closes a link's broken connection and asks for a new one; what is queued stays for the
+    /// replay. Under the link's lock.
+    fn break_link(&self, link: &mut Link, cause: String, ctx: &mut Ctx) {
+        let peer = link.peer.peer_rank();
+        crate::log::info(&format!("the link to rank {peer} broke ({cause}); re-establishing it"));
+        // Out of the pollers while the socket is still open.
+        self.token.bury(peer);
+        link.break_off(cause.clone(), ctx.now);
+        let received = link.peer.received_count();
+        ctx.fx.broken.push(LinkBreak { peer, received, epoch: link.epoch, since: ctx.now, cause });
     }
 
     /// Carries out an engine decision: ends the process on a peer's abort, completes requests,

@@ -2,7 +2,7 @@
 
 use super::Shared;
 use crate::channel::Channel;
-use crate::engine::{LinkBreak, LinkDown};
+use crate::engine::LinkDown;
 use crate::error::{err, Error, Fault};
 use crate::handshake::{Greeting, Resume};
 use crate::reconnect::Relink;
@@ -43,11 +43,7 @@ impl Shared {
                 return Ok(());
             }
             if link.is_up() {
-                self.token.bury(peer);
-                let cause = format!("rank {peer} reconnected (it saw the link break)");
-                link.break_off(cause.clone(), ctx.now);
-                let received = link.peer.received_count();
-                ctx.fx.broken.push(LinkBreak { peer, received, epoch: link.epoch, since: ctx.now, cause });
+                self.break_link(link, format!("rank {peer} reconnected (it saw the link break)"), ctx);
             }
             link.epoch = epoch;
             ours = Some(link.peer.received_count());
