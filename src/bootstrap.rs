@@ -35,25 +35,26 @@ pub struct Mesh {
 /// Opens the mesh. In rendezvous mode the peer table comes from the coordinator first (see
 /// `rendezvous`).
 pub fn open_mesh(cfg: &Config) -> Result<Mesh> {
-    if cfg.coordinator.is_some() {
-        let (listener, peers) = crate::rendezvous::meet(cfg)?;
-        let cfg = Config { peers, ..cfg.clone() };
-        let channels = open_mesh_with(
-            &cfg,
-            Some(listener.try_clone().map_err(|e| err!(Other, "cannot keep the listening socket: {e}"))?),
-        )?;
-        return mesh(&cfg, channels, Some(listener));
+    let (cfg, listener) = match &cfg.coordinator {
+        Some(_) => {
+            let (listener, peers) = crate::rendezvous::meet(cfg)?;
+            (Config { peers, ..cfg.clone() }, Some(listener))
+        }
+        None => (cfg.clone(), keep_listener(cfg)?),
+    };
+    if cfg.size == 1 {
+        let me = hello(&cfg);
+        return Ok(Mesh { channels: vec![None], listener: None, tls: None, me, peers: cfg.peers });
     }
-    let listener = keep_listener(cfg)?;
-    let channels = open_mesh_with(
-        cfg,
-        listener
-            .as_ref()
-            .map(|l| l.try_clone())
-            .transpose()
-            .map_err(|e| err!(Other, "cannot keep the listening socket: {e}"))?,
-    )?;
-    mesh(cfg, channels, listener)
+    if let Some(warning) = cfg.security.check_plaintext(cfg.rank, &cfg.peers)? {
+        log::warn(&warning);
+    }
+    let tls = Tls::new(&cfg.security, cfg.rank)?;
+    // Bootstrap accepts on a clone; the listener itself stays for reconnects.
+    let accepting = listener.as_ref().map(TcpListener::try_clone).transpose();
+    let accepting = accepting.map_err(|e| err!(Other, "cannot keep the listening socket: {e}"))?;
+    let channels = open_mesh_with(&cfg, accepting, tls.clone())?;
+    Ok(Mesh { channels, listener, tls, me: hello(&cfg), peers: cfg.peers })
 }
 
 /// Our listener, kept for the whole job: higher ranks dial it again after a break and lower
@@ -78,34 +79,19 @@ fn keep_listener(cfg: &Config) -> Result<Option<TcpListener>> {
     }
 }
 
-fn mesh(cfg: &Config, channels: Vec<Option<Channel>>, listener: Option<TcpListener>) -> Result<Mesh> {
-    let tls = Tls::new(&cfg.security, cfg.rank)?;
-    Ok(Mesh { channels, listener, tls, me: hello(cfg), peers: cfg.peers.clone() })
-}
-
 fn hello(cfg: &Config) -> Hello {
     Hello { version: PROTOCOL_VERSION, job_id: cfg.job_id.clone(), rank: cfg.rank as u32, size: cfg.size as u32 }
 }
 
-/// Opens the mesh over `cfg.peers`, accepting on `listener` if given (already bound, e.g. the port
-/// advertised at the rendezvous), else on a listener bound here.
-pub fn open_mesh_with(cfg: &Config, listener: Option<TcpListener>) -> Result<Vec<Option<Channel>>> {
+/// Opens the links of a job of two or more over `cfg.peers`, accepting higher ranks on
+/// `listener` (every rank but the last has one: bound here, or the port advertised at the
+/// rendezvous).
+fn open_mesh_with(cfg: &Config, listener: Option<TcpListener>, tls: Option<Arc<Tls>>) -> Result<Vec<Option<Channel>>> {
     let mut links: Vec<Option<Channel>> = (0..cfg.size).map(|_| None).collect();
-    if cfg.size == 1 {
-        return Ok(links);
-    }
-    if let Some(warning) = cfg.security.check_plaintext(cfg.rank, &cfg.peers)? {
-        log::warn(&warning);
-    }
-    let tls = Tls::new(&cfg.security, cfg.rank)?;
     let me = hello(cfg);
     let deadline = Instant::now() + cfg.connect_timeout;
     let stop = Arc::new(AtomicBool::new(false));
-    let acceptor = if cfg.rank + 1 < cfg.size {
-        let listener = match listener {
-            Some(l) => l,
-            None => bind_listener(cfg, &cfg.peers[cfg.rank])?,
-        };
+    let acceptor = if let Some(listener) = listener.filter(|_| cfg.rank + 1 < cfg.size) {
         let (me, cfg2, stop2, tls2) = (me.clone(), cfg.clone(), stop.clone(), tls.clone());
         Some(
             std::thread::Builder::new()
