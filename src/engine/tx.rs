@@ -29,6 +29,8 @@ struct OutFrame {
     header: FrameHeader,
     /// `header` encoded, with the acknowledgement current when its first byte was due.
     bytes: [u8; HEADER_LEN],
+    /// The acknowledgement `bytes` carry, once encoded.
+    encoded_ack: Option<u64>,
     payload: Payload,
     written: usize,
     /// The send this frame completes: when written if the payload is our copy, when
@@ -143,7 +145,7 @@ impl Tx {
             let len = payload.len() as u64;
             self.awaiting_ack.insert(header.seq, AckWait { req: req.clone(), len, written: false, acked: false });
         }
-        let frame = OutFrame { header, bytes: [0; HEADER_LEN], payload, written: 0, req };
+        let frame = OutFrame { header, bytes: [0; HEADER_LEN], encoded_ack: None, payload, written: 0, req };
         self.held += frame.held();
         if header.kind == FrameKind::Ack {
             // A bare acknowledgement goes out at the next frame boundary, not behind the queue.
@@ -168,11 +170,14 @@ impl Tx {
         self.last_burst_send = Some(now);
     }
 
-    /// Encodes the headers about to be written with the acknowledgement `ack`.
+    /// Encodes the headers about to be written with the acknowledgement `ack`; a header
+    /// already encoded with it is not encoded again (a flush calls this before every write).
     pub fn prepare(&mut self, ack: u64) {
-        for f in self.out.iter_mut().take(MAX_BATCH).filter(|f| f.written == 0) {
+        let stale = |f: &&mut OutFrame| f.written == 0 && f.encoded_ack != Some(ack);
+        for f in self.out.iter_mut().take(MAX_BATCH).filter(stale) {
             f.header.ack = ack;
             f.bytes = f.header.encode(self.checksums);
+            f.encoded_ack = Some(ack);
         }
     }
 
