@@ -10,18 +10,12 @@ use std::time::Instant;
 
 type Result<T> = std::result::Result<T, Fault>;
 
-/// Why and since when a link is down while it is being re-established.
-#[derive(Debug, Clone)]
-pub struct Broken {
-    pub since: Instant,
-    pub cause: String,
-}
-
 pub struct Link {
     pub peer: Peer,
     transport: Option<Box<dyn Transport>>,
-    /// Set from a break until the link is re-established or declared dead.
-    pub broken: Option<Broken>,
+    /// When the connection broke, until a new one replaces it (the cause travels with the
+    /// reconnect attempt).
+    pub broken_since: Option<Instant>,
     /// How many times the link has been re-established; a reconnect must bring a newer one.
     pub epoch: u64,
     /// Bytes read and written on every link so far: a waiting thread keeps polling while
@@ -31,7 +25,7 @@ pub struct Link {
 
 impl Link {
     pub fn new(peer: Peer, transport: Box<dyn Transport>, moved: Arc<AtomicU64>) -> Link {
-        Link { peer, transport: Some(transport), broken: None, epoch: 0, moved }
+        Link { peer, transport: Some(transport), broken_since: None, epoch: 0, moved }
     }
 
     pub fn has_output(&self) -> bool {
@@ -138,18 +132,18 @@ impl Link {
         self.transport.is_some()
     }
 
-    /// The connection broke (`cause`): closes it; frames stay queued for the reconnect.
-    pub fn break_off(&mut self, cause: String, now: Instant) {
+    /// The connection broke at `now`: closes it; frames stay queued for the reconnect.
+    pub fn break_off(&mut self, now: Instant) {
         self.close();
         self.transport = None;
-        self.broken.get_or_insert(Broken { since: now, cause });
+        self.broken_since.get_or_insert(now);
     }
 
     /// A new connection, over which the peer has received `received` of our frames.
     pub fn restore(&mut self, transport: Box<dyn Transport>, received: u64, epoch: u64, ctx: &mut Ctx) -> Result<()> {
         self.peer.reconnected(received, ctx.now, ctx.fx)?;
         self.transport = Some(transport);
-        self.broken = None;
+        self.broken_since = None;
         self.epoch = epoch;
         self.flush(ctx)
     }

@@ -144,7 +144,7 @@ impl Shared {
         crate::log::info(&format!("the link to rank {peer} broke ({cause}); re-establishing it"));
         // Out of the pollers while the socket is still open.
         self.token.bury(peer);
-        link.break_off(cause.clone(), ctx.now);
+        link.break_off(ctx.now);
         let received = link.peer.received_count();
         ctx.fx.broken.push(LinkBreak { peer, received, epoch: link.epoch, since: ctx.now, cause });
     }

@@ -75,7 +75,7 @@ impl Shared {
             if link.is_up() || link.peer.is_failed() || epoch < link.epoch {
                 return Ok(());
             }
-            down_for = link.broken.as_ref().map(|b| ctx.now.saturating_duration_since(b.since));
+            down_for = link.broken_since.map(|since| ctx.now.saturating_duration_since(since));
             self.token.revive(peer, fd)?;
             link.restore(transport.take().expect("installed once"), received, epoch, ctx)
         });
