@@ -11,4 +11,7 @@ command -v cmake >/dev/null || need+=(cmake)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 # The TLS tests capture loopback traffic to show that no payload crosses in plaintext.
 command -v tcpdump >/dev/null || need+=(tcpdump)
+# The multi-host tests run a real sshd in each of several network namespaces and ssh into them.
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+{ command -v ssh && command -v ssh-keygen; } >/dev/null || need+=(openssh-client)
 exec "$(dirname "$0")/install-missing.sh" "partyline" "${need[@]}"
