@@ -4,10 +4,13 @@
 mod faultproxy;
 mod ports;
 mod process;
+mod sshhosts;
 #[allow(unused_imports)] // only the tests that break links use it
 pub use faultproxy::*;
 pub use ports::*;
 pub use process::*;
+#[allow(unused_imports)] // only the multi-host tests use it
+pub use sshhosts::*;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
