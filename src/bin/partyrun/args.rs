@@ -39,8 +39,12 @@ PARTYLINE_LAUNCHER=partyrun, PARTYLINE_EXIT_REPORT (a file where the library not
 ends because another rank failed), and OMPI_COMM_WORLD_RANK/SIZE/LOCAL_RANK and PMI_RANK/SIZE for scripts.
 Rank 0 reads partyrun's stdin; the other ranks get /dev/null.
 
-partyrun starts local ranks only. For several hosts, start each party by hand with
-PARTYLINE_RANK, PARTYLINE_SIZE and PARTYLINE_PEERS (or PARTYLINE_COORDINATOR) set (see the README).
+With --host, --hostfile (--machinefile, -f), ranks fill the hosts' slots in order. Ranks on other
+hosts start through `ssh HOST` (batch mode, your own ssh config and keys; or --launch-agent), run
+the same program path in the same directory, and find each other through partyrun's rendezvous.
+Between hosts, links use TLS with a CA partyrun makes for the job, unless --tls-dir, --tls-psk or
+--insecure says otherwise; each rank's key travels over its own SSH channel. partyline must be
+installed at the same path on every host.
 `partyrun --coordinator ADDR -n N` serves one job's rendezvous (see `partyrun --coordinator --help`).
 
 Exit status: that of the first rank to fail (128+N if killed by signal N), not counting ranks that
@@ -51,7 +55,7 @@ only ended because another rank failed; 124 on --timeout,
 #[command(
     name = "partyrun",
     version = concat!("(partyline) ", env!("CARGO_PKG_VERSION")),
-    about = "Start and supervise the local ranks of a program linked against partyline",
+    about = "Start and supervise the ranks of a program linked against partyline, on this host or several",
     override_usage = "partyrun [OPTIONS] -n N PROGRAM [ARGS]...",
     after_help = AFTER_HELP
 )]
@@ -89,7 +93,11 @@ struct Cli {
     #[arg(long, value_name = "FILE", value_parser = clap::value_parser!(PathBuf), conflicts_with = "tls_dir")]
     tls_psk: Option<PathBuf>,
 
-    /// Accepted for Open MPI compatibility; has no effect
+    /// Send plaintext between hosts: no encryption, no authentication (warns)
+    #[arg(long, conflicts_with_all = ["tls_dir", "tls_psk"])]
+    insecure: bool,
+
+    /// Allow more ranks than the hosts have slots (they go round the hosts again)
     #[arg(long)]
     oversubscribe: bool,
 
@@ -97,17 +105,37 @@ struct Cli {
     #[arg(long)]
     allow_run_as_root: bool,
 
-    /// Not supported: partyrun starts local ranks only
+    /// Hosts to run on, comma-separated; NAME:N gives NAME N slots (repeatable)
     #[arg(short = 'H', long = "host", value_name = "HOSTS", action = ArgAction::Append)]
     host: Vec<String>,
 
-    /// Not supported: partyrun starts local ranks only
-    #[arg(long, value_name = "FILE", action = ArgAction::Append)]
-    hostfile: Vec<OsString>,
+    /// A file of hosts, one per line: NAME, NAME:N or NAME slots=N; # starts a comment (also
+    /// --machinefile, and Hydra's -f)
+    #[arg(short = 'f', long, visible_alias = "machinefile", value_name = "FILE", action = ArgAction::Append,
+          value_parser = clap::value_parser!(PathBuf))]
+    hostfile: Vec<PathBuf>,
 
-    /// Not supported: partyrun starts local ranks only
-    #[arg(long, value_name = "FILE", action = ArgAction::Append)]
-    machinefile: Vec<OsString>,
+    /// Start remote ranks with CMD instead of ssh, called as CMD HOST COMMAND... [env: PARTYLINE_RSH]
+    #[arg(long, value_name = "CMD")]
+    launch_agent: Option<String>,
+
+    /// The address (HOST or HOST:PORT) at which the remote ranks reach partyrun [default: the
+    /// address each SSH connection came from]
+    #[arg(long, value_name = "ADDR")]
+    launcher_address: Option<String>,
+
+    /// Run the ranks in DIR [default: partyrun's working directory, on every host]
+    #[arg(long, visible_alias = "wd", value_name = "DIR", value_parser = clap::value_parser!(OsString))]
+    wdir: Option<OsString>,
+
+    /// An Open MPI setting; plm_rsh_agent and oob/btl_tcp_if_include are used, others ignored (repeatable)
+    #[arg(long, num_args = 2, value_names = ["KEY", "VALUE"], action = ArgAction::Append)]
+    mca: Vec<String>,
+
+    /// Hydra's form of -x NAME=VALUE (also -env) (repeatable)
+    #[arg(long, visible_alias = "env", num_args = 2, value_names = ["NAME", "VALUE"], action = ArgAction::Append,
+          value_parser = clap::value_parser!(OsString))]
+    genv: Vec<OsString>,
 
     /// The program to start in every rank, and its arguments
     #[arg(value_name = "PROGRAM", trailing_var_arg = true,
@@ -115,10 +143,32 @@ struct Cli {
     command: Vec<OsString>,
 }
 
+/// How the links between the ranks are protected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tls {
+    /// Nothing asked: plaintext on one host; across hosts, a CA made for this job.
+    Default,
+    Dir(PathBuf),
+    Psk(PathBuf),
+    /// `--insecure`: plaintext even across hosts.
+    Insecure,
+}
+
 /// A validated launch request.
 #[derive(Debug)]
 pub struct Config {
     pub ranks: usize,
+    /// The host of every rank, when some rank runs on another host; `None` for a local job.
+    pub hosts: Option<Vec<String>>,
+    /// argv prefix that starts a command on a host (`ssh ...`), called as `AGENT... HOST COMMAND`.
+    pub launch_agent: Vec<String>,
+    pub launcher_address: Option<String>,
+    /// The interface (or CIDR) from `--mca oob_tcp_if_include`, for the launcher's address.
+    pub interface: Option<String>,
+    pub wdir: Option<OsString>,
+    pub tls: Tls,
+    /// Lines to print before starting (options accepted but ignored, plaintext across hosts).
+    pub warnings: Vec<String>,
     /// `-x` settings, resolved to name and value.
     pub exports: Vec<(OsString, OsString)>,
     pub tag_output: bool,
@@ -212,46 +262,97 @@ fn tls_dir(dir: &Path, ranks: usize) -> Result<PathBuf, String> {
     Ok(dir)
 }
 
+fn psk_file(file: &Path) -> Result<PathBuf, String> {
+    let file = std::path::absolute(file).map_err(|e| format!("--tls-psk {}: {e}", file.display()))?;
+    if !file.is_file() {
+        return Err(format!("--tls-psk {}: no such file; create one with partyrun certs --psk FILE", file.display()));
+    }
+    Ok(file)
+}
+
+/// `ssh` in batch mode (never a password prompt), with SSH's own connect timeout set to
+/// PARTYLINE_CONNECT_TIMEOUT, so an unreachable host is reported within it.
+fn default_agent(read_var: &impl Fn(&str) -> Option<String>) -> Vec<String> {
+    let secs = read_var("PARTYLINE_CONNECT_TIMEOUT")
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 1.0)
+        .unwrap_or(30.0);
+    let opts = ["-x", "-T", "-o", "BatchMode=yes", "-o"].map(String::from);
+    std::iter::once("ssh".to_string()).chain(opts).chain([format!("ConnectTimeout={}", secs.ceil() as u64)]).collect()
+}
+
+/// The host of each rank from --host and the host files, or `None` when no host was given.
+fn placement(cli: &Cli) -> Result<Option<Vec<String>>, ArgsError> {
+    let mut hosts = Vec::new();
+    for list in &cli.host {
+        hosts.extend(crate::hosts::parse_list(list).map_err(ArgsError::Usage)?);
+    }
+    for file in &cli.hostfile {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| ArgsError::Usage(format!("cannot read the host file {}: {e}", file.display())))?;
+        hosts.extend(crate::hosts::parse_file(&text, &file.display().to_string()).map_err(ArgsError::Usage)?);
+    }
+    if hosts.is_empty() {
+        return Ok(None);
+    }
+    crate::hosts::place(&hosts, cli.ranks, cli.oversubscribe).map(Some).map_err(ArgsError::Usage)
+}
+
 /// Parses argv (including argv[0]); `lookup` reads partyrun's environment for `-x VAR`.
 pub fn parse(
     argv: impl IntoIterator<Item = OsString>,
     lookup: impl Fn(&OsStr) -> Option<OsString>,
 ) -> Result<Config, ArgsError> {
+    let read_var =
+        |name: &str| lookup(OsStr::new(name)).and_then(|v| v.into_string().ok()).filter(|v| !v.trim().is_empty());
     let mut cmd = Cli::command();
     cmd.build();
     let argv = crate::argv::normalize(&cmd, argv.into_iter().collect());
     let cli = Cli::try_parse_from(argv).map_err(ArgsError::Clap)?;
-    let hosts_given = !cli.host.is_empty() || !cli.hostfile.is_empty() || !cli.machinefile.is_empty();
-    if hosts_given {
-        return Err(ArgsError::Usage(
-            "--host, --hostfile and --machinefile are not supported: partyrun launches local ranks \
-             only. To run on several hosts, start each party by hand with PARTYLINE_RANK, \
-             PARTYLINE_SIZE and PARTYLINE_PEERS set (see the README)"
-                .to_string(),
-        ));
+    let mut settings = cli.export.clone();
+    settings.extend(crate::compat::env_pairs(&cli.genv));
+    let exports = resolve_exports(&settings, &lookup).map_err(ArgsError::Usage)?;
+    let mca = crate::compat::mca(&cli.mca);
+    let mut warnings: Vec<String> = crate::compat::ignored_warning(&mca).into_iter().collect();
+    let hosts = placement(&cli)?;
+    let ranks = match &hosts {
+        Some(h) => h.len(),
+        None => cli.ranks.unwrap_or(1),
+    };
+    let tls = match (&cli.tls_dir, &cli.tls_psk) {
+        (Some(dir), _) => Tls::Dir(tls_dir(dir, ranks).map_err(ArgsError::Usage)?),
+        (None, Some(file)) => Tls::Psk(psk_file(file).map_err(ArgsError::Usage)?),
+        (None, None) if cli.insecure => Tls::Insecure,
+        (None, None) => Tls::Default,
+    };
+    let remote = hosts.as_ref().is_some_and(|h| h.iter().any(|host| !crate::hosts::is_local(host)));
+    let hosts = hosts.filter(|_| remote);
+    if tls == Tls::Insecure && remote {
+        warnings.push("--insecure: the links between hosts are plaintext, unencrypted and unauthenticated; anyone on the path can read and alter the shares".into());
     }
-    let mut exports = resolve_exports(&cli.export, lookup).map_err(ArgsError::Usage)?;
-    let ranks = cli.ranks.unwrap_or(1);
-    if let Some(dir) = &cli.tls_dir {
-        exports.push(("PARTYLINE_TLS_DIR".into(), tls_dir(dir, ranks).map_err(ArgsError::Usage)?.into()));
-    }
-    if let Some(file) = &cli.tls_psk {
-        let file =
-            std::path::absolute(file).map_err(|e| ArgsError::Usage(format!("--tls-psk {}: {e}", file.display())))?;
-        if !file.is_file() {
-            return Err(ArgsError::Usage(format!(
-                "--tls-psk {}: no such file; create one with partyrun certs --psk FILE",
-                file.display()
-            )));
+    let agent = cli.launch_agent.clone().or(mca.launch_agent.clone()).or_else(|| read_var("PARTYLINE_RSH"));
+    let launch_agent = match agent {
+        Some(a) => crate::compat::agent_words(&a).map_err(ArgsError::Usage)?,
+        None => {
+            // A -x setting is what the ranks will use, so SSH gets the same timeout.
+            let exported = exports.iter().rev().find(|(k, _)| k == "PARTYLINE_CONNECT_TIMEOUT");
+            let timeout = exported.and_then(|(_, v)| v.to_str().map(str::to_string));
+            default_agent(&|name: &str| timeout.clone().or_else(|| read_var(name)))
         }
-        exports.push(("PARTYLINE_TLS_PSK_FILE".into(), file.into()));
-    }
+    };
     let mut command = cli.command.into_iter();
     let program = command
         .next()
         .ok_or_else(|| ArgsError::Usage("no program given; usage: partyrun -n N PROGRAM [ARGS]...".to_string()))?;
     Ok(Config {
         ranks,
+        hosts,
+        launch_agent,
+        launcher_address: cli.launcher_address,
+        interface: mca.interface,
+        wdir: cli.wdir,
+        tls,
+        warnings,
         exports,
         tag_output: cli.tag_output,
         timeout: cli.timeout,
@@ -262,137 +363,4 @@ pub fn parse(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env(name: &OsStr) -> Option<OsString> {
-        (name == "SET_VAR").then(|| "from-env".into())
-    }
-
-    fn parse_ok(args: &[&str]) -> Config {
-        let argv = std::iter::once("mpirun").chain(args.iter().copied()).map(OsString::from);
-        match parse(argv, env) {
-            Ok(c) => c,
-            Err(e) => panic!("{args:?} failed: {e:?}"),
-        }
-    }
-
-    fn usage_err(args: &[&str]) -> String {
-        let argv = std::iter::once("partyrun").chain(args.iter().copied()).map(OsString::from);
-        match parse(argv, env) {
-            Err(ArgsError::Usage(m)) => m,
-            Err(ArgsError::Clap(e)) => {
-                assert_eq!(e.exit_code(), 2, "{args:?}: {e}");
-                e.to_string()
-            }
-            Ok(c) => panic!("{args:?} should fail, got {c:?}"),
-        }
-    }
-
-    #[test]
-    fn rank_count_forms() {
-        for form in [
-            &["-n", "3"][..],
-            &["-np", "3"],
-            &["--np", "3"],
-            &["--np=3"],
-            &["-np=3"],
-            &["-c", "3"],
-            &["--n", "3"],
-            &["-n3"],
-            &["-n=3"],
-        ] {
-            let mut args = form.to_vec();
-            args.push("./prog");
-            let c = parse_ok(&args);
-            assert_eq!((c.ranks, c.program.to_str()), (3, Some("./prog")), "{form:?}");
-        }
-        assert_eq!(parse_ok(&["./prog"]).ranks, 1);
-    }
-
-    #[test]
-    fn bad_rank_counts() {
-        for n in ["0", "65", "-1", "abc", ""] {
-            let msg = usage_err(&["-n", n, "./prog"]);
-            assert!(msg.contains("1 to 64 ranks"), "{n}: {msg}");
-        }
-    }
-
-    #[test]
-    fn trailing_program_args_are_not_options() {
-        let c = parse_ok(&["-np", "2", "./prog", "-x", "foo", "-n", "9", "--timeout", "--"]);
-        assert_eq!(c.ranks, 2);
-        assert!(c.exports.is_empty());
-        assert_eq!(c.args, ["-x", "foo", "-n", "9", "--timeout", "--"]);
-        let c = parse_ok(&["-n", "2", "--", "-prog", "--help"]);
-        assert_eq!((c.program.to_str(), c.args.len()), (Some("-prog"), 1));
-    }
-
-    #[test]
-    fn export_forms() {
-        let c = parse_ok(&["-x", "A=1", "-x", "SET_VAR", "-xB=x=y", "-x", "EMPTY=", "prog"]);
-        let got: Vec<_> = c.exports.iter().map(|(k, v)| (k.to_str().unwrap(), v.to_str().unwrap())).collect();
-        assert_eq!(got, [("A", "1"), ("SET_VAR", "from-env"), ("B", "x=y"), ("EMPTY", "")]);
-        assert!(usage_err(&["-x", "UNSET_VAR", "prog"]).contains("UNSET_VAR is not set"));
-        assert!(usage_err(&["-x", "=1", "prog"]).contains("VAR=VALUE"));
-        assert!(usage_err(&["-x", "PARTYLINE_RANK=1", "prog"]).contains("sets PARTYLINE_RANK"));
-    }
-
-    #[test]
-    fn flags_and_times() {
-        let c = parse_ok(&[
-            "--oversubscribe",
-            "-allow-run-as-root",
-            "--prefix-rank",
-            "--timeout",
-            "1.5",
-            "--kill-grace=0",
-            "prog",
-        ]);
-        assert!(c.tag_output);
-        assert_eq!(c.timeout, Some(Duration::from_millis(1500)));
-        assert_eq!(c.kill_grace, Duration::ZERO);
-        assert_eq!(parse_ok(&["prog"]).kill_grace, Duration::from_secs(2));
-        assert!(parse_ok(&["-tag-output", "prog"]).tag_output);
-        for bad in [&["--timeout", "0", "p"][..], &["--timeout", "x", "p"], &["--kill-grace", "-1", "p"]] {
-            usage_err(bad);
-        }
-    }
-
-    #[test]
-    fn hosts_are_rejected() {
-        for form in [
-            &["-H", "a,b"][..],
-            &["--host", "a"],
-            &["-host", "a"],
-            &["--hostfile", "f"],
-            &["-hostfile", "f"],
-            &["--machinefile", "f"],
-        ] {
-            let mut args = form.to_vec();
-            args.extend(["-n", "2", "prog"]);
-            let msg = usage_err(&args);
-            assert!(msg.contains("local ranks only") && msg.contains("PARTYLINE_PEERS"), "{msg}");
-        }
-    }
-
-    #[test]
-    fn missing_program_and_unknown_options() {
-        assert!(usage_err(&["-n", "2"]).contains("no program given"));
-        assert!(usage_err(&["--bogus", "prog"]).contains("--bogus"));
-    }
-
-    #[test]
-    fn help_and_version_exit_zero() {
-        for flag in ["--help", "-h", "--version", "-V"] {
-            match parse([OsString::from("mpiexec"), flag.into()], env) {
-                Err(ArgsError::Clap(e)) => assert_eq!(e.exit_code(), 0, "{flag}"),
-                other => panic!("{flag}: {other:?}"),
-            }
-        }
-        let Err(ArgsError::Clap(e)) = parse(["mpirun".into(), "--version".into()], env) else {
-            panic!("--version did not stop parsing")
-        };
-        assert_eq!(e.to_string().trim(), concat!("partyrun (partyline) ", env!("CARGO_PKG_VERSION")));
-    }
-}
+mod tests;
