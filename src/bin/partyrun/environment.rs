@@ -35,22 +35,39 @@ impl JobEnv {
 
     /// The variables for one rank, whose inherited listening socket is `listen_fd`.
     pub fn rank_vars(&self, rank: usize, listen_fd: i32) -> Vec<(&'static str, OsString)> {
-        let (rank_s, size_s) = (rank.to_string(), self.size.to_string());
-        vec![
-            ("PARTYLINE_RANK", rank_s.clone().into()),
-            ("PARTYLINE_SIZE", size_s.clone().into()),
-            ("PARTYLINE_PEERS", self.peers.clone().into()),
-            ("PARTYLINE_LISTEN_FD", listen_fd.to_string().into()),
-            ("PARTYLINE_JOB_ID", self.job_id.clone()),
-            ("PARTYLINE_LAUNCHER", "partyrun".into()),
-            // For scripts written for Open MPI or MPICH.
-            ("OMPI_COMM_WORLD_RANK", rank_s.clone().into()),
-            ("OMPI_COMM_WORLD_SIZE", size_s.clone().into()),
-            ("OMPI_COMM_WORLD_LOCAL_RANK", rank_s.clone().into()),
-            ("PMI_RANK", rank_s.into()),
-            ("PMI_SIZE", size_s.into()),
-        ]
+        let mut vars = identity_vars(rank, self.size, rank, &self.job_id);
+        vars.push(("PARTYLINE_PEERS", self.peers.clone().into()));
+        vars.push(("PARTYLINE_LISTEN_FD", listen_fd.to_string().into()));
+        vars
     }
+}
+
+/// Who a rank is, for the library and for scripts written for Open MPI or MPICH; the same in
+/// every kind of job. `local_rank` counts the ranks on the same host.
+pub fn identity_vars(rank: usize, size: usize, local_rank: usize, job_id: &OsString) -> Vec<(&'static str, OsString)> {
+    let (rank_s, size_s) = (rank.to_string(), size.to_string());
+    vec![
+        ("PARTYLINE_RANK", rank_s.clone().into()),
+        ("PARTYLINE_SIZE", size_s.clone().into()),
+        ("PARTYLINE_JOB_ID", job_id.clone()),
+        ("PARTYLINE_LAUNCHER", "partyrun".into()),
+        ("OMPI_COMM_WORLD_RANK", rank_s.clone().into()),
+        ("OMPI_COMM_WORLD_SIZE", size_s.clone().into()),
+        ("OMPI_COMM_WORLD_LOCAL_RANK", local_rank.to_string().into()),
+        ("PMI_RANK", rank_s.into()),
+        ("PMI_SIZE", size_s.into()),
+    ]
+}
+
+/// The variables that send a rank of a job across hosts to partyrun's rendezvous at `coordinator`.
+pub fn rendezvous_vars(coordinator: &str) -> Vec<(&'static str, OsString)> {
+    vec![("PARTYLINE_COORDINATOR", coordinator.into()), ("PARTYLINE_COORDINATOR_ROLE", "external".into())]
+}
+
+/// A job id given with -x, else in partyrun's environment.
+pub fn given_job_id(exports: &[(OsString, OsString)]) -> Option<OsString> {
+    let exported = exports.iter().rev().find(|(k, _)| k == "PARTYLINE_JOB_ID").map(|(_, v)| v.clone());
+    exported.or_else(|| std::env::var_os("PARTYLINE_JOB_ID"))
 }
 
 /// The job id: `given` (from -x or partyrun's environment) if set, else 16 random hex digits.

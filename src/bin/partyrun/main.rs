@@ -1,15 +1,23 @@
-//! partyrun, also installed as mpirun and mpiexec: starts and supervises a job's local ranks.
+//! partyrun, also installed as mpirun and mpiexec: starts and supervises a job's ranks, on this host or across hosts over SSH.
 
+mod agent;
 mod args;
 mod argv;
 mod blame;
 mod certs;
+mod cluster;
+mod compat;
 mod coordinator;
 mod environment;
+mod hosts;
 mod job;
 mod output;
+mod protocol;
+mod pty;
 mod reaper;
+mod remote;
 mod reports;
+mod secret;
 mod signals;
 mod supervisor;
 
@@ -50,6 +58,9 @@ fn main() {
     if coordinator::requested(&argv) {
         std::process::exit(coordinator::main(argv));
     }
+    if agent::requested(&argv) {
+        std::process::exit(agent::main());
+    }
     let cfg = match args::parse(argv, |name| std::env::var_os(name)) {
         Ok(cfg) => cfg,
         Err(args::ArgsError::Clap(e)) => e.exit(),
@@ -62,6 +73,9 @@ fn main() {
 }
 
 fn run(cfg: &args::Config) -> i32 {
+    for warning in &cfg.warnings {
+        report(warning);
+    }
     if let Err(e) = signals::install() {
         report(format_args!("cannot install signal handlers: {e}"));
         return 1;

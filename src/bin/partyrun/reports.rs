@@ -34,7 +34,12 @@ impl ReportDir {
 
     /// What rank `rank` reported; read after it exited, so the report is complete.
     pub fn read(&self, rank: usize) -> Option<Report> {
-        blame::parse_report(&std::fs::read_to_string(self.path(rank)).ok()?)
+        blame::parse_report(&self.read_raw(rank)?)
+    }
+
+    /// The report's text as the rank wrote it (the remote agent relays it to partyrun).
+    pub fn read_raw(&self, rank: usize) -> Option<String> {
+        std::fs::read_to_string(self.path(rank)).ok()
     }
 }
 

@@ -96,9 +96,20 @@ pub fn supervise(ranks: &mut [Rank], timeout: Option<Duration>, grace: Duration,
         }
 
         let stopping = escalation.term_sent || escalation.kill_sent;
+        give_up_on_silent_hosts(ranks, now);
         for i in reaper::reap(ranks) {
-            let exit = ranks[i].exit.unwrap_or(Exit::Lost);
-            let cause = match reports.and_then(|r| r.read(i)) {
+            let mut exit = ranks[i].exit.unwrap_or(Exit::Lost);
+            let mut remote_report = None;
+            if let Some(remote) = &ranks[i].remote {
+                // The session's own exit status stands in for the rank's only when the host
+                // could not report it.
+                let outcome = remote.outcome(i, exit);
+                exit = outcome.exit;
+                ranks[i].exit = Some(exit);
+                ranks[i].note = outcome.note;
+                remote_report = outcome.report.as_deref().and_then(blame::parse_report);
+            }
+            let cause = match remote_report.or_else(|| reports.and_then(|r| r.read(i))) {
                 Some(report) => Cause::Collateral(report),
                 None if stopping => Cause::Stopped,
                 None => Cause::Own,
@@ -116,7 +127,7 @@ pub fn supervise(ranks: &mut [Rank], timeout: Option<Duration>, grace: Duration,
         let done = all_exited(ranks);
         if outcome.is_none() {
             if let Some(culprit) = blame::culprit(&records, done) {
-                report(describe(culprit, ranks[culprit.rank].pid, done));
+                report(describe(culprit, &ranks[culprit.rank], done));
                 outcome = Some(culprit.exit.status());
             }
         }
@@ -132,10 +143,27 @@ pub fn supervise(ranks: &mut [Rank], timeout: Option<Duration>, grace: Duration,
     }
 }
 
+/// Kills the sessions of hosts that have not answered within the connect timeout.
+fn give_up_on_silent_hosts(ranks: &[Rank], now: Instant) {
+    for rank in ranks.iter().filter(|r| r.exit.is_none()) {
+        if rank.remote.as_ref().is_some_and(|r| r.give_up_if_silent(now)) {
+            // SAFETY: kill takes plain integers; the pid is an unreaped child of ours.
+            unsafe { libc::kill(rank.pid, libc::SIGKILL) };
+        }
+    }
+}
+
 /// The one line that names the rank to blame: "rank 2 (pid 9) exited with status 3; stopping
-/// the other ranks".
-fn describe(culprit: &Record, pid: libc::pid_t, all_exited: bool) -> String {
-    let mut msg = format!("rank {} (pid {pid}) {}", culprit.rank, culprit.exit.describe());
+/// the other ranks", or "rank 2 on host m2 ...", or what partyrun found wrong with its host.
+fn describe(culprit: &Record, rank: &Rank, all_exited: bool) -> String {
+    let whom = match &rank.remote {
+        Some(remote) => format!("rank {} on {}", culprit.rank, remote.host),
+        None => format!("rank {} (pid {})", culprit.rank, rank.pid),
+    };
+    let mut msg = match &rank.note {
+        Some(note) => note.clone(),
+        None => format!("{whom} {}", culprit.exit.describe()),
+    };
     match &culprit.cause {
         Cause::Own => {}
         Cause::Collateral(r) => {
