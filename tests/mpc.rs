@@ -3,44 +3,10 @@
 mod common;
 
 use common::*;
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::OnceLock;
-
-const SOURCES: &[&str] = &["mpc.c", "rss.c", "circuits.c"];
-
-/// Compile the multi-file example once against include/mpi.h and libpartyline.
-fn mpc() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        ensure_library();
-        let dir = root().join("c-examples/mpc");
-        let target = target_dir();
-        let out = build_dir().join("mpc");
-        let mut cmd = Command::new("cc");
-        cmd.args(["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror"])
-            .arg(format!("-I{}", root().join("include").display()))
-            .args(SOURCES.iter().map(|s| dir.join(s)))
-            .arg(format!("-L{}", target.display()))
-            .arg("-lpartyline")
-            .arg(format!("-Wl,-rpath,{}", target.display()))
-            .arg("-o")
-            .arg(&out);
-        let res = cmd.output().unwrap_or_else(|e| panic!("cannot run the compiler for c-examples/mpc: {e}"));
-        assert!(
-            res.status.success(),
-            "compiling c-examples/mpc failed ({cmd:?}):\n{}{}",
-            String::from_utf8_lossy(&res.stdout),
-            String::from_utf8_lossy(&res.stderr)
-        );
-        out
-    })
-    .clone()
-}
 
 /// Run mpc with three ranks, each output line tagged with its rank.
 fn run_tagged(args: &[&str]) -> Output {
-    let cmd = partyrun_cmd_with(&["--tag-output"], 3, &mpc(), args);
+    let cmd = partyrun_cmd_with(&["--tag-output"], 3, &mpc_example(), args);
     run(cmd, format!("partyrun --tag-output -n 3 mpc {}", args.join(" ")), secs(180))
 }
 
@@ -84,7 +50,7 @@ fn mpc_blocking_ring_above_eager_limit() {
 #[test]
 fn mpc_needs_exactly_three_parties() {
     for n in [2, 4] {
-        let out = partyrun_run(n, &mpc(), &[], secs(60));
+        let out = partyrun_run(n, &mpc_example(), &[], secs(60));
         assert!(!out.status.success(), "mpc must fail with {n} ranks: {}", out.describe());
         out.assert_stderr_contains(&format!("mpc needs exactly 3 parties, got {n}"));
         assert!(!out.stdout.contains("mpc: OK"), "{}", out.describe());
@@ -94,7 +60,7 @@ fn mpc_needs_exactly_three_parties() {
 /// A corrupted share (-F: rank 2 flips a bit) is caught by rank 0's check.
 #[test]
 fn mpc_detects_a_corrupted_share() {
-    let out = partyrun_run(3, &mpc(), &["-n", "1000", "-e", "0", "-F"], secs(60));
+    let out = partyrun_run(3, &mpc_example(), &["-n", "1000", "-e", "0", "-F"], secs(60));
     assert!(!out.status.success(), "a corrupted share must fail the job: {}", out.describe());
     out.assert_stderr_contains("MISMATCH in equality at element 500 of 1000");
     assert!(!out.stdout.contains("mpc: OK"), "{}", out.describe());

@@ -258,3 +258,34 @@ pub fn rank_cmd_on(
     ports.hand_to(rank, &mut cmd);
     cmd
 }
+
+/// c-examples/mpc (three-party replicated secret sharing, several files), compiled once against
+/// include/mpi.h and libpartyline.
+pub fn mpc_example() -> PathBuf {
+    const SOURCES: &[&str] = &["mpc.c", "rss.c", "circuits.c"];
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        ensure_library();
+        let dir = root().join("c-examples/mpc");
+        let target = target_dir();
+        let out = build_dir().join("mpc");
+        let mut cmd = Command::new("cc");
+        cmd.args(["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror"])
+            .arg(format!("-I{}", root().join("include").display()))
+            .args(SOURCES.iter().map(|s| dir.join(s)))
+            .arg(format!("-L{}", target.display()))
+            .arg("-lpartyline")
+            .arg(format!("-Wl,-rpath,{}", target.display()))
+            .arg("-o")
+            .arg(&out);
+        let res = cmd.output().unwrap_or_else(|e| panic!("cannot run the compiler for c-examples/mpc: {e}"));
+        assert!(
+            res.status.success(),
+            "compiling c-examples/mpc failed ({cmd:?}):\n{}{}",
+            String::from_utf8_lossy(&res.stdout),
+            String::from_utf8_lossy(&res.stderr)
+        );
+        out
+    })
+    .clone()
+}

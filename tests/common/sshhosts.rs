@@ -352,7 +352,9 @@ impl SshHosts {
         let mut cmd = Command::new("ip");
         // Frames bridged between two hosts reach br0 only because tcpdump makes it promiscuous
         // (so no -p). -Z root: tcpdump must not drop to a user who cannot write the file.
-        cmd.args(["netns", "exec", &self.launcher_ns, "tcpdump", "-i", "br0", "-U", "-n", "-s", "0", "-Z", "root"]);
+        // A snapshot of 512 bytes holds a plaintext marker (it repeats every few dozen bytes) and
+        // keeps the file small enough to search while bulk traffic runs.
+        cmd.args(["netns", "exec", &self.launcher_ns, "tcpdump", "-i", "br0", "-U", "-n", "-s", "512", "-Z", "root"]);
         cmd.args(["-B", "65536", "-w"]).arg(&file);
         let dump = spawn(cmd, format!("tcpdump in {}", self.launcher_ns));
         dump.wait_for_stderr("listening on", secs(20));
@@ -403,7 +405,9 @@ impl Capture {
         let pid = self.dump.pid().expect("tcpdump is running");
         // SAFETY: kill(2) on the tcpdump this capture started; SIGINT makes it flush and exit.
         unsafe { libc::kill(pid as libc::pid_t, libc::SIGINT) };
-        self.dump.wait(secs(20));
+        // `wait` counts from tcpdump's start, which may be long ago.
+        let limit = self.dump.started().elapsed() + secs(20);
+        self.dump.wait(limit);
         let bytes = std::fs::read(&self.file).unwrap_or_else(|e| panic!("cannot read capture {:?}: {e}", self.file));
         let _ = std::fs::remove_file(&self.file);
         bytes
