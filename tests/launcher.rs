@@ -318,9 +318,69 @@ fn unusable_programs_and_arguments() {
         sh(&format!("-n {n}"), "true").expect(2, &["1 to 64 ranks"]);
     }
     partyrun(&["-n", "2"]).expect(2, &["no program given"]);
-    for hosts in ["--host a,b", "-H a", "--hostfile f", "-machinefile f"] {
-        sh(hosts, "true").expect(2, &["local ranks only", "PARTYLINE_PEERS"]);
+    sh("--host a,b -n 3", "true").expect(2, &["3 ranks asked for", "2 slots", "--oversubscribe"]);
+    for hosts in ["--hostfile /nonexistent/f", "-machinefile /nonexistent/f", "-f /nonexistent/f"] {
+        sh(hosts, "true").expect(2, &["cannot read the host file /nonexistent/f"]);
     }
+}
+
+/// Scripts written for Open MPI or MPICH pass their options: those with a meaning work, the
+/// others are named once and ignored. Hosts that are this machine make a local job (no SSH).
+#[test]
+fn other_launchers_options_work_for_a_local_job() {
+    let out = partyrun(&argv(
+        "--mca btl tcp,self --mca btl_tcp_if_include lo -mca pml ob1 -genv A 1 -env B 2 -n 2",
+        &["sh", "-c", "echo $A$B"],
+    ));
+    out.expect(0, &["ignoring --mca btl tcp,self, --mca pml ob1: Open MPI settings that have no meaning"]);
+    assert_eq!(sorted_lines(&out.stdout), ["12", "12"]);
+    let out = partyrun(&argv("--host localhost:2,127.0.0.1 --wdir /tmp", &["sh", "-c", "echo $PARTYLINE_RANK $(pwd)"]));
+    out.expect(0, &[]);
+    assert_eq!(sorted_lines(&out.stdout), ["0 /tmp", "1 /tmp", "2 /tmp"]);
+}
+
+/// A host whose session never answers (here a launch agent that only sleeps) is given up after
+/// PARTYLINE_CONNECT_TIMEOUT (plus a margin for SSH), with the rank and host named.
+#[test]
+fn a_host_that_never_answers_is_given_up() {
+    let dir = scratch_dir();
+    let agent = dir.join("silent-agent");
+    std::fs::write(&agent, "#!/bin/sh\nexec sleep 3600\n").expect("write the agent script");
+    std::fs::set_permissions(&agent, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    let agent = agent.to_str().expect("utf-8 path");
+    let out = partyrun(&["--launch-agent", agent, "--host", "far", "-x", "PARTYLINE_CONNECT_TIMEOUT=1", "true"]);
+    out.expect(128 + 9, &["cannot start rank 0: far did not answer within 6 s"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The remote agent checks the launcher's version before reading anything else, and refuses
+/// another version with a message that says what to do.
+#[test]
+fn the_remote_agent_refuses_another_version() {
+    let mut greeting = b"PARTYAG\x01".to_vec();
+    let version = b"0.0.0-elsewhere";
+    greeting.extend_from_slice(&(version.len() as u32).to_le_bytes());
+    greeting.extend_from_slice(version);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_partyrun"))
+        .arg("--remote-agent")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn partyrun --remote-agent");
+    std::io::Write::write_all(child.stdin.as_mut().expect("stdin"), &greeting).expect("send the greeting");
+    let out = child.wait_with_output().expect("wait for the agent");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("is 0.0.0-elsewhere; install the same partyline version on every host"), "{said}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_partyrun"))
+        .arg("--remote-agent")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run partyrun --remote-agent");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--remote-agent"), "{out:?}");
 }
 
 #[test]

@@ -147,6 +147,11 @@ fn host_files_mca_pairs_and_a_launch_agent() {
     let out = run(cmd, "partyrun --host localhost,h1,h2 ring", secs(120));
     out.assert_success();
     assert!(out.stdout.contains("[rank 0] ring"), "{}", out.describe());
+
+    // The ranks reach partyrun at an address the user gives.
+    let mut cmd = partyrun_in(&hosts, &["--host", &host_list(&hosts), "--launcher-address", hosts.launcher_addr()]);
+    cmd.arg(&ring);
+    run(cmd, "partyrun --launcher-address ... ring", secs(120)).assert_success();
 }
 
 #[test]
@@ -165,6 +170,17 @@ fn stdin_reaches_a_remote_rank_0_and_output_survives_an_abort() {
     let out = run(cmd, "printf ... | partyrun --host ... stdin_echo", secs(120));
     out.assert_success();
     assert!(out.stdout.contains("rank 0 read 24 bytes in 2 lines, first: hello over ssh"), "{}", out.describe());
+
+    // -x settings and --wdir reach the remote rank; without --wdir it runs where partyrun does.
+    let script = "echo \"$GREETING from $(pwd)\"";
+    let mut cmd = partyrun_in(&hosts, &["--host", "h1", "--wdir", "/tmp", "-x", "GREETING=hi there", "sh", "-c", script]);
+    let out = run(cmd, "partyrun --host h1 --wdir /tmp -x GREETING=...", secs(120));
+    out.assert_success();
+    assert_eq!(out.stdout.trim(), "hi there from /tmp", "{}", out.describe());
+    let mut cmd = partyrun_in(&hosts, &["--host", "h2", "-x", "GREETING=hello", "sh", "-c", script]);
+    cmd.current_dir(build_dir());
+    let out = run(cmd, "partyrun --host h2 -x GREETING=...", secs(120));
+    assert_eq!(out.stdout.trim(), format!("hello from {}", build_dir().display()), "{}", out.describe());
 
     let mut cmd = partyrun_in(&hosts, &["--host", &list, "-n", "3"]);
     cmd.arg(&abort);
