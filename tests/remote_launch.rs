@@ -173,7 +173,7 @@ fn stdin_reaches_a_remote_rank_0_and_output_survives_an_abort() {
 
     // -x settings and --wdir reach the remote rank; without --wdir it runs where partyrun does.
     let script = "echo \"$GREETING from $(pwd)\"";
-    let mut cmd = partyrun_in(&hosts, &["--host", "h1", "--wdir", "/tmp", "-x", "GREETING=hi there", "sh", "-c", script]);
+    let cmd = partyrun_in(&hosts, &["--host", "h1", "--wdir", "/tmp", "-x", "GREETING=hi there", "sh", "-c", script]);
     let out = run(cmd, "partyrun --host h1 --wdir /tmp -x GREETING=...", secs(120));
     out.assert_success();
     assert_eq!(out.stdout.trim(), "hi there from /tmp", "{}", out.describe());
