@@ -3,10 +3,11 @@
 use crate::args::Config;
 use crate::environment::{self, JobEnv};
 use crate::output::{Forwarders, Stream};
+use crate::pty::{self, MasterReader};
 use crate::reports::ReportDir;
 use crate::Fatal;
 use std::ffi::OsStr;
-use std::io;
+use std::io::{self, Read};
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
@@ -50,7 +51,7 @@ pub struct Rank {
     pub exit: Option<Exit>,
 }
 
-/// The ranks started so far, and the threads copying their output (with --tag-output).
+/// The ranks started so far, and the threads copying their output to ours.
 pub struct Job {
     pub ranks: Vec<Rank>,
     pub forwarders: Option<Forwarders>,
@@ -108,8 +109,22 @@ impl Job {
         }
         // Like mpirun: only rank 0 reads our stdin, so ranks do not compete for it.
         cmd.stdin(if rank == 0 { Stdio::inherit() } else { Stdio::null() });
+        // stdout is a pty when we can open one: C stdio then flushes each line instead of
+        // losing a buffer's worth when the rank crashes. Without one, stdout is as before.
+        let master = match pty::open() {
+            Ok(pty) => {
+                cmd.stdout(Stdio::from(pty.slave));
+                Some(pty.master)
+            }
+            Err(_) => {
+                if cfg.tag_output {
+                    cmd.stdout(Stdio::piped());
+                }
+                None
+            }
+        };
         if cfg.tag_output {
-            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+            cmd.stderr(Stdio::piped());
         }
         let parent = std::process::id() as libc::pid_t;
         // SAFETY: the closure runs in the forked child before exec and only makes
@@ -117,16 +132,44 @@ impl Job {
         unsafe {
             cmd.pre_exec(move || prepare_child(parent, listen_fd));
         }
-        let mut child = cmd.spawn().map_err(|e| exec_failure(&cfg.program, rank, &e))?;
+        let spawned = cmd.spawn();
+        // `cmd` holds our copy of the pty slave: close it now, or the master never sees end of file.
+        drop(cmd);
+        let mut child = spawned.map_err(|e| exec_failure(&cfg.program, rank, &e))?;
         self.ranks.push(Rank { pid: child.id() as libc::pid_t, exit: None });
-        if let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) {
-            let forwarders = self.forwarders.get_or_insert_with(Forwarders::new);
-            forwarders
-                .start(rank, out, Stream::Stdout)
-                .and_then(|()| forwarders.start(rank, err, Stream::Stderr))
-                .map_err(|e| Fatal::new(1, format!("cannot start a thread to copy rank {rank}'s output: {e}")))?;
-        }
+        let out: Option<Box<dyn Read + Send>> = match master {
+            Some(master) => Some(Box::new(MasterReader(master))),
+            None => child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>),
+        };
+        self.forward(rank, out, child.stderr.take(), cfg.tag_output)
+            .map_err(|e| Fatal::new(1, format!("cannot start a thread to copy rank {rank}'s output: {e}")))?;
         // Dropping `child` neither kills nor waits for it: the supervisor reaps it by pid.
+        Ok(())
+    }
+
+    /// Starts the threads copying a rank's `out` (with `tag` prefixed line by line, else raw)
+    /// and `err` (always prefixed: it is only captured with --tag-output).
+    fn forward(
+        &mut self,
+        rank: usize,
+        out: Option<impl Read + Send + 'static>,
+        err: Option<impl Read + Send + 'static>,
+        tag: bool,
+    ) -> io::Result<()> {
+        if out.is_none() && err.is_none() {
+            return Ok(());
+        }
+        let forwarders = self.forwarders.get_or_insert_with(Forwarders::new);
+        if let Some(out) = out {
+            if tag {
+                forwarders.start(rank, out, Stream::Stdout)?;
+            } else {
+                forwarders.start_raw(rank, out)?;
+            }
+        }
+        if let Some(err) = err {
+            forwarders.start(rank, err, Stream::Stderr)?;
+        }
         Ok(())
     }
 }

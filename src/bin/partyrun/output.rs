@@ -1,4 +1,4 @@
-//! `--tag-output`: copies the ranks' stdout and stderr line by line, prefixed with the rank.
+//! Copies the ranks' output to partyrun's: as it comes, or line by line prefixed with the rank (`--tag-output`).
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -15,6 +15,9 @@ pub enum Stream {
     Stderr,
 }
 
+/// Chunks read at once by the raw copy; a rank's write may arrive in several.
+const CHUNK: usize = 64 * 1024;
+
 /// The forwarding threads of a job; each reports on `done` when its pipe closes.
 pub struct Forwarders {
     done_tx: Sender<()>,
@@ -30,11 +33,21 @@ impl Forwarders {
 
     /// Forwards `pipe` to our `stream`, each line prefixed with `[rank N] `.
     pub fn start(&mut self, rank: usize, pipe: impl Read + Send + 'static, stream: Stream) -> io::Result<()> {
+        self.run(rank, move || forward(format!("[rank {rank}] ").as_bytes(), pipe, |msg| emit(stream, msg)))
+    }
+
+    /// Copies `pipe` to our stdout unchanged, each chunk flushed as it comes, so that a prompt
+    /// without a newline shows at once.
+    pub fn start_raw(&mut self, rank: usize, pipe: impl Read + Send + 'static) -> io::Result<()> {
+        self.run(rank, move || copy_raw(pipe, |chunk| emit(Stream::Stdout, chunk)))
+    }
+
+    fn run(&mut self, rank: usize, copy: impl FnOnce() -> io::Result<()> + Send + 'static) -> io::Result<()> {
         let done = self.done_tx.clone();
         thread::Builder::new().name(format!("rank{rank}-output")).spawn(move || {
             // A write error (say, our stdout is a closed pipe) ends forwarding; dropping the
-            // pipe then gives the rank EPIPE, as it would get writing to that pipe directly.
-            let _ = forward(format!("[rank {rank}] ").as_bytes(), pipe, |msg| emit(stream, msg));
+            // pipe then gives the rank an error (EPIPE, or EIO on a pty), as writing there directly would.
+            let _ = copy();
             let _ = done.send(());
         })?;
         self.running += 1;
@@ -86,6 +99,21 @@ fn forward(prefix: &[u8], pipe: impl Read, mut sink: impl FnMut(&[u8]) -> io::Re
     }
 }
 
+/// Copies `pipe` to `sink` in chunks as they arrive, without looking at them.
+fn copy_raw(mut pipe: impl Read, mut sink: impl FnMut(&[u8]) -> io::Result<()>) -> io::Result<()> {
+    let mut buf = vec![0; CHUNK];
+    loop {
+        let n = match pipe.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // As in `forward`: a read error means the rank is gone.
+            Err(_) => return Ok(()),
+        };
+        sink(&buf[..n])?;
+    }
+}
+
 /// Writes one whole message under the stream's lock, so lines from different ranks never mix.
 fn emit(stream: Stream, msg: &[u8]) -> io::Result<()> {
     match stream {
@@ -120,6 +148,18 @@ mod tests {
     fn prefixes_lines_and_keeps_an_unterminated_last_line() {
         assert_eq!(run(b"a\n\nb"), [&b"[rank 2] a\n"[..], b"[rank 2] \n", b"[rank 2] b\n"]);
         assert!(run(b"").is_empty());
+    }
+
+    #[test]
+    fn raw_copy_keeps_every_byte() {
+        let input: Vec<u8> = (0..=255u8).cycle().take(3 * CHUNK + 7).collect();
+        let mut got = Vec::new();
+        copy_raw(&input[..], |c| {
+            got.extend_from_slice(c);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(got, input);
     }
 
     #[test]
