@@ -249,6 +249,40 @@ fn tag_output_prefixes_every_line() {
 }
 
 #[test]
+fn output_printed_before_a_crash_is_kept() {
+    // Without a pty, stdio fully buffers a pipe and the abort would discard rank 1's line.
+    let program = common::compile("tests/c/print_then_abort.c");
+    let program = program.to_str().expect("UTF-8 path");
+    for options in ["-n 3", "--tag-output -n 3"] {
+        let out = partyrun(&argv(options, &[program]));
+        out.expect(134, &["rank 1 (pid ", "SIGABRT"]);
+        let tag = |r: usize| if options.contains("tag") { format!("[rank {r}] ") } else { String::new() };
+        let want: Vec<String> =
+            (0..3).map(|r| format!("{}Runtime Setup...OK rank {r} (stdout is a terminal)", tag(r))).collect();
+        assert_eq!(sorted_lines(&out.stdout), want, "{options}");
+    }
+}
+
+#[test]
+fn ranks_see_a_terminal_that_passes_bytes_unchanged() {
+    let out = sh("-n 2", "[ -t 1 ] && echo tty$PARTYLINE_RANK");
+    out.expect(0, &[]);
+    assert_eq!(sorted_lines(&out.stdout), ["tty0", "tty1"]);
+
+    // Every byte value, \r and \n among them, 5 MiB in all: partyrun's stdout gets exactly that.
+    let data: Vec<u8> = (0..=255u8).cycle().take(256 * 20 * 1024).collect();
+    let input = scratch_dir();
+    let file = input.join("data");
+    std::fs::write(&file, &data).expect("write data");
+    let out = Launch::start(&argv("-n 1 sh -c", &["cat \"$DATA\""]), &[("DATA", file.to_str().unwrap())]).wait();
+    let _ = std::fs::remove_dir_all(&input);
+    out.expect(0, &[]);
+    let got = std::fs::read(out.dir.join("stdout")).expect("read stdout");
+    assert_eq!(got.len(), data.len());
+    assert!(got == data, "partyrun changed the bytes");
+}
+
+#[test]
 fn each_rank_inherits_only_its_own_listener() {
     let out = sh("-n 3", "readlink /proc/self/fd/$PARTYLINE_LISTEN_FD; ls -l /proc/self/fd | grep -c socket:");
     out.expect(0, &[]);

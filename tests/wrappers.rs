@@ -11,27 +11,30 @@ use std::sync::OnceLock;
 /// reported by every test that needs it rather than retried.
 fn prefix() -> PathBuf {
     static PREFIX: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let res = PREFIX.get_or_init(|| {
-        let dir = build_dir().join("prefix");
-        let _ = std::fs::remove_dir_all(&dir);
-        let mut cmd = Command::new("make");
-        cmd.current_dir(root()).arg("install").arg(format!("PREFIX={}", dir.display()));
-        // The Makefile installs from the repository's target/release; an outer
-        // CARGO_TARGET_DIR would make cargo build somewhere else. An outer make's
-        // jobserver descriptors are not ours to inherit.
-        for v in ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR", "DESTDIR", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"] {
-            cmd.env_remove(v);
-        }
-        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cmd, "make install", secs(1800))));
-        match out {
-            Ok(out) if out.status.success() => dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display())),
-            Ok(out) => Err(out.describe()),
-            Err(_) => Err("make install timed out (see the panic above)".to_string()),
-        }
-    });
+    let res = PREFIX.get_or_init(|| make_install("prefix", &[]));
     match res {
         Ok(p) => p.clone(),
         Err(e) => panic!("`make install` into a temporary prefix failed: {e}"),
+    }
+}
+
+/// `make install PREFIX=<build dir>/<name> <extra>`; the prefix, or why it failed.
+fn make_install(name: &str, extra: &[&str]) -> Result<PathBuf, String> {
+    let dir = build_dir().join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut cmd = Command::new("make");
+    cmd.current_dir(root()).arg("install").arg(format!("PREFIX={}", dir.display())).args(extra);
+    // The Makefile installs from the repository's target/release; an outer
+    // CARGO_TARGET_DIR would make cargo build somewhere else. An outer make's
+    // jobserver descriptors are not ours to inherit.
+    for v in ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR", "DESTDIR", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "DEBUG"] {
+        cmd.env_remove(v);
+    }
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cmd, "make install", secs(1800))));
+    match out {
+        Ok(out) if out.status.success() => dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display())),
+        Ok(out) => Err(out.describe()),
+        Err(_) => Err("make install timed out (see the panic above)".to_string()),
     }
 }
 
@@ -87,6 +90,18 @@ fn install_layout() {
         let got = std::fs::read_link(p.join(link)).unwrap_or_else(|e| panic!("{link} is not a symlink: {e}"));
         assert_eq!(got, Path::new(target), "{link}");
     }
+    // Stripped (the release build keeps debug info for profiling), the exports intact.
+    let so = p.join("lib/libpartyline.so");
+    assert!(!has_section(&so, ".debug_info"), "the installed libpartyline.so has debug info");
+    let size = std::fs::metadata(&so).expect("libpartyline.so").len();
+    assert!(size < 8 << 20, "the installed libpartyline.so is {size} bytes");
+    let exports = binutils("nm", &["-D", "--defined-only"], &so);
+    assert!(exports.lines().any(|l| l.ends_with(" T MPI_Init")), "MPI_Init is not exported");
+    for f in ["lib/libpartyline.a", "bin/partyrun", "bin/mpicc"] {
+        assert!(!has_section(&p.join(f), ".debug_info"), "the installed {f} has debug info");
+    }
+    assert!(!p.join("lib/.debug").exists(), "lib/.debug without DEBUG=1");
+
     let pc = std::fs::read_to_string(p.join("lib/pkgconfig/partyline.pc")).expect("partyline.pc");
     assert!(pc.contains(&format!("prefix={}\n", p.display())), "{pc}");
     assert!(pc.contains(&format!("Version: {}\n", env!("CARGO_PKG_VERSION"))), "{pc}");
@@ -104,6 +119,22 @@ fn install_layout() {
             }
         }
     }
+}
+
+#[test]
+fn install_debug_keeps_the_debug_info_apart() {
+    // After the plain install: both write target/release/partyline.pc, so they must not overlap.
+    prefix();
+    let p = make_install("prefix-debug", &["DEBUG=1"]).unwrap_or_else(|e| panic!("make install DEBUG=1 failed: {e}"));
+    let so = p.join("lib/libpartyline.so");
+    let debug = p.join("lib/.debug/libpartyline.so.debug");
+    assert!(!has_section(&so, ".debug_info") && has_section(&so, ".gnu_debuglink"));
+    assert!(has_section(&debug, ".debug_info"), "{} has no debug info", debug.display());
+
+    let mut cmd = Command::new("make");
+    cmd.current_dir(root()).arg("uninstall").arg(format!("PREFIX={}", p.display())).env_remove("DESTDIR");
+    run(cmd, "make uninstall", secs(60)).assert_success();
+    assert!(!so.exists() && !debug.exists() && !p.join("lib/.debug").exists(), "make uninstall left files behind");
 }
 
 #[test]

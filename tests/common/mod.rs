@@ -1,10 +1,13 @@
 //! Shared helpers for the process-level tests: build the library and C programs, run them with hard timeouts.
 #![allow(dead_code)]
 
+mod elf;
 mod faultproxy;
 mod ports;
 mod process;
 mod sshhosts;
+#[allow(unused_imports)] // only the install checks use it
+pub use elf::*;
 #[allow(unused_imports)] // only the tests that break links use it
 pub use faultproxy::*;
 pub use ports::*;

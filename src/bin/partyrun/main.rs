@@ -25,7 +25,7 @@ use std::fmt::Display;
 use std::io::Write;
 use std::time::Duration;
 
-/// How long to keep copying --tag-output after the last rank exits, for output still in the pipes.
+/// How long to keep copying the ranks' output after the last one exits, for what is still in the ptys or pipes.
 const OUTPUT_DRAIN: Duration = Duration::from_secs(1);
 
 /// An error that ends partyrun with `status` after reporting `message`.
