@@ -5,19 +5,6 @@ mod common;
 use common::*;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
-
-/// Polls `f` until it returns Some, failing the test after `limit` (a safety net, not a timing claim).
-fn poll<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "gave up after {:.0} s waiting for {what}", limit.as_secs_f64());
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 /// `partyrun ARGS...` in the launcher namespace, with plain `ssh` from PATH using the test's config.
 fn partyrun_in(hosts: &SshHosts, args: &[&str]) -> Command {
@@ -147,6 +134,15 @@ fn host_files_mca_pairs_and_a_launch_agent() {
     let out = run(cmd, "partyrun --host localhost,h1,h2 ring", secs(120));
     out.assert_success();
     assert!(out.stdout.contains("[rank 0] ring"), "{}", out.describe());
+
+    // Orq's form: the interface the ranks use, Open MPI style; partyrun then gives the ranks
+    // that interface's address for its rendezvous.
+    let orq = ["--mca", "btl_tcp_if_include", "br0", "--mca", "oob_tcp_if_include", "br0"];
+    let mut cmd = partyrun_in(&hosts, &["-n", "3", "--host", &host_list(&hosts)]);
+    cmd.args(orq).arg(&ring);
+    let out = run(cmd, "partyrun --mca btl_tcp_if_include br0 --mca oob_tcp_if_include br0 ring", secs(120));
+    out.assert_success();
+    assert!(!out.stderr.contains("ignoring"), "{}", out.describe());
 
     // The ranks reach partyrun at an address the user gives.
     let mut cmd = partyrun_in(&hosts, &["--host", &host_list(&hosts), "--launcher-address", hosts.launcher_addr()]);

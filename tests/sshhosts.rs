@@ -5,19 +5,6 @@ mod common;
 use common::*;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
-
-/// Polls `f` until it returns Some, failing the test after `limit` (a safety net, not a timing claim).
-fn poll<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "gave up after {:.0} s waiting for {what}", limit.as_secs_f64());
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 /// Plain `ssh` (the PATH wrapper with the test's config) from the launcher namespace reaches each
 /// host by its alias, and the remote command runs in that host's namespace.

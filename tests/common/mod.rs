@@ -292,3 +292,15 @@ pub fn mpc_example() -> PathBuf {
     })
     .clone()
 }
+
+/// Polls `f` until it returns Some, failing the test after `limit` (a safety net, not a timing claim).
+pub fn poll<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "gave up after {:.0} s waiting for {what}", limit.as_secs_f64());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
