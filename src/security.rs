@@ -73,6 +73,27 @@ impl Security {
         Ok(Security { tls, insecure, name_pattern })
     }
 
+    /// Credentials handed over as inherited descriptors (`/proc/self/fd/N`, as partyrun does for
+    /// ranks on other hosts) are marked close-on-exec once read, so the program's own children
+    /// do not inherit this rank's key.
+    pub fn keep_handed_keys_from_children(&self) {
+        let paths: Vec<&PathBuf> = match &self.tls {
+            Some(Credentials::Files { ca, cert, key }) => vec![ca, cert, key],
+            Some(Credentials::PreShared(psk)) => vec![psk],
+            None => vec![],
+        };
+        for fd in paths.iter().filter_map(|p| p.to_str()?.strip_prefix("/proc/self/fd/")?.parse::<i32>().ok()) {
+            // SAFETY: fcntl on an integer descriptor touches no memory; on a descriptor that is
+            // not open it fails harmlessly with EBADF.
+            unsafe {
+                let flags = libc::fcntl(fd, libc::F_GETFD);
+                if flags >= 0 {
+                    libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
+                }
+            }
+        }
+    }
+
     /// The certificate name of `rank`.
     pub fn rank_name(&self, rank: usize) -> String {
         self.name_pattern.replace("{rank}", &rank.to_string())

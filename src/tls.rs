@@ -45,6 +45,7 @@ impl Tls {
             Some(Credentials::Files { ca, cert, key }) => authority::load(ca, cert, key)?,
             Some(Credentials::PreShared(path)) => authority::from_psk(path, &security.rank_name(rank))?,
         };
+        security.keep_handed_keys_from_children();
         let provider = Arc::new(provider);
         let mut roots = RootCertStore::empty();
         for (i, ca) in keys.trusted.into_iter().enumerate() {

@@ -34,6 +34,7 @@ fn assert_nothing_left(hosts: &SshHosts, after: &str) {
 #[test]
 fn ring_mpc_and_marker_across_hosts_encrypted_by_default() {
     let (ring, marker, mpc) = (compile("c-examples/ring.c"), compile("tests/c/marker.c"), mpc_example());
+    let sealed = compile("tests/c/keys_sealed.c");
     let Some(hosts) = SshHosts::new("tls", 3) else { return };
     let list = host_list(&hosts);
     let mut capture = None;
@@ -48,6 +49,15 @@ fn ring_mpc_and_marker_across_hosts_encrypted_by_default() {
         assert!(out.stdout.contains(pass), "{}", out.describe());
     }
     let captured = capture.expect("the marker ran").stop();
+    // Each rank got its CA, certificate and key as three in-memory files, which its own
+    // children do not inherit.
+    let mut cmd = partyrun_in(&hosts, &["--host", &list, "-n", "3"]);
+    cmd.arg(&sealed);
+    let out = run(cmd, "partyrun --host ... keys_sealed", secs(120));
+    out.assert_success();
+    for r in 0..3 {
+        assert!(out.stdout.contains(&format!("rank {r}: 3 sealed key files")), "{}", out.describe());
+    }
     let needle = b"PARTYLINE-PLAINTEXT-MARKER";
     assert!(
         !captured.windows(needle.len()).any(|w| w == needle),
