@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 mod accept;
 mod socket_options;
 use accept::accept_peers;
-pub use socket_options::apply_link_socket_options;
+pub use socket_options::{apply_link_socket_options, LinkSocket};
 
 /// The opened mesh, and what repairing its links later needs.
 pub struct Mesh {
@@ -117,14 +117,14 @@ fn open_mesh_with(cfg: &Config, listener: Option<TcpListener>, tls: Option<Arc<T
         }
     }
     for channel in links.iter().flatten() {
-        tune_link(channel.tcp(), cfg.link_timeout, cfg.socket_buffer)?;
+        tune_link(channel.tcp(), &cfg.link_socket())?;
     }
     Ok(links)
 }
 
 /// A link socket's options (see `apply_link_socket_options`), also for reconnected links.
-pub fn tune_link(stream: &impl std::os::fd::AsFd, link_timeout: Duration, buffer: Option<usize>) -> Result<()> {
-    apply_link_socket_options(stream, link_timeout, buffer).map_err(|e| err!(Other, "cannot set socket options: {e}"))
+pub fn tune_link(stream: &impl std::os::fd::AsFd, settings: &LinkSocket) -> Result<()> {
+    apply_link_socket_options(stream, settings).map_err(|e| err!(Other, "cannot set socket options: {e}"))
 }
 
 /// What to check when a peer cannot be reached, or answers as another rank: the peer list is

@@ -26,6 +26,7 @@ pub mod request;
 pub mod runtime;
 pub mod security;
 pub mod shared;
+pub mod socket_settings;
 pub mod spin;
 pub mod stats;
 pub mod sync;

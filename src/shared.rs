@@ -1,6 +1,6 @@
 //! What the compute threads and the progress thread share: the engine's mailbox, the links (each behind its own lock, so either thread can move its bytes), and the wake-up paths.
 
-use crate::config::Config;
+use crate::config::{Config, LinkSocket};
 use crate::engine::stall::DEFER_MAX;
 use crate::engine::{Ctx, Effects, LinkBreak, LinkSettings, Mailbox, Peer};
 use crate::error::{Error, ErrorClass, Fault, Result};
@@ -47,8 +47,7 @@ pub struct Shared {
     /// MPI_ERRORS_ARE_FATAL) or only fails the waits (MPI_ERRORS_RETURN).
     fatal_errors: AtomicBool,
     job_failed: AtomicBool,
-    link_timeout: Duration,
-    socket_buffer: Option<usize>,
+    link_socket: LinkSocket,
 }
 
 mod relink;
@@ -82,8 +81,7 @@ impl Shared {
             relinker,
             fatal_errors: AtomicBool::new(true),
             job_failed: AtomicBool::new(false),
-            link_timeout: config.link_timeout,
-            socket_buffer: config.socket_buffer,
+            link_socket: config.link_socket(),
         }
     }
 

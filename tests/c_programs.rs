@@ -205,3 +205,16 @@ fn example_ring() {
         assert!(out.stdout.lines().any(|l| l.trim() == "ring: OK"), "{}", out.describe());
     }
 }
+
+/// Loopback links keep the kernel's default congestion control (PARTYLINE_CONGESTION unset):
+/// nothing is lost there, and BBR's pacing would only cost CPU. (Across hosts: tests/netns.rs.)
+#[test]
+fn loopback_links_keep_the_default_congestion_control() {
+    let bin = compile("tests/c/congestion.c");
+    let default = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_congestion_control").unwrap_or_default();
+    let out = partyrun_run(3, &bin, &[], secs(90));
+    out.assert_success();
+    for r in 0..3 {
+        out.assert_stdout_contains(&format!("rank {r} links: {0} {0}\n", default.trim()));
+    }
+}

@@ -136,6 +136,38 @@ fn ring_across_namespaces() {
     drop(nss);
 }
 
+/// Links that leave the host use BBR where the kernel offers it (PARTYLINE_CONGESTION unset);
+/// `system` keeps the kernel's default. (Loopback links keep the default: tests/c_programs.rs.)
+#[test]
+fn links_across_hosts_use_bbr() {
+    let bin = compile("tests/c/congestion.c");
+    let allowed = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_allowed_congestion_control").unwrap_or_default();
+    let default = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_congestion_control").unwrap_or_default();
+    let Some((nss, addrs)) = namespaces("cc") else { return };
+    let peers = addrs.iter().map(|a| format!("{a}:7000")).collect::<Vec<_>>().join(",");
+    let job = format!("netns-cc-{}", std::process::id());
+    for (setting, want) in [(None, "bbr"), (Some("system"), default.trim())] {
+        let ranks: Vec<Running> = (0..3)
+            .map(|r| {
+                let mut cmd = Command::new("ip");
+                cmd.args(["netns", "exec", &nss.0[r + 1]]).arg(&bin);
+                set_rank_env(&mut cmd, r, 3, &peers, &job, 20.0);
+                cmd.env("PARTYLINE_INSECURE", "1");
+                if let Some(s) = setting {
+                    cmd.env("PARTYLINE_CONGESTION", s);
+                }
+                spawn(cmd, format!("congestion rank {r} ({setting:?})"))
+            })
+            .collect();
+        let want = if want == "bbr" && !allowed.split_whitespace().any(|a| a == "bbr") { default.trim() } else { want };
+        for (r, out) in wait_all(ranks, secs(120)).into_iter().enumerate() {
+            out.assert_success();
+            out.assert_stdout_contains(&format!("rank {r} links: {want} {want}\n"));
+        }
+    }
+    drop(nss);
+}
+
 /// Rounds of the partition runs, and the round after which rank 2 is cut off: far from the end,
 /// so the job cannot finish without the link.
 const ROUNDS: usize = 100;

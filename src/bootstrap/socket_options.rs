@@ -1,5 +1,6 @@
 //! The socket options every link carries, at bootstrap and after a reconnection alike.
 
+pub use crate::socket_settings::{Congestion, LinkSocket};
 use socket2::{SockRef, TcpKeepalive};
 use std::time::Duration;
 
@@ -10,12 +11,10 @@ const KEEPALIVE_RETRIES: u32 = 4;
 /// the kernel giving up on a dead peer after about `link_timeout`, as our own heartbeat check
 /// does. Without this, unacknowledged data is retried for ~15 minutes (tcp_retries2) and an idle
 /// connection is probed only after two hours.
-pub fn apply_link_socket_options(
-    stream: &impl std::os::fd::AsFd,
-    link_timeout: Duration,
-    socket_buffer: Option<usize>,
-) -> std::io::Result<()> {
+pub fn apply_link_socket_options(stream: &impl std::os::fd::AsFd, settings: &LinkSocket) -> std::io::Result<()> {
+    let (link_timeout, socket_buffer) = (settings.link_timeout, settings.buffer);
     let sock = SockRef::from(stream);
+    set_congestion(&sock, &settings.congestion);
     sock.set_tcp_nodelay(true)?;
     let (idle, interval) = keepalive(link_timeout);
     sock.set_tcp_keepalive(
@@ -34,6 +33,27 @@ pub fn apply_link_socket_options(
     sock.set_write_timeout(None)
 }
 
+/// Sets the congestion control; a refusal is never fatal, since the link works either way.
+fn set_congestion(sock: &SockRef<'_>, congestion: &Congestion) {
+    match congestion {
+        Congestion::System => {}
+        Congestion::Auto => {
+            let leaves_host = sock.peer_addr().ok().and_then(|a| a.as_socket()).is_some_and(|a| !a.ip().is_loopback());
+            if leaves_host {
+                // Kernels without BBR, or that do not allow it to unprivileged users, keep theirs.
+                let _ = sock.set_tcp_congestion(b"bbr");
+            }
+        }
+        Congestion::Named(name) => {
+            if let Err(e) = sock.set_tcp_congestion(name.as_bytes()) {
+                crate::log::warn_repeated("links without the congestion control asked for", &format!(
+                    "cannot use congestion control {name} (PARTYLINE_CONGESTION): {e}; links keep the system default (see /proc/sys/net/ipv4/tcp_allowed_congestion_control)"
+                ));
+            }
+        }
+    }
+}
+
 /// Keepalive idle time and probe interval for `link_timeout` T: the first probe after T/2 of
 /// silence, then one every T/8, so the 4th unanswered probe falls at T/2 + 4 * T/8 = T (to the second). (On
 /// Linux, with TCP_USER_TIMEOUT set, the connection is dropped at the first unanswered probe
@@ -48,6 +68,10 @@ fn keepalive(link_timeout: Duration) -> (Duration, Duration) {
 mod tests {
     use super::*;
     use std::net::{TcpListener, TcpStream};
+
+    fn settings(link_timeout: Duration) -> LinkSocket {
+        LinkSocket { link_timeout, buffer: None, congestion: Congestion::Auto }
+    }
 
     fn pair() -> (TcpStream, TcpStream) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -68,7 +92,8 @@ mod tests {
     fn options_are_set_on_both_ends_of_a_loopback_link() {
         let (client, server) = pair();
         for stream in [&client, &server] {
-            apply_link_socket_options(stream, Duration::from_secs(80), Some(64 << 10)).unwrap();
+            let settings = LinkSocket { buffer: Some(64 << 10), ..settings(Duration::from_secs(80)) };
+            apply_link_socket_options(stream, &settings).unwrap();
             let sock = SockRef::from(stream);
             assert!(sock.tcp_nodelay().unwrap());
             assert!(sock.keepalive().unwrap());
@@ -87,7 +112,32 @@ mod tests {
     #[test]
     fn a_fractional_link_timeout_keeps_its_milliseconds() {
         let (client, _server) = pair();
-        apply_link_socket_options(&client, Duration::from_millis(2_500), None).unwrap();
+        apply_link_socket_options(&client, &settings(Duration::from_millis(2_500))).unwrap();
         assert_eq!(SockRef::from(&client).tcp_user_timeout().unwrap(), Some(Duration::from_millis(2_500)));
+    }
+
+    fn algorithm(stream: &TcpStream) -> String {
+        String::from_utf8_lossy(&SockRef::from(stream).tcp_congestion().unwrap()).trim_end_matches('\0').to_string()
+    }
+
+    #[test]
+    fn congestion_control_settings() {
+        let (client, _server) = pair();
+        let before = algorithm(&client);
+        // Loopback links keep the default under Auto.
+        apply_link_socket_options(&client, &settings(Duration::from_secs(60))).unwrap();
+        assert_eq!(algorithm(&client), before);
+        // A name the kernel does not know leaves the link working, with its default.
+        let unknown =
+            LinkSocket { congestion: Congestion::Named("nosuchcc".into()), ..settings(Duration::from_secs(60)) };
+        apply_link_socket_options(&client, &unknown).unwrap();
+        assert_eq!(algorithm(&client), before);
+        // Where the kernel allows BBR, a named choice is taken.
+        let allowed = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_allowed_congestion_control").unwrap_or_default();
+        if allowed.split_whitespace().any(|a| a == "bbr") {
+            let bbr = LinkSocket { congestion: Congestion::Named("bbr".into()), ..settings(Duration::from_secs(60)) };
+            apply_link_socket_options(&client, &bbr).unwrap();
+            assert_eq!(algorithm(&client), "bbr");
+        }
     }
 }

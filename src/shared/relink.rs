@@ -65,7 +65,7 @@ impl Shared {
             Ok(t) => t,
             Err(e) => return crate::log::info(&format!("cannot use the new connection to rank {peer}: {e}")),
         };
-        if let Err(e) = crate::bootstrap::tune_link(transport.socket(), self.link_timeout, self.socket_buffer) {
+        if let Err(e) = crate::bootstrap::tune_link(transport.socket(), &self.link_socket) {
             crate::log::warn(&format!("{e}"));
         }
         let fd = std::os::fd::AsRawFd::as_raw_fd(transport.socket());
