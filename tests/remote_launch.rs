@@ -244,3 +244,18 @@ fn errors_name_the_host_and_what_to_do() {
         out.describe()
     );
 }
+
+/// More ranks on one host than sshd lets log in at once (MaxStartups 10 by default): they start
+/// in waves, and every rank runs.
+#[test]
+fn many_ranks_on_one_host() {
+    let hello = compile("c-examples/hello.c");
+    let Some(hosts) = SshHosts::new("many", 3) else { return };
+    let mut cmd = partyrun_in(&hosts, &["--host", "h0:11,h1:1", "-n", "12", "--tag-output"]);
+    cmd.arg(&hello);
+    let out = run(cmd, "partyrun --host h0:11,h1:1 -n 12 hello", secs(240));
+    out.assert_success();
+    for r in 0..12 {
+        assert!(out.stdout.contains(&format!("[rank {r}] ")), "rank {r} printed nothing: {}", out.describe());
+    }
+}

@@ -16,6 +16,9 @@ use std::path::Path;
 use std::time::Duration;
 
 const DEFAULT_CONNECT_TIMEOUT: f64 = 30.0;
+/// Sessions to one host still logging in at a time: sshd drops new connections at random beyond
+/// 10 unauthenticated ones (its default MaxStartups 10:30:100), so more ranks per host start in waves.
+const LOGINS_PER_HOST: usize = 8;
 /// The job's own CA lives as long as partyrun; a long job outlasting this would fail to reconnect.
 const JOB_CERT_DAYS: i64 = 30;
 
@@ -66,6 +69,7 @@ pub fn start(job: &mut Job, cfg: &Config, hosts: &[String], reports: Option<&Rep
             forward_stdin: rank == 0,
             kill_grace_ms: 1000,
         };
+        wait_for_room(job, host, connect_timeout);
         let (stdout, stderr) = job.output_pipes(cfg, rank)?;
         let start = Start {
             agent: &cfg.launch_agent,
@@ -117,6 +121,16 @@ pub fn start(job: &mut Job, cfg: &Config, hosts: &[String], reports: Option<&Rep
     placed.sort_by_key(|(rank, _)| *rank);
     job.ranks = placed.into_iter().map(|(_, r)| r).collect();
     Ok(())
+}
+
+/// Waits, oldest first, until fewer than `LOGINS_PER_HOST` sessions to `host` are still logging in
+/// (a session that fails counts as done: the supervisor reports it).
+fn wait_for_room(job: &Job, host: &str, limit: Duration) {
+    let to_host = job.ranks.iter().filter_map(|r| r.remote.as_ref()).filter(|r| r.host == host);
+    let pending: Vec<_> = to_host.filter(|r| !r.answered()).collect();
+    for remote in pending.iter().take((pending.len() + 1).saturating_sub(LOGINS_PER_HOST)) {
+        remote.coordinator(limit);
+    }
 }
 
 fn connect_timeout(cfg: &Config) -> Duration {

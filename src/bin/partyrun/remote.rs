@@ -143,6 +143,11 @@ impl Remote {
         state.hello.clone()
     }
 
+    /// True once the agent said hello, or the session is over.
+    pub fn answered(&self) -> bool {
+        self.shared.state.lock().is_ok_and(|s| s.hello.is_some() || s.frames_done)
+    }
+
     /// What is known of a session that gave no hello: the agent's reason, or SSH's last words.
     pub fn silence(&self) -> String {
         let deadline = Instant::now() + FRAMES_DRAIN;
