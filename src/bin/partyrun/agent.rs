@@ -4,11 +4,13 @@
 //! connection broke) the rank's process group gets SIGTERM, then SIGKILL.
 
 use crate::environment::{self, EXIT_REPORT};
+use crate::output::Source;
 use crate::protocol::{self, Frame, Spec};
 use crate::reports::ReportDir;
 use crate::secret::{self, SecretFds};
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, RawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,10 +28,12 @@ pub fn requested(argv: &[OsString]) -> bool {
     argv.get(1).is_some_and(|a| a == "--remote-agent")
 }
 
-/// Frames to the launcher, written whole under a lock. A failed write means the launcher is
-/// gone; the watchdog sees that on stdin and stops the rank.
+/// Frames to the launcher, written whole under a lock, each in one system call: std's stdout
+/// is line-buffered, which would cut binary output at every newline into many small writes to
+/// the SSH channel. A failed write means the launcher is gone; the watchdog sees that on stdin
+/// and stops the rank.
 #[derive(Clone)]
-struct Outbox(Arc<Mutex<io::Stdout>>);
+struct Outbox(Arc<Mutex<Box<dyn Write + Send>>>);
 
 impl Outbox {
     fn send(&self, frame: &Frame) {
@@ -40,7 +44,11 @@ impl Outbox {
 }
 
 pub fn main() -> i32 {
-    let outbox = Outbox(Arc::new(Mutex::new(io::stdout())));
+    let raw: Box<dyn Write + Send> = match io::stdout().as_fd().try_clone_to_owned() {
+        Ok(fd) => Box::new(std::fs::File::from(fd)),
+        Err(_) => Box::new(io::stdout()),
+    };
+    let outbox = Outbox(Arc::new(Mutex::new(raw)));
     let mut input = io::stdin();
     let version = match protocol::read_version(&mut input) {
         Ok(v) => v,
@@ -155,16 +163,17 @@ fn run(spec: &Spec, coordinator: &str, input: io::Stdin, outbox: &Outbox) -> Res
     let master = pty.map(|p| p.master);
     drop(secrets); // the rank has its own copies
     let (done_tx, done_rx) = mpsc::channel();
-    let stdout: Box<dyn Read + Send> = match (master, child.stdout.take()) {
-        (Some(m), _) => Box::new(crate::pty::MasterReader(m)),
-        (None, Some(pipe)) => Box::new(pipe),
-        (None, None) => Box::new(io::empty()),
+    let stdout: Option<Box<dyn Source>> = match (master, child.stdout.take()) {
+        (Some(m), _) => Some(Box::new(crate::pty::MasterReader(m))),
+        (None, pipe) => pipe.map(|p| Box::new(p) as Box<dyn Source>),
     };
-    let mut pumps = 1;
-    pump(stdout, outbox.clone(), Frame::Stdout, done_tx.clone());
-    if let Some(err) = child.stderr.take() {
-        pump(Box::new(err), outbox.clone(), Frame::Stderr, done_tx.clone());
-        pumps += 1;
+    let stderr = child.stderr.take().map(|p| Box::new(p) as Box<dyn Source>);
+    let mut pumps = 0;
+    for (source, wrap) in [(stdout, Frame::Stdout as fn(Vec<u8>) -> Frame), (stderr, Frame::Stderr)] {
+        if let Some(source) = source {
+            pump(source, outbox.clone(), wrap, done_tx.clone());
+            pumps += 1;
+        }
     }
     let reaped = Arc::new(AtomicBool::new(false));
     watch(input, child.stdin.take(), child.id() as libc::pid_t, spec.kill_grace_ms, reaped.clone());
@@ -187,15 +196,28 @@ fn wait(child: &mut Child, reaped: &AtomicBool) -> io::Result<std::process::Exit
 }
 
 /// Relays `source` to the launcher as frames made by `wrap`, until it ends.
-fn pump(mut source: Box<dyn Read + Send>, outbox: Outbox, wrap: fn(Vec<u8>) -> Frame, done: mpsc::Sender<()>) {
+/// Relays `source` to the launcher as frames made by `wrap`, until it ends. What is already
+/// there is gathered into one frame (a pty hands out about 4 KiB per read): SSH carries a few
+/// large writes much faster than many small ones.
+fn pump(mut source: Box<dyn Source>, outbox: Outbox, wrap: fn(Vec<u8>) -> Frame, done: mpsc::Sender<()>) {
     let spawned = thread::Builder::new().name("agent-output".into()).spawn(move || {
         let mut buf = vec![0u8; CHUNK];
-        loop {
-            match source.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => outbox.send(&wrap(buf[..n].to_vec())),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => break,
+        let mut ended = false;
+        while !ended {
+            let mut filled = 0;
+            loop {
+                match source.read(&mut buf[filled..]) {
+                    Ok(0) => ended = true,
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => ended = true,
+                }
+                if ended || filled == buf.len() || !readable_now(source.as_raw_fd()) {
+                    break;
+                }
+            }
+            if filled > 0 {
+                outbox.send(&wrap(buf[..filled].to_vec()));
             }
         }
         let _ = done.send(());
@@ -203,6 +225,12 @@ fn pump(mut source: Box<dyn Read + Send>, outbox: Outbox, wrap: fn(Vec<u8>) -> F
     if spawned.is_err() {
         crate::report("--remote-agent: cannot start a thread to relay output; the rank's output is lost");
     }
+}
+
+fn readable_now(fd: RawFd) -> bool {
+    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    // SAFETY: poll reads and writes only the one pollfd we pass, and does not block (timeout 0).
+    unsafe { libc::poll(&mut pfd, 1, 0) == 1 && pfd.revents & libc::POLLIN != 0 }
 }
 
 /// Feeds the rank's stdin from the launcher's frames; when the session ends, stops the rank.

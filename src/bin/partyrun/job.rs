@@ -2,7 +2,7 @@
 
 use crate::args::{Config, Tls};
 use crate::environment::{self, JobEnv};
-use crate::output::{Forwarders, Stream};
+use crate::output::{Forwarders, Source, Stream};
 use crate::protocol::Credentials;
 use crate::pty::{self, MasterReader};
 use crate::remote::Remote;
@@ -10,7 +10,7 @@ use crate::reports::ReportDir;
 use crate::secret::SecretFds;
 use crate::Fatal;
 use std::ffi::{OsStr, OsString};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
@@ -194,9 +194,9 @@ impl Job {
         drop(cmd);
         let mut child = spawned.map_err(|e| exec_failure(&cfg.program, rank, &e))?;
         self.ranks.push(Rank { pid: child.id() as libc::pid_t, exit: None, remote: None, note: None });
-        let out: Option<Box<dyn Read + Send>> = match master {
+        let out: Option<Box<dyn Source>> = match master {
             Some(master) => Some(Box::new(MasterReader(master))),
-            None => child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>),
+            None => child.stdout.take().map(|p| Box::new(p) as Box<dyn Source>),
         };
         self.forward(rank, out, child.stderr.take(), cfg.tag_output, false)
             .map_err(|e| Fatal::new(1, format!("cannot start a thread to copy rank {rank}'s output: {e}")))?;
@@ -210,8 +210,8 @@ impl Job {
     fn forward(
         &mut self,
         rank: usize,
-        out: Option<impl Read + Send + 'static>,
-        err: Option<impl Read + Send + 'static>,
+        out: Option<impl Source>,
+        err: Option<impl Source>,
         tag: bool,
         raw_err: bool,
     ) -> io::Result<()> {

@@ -1,6 +1,7 @@
 //! Copies the ranks' output to partyrun's: as it comes, or line by line prefixed with the rank (`--tag-output`).
 
 use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -17,6 +18,18 @@ pub enum Stream {
 
 /// Chunks read at once by the raw copy; a rank's write may arrive in several.
 const CHUNK: usize = 64 * 1024;
+/// How long the raw copy holds the end of an unfinished line, waiting for the rest of it.
+const HOLD: Duration = Duration::from_millis(50);
+
+/// What output is read from: a pty master or a pipe (something `poll` can wait on).
+pub trait Source: Read + AsRawFd + Send + 'static {}
+impl<T: Read + AsRawFd + Send + 'static> Source for T {}
+
+impl AsRawFd for Box<dyn Source> {
+    fn as_raw_fd(&self) -> RawFd {
+        (**self).as_raw_fd()
+    }
+}
 
 /// The forwarding threads of a job; each reports on `done` when its pipe closes.
 pub struct Forwarders {
@@ -38,8 +51,9 @@ impl Forwarders {
 
     /// Copies `pipe` to our `stream` unchanged, each chunk flushed as it comes, so that a prompt
     /// without a newline shows at once.
-    pub fn start_raw(&mut self, rank: usize, pipe: impl Read + Send + 'static, stream: Stream) -> io::Result<()> {
-        self.run(rank, move || copy_raw(pipe, |chunk| emit(stream, chunk)))
+    pub fn start_raw(&mut self, rank: usize, pipe: impl Source, stream: Stream) -> io::Result<()> {
+        let fd = pipe.as_raw_fd();
+        self.run(rank, move || copy_raw(pipe, |wait| readable_within(fd, wait), |chunk| emit(stream, chunk)))
     }
 
     fn run(&mut self, rank: usize, copy: impl FnOnce() -> io::Result<()> + Send + 'static) -> io::Result<()> {
@@ -99,19 +113,53 @@ fn forward(prefix: &[u8], pipe: impl Read, mut sink: impl FnMut(&[u8]) -> io::Re
     }
 }
 
-/// Copies `pipe` to `sink` in chunks as they arrive, without looking at them.
-fn copy_raw(mut pipe: impl Read, mut sink: impl FnMut(&[u8]) -> io::Result<()>) -> io::Result<()> {
+/// Copies `pipe` to `sink` unchanged as it arrives, but whole lines at a time, so that the lines
+/// of ranks writing at once never mix (a pty may hand over half a line). The end of an unfinished
+/// line (a prompt) goes out once `ready` has waited `HOLD` for more in vain; a line longer than
+/// the buffer goes out in pieces.
+fn copy_raw(
+    mut pipe: impl Read,
+    mut ready: impl FnMut(Duration) -> bool,
+    mut sink: impl FnMut(&[u8]) -> io::Result<()>,
+) -> io::Result<()> {
     let mut buf = vec![0; CHUNK];
+    let mut held = 0;
     loop {
-        let n = match pipe.read(&mut buf) {
-            Ok(0) => return Ok(()),
+        if held > 0 && !ready(HOLD) {
+            sink(&buf[..held])?;
+            held = 0;
+        }
+        let n = match pipe.read(&mut buf[held..]) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             // As in `forward`: a read error means the rank is gone.
-            Err(_) => return Ok(()),
+            Err(_) => 0,
         };
-        sink(&buf[..n])?;
+        if n == 0 {
+            return if held > 0 { sink(&buf[..held]) } else { Ok(()) };
+        }
+        let end = held + n;
+        match buf[..end].iter().rposition(|&b| b == b'\n') {
+            Some(last) => {
+                sink(&buf[..=last])?;
+                buf.copy_within(last + 1..end, 0);
+                held = end - last - 1;
+            }
+            None if end == buf.len() => {
+                sink(&buf[..end])?;
+                held = 0;
+            }
+            None => held = end,
+        }
     }
+}
+
+/// True when `fd` has something to read (or has ended) within `wait`.
+fn readable_within(fd: RawFd, wait: Duration) -> bool {
+    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    let ms = wait.as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: poll reads and writes only the one pollfd we pass.
+    unsafe { libc::poll(&mut pfd, 1, ms) != 0 }
 }
 
 /// Writes one whole message under the stream's lock, so lines from different ranks never mix.
@@ -154,12 +202,44 @@ mod tests {
     fn raw_copy_keeps_every_byte() {
         let input: Vec<u8> = (0..=255u8).cycle().take(3 * CHUNK + 7).collect();
         let mut got = Vec::new();
-        copy_raw(&input[..], |c| {
-            got.extend_from_slice(c);
-            Ok(())
-        })
+        copy_raw(
+            &input[..],
+            |_| true,
+            |c| {
+                got.extend_from_slice(c);
+                Ok(())
+            },
+        )
         .unwrap();
         assert_eq!(got, input);
+    }
+
+    #[test]
+    fn raw_copy_sends_whole_lines_and_a_prompt_after_a_pause() {
+        // Reads that split lines: "a\nb" then "c\nd" then a pause, then "e".
+        struct Chunks<'a>(std::vec::IntoIter<&'a [u8]>);
+        impl Read for Chunks<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let Some(c) = self.0.next() else { return Ok(0) };
+                buf[..c.len()].copy_from_slice(c);
+                Ok(c.len())
+            }
+        }
+        let mut waits = 0;
+        let mut got: Vec<Vec<u8>> = Vec::new();
+        copy_raw(
+            Chunks(vec![&b"a\nb"[..], b"c\nd", b"e"].into_iter()),
+            |_| {
+                waits += 1;
+                waits != 2 // the second wait, for "d"'s line, finds nothing: a pause
+            },
+            |c| {
+                got.push(c.to_vec());
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(got, [&b"a\n"[..], b"bc\n", b"d", b"e"]);
     }
 
     #[test]

@@ -267,7 +267,7 @@ impl Frame {
     }
 
     /// Writes one frame whole (`Stdin`/`Stdout`/`Stderr` payloads above `MAX_FRAME` must be split by the caller).
-    pub fn write_to(&self, out: &mut impl Write) -> io::Result<()> {
+    pub fn write_to(&self, out: &mut (impl Write + ?Sized)) -> io::Result<()> {
         out.write_all(&self.encode())?;
         out.flush()
     }

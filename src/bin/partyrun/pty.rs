@@ -67,6 +67,12 @@ fn make_raw(slave: &OwnedFd) -> io::Result<()> {
 /// buffered and then EIO, which this reports as end of file.
 pub struct MasterReader(pub File);
 
+impl AsRawFd for MasterReader {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
 impl Read for MasterReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self.0.read(buf) {
