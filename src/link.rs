@@ -116,6 +116,9 @@ impl Link {
             return Ok(());
         }
         self.peer.on_timer(ctx.now, ctx.fx)?;
+        if let Some(rtt) = self.transport.as_mut().and_then(|t| path_rtt(&*t.socket())) {
+            self.peer.set_path_rtt(rtt);
+        }
         if self.has_output() {
             self.flush(ctx)?;
         }
@@ -173,3 +176,21 @@ pub fn dead_link(me: usize, peer: usize, cause: &str) -> Error {
 
 #[cfg(test)]
 mod tests;
+
+/// The kernel's smoothed round-trip time of a connection (TCP_INFO), if it can tell.
+fn path_rtt(socket: &impl std::os::fd::AsRawFd) -> Option<std::time::Duration> {
+    // SAFETY: tcp_info is plain integers, for which all zeroes is a valid value.
+    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into `info`, which is that large.
+    let rc = unsafe {
+        libc::getsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&mut info as *mut libc::tcp_info).cast(),
+            &mut len,
+        )
+    };
+    (rc == 0 && info.tcpi_rtt > 0).then(|| std::time::Duration::from_micros(u64::from(info.tcpi_rtt)))
+}

@@ -265,6 +265,11 @@ impl Peer {
         self.tx.detach(req, fx)
     }
 
+    /// The path's round-trip time (see `Tx::set_path_rtt`).
+    pub fn set_path_rtt(&mut self, rtt: std::time::Duration) {
+        self.tx.set_path_rtt(rtt);
+    }
+
     /// Fails everything pending on this link and marks the peer gone. The driver closes the
     /// socket.
     pub fn fail(&mut self, why: Error, ctx: &mut Ctx) {

@@ -178,3 +178,21 @@ fn a_sync_send_is_never_detached() {
     assert!(fx.is_empty() && !send.is_done(), "it completes only when matched");
     assert!(!pair.sides[0].peer.detach(&Request::new(), &mut fx), "not queued here");
 }
+
+#[test]
+fn a_detached_send_leaves_no_budget_behind_once_acknowledged() {
+    let mut pair = Pair::with_budgets(ROOMY, 1000);
+    pair.pipe_cap = 5000;
+    let data = pattern_bytes(3, 64 << 10);
+    let send = pair.send(0, 0, 0, &data, Mode::Lent);
+    pair.settle(ALL).unwrap();
+    let mut fx = Effects::default();
+    assert!(pair.sides[0].peer.detach(&send, &mut fx));
+    pair.apply(0, fx);
+    let r = pair.recv(1, pat(None, None), data.len()).unwrap();
+    pair.settle(ALL).unwrap();
+    pair.advance(Duration::from_secs(1)); // the timer sends the last acknowledgement
+    pair.settle(ALL).unwrap();
+    assert_eq!(r.data(), &data[..]);
+    assert_eq!(pair.sides[0].peer.held(), 0, "every copy and its bookkeeping released");
+}

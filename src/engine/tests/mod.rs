@@ -11,6 +11,7 @@ mod flow;
 mod liveness;
 mod matching;
 mod model;
+mod path;
 mod selfsend;
 
 use super::mailbox::{Mailbox, PostedRecv, Posting};
