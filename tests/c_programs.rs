@@ -206,6 +206,11 @@ fn example_ring() {
     }
 }
 
+#[test]
+fn errors_misc() {
+    run_program("errors_misc", &[(1, &[]), (2, &[])], secs(60));
+}
+
 /// Loopback links keep the kernel's default congestion control (PARTYLINE_CONGESTION unset):
 /// nothing is lost there, and BBR's pacing would only cost CPU. (Across hosts: tests/netns.rs.)
 #[test]

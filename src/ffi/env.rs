@@ -155,12 +155,85 @@ ffi_fn! {
     }
 }
 
+/// The standard's error classes 1 to 62 by code, for the classes partyline itself never raises
+/// (MPI-IO, one-sided, sessions, the ABI): a program may still ask what they mean.
+const STANDARD_CLASSES: [&str; 62] = [
+    "MPI_ERR_BUFFER",
+    "MPI_ERR_COUNT",
+    "MPI_ERR_TYPE",
+    "MPI_ERR_TAG",
+    "MPI_ERR_COMM",
+    "MPI_ERR_RANK",
+    "MPI_ERR_REQUEST",
+    "MPI_ERR_ROOT",
+    "MPI_ERR_GROUP",
+    "MPI_ERR_OP",
+    "MPI_ERR_TOPOLOGY",
+    "MPI_ERR_DIMS",
+    "MPI_ERR_ARG",
+    "MPI_ERR_UNKNOWN",
+    "MPI_ERR_TRUNCATE",
+    "MPI_ERR_OTHER",
+    "MPI_ERR_INTERN",
+    "MPI_ERR_PENDING",
+    "MPI_ERR_IN_STATUS",
+    "MPI_ERR_ACCESS",
+    "MPI_ERR_AMODE",
+    "MPI_ERR_ASSERT",
+    "MPI_ERR_BAD_FILE",
+    "MPI_ERR_BASE",
+    "MPI_ERR_CONVERSION",
+    "MPI_ERR_DISP",
+    "MPI_ERR_DUP_DATAREP",
+    "MPI_ERR_FILE_EXISTS",
+    "MPI_ERR_FILE_IN_USE",
+    "MPI_ERR_FILE",
+    "MPI_ERR_INFO_KEY",
+    "MPI_ERR_INFO_NOKEY",
+    "MPI_ERR_INFO_VALUE",
+    "MPI_ERR_INFO",
+    "MPI_ERR_IO",
+    "MPI_ERR_KEYVAL",
+    "MPI_ERR_LOCKTYPE",
+    "MPI_ERR_NAME",
+    "MPI_ERR_NO_MEM",
+    "MPI_ERR_NOT_SAME",
+    "MPI_ERR_NO_SPACE",
+    "MPI_ERR_NO_SUCH_FILE",
+    "MPI_ERR_PORT",
+    "MPI_ERR_QUOTA",
+    "MPI_ERR_READ_ONLY",
+    "MPI_ERR_RMA_ATTACH",
+    "MPI_ERR_RMA_CONFLICT",
+    "MPI_ERR_RMA_RANGE",
+    "MPI_ERR_RMA_SHARED",
+    "MPI_ERR_RMA_SYNC",
+    "MPI_ERR_SERVICE",
+    "MPI_ERR_SIZE",
+    "MPI_ERR_SPAWN",
+    "MPI_ERR_UNSUPPORTED_DATAREP",
+    "MPI_ERR_UNSUPPORTED_OPERATION",
+    "MPI_ERR_WIN",
+    "MPI_ERR_RMA_FLAVOR",
+    "MPI_ERR_PROC_ABORTED",
+    "MPI_ERR_VALUE_TOO_LARGE",
+    "MPI_ERR_SESSION",
+    "MPI_ERR_ERRHANDLER",
+    "MPI_ERR_ABI",
+];
+
+fn standard_class(code: c_int) -> Option<String> {
+    let name = STANDARD_CLASSES.get(usize::try_from(code).ok()?.checked_sub(1)?)?;
+    Some(format!("{name}: error class {code} of the MPI standard"))
+}
+
 ffi_fn! {
     fn MPI_Error_string(errorcode: c_int, string: *mut c_char, resultlen: *mut c_int) -> c_int {
         let text = match errorcode {
             abi::MPI_SUCCESS => "MPI_SUCCESS: no errors".to_string(),
             code => boundary::last_message(code)
                 .or_else(|| ErrorClass::from_code(code).map(|c| c.describe().to_string()))
+                .or_else(|| standard_class(code))
                 .ok_or_else(|| err!(Arg, "MPI_Error_string: unknown error code {code}"))?,
         };
         write_c_string(string, abi::MPI_MAX_ERROR_STRING as usize, &text, resultlen)
@@ -240,6 +313,14 @@ ffi_fn! {
 
 ffi_fn! {
     fn MPI_Errhandler_free(errhandler: *mut MPI_Errhandler) -> c_int {
+        if errhandler.is_null() {
+            return Err(err!(Arg, "MPI_Errhandler_free: the handle pointer is NULL"));
+        }
+        // SAFETY: non-null, and MPI's contract makes it point at a handle the caller owns.
+        let h = unsafe { *errhandler };
+        if !valid_errhandler(h as usize) {
+            return Err(err!(Arg, "MPI_Errhandler_free: {:#x} is not an error handler (MPI_ERRHANDLER_NULL, or freed already)", h as usize));
+        }
         // The predefined handlers are never really freed; the handle is nulled as MPI says.
         out(errhandler, abi::MPI_ERRHANDLER_NULL, "error handler")
     }

@@ -253,10 +253,13 @@ ffi_fn! {
 ffi_fn! {
     fn MPI_Op_commutative(op: MPI_Op, commute: *mut c_int) -> c_int {
         let st = state()?;
-        // Every predefined reduction is commutative.
-        let c = match builtin(op as usize) {
+        // Every predefined reduction is commutative; MPI_REPLACE and MPI_NO_OP (accumulate
+        // operations) are not: which operand wins depends on the order.
+        let v = op as usize;
+        let c = match builtin(v) {
             Some(_) => true,
-            None => user_op(st, op as usize)?.commute,
+            None if v == abi::MPI_REPLACE as usize || v == abi::MPI_NO_OP as usize => false,
+            None => user_op(st, v)?.commute,
         };
         out(commute, c as c_int, "commute")
     }
