@@ -3,6 +3,7 @@
 
   probe.py ping DST COUNT INTERVAL      ICMP echo round trips (ping is not installed here), prints "RTT ms" per reply
   probe.py sink PORT SECONDS            accept one TCP connection, read until it closes, print "RECV bytes seconds"
+                                        (from 1 s after the first byte: the steady state)
   probe.py source DST PORT SECONDS      send as fast as TCP allows for SECONDS, print "SENT bytes"
 """
 import os
@@ -54,15 +55,22 @@ def sink(port, seconds):
     ls.settimeout(seconds + 10)
     c, _ = ls.accept()
     c.settimeout(seconds + 10)
-    n, t0, buf = 0, None, bytearray(1 << 20)
+    # bytes and time counted from 1 s after the first byte: the steady state, not the congestion control's start
+    n, t0, t1, n1, buf = 0, None, None, 0, bytearray(1 << 20)
     while True:
         k = c.recv_into(buf)
         if not k:
             break
+        now = time.monotonic()
         if t0 is None:
-            t0 = time.monotonic()
+            t0 = now
+        elif t1 is None and now - t0 >= 1.0:
+            t1, n1 = now, n
         n += k
-    print(f"RECV {n} {time.monotonic() - (t0 or time.monotonic()):.6f}", flush=True)
+    end = time.monotonic()
+    if t1 is None or end - t1 < 0.5:
+        t1, n1 = t0 or end, 0
+    print(f"RECV {n - n1} {end - t1:.6f} total {n}", flush=True)
 
 
 def source(dst, port, seconds):

@@ -129,7 +129,8 @@ static void ring(int is_batch) {
   free(b);
 }
 
-/* REVEAL: ranks 1 and 2 send n bytes to rank 0, reveal after reveal; time per reveal, size in int64. */
+/* REVEAL: ranks 1 and 2 send n bytes to rank 0, each reveal after a 1-byte go from rank 0 (partybench's
+   --paced); time per reveal, size in int64. */
 static void reveal(void) {
   static const long dflt[] = {8000, 8000000};
   int ns = nbytes ? nbytes : 2;
@@ -147,11 +148,16 @@ static void reveal(void) {
     for (int k = -1; k < reps; k++) {
       if (k == 0) { barrier(); t0 = now(); }
       /* rank 1 reaches 0 on its link to its predecessor; rank 2 on the link rank 0 (its successor) opened to it */
+      char go = 1;
       if (rank == 0) {
+        struct op g[2] = {{from_succ, 1, &go, 1, 0}, {to_pred, 1, &go, 1, 0}};
+        run_ops(g, 2);
         struct op o[2] = {{from_succ, 0, b, n, 0}, {to_pred, 0, b + n, n, 0}};
         run_ops(o, 2);
       } else {
-        struct op o = {rank == 1 ? to_pred : from_succ, 1, a, n, 0};
+        int fd = rank == 1 ? to_pred : from_succ;
+        struct op g = {fd, 0, &go, 1, 0}, o = {fd, 1, a, n, 0};
+        run_ops(&g, 1);
         run_ops(&o, 1);
       }
     }
