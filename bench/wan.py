@@ -528,9 +528,10 @@ def main():
             emu.stop()
             prof_results.append(((name, rtt, rate, loss), {"check": check, "vals": vals, "units": units,
                                                           "counters": emu.counters, "args": args}))
+            # written after every profile, so a failure later still leaves the profiles done so far
+            table = write_md(os.path.join(a.out, "wan-latest.md"), a, ver, impls, prof_results, calib, maxes,
+                             sysctls, loads, time.monotonic() - started)
         logf.close()
-        table = write_md(os.path.join(a.out, "wan-latest.md"), a, ver, impls, prof_results, calib, maxes, sysctls,
-                         loads, time.monotonic() - started)
         plots(a.out, prof_results, impls)
         print(table)
         log(f"wrote {os.path.join(a.out, 'wan-latest.md')}")
