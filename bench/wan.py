@@ -547,6 +547,7 @@ def on_term(sig, frame):
 
 if __name__ == "__main__":
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)  # also when started in the background, where SIGINT comes ignored
     try:
         main()
     except Failure as e:
