@@ -1,4 +1,4 @@
-/* partybench.c: MPI benchmark workloads (SYNC ASYNC BATCH REVEAL OVERLAP RATE LAT BW MEM STARTUP), built unchanged against partyline and Open MPI. */
+/* partybench.c: MPI benchmark workloads (SYNC ASYNC BATCH ROUNDS REVEAL OVERLAP RATE LAT BW MEM STARTUP), built unchanged against partyline and Open MPI. */
 #include <mpi.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -9,6 +9,10 @@
 static int rank, size, pred, succ, quick;
 static long rss_at_init; /* VmRSS in KiB right after MPI_Init, -1 if unknown */
 static const char *impl = "mpi";
+/* --reps=N and --bytes=A,B,..: the WAN runner's fewer repetitions and its own sizes (0 / none: the defaults) */
+static int reps_override, paced;
+static long bytes_list[16];
+static int nbytes;
 
 static void result(const char *wl, long sz, double v, const char *unit) {
   if (rank == 0) printf("RESULT impl=%s workload=%s size=%ld value=%.6g unit=%s\n", impl, wl, sz, v, unit);
@@ -31,9 +35,9 @@ static void need_ranks(int n, const char *wl) {
 
 /* SYNC: blocking Send to pred, Recv from succ, 8 bytes (Secrecy's exchange_shares per AND gate). */
 static void sync_ring(void) {
-  int rounds = quick ? 3000 : 20000;
+  int rounds = reps_override ? reps_override : quick ? 3000 : 20000;
   int64_t v = rank, got = 0;
-  for (int i = 0; i < 500; i++) {
+  for (int i = 0; i < (reps_override ? 5 : 500); i++) {
     MPI_Send(&v, 1, MPI_INT64_T, pred, 0, MPI_COMM_WORLD);
     MPI_Recv(&got, 1, MPI_INT64_T, succ, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
   }
@@ -75,16 +79,22 @@ static void exchange(int64_t *a, int64_t *b, long n, int tag) {
   MPI_Waitall(2, q, MPI_STATUSES_IGNORE);
 }
 
-/* BATCH: ring exchange of 10^3 .. 10^7 int64; reports bytes sent per rank per second. */
+/* BATCH: ring exchange of 10^3 .. 10^7 int64 (or --bytes sizes); reports bytes sent per rank per second. */
 static void batch(void) {
   static const long counts[] = {1000, 10000, 100000, 1000000, 10000000};
   static const int reps_full[] = {300, 100, 40, 10, 3};
   static const int reps_quick[] = {50, 0, 0, 3, 1};
-  int64_t *a = xmalloc(10000000L * 8), *b = xmalloc(10000000L * 8);
-  for (long i = 0; i < 10000000L; i++) a[i] = i + rank;
-  for (int s = 0; s < 5; s++) {
-    long n = counts[s];
-    int reps = quick ? reps_quick[s] : reps_full[s];
+  int ns = nbytes ? nbytes : 5;
+  long most = 0;
+  for (int s = 0; s < ns; s++) {
+    long n = nbytes ? bytes_list[s] / 8 : counts[s];
+    most = n > most ? n : most;
+  }
+  int64_t *a = xmalloc(most * 8), *b = xmalloc(most * 8);
+  for (long i = 0; i < most; i++) a[i] = i + rank;
+  for (int s = 0; s < ns; s++) {
+    long n = nbytes ? bytes_list[s] / 8 : counts[s];
+    int reps = reps_override ? reps_override : quick ? reps_quick[s] : reps_full[s];
     if (reps == 0) continue;
     exchange(a, b, n, 1);
     MPI_Barrier(MPI_COMM_WORLD);
@@ -98,23 +108,66 @@ static void batch(void) {
   free(b);
 }
 
-/* REVEAL: ranks 1 and 2 send n int64 to rank 0 (opening shares); time per reveal. */
-static void reveal(void) {
-  static const long counts[] = {1000, 1000000};
-  int64_t *a = xmalloc(1000000L * 8), *b = xmalloc(2 * 1000000L * 8);
-  for (int s = 0; s < 2; s++) {
-    long n = counts[s];
-    int reps = n < 100000 ? (quick ? 100 : 500) : (quick ? 5 : 30);
+/* ROUNDS: one blocking ring exchange round (Isend/Irecv/Waitall, so Open MPI's rendezvous cannot deadlock) of
+   64 KiB, 256 KiB, 1 MiB (or --bytes sizes), one after another; time per round. */
+static void rounds(void) {
+  static const long dflt[] = {64L << 10, 256L << 10, 1L << 20};
+  int ns = nbytes ? nbytes : 3;
+  long most = 0;
+  for (int s = 0; s < ns; s++) {
+    long n = nbytes ? bytes_list[s] : dflt[s];
+    most = n > most ? n : most;
+  }
+  char *a = xmalloc(most), *b = xmalloc(most);
+  for (int s = 0; s < ns; s++) {
+    long n = nbytes ? bytes_list[s] : dflt[s];
+    int reps = reps_override ? reps_override : quick ? 20 : 100;
+    MPI_Request q[2];
     MPI_Barrier(MPI_COMM_WORLD);
     double t0 = 0;
     for (int k = -1; k < reps; k++) {
       if (k == 0) { MPI_Barrier(MPI_COMM_WORLD); t0 = MPI_Wtime(); }
+      MPI_Irecv(b, (int)n, MPI_BYTE, succ, 10, MPI_COMM_WORLD, &q[0]);
+      MPI_Isend(a, (int)n, MPI_BYTE, pred, 10, MPI_COMM_WORLD, &q[1]);
+      MPI_Waitall(2, q, MPI_STATUSES_IGNORE);
+    }
+    double t = MPI_Wtime() - t0;
+    if (b[n - 1] != (char)(succ + 1)) { fprintf(stderr, "partybench: ROUNDS bad data\n"); MPI_Abort(MPI_COMM_WORLD, 3); }
+    result("ROUNDS", n, t / reps * 1e6, "us");
+  }
+  free(a);
+  free(b);
+}
+
+/* REVEAL: ranks 1 and 2 send n int64 to rank 0 (opening shares), 10^3 and 10^6 (or --bytes sizes); time per reveal.
+   Reveals follow each other unpaced, or with --paced each waits for a 1-byte go from rank 0: across a WAN the unpaced
+   sends all arrive before rank 0 leaves the barrier, so only a paced reveal measures one on rank 0's clock. */
+static void reveal(void) {
+  static const long counts[] = {1000, 1000000};
+  int ns = nbytes ? nbytes : 2;
+  long most = 0;
+  for (int s = 0; s < ns; s++) {
+    long n = nbytes ? bytes_list[s] / 8 : counts[s];
+    most = n > most ? n : most;
+  }
+  int64_t *a = xmalloc(most * 8), *b = xmalloc(2 * most * 8);
+  for (int s = 0; s < ns; s++) {
+    long n = nbytes ? bytes_list[s] / 8 : counts[s];
+    int reps = reps_override ? reps_override : n < 100000 ? (quick ? 100 : 500) : (quick ? 5 : 30);
+    MPI_Barrier(MPI_COMM_WORLD);
+    double t0 = 0;
+    for (int k = -1; k < reps; k++) {
+      if (k == 0) { MPI_Barrier(MPI_COMM_WORLD); t0 = MPI_Wtime(); }
+      char go = 1;
       if (rank == 0) {
         MPI_Request q[2];
         MPI_Irecv(b, (int)n, MPI_INT64_T, 1, 2, MPI_COMM_WORLD, &q[0]);
         MPI_Irecv(b + n, (int)n, MPI_INT64_T, 2, 2, MPI_COMM_WORLD, &q[1]);
+        if (paced)
+          for (int p = 1; p < 3; p++) MPI_Send(&go, 1, MPI_CHAR, p, 11, MPI_COMM_WORLD);
         MPI_Waitall(2, q, MPI_STATUSES_IGNORE);
       } else {
+        if (paced) MPI_Recv(&go, 1, MPI_CHAR, 0, 11, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         MPI_Send(a, (int)n, MPI_INT64_T, 0, 2, MPI_COMM_WORLD);
       }
     }
@@ -310,10 +363,25 @@ int main(int argc, char **argv) {
   for (int i = 2; i < argc; i++) {
     if (!strcmp(argv[i], "--quick")) quick = 1;
     else if (!strncmp(argv[i], "--impl=", 7)) impl = argv[i] + 7;
+    else if (!strncmp(argv[i], "--reps=", 7)) reps_override = atoi(argv[i] + 7);
+    else if (!strcmp(argv[i], "--paced")) paced = 1;
+    else if (!strncmp(argv[i], "--bytes=", 8)) {
+      for (char *p = argv[i] + 8; *p && nbytes < 16; p += *p == ',') {
+        char *e;
+        long v = strtol(p, &e, 10);
+        if (e == p || v < 8 || v > (1L << 30)) {
+          if (rank == 0) fprintf(stderr, "partybench: --bytes wants sizes of 8 bytes to 1 GiB separated by commas, got %s\n", argv[i] + 8);
+          MPI_Abort(MPI_COMM_WORLD, 2);
+        }
+        bytes_list[nbytes++] = v;
+        p = e;
+      }
+    }
   }
   if (!strcmp(wl, "SYNC")) sync_ring();
   else if (!strcmp(wl, "ASYNC")) async_ring();
   else if (!strcmp(wl, "BATCH")) batch();
+  else if (!strcmp(wl, "ROUNDS")) rounds();
   else if (!strcmp(wl, "REVEAL")) { need_ranks(3, wl); reveal(); }
   else if (!strcmp(wl, "OVERLAP")) overlap();
   else if (!strcmp(wl, "RATE")) rate();
@@ -322,7 +390,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(wl, "MEM")) mem();
   else if (!strcmp(wl, "STARTUP")) {} /* nothing: the runner times the launch, MPI_Init and MPI_Finalize */
   else {
-    if (rank == 0) fprintf(stderr, "usage: partybench SYNC|ASYNC|BATCH|REVEAL|OVERLAP|RATE|LAT|BW|MEM|STARTUP [--quick] [--impl=NAME]\n");
+    if (rank == 0) fprintf(stderr, "usage: partybench SYNC|ASYNC|BATCH|ROUNDS|REVEAL|OVERLAP|RATE|LAT|BW|MEM|STARTUP [--quick] [--impl=NAME] [--reps=N] [--bytes=A,B,...] [--paced]\n");
     MPI_Abort(MPI_COMM_WORLD, 2);
   }
   MPI_Finalize();
