@@ -142,8 +142,13 @@ fn ring_across_namespaces() {
 fn links_across_hosts_use_bbr() {
     let bin = compile("tests/c/congestion.c");
     let allowed = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_allowed_congestion_control").unwrap_or_default();
-    let default = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_congestion_control").unwrap_or_default();
     let Some((nss, addrs)) = namespaces("cc") else { return };
+    // The hosts' default is reno (always built in), so that BBR can only come from partyline
+    // (this machine's own default may well be BBR). The setting is per network namespace.
+    for ns in &nss.0[1..] {
+        ip(&["netns", "exec", ns, "sysctl", "-qw", "net.ipv4.tcp_congestion_control=reno"]).expect("set reno");
+    }
+    let default = "reno".to_string();
     let peers = addrs.iter().map(|a| format!("{a}:7000")).collect::<Vec<_>>().join(",");
     let job = format!("netns-cc-{}", std::process::id());
     for (setting, want) in [(None, "bbr"), (Some("system"), default.trim())] {
