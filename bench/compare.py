@@ -9,7 +9,6 @@ Usage: bench/compare.py [--quick] [--runs N] [--timeout SECS] [--out DIR] [--bas
 import argparse
 import datetime
 import os
-import platform
 import re
 import shutil
 import signal
@@ -18,6 +17,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import benchlib  # bench/benchlib.py: this script's directory is on sys.path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKLOADS = [("SYNC", 3), ("ASYNC", 3), ("BATCH", 3), ("REVEAL", 3), ("OVERLAP", 3), ("RATE", 3), ("LAT", 2), ("BW", 2),
@@ -182,21 +183,8 @@ def change(new, old, unit):
     return new / old if unit in HIGHER_BETTER else old / new
 
 
-def machine():
-    model = "unknown"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPUs (nproc), {model}, Linux {platform.release()}"
-
-
 def git_rev(where=ROOT):
-    p = subprocess.run(["git", "-C", where, "describe", "--always", "--dirty"], capture_output=True, text=True)
-    return p.stdout.strip() or "unknown"
+    return benchlib.git_rev(where)
 
 
 def overlap_vs_max(med, impl):
@@ -215,7 +203,7 @@ def write_md(path, med, units, runs, quick, ompi_ver, loads, base=None):
     impls = "partyline, the baseline and Open MPI" if base else "partyline and Open MPI"
     flags = (" --quick" if quick else "") + (" --baseline" if base else "")
     lines = [f"<!-- written by bench/compare.py{flags}; do not edit -->",
-             f"Run {now} on {machine()}; partyline {git_rev()}{based}; {ompi_ver} (TCP BTL on loopback).",
+             f"Run {now} on {benchlib.machine()}; partyline {git_rev()}{based}; {ompi_ver} (TCP BTL on loopback).",
              f"Medians of {runs} runs, {impls} alternating run by run. \"speedup\" is how many times "
              "better partyline is than Open MPI (>1: partyline better, whether the unit is a time or a rate); "
              "\"of raw\" is partyline as a fraction of the raw-TCP floor (bench/rawring.c).",

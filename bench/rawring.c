@@ -15,23 +15,9 @@
 #include <unistd.h>
 
 #define N 3
-static int rank, to_pred, from_succ, quick;
-
-static void die(const char *what) {
-  fprintf(stderr, "rawring rank %d: %s: %s\n", rank, what, strerror(errno));
-  exit(1);
-}
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static void result(const char *wl, long sz, double v, const char *unit) {
-  if (rank == 0) printf("RESULT impl=raw workload=%s size=%ld value=%.6g unit=%s\n", wl, sz, v, unit);
-  fflush(stdout);
-}
+#define RAW_PROG "rawring"
+#include "rawcommon.h"
+static int to_pred, from_succ, quick;
 
 /* Send `sn` bytes to pred while receiving `rn` bytes from succ, without deadlock at any size. */
 static void xfer(const char *sb, size_t sn, char *rb, size_t rn) {

@@ -12,7 +12,6 @@ Usage: bench/wan.py [--profiles LIST] [--runs N] [--quick] [--impls LIST] [--wor
 import argparse
 import datetime
 import os
-import platform
 import re
 import shutil
 import signal
@@ -21,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import benchlib  # bench/benchlib.py: this script's directory is on sys.path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WAN = os.path.join(ROOT, "bench", "wan")
@@ -340,28 +341,15 @@ def human(wl, size):
     return f"{b} B"
 
 
-def machine():
-    model = "unknown"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPUs (nproc), {model}, Linux {platform.release()}"
-
-
 def git_rev():
-    p = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True, text=True)
-    return p.stdout.strip() or "unknown"
+    return benchlib.git_rev(ROOT)
 
 
 def write_md(path, a, ver, impls, prof_results, calib, maxes, sysctls, loads, elapsed):
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     per_flow, one_flow = maxes
     L = [f"<!-- written by bench/wan.py {' '.join(sys.argv[1:])}; do not edit -->",
-         f"Run {now} on {machine()}; partyline {git_rev()}; {ver}; {a.runs} runs, medians; the implementations "
+         f"Run {now} on {benchlib.machine()}; partyline {git_rev()}; {ver}; {a.runs} runs, medians; the implementations "
          f"alternate run by run (which goes first rotates). Took {elapsed / 60:.1f} minutes.",
          f"Load average (1 min) during the run: {min(loads):.2f} to {max(loads):.2f}, median "
          f"{statistics.median(loads):.2f}.",

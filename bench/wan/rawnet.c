@@ -14,24 +14,10 @@
 #include <unistd.h>
 
 #define N 3
-static int rank, pred, succ, to_pred, from_succ, reps_override, nbytes;
+#define RAW_PROG "rawnet"
+#include "../rawcommon.h"
+static int pred, succ, to_pred, from_succ, reps_override, nbytes;
 static long bytes_list[16];
-
-static void die(const char *what) {
-  fprintf(stderr, "rawnet rank %d: %s: %s\n", rank, what, strerror(errno));
-  exit(1);
-}
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static void result(const char *wl, long sz, double v, const char *unit) {
-  if (rank == 0) printf("RESULT impl=raw workload=%s size=%ld value=%.6g unit=%s\n", wl, sz, v, unit);
-  fflush(stdout);
-}
 
 static void *xmalloc(size_t n) {
   char *p = malloc(n ? n : 1);
