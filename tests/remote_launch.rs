@@ -154,6 +154,13 @@ fn host_files_mca_pairs_and_a_launch_agent() {
     out.assert_success();
     assert!(!out.stderr.contains("ignoring"), "{}", out.describe());
 
+    // --insecure: plaintext between hosts, and partyrun says so.
+    let mut cmd = partyrun_in(&hosts, &["--host", &host_list(&hosts), "--insecure"]);
+    cmd.arg(&ring);
+    let out = run(cmd, "partyrun --insecure ring", secs(120));
+    out.assert_success();
+    assert!(out.stderr.contains("--insecure: the links between hosts are plaintext"), "{}", out.describe());
+
     // The ranks reach partyrun at an address the user gives.
     let mut cmd = partyrun_in(&hosts, &["--host", &host_list(&hosts), "--launcher-address", hosts.launcher_addr()]);
     cmd.arg(&ring);

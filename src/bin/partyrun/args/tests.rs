@@ -148,6 +148,12 @@ fn other_launchers_options() {
         "ConnectTimeout=8"
     );
     assert_eq!(parse_ok(&["--insecure", "prog"]).tls, Tls::Insecure);
+    // PARTYLINE_RSH, when neither --launch-agent nor --mca plm_rsh_agent says otherwise.
+    let rsh = |name: &OsStr| (name == "PARTYLINE_RSH").then(|| OsString::from("my-ssh -p 2222"));
+    let argv = ["mpirun", "prog"].map(OsString::from);
+    assert_eq!(parse(argv.clone(), rsh).unwrap().launch_agent, ["my-ssh", "-p", "2222"]);
+    let argv = ["mpirun", "--launch-agent", "other", "prog"].map(OsString::from);
+    assert_eq!(parse(argv, rsh).unwrap().launch_agent, ["other"]);
 }
 
 #[test]
