@@ -116,7 +116,13 @@ impl Link {
             return Ok(());
         }
         self.peer.on_timer(ctx.now, ctx.fx)?;
-        if let Some(rtt) = self.transport.as_mut().and_then(|t| path_rtt(&*t.socket())) {
+        // Loopback is never a long path, even when a busy machine makes the kernel's RTT
+        // estimate of it jump past a millisecond (copies then only cost time).
+        let rtt = self.transport.as_mut().and_then(|t| {
+            let leaves_host = t.socket().peer_addr().is_ok_and(|a| !a.ip().is_loopback());
+            leaves_host.then(|| path_rtt(&*t.socket())).flatten()
+        });
+        if let Some(rtt) = rtt {
             self.peer.set_path_rtt(rtt);
         }
         if self.has_output() {
