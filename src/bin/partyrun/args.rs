@@ -166,6 +166,8 @@ pub struct Config {
     /// The interface (or CIDR) from `--mca oob_tcp_if_include`, for the launcher's address.
     pub interface: Option<String>,
     pub wdir: Option<OsString>,
+    /// PARTYLINE_CONNECT_TIMEOUT as the ranks will read it; hosts must answer within it.
+    pub connect_timeout: Duration,
     pub tls: Tls,
     /// Lines to print before starting (options accepted but ignored, plaintext across hosts).
     pub warnings: Vec<String>,
@@ -272,13 +274,19 @@ fn psk_file(file: &Path) -> Result<PathBuf, String> {
 
 /// `ssh` in batch mode (never a password prompt), with SSH's own connect timeout set to
 /// PARTYLINE_CONNECT_TIMEOUT, so an unreachable host is reported within it.
-fn default_agent(read_var: &impl Fn(&str) -> Option<String>) -> Vec<String> {
-    let secs = read_var("PARTYLINE_CONNECT_TIMEOUT")
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 1.0)
-        .unwrap_or(30.0);
+fn default_agent(connect_timeout: Duration) -> Vec<String> {
+    let secs = connect_timeout.as_secs_f64().ceil().max(1.0) as u64;
     let opts = ["-x", "-T", "-o", "BatchMode=yes", "-o"].map(String::from);
-    std::iter::once("ssh".to_string()).chain(opts).chain([format!("ConnectTimeout={}", secs.ceil() as u64)]).collect()
+    std::iter::once("ssh".to_string()).chain(opts).chain([format!("ConnectTimeout={secs}")]).collect()
+}
+
+/// The ranks' PARTYLINE_CONNECT_TIMEOUT: a -x setting, else partyrun's own environment, else 30 s.
+fn connect_timeout(exports: &[(OsString, OsString)], read_var: &impl Fn(&str) -> Option<String>) -> Duration {
+    let exported = exports.iter().rev().find(|(k, _)| k == "PARTYLINE_CONNECT_TIMEOUT");
+    let value =
+        exported.and_then(|(_, v)| v.to_str().map(str::to_string)).or_else(|| read_var("PARTYLINE_CONNECT_TIMEOUT"));
+    let secs = value.and_then(|v| v.trim().parse::<f64>().ok()).filter(|s| s.is_finite() && *s > 0.0);
+    Duration::from_secs_f64(secs.unwrap_or(30.0))
 }
 
 /// The host of each rank from --host and the host files, or `None` when no host was given.
@@ -330,15 +338,12 @@ pub fn parse(
     if tls == Tls::Insecure && remote {
         warnings.push("--insecure: the links between hosts are plaintext, unencrypted and unauthenticated; anyone on the path can read and alter the shares".into());
     }
+    let connect_timeout = connect_timeout(&exports, &read_var);
     let agent = cli.launch_agent.clone().or(mca.launch_agent.clone()).or_else(|| read_var("PARTYLINE_RSH"));
     let launch_agent = match agent {
         Some(a) => crate::compat::agent_words(&a).map_err(ArgsError::Usage)?,
-        None => {
-            // A -x setting is what the ranks will use, so SSH gets the same timeout.
-            let exported = exports.iter().rev().find(|(k, _)| k == "PARTYLINE_CONNECT_TIMEOUT");
-            let timeout = exported.and_then(|(_, v)| v.to_str().map(str::to_string));
-            default_agent(&|name: &str| timeout.clone().or_else(|| read_var(name)))
-        }
+        // SSH gets the ranks' own timeout, so an unreachable host is reported within it.
+        None => default_agent(connect_timeout),
     };
     let mut command = cli.command.into_iter();
     let program = command
@@ -351,6 +356,7 @@ pub fn parse(
         launcher_address: cli.launcher_address,
         interface: mca.interface,
         wdir: cli.wdir,
+        connect_timeout,
         tls,
         warnings,
         exports,

@@ -15,7 +15,6 @@ use std::net::{IpAddr, TcpListener, UdpSocket};
 use std::path::Path;
 use std::time::Duration;
 
-const DEFAULT_CONNECT_TIMEOUT: f64 = 30.0;
 /// Sessions to one host still logging in at a time: sshd drops new connections at random beyond
 /// 10 unauthenticated ones (its default MaxStartups 10:30:100), so more ranks per host start in waves.
 const LOGINS_PER_HOST: usize = 8;
@@ -25,7 +24,7 @@ const JOB_CERT_DAYS: i64 = 30;
 /// Starts every rank of a job across `hosts` (one entry per rank). On error, `job` holds the
 /// ranks already started, for the caller to stop.
 pub fn start(job: &mut Job, cfg: &Config, hosts: &[String], reports: Option<&ReportDir>) -> Result<(), Fatal> {
-    let connect_timeout = connect_timeout(cfg);
+    let connect_timeout = cfg.connect_timeout;
     let job_id = environment::job_id(environment::given_job_id(&cfg.exports));
     let (given_host, given_port) = launcher_address(cfg)?;
     let listener = TcpListener::bind((bind_any(given_host.as_deref()), given_port.unwrap_or(0)))
@@ -131,16 +130,6 @@ fn wait_for_room(job: &Job, host: &str, limit: Duration) {
     for remote in pending.iter().take((pending.len() + 1).saturating_sub(LOGINS_PER_HOST)) {
         remote.coordinator(limit);
     }
-}
-
-fn connect_timeout(cfg: &Config) -> Duration {
-    let exported = cfg.exports.iter().rev().find(|(k, _)| k == "PARTYLINE_CONNECT_TIMEOUT").map(|(_, v)| v.clone());
-    let secs = exported
-        .or_else(|| std::env::var_os("PARTYLINE_CONNECT_TIMEOUT"))
-        .and_then(|v| v.to_str().and_then(|s| s.trim().parse::<f64>().ok()))
-        .filter(|s| s.is_finite() && *s > 0.0)
-        .unwrap_or(DEFAULT_CONNECT_TIMEOUT);
-    Duration::from_secs_f64(secs)
 }
 
 /// `--launcher-address HOST[:PORT]`, else the address of `--mca oob_tcp_if_include`'s interface.
