@@ -55,6 +55,13 @@ impl OutFrame {
     fn is_lent(&self) -> bool {
         matches!(self.payload, Payload::Lent(_))
     }
+
+    /// Replaces a borrowed payload by our copy; returns the bytes that adds to the budget used.
+    fn take_copy(&mut self) -> u64 {
+        let Payload::Lent(buf) = &self.payload else { return 0 };
+        self.payload = Payload::Owned(bytes::Bytes::copy_from_slice(buf.bytes(0)));
+        self.payload.len() as u64
+    }
 }
 
 /// A synchronous send completes only when written and acknowledged, in either order.
@@ -242,7 +249,7 @@ impl Tx {
             f.req = None;
         } else {
             if f.is_lent() && len <= self.copy_written_up_to && self.held.saturating_add(len) <= self.budget {
-                self.keep_copy(&mut f);
+                self.held += f.take_copy();
             }
             if !f.is_lent() {
                 if let Some(req) = f.req.take() {
@@ -325,13 +332,10 @@ impl Tx {
         if f.header.flags & FLAG_SYNC != 0 {
             return true;
         }
-        if let Payload::Lent(buf) = &f.payload {
-            if buf.len() as u64 > room {
-                return false;
-            }
-            f.payload = Payload::Owned(bytes::Bytes::copy_from_slice(buf.bytes(0)));
-            self.held += f.payload.len() as u64;
+        if f.is_lent() && f.payload.len() as u64 > room {
+            return false;
         }
+        self.held += f.take_copy();
         if let Some(req) = f.req.take() {
             fx.complete(req, sent(f.payload.len() as u64));
         }
@@ -349,14 +353,6 @@ impl Tx {
         const COPY_BYTES_PER_SEC: f64 = 2e9;
         self.copy_written_up_to =
             if rtt >= LONG_PATH { (rtt.as_secs_f64() / 2.0 * COPY_BYTES_PER_SEC) as u64 } else { 0 };
-    }
-
-    /// Replaces a frame's borrowed payload by our copy, counted against the budget.
-    fn keep_copy(&mut self, f: &mut OutFrame) {
-        if let Payload::Lent(buf) = &f.payload {
-            f.payload = Payload::Owned(bytes::Bytes::copy_from_slice(buf.bytes(0)));
-            self.held += f.payload.len() as u64;
-        }
     }
 
     /// Takes every request still waiting on this link (it failed).

@@ -4,13 +4,13 @@
 //! connection broke) the rank's process group gets SIGTERM, then SIGKILL.
 
 use crate::environment::{self, EXIT_REPORT};
-use crate::output::Source;
+use crate::output::{readable_within, Source};
 use crate::protocol::{self, Frame, Spec};
 use crate::reports::ReportDir;
 use crate::secret::{self, SecretFds};
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, RawFd};
+use std::os::fd::AsFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -212,7 +212,7 @@ fn pump(mut source: Box<dyn Source>, outbox: Outbox, wrap: fn(Vec<u8>) -> Frame,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(_) => ended = true,
                 }
-                if ended || filled == buf.len() || !readable_now(source.as_raw_fd()) {
+                if ended || filled == buf.len() || !readable_within(source.as_raw_fd(), Duration::ZERO) {
                     break;
                 }
             }
@@ -225,12 +225,6 @@ fn pump(mut source: Box<dyn Source>, outbox: Outbox, wrap: fn(Vec<u8>) -> Frame,
     if spawned.is_err() {
         crate::report("--remote-agent: cannot start a thread to relay output; the rank's output is lost");
     }
-}
-
-fn readable_now(fd: RawFd) -> bool {
-    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-    // SAFETY: poll reads and writes only the one pollfd we pass, and does not block (timeout 0).
-    unsafe { libc::poll(&mut pfd, 1, 0) == 1 && pfd.revents & libc::POLLIN != 0 }
 }
 
 /// Feeds the rank's stdin from the launcher's frames; when the session ends, stops the rank.

@@ -155,7 +155,7 @@ fn copy_raw(
 }
 
 /// True when `fd` has something to read (or has ended) within `wait`.
-fn readable_within(fd: RawFd, wait: Duration) -> bool {
+pub fn readable_within(fd: RawFd, wait: Duration) -> bool {
     let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
     let ms = wait.as_millis().min(i32::MAX as u128) as i32;
     // SAFETY: poll reads and writes only the one pollfd we pass.
