@@ -11,7 +11,6 @@ import datetime
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -38,20 +37,7 @@ def fail(msg):
     sys.exit(1)
 
 
-def run(cmd, timeout, what, **kw):
-    # own process group, so a timeout stops the launcher and every rank it started
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, **kw)
-    try:
-        out, err = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
-        p.communicate()
-        fail(f"{what} timed out after {timeout} s: {' '.join(cmd)}")
-    p.stdout, p.stderr = out, err
-    if p.returncode != 0:
-        fail(f"{what} exited with status {p.returncode}: {' '.join(cmd)}\n--- stderr ---\n{p.stderr[-3000:]}"
-             f"\n--- stdout ---\n{p.stdout[-1000:]}")
-    return p.stdout
+run = benchlib.run
 
 
 def find_openmpi():
@@ -381,4 +367,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except benchlib.Failure as e:
+        fail(str(e))

@@ -39,27 +39,12 @@ LINE = re.compile(r"^RESULT impl=(\S+) workload=(\S+) size=(\d+) value=(\S+) uni
 TCP_SYSCTLS = {"net.ipv4.tcp_rmem": "4096 131072 33554432", "net.ipv4.tcp_wmem": "4096 16384 33554432"}
 
 
-class Failure(Exception):
-    """A run or check failed; the message says what and what to do."""
-
-
+Failure = benchlib.Failure
 def log(msg):
     print(f"wan.py: {msg}", flush=True)
 
 
-def run(cmd, timeout, what, **kw):
-    """Run cmd to completion in its own process group (a timeout kills the group); return stdout."""
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, **kw)
-    try:
-        out, err = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
-        p.communicate()
-        raise Failure(f"{what} timed out after {timeout} s: {' '.join(cmd)}")
-    if p.returncode != 0:
-        raise Failure(f"{what} exited with status {p.returncode}: {' '.join(cmd)}\n--- stderr ---\n{err[-3000:]}"
-                      f"\n--- stdout ---\n{out[-1000:]}")
-    return out
+run = benchlib.run
 
 
 def run_parallel(cmds, timeout, what, env=None):
