@@ -19,16 +19,6 @@ impl Drop for Namespaces {
     }
 }
 
-/// Run `ip args...`; Err carries the command and its stderr.
-fn ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip").args(args).output().map_err(|e| format!("cannot run ip: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!("`ip {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
-    }
-}
-
 /// Three rank namespaces, each with one veth end 10.77.X.(i+1)/24, the other
 /// ends enslaved to a bridge in a fourth namespace: all traffic stays inside.
 /// Names are `partyline-PID-TAG-...`, so tests of one process do not collide.
@@ -64,13 +54,7 @@ fn setup(nss: &mut Namespaces, tag: &str, subnet: u32) -> Result<Vec<String>, St
 /// reason printed) where namespaces cannot be made here. Build what the test runs first, so a
 /// build failure leaves no namespaces behind.
 fn namespaces(tag: &str) -> Option<(Namespaces, Vec<String>)> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        println!("skipping netns test: not running as root");
-        return None;
-    }
-    if let Err(e) = ip(&["netns", "list"]) {
-        println!("skipping netns test: {e}");
+    if !namespaces_usable("netns test") {
         return None;
     }
     let mut nss = Namespaces(Vec::new());

@@ -3,6 +3,7 @@
 
 mod elf;
 mod faultproxy;
+mod namespaces;
 mod ports;
 mod process;
 mod sshhosts;
@@ -10,6 +11,8 @@ mod sshhosts;
 pub use elf::*;
 #[allow(unused_imports)] // only the tests that break links use it
 pub use faultproxy::*;
+#[allow(unused_imports)] // only the tests with namespaces as hosts use it
+pub use namespaces::*;
 pub use ports::*;
 pub use process::*;
 #[allow(unused_imports)] // only the multi-host tests use it

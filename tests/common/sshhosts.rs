@@ -1,6 +1,6 @@
 //! Three (or n) "hosts" for multi-host tests: network namespaces on one bridge, each running a real sshd.
 
-use super::{build_dir, run, secs, spawn, Running};
+use super::{build_dir, ip, namespaces_usable, run, secs, spawn, Running};
 use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -27,16 +27,6 @@ pub struct SshHosts {
 /// Gives each SshHosts of this process its own subnet (the namespaces isolate them anyway, but
 /// distinct addresses keep captures and messages unambiguous).
 static SUBNETS: AtomicU32 = AtomicU32::new(0);
-
-/// Run `ip args...`; Err carries the command and its stderr.
-fn ip(args: &[&str]) -> Result<String, String> {
-    let out = Command::new("ip").args(args).output().map_err(|e| format!("cannot run ip: {e}"))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(format!("`ip {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
-    }
-}
 
 /// Every process in namespace `ns` (none if it is gone).
 fn ns_pids(ns: &str) -> Vec<u32> {
@@ -97,13 +87,7 @@ impl SshHosts {
     /// Returns None (printing "skipping ...: reason") only when not root or `ip netns` is
     /// unusable; panics with a clear message on any other setup failure.
     pub fn new(tag: &str, n: usize) -> Option<SshHosts> {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            println!("skipping ssh hosts test {tag}: not running as root");
-            return None;
-        }
-        if let Err(e) = ip(&["netns", "list"]) {
-            println!("skipping ssh hosts test {tag}: {e}");
+        if !namespaces_usable(&format!("ssh hosts test {tag}")) {
             return None;
         }
         remove_stale_namespaces();

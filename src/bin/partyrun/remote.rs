@@ -6,7 +6,7 @@ use crate::Fatal;
 use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::process::{ChildStdin, Command, Stdio};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,13 @@ struct State {
     overdue: Option<String>,
 }
 
+impl State {
+    /// The agent said hello, or the session ended without one.
+    fn answered(&self) -> bool {
+        self.hello.is_some() || self.frames_done
+    }
+}
+
 #[derive(Default)]
 struct Shared {
     state: Mutex<State>,
@@ -41,6 +48,14 @@ impl Shared {
             f(&mut s);
         }
         self.changed.notify_all();
+    }
+
+    /// The state once `done` holds for it, or once `limit` has passed; `None` if a thread
+    /// holding the lock panicked.
+    fn wait_for(&self, limit: Duration, done: impl Fn(&State) -> bool) -> Option<MutexGuard<'_, State>> {
+        let state = self.state.lock().ok()?;
+        let (state, _) = self.changed.wait_timeout_while(state, limit, |s| !done(s)).ok()?;
+        Some(state)
     }
 }
 
@@ -131,33 +146,20 @@ impl Remote {
 
     /// The rendezvous address the agent used, once it said hello; waits up to `limit`.
     pub fn coordinator(&self, limit: Duration) -> Option<String> {
-        let deadline = Instant::now() + limit;
-        let mut state = self.shared.state.lock().ok()?;
-        while state.hello.is_none() && !state.frames_done {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return None;
-            }
-            state = self.shared.changed.wait_timeout(state, left).ok()?.0;
-        }
-        state.hello.clone()
+        self.shared.wait_for(limit, State::answered)?.hello.clone()
     }
 
     /// True once the agent said hello, or the session is over.
     pub fn answered(&self) -> bool {
-        self.shared.state.lock().is_ok_and(|s| s.hello.is_some() || s.frames_done)
+        self.shared.state.lock().is_ok_and(|s| s.answered())
     }
 
     /// What is known of a session that gave no hello: the agent's reason, or SSH's last words.
     pub fn silence(&self) -> String {
-        let deadline = Instant::now() + FRAMES_DRAIN;
-        let Ok(mut state) = self.shared.state.lock() else { return String::new() };
-        while state.frames_done && !state.ssh_done && Instant::now() < deadline {
-            match self.shared.changed.wait_timeout(state, FRAMES_DRAIN) {
-                Ok((s, _)) => state = s,
-                Err(_) => return String::new(),
-            }
-        }
+        // SSH's own words may trail the end of the frames.
+        let Some(state) = self.shared.wait_for(FRAMES_DRAIN, |s| !s.frames_done || s.ssh_done) else {
+            return String::new();
+        };
         match &state.failed {
             Some((_, why)) => why.clone(),
             None if state.ssh_said.is_empty() => "no answer".into(),
@@ -168,7 +170,7 @@ impl Remote {
     /// True (once) when the host has not answered in time: the caller then kills the session.
     pub fn give_up_if_silent(&self, now: Instant) -> bool {
         let Ok(mut state) = self.shared.state.lock() else { return false };
-        if now < self.hello_by || state.hello.is_some() || state.frames_done || state.overdue.is_some() {
+        if now < self.hello_by || state.answered() || state.overdue.is_some() {
             return false;
         }
         let secs = self.answer_within.as_secs_f64();
@@ -178,21 +180,9 @@ impl Remote {
 
     /// How the rank ended, once its session process exited with `session_exit`.
     pub fn outcome(&self, rank: usize, session_exit: Exit) -> Outcome {
-        let deadline = Instant::now() + FRAMES_DRAIN;
-        let Ok(mut state) = self.shared.state.lock() else {
+        let Some(state) = self.shared.wait_for(FRAMES_DRAIN, |s| s.frames_done && s.ssh_done) else {
             return Outcome { exit: session_exit, report: None, note: None };
         };
-        while !(state.frames_done && state.ssh_done) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.shared.changed.wait_timeout(state, left) {
-                Ok((s, _)) if !left.is_zero() => state = s,
-                Ok((s, _)) => {
-                    state = s;
-                    break;
-                }
-                Err(_) => return Outcome { exit: session_exit, report: None, note: None },
-            }
-        }
         if let Some((exit, report)) = state.exit.clone() {
             return Outcome { exit, report: Some(report).filter(|r| !r.is_empty()), note: None };
         }
