@@ -20,25 +20,9 @@
 static int to_pred, from_succ, quick;
 
 /* Send `sn` bytes to pred while receiving `rn` bytes from succ, without deadlock at any size. */
-static void xfer(const char *sb, size_t sn, char *rb, size_t rn) {
-  size_t so = 0, ro = 0;
-  while (so < sn || ro < rn) {
-    if (so < sn) {
-      ssize_t k = send(to_pred, sb + so, sn - so, MSG_DONTWAIT | MSG_NOSIGNAL);
-      if (k > 0) so += (size_t)k;
-      else if (k < 0 && errno != EAGAIN && errno != EINTR) die("send");
-    }
-    if (ro < rn) {
-      ssize_t k = recv(from_succ, rb + ro, rn - ro, MSG_DONTWAIT);
-      if (k > 0) ro += (size_t)k;
-      else if (k == 0) { errno = ECONNRESET; die("recv: peer closed"); }
-      else if (errno != EAGAIN && errno != EINTR) die("recv");
-    }
-    if ((so < sn || ro < rn)) {
-      struct pollfd p[2] = {{to_pred, so < sn ? POLLOUT : 0, 0}, {from_succ, ro < rn ? POLLIN : 0, 0}};
-      if (poll(p, 2, 10000) <= 0) die("poll (stalled 10 s)");
-    }
-  }
+static void xfer(char *sb, size_t sn, char *rb, size_t rn) {
+  struct op o[2] = {{to_pred, 1, sb, sn, 0}, {from_succ, 0, rb, rn, 0}};
+  run_ops(o, 2);
 }
 
 /* SYNC: 8 bytes to pred, then 8 bytes from succ, blocking. */
@@ -48,13 +32,7 @@ static void sync_ring(void) {
   double t0 = 0;
   for (int i = -500; i < rounds; i++) {
     if (i == 0) t0 = now();
-    if (send(to_pred, &v, 8, MSG_NOSIGNAL) != 8) die("send");
-    size_t o = 0;
-    while (o < 8) {
-      ssize_t k = recv(from_succ, (char *)&got + o, 8 - o, 0);
-      if (k <= 0) die("recv");
-      o += (size_t)k;
-    }
+    sync_step(to_pred, from_succ, v, &got);
   }
   if (got != (rank + 1) % N) { fprintf(stderr, "rawring: bad data\n"); exit(1); }
   result("SYNC", 8, (now() - t0) / rounds * 1e6, "us");

@@ -26,36 +26,6 @@ static void *xmalloc(size_t n) {
   return p;
 }
 
-/* One transfer in progress: send or receive `len` bytes on `fd`. */
-struct op {
-  int fd, out;
-  char *buf;
-  size_t len, off;
-};
-
-/* Run all ops to completion at once (non-blocking, poll), so a ring never deadlocks at any size. */
-static void run_ops(struct op *o, int n) {
-  for (;;) {
-    struct pollfd p[4];
-    int left = 0;
-    for (int i = 0; i < n; i++) {
-      while (o[i].off < o[i].len) {
-        ssize_t k = o[i].out ? send(o[i].fd, o[i].buf + o[i].off, o[i].len - o[i].off, MSG_DONTWAIT | MSG_NOSIGNAL)
-                             : recv(o[i].fd, o[i].buf + o[i].off, o[i].len - o[i].off, MSG_DONTWAIT);
-        if (k > 0) { o[i].off += (size_t)k; continue; }
-        if (k == 0) { errno = ECONNRESET; die("recv: peer closed"); }
-        if (errno == EAGAIN || errno == EINTR) break;
-        die(o[i].out ? "send" : "recv");
-      }
-      p[i].fd = o[i].fd;
-      p[i].events = o[i].off < o[i].len ? (o[i].out ? POLLOUT : POLLIN) : 0;
-      left += o[i].off < o[i].len;
-    }
-    if (!left) return;
-    if (poll(p, (nfds_t)n, 30000) <= 0) die("poll (stalled 30 s)");
-  }
-}
-
 /* Ring exchange: send sn bytes to pred while receiving rn from succ. */
 static void xfer(char *sb, size_t sn, char *rb, size_t rn) {
   struct op o[2] = {{to_pred, 1, sb, sn, 0}, {from_succ, 0, rb, rn, 0}};
@@ -76,13 +46,7 @@ static void sync_ring(void) {
   double t0 = 0;
   for (int i = -5; i < rounds; i++) {
     if (i == 0) t0 = now();
-    if (send(to_pred, &v, 8, MSG_NOSIGNAL) != 8) die("send");
-    size_t o = 0;
-    while (o < 8) {
-      ssize_t k = recv(from_succ, (char *)&got + o, 8 - o, 0);
-      if (k <= 0) die("recv");
-      o += (size_t)k;
-    }
+    sync_step(to_pred, from_succ, v, &got);
   }
   if (got != succ) { fprintf(stderr, "rawnet: SYNC bad data\n"); exit(1); }
   result("SYNC", 8, (now() - t0) / rounds * 1e6, "us");
