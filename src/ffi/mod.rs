@@ -27,5 +27,6 @@ mod pack;
 mod persistent;
 mod reduce;
 mod region;
+mod staging;
 mod state;
 mod status;
