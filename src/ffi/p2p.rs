@@ -152,7 +152,7 @@ fn send_now(st: &State, op: &PersistentOp, c: &Comm) -> Result<()> {
     let (Some(mode), Some(dest)) = (op.send, handles::dest(c, op.peer)?) else {
         return Ok(());
     };
-    if mode == SendMode::Standard {
+    if mode == SendMode::Standard && op.layout.is_none() {
         let tag = handles::send_tag(op.tag)?;
         // SAFETY: MPI's contract: the buffer stays valid and unwritten for the blocking send.
         return st.rt.send(dest, c.context, tag, unsafe { op.buf.send() }, mode).map(|_| ());
