@@ -33,4 +33,5 @@ pub mod sync;
 pub mod tls;
 pub mod token;
 pub mod transport;
+pub mod typemap;
 pub mod wire;

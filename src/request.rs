@@ -31,9 +31,20 @@ impl Outcome {
     }
 }
 
+/// Work to do as a request completes, before anyone sees it done (a non-contiguous receive
+/// scatters its data into the caller's memory; a packed send frees its copy).
+pub struct Finisher(Box<dyn FnOnce(&Outcome) + Send>);
+
+impl std::fmt::Debug for Finisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Finisher")
+    }
+}
+
 #[derive(Debug)]
 pub struct Request {
     done: AtomicBool,
+    finish: Mutex<Option<Finisher>>,
     /// Payload bytes moved so far; a blocking send watches it to spot a stalled link.
     progress: AtomicU64,
     outcome: Mutex<Option<Outcome>>,
@@ -41,7 +52,10 @@ pub struct Request {
 
 impl Request {
     pub fn new() -> Arc<Request> {
-        Arc::new(Request { done: AtomicBool::new(false), progress: AtomicU64::new(0), outcome: Mutex::new(None) })
+        Arc::new(Request {
+            done: AtomicBool::new(false),
+            finish: Mutex::new(None),
+            progress: AtomicU64::new(0), outcome: Mutex::new(None) })
     }
 
     pub fn completed(outcome: Outcome) -> Arc<Request> {
@@ -57,9 +71,22 @@ impl Request {
         if slot.is_some() {
             return false;
         }
+        if let Some(Finisher(f)) = lock(&self.finish).take() {
+            f(&outcome);
+        }
         *slot = Some(outcome);
         self.done.store(true, Ordering::SeqCst);
         true
+    }
+
+    /// Runs `f` as the request completes, or now if it already has; either way before
+    /// `is_done` can be seen true by a waiter that has not already seen it.
+    pub fn on_complete(&self, f: impl FnOnce(&Outcome) + Send + 'static) {
+        let slot = lock(&self.outcome);
+        match &*slot {
+            Some(done) => f(done),
+            None => *lock(&self.finish) = Some(Finisher(Box::new(f))),
+        }
     }
 
     pub fn is_done(&self) -> bool {

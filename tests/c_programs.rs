@@ -223,3 +223,10 @@ fn loopback_links_keep_the_default_congestion_control() {
         out.assert_stdout_contains(&format!("rank {r} links: {0} {0}\n", default.trim()));
     }
 }
+
+/// Derived datatypes: vector, struct, indexed, subarray, resized and MPI_DOUBLE_INT around a
+/// ring; counts and elements; pack/unpack; envelope/contents; collectives on a vector type.
+#[test]
+fn datatypes() {
+    all_ranks("datatypes", secs(60));
+}

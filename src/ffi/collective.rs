@@ -7,6 +7,7 @@ use super::abi::{self, MPI_Comm, MPI_Datatype};
 use super::boundary::blame;
 use super::handles;
 use super::region::Region;
+use super::staging::{self, Mode, Scope};
 use super::state::{state, State};
 use crate::collective::{self, blocks, data};
 use crate::comm::Comm;
@@ -20,13 +21,14 @@ pub fn in_place(buf: *const c_void) -> bool {
 }
 
 /// `count` items of `dtype` at `buf` (a count that may exceed `int`, as n blocks can).
+/// A non-contiguous type's items are staged (see staging.rs).
 pub fn items(st: &State, buf: *const c_void, count: i64, dtype: MPI_Datatype) -> Result<Region> {
-    let bytes = handles::datatype(st, dtype)?.bytes(count)?;
-    if bytes > 0 && buf.is_null() {
-        return Err(err!(Buffer, "the buffer is NULL but the data has {bytes} bytes"));
+    if let Some(staged) = staging::items(st, buf, count, dtype)? {
+        return Ok(staged);
     }
+    let t = handles::datatype(st, dtype)?;
     // MPI's contract: `buf` holds `count` items of `dtype` for the whole call.
-    Ok(Region::new(buf.cast_mut().cast(), bytes))
+    handles::region_of(&t, buf, t.bytes(count)?)
 }
 
 /// A buffer cut into one block per rank.
@@ -62,6 +64,9 @@ fn varying(
     n: usize,
 ) -> Result<Layout> {
     let (counts, displs) = (ints(counts, n, "counts")?, ints(displs, n, "displacements")?);
+    if let Some((buf, ranges)) = staging::blocks(st, buf, counts, displs, dtype)? {
+        return Ok(Layout { buf, ranges });
+    }
     let t = handles::datatype(st, dtype)?;
     let mut spans = Vec::with_capacity(n);
     for (r, (&count, &displ)) in counts.iter().zip(displs).enumerate() {
@@ -115,10 +120,11 @@ ffi_fn! {
         blame(comm as usize);
         let st = state()?;
         let (c, root) = comm_and_root(st, comm, root)?;
-        let buf = handles::buffer(st, buffer, count, datatype)?;
+        let scope = Scope::new(Mode::Packed);
+        let buf = items(st, buffer, handles::count(count)?.into(), datatype)?;
         // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
         // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-        data::bcast(&st.rt, &c, root, unsafe { buf.bytes_mut() })
+        scope.finish(data::bcast(&st.rt, &c, root, unsafe { buf.bytes_mut() }))
     }
 }
 
@@ -133,6 +139,7 @@ fn gather(
 ) -> Result<()> {
     blame(comm as usize);
     let st = state()?;
+    let scope = Scope::new(Mode::Packed);
     let (c, root) = comm_and_root(st, comm, root)?;
     let is_root = c.rank == root;
     let send = maybe_in_place(st, sendbuf, sendcount, sendtype, is_root)?;
@@ -142,7 +149,7 @@ fn gather(
     let recv = recv.as_ref().map(|l| (unsafe { l.buf.bytes_mut() }, &l.ranges[..]));
     // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
     // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-    data::gather(&st.rt, &c, root, send.as_ref().map(|b| unsafe { b.bytes() }), recv)
+    scope.finish(data::gather(&st.rt, &c, root, send.as_ref().map(|b| unsafe { b.bytes() }), recv))
 }
 
 ffi_fn! {
@@ -189,6 +196,7 @@ fn scatter(
 ) -> Result<()> {
     blame(comm as usize);
     let st = state()?;
+    let scope = Scope::new(Mode::Packed);
     let (c, root) = comm_and_root(st, comm, root)?;
     let is_root = c.rank == root;
     let recv = maybe_in_place(st, recvbuf, recvcount, recvtype, is_root)?;
@@ -198,7 +206,7 @@ fn scatter(
     let send = send.as_ref().map(|l| (unsafe { l.buf.bytes() }, &l.ranges[..]));
     // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
     // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-    data::scatter(&st.rt, &c, root, send, recv.as_ref().map(|b| unsafe { b.bytes_mut() }))
+    scope.finish(data::scatter(&st.rt, &c, root, send, recv.as_ref().map(|b| unsafe { b.bytes_mut() })))
 }
 
 ffi_fn! {
@@ -244,18 +252,20 @@ fn allgather(
 ) -> Result<()> {
     blame(comm as usize);
     let st = state()?;
+    let scope = Scope::new(Mode::Packed);
     let c = handles::comm(st, comm)?;
     let send = maybe_in_place(st, sendbuf, sendcount, sendtype, true)?;
     let recv = layout(st, c.size())?;
     // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
     // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-    data::allgather(
+    let done = data::allgather(
         &st.rt,
         &c,
         send.as_ref().map(|b| unsafe { b.bytes() }),
         unsafe { recv.buf.bytes_mut() },
         &recv.ranges,
-    )
+    );
+    scope.finish(done)
 }
 
 ffi_fn! {
@@ -298,6 +308,7 @@ fn alltoall(
 ) -> Result<()> {
     blame(comm as usize);
     let st = state()?;
+    let scope = Scope::new(Mode::Packed);
     let c = handles::comm(st, comm)?;
     let send = if in_place(sendbuf) { None } else { Some(send(st, c.size())?) };
     let recv = recv(st, c.size())?;
@@ -306,7 +317,7 @@ fn alltoall(
     let send = send.as_ref().map(|l| (unsafe { l.buf.bytes() }, &l.ranges[..]));
     // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
     // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-    data::alltoall(&st.rt, &c, send, unsafe { recv.buf.bytes_mut() }, &recv.ranges)
+    scope.finish(data::alltoall(&st.rt, &c, send, unsafe { recv.buf.bytes_mut() }, &recv.ranges))
 }
 
 ffi_fn! {

@@ -35,31 +35,37 @@ pub fn comm(st: &State, value: abi::MPI_Comm) -> Result<Arc<Comm>> {
 
 pub fn datatype(st: &State, value: abi::MPI_Datatype) -> Result<Datatype> {
     let v = value as usize;
-    if let Some((extent, elements)) = abi::predefined_datatype_size(v) {
-        return Ok(Datatype::basic(pair_data_size(v).unwrap_or(extent), extent, elements).of_basic(v));
+    if let Some(map) = super::datatype_maps::predefined_map(v) {
+        return Ok(Datatype::new(map, true));
     }
     decode(Kind::Datatype, v)
-        .and_then(|h| lock(&st.types).get(h).copied())
+        .and_then(|h| lock(&st.types).get(h).cloned())
         .ok_or_else(|| err!(Type, "invalid datatype handle {v:#x} (MPI_DATATYPE_NULL, freed, or not a datatype)"))
 }
 
-/// The caller's buffer of `count` items of `dtype`.
-pub fn buffer(st: &State, buf: *const c_void, count: i32, dtype: abi::MPI_Datatype) -> Result<Region> {
-    let t = datatype(st, dtype)?;
-    let bytes = t.bytes(count as i64)?;
+/// `bytes` of `t`'s items from `buf` (at its lower bound), for a type whose items tile memory.
+pub fn region_of(t: &Datatype, buf: *const c_void, bytes: usize) -> Result<Region> {
     if bytes > 0 && buf.is_null() {
         return Err(err!(Buffer, "the buffer is NULL but the message has {bytes} bytes"));
     }
-    // MPI's contract: `buf` holds `count` items of `dtype` and stays untouched by the
-    // caller until the operation completes.
-    Ok(Region::new(buf as *mut u8, bytes))
+    // MPI's contract: `buf` holds the items and stays untouched by the caller until the
+    // operation completes; a contiguous type's data starts at its lower bound.
+    Ok(Region::new(buf.cast::<u8>().cast_mut().wrapping_offset(t.lb() as isize), bytes))
 }
 
-/// Data bytes of the C pair types whose struct has padding (extent is larger).
-fn pair_data_size(handle: usize) -> Option<usize> {
-    let padded =
-        [(abi::MPI_DOUBLE_INT, 12), (abi::MPI_LONG_INT, 12), (abi::MPI_SHORT_INT, 6), (abi::MPI_LONG_DOUBLE_INT, 20)];
-    padded.iter().find(|(t, _)| *t as usize == handle).map(|(_, size)| *size)
+/// The caller's buffer of `count` items of `dtype`, whole extents, for calls that take types
+/// whose items tile memory: predefined ones (pair types with their padding) and contiguous ones.
+pub fn buffer(st: &State, buf: *const c_void, count: i32, dtype: abi::MPI_Datatype) -> Result<Region> {
+    let t = datatype(st, dtype)?;
+    if !tiles(dtype, &t) {
+        return Err(super::layout::contiguous_only("this call"));
+    }
+    region_of(&t, buf, t.bytes(count as i64)?)
+}
+
+/// Whether items of `t` lie back to back in memory, data or padding, with nothing between.
+pub fn tiles(dtype: abi::MPI_Datatype, t: &Datatype) -> bool {
+    t.dense || super::datatype_maps::predefined_map(dtype as usize).is_some()
 }
 
 /// A destination rank in `comm`: its world rank, or `None` for MPI_PROC_NULL.

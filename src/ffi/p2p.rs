@@ -2,7 +2,8 @@
 
 use super::abi::{MPI_Comm, MPI_Datatype, MPI_Request, MPI_Status};
 use super::boundary::{blame, out};
-use super::handles::{self, buffer};
+use super::handles;
+use super::layout::{message, Layout};
 use super::region::Region;
 use super::state::{encode, state, Kind, PersistentOp, RequestEntry, State};
 use super::status;
@@ -19,6 +20,9 @@ type Posted = (Arc<Request>, Option<RecvTicket>);
 
 /// Starts one operation; `op.send` is `None` for a receive.
 pub fn post(st: &State, op: &PersistentOp, comm: &Comm) -> Result<Posted> {
+    if let Some(layout) = &op.layout {
+        return post_packed(st, op, layout, comm);
+    }
     match op.send {
         Some(mode) => {
             let tag = handles::send_tag(op.tag)?;
@@ -42,6 +46,26 @@ pub fn post(st: &State, op: &PersistentOp, comm: &Comm) -> Result<Posted> {
             st.rt.irecv(pattern, unsafe { op.buf.recv() })
         }
     }
+}
+
+/// Starts an operation on a non-contiguous buffer: a send goes from a packed copy, a receive
+/// lands in a temporary buffer that is unpacked into place as it completes.
+fn post_packed(st: &State, op: &PersistentOp, layout: &Layout, comm: &Comm) -> Result<Posted> {
+    let mut temp = match op.send {
+        // SAFETY: MPI's contract: a send's buffer stays valid and unwritten until it completes.
+        Some(_) => unsafe { layout.gather() },
+        None => vec![0u8; layout.len()],
+    };
+    // `temp` moves into the request's completion below (its heap block stays put), so it
+    // outlives every use the engine makes of this region.
+    let region = Region::new(temp.as_mut_ptr(), temp.len());
+    let direct = PersistentOp { buf: region, layout: None, ..op.clone() };
+    let (req, ticket) = post(st, &direct, comm)?;
+    match op.send {
+        Some(_) => super::layout::keep_until_done(&req, temp),
+        None => super::layout::scatter_when_done(&req, layout.clone(), temp),
+    }
+    Ok((req, ticket))
 }
 
 /// Registers a request handle for the caller.
@@ -73,7 +97,8 @@ pub fn operation(
 ) -> Result<(PersistentOp, Arc<Comm>)> {
     let c = handles::comm(st, comm)?;
     handles::count(count)?;
-    let op = PersistentOp { send, buf: buffer(st, buf, count, datatype)?, peer, tag };
+    let (region, layout) = message(st, buf, count, datatype)?;
+    let op = PersistentOp { send, buf: region, peer, tag, layout };
     Ok((op, c))
 }
 
@@ -127,7 +152,7 @@ fn send_now(st: &State, op: &PersistentOp, c: &Comm) -> Result<()> {
     let (Some(mode), Some(dest)) = (op.send, handles::dest(c, op.peer)?) else {
         return Ok(());
     };
-    if mode == SendMode::Standard {
+    if mode == SendMode::Standard && op.layout.is_none() {
         let tag = handles::send_tag(op.tag)?;
         // SAFETY: MPI's contract: the buffer stays valid and unwritten for the blocking send.
         return st.rt.send(dest, c.context, tag, unsafe { op.buf.send() }, mode).map(|_| ());
@@ -326,11 +351,15 @@ ffi_fn! {
         let (recv, c) = operation(st, None, buf, count, datatype, source, recvtag, comm)?;
         // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
         // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-        let mut copy = unsafe { recv.buf.bytes() }.to_vec();
+        let mut copy = match &recv.layout {
+            Some(layout) => unsafe { layout.gather() },
+            None => unsafe { recv.buf.bytes() }.to_vec(),
+        };
         // `copy` lives until this function returns, after the send has completed
         // (or copied its data), and nothing else touches it.
         let send_buf = Region::new(copy.as_mut_ptr(), copy.len());
-        let send = PersistentOp { send: Some(SendMode::Standard), buf: send_buf, peer: dest, tag: sendtag };
+        let send =
+            PersistentOp { send: Some(SendMode::Standard), buf: send_buf, peer: dest, tag: sendtag, layout: None };
         let (req, _) = post(st, &recv, &c)?;
         send_now(st, &send, &c)?;
         let outcome = st.rt.wait_until(|| req.outcome())?;

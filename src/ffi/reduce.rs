@@ -1,11 +1,12 @@
 //! Reductions at the C boundary: reduce, allreduce, reduce-scatter, scan and exscan.
 
-use super::abi::{MPI_Comm, MPI_Datatype, MPI_Op};
+use super::abi::{self, MPI_Comm, MPI_Datatype, MPI_Op};
 use super::boundary::blame;
 use super::collective::{in_place, items, maybe_in_place};
 use super::handles;
 use super::op::{combiner, Combine};
 use super::region::Region;
+use super::staging::{Mode, Scope};
 use super::state::{state, State};
 use crate::collective::reduce::{self, Combiner};
 use crate::collective::{self, blocks};
@@ -20,7 +21,22 @@ fn setup(st: &State, comm: MPI_Comm, datatype: MPI_Datatype, op: MPI_Op) -> Resu
     let c = handles::comm(st, comm)?;
     let t = handles::datatype(st, datatype)?;
     let combine = combiner(st, op, datatype, &t)?;
-    Ok((c, combine, t.extent))
+    if handles::tiles(datatype, &t) {
+        return Ok((c, combine, t.extent));
+    }
+    // Staged as records of the basic type (staging.rs): combine those.
+    if op as usize >= abi::PREDEFINED_HANDLE_LIMIT {
+        return Err(err!(
+            Op,
+            "a user-defined operation on a non-contiguous derived datatype is not supported; \
+             reduce a contiguous type, or pack the data first"
+        ));
+    }
+    let basic = t.basic.ok_or_else(|| err!(Op, "a reduction on a datatype mixing basic types is not defined"))?;
+    let bt = handles::datatype(st, basic as MPI_Datatype)?;
+    let combine = combiner(st, op, basic as MPI_Datatype, &bt)?;
+    let per_item = if bt.size == 0 { 0 } else { t.size / bt.size };
+    Ok((c, combine, per_item * bt.extent))
 }
 
 fn combiner_of(combine: &Combine, item: usize) -> Combiner<'_> {
@@ -40,14 +56,15 @@ ffi_fn! {
         blame(comm as usize);
         let st = state()?;
         let (c, combine, item) = setup(st, comm, datatype, op)?;
+        let scope = Scope::new(Mode::Records);
         let root = collective::root(&c, root)?;
         let is_root = c.rank == root;
         let send = maybe_in_place(st, sendbuf, count, datatype, is_root)?;
-        let recv = if is_root { Some(handles::buffer(st, recvbuf, count, datatype)?) } else { None };
+        let recv = if is_root { Some(items(st, recvbuf, count.into(), datatype)?) } else { None };
         // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
         // by anything else, for the whole blocking call; send and receive buffers may not overlap.
         let (send, recv) = (send.as_ref().map(|b| unsafe { b.bytes() }), recv.as_ref().map(|b| unsafe { b.bytes_mut() }));
-        reduce::reduce(&st.rt, &c, root, send, recv, &combiner_of(&combine, item))
+        scope.finish(reduce::reduce(&st.rt, &c, root, send, recv, &combiner_of(&combine, item)))
     }
 }
 
@@ -63,14 +80,15 @@ ffi_fn! {
         blame(comm as usize);
         let st = state()?;
         let (c, combine, item) = setup(st, comm, datatype, op)?;
+        let scope = Scope::new(Mode::Records);
         let send = maybe_in_place(st, sendbuf, count, datatype, true)?;
-        let recv = handles::buffer(st, recvbuf, count, datatype)?;
+        let recv = items(st, recvbuf, count.into(), datatype)?;
         // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
         // by anything else, for the whole blocking call; send and receive buffers may not overlap.
         let send = send.as_ref().map(|b| unsafe { b.bytes() });
         // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
         // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-        reduce::allreduce(&st.rt, &c, send, unsafe { recv.bytes_mut() }, &combiner_of(&combine, item))
+        scope.finish(reduce::allreduce(&st.rt, &c, send, unsafe { recv.bytes_mut() }, &combiner_of(&combine, item)))
     }
 }
 
@@ -102,6 +120,7 @@ ffi_fn! {
         blame(comm as usize);
         let st = state()?;
         let (c, combine, item) = setup(st, comm, datatype, op)?;
+        let scope = Scope::new(Mode::Records);
         let count = handles::count(recvcount)? as i64;
         let (send, recv) = scatter_buffers(st, sendbuf, recvbuf, count * c.size() as i64, count, datatype)?;
         let ranges = blocks::uniform(count as usize * item, c.size());
@@ -110,7 +129,7 @@ ffi_fn! {
         let send = send.as_ref().map(|b| unsafe { b.bytes() });
         // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
         // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-        reduce::reduce_scatter(&st.rt, &c, send, unsafe { recv.bytes_mut() }, &ranges, &combiner_of(&combine, item))
+        scope.finish(reduce::reduce_scatter(&st.rt, &c, send, unsafe { recv.bytes_mut() }, &ranges, &combiner_of(&combine, item)))
     }
 }
 
@@ -126,6 +145,7 @@ ffi_fn! {
         blame(comm as usize);
         let st = state()?;
         let (c, combine, item) = setup(st, comm, datatype, op)?;
+        let scope = Scope::new(Mode::Records);
         if recvcounts.is_null() {
             return Err(err!(Arg, "the recvcounts array is NULL"));
         }
@@ -145,7 +165,7 @@ ffi_fn! {
         let send = send.as_ref().map(|b| unsafe { b.bytes() });
         // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
         // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-        reduce::reduce_scatter(&st.rt, &c, send, unsafe { recv.bytes_mut() }, &ranges, &combiner_of(&combine, item))
+        scope.finish(reduce::reduce_scatter(&st.rt, &c, send, unsafe { recv.bytes_mut() }, &ranges, &combiner_of(&combine, item)))
     }
 }
 
@@ -162,14 +182,15 @@ fn scan(
     blame(comm as usize);
     let st = state()?;
     let (c, combine, item) = setup(st, comm, datatype, op)?;
+        let scope = Scope::new(Mode::Records);
     let send = maybe_in_place(st, sendbuf, count, datatype, true)?;
-    let recv = handles::buffer(st, recvbuf, count, datatype)?;
+    let recv = items(st, recvbuf, count.into(), datatype)?;
     // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
     // by anything else, for the whole blocking call; send and receive buffers may not overlap.
     let send = send.as_ref().map(|b| unsafe { b.bytes() });
     // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
     // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-    reduce::scan(&st.rt, &c, send, unsafe { recv.bytes_mut() }, &combiner_of(&combine, item), inclusive)
+    scope.finish(reduce::scan(&st.rt, &c, send, unsafe { recv.bytes_mut() }, &combiner_of(&combine, item), inclusive))
 }
 
 ffi_fn! {

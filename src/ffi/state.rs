@@ -21,6 +21,9 @@ pub struct PersistentOp {
     /// Rank in `comm`, or MPI_PROC_NULL / MPI_ANY_SOURCE.
     pub peer: i32,
     pub tag: i32,
+    /// A non-contiguous datatype's layout (packed to send, unpacked on receipt); `None` when
+    /// `buf` is the message itself.
+    pub layout: Option<super::layout::Layout>,
 }
 
 pub struct RequestEntry {

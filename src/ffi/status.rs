@@ -65,6 +65,11 @@ fn read(status: *const MPI_Status) -> crate::error::Result<MPI_Status> {
     Ok(unsafe { status.read() })
 }
 
+/// The byte count a caller's status records.
+pub fn received_bytes(status: *const MPI_Status) -> crate::error::Result<u64> {
+    Ok(bytes(&read(status)?))
+}
+
 fn clamp(n: Option<u64>) -> c_int {
     n.and_then(|n| c_int::try_from(n).ok()).unwrap_or(abi::MPI_UNDEFINED)
 }

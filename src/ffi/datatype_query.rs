@@ -1,0 +1,198 @@
+//! Questions about datatypes: envelope and contents, names, addresses, and element counts of received data.
+
+use super::abi::{self, MPI_Aint, MPI_Count, MPI_Datatype, MPI_Status};
+use super::boundary::out;
+use super::handles;
+use super::state::{decode, encode, state, Kind, State};
+use crate::datatype::Datatype;
+use crate::error::{err, Result};
+use crate::sync::lock;
+use crate::typemap::build::Combiner;
+use crate::typemap::Child;
+use std::ffi::{c_char, c_int, c_void, CStr};
+use std::sync::Arc;
+
+fn combiner_value(c: Combiner) -> c_int {
+    match c {
+        Combiner::Named => abi::MPI_COMBINER_NAMED,
+        Combiner::Dup => abi::MPI_COMBINER_DUP,
+        Combiner::Contiguous => abi::MPI_COMBINER_CONTIGUOUS,
+        Combiner::Vector => abi::MPI_COMBINER_VECTOR,
+        Combiner::Hvector => abi::MPI_COMBINER_HVECTOR,
+        Combiner::Indexed => abi::MPI_COMBINER_INDEXED,
+        Combiner::Hindexed => abi::MPI_COMBINER_HINDEXED,
+        Combiner::IndexedBlock => abi::MPI_COMBINER_INDEXED_BLOCK,
+        Combiner::HindexedBlock => abi::MPI_COMBINER_HINDEXED_BLOCK,
+        Combiner::Struct => abi::MPI_COMBINER_STRUCT,
+        Combiner::Subarray => abi::MPI_COMBINER_SUBARRAY,
+        Combiner::Resized => abi::MPI_COMBINER_RESIZED,
+    }
+}
+
+ffi_fn! {
+    fn MPI_Type_get_envelope(
+        datatype: MPI_Datatype,
+        num_integers: *mut c_int,
+        num_addresses: *mut c_int,
+        num_datatypes: *mut c_int,
+        combiner: *mut c_int,
+    ) -> c_int {
+        let e = handles::datatype(state()?, datatype)?.map.envelope.clone();
+        out(num_integers, e.ints.len() as c_int, "num_integers")?;
+        out(num_addresses, e.addrs.len() as c_int, "num_addresses")?;
+        out(num_datatypes, e.types.len() as c_int, "num_datatypes")?;
+        out(combiner, combiner_value(e.combiner), "combiner")
+    }
+}
+
+/// A handle for a constructor's argument type: the predefined handle, or a new handle to an
+/// equivalent committed type, which the caller frees (as MPI says).
+fn handle_of(st: &State, c: &Child) -> Result<MPI_Datatype> {
+    if let Some(v) = c.predefined {
+        return Ok(v as MPI_Datatype);
+    }
+    let h = lock(&st.types).insert(Datatype::new(c.map.clone(), true));
+    Ok(encode(Kind::Datatype, h)? as MPI_Datatype)
+}
+
+/// Copies `values` into a caller's array of room `max`.
+fn fill<T>(ptr: *mut T, max: c_int, values: impl ExactSizeIterator<Item = Result<T>>, what: &str) -> Result<()> {
+    let n = values.len();
+    if (max as i64) < n as i64 {
+        return Err(err!(Arg, "MPI_Type_get_contents: max_{what} is {max} but the type has {n}; use MPI_Type_get_envelope's counts"));
+    }
+    if n > 0 && ptr.is_null() {
+        return Err(err!(Arg, "MPI_Type_get_contents: the {what} array is NULL"));
+    }
+    for (i, v) in values.enumerate() {
+        // SAFETY: the caller's array has room for `max` >= n entries (MPI's contract).
+        unsafe { ptr.add(i).write(v?) };
+    }
+    Ok(())
+}
+
+ffi_fn! {
+    fn MPI_Type_get_contents(
+        datatype: MPI_Datatype,
+        max_integers: c_int,
+        max_addresses: c_int,
+        max_datatypes: c_int,
+        array_of_integers: *mut c_int,
+        array_of_addresses: *mut MPI_Aint,
+        array_of_datatypes: *mut MPI_Datatype,
+    ) -> c_int {
+        let st = state()?;
+        let e = handles::datatype(st, datatype)?.map.envelope.clone();
+        if e.combiner == Combiner::Named {
+            return Err(err!(Type, "MPI_Type_get_contents: a predefined datatype has no contents (its combiner is MPI_COMBINER_NAMED)"));
+        }
+        let mut ints = e.ints.clone();
+        if e.combiner == Combiner::Subarray {
+            // The order is stored as 0 (C) or 1 (Fortran).
+            let last = ints.len() - 1;
+            ints[last] = if ints[last] == 0 { abi::MPI_ORDER_C } else { abi::MPI_ORDER_FORTRAN } as i64;
+        }
+        let narrow = |v: i64| {
+            c_int::try_from(v).map_err(|_| err!(Count, "MPI_Type_get_contents: {v} does not fit an int; use MPI_Type_get_contents_c"))
+        };
+        fill(array_of_integers, max_integers, ints.into_iter().map(narrow), "integers")?;
+        fill(array_of_addresses, max_addresses, e.addrs.iter().map(|&a| Ok(a as MPI_Aint)), "addresses")?;
+        fill(array_of_datatypes, max_datatypes, e.types.iter().map(|c| handle_of(st, c)), "datatypes")
+    }
+}
+
+/// A derived type's table entry.
+fn derived<'a>(
+    types: &'a mut crate::handle_table::HandleTable<Datatype>,
+    v: usize,
+    what: &str,
+) -> Result<&'a mut Datatype> {
+    decode(Kind::Datatype, v)
+        .and_then(|h| types.get_mut(h))
+        .ok_or_else(|| err!(Type, "{what}: invalid datatype handle {v:#x} (freed, or not a datatype)"))
+}
+
+ffi_fn! {
+    fn MPI_Type_set_name(datatype: MPI_Datatype, type_name: *const c_char) -> c_int {
+        let st = state()?;
+        if type_name.is_null() {
+            return Err(err!(Arg, "MPI_Type_set_name: the name is NULL"));
+        }
+        // SAFETY: non-null, a NUL-terminated C string (MPI's contract).
+        let name = unsafe { CStr::from_ptr(type_name) }.to_string_lossy();
+        let max = abi::MPI_MAX_OBJECT_NAME as usize - 1;
+        if name.len() > max {
+            return Err(err!(Arg, "MPI_Type_set_name: the name has {} bytes; at most {max} fit", name.len()));
+        }
+        let v = datatype as usize;
+        if abi::predefined_datatype_size(v).is_some() {
+            return Err(err!(Type, "MPI_Type_set_name: predefined datatypes keep their standard names; name a duplicate (MPI_Type_dup) instead"));
+        }
+        derived(&mut lock(&st.types), v, "MPI_Type_set_name")?.name = Some(Arc::from(&*name));
+        Ok(())
+    }
+}
+
+ffi_fn! {
+    fn MPI_Type_get_name(datatype: MPI_Datatype, type_name: *mut c_char, resultlen: *mut c_int) -> c_int {
+        let st = state()?;
+        let v = datatype as usize;
+        let name: String = match abi::predefined_datatype_name(v) {
+            Some(n) => n.to_string(),
+            None => derived(&mut lock(&st.types), v, "MPI_Type_get_name")?.name.as_deref().unwrap_or("").to_string(),
+        };
+        if type_name.is_null() {
+            return Err(err!(Arg, "MPI_Type_get_name: the name buffer is NULL"));
+        }
+        let len = name.len().min(abi::MPI_MAX_OBJECT_NAME as usize - 1);
+        // SAFETY: the caller's buffer holds MPI_MAX_OBJECT_NAME chars (MPI's contract); len < that.
+        unsafe {
+            std::ptr::copy_nonoverlapping(name.as_ptr(), type_name.cast::<u8>(), len);
+            type_name.add(len).write(0);
+        }
+        out(resultlen, len as c_int, "resultlen")
+    }
+}
+
+ffi_fn! {
+    fn MPI_Get_address(location: *const c_void, address: *mut MPI_Aint) -> c_int {
+        out(address, location as MPI_Aint, "address")
+    }
+}
+
+ffi_fn! {
+    fn MPI_Aint_add(base: MPI_Aint, disp: MPI_Aint) -> MPI_Aint {
+        base.wrapping_add(disp)
+    }
+}
+
+ffi_fn! {
+    fn MPI_Aint_diff(addr1: MPI_Aint, addr2: MPI_Aint) -> MPI_Aint {
+        addr1.wrapping_sub(addr2)
+    }
+}
+
+/// Reads the received byte count out of a status and applies `f` to it with `datatype`.
+fn from_status(status: *const MPI_Status, datatype: MPI_Datatype, f: fn(&Datatype, u64) -> Option<u64>) -> Result<MPI_Count> {
+    let t = handles::datatype(state()?, datatype)?;
+    let bytes = super::status::received_bytes(status)?;
+    Ok(f(&t, bytes).map_or(abi::MPI_UNDEFINED as MPI_Count, |n| n as MPI_Count))
+}
+
+ffi_fn! {
+    fn MPI_Get_elements_x(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut MPI_Count) -> c_int {
+        out(count, from_status(status, datatype, Datatype::elements_of)?, "count")
+    }
+}
+
+ffi_fn! {
+    fn MPI_Get_elements_c(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut MPI_Count) -> c_int {
+        out(count, from_status(status, datatype, Datatype::elements_of)?, "count")
+    }
+}
+
+ffi_fn! {
+    fn MPI_Get_count_c(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut MPI_Count) -> c_int {
+        out(count, from_status(status, datatype, Datatype::count_of)?, "count")
+    }
+}
