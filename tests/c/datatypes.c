@@ -322,6 +322,9 @@ static void test_envelope(void) {
     OK(MPI_Type_set_name(column, "column"));
     OK(MPI_Type_get_name(column, name, &len));
     CHECK(strcmp(name, "column") == 0 && len == 6);
+    MPI_Datatype matched;
+    OK(MPI_Type_match_size(MPI_TYPECLASS_REAL, 8, &matched));
+    CHECK(matched == MPI_REAL8);
     /* Addresses. */
     struct item it;
     MPI_Aint a0, a1;
