@@ -965,6 +965,8 @@ int MPI_Type_indexed_c(MPI_Count count,
                        MPI_Datatype oldtype,
                        MPI_Datatype *newtype);
 
+int MPI_Type_match_size(int typeclass, int size, MPI_Datatype *datatype);
+
 int MPI_Type_set_name(MPI_Datatype datatype, const char *type_name);
 
 int MPI_Type_size(MPI_Datatype datatype, int *size);
@@ -1559,6 +1561,8 @@ int PMPI_Type_indexed_c(MPI_Count count,
                         const MPI_Count *array_of_displacements,
                         MPI_Datatype oldtype,
                         MPI_Datatype *newtype);
+
+int PMPI_Type_match_size(int typeclass, int size, MPI_Datatype *datatype);
 
 int PMPI_Type_set_name(MPI_Datatype datatype, const char *type_name);
 

@@ -55,7 +55,9 @@ impl Request {
         Arc::new(Request {
             done: AtomicBool::new(false),
             finish: Mutex::new(None),
-            progress: AtomicU64::new(0), outcome: Mutex::new(None) })
+            progress: AtomicU64::new(0),
+            outcome: Mutex::new(None),
+        })
     }
 
     pub fn completed(outcome: Outcome) -> Arc<Request> {

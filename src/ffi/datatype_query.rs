@@ -59,7 +59,10 @@ fn handle_of(st: &State, c: &Child) -> Result<MPI_Datatype> {
 fn fill<T>(ptr: *mut T, max: c_int, values: impl ExactSizeIterator<Item = Result<T>>, what: &str) -> Result<()> {
     let n = values.len();
     if (max as i64) < n as i64 {
-        return Err(err!(Arg, "MPI_Type_get_contents: max_{what} is {max} but the type has {n}; use MPI_Type_get_envelope's counts"));
+        return Err(err!(
+            Arg,
+            "MPI_Type_get_contents: max_{what} is {max} but the type has {n}; use MPI_Type_get_envelope's counts"
+        ));
     }
     if n > 0 && ptr.is_null() {
         return Err(err!(Arg, "MPI_Type_get_contents: the {what} array is NULL"));
@@ -173,7 +176,11 @@ ffi_fn! {
 }
 
 /// Reads the received byte count out of a status and applies `f` to it with `datatype`.
-fn from_status(status: *const MPI_Status, datatype: MPI_Datatype, f: fn(&Datatype, u64) -> Option<u64>) -> Result<MPI_Count> {
+fn from_status(
+    status: *const MPI_Status,
+    datatype: MPI_Datatype,
+    f: fn(&Datatype, u64) -> Option<u64>,
+) -> Result<MPI_Count> {
     let t = handles::datatype(state()?, datatype)?;
     let bytes = super::status::received_bytes(status)?;
     Ok(f(&t, bytes).map_or(abi::MPI_UNDEFINED as MPI_Count, |n| n as MPI_Count))
@@ -194,5 +201,31 @@ ffi_fn! {
 ffi_fn! {
     fn MPI_Get_count_c(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut MPI_Count) -> c_int {
         out(count, from_status(status, datatype, Datatype::count_of)?, "count")
+    }
+}
+
+ffi_fn! {
+    fn MPI_Type_match_size(typeclass: c_int, size: c_int, datatype: *mut MPI_Datatype) -> c_int {
+        state()?;
+        let table: &[(c_int, c_int, MPI_Datatype)] = &[
+            (abi::MPI_TYPECLASS_INTEGER, 1, abi::MPI_INTEGER1),
+            (abi::MPI_TYPECLASS_INTEGER, 2, abi::MPI_INTEGER2),
+            (abi::MPI_TYPECLASS_INTEGER, 4, abi::MPI_INTEGER4),
+            (abi::MPI_TYPECLASS_INTEGER, 8, abi::MPI_INTEGER8),
+            (abi::MPI_TYPECLASS_INTEGER, 16, abi::MPI_INTEGER16),
+            (abi::MPI_TYPECLASS_REAL, 2, abi::MPI_REAL2),
+            (abi::MPI_TYPECLASS_REAL, 4, abi::MPI_REAL4),
+            (abi::MPI_TYPECLASS_REAL, 8, abi::MPI_REAL8),
+            (abi::MPI_TYPECLASS_REAL, 16, abi::MPI_REAL16),
+            (abi::MPI_TYPECLASS_COMPLEX, 4, abi::MPI_COMPLEX4),
+            (abi::MPI_TYPECLASS_COMPLEX, 8, abi::MPI_COMPLEX8),
+            (abi::MPI_TYPECLASS_COMPLEX, 16, abi::MPI_COMPLEX16),
+            (abi::MPI_TYPECLASS_COMPLEX, 32, abi::MPI_COMPLEX32),
+        ];
+        let found = table.iter().find(|(c, s, _)| *c == typeclass && *s == size).map(|e| e.2);
+        let t = found.ok_or_else(|| {
+            err!(Arg, "MPI_Type_match_size: no predefined type of class {typeclass} has {size} bytes (classes: MPI_TYPECLASS_INTEGER, _REAL, _COMPLEX)")
+        })?;
+        out(datatype, t, "datatype")
     }
 }

@@ -57,7 +57,12 @@ impl Layout {
 
 /// A message buffer: the caller's memory itself for a contiguous type (no copy), or a layout
 /// to pack from / unpack into (the region is then empty; the layout knows the length).
-pub fn message(st: &State, buf: *const c_void, count: i32, dtype: abi::MPI_Datatype) -> Result<(Region, Option<Layout>)> {
+pub fn message(
+    st: &State,
+    buf: *const c_void,
+    count: i32,
+    dtype: abi::MPI_Datatype,
+) -> Result<(Region, Option<Layout>)> {
     let t = handles::datatype(st, dtype)?;
     let bytes = t.packed(count as i64)?;
     if t.dense {

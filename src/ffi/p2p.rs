@@ -349,10 +349,11 @@ ffi_fn! {
         blame(comm as usize);
         let st = state()?;
         let (recv, c) = operation(st, None, buf, count, datatype, source, recvtag, comm)?;
-        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+        // The outgoing data is copied first, since the receive overwrites the buffer.
         let mut copy = match &recv.layout {
+            // SAFETY: MPI's contract: the caller's buffer stays valid for the whole blocking call.
             Some(layout) => unsafe { layout.gather() },
+            // SAFETY: as above; nothing writes the buffer until the receive is posted below.
             None => unsafe { recv.buf.bytes() }.to_vec(),
         };
         // `copy` lives until this function returns, after the send has completed

@@ -42,7 +42,11 @@ fn pack_into(
     let (t, n) = packed_len(count, datatype)?;
     let at = start(position, size, what)?;
     if n > size as usize - at {
-        return Err(err!(Truncate, "{what}: {n} bytes do not fit the {} left in the buffer (position {at} of {size})", size as usize - at));
+        return Err(err!(
+            Truncate,
+            "{what}: {n} bytes do not fit the {} left in the buffer (position {at} of {size})",
+            size as usize - at
+        ));
     }
     if n == 0 {
         return Ok(());
@@ -80,7 +84,11 @@ fn unpack_from(
     let (t, n) = packed_len(count, datatype)?;
     let at = start(position, size, what)?;
     if n > size as usize - at {
-        return Err(err!(Truncate, "{what}: {count} items need {n} packed bytes but only {} are left (position {at} of {size})", size as usize - at));
+        return Err(err!(
+            Truncate,
+            "{what}: {count} items need {n} packed bytes but only {} are left (position {at} of {size})",
+            size as usize - at
+        ));
     }
     if n == 0 {
         return Ok(());
@@ -111,7 +119,8 @@ fn with_int_position(position: *mut c_int, f: impl FnOnce(*mut i64) -> Result<()
     // SAFETY: non-null, the caller's position (MPI's contract).
     let mut wide = i64::from(unsafe { position.read() });
     f(&mut wide)?;
-    let narrow = c_int::try_from(wide).map_err(|_| err!(Count, "the position {wide} does not fit an int; use the _c form"))?;
+    let narrow =
+        c_int::try_from(wide).map_err(|_| err!(Count, "the position {wide} does not fit an int; use the _c form"))?;
     out(position, narrow, "position")
 }
 

@@ -35,7 +35,7 @@ fn setup(st: &State, comm: MPI_Comm, datatype: MPI_Datatype, op: MPI_Op) -> Resu
     let basic = t.basic.ok_or_else(|| err!(Op, "a reduction on a datatype mixing basic types is not defined"))?;
     let bt = handles::datatype(st, basic as MPI_Datatype)?;
     let combine = combiner(st, op, basic as MPI_Datatype, &bt)?;
-    let per_item = if bt.size == 0 { 0 } else { t.size / bt.size };
+    let per_item = t.size.checked_div(bt.size).unwrap_or(0);
     Ok((c, combine, per_item * bt.extent))
 }
 
@@ -182,7 +182,7 @@ fn scan(
     blame(comm as usize);
     let st = state()?;
     let (c, combine, item) = setup(st, comm, datatype, op)?;
-        let scope = Scope::new(Mode::Records);
+    let scope = Scope::new(Mode::Records);
     let send = maybe_in_place(st, sendbuf, count, datatype, true)?;
     let recv = items(st, recvbuf, count.into(), datatype)?;
     // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched

@@ -128,9 +128,12 @@ fn mode() -> Result<Mode> {
 
 /// Records of `basic` in `count` items of `t`, or MPI_ERR_OP-worthy `None`.
 fn records(t: &crate::datatype::Datatype, count: usize) -> Result<(Shared, usize)> {
-    let b = t.basic.ok_or_else(|| err!(Op, "a reduction on a datatype mixing basic types is not defined; reduce each basic type separately"))?;
-    let map = super::datatype_maps::predefined_map(b).ok_or_else(|| err!(Intern, "basic type {b:#x} has no type map"))?;
-    let per_item = if map.size == 0 { 0 } else { t.size / map.size };
+    let b = t.basic.ok_or_else(|| {
+        err!(Op, "a reduction on a datatype mixing basic types is not defined; reduce each basic type separately")
+    })?;
+    let map =
+        super::datatype_maps::predefined_map(b).ok_or_else(|| err!(Intern, "basic type {b:#x} has no type map"))?;
+    let per_item = t.size.checked_div(map.size).unwrap_or(0);
     Ok((map, per_item * count))
 }
 

@@ -322,6 +322,9 @@ static void test_envelope(void) {
     OK(MPI_Type_set_name(column, "column"));
     OK(MPI_Type_get_name(column, name, &len));
     CHECK(strcmp(name, "column") == 0 && len == 6);
+    MPI_Datatype matched;
+    OK(MPI_Type_match_size(MPI_TYPECLASS_REAL, 8, &matched));
+    CHECK(matched == MPI_REAL8);
     /* Addresses. */
     struct item it;
     MPI_Aint a0, a1;
@@ -371,6 +374,16 @@ static void test_collectives(void) {
             for (int j = 0; j < COLS; j++)
                 CHECK(all[r * ROWS * COLS + i * COLS + j] == (j == 0 ? r + i * 10 + 2 : -1));
     free(all);
+    /* MINLOC on a derived type of a padded pair type. */
+    MPI_Datatype pairs;
+    OK(MPI_Type_contiguous(2, MPI_DOUBLE_INT, &pairs));
+    OK(MPI_Type_commit(&pairs));
+    struct { double v; int i; } mine[2], least[2];
+    mine[0].v = (rank + 1) % n, mine[0].i = rank;
+    mine[1].v = rank, mine[1].i = rank;
+    OK(MPI_Allreduce(mine, least, 1, pairs, MPI_MINLOC, MPI_COMM_WORLD));
+    CHECK(least[0].v == 0 && least[0].i == n - 1 && least[1].v == 0 && least[1].i == 0);
+    OK(MPI_Type_free(&pairs));
     /* Reducing a struct of int, double and char is not defined. */
     MPI_Datatype t = item_type();
     struct item a[1], b[1];
