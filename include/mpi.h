@@ -261,6 +261,8 @@ typedef struct MPI_ABI_Op *MPI_Op;
 
 typedef struct MPI_ABI_Request *MPI_Request;
 
+typedef struct MPI_ABI_Group *MPI_Group;
+
 typedef struct MPI_ABI_Errhandler *MPI_Errhandler;
 
 // Status of a completed receive: three public fields, then five ints the implementation may use.
@@ -271,19 +273,17 @@ typedef struct MPI_Status {
   int MPI_internal[5];
 } MPI_Status;
 
+typedef struct MPI_ABI_Session *MPI_Session;
+
 // `MPI_Op_create` reduction function.
 typedef void MPI_User_function(void*, void*, int*, MPI_Datatype*);
 
 // `int64_t`: large counts.
 typedef int64_t MPI_Count;
 
-typedef struct MPI_ABI_Group *MPI_Group;
-
 typedef struct MPI_ABI_Win *MPI_Win;
 
 typedef struct MPI_ABI_File *MPI_File;
-
-typedef struct MPI_ABI_Session *MPI_Session;
 
 typedef struct MPI_ABI_Message *MPI_Message;
 
@@ -507,9 +507,36 @@ int MPI_Buffer_detach(void *buffer_addr, int *size);
 
 int MPI_Cancel(MPI_Request *request);
 
+int MPI_Cart_coords(MPI_Comm comm, int rank, int maxdims, int *coords);
+
+int MPI_Cart_create(MPI_Comm comm_old,
+                    int ndims,
+                    const int *dims,
+                    const int *periods,
+                    int reorder,
+                    MPI_Comm *comm_cart);
+
+int MPI_Cart_get(MPI_Comm comm, int maxdims, int *dims, int *periods, int *coords);
+
+int MPI_Cart_map(MPI_Comm comm, int ndims, const int *dims, const int *periods, int *newrank);
+
+int MPI_Cart_rank(MPI_Comm comm, const int *coords, int *rank);
+
+int MPI_Cart_shift(MPI_Comm comm, int direction, int disp, int *rank_source, int *rank_dest);
+
+int MPI_Cart_sub(MPI_Comm comm, const int *remain_dims, MPI_Comm *newcomm);
+
+int MPI_Cartdim_get(MPI_Comm comm, int *ndims);
+
 int MPI_Comm_compare(MPI_Comm comm1, MPI_Comm comm2, int *result);
 
+int MPI_Comm_create(MPI_Comm comm, MPI_Group group, MPI_Comm *newcomm);
+
+int MPI_Comm_create_group(MPI_Comm comm, MPI_Group group, int tag, MPI_Comm *newcomm);
+
 int MPI_Comm_dup(MPI_Comm comm, MPI_Comm *newcomm);
+
+int MPI_Comm_dup_with_info(MPI_Comm comm, MPI_Info info, MPI_Comm *newcomm);
 
 int MPI_Comm_free(MPI_Comm *comm);
 
@@ -517,13 +544,33 @@ int MPI_Comm_get_attr(MPI_Comm comm, int comm_keyval, void *attribute_val, int *
 
 int MPI_Comm_get_errhandler(MPI_Comm comm, MPI_Errhandler *errhandler);
 
+int MPI_Comm_get_name(MPI_Comm comm, char *comm_name, int *resultlen);
+
+int MPI_Comm_group(MPI_Comm comm, MPI_Group *group);
+
+int MPI_Comm_idup(MPI_Comm comm, MPI_Comm *newcomm, MPI_Request *request);
+
+int MPI_Comm_idup_with_info(MPI_Comm comm, MPI_Info info, MPI_Comm *newcomm, MPI_Request *request);
+
 int MPI_Comm_rank(MPI_Comm comm, int *rank);
 
+int MPI_Comm_remote_group(MPI_Comm comm, MPI_Group *group);
+
+int MPI_Comm_remote_size(MPI_Comm comm, int *size);
+
 int MPI_Comm_set_errhandler(MPI_Comm comm, MPI_Errhandler errhandler);
+
+int MPI_Comm_set_name(MPI_Comm comm, const char *comm_name);
 
 int MPI_Comm_size(MPI_Comm comm, int *size);
 
 int MPI_Comm_split(MPI_Comm comm, int color, int key, MPI_Comm *newcomm);
+
+int MPI_Comm_split_type(MPI_Comm comm, int split_type, int key, MPI_Info info, MPI_Comm *newcomm);
+
+int MPI_Comm_test_inter(MPI_Comm comm, int *flag);
+
+int MPI_Dims_create(int nnodes, int ndims, int *dims);
 
 int MPI_Errhandler_free(MPI_Errhandler *errhandler);
 
@@ -573,6 +620,36 @@ int MPI_Get_processor_name(char *name, int *resultlen);
 
 int MPI_Get_version(int *version, int *subversion);
 
+int MPI_Group_compare(MPI_Group group1, MPI_Group group2, int *result);
+
+int MPI_Group_difference(MPI_Group group1, MPI_Group group2, MPI_Group *newgroup);
+
+int MPI_Group_excl(MPI_Group group, int n, const int *ranks, MPI_Group *newgroup);
+
+int MPI_Group_free(MPI_Group *group);
+
+int MPI_Group_from_session_pset(MPI_Session session, const char *pset_name, MPI_Group *newgroup);
+
+int MPI_Group_incl(MPI_Group group, int n, const int *ranks, MPI_Group *newgroup);
+
+int MPI_Group_intersection(MPI_Group group1, MPI_Group group2, MPI_Group *newgroup);
+
+int MPI_Group_range_excl(MPI_Group group, int n, int (*ranges)[3], MPI_Group *newgroup);
+
+int MPI_Group_range_incl(MPI_Group group, int n, int (*ranges)[3], MPI_Group *newgroup);
+
+int MPI_Group_rank(MPI_Group group, int *rank);
+
+int MPI_Group_size(MPI_Group group, int *size);
+
+int MPI_Group_translate_ranks(MPI_Group group1,
+                              int n,
+                              const int *ranks1,
+                              MPI_Group group2,
+                              int *ranks2);
+
+int MPI_Group_union(MPI_Group group1, MPI_Group group2, MPI_Group *newgroup);
+
 int MPI_Ibsend(const void *buf,
                int count,
                MPI_Datatype datatype,
@@ -586,6 +663,15 @@ int MPI_Init(int *argc, char ***argv);
 int MPI_Init_thread(int *argc, char ***argv, int required, int *provided);
 
 int MPI_Initialized(int *flag);
+
+int MPI_Intercomm_create(MPI_Comm local_comm,
+                         int local_leader,
+                         MPI_Comm peer_comm,
+                         int remote_leader,
+                         int tag,
+                         MPI_Comm *newintercomm);
+
+int MPI_Intercomm_merge(MPI_Comm intercomm, int high, MPI_Comm *newintracomm);
 
 int MPI_Iprobe(int source, int tag, MPI_Comm comm, int *flag, struct MPI_Status *status);
 
@@ -774,6 +860,8 @@ int MPI_Testsome(int incount,
                  int *indices,
                  struct MPI_Status *statuses);
 
+int MPI_Topo_test(MPI_Comm comm, int *status);
+
 int MPI_Type_commit(MPI_Datatype *datatype);
 
 int MPI_Type_contiguous(int count, MPI_Datatype oldtype, MPI_Datatype *newtype);
@@ -868,9 +956,36 @@ int PMPI_Buffer_detach(void *buffer_addr, int *size);
 
 int PMPI_Cancel(MPI_Request *request);
 
+int PMPI_Cart_coords(MPI_Comm comm, int rank, int maxdims, int *coords);
+
+int PMPI_Cart_create(MPI_Comm comm_old,
+                     int ndims,
+                     const int *dims,
+                     const int *periods,
+                     int reorder,
+                     MPI_Comm *comm_cart);
+
+int PMPI_Cart_get(MPI_Comm comm, int maxdims, int *dims, int *periods, int *coords);
+
+int PMPI_Cart_map(MPI_Comm comm, int ndims, const int *dims, const int *periods, int *newrank);
+
+int PMPI_Cart_rank(MPI_Comm comm, const int *coords, int *rank);
+
+int PMPI_Cart_shift(MPI_Comm comm, int direction, int disp, int *rank_source, int *rank_dest);
+
+int PMPI_Cart_sub(MPI_Comm comm, const int *remain_dims, MPI_Comm *newcomm);
+
+int PMPI_Cartdim_get(MPI_Comm comm, int *ndims);
+
 int PMPI_Comm_compare(MPI_Comm comm1, MPI_Comm comm2, int *result);
 
+int PMPI_Comm_create(MPI_Comm comm, MPI_Group group, MPI_Comm *newcomm);
+
+int PMPI_Comm_create_group(MPI_Comm comm, MPI_Group group, int tag, MPI_Comm *newcomm);
+
 int PMPI_Comm_dup(MPI_Comm comm, MPI_Comm *newcomm);
+
+int PMPI_Comm_dup_with_info(MPI_Comm comm, MPI_Info info, MPI_Comm *newcomm);
 
 int PMPI_Comm_free(MPI_Comm *comm);
 
@@ -878,13 +993,33 @@ int PMPI_Comm_get_attr(MPI_Comm comm, int comm_keyval, void *attribute_val, int 
 
 int PMPI_Comm_get_errhandler(MPI_Comm comm, MPI_Errhandler *errhandler);
 
+int PMPI_Comm_get_name(MPI_Comm comm, char *comm_name, int *resultlen);
+
+int PMPI_Comm_group(MPI_Comm comm, MPI_Group *group);
+
+int PMPI_Comm_idup(MPI_Comm comm, MPI_Comm *newcomm, MPI_Request *request);
+
+int PMPI_Comm_idup_with_info(MPI_Comm comm, MPI_Info info, MPI_Comm *newcomm, MPI_Request *request);
+
 int PMPI_Comm_rank(MPI_Comm comm, int *rank);
 
+int PMPI_Comm_remote_group(MPI_Comm comm, MPI_Group *group);
+
+int PMPI_Comm_remote_size(MPI_Comm comm, int *size);
+
 int PMPI_Comm_set_errhandler(MPI_Comm comm, MPI_Errhandler errhandler);
+
+int PMPI_Comm_set_name(MPI_Comm comm, const char *comm_name);
 
 int PMPI_Comm_size(MPI_Comm comm, int *size);
 
 int PMPI_Comm_split(MPI_Comm comm, int color, int key, MPI_Comm *newcomm);
+
+int PMPI_Comm_split_type(MPI_Comm comm, int split_type, int key, MPI_Info info, MPI_Comm *newcomm);
+
+int PMPI_Comm_test_inter(MPI_Comm comm, int *flag);
+
+int PMPI_Dims_create(int nnodes, int ndims, int *dims);
 
 int PMPI_Errhandler_free(MPI_Errhandler *errhandler);
 
@@ -934,6 +1069,36 @@ int PMPI_Get_processor_name(char *name, int *resultlen);
 
 int PMPI_Get_version(int *version, int *subversion);
 
+int PMPI_Group_compare(MPI_Group group1, MPI_Group group2, int *result);
+
+int PMPI_Group_difference(MPI_Group group1, MPI_Group group2, MPI_Group *newgroup);
+
+int PMPI_Group_excl(MPI_Group group, int n, const int *ranks, MPI_Group *newgroup);
+
+int PMPI_Group_free(MPI_Group *group);
+
+int PMPI_Group_from_session_pset(MPI_Session session, const char *pset_name, MPI_Group *newgroup);
+
+int PMPI_Group_incl(MPI_Group group, int n, const int *ranks, MPI_Group *newgroup);
+
+int PMPI_Group_intersection(MPI_Group group1, MPI_Group group2, MPI_Group *newgroup);
+
+int PMPI_Group_range_excl(MPI_Group group, int n, int (*ranges)[3], MPI_Group *newgroup);
+
+int PMPI_Group_range_incl(MPI_Group group, int n, int (*ranges)[3], MPI_Group *newgroup);
+
+int PMPI_Group_rank(MPI_Group group, int *rank);
+
+int PMPI_Group_size(MPI_Group group, int *size);
+
+int PMPI_Group_translate_ranks(MPI_Group group1,
+                               int n,
+                               const int *ranks1,
+                               MPI_Group group2,
+                               int *ranks2);
+
+int PMPI_Group_union(MPI_Group group1, MPI_Group group2, MPI_Group *newgroup);
+
 int PMPI_Ibsend(const void *buf,
                 int count,
                 MPI_Datatype datatype,
@@ -947,6 +1112,15 @@ int PMPI_Init(int *argc, char ***argv);
 int PMPI_Init_thread(int *argc, char ***argv, int required, int *provided);
 
 int PMPI_Initialized(int *flag);
+
+int PMPI_Intercomm_create(MPI_Comm local_comm,
+                          int local_leader,
+                          MPI_Comm peer_comm,
+                          int remote_leader,
+                          int tag,
+                          MPI_Comm *newintercomm);
+
+int PMPI_Intercomm_merge(MPI_Comm intercomm, int high, MPI_Comm *newintracomm);
 
 int PMPI_Iprobe(int source, int tag, MPI_Comm comm, int *flag, struct MPI_Status *status);
 
@@ -1134,6 +1308,8 @@ int PMPI_Testsome(int incount,
                   int *outcount,
                   int *indices,
                   struct MPI_Status *statuses);
+
+int PMPI_Topo_test(MPI_Comm comm, int *status);
 
 int PMPI_Type_commit(MPI_Datatype *datatype);
 
