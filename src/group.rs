@@ -126,7 +126,12 @@ impl Group {
     /// The world rank at group rank `rank`, or an error naming `call`.
     fn member(&self, call: &str, rank: i32) -> Result<usize> {
         usize::try_from(rank).ok().and_then(|r| self.members.get(r).copied()).ok_or_else(|| {
-            err!(Rank, "{call}: rank {rank} is not in the group, which has {} members (ranks 0 to {})", self.size(), self.size() as i64 - 1)
+            err!(
+                Rank,
+                "{call}: rank {rank} is not in the group, which has {} members (ranks 0 to {})",
+                self.size(),
+                self.size() as i64 - 1
+            )
         })
     }
 
@@ -161,7 +166,10 @@ impl Group {
             self.member(call, first).map_err(|e| err!(Rank, "{} (first of range {i})", e.message))?;
             self.member(call, last).map_err(|e| err!(Rank, "{} (last of range {i})", e.message))?;
             if stride == 0 {
-                return Err(err!(Arg, "{call}: range {i} ({first}, {last}, {stride}) has stride 0; use a non-zero stride"));
+                return Err(err!(
+                    Arg,
+                    "{call}: range {i} ({first}, {last}, {stride}) has stride 0; use a non-zero stride"
+                ));
             }
             if (last - first).signum() * stride.signum() < 0 {
                 return Err(err!(Arg, "{call}: range {i} ({first}, {last}, {stride}) never reaches {last}: the stride must go from first towards last"));

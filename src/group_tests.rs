@@ -66,9 +66,7 @@ fn translate_and_compare() {
 
 /// A group over world ranks 0..16: a random subset in random order.
 fn group() -> impl Strategy<Value = Group> {
-    proptest::sample::subsequence((0..16usize).collect::<Vec<_>>(), 0..=16)
-        .prop_shuffle()
-        .prop_map(Group::new)
+    proptest::sample::subsequence((0..16usize).collect::<Vec<_>>(), 0..=16).prop_shuffle().prop_map(Group::new)
 }
 
 proptest! {

@@ -14,7 +14,10 @@ impl Cart {
     /// A grid; every extent must be positive (a zero-dimensional grid has one rank).
     pub fn new(dims: &[i32], periods: &[bool]) -> Result<Cart> {
         if let Some((i, d)) = dims.iter().enumerate().find(|(_, d)| **d <= 0) {
-            return Err(err!(Dims, "dimension {i} has extent {d}; every extent of a Cartesian grid must be at least 1"));
+            return Err(err!(
+                Dims,
+                "dimension {i} has extent {d}; every extent of a Cartesian grid must be at least 1"
+            ));
         }
         Ok(Cart { dims: dims.iter().map(|d| *d as usize).collect(), periods: periods.to_vec() })
     }
@@ -58,7 +61,11 @@ impl Cart {
     /// shift leaves a non-periodic dimension (MPI_PROC_NULL).
     pub fn shift(&self, rank: usize, direction: i32, disp: i32) -> Result<(Option<usize>, Option<usize>)> {
         let dir = usize::try_from(direction).ok().filter(|d| *d < self.ndims()).ok_or_else(|| {
-            err!(Arg, "MPI_Cart_shift: direction {direction} is not a dimension of this {}-dimensional grid", self.ndims())
+            err!(
+                Arg,
+                "MPI_Cart_shift: direction {direction} is not a dimension of this {}-dimensional grid",
+                self.ndims()
+            )
         })?;
         let here = self.coords(rank)?;
         let moved = |by: i64| -> Option<usize> {
@@ -155,7 +162,8 @@ fn balanced(n: usize, k: usize) -> Vec<usize> {
         return Vec::new();
     }
     // Every factor divides n: trying only divisors keeps this fast for any int-sized n.
-    let mut divisors: Vec<usize> = (1..).take_while(|d| d * d <= n).filter(|d| n % d == 0).flat_map(|d| [d, n / d]).collect();
+    let mut divisors: Vec<usize> =
+        (1..).take_while(|d| d * d <= n).filter(|d| n % d == 0).flat_map(|d| [d, n / d]).collect();
     divisors.sort_unstable_by(|a, b| b.cmp(a));
     divisors.dedup();
     let mut best = None;

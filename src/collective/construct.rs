@@ -117,7 +117,8 @@ pub fn split_type(rt: &Runtime, parent: &Comm, kind: SplitType, key: i32) -> Res
     let all = allgather_fixed(rt, parent, parent.coll_context(), Tag::SplitType, &mine)?;
     let context = parent.next_child_context();
     let undefined = SplitType::Undefined.code();
-    if let Some(r) = all.iter().position(|b| b[12] != undefined && kind != SplitType::Undefined && b[12] != kind.code()) {
+    if let Some(r) = all.iter().position(|b| b[12] != undefined && kind != SplitType::Undefined && b[12] != kind.code())
+    {
         return Err(err!(Arg, "MPI_Comm_split_type: rank {r} passed another split_type than rank {}; all must pass the same one, or MPI_UNDEFINED", parent.rank));
     }
     if matches!(kind, SplitType::Undefined | SplitType::InfoGuided) {

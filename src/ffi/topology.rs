@@ -42,7 +42,11 @@ fn cart(st: &State, comm: MPI_Comm, call: &str) -> Result<(Arc<Comm>, Arc<Cart>)
 /// Writes `values` to the caller's array of room for `max` ints.
 fn write_ints(ptr: *mut c_int, max: c_int, values: &[c_int], what: &str) -> Result<()> {
     if (max as i64) < values.len() as i64 {
-        return Err(err!(Arg, "the {what} array has room for {max} entries, but the topology has {} dimensions", values.len()));
+        return Err(err!(
+            Arg,
+            "the {what} array has room for {max} entries, but the topology has {} dimensions",
+            values.len()
+        ));
     }
     if values.is_empty() {
         return Ok(());
