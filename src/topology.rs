@@ -2,6 +2,16 @@
 
 use crate::error::{err, Result};
 
+pub mod graph;
+
+/// The topology a communicator may carry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Topology {
+    Cart(Cart),
+    Graph(graph::Graph),
+    DistGraph(graph::DistGraph),
+}
+
 /// A Cartesian grid over ranks `0..dims.iter().product()`, numbered row-major (the last
 /// dimension varies fastest), as MPI specifies.
 #[derive(Clone, Debug, PartialEq, Eq)]

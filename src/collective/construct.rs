@@ -164,3 +164,61 @@ pub fn host_id() -> u64 {
         h
     })
 }
+
+/// An edge of `MPI_Dist_graph_create`: from rank `source` to rank `dest` of the communicator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Edge {
+    pub source: usize,
+    pub dest: usize,
+    pub weight: i32,
+}
+
+/// `MPI_Dist_graph_create`'s exchange: each rank names any edges; every edge goes to its
+/// source (as an outgoing edge) and its destination (as an incoming one). Returns this rank's
+/// (incoming, outgoing) edges, ordered by the rank that named them, then as named.
+pub fn route_edges(rt: &Runtime, comm: &Comm, edges: &[Edge]) -> Result<(Vec<Edge>, Vec<Edge>)> {
+    let encode = |list: Vec<&Edge>| -> Vec<u8> {
+        list.iter()
+            .flat_map(|e| [(e.source as u32).to_le_bytes(), (e.dest as u32).to_le_bytes(), e.weight.to_le_bytes()])
+            .flatten()
+            .collect()
+    };
+    let context = comm.coll_context();
+    let tag = Tag::DistGraph.id();
+    // Two messages per peer: the byte count, then the edges that concern it.
+    let mut from = Vec::with_capacity(comm.size());
+    for (r, world) in comm.group.iter().enumerate() {
+        let mine = encode(edges.iter().filter(|e| e.source == r || e.dest == r).collect());
+        if r == comm.rank {
+            from.push(mine);
+            continue;
+        }
+        rt.send_bytes(*world, context, tag, &(mine.len() as u64).to_le_bytes())?;
+        rt.send_bytes(*world, context, tag, &mine)?;
+        from.push(Vec::new());
+    }
+    for (r, world) in comm.group.iter().enumerate() {
+        if r == comm.rank {
+            continue;
+        }
+        let mut len = [0u8; 8];
+        rt.recv_bytes(*world, context, tag, &mut len)?;
+        let mut data = vec![0u8; u64::from_le_bytes(len) as usize];
+        rt.recv_bytes(*world, context, tag, &mut data)?;
+        from[r] = data;
+    }
+    let (mut incoming, mut outgoing) = (Vec::new(), Vec::new());
+    for data in from {
+        for e in data.chunks_exact(12) {
+            let word = |i: usize| u32::from_le_bytes(e[i..i + 4].try_into().expect("4 bytes"));
+            let edge = Edge { source: word(0) as usize, dest: word(4) as usize, weight: word(8) as i32 };
+            if edge.dest == comm.rank {
+                incoming.push(edge);
+            }
+            if edge.source == comm.rank {
+                outgoing.push(edge);
+            }
+        }
+    }
+    Ok((incoming, outgoing))
+}

@@ -15,6 +15,7 @@ pub enum Tag {
     Create = 150,
     CreateGroup,
     SplitType,
+    DistGraph,
     Bcast = 200,
     Gather,
     Scatter,

@@ -17,6 +17,7 @@ mod completion;
 mod datatype;
 mod datatype_table;
 mod env;
+mod graph;
 mod group;
 mod handles;
 mod op;

@@ -43,8 +43,8 @@ pub struct UserOp {
 pub struct CommEntry {
     pub comm: Arc<Comm>,
     pub errhandler: usize,
-    /// The Cartesian grid of a communicator made by `MPI_Cart_create`/`MPI_Cart_sub`.
-    pub topology: Option<Arc<crate::topology::Cart>>,
+    /// The grid or graph of a communicator made by `MPI_Cart_*`, `MPI_Graph_create` or `MPI_Dist_graph_*`.
+    pub topology: Option<Arc<crate::topology::Topology>>,
     /// Set by `MPI_Comm_set_name`.
     pub name: Option<String>,
 }

@@ -9,19 +9,19 @@ use super::state::{state, State};
 use crate::comm::Comm;
 use crate::error::{err, Result};
 use crate::sync::lock;
-use crate::topology::{self, Cart};
+use crate::topology::{self, Cart, Topology};
 use std::ffi::c_int;
 use std::sync::Arc;
 
-/// The grid of `comm`, if it has one.
-fn topology_of(st: &State, comm: MPI_Comm) -> Option<Arc<Cart>> {
+/// The topology of `comm`, if it has one.
+pub(super) fn topology_of(st: &State, comm: MPI_Comm) -> Option<Arc<Topology>> {
     comm_slot(comm as usize).and_then(|h| lock(&st.comms).get(h).and_then(|e| e.topology.clone()))
 }
 
-fn set_topology(st: &State, comm: MPI_Comm, cart: Option<Arc<Cart>>) {
+pub(super) fn set_topology(st: &State, comm: MPI_Comm, topology: Option<Arc<Topology>>) {
     let mut comms = lock(&st.comms);
     if let Some(e) = comm_slot(comm as usize).and_then(|h| comms.get_mut(h)) {
-        e.topology = cart;
+        e.topology = topology;
     }
 }
 
@@ -31,16 +31,16 @@ pub(super) fn inherit(st: &State, parent: MPI_Comm, child: MPI_Comm) {
 }
 
 /// `comm` and its grid, or an error for a communicator without one.
-fn cart(st: &State, comm: MPI_Comm, call: &str) -> Result<(Arc<Comm>, Arc<Cart>)> {
+fn cart(st: &State, comm: MPI_Comm, call: &str) -> Result<(Arc<Comm>, Cart)> {
     let c = handles::comm(st, comm)?;
-    let grid = topology_of(st, comm).ok_or_else(|| {
-        err!(Topology, "{call}: the communicator has no Cartesian topology; make one with MPI_Cart_create")
-    })?;
-    Ok((c, grid))
+    match topology_of(st, comm).as_deref() {
+        Some(Topology::Cart(grid)) => Ok((c, grid.clone())),
+        _ => Err(err!(Topology, "{call}: the communicator has no Cartesian topology; make one with MPI_Cart_create")),
+    }
 }
 
 /// Writes `values` to the caller's array of room for `max` ints.
-fn write_ints(ptr: *mut c_int, max: c_int, values: &[c_int], what: &str) -> Result<()> {
+pub(super) fn write_ints(ptr: *mut c_int, max: c_int, values: &[c_int], what: &str) -> Result<()> {
     if (max as i64) < values.len() as i64 {
         return Err(err!(
             Arg,
@@ -97,7 +97,7 @@ ffi_fn! {
         let context = c.next_child_context();
         let made = if c.rank < grid.size() {
             let h = register(st, comm_old, Comm::new(c.group[..grid.size()].to_vec(), c.rank, context))?;
-            set_topology(st, h, Some(Arc::new(grid)));
+            set_topology(st, h, Some(Arc::new(Topology::Cart(grid))));
             h
         } else {
             abi::MPI_COMM_NULL
@@ -120,7 +120,12 @@ ffi_fn! {
         blame(comm as usize);
         let st = state()?;
         handles::comm(st, comm)?;
-        let kind = if topology_of(st, comm).is_some() { abi::MPI_CART } else { abi::MPI_UNDEFINED };
+        let kind = match topology_of(st, comm).as_deref() {
+            Some(Topology::Cart(_)) => abi::MPI_CART,
+            Some(Topology::Graph(_)) => abi::MPI_GRAPH,
+            Some(Topology::DistGraph(_)) => abi::MPI_DIST_GRAPH,
+            None => abi::MPI_UNDEFINED,
+        };
         out(status, kind, "status")
     }
 }
@@ -192,7 +197,7 @@ ffi_fn! {
         let rank = members.iter().position(|m| *m == c.rank).expect("a rank is in its own sub-grid");
         let world = members.iter().map(|m| c.group[*m]).collect();
         let h = register(st, comm, Comm::new(world, rank, context))?;
-        set_topology(st, h, Some(Arc::new(sub)));
+        set_topology(st, h, Some(Arc::new(Topology::Cart(sub))));
         out(newcomm, h, "new communicator")
     }
 }
