@@ -572,6 +572,37 @@ int MPI_Comm_test_inter(MPI_Comm comm, int *flag);
 
 int MPI_Dims_create(int nnodes, int ndims, int *dims);
 
+int MPI_Dist_graph_create(MPI_Comm comm_old,
+                          int n,
+                          const int *sources,
+                          const int *degrees,
+                          const int *destinations,
+                          const int *weights,
+                          MPI_Info info,
+                          int reorder,
+                          MPI_Comm *comm_dist_graph);
+
+int MPI_Dist_graph_create_adjacent(MPI_Comm comm_old,
+                                   int indegree,
+                                   const int *sources,
+                                   const int *sourceweights,
+                                   int outdegree,
+                                   const int *destinations,
+                                   const int *destweights,
+                                   MPI_Info info,
+                                   int reorder,
+                                   MPI_Comm *comm_dist_graph);
+
+int MPI_Dist_graph_neighbors(MPI_Comm comm,
+                             int maxindegree,
+                             int *sources,
+                             int *sourceweights,
+                             int maxoutdegree,
+                             int *destinations,
+                             int *destweights);
+
+int MPI_Dist_graph_neighbors_count(MPI_Comm comm, int *indegree, int *outdegree, int *weighted);
+
 int MPI_Errhandler_free(MPI_Errhandler *errhandler);
 
 int MPI_Error_class(int errorcode, int *errorclass);
@@ -619,6 +650,23 @@ int MPI_Get_library_version(char *version, int *resultlen);
 int MPI_Get_processor_name(char *name, int *resultlen);
 
 int MPI_Get_version(int *version, int *subversion);
+
+int MPI_Graph_create(MPI_Comm comm_old,
+                     int nnodes,
+                     const int *indx,
+                     const int *edges,
+                     int reorder,
+                     MPI_Comm *comm_graph);
+
+int MPI_Graph_get(MPI_Comm comm, int maxindex, int maxedges, int *indx, int *edges);
+
+int MPI_Graph_map(MPI_Comm comm, int nnodes, const int *indx, const int *edges, int *newrank);
+
+int MPI_Graph_neighbors(MPI_Comm comm, int rank, int maxneighbors, int *neighbors);
+
+int MPI_Graph_neighbors_count(MPI_Comm comm, int rank, int *nneighbors);
+
+int MPI_Graphdims_get(MPI_Comm comm, int *nnodes, int *nedges);
 
 int MPI_Group_compare(MPI_Group group1, MPI_Group group2, int *result);
 
@@ -1021,6 +1069,37 @@ int PMPI_Comm_test_inter(MPI_Comm comm, int *flag);
 
 int PMPI_Dims_create(int nnodes, int ndims, int *dims);
 
+int PMPI_Dist_graph_create(MPI_Comm comm_old,
+                           int n,
+                           const int *sources,
+                           const int *degrees,
+                           const int *destinations,
+                           const int *weights,
+                           MPI_Info info,
+                           int reorder,
+                           MPI_Comm *comm_dist_graph);
+
+int PMPI_Dist_graph_create_adjacent(MPI_Comm comm_old,
+                                    int indegree,
+                                    const int *sources,
+                                    const int *sourceweights,
+                                    int outdegree,
+                                    const int *destinations,
+                                    const int *destweights,
+                                    MPI_Info info,
+                                    int reorder,
+                                    MPI_Comm *comm_dist_graph);
+
+int PMPI_Dist_graph_neighbors(MPI_Comm comm,
+                              int maxindegree,
+                              int *sources,
+                              int *sourceweights,
+                              int maxoutdegree,
+                              int *destinations,
+                              int *destweights);
+
+int PMPI_Dist_graph_neighbors_count(MPI_Comm comm, int *indegree, int *outdegree, int *weighted);
+
 int PMPI_Errhandler_free(MPI_Errhandler *errhandler);
 
 int PMPI_Error_class(int errorcode, int *errorclass);
@@ -1068,6 +1147,23 @@ int PMPI_Get_library_version(char *version, int *resultlen);
 int PMPI_Get_processor_name(char *name, int *resultlen);
 
 int PMPI_Get_version(int *version, int *subversion);
+
+int PMPI_Graph_create(MPI_Comm comm_old,
+                      int nnodes,
+                      const int *indx,
+                      const int *edges,
+                      int reorder,
+                      MPI_Comm *comm_graph);
+
+int PMPI_Graph_get(MPI_Comm comm, int maxindex, int maxedges, int *indx, int *edges);
+
+int PMPI_Graph_map(MPI_Comm comm, int nnodes, const int *indx, const int *edges, int *newrank);
+
+int PMPI_Graph_neighbors(MPI_Comm comm, int rank, int maxneighbors, int *neighbors);
+
+int PMPI_Graph_neighbors_count(MPI_Comm comm, int rank, int *nneighbors);
+
+int PMPI_Graphdims_get(MPI_Comm comm, int *nnodes, int *nedges);
 
 int PMPI_Group_compare(MPI_Group group1, MPI_Group group2, int *result);
 

@@ -1,5 +1,6 @@
 /* topology.c: MPI_Dims_create, Cartesian communicators (create, get, rank/coords, shift with a
-   neighbour exchange, sub, map, dup) and MPI_Topo_test, checked against values computed here. */
+   neighbour exchange, sub, map, dup), graph and distributed-graph topologies and MPI_Topo_test,
+   checked against values computed here. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,6 +152,76 @@ static void test_cart_line(void) {
     OK(MPI_Comm_free(&line));
 }
 
+static void test_graphs(void) {
+    /* A ring as a graph: node i's neighbours are i+1 and i-1 (once when they coincide). */
+    int *index = malloc(sizeof(int) * (size_t)size), *edges = malloc(sizeof(int) * 2 * (size_t)size), ne = 0;
+    CHECK(index && edges);
+    for (int i = 0; i < size; i++) {
+        int next = (i + 1) % size, prev = (i - 1 + size) % size;
+        edges[ne++] = next;
+        if (prev != next) edges[ne++] = prev;
+        index[i] = ne;
+    }
+    MPI_Comm g;
+    int status = -1, nn = -1, nedges = -1, cnt = -1, nb[2];
+    OK(MPI_Graph_create(MPI_COMM_WORLD, size, index, edges, 0, &g));
+    OK(MPI_Topo_test(g, &status));
+    CHECK(status == MPI_GRAPH);
+    OK(MPI_Graphdims_get(g, &nn, &nedges));
+    CHECK(nn == size && nedges == ne);
+    OK(MPI_Graph_neighbors_count(g, rank, &cnt));
+    OK(MPI_Graph_neighbors(g, rank, 2, nb));
+    CHECK(cnt == (size <= 2 ? 1 : 2) && nb[0] == (rank + 1) % size);
+    if (cnt == 2) CHECK(nb[1] == (rank - 1 + size) % size);
+    int *gi = malloc(sizeof(int) * (size_t)size), *ge = malloc(sizeof(int) * 2 * (size_t)size);
+    CHECK(gi && ge);
+    OK(MPI_Graph_get(g, size, ne, gi, ge));
+    CHECK(memcmp(gi, index, sizeof(int) * (size_t)size) == 0 && memcmp(ge, edges, sizeof(int) * (size_t)ne) == 0);
+    OK(MPI_Comm_free(&g));
+
+    /* The same ring, each rank naming its own neighbours, weighted by the sender's rank. */
+    int next = (rank + 1) % size, prev = (rank - 1 + size) % size, in = -1, outd = -1, weighted = -1;
+    int w_in = prev, w_out = rank;
+    MPI_Comm d;
+    OK(MPI_Dist_graph_create_adjacent(MPI_COMM_WORLD, 1, &prev, &w_in, 1, &next, &w_out, MPI_INFO_NULL, 0, &d));
+    OK(MPI_Topo_test(d, &status));
+    CHECK(status == MPI_DIST_GRAPH);
+    OK(MPI_Dist_graph_neighbors_count(d, &in, &outd, &weighted));
+    CHECK(in == 1 && outd == 1 && weighted == 1);
+    OK(MPI_Comm_free(&d));
+
+    /* Rank 0 names every edge i -> i+1 with weight 10 i; each rank must learn its own. */
+    int n = rank == 0 ? size : 0;
+    int *src = malloc(sizeof(int) * (size_t)size), *deg = malloc(sizeof(int) * (size_t)size);
+    int *dst = malloc(sizeof(int) * (size_t)size), *wt = malloc(sizeof(int) * (size_t)size);
+    CHECK(src && deg && dst && wt);
+    for (int i = 0; i < size; i++) {
+        src[i] = i;
+        deg[i] = 1;
+        dst[i] = (i + 1) % size;
+        wt[i] = 10 * i;
+    }
+    OK(MPI_Dist_graph_create(MPI_COMM_WORLD, n, src, deg, dst, wt, MPI_INFO_NULL, 0, &d));
+    OK(MPI_Dist_graph_neighbors_count(d, &in, &outd, &weighted));
+    CHECK(in == 1 && outd == 1);
+    int s = -1, sw = -1, t = -1, tw = -1;
+    OK(MPI_Dist_graph_neighbors(d, 1, &s, &sw, 1, &t, &tw));
+    CHECK(s == prev && sw == 10 * prev && t == next && tw == 10 * rank);
+    /* Traffic along the graph. */
+    int got = -1;
+    OK(MPI_Sendrecv(&rank, 1, MPI_INT, t, 70, &got, 1, MPI_INT, s, 70, d, MPI_STATUS_IGNORE));
+    CHECK(got == prev);
+    OK(MPI_Comm_free(&d));
+    free(index);
+    free(edges);
+    free(gi);
+    free(ge);
+    free(src);
+    free(deg);
+    free(dst);
+    free(wt);
+}
+
 int main(int argc, char **argv) {
     OK(MPI_Init(&argc, &argv));
     OK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
@@ -159,6 +230,8 @@ int main(int argc, char **argv) {
     test_cart_2d();
     OK(MPI_Barrier(MPI_COMM_WORLD));
     test_cart_line();
+    OK(MPI_Barrier(MPI_COMM_WORLD));
+    test_graphs();
     OK(MPI_Barrier(MPI_COMM_WORLD));
     OK(MPI_Finalize());
     if (rank == 0) printf("PASS topology\n");
