@@ -250,16 +250,18 @@ typedef struct MPI_ABI_Win MPI_ABI_Win;
 
 typedef struct MPI_ABI_Comm *MPI_Comm;
 
+typedef struct MPI_ABI_Datatype *MPI_Datatype;
+
 // `intptr_t`: addresses and displacements.
 typedef intptr_t MPI_Aint;
-
-typedef struct MPI_ABI_Datatype *MPI_Datatype;
 
 typedef struct MPI_ABI_Info *MPI_Info;
 
 typedef struct MPI_ABI_Op *MPI_Op;
 
 typedef struct MPI_ABI_Request *MPI_Request;
+
+typedef struct MPI_ABI_Group *MPI_Group;
 
 typedef struct MPI_ABI_Errhandler *MPI_Errhandler;
 
@@ -271,19 +273,17 @@ typedef struct MPI_Status {
   int MPI_internal[5];
 } MPI_Status;
 
-// `int64_t`: large counts.
-typedef int64_t MPI_Count;
+typedef struct MPI_ABI_Session *MPI_Session;
 
 // `MPI_Op_create` reduction function.
 typedef void MPI_User_function(void*, void*, int*, MPI_Datatype*);
 
-typedef struct MPI_ABI_Group *MPI_Group;
+// `int64_t`: large counts.
+typedef int64_t MPI_Count;
 
 typedef struct MPI_ABI_Win *MPI_Win;
 
 typedef struct MPI_ABI_File *MPI_File;
-
-typedef struct MPI_ABI_Session *MPI_Session;
 
 typedef struct MPI_ABI_Message *MPI_Message;
 
@@ -443,10 +443,6 @@ extern "C" {
 
 int MPI_Abort(MPI_Comm comm, int errorcode);
 
-MPI_Aint MPI_Aint_add(MPI_Aint base, MPI_Aint disp);
-
-MPI_Aint MPI_Aint_diff(MPI_Aint addr1, MPI_Aint addr2);
-
 int MPI_Allgather(const void *sendbuf,
                   int sendcount,
                   MPI_Datatype sendtype,
@@ -511,9 +507,36 @@ int MPI_Buffer_detach(void *buffer_addr, int *size);
 
 int MPI_Cancel(MPI_Request *request);
 
+int MPI_Cart_coords(MPI_Comm comm, int rank, int maxdims, int *coords);
+
+int MPI_Cart_create(MPI_Comm comm_old,
+                    int ndims,
+                    const int *dims,
+                    const int *periods,
+                    int reorder,
+                    MPI_Comm *comm_cart);
+
+int MPI_Cart_get(MPI_Comm comm, int maxdims, int *dims, int *periods, int *coords);
+
+int MPI_Cart_map(MPI_Comm comm, int ndims, const int *dims, const int *periods, int *newrank);
+
+int MPI_Cart_rank(MPI_Comm comm, const int *coords, int *rank);
+
+int MPI_Cart_shift(MPI_Comm comm, int direction, int disp, int *rank_source, int *rank_dest);
+
+int MPI_Cart_sub(MPI_Comm comm, const int *remain_dims, MPI_Comm *newcomm);
+
+int MPI_Cartdim_get(MPI_Comm comm, int *ndims);
+
 int MPI_Comm_compare(MPI_Comm comm1, MPI_Comm comm2, int *result);
 
+int MPI_Comm_create(MPI_Comm comm, MPI_Group group, MPI_Comm *newcomm);
+
+int MPI_Comm_create_group(MPI_Comm comm, MPI_Group group, int tag, MPI_Comm *newcomm);
+
 int MPI_Comm_dup(MPI_Comm comm, MPI_Comm *newcomm);
+
+int MPI_Comm_dup_with_info(MPI_Comm comm, MPI_Info info, MPI_Comm *newcomm);
 
 int MPI_Comm_free(MPI_Comm *comm);
 
@@ -521,13 +544,64 @@ int MPI_Comm_get_attr(MPI_Comm comm, int comm_keyval, void *attribute_val, int *
 
 int MPI_Comm_get_errhandler(MPI_Comm comm, MPI_Errhandler *errhandler);
 
+int MPI_Comm_get_name(MPI_Comm comm, char *comm_name, int *resultlen);
+
+int MPI_Comm_group(MPI_Comm comm, MPI_Group *group);
+
+int MPI_Comm_idup(MPI_Comm comm, MPI_Comm *newcomm, MPI_Request *request);
+
+int MPI_Comm_idup_with_info(MPI_Comm comm, MPI_Info info, MPI_Comm *newcomm, MPI_Request *request);
+
 int MPI_Comm_rank(MPI_Comm comm, int *rank);
 
+int MPI_Comm_remote_group(MPI_Comm comm, MPI_Group *group);
+
+int MPI_Comm_remote_size(MPI_Comm comm, int *size);
+
 int MPI_Comm_set_errhandler(MPI_Comm comm, MPI_Errhandler errhandler);
+
+int MPI_Comm_set_name(MPI_Comm comm, const char *comm_name);
 
 int MPI_Comm_size(MPI_Comm comm, int *size);
 
 int MPI_Comm_split(MPI_Comm comm, int color, int key, MPI_Comm *newcomm);
+
+int MPI_Comm_split_type(MPI_Comm comm, int split_type, int key, MPI_Info info, MPI_Comm *newcomm);
+
+int MPI_Comm_test_inter(MPI_Comm comm, int *flag);
+
+int MPI_Dims_create(int nnodes, int ndims, int *dims);
+
+int MPI_Dist_graph_create(MPI_Comm comm_old,
+                          int n,
+                          const int *sources,
+                          const int *degrees,
+                          const int *destinations,
+                          const int *weights,
+                          MPI_Info info,
+                          int reorder,
+                          MPI_Comm *comm_dist_graph);
+
+int MPI_Dist_graph_create_adjacent(MPI_Comm comm_old,
+                                   int indegree,
+                                   const int *sources,
+                                   const int *sourceweights,
+                                   int outdegree,
+                                   const int *destinations,
+                                   const int *destweights,
+                                   MPI_Info info,
+                                   int reorder,
+                                   MPI_Comm *comm_dist_graph);
+
+int MPI_Dist_graph_neighbors(MPI_Comm comm,
+                             int maxindegree,
+                             int *sources,
+                             int *sourceweights,
+                             int maxoutdegree,
+                             int *destinations,
+                             int *destweights);
+
+int MPI_Dist_graph_neighbors_count(MPI_Comm comm, int *indegree, int *outdegree, int *weighted);
 
 int MPI_Errhandler_free(MPI_Errhandler *errhandler);
 
@@ -567,23 +641,62 @@ int MPI_Gatherv(const void *sendbuf,
                 int root,
                 MPI_Comm comm);
 
-int MPI_Get_address(const void *location, MPI_Aint *address);
-
 int MPI_Get_count(const struct MPI_Status *status, MPI_Datatype datatype, int *count);
 
-int MPI_Get_count_c(const struct MPI_Status *status, MPI_Datatype datatype, MPI_Count *count);
-
 int MPI_Get_elements(const struct MPI_Status *status, MPI_Datatype datatype, int *count);
-
-int MPI_Get_elements_c(const struct MPI_Status *status, MPI_Datatype datatype, MPI_Count *count);
-
-int MPI_Get_elements_x(const struct MPI_Status *status, MPI_Datatype datatype, MPI_Count *count);
 
 int MPI_Get_library_version(char *version, int *resultlen);
 
 int MPI_Get_processor_name(char *name, int *resultlen);
 
 int MPI_Get_version(int *version, int *subversion);
+
+int MPI_Graph_create(MPI_Comm comm_old,
+                     int nnodes,
+                     const int *indx,
+                     const int *edges,
+                     int reorder,
+                     MPI_Comm *comm_graph);
+
+int MPI_Graph_get(MPI_Comm comm, int maxindex, int maxedges, int *indx, int *edges);
+
+int MPI_Graph_map(MPI_Comm comm, int nnodes, const int *indx, const int *edges, int *newrank);
+
+int MPI_Graph_neighbors(MPI_Comm comm, int rank, int maxneighbors, int *neighbors);
+
+int MPI_Graph_neighbors_count(MPI_Comm comm, int rank, int *nneighbors);
+
+int MPI_Graphdims_get(MPI_Comm comm, int *nnodes, int *nedges);
+
+int MPI_Group_compare(MPI_Group group1, MPI_Group group2, int *result);
+
+int MPI_Group_difference(MPI_Group group1, MPI_Group group2, MPI_Group *newgroup);
+
+int MPI_Group_excl(MPI_Group group, int n, const int *ranks, MPI_Group *newgroup);
+
+int MPI_Group_free(MPI_Group *group);
+
+int MPI_Group_from_session_pset(MPI_Session session, const char *pset_name, MPI_Group *newgroup);
+
+int MPI_Group_incl(MPI_Group group, int n, const int *ranks, MPI_Group *newgroup);
+
+int MPI_Group_intersection(MPI_Group group1, MPI_Group group2, MPI_Group *newgroup);
+
+int MPI_Group_range_excl(MPI_Group group, int n, int (*ranges)[3], MPI_Group *newgroup);
+
+int MPI_Group_range_incl(MPI_Group group, int n, int (*ranges)[3], MPI_Group *newgroup);
+
+int MPI_Group_rank(MPI_Group group, int *rank);
+
+int MPI_Group_size(MPI_Group group, int *size);
+
+int MPI_Group_translate_ranks(MPI_Group group1,
+                              int n,
+                              const int *ranks1,
+                              MPI_Group group2,
+                              int *ranks2);
+
+int MPI_Group_union(MPI_Group group1, MPI_Group group2, MPI_Group *newgroup);
 
 int MPI_Ibsend(const void *buf,
                int count,
@@ -598,6 +711,15 @@ int MPI_Init(int *argc, char ***argv);
 int MPI_Init_thread(int *argc, char ***argv, int required, int *provided);
 
 int MPI_Initialized(int *flag);
+
+int MPI_Intercomm_create(MPI_Comm local_comm,
+                         int local_leader,
+                         MPI_Comm peer_comm,
+                         int remote_leader,
+                         int tag,
+                         MPI_Comm *newintercomm);
+
+int MPI_Intercomm_merge(MPI_Comm intercomm, int high, MPI_Comm *newintracomm);
 
 int MPI_Iprobe(int source, int tag, MPI_Comm comm, int *flag, struct MPI_Status *status);
 
@@ -638,49 +760,6 @@ int MPI_Op_commutative(MPI_Op op, int *commute);
 int MPI_Op_create(MPI_User_function user_fn, int commute, MPI_Op *op);
 
 int MPI_Op_free(MPI_Op *op);
-
-int MPI_Pack(const void *inbuf,
-             int incount,
-             MPI_Datatype datatype,
-             void *outbuf,
-             int outsize,
-             int *position,
-             MPI_Comm comm);
-
-int MPI_Pack_c(const void *inbuf,
-               MPI_Count incount,
-               MPI_Datatype datatype,
-               void *outbuf,
-               MPI_Count outsize,
-               MPI_Count *position,
-               MPI_Comm comm);
-
-int MPI_Pack_external(const char *datarep,
-                      const void *inbuf,
-                      int incount,
-                      MPI_Datatype datatype,
-                      void *outbuf,
-                      MPI_Aint outsize,
-                      MPI_Aint *position);
-
-int MPI_Pack_external_c(const char *datarep,
-                        const void *inbuf,
-                        MPI_Count incount,
-                        MPI_Datatype datatype,
-                        void *outbuf,
-                        MPI_Count outsize,
-                        MPI_Count *position);
-
-int MPI_Pack_external_size(const char *datarep, int incount, MPI_Datatype datatype, MPI_Aint *size);
-
-int MPI_Pack_external_size_c(const char *datarep,
-                             MPI_Count incount,
-                             MPI_Datatype datatype,
-                             MPI_Count *size);
-
-int MPI_Pack_size(int incount, MPI_Datatype datatype, MPI_Comm comm, int *size);
-
-int MPI_Pack_size_c(MPI_Count incount, MPI_Datatype datatype, MPI_Comm comm, MPI_Count *size);
 
 int MPI_Probe(int source, int tag, MPI_Comm comm, struct MPI_Status *status);
 
@@ -829,195 +908,19 @@ int MPI_Testsome(int incount,
                  int *indices,
                  struct MPI_Status *statuses);
 
+int MPI_Topo_test(MPI_Comm comm, int *status);
+
 int MPI_Type_commit(MPI_Datatype *datatype);
 
 int MPI_Type_contiguous(int count, MPI_Datatype oldtype, MPI_Datatype *newtype);
 
-int MPI_Type_contiguous_c(MPI_Count count, MPI_Datatype oldtype, MPI_Datatype *newtype);
-
-int MPI_Type_create_hindexed(int count,
-                             const int *array_of_blocklengths,
-                             const MPI_Aint *array_of_displacements,
-                             MPI_Datatype oldtype,
-                             MPI_Datatype *newtype);
-
-int MPI_Type_create_hindexed_block(int count,
-                                   int blocklength,
-                                   const MPI_Aint *array_of_displacements,
-                                   MPI_Datatype oldtype,
-                                   MPI_Datatype *newtype);
-
-int MPI_Type_create_hindexed_block_c(MPI_Count count,
-                                     MPI_Count blocklength,
-                                     const MPI_Count *array_of_displacements,
-                                     MPI_Datatype oldtype,
-                                     MPI_Datatype *newtype);
-
-int MPI_Type_create_hindexed_c(MPI_Count count,
-                               const MPI_Count *array_of_blocklengths,
-                               const MPI_Count *array_of_displacements,
-                               MPI_Datatype oldtype,
-                               MPI_Datatype *newtype);
-
-int MPI_Type_create_hvector(int count,
-                            int blocklength,
-                            MPI_Aint stride,
-                            MPI_Datatype oldtype,
-                            MPI_Datatype *newtype);
-
-int MPI_Type_create_hvector_c(MPI_Count count,
-                              MPI_Count blocklength,
-                              MPI_Count stride,
-                              MPI_Datatype oldtype,
-                              MPI_Datatype *newtype);
-
-int MPI_Type_create_indexed_block(int count,
-                                  int blocklength,
-                                  const int *array_of_displacements,
-                                  MPI_Datatype oldtype,
-                                  MPI_Datatype *newtype);
-
-int MPI_Type_create_indexed_block_c(MPI_Count count,
-                                    MPI_Count blocklength,
-                                    const MPI_Count *array_of_displacements,
-                                    MPI_Datatype oldtype,
-                                    MPI_Datatype *newtype);
-
-int MPI_Type_create_resized(MPI_Datatype oldtype,
-                            MPI_Aint lb,
-                            MPI_Aint extent,
-                            MPI_Datatype *newtype);
-
-int MPI_Type_create_resized_c(MPI_Datatype oldtype,
-                              MPI_Count lb,
-                              MPI_Count extent,
-                              MPI_Datatype *newtype);
-
-int MPI_Type_create_struct(int count,
-                           const int *array_of_blocklengths,
-                           const MPI_Aint *array_of_displacements,
-                           const MPI_Datatype *array_of_types,
-                           MPI_Datatype *newtype);
-
-int MPI_Type_create_struct_c(MPI_Count count,
-                             const MPI_Count *array_of_blocklengths,
-                             const MPI_Count *array_of_displacements,
-                             const MPI_Datatype *array_of_types,
-                             MPI_Datatype *newtype);
-
-int MPI_Type_create_subarray(int ndims,
-                             const int *array_of_sizes,
-                             const int *array_of_subsizes,
-                             const int *array_of_starts,
-                             int order,
-                             MPI_Datatype oldtype,
-                             MPI_Datatype *newtype);
-
-int MPI_Type_create_subarray_c(int ndims,
-                               const MPI_Count *array_of_sizes,
-                               const MPI_Count *array_of_subsizes,
-                               const MPI_Count *array_of_starts,
-                               int order,
-                               MPI_Datatype oldtype,
-                               MPI_Datatype *newtype);
-
-int MPI_Type_dup(MPI_Datatype oldtype, MPI_Datatype *newtype);
-
 int MPI_Type_free(MPI_Datatype *datatype);
-
-int MPI_Type_get_contents(MPI_Datatype datatype,
-                          int max_integers,
-                          int max_addresses,
-                          int max_datatypes,
-                          int *array_of_integers,
-                          MPI_Aint *array_of_addresses,
-                          MPI_Datatype *array_of_datatypes);
-
-int MPI_Type_get_envelope(MPI_Datatype datatype,
-                          int *num_integers,
-                          int *num_addresses,
-                          int *num_datatypes,
-                          int *combiner);
 
 int MPI_Type_get_extent(MPI_Datatype datatype, MPI_Aint *lb, MPI_Aint *extent);
 
-int MPI_Type_get_extent_c(MPI_Datatype datatype, MPI_Count *lb, MPI_Count *extent);
-
-int MPI_Type_get_extent_x(MPI_Datatype datatype, MPI_Count *lb, MPI_Count *extent);
-
-int MPI_Type_get_name(MPI_Datatype datatype, char *type_name, int *resultlen);
-
-int MPI_Type_get_true_extent(MPI_Datatype datatype, MPI_Aint *true_lb, MPI_Aint *true_extent);
-
-int MPI_Type_get_true_extent_c(MPI_Datatype datatype, MPI_Count *true_lb, MPI_Count *true_extent);
-
-int MPI_Type_get_true_extent_x(MPI_Datatype datatype, MPI_Count *true_lb, MPI_Count *true_extent);
-
-int MPI_Type_indexed(int count,
-                     const int *array_of_blocklengths,
-                     const int *array_of_displacements,
-                     MPI_Datatype oldtype,
-                     MPI_Datatype *newtype);
-
-int MPI_Type_indexed_c(MPI_Count count,
-                       const MPI_Count *array_of_blocklengths,
-                       const MPI_Count *array_of_displacements,
-                       MPI_Datatype oldtype,
-                       MPI_Datatype *newtype);
-
-int MPI_Type_match_size(int typeclass, int size, MPI_Datatype *datatype);
-
-int MPI_Type_set_name(MPI_Datatype datatype, const char *type_name);
-
 int MPI_Type_size(MPI_Datatype datatype, int *size);
 
-int MPI_Type_size_c(MPI_Datatype datatype, MPI_Count *size);
-
 int MPI_Type_size_x(MPI_Datatype datatype, MPI_Count *size);
-
-int MPI_Type_vector(int count,
-                    int blocklength,
-                    int stride,
-                    MPI_Datatype oldtype,
-                    MPI_Datatype *newtype);
-
-int MPI_Type_vector_c(MPI_Count count,
-                      MPI_Count blocklength,
-                      MPI_Count stride,
-                      MPI_Datatype oldtype,
-                      MPI_Datatype *newtype);
-
-int MPI_Unpack(const void *inbuf,
-               int insize,
-               int *position,
-               void *outbuf,
-               int outcount,
-               MPI_Datatype datatype,
-               MPI_Comm comm);
-
-int MPI_Unpack_c(const void *inbuf,
-                 MPI_Count insize,
-                 MPI_Count *position,
-                 void *outbuf,
-                 MPI_Count outcount,
-                 MPI_Datatype datatype,
-                 MPI_Comm comm);
-
-int MPI_Unpack_external(const char *datarep,
-                        const void *inbuf,
-                        MPI_Aint insize,
-                        MPI_Aint *position,
-                        void *outbuf,
-                        int outcount,
-                        MPI_Datatype datatype);
-
-int MPI_Unpack_external_c(const char *datarep,
-                          const void *inbuf,
-                          MPI_Count insize,
-                          MPI_Count *position,
-                          void *outbuf,
-                          MPI_Count outcount,
-                          MPI_Datatype datatype);
 
 int MPI_Wait(MPI_Request *request, struct MPI_Status *status);
 
@@ -1036,10 +939,6 @@ double MPI_Wtick(void);
 double MPI_Wtime(void);
 
 int PMPI_Abort(MPI_Comm comm, int errorcode);
-
-MPI_Aint PMPI_Aint_add(MPI_Aint base, MPI_Aint disp);
-
-MPI_Aint PMPI_Aint_diff(MPI_Aint addr1, MPI_Aint addr2);
 
 int PMPI_Allgather(const void *sendbuf,
                    int sendcount,
@@ -1105,9 +1004,36 @@ int PMPI_Buffer_detach(void *buffer_addr, int *size);
 
 int PMPI_Cancel(MPI_Request *request);
 
+int PMPI_Cart_coords(MPI_Comm comm, int rank, int maxdims, int *coords);
+
+int PMPI_Cart_create(MPI_Comm comm_old,
+                     int ndims,
+                     const int *dims,
+                     const int *periods,
+                     int reorder,
+                     MPI_Comm *comm_cart);
+
+int PMPI_Cart_get(MPI_Comm comm, int maxdims, int *dims, int *periods, int *coords);
+
+int PMPI_Cart_map(MPI_Comm comm, int ndims, const int *dims, const int *periods, int *newrank);
+
+int PMPI_Cart_rank(MPI_Comm comm, const int *coords, int *rank);
+
+int PMPI_Cart_shift(MPI_Comm comm, int direction, int disp, int *rank_source, int *rank_dest);
+
+int PMPI_Cart_sub(MPI_Comm comm, const int *remain_dims, MPI_Comm *newcomm);
+
+int PMPI_Cartdim_get(MPI_Comm comm, int *ndims);
+
 int PMPI_Comm_compare(MPI_Comm comm1, MPI_Comm comm2, int *result);
 
+int PMPI_Comm_create(MPI_Comm comm, MPI_Group group, MPI_Comm *newcomm);
+
+int PMPI_Comm_create_group(MPI_Comm comm, MPI_Group group, int tag, MPI_Comm *newcomm);
+
 int PMPI_Comm_dup(MPI_Comm comm, MPI_Comm *newcomm);
+
+int PMPI_Comm_dup_with_info(MPI_Comm comm, MPI_Info info, MPI_Comm *newcomm);
 
 int PMPI_Comm_free(MPI_Comm *comm);
 
@@ -1115,13 +1041,64 @@ int PMPI_Comm_get_attr(MPI_Comm comm, int comm_keyval, void *attribute_val, int 
 
 int PMPI_Comm_get_errhandler(MPI_Comm comm, MPI_Errhandler *errhandler);
 
+int PMPI_Comm_get_name(MPI_Comm comm, char *comm_name, int *resultlen);
+
+int PMPI_Comm_group(MPI_Comm comm, MPI_Group *group);
+
+int PMPI_Comm_idup(MPI_Comm comm, MPI_Comm *newcomm, MPI_Request *request);
+
+int PMPI_Comm_idup_with_info(MPI_Comm comm, MPI_Info info, MPI_Comm *newcomm, MPI_Request *request);
+
 int PMPI_Comm_rank(MPI_Comm comm, int *rank);
 
+int PMPI_Comm_remote_group(MPI_Comm comm, MPI_Group *group);
+
+int PMPI_Comm_remote_size(MPI_Comm comm, int *size);
+
 int PMPI_Comm_set_errhandler(MPI_Comm comm, MPI_Errhandler errhandler);
+
+int PMPI_Comm_set_name(MPI_Comm comm, const char *comm_name);
 
 int PMPI_Comm_size(MPI_Comm comm, int *size);
 
 int PMPI_Comm_split(MPI_Comm comm, int color, int key, MPI_Comm *newcomm);
+
+int PMPI_Comm_split_type(MPI_Comm comm, int split_type, int key, MPI_Info info, MPI_Comm *newcomm);
+
+int PMPI_Comm_test_inter(MPI_Comm comm, int *flag);
+
+int PMPI_Dims_create(int nnodes, int ndims, int *dims);
+
+int PMPI_Dist_graph_create(MPI_Comm comm_old,
+                           int n,
+                           const int *sources,
+                           const int *degrees,
+                           const int *destinations,
+                           const int *weights,
+                           MPI_Info info,
+                           int reorder,
+                           MPI_Comm *comm_dist_graph);
+
+int PMPI_Dist_graph_create_adjacent(MPI_Comm comm_old,
+                                    int indegree,
+                                    const int *sources,
+                                    const int *sourceweights,
+                                    int outdegree,
+                                    const int *destinations,
+                                    const int *destweights,
+                                    MPI_Info info,
+                                    int reorder,
+                                    MPI_Comm *comm_dist_graph);
+
+int PMPI_Dist_graph_neighbors(MPI_Comm comm,
+                              int maxindegree,
+                              int *sources,
+                              int *sourceweights,
+                              int maxoutdegree,
+                              int *destinations,
+                              int *destweights);
+
+int PMPI_Dist_graph_neighbors_count(MPI_Comm comm, int *indegree, int *outdegree, int *weighted);
 
 int PMPI_Errhandler_free(MPI_Errhandler *errhandler);
 
@@ -1161,23 +1138,62 @@ int PMPI_Gatherv(const void *sendbuf,
                  int root,
                  MPI_Comm comm);
 
-int PMPI_Get_address(const void *location, MPI_Aint *address);
-
 int PMPI_Get_count(const struct MPI_Status *status, MPI_Datatype datatype, int *count);
 
-int PMPI_Get_count_c(const struct MPI_Status *status, MPI_Datatype datatype, MPI_Count *count);
-
 int PMPI_Get_elements(const struct MPI_Status *status, MPI_Datatype datatype, int *count);
-
-int PMPI_Get_elements_c(const struct MPI_Status *status, MPI_Datatype datatype, MPI_Count *count);
-
-int PMPI_Get_elements_x(const struct MPI_Status *status, MPI_Datatype datatype, MPI_Count *count);
 
 int PMPI_Get_library_version(char *version, int *resultlen);
 
 int PMPI_Get_processor_name(char *name, int *resultlen);
 
 int PMPI_Get_version(int *version, int *subversion);
+
+int PMPI_Graph_create(MPI_Comm comm_old,
+                      int nnodes,
+                      const int *indx,
+                      const int *edges,
+                      int reorder,
+                      MPI_Comm *comm_graph);
+
+int PMPI_Graph_get(MPI_Comm comm, int maxindex, int maxedges, int *indx, int *edges);
+
+int PMPI_Graph_map(MPI_Comm comm, int nnodes, const int *indx, const int *edges, int *newrank);
+
+int PMPI_Graph_neighbors(MPI_Comm comm, int rank, int maxneighbors, int *neighbors);
+
+int PMPI_Graph_neighbors_count(MPI_Comm comm, int rank, int *nneighbors);
+
+int PMPI_Graphdims_get(MPI_Comm comm, int *nnodes, int *nedges);
+
+int PMPI_Group_compare(MPI_Group group1, MPI_Group group2, int *result);
+
+int PMPI_Group_difference(MPI_Group group1, MPI_Group group2, MPI_Group *newgroup);
+
+int PMPI_Group_excl(MPI_Group group, int n, const int *ranks, MPI_Group *newgroup);
+
+int PMPI_Group_free(MPI_Group *group);
+
+int PMPI_Group_from_session_pset(MPI_Session session, const char *pset_name, MPI_Group *newgroup);
+
+int PMPI_Group_incl(MPI_Group group, int n, const int *ranks, MPI_Group *newgroup);
+
+int PMPI_Group_intersection(MPI_Group group1, MPI_Group group2, MPI_Group *newgroup);
+
+int PMPI_Group_range_excl(MPI_Group group, int n, int (*ranges)[3], MPI_Group *newgroup);
+
+int PMPI_Group_range_incl(MPI_Group group, int n, int (*ranges)[3], MPI_Group *newgroup);
+
+int PMPI_Group_rank(MPI_Group group, int *rank);
+
+int PMPI_Group_size(MPI_Group group, int *size);
+
+int PMPI_Group_translate_ranks(MPI_Group group1,
+                               int n,
+                               const int *ranks1,
+                               MPI_Group group2,
+                               int *ranks2);
+
+int PMPI_Group_union(MPI_Group group1, MPI_Group group2, MPI_Group *newgroup);
 
 int PMPI_Ibsend(const void *buf,
                 int count,
@@ -1192,6 +1208,15 @@ int PMPI_Init(int *argc, char ***argv);
 int PMPI_Init_thread(int *argc, char ***argv, int required, int *provided);
 
 int PMPI_Initialized(int *flag);
+
+int PMPI_Intercomm_create(MPI_Comm local_comm,
+                          int local_leader,
+                          MPI_Comm peer_comm,
+                          int remote_leader,
+                          int tag,
+                          MPI_Comm *newintercomm);
+
+int PMPI_Intercomm_merge(MPI_Comm intercomm, int high, MPI_Comm *newintracomm);
 
 int PMPI_Iprobe(int source, int tag, MPI_Comm comm, int *flag, struct MPI_Status *status);
 
@@ -1232,52 +1257,6 @@ int PMPI_Op_commutative(MPI_Op op, int *commute);
 int PMPI_Op_create(MPI_User_function user_fn, int commute, MPI_Op *op);
 
 int PMPI_Op_free(MPI_Op *op);
-
-int PMPI_Pack(const void *inbuf,
-              int incount,
-              MPI_Datatype datatype,
-              void *outbuf,
-              int outsize,
-              int *position,
-              MPI_Comm comm);
-
-int PMPI_Pack_c(const void *inbuf,
-                MPI_Count incount,
-                MPI_Datatype datatype,
-                void *outbuf,
-                MPI_Count outsize,
-                MPI_Count *position,
-                MPI_Comm comm);
-
-int PMPI_Pack_external(const char *datarep,
-                       const void *inbuf,
-                       int incount,
-                       MPI_Datatype datatype,
-                       void *outbuf,
-                       MPI_Aint outsize,
-                       MPI_Aint *position);
-
-int PMPI_Pack_external_c(const char *datarep,
-                         const void *inbuf,
-                         MPI_Count incount,
-                         MPI_Datatype datatype,
-                         void *outbuf,
-                         MPI_Count outsize,
-                         MPI_Count *position);
-
-int PMPI_Pack_external_size(const char *datarep,
-                            int incount,
-                            MPI_Datatype datatype,
-                            MPI_Aint *size);
-
-int PMPI_Pack_external_size_c(const char *datarep,
-                              MPI_Count incount,
-                              MPI_Datatype datatype,
-                              MPI_Count *size);
-
-int PMPI_Pack_size(int incount, MPI_Datatype datatype, MPI_Comm comm, int *size);
-
-int PMPI_Pack_size_c(MPI_Count incount, MPI_Datatype datatype, MPI_Comm comm, MPI_Count *size);
 
 int PMPI_Probe(int source, int tag, MPI_Comm comm, struct MPI_Status *status);
 
@@ -1426,195 +1405,19 @@ int PMPI_Testsome(int incount,
                   int *indices,
                   struct MPI_Status *statuses);
 
+int PMPI_Topo_test(MPI_Comm comm, int *status);
+
 int PMPI_Type_commit(MPI_Datatype *datatype);
 
 int PMPI_Type_contiguous(int count, MPI_Datatype oldtype, MPI_Datatype *newtype);
 
-int PMPI_Type_contiguous_c(MPI_Count count, MPI_Datatype oldtype, MPI_Datatype *newtype);
-
-int PMPI_Type_create_hindexed(int count,
-                              const int *array_of_blocklengths,
-                              const MPI_Aint *array_of_displacements,
-                              MPI_Datatype oldtype,
-                              MPI_Datatype *newtype);
-
-int PMPI_Type_create_hindexed_block(int count,
-                                    int blocklength,
-                                    const MPI_Aint *array_of_displacements,
-                                    MPI_Datatype oldtype,
-                                    MPI_Datatype *newtype);
-
-int PMPI_Type_create_hindexed_block_c(MPI_Count count,
-                                      MPI_Count blocklength,
-                                      const MPI_Count *array_of_displacements,
-                                      MPI_Datatype oldtype,
-                                      MPI_Datatype *newtype);
-
-int PMPI_Type_create_hindexed_c(MPI_Count count,
-                                const MPI_Count *array_of_blocklengths,
-                                const MPI_Count *array_of_displacements,
-                                MPI_Datatype oldtype,
-                                MPI_Datatype *newtype);
-
-int PMPI_Type_create_hvector(int count,
-                             int blocklength,
-                             MPI_Aint stride,
-                             MPI_Datatype oldtype,
-                             MPI_Datatype *newtype);
-
-int PMPI_Type_create_hvector_c(MPI_Count count,
-                               MPI_Count blocklength,
-                               MPI_Count stride,
-                               MPI_Datatype oldtype,
-                               MPI_Datatype *newtype);
-
-int PMPI_Type_create_indexed_block(int count,
-                                   int blocklength,
-                                   const int *array_of_displacements,
-                                   MPI_Datatype oldtype,
-                                   MPI_Datatype *newtype);
-
-int PMPI_Type_create_indexed_block_c(MPI_Count count,
-                                     MPI_Count blocklength,
-                                     const MPI_Count *array_of_displacements,
-                                     MPI_Datatype oldtype,
-                                     MPI_Datatype *newtype);
-
-int PMPI_Type_create_resized(MPI_Datatype oldtype,
-                             MPI_Aint lb,
-                             MPI_Aint extent,
-                             MPI_Datatype *newtype);
-
-int PMPI_Type_create_resized_c(MPI_Datatype oldtype,
-                               MPI_Count lb,
-                               MPI_Count extent,
-                               MPI_Datatype *newtype);
-
-int PMPI_Type_create_struct(int count,
-                            const int *array_of_blocklengths,
-                            const MPI_Aint *array_of_displacements,
-                            const MPI_Datatype *array_of_types,
-                            MPI_Datatype *newtype);
-
-int PMPI_Type_create_struct_c(MPI_Count count,
-                              const MPI_Count *array_of_blocklengths,
-                              const MPI_Count *array_of_displacements,
-                              const MPI_Datatype *array_of_types,
-                              MPI_Datatype *newtype);
-
-int PMPI_Type_create_subarray(int ndims,
-                              const int *array_of_sizes,
-                              const int *array_of_subsizes,
-                              const int *array_of_starts,
-                              int order,
-                              MPI_Datatype oldtype,
-                              MPI_Datatype *newtype);
-
-int PMPI_Type_create_subarray_c(int ndims,
-                                const MPI_Count *array_of_sizes,
-                                const MPI_Count *array_of_subsizes,
-                                const MPI_Count *array_of_starts,
-                                int order,
-                                MPI_Datatype oldtype,
-                                MPI_Datatype *newtype);
-
-int PMPI_Type_dup(MPI_Datatype oldtype, MPI_Datatype *newtype);
-
 int PMPI_Type_free(MPI_Datatype *datatype);
-
-int PMPI_Type_get_contents(MPI_Datatype datatype,
-                           int max_integers,
-                           int max_addresses,
-                           int max_datatypes,
-                           int *array_of_integers,
-                           MPI_Aint *array_of_addresses,
-                           MPI_Datatype *array_of_datatypes);
-
-int PMPI_Type_get_envelope(MPI_Datatype datatype,
-                           int *num_integers,
-                           int *num_addresses,
-                           int *num_datatypes,
-                           int *combiner);
 
 int PMPI_Type_get_extent(MPI_Datatype datatype, MPI_Aint *lb, MPI_Aint *extent);
 
-int PMPI_Type_get_extent_c(MPI_Datatype datatype, MPI_Count *lb, MPI_Count *extent);
-
-int PMPI_Type_get_extent_x(MPI_Datatype datatype, MPI_Count *lb, MPI_Count *extent);
-
-int PMPI_Type_get_name(MPI_Datatype datatype, char *type_name, int *resultlen);
-
-int PMPI_Type_get_true_extent(MPI_Datatype datatype, MPI_Aint *true_lb, MPI_Aint *true_extent);
-
-int PMPI_Type_get_true_extent_c(MPI_Datatype datatype, MPI_Count *true_lb, MPI_Count *true_extent);
-
-int PMPI_Type_get_true_extent_x(MPI_Datatype datatype, MPI_Count *true_lb, MPI_Count *true_extent);
-
-int PMPI_Type_indexed(int count,
-                      const int *array_of_blocklengths,
-                      const int *array_of_displacements,
-                      MPI_Datatype oldtype,
-                      MPI_Datatype *newtype);
-
-int PMPI_Type_indexed_c(MPI_Count count,
-                        const MPI_Count *array_of_blocklengths,
-                        const MPI_Count *array_of_displacements,
-                        MPI_Datatype oldtype,
-                        MPI_Datatype *newtype);
-
-int PMPI_Type_match_size(int typeclass, int size, MPI_Datatype *datatype);
-
-int PMPI_Type_set_name(MPI_Datatype datatype, const char *type_name);
-
 int PMPI_Type_size(MPI_Datatype datatype, int *size);
 
-int PMPI_Type_size_c(MPI_Datatype datatype, MPI_Count *size);
-
 int PMPI_Type_size_x(MPI_Datatype datatype, MPI_Count *size);
-
-int PMPI_Type_vector(int count,
-                     int blocklength,
-                     int stride,
-                     MPI_Datatype oldtype,
-                     MPI_Datatype *newtype);
-
-int PMPI_Type_vector_c(MPI_Count count,
-                       MPI_Count blocklength,
-                       MPI_Count stride,
-                       MPI_Datatype oldtype,
-                       MPI_Datatype *newtype);
-
-int PMPI_Unpack(const void *inbuf,
-                int insize,
-                int *position,
-                void *outbuf,
-                int outcount,
-                MPI_Datatype datatype,
-                MPI_Comm comm);
-
-int PMPI_Unpack_c(const void *inbuf,
-                  MPI_Count insize,
-                  MPI_Count *position,
-                  void *outbuf,
-                  MPI_Count outcount,
-                  MPI_Datatype datatype,
-                  MPI_Comm comm);
-
-int PMPI_Unpack_external(const char *datarep,
-                         const void *inbuf,
-                         MPI_Aint insize,
-                         MPI_Aint *position,
-                         void *outbuf,
-                         int outcount,
-                         MPI_Datatype datatype);
-
-int PMPI_Unpack_external_c(const char *datarep,
-                           const void *inbuf,
-                           MPI_Count insize,
-                           MPI_Count *position,
-                           void *outbuf,
-                           MPI_Count outcount,
-                           MPI_Datatype datatype);
 
 int PMPI_Wait(MPI_Request *request, struct MPI_Status *status);
 

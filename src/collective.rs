@@ -1,6 +1,7 @@
 //! Collective operations built on point-to-point over a communicator's collective context.
 
 pub mod blocks;
+pub mod construct;
 pub mod data;
 pub mod op;
 pub mod reduce;

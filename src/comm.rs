@@ -1,7 +1,8 @@
 //! Communicators: an ordered group of world ranks plus the context ids that keep their traffic apart.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Contexts of the predefined communicators; derived ones are hashed from their parent.
 pub const WORLD_CONTEXT: u64 = 0x10;
@@ -16,11 +17,14 @@ pub struct Comm {
     /// Context of point-to-point traffic (even); collectives use `context | 1`.
     pub context: u64,
     children: AtomicU64,
+    /// `MPI_Comm_create_group` calls made so far per (group digest, tag): only the group's
+    /// members take part, so they cannot draw on `children`, which every member advances.
+    group_children: Mutex<HashMap<(u64, i32), u64>>,
 }
 
 impl Comm {
     pub fn new(group: Vec<usize>, rank: usize, context: u64) -> Comm {
-        Comm { group: Arc::new(group), rank, context, children: AtomicU64::new(0) }
+        Comm { group: Arc::new(group), rank, context, children: AtomicU64::new(0), group_children: Mutex::default() }
     }
 
     pub fn world(rank: usize, size: usize) -> Comm {
@@ -56,14 +60,33 @@ impl Comm {
     /// message; members of different `split` colors share it safely, as their groups are disjoint.
     pub fn next_child_context(&self) -> u64 {
         let seq = self.children.fetch_add(1, Ordering::Relaxed);
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for byte in self.context.to_le_bytes().into_iter().chain(seq.to_le_bytes()) {
-            h ^= byte as u64;
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        // Even, and clear of the predefined contexts.
-        (h & !1).max(0x100)
+        derive_context(&[self.context, seq])
     }
+
+    /// The context for the next communicator made by `MPI_Comm_create_group` with the group
+    /// of digest `group` and `tag`. Only the group's members call this, each the same number of
+    /// times for that (group, tag), so all compute the same value; the marker keeps it apart
+    /// from `next_child_context`'s values.
+    pub fn next_group_child_context(&self, group: u64, tag: i32) -> u64 {
+        let seq = {
+            let mut made = crate::sync::lock(&self.group_children);
+            let n = made.entry((group, tag)).or_insert(0);
+            *n += 1;
+            *n - 1
+        };
+        const MARKER: u64 = u64::from_le_bytes(*b"grpchild");
+        derive_context(&[self.context, MARKER, group, tag as u32 as u64, seq])
+    }
+}
+
+/// A context hashed from `parts` (FNV-1a): even, and clear of the predefined contexts.
+pub fn derive_context(parts: &[u64]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in parts.iter().flat_map(|p| p.to_le_bytes()) {
+        h ^= byte as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h & !1).max(0x100)
 }
 
 #[cfg(test)]

@@ -16,6 +16,8 @@ pub enum ErrorClass {
     Root = 8,
     Group = 9,
     Op = 10,
+    Topology = 11,
+    Dims = 12,
     Arg = 13,
     Unknown = 14,
     Truncate = 15,
@@ -47,6 +49,8 @@ impl ErrorClass {
             ErrorClass::Root => "MPI_ERR_ROOT: invalid root",
             ErrorClass::Group => "MPI_ERR_GROUP: invalid group",
             ErrorClass::Op => "MPI_ERR_OP: invalid reduce operation",
+            ErrorClass::Topology => "MPI_ERR_TOPOLOGY: invalid topology",
+            ErrorClass::Dims => "MPI_ERR_DIMS: invalid dimension argument",
             ErrorClass::Arg => "MPI_ERR_ARG: invalid argument",
             ErrorClass::Unknown => "MPI_ERR_UNKNOWN: unknown error",
             ErrorClass::Truncate => "MPI_ERR_TRUNCATE: message truncated",
@@ -62,7 +66,7 @@ impl ErrorClass {
     }
 
     /// Every class, once.
-    pub const ALL: [ErrorClass; 21] = {
+    pub const ALL: [ErrorClass; 23] = {
         use ErrorClass::*;
         [
             Buffer,
@@ -75,6 +79,8 @@ impl ErrorClass {
             Root,
             Group,
             Op,
+            Topology,
+            Dims,
             Arg,
             Unknown,
             Truncate,
@@ -168,6 +174,8 @@ mod tests {
             Root => MPI_ERR_ROOT,
             Group => MPI_ERR_GROUP,
             Op => MPI_ERR_OP,
+            Topology => MPI_ERR_TOPOLOGY,
+            Dims => MPI_ERR_DIMS,
             Arg => MPI_ERR_ARG,
             Unknown => MPI_ERR_UNKNOWN,
             Truncate => MPI_ERR_TRUNCATE,

@@ -74,6 +74,22 @@ fn comm() {
     all_ranks("comm", secs(60));
 }
 
+/// Rank counts of the group and topology programs: 5 adds an odd size that is not a square.
+fn groups_ranks(name: &str) {
+    let runs: Vec<(usize, &[&str])> = [1, 2, 3, 4, 5, 8].iter().map(|&n| (n, &[][..])).collect();
+    run_program(name, &runs, secs(60));
+}
+
+#[test]
+fn groups() {
+    groups_ranks("groups");
+}
+
+#[test]
+fn topology() {
+    groups_ranks("topology");
+}
+
 #[test]
 fn threads() {
     all_ranks("threads", secs(60));

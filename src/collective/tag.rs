@@ -11,6 +11,11 @@ pub enum Tag {
     /// The first of the barrier's tags: round r of its dissemination uses `Barrier + r`.
     Barrier = 1,
     Split = 100,
+    /// Communicator constructors (src/collective/construct.rs).
+    Create = 150,
+    CreateGroup,
+    SplitType,
+    DistGraph,
     Bcast = 200,
     Gather,
     Scatter,

@@ -26,12 +26,12 @@ ffi_fn! {
 }
 
 /// Registers a new communicator, inheriting the parent's error handler as MPI says.
-fn register(st: &State, parent: MPI_Comm, comm: Comm) -> Result<MPI_Comm> {
+pub(super) fn register(st: &State, parent: MPI_Comm, comm: Comm) -> Result<MPI_Comm> {
     let mut comms = lock(&st.comms);
     let errhandler = comm_slot(parent as usize)
         .and_then(|h| comms.get(h))
         .map_or(abi::MPI_ERRORS_ARE_FATAL as usize, |e| e.errhandler);
-    let h = comms.insert(CommEntry { comm: Arc::new(comm), errhandler });
+    let h = comms.insert(CommEntry { comm: Arc::new(comm), errhandler, topology: None, name: None });
     Ok(encode(Kind::Comm, h)? as MPI_Comm)
 }
 
@@ -41,7 +41,9 @@ ffi_fn! {
         let st = state()?;
         let c = handles::comm(st, comm)?;
         let dup = collective::dup(&st.rt, &c)?;
-        out(newcomm, register(st, comm, dup)?, "new communicator")
+        let made = register(st, comm, dup)?;
+        super::topology::inherit(st, comm, made);
+        out(newcomm, made, "new communicator")
     }
 }
 

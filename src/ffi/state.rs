@@ -5,6 +5,7 @@ use super::region::Region;
 use crate::comm::Comm;
 use crate::datatype::Datatype;
 use crate::error::{err, Result};
+use crate::group::Group;
 use crate::handle_table::{Handle, HandleTable};
 use crate::request::Request;
 use crate::runtime::{RecvTicket, Runtime, SendMode};
@@ -45,6 +46,10 @@ pub struct UserOp {
 pub struct CommEntry {
     pub comm: Arc<Comm>,
     pub errhandler: usize,
+    /// The grid or graph of a communicator made by `MPI_Cart_*`, `MPI_Graph_create` or `MPI_Dist_graph_*`.
+    pub topology: Option<Arc<crate::topology::Topology>>,
+    /// Set by `MPI_Comm_set_name`.
+    pub name: Option<String>,
 }
 
 /// Space lent by `MPI_Buffer_attach`, and the buffered sends still using it.
@@ -60,6 +65,7 @@ pub struct State {
     pub requests: Mutex<HandleTable<RequestEntry>>,
     pub types: Mutex<HandleTable<Datatype>>,
     pub ops: Mutex<HandleTable<UserOp>>,
+    pub groups: Mutex<HandleTable<Group>>,
     pub bsend: Mutex<BsendArea>,
     pub finalized: AtomicBool,
     pub thread_level: i32,
@@ -96,9 +102,15 @@ pub fn init(thread_level: i32) -> Result<&'static State> {
     let world = comms.insert(CommEntry {
         comm: Arc::new(Comm::world(rt.rank(), rt.size())),
         errhandler: abi::MPI_ERRORS_ARE_FATAL as usize,
+        topology: None,
+        name: None,
     });
-    let solo = comms
-        .insert(CommEntry { comm: Arc::new(Comm::solo(rt.rank())), errhandler: abi::MPI_ERRORS_ARE_FATAL as usize });
+    let solo = comms.insert(CommEntry {
+        comm: Arc::new(Comm::solo(rt.rank())),
+        errhandler: abi::MPI_ERRORS_ARE_FATAL as usize,
+        topology: None,
+        name: None,
+    });
     debug_assert_eq!((world.index, solo.index), (0, 1));
     let state = State {
         rt,
@@ -106,6 +118,7 @@ pub fn init(thread_level: i32) -> Result<&'static State> {
         requests: Mutex::new(HandleTable::new()),
         types: Mutex::new(HandleTable::new()),
         ops: Mutex::new(HandleTable::new()),
+        groups: Mutex::new(HandleTable::new()),
         bsend: Mutex::new(BsendArea::default()),
         finalized: AtomicBool::new(false),
         thread_level,
@@ -122,6 +135,8 @@ pub enum Kind {
     Request = 2,
     Datatype = 3,
     Op = 4,
+    /// Apart from the low numbers other kinds may take.
+    Group = 0x10,
 }
 
 /// Run-time handles start above every predefined value (all below 0x400).
