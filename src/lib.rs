@@ -3,6 +3,7 @@
 //! MPI C ABI on top (see `ffi`).
 
 pub mod bootstrap;
+pub mod attribute;
 pub mod buffer;
 pub mod channel;
 pub mod collective;
@@ -11,10 +12,12 @@ pub mod config;
 pub mod datatype;
 pub mod engine;
 pub mod error;
+pub mod error_registry;
 pub mod exit_report;
 pub mod ffi;
 pub mod handle_table;
 pub mod handshake;
+pub mod info;
 pub mod link;
 pub mod listener;
 pub mod log;

@@ -158,6 +158,8 @@ fn define_line(name: &str, value: &str) -> (String, String) {
     if let Some((ty, n)) = value.strip_prefix('(').and_then(|v| v.split_once(')')) {
         let n = match n.parse::<u64>() {
             Ok(v) if !ty.contains('*') => format!("0x{v:08x}"),
+            // Predefined callbacks (MPI_COMM_DUP_FN): short hex, as the standard header writes them.
+            Ok(v) if ty.ends_with("_function*") => format!("0x{v:x}"),
             _ => n.to_string(),
         };
         let kind = if ty.contains('*') { "pointer" } else { ty };

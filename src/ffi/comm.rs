@@ -2,13 +2,13 @@
 
 use super::abi::{self, MPI_Comm};
 use super::boundary::{blame, out};
-use super::handles::{self, comm_slot, TAG_UB};
+use super::handles::{self, comm_slot};
 use super::state::{decode, encode, state, CommEntry, Kind, State};
 use crate::collective;
 use crate::comm::Comm;
 use crate::error::{err, Result};
 use crate::sync::lock;
-use std::ffi::{c_int, c_void};
+use std::ffi::c_int;
 use std::sync::Arc;
 
 ffi_fn! {
@@ -41,7 +41,12 @@ ffi_fn! {
         let st = state()?;
         let c = handles::comm(st, comm)?;
         let dup = collective::dup(&st.rt, &c)?;
-        out(newcomm, register(st, comm, dup)?, "new communicator")
+        let made = register(st, comm, dup)?;
+        if let Err(e) = super::attribute::comm_duplicated(comm, made) {
+            lock(&st.comms).remove(decode(Kind::Comm, made as usize).expect("just registered"));
+            return Err(e);
+        }
+        out(newcomm, made, "new communicator")
     }
 }
 
@@ -71,6 +76,7 @@ ffi_fn! {
         }
         let h = decode(Kind::Comm, value)
             .ok_or_else(|| err!(Comm, "MPI_Comm_free: invalid communicator handle {value:#x}"))?;
+        super::attribute::comm_freeing(value as MPI_Comm)?;
         lock(&st.comms)
             .remove(h)
             .ok_or_else(|| err!(Comm, "MPI_Comm_free: communicator {value:#x} was already freed"))?;
@@ -106,41 +112,5 @@ ffi_fn! {
         blame(comm as usize);
         let st = state()?;
         collective::barrier(&st.rt, handles::comm(st, comm)?.as_ref())
-    }
-}
-
-/// Values behind the predefined attributes; MPI hands out pointers to them.
-static TAG_UB_VALUE: c_int = TAG_UB;
-static HOST_VALUE: c_int = abi::MPI_PROC_NULL;
-static IO_VALUE: c_int = abi::MPI_ANY_SOURCE;
-static WTIME_IS_GLOBAL_VALUE: c_int = 0;
-static LASTUSEDCODE_VALUE: c_int = abi::MPI_ERR_LASTCODE;
-static UNIVERSE_SIZE_VALUE: std::sync::OnceLock<c_int> = std::sync::OnceLock::new();
-
-ffi_fn! {
-    fn MPI_Comm_get_attr(comm: MPI_Comm, comm_keyval: c_int, attribute_val: *mut c_void, flag: *mut c_int) -> c_int {
-        blame(comm as usize);
-        let st = state()?;
-        handles::comm(st, comm)?;
-        let value: Option<&'static c_int> = match comm_keyval {
-            abi::MPI_TAG_UB => Some(&TAG_UB_VALUE),
-            abi::MPI_HOST => Some(&HOST_VALUE),
-            abi::MPI_IO => Some(&IO_VALUE),
-            abi::MPI_WTIME_IS_GLOBAL => Some(&WTIME_IS_GLOBAL_VALUE),
-            abi::MPI_LASTUSEDCODE => Some(&LASTUSEDCODE_VALUE),
-            abi::MPI_UNIVERSE_SIZE => Some(UNIVERSE_SIZE_VALUE.get_or_init(|| st.rt.size() as c_int)),
-            abi::MPI_APPNUM => None,
-            k if k == abi::MPI_KEYVAL_INVALID || k < 0 => {
-                return Err(err!(Keyval, "MPI_Comm_get_attr: invalid attribute key {k}"))
-            }
-            _ => None,
-        };
-        match value {
-            Some(v) => {
-                out(attribute_val as *mut *const c_int, v as *const c_int, "attribute value")?;
-                out(flag, 1, "flag")
-            }
-            None => out(flag, 0, "flag"),
-        }
     }
 }

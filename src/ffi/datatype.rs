@@ -71,6 +71,7 @@ ffi_fn! {
         let h = decode(Kind::Datatype, v).ok_or_else(|| {
             err!(Type, "MPI_Type_free: {v:#x} is not a derived datatype (predefined ones cannot be freed)")
         })?;
+        super::attribute::type_freeing(v as MPI_Datatype)?;
         lock(&st.types).remove(h).ok_or_else(|| err!(Type, "MPI_Type_free: datatype {v:#x} was already freed"))?;
         out(datatype, abi::MPI_DATATYPE_NULL, "datatype")
     }

@@ -8,6 +8,7 @@ mod export;
 
 pub mod abi;
 mod abi_consts;
+mod attribute;
 mod boundary;
 mod bsend;
 mod collective;
@@ -16,7 +17,9 @@ mod completion;
 mod datatype;
 mod datatype_table;
 mod env;
+mod errhandler;
 mod handles;
+mod info;
 mod op;
 mod p2p;
 mod persistent;

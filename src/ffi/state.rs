@@ -119,6 +119,8 @@ pub enum Kind {
     Request = 2,
     Datatype = 3,
     Op = 4,
+    Errhandler = 0x21,
+    Info = 0x22,
 }
 
 /// Run-time handles start above every predefined value (all below 0x400).
