@@ -15,6 +15,7 @@ pub mod error;
 pub mod error_registry;
 pub mod exit_report;
 pub mod ffi;
+pub mod handle_int;
 pub mod handle_table;
 pub mod handshake;
 pub mod info;

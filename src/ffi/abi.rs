@@ -76,6 +76,11 @@ pub struct MPI_ABI_Session {
     _private: [u8; 0],
 }
 
+/// Pointee of `MPI_T_enum` (tool interface enumerations); never dereferenced.
+pub struct MPI_T_enum_t {
+    _private: [u8; 0],
+}
+
 pub type MPI_Comm = *mut MPI_ABI_Comm;
 pub type MPI_Datatype = *mut MPI_ABI_Datatype;
 pub type MPI_Op = *mut MPI_ABI_Op;
@@ -87,6 +92,7 @@ pub type MPI_Message = *mut MPI_ABI_Message;
 pub type MPI_Win = *mut MPI_ABI_Win;
 pub type MPI_File = *mut MPI_ABI_File;
 pub type MPI_Session = *mut MPI_ABI_Session;
+pub type MPI_T_enum = *mut MPI_T_enum_t;
 
 /// Status of a completed receive: three public fields, then five ints the implementation may use.
 #[repr(C)]
