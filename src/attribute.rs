@@ -72,7 +72,9 @@ impl<C: Clone> Registry<C> {
                 k.kind
             )),
             Some(k) => Ok(k),
-            None => Err(err!(Keyval, "invalid attribute key {key} (not created by *_create_keyval, or MPI_KEYVAL_INVALID)")),
+            None => {
+                Err(err!(Keyval, "invalid attribute key {key} (not made by *_create_keyval, already freed, or MPI_KEYVAL_INVALID)"))
+            }
         }
     }
 
@@ -169,7 +171,7 @@ mod tests {
         assert!(r.live(ObjectKind::Datatype, k).unwrap_err().message.contains("Comm"));
         assert!(r.live(ObjectKind::Comm, 0).is_err());
         r.free(ObjectKind::Comm, k).unwrap();
-        assert!(r.live(ObjectKind::Comm, k).unwrap_err().message.contains("freed"));
+        assert!(r.live(ObjectKind::Comm, k).unwrap_err().message.contains("already freed"));
         assert!(r.free(ObjectKind::Comm, k).is_err(), "double free");
         assert!(r.carried(k).is_none(), "unused keyval goes at once");
     }
@@ -184,6 +186,7 @@ mod tests {
         b.set(&mut r, k, 3);
         r.free(ObjectKind::Comm, k).unwrap();
         assert!(r.carried(k).is_some());
+        assert!(r.live(ObjectKind::Comm, k).unwrap_err().message.contains("was freed"), "no new attributes");
         assert!(a.remove(&mut r, k));
         assert!(!a.remove(&mut r, k));
         assert!(r.carried(k).is_some(), "b still carries it");

@@ -44,7 +44,10 @@ impl ErrorRegistry {
     /// A new code in `class`, which is a predefined class (`is_predefined_class`) or a user one.
     pub fn add_code(&mut self, class: i32, is_predefined_class: bool) -> Result<i32> {
         if !is_predefined_class && self.codes.get(&class) != Some(&class) {
-            return Err(err!(Arg, "error class {class} does not exist (use a class from MPI_Add_error_class or a predefined one)"));
+            return Err(err!(
+                Arg,
+                "error class {class} does not exist (use a class from MPI_Add_error_class or a predefined one)"
+            ));
         }
         let n = self.allocate()?;
         self.codes.insert(n, class);
@@ -56,7 +59,12 @@ impl ErrorRegistry {
             return Err(err!(Arg, "error code {code} is not user-defined; strings can be set only for codes and classes from MPI_Add_error_code/class"));
         }
         if text.len() >= max_len {
-            return Err(err!(Arg, "the error string is {} bytes long; at most {} fit (MPI_MAX_ERROR_STRING)", text.len(), max_len - 1));
+            return Err(err!(
+                Arg,
+                "the error string is {} bytes long; at most {} fit (MPI_MAX_ERROR_STRING)",
+                text.len(),
+                max_len - 1
+            ));
         }
         self.strings.insert(code, text.to_string());
         Ok(())
@@ -80,7 +88,10 @@ impl ErrorRegistry {
             return Err(err!(Arg, "error class {class} is not a user-defined class"));
         }
         if let Some(code) = self.codes.iter().find(|&(&c, &k)| k == class && c != class).map(|(c, _)| *c) {
-            return Err(err!(Arg, "error class {class} still has code {code}; remove its codes first (MPI_Remove_error_code)"));
+            return Err(err!(
+                Arg,
+                "error class {class} still has code {code}; remove its codes first (MPI_Remove_error_code)"
+            ));
         }
         self.codes.remove(&class);
         self.strings.remove(&class);
@@ -124,7 +135,10 @@ mod tests {
         assert_eq!(class, 101);
         let code = r.add_code(class, false).unwrap();
         let on_predefined = r.add_code(13, true).unwrap();
-        assert_eq!((r.class_of(code), r.class_of(class), r.class_of(on_predefined)), (Some(class), Some(class), Some(13)));
+        assert_eq!(
+            (r.class_of(code), r.class_of(class), r.class_of(on_predefined)),
+            (Some(class), Some(class), Some(13))
+        );
         assert!(r.add_code(99, false).is_err(), "not a class");
         assert!(r.add_code(code, false).is_err(), "a code is not a class");
         r.add_string(code, "my error", 512).unwrap();

@@ -14,7 +14,12 @@ pub struct Info {
 
 fn check_key(key: &str) -> Result<()> {
     if key.is_empty() || key.len() >= MAX_KEY {
-        return Err(err!(InfoKey, "info key {key:?} is {} bytes; keys must have 1 to {} bytes (MPI_MAX_INFO_KEY)", key.len(), MAX_KEY - 1));
+        return Err(err!(
+            InfoKey,
+            "info key {key:?} is {} bytes; keys must have 1 to {} bytes (MPI_MAX_INFO_KEY)",
+            key.len(),
+            MAX_KEY - 1
+        ));
     }
     Ok(())
 }
@@ -68,7 +73,12 @@ impl Info {
     /// The `n`th key (from 0), as MPI_Info_get_nthkey.
     pub fn nth_key(&self, n: i32) -> Result<&str> {
         usize::try_from(n).ok().and_then(|n| self.entries.get(n)).map(|(k, _)| k.as_str()).ok_or_else(|| {
-            err!(Arg, "info key number {n} does not exist: the info object has {} keys (0 to {})", self.len(), self.len() as i64 - 1)
+            err!(
+                Arg,
+                "info key number {n} does not exist: the info object has {} keys (0 to {})",
+                self.len(),
+                self.len() as i64 - 1
+            )
         })
     }
 }

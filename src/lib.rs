@@ -2,8 +2,8 @@
 //! the parties, a communication thread that moves bytes while the program computes, and the
 //! MPI C ABI on top (see `ffi`).
 
-pub mod bootstrap;
 pub mod attribute;
+pub mod bootstrap;
 pub mod buffer;
 pub mod channel;
 pub mod collective;

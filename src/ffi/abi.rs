@@ -127,7 +127,8 @@ pub type MPI_Session_errhandler_function = Option<unsafe extern "C" fn(*mut MPI_
 pub type MPI_Comm_copy_attr_function =
     Option<unsafe extern "C" fn(MPI_Comm, c_int, *mut c_void, *mut c_void, *mut c_void, *mut c_int) -> c_int>;
 /// Attribute delete callback for communicators.
-pub type MPI_Comm_delete_attr_function = Option<unsafe extern "C" fn(MPI_Comm, c_int, *mut c_void, *mut c_void) -> c_int>;
+pub type MPI_Comm_delete_attr_function =
+    Option<unsafe extern "C" fn(MPI_Comm, c_int, *mut c_void, *mut c_void) -> c_int>;
 /// Attribute copy callback for datatypes (`MPI_Type_create_keyval`).
 pub type MPI_Type_copy_attr_function =
     Option<unsafe extern "C" fn(MPI_Datatype, c_int, *mut c_void, *mut c_void, *mut c_void, *mut c_int) -> c_int>;
@@ -148,15 +149,19 @@ pub type MPI_Delete_function = Option<unsafe extern "C" fn(MPI_Comm, c_int, *mut
 /// Predefined attribute callbacks: 0 (do nothing) and 1 (copy the value) cast to the callback's
 /// pointer type, as the standard ABI fixes; partyline recognises the values, never calls them.
 pub const MPI_NULL_COPY_FN: *mut MPI_Copy_function = 0x0 as *mut MPI_Copy_function;
+#[allow(clippy::manual_dangling_ptr)] // the standard fixes the value 1
 pub const MPI_DUP_FN: *mut MPI_Copy_function = 0x1 as *mut MPI_Copy_function;
 pub const MPI_NULL_DELETE_FN: *mut MPI_Delete_function = 0x0 as *mut MPI_Delete_function;
 pub const MPI_COMM_NULL_COPY_FN: *mut MPI_Comm_copy_attr_function = 0x0 as *mut MPI_Comm_copy_attr_function;
+#[allow(clippy::manual_dangling_ptr)] // the standard fixes the value 1
 pub const MPI_COMM_DUP_FN: *mut MPI_Comm_copy_attr_function = 0x1 as *mut MPI_Comm_copy_attr_function;
 pub const MPI_COMM_NULL_DELETE_FN: *mut MPI_Comm_delete_attr_function = 0x0 as *mut MPI_Comm_delete_attr_function;
 pub const MPI_TYPE_NULL_COPY_FN: *mut MPI_Type_copy_attr_function = 0x0 as *mut MPI_Type_copy_attr_function;
+#[allow(clippy::manual_dangling_ptr)] // the standard fixes the value 1
 pub const MPI_TYPE_DUP_FN: *mut MPI_Type_copy_attr_function = 0x1 as *mut MPI_Type_copy_attr_function;
 pub const MPI_TYPE_NULL_DELETE_FN: *mut MPI_Type_delete_attr_function = 0x0 as *mut MPI_Type_delete_attr_function;
 pub const MPI_WIN_NULL_COPY_FN: *mut MPI_Win_copy_attr_function = 0x0 as *mut MPI_Win_copy_attr_function;
+#[allow(clippy::manual_dangling_ptr)] // the standard fixes the value 1
 pub const MPI_WIN_DUP_FN: *mut MPI_Win_copy_attr_function = 0x1 as *mut MPI_Win_copy_attr_function;
 pub const MPI_WIN_NULL_DELETE_FN: *mut MPI_Win_delete_attr_function = 0x0 as *mut MPI_Win_delete_attr_function;
 

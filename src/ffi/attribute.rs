@@ -69,7 +69,9 @@ fn free_keyval(kind: ObjectKind, keyval: *mut c_int) -> Result<()> {
 fn run_delete(callbacks: Callbacks, handle: usize, key: i32, value: usize, extra: usize) -> Result<()> {
     let code = match callbacks {
         // SAFETY: the program registered `f` with this signature; the arguments are those MPI defines.
-        Callbacks::Comm(_, Some(f)) => unsafe { f(handle as MPI_Comm, key, value as *mut c_void, extra as *mut c_void) },
+        Callbacks::Comm(_, Some(f)) => unsafe {
+            f(handle as MPI_Comm, key, value as *mut c_void, extra as *mut c_void)
+        },
         // SAFETY: as above, for a datatype's delete callback.
         Callbacks::Type(_, Some(f)) => unsafe {
             f(handle as MPI_Datatype, key, value as *mut c_void, extra as *mut c_void)
@@ -78,7 +80,9 @@ fn run_delete(callbacks: Callbacks, handle: usize, key: i32, value: usize, extra
     };
     match code {
         abi::MPI_SUCCESS => Ok(()),
-        code => Err(callback_failed(code, &format!("the delete callback of attribute key {key} returned error {code}"))),
+        code => {
+            Err(callback_failed(code, &format!("the delete callback of attribute key {key} returned error {code}")))
+        }
     }
 }
 
@@ -89,7 +93,9 @@ fn run_copy(callbacks: Callbacks, handle: usize, key: i32, value: usize, extra: 
     let code = match callbacks {
         Callbacks::Comm(CopyRule::Same, _) | Callbacks::Type(CopyRule::Same, _) => return Ok(Some(value)),
         // SAFETY: the program registered `f` with this signature; the out-pointers are live locals.
-        Callbacks::Comm(CopyRule::Call(f), _) => unsafe { f(handle as MPI_Comm, args.0, args.1, args.2, args.3, args.4) },
+        Callbacks::Comm(CopyRule::Call(f), _) => unsafe {
+            f(handle as MPI_Comm, args.0, args.1, args.2, args.3, args.4)
+        },
         // SAFETY: as above, for a datatype's copy callback.
         Callbacks::Type(CopyRule::Call(f), _) => unsafe {
             f(handle as MPI_Datatype, args.0, args.1, args.2, args.3, args.4)
@@ -151,7 +157,8 @@ fn delete_all(kind: ObjectKind, handle: usize) -> Result<()> {
                 store.objects.remove(&(kind, handle));
                 return Ok(());
             };
-            let k = store.keyvals.carried(key).ok_or_else(|| err!(Intern, "attribute key {key} vanished while in use"))?;
+            let k =
+                store.keyvals.carried(key).ok_or_else(|| err!(Intern, "attribute key {key} vanished while in use"))?;
             (key, value, k.callbacks, k.extra_state)
         };
         run_delete(callbacks, handle, key, value, extra)?;

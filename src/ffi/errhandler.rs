@@ -146,7 +146,10 @@ ffi_fn! {
 
 /// Windows, files and sessions are out of partyline's scope, so are handlers for them.
 fn unsupported(what: &str) -> Error {
-    err!(Unsupported, "{what} are not supported by partyline (no windows, files or sessions); use communicator error handlers")
+    err!(
+        Unsupported,
+        "{what} are not supported by partyline (no windows, files or sessions); use communicator error handlers"
+    )
 }
 
 ffi_fn! {
