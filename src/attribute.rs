@@ -72,9 +72,10 @@ impl<C: Clone> Registry<C> {
                 k.kind
             )),
             Some(k) => Ok(k),
-            None => {
-                Err(err!(Keyval, "invalid attribute key {key} (not made by *_create_keyval, already freed, or MPI_KEYVAL_INVALID)"))
-            }
+            None => Err(err!(
+                Keyval,
+                "invalid attribute key {key} (not made by *_create_keyval, already freed, or MPI_KEYVAL_INVALID)"
+            )),
         }
     }
 

@@ -24,7 +24,7 @@ type TypeDelete = unsafe extern "C" fn(MPI_Datatype, c_int, *mut c_void, *mut c_
 
 /// A keyval's callbacks; windows have none partyline could ever call (it has no windows).
 #[derive(Clone, Copy)]
-enum Callbacks {
+pub(super) enum Callbacks {
     Comm(CopyRule<CommCopy>, Option<CommDelete>),
     Type(CopyRule<TypeCopy>, Option<TypeDelete>),
     Win,
@@ -39,7 +39,7 @@ struct Store {
 static STORE: LazyLock<Mutex<Store>> = LazyLock::new(Mutex::default);
 
 /// The copy rule a C copy callback stands for: the standard ABI's 0 and 1 are the predefined ones.
-fn copy_rule<F: Copy>(f: Option<F>, address: usize) -> CopyRule<F> {
+pub(super) fn copy_rule<F: Copy>(f: Option<F>, address: usize) -> CopyRule<F> {
     match (f, address) {
         (None, _) => CopyRule::Skip,
         (Some(_), 1) => CopyRule::Same,
@@ -47,7 +47,12 @@ fn copy_rule<F: Copy>(f: Option<F>, address: usize) -> CopyRule<F> {
     }
 }
 
-fn create(kind: ObjectKind, callbacks: Callbacks, extra_state: *mut c_void, keyval: *mut c_int) -> Result<()> {
+pub(super) fn create(
+    kind: ObjectKind,
+    callbacks: Callbacks,
+    extra_state: *mut c_void,
+    keyval: *mut c_int,
+) -> Result<()> {
     if keyval.is_null() {
         return Err(err!(Arg, "the keyval output argument is NULL"));
     }
@@ -55,7 +60,7 @@ fn create(kind: ObjectKind, callbacks: Callbacks, extra_state: *mut c_void, keyv
     out(keyval, key, "keyval")
 }
 
-fn free_keyval(kind: ObjectKind, keyval: *mut c_int) -> Result<()> {
+pub(super) fn free_keyval(kind: ObjectKind, keyval: *mut c_int) -> Result<()> {
     if keyval.is_null() {
         return Err(err!(Arg, "the keyval argument is NULL"));
     }
@@ -201,6 +206,7 @@ fn copy_all(kind: ObjectKind, old: usize, new: usize) -> Result<()> {
 
 /// Hook for `MPI_Comm_dup`: copies the attributes of `old` to the new communicator `new`.
 pub fn comm_duplicated(old: MPI_Comm, new: MPI_Comm) -> Result<()> {
+    super::info::comm_duplicated(old as usize, new as usize);
     copy_all(ObjectKind::Comm, old as usize, new as usize)
 }
 
@@ -249,7 +255,7 @@ ffi_fn! {
     }
 }
 
-fn comm_set_attr(comm: MPI_Comm, key: c_int, attribute_val: *mut c_void) -> Result<()> {
+pub(super) fn comm_set_attr(comm: MPI_Comm, key: c_int, attribute_val: *mut c_void) -> Result<()> {
     blame(comm as usize);
     handles::comm(state()?, comm)?;
     if predefined_comm_value(key).is_some() {
@@ -301,7 +307,7 @@ fn report(found: Option<usize>, attribute_val: *mut c_void, flag: *mut c_int) ->
     }
 }
 
-fn comm_get_attr(comm: MPI_Comm, key: c_int, attribute_val: *mut c_void, flag: *mut c_int) -> Result<()> {
+pub(super) fn comm_get_attr(comm: MPI_Comm, key: c_int, attribute_val: *mut c_void, flag: *mut c_int) -> Result<()> {
     blame(comm as usize);
     handles::comm(state()?, comm)?;
     if let Some(v) = predefined_comm_value(key) {
@@ -316,7 +322,7 @@ ffi_fn! {
     }
 }
 
-fn comm_delete_attr(comm: MPI_Comm, key: c_int) -> Result<()> {
+pub(super) fn comm_delete_attr(comm: MPI_Comm, key: c_int) -> Result<()> {
     blame(comm as usize);
     handles::comm(state()?, comm)?;
     delete(ObjectKind::Comm, comm as usize, key)
@@ -386,43 +392,5 @@ ffi_fn! {
 ffi_fn! {
     fn MPI_Win_free_keyval(win_keyval: *mut c_int) -> c_int {
         free_keyval(ObjectKind::Win, win_keyval)
-    }
-}
-
-// The MPI-1 names, deprecated since MPI-2 but still used: the communicator calls under another name.
-
-ffi_fn! {
-    fn MPI_Keyval_create(
-        copy_fn: abi::MPI_Copy_function,
-        delete_fn: abi::MPI_Delete_function,
-        keyval: *mut c_int,
-        extra_state: *mut c_void,
-    ) -> c_int {
-        let copy = copy_rule(copy_fn, copy_fn.map_or(0, |f| f as usize));
-        create(ObjectKind::Comm, Callbacks::Comm(copy, delete_fn), extra_state, keyval)
-    }
-}
-
-ffi_fn! {
-    fn MPI_Keyval_free(keyval: *mut c_int) -> c_int {
-        free_keyval(ObjectKind::Comm, keyval)
-    }
-}
-
-ffi_fn! {
-    fn MPI_Attr_put(comm: MPI_Comm, keyval: c_int, attribute_val: *mut c_void) -> c_int {
-        comm_set_attr(comm, keyval, attribute_val)
-    }
-}
-
-ffi_fn! {
-    fn MPI_Attr_get(comm: MPI_Comm, keyval: c_int, attribute_val: *mut c_void, flag: *mut c_int) -> c_int {
-        comm_get_attr(comm, keyval, attribute_val, flag)
-    }
-}
-
-ffi_fn! {
-    fn MPI_Attr_delete(comm: MPI_Comm, keyval: c_int) -> c_int {
-        comm_delete_attr(comm, keyval)
     }
 }

@@ -71,7 +71,7 @@ pub fn call_value<T>(name: &str, body: impl FnOnce() -> T) -> T {
 fn fail(name: &str, e: Error) -> c_int {
     let code = super::errhandler::code_of(&e);
     remember(&e);
-    raise(name, ERROR_COMM.with(Cell::get), code, &format!("{} ({})", e.message, e.class.describe()))
+    raise(name, ERROR_COMM.with(Cell::get), code, &e.message)
 }
 
 /// Applies `comm`'s error handler to error `code`: returns the code under MPI_ERRORS_RETURN or
@@ -81,7 +81,9 @@ pub fn raise(name: &str, comm: usize, code: c_int, message: &str) -> c_int {
     if handler == abi::MPI_ERRORS_RETURN as usize || super::errhandler::call_user(handler, comm, code) {
         return code;
     }
-    crate::log::error(&format!("{name}: {message}"));
+    let class =
+        crate::error::ErrorClass::from_code(code).map_or_else(|| format!("error code {code}"), |c| c.describe().into());
+    crate::log::error(&format!("{name}: {message} ({class})"));
     crate::log::error("aborting the job (the communicator's error handler is MPI_ERRORS_ARE_FATAL; set MPI_ERRORS_RETURN to handle errors yourself)");
     if code == crate::error::ErrorClass::ProcAborted.code() {
         // Another rank failed first: say so, so that the launcher blames that one, not us.

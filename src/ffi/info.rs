@@ -230,6 +230,14 @@ ffi_fn! {
     }
 }
 
+/// Hook for MPI_Comm_dup: the duplicate gets the same hints, as MPI says.
+pub fn comm_duplicated(old: usize, new: usize) {
+    let mut hints = lock(&COMM_HINTS);
+    if let Some(h) = hints.get(&old).cloned() {
+        hints.insert(new, h);
+    }
+}
+
 /// Hook for MPI_Comm_free: the communicator's hints go with it.
 pub fn comm_freed(comm: usize) {
     lock(&COMM_HINTS).remove(&comm);

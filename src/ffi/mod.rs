@@ -9,6 +9,7 @@ mod export;
 pub mod abi;
 mod abi_consts;
 mod attribute;
+mod attribute_mpi1;
 mod boundary;
 mod bsend;
 mod collective;

@@ -3,6 +3,10 @@
    reporting no variables. */
 #include "check.h"
 
+/* The standard's own prototype: mpi.h's `int MPI_Pcontrol(int level, ...)` must be compatible
+   (a by-value parameter's const is not part of the function type). */
+int MPI_Pcontrol(const int level, ...);
+
 int main(int argc, char **argv) {
     int size, flag, n, len;
     char value[MPI_MAX_INFO_VAL], key[MPI_MAX_INFO_KEY];
@@ -73,6 +77,14 @@ int main(int argc, char **argv) {
     CHECK(used != copy);
     OK(MPI_Info_get(used, "beta", MPI_MAX_INFO_VAL - 1, value, &flag));
     CHECK(flag && strcmp(value, "two") == 0);
+    MPI_Comm c2;
+    MPI_Info used2;
+    OK(MPI_Comm_dup(c, &c2));   /* a dup has the same hints */
+    OK(MPI_Comm_get_info(c2, &used2));
+    OK(MPI_Info_get(used2, "alpha", MPI_MAX_INFO_VAL - 1, value, &flag));
+    CHECK(flag && strcmp(value, "uno") == 0);
+    OK(MPI_Info_free(&used2));
+    OK(MPI_Comm_free(&c2));
 
     /* Handle conversions. */
     CHECK(MPI_Comm_toint(MPI_COMM_WORLD) == 0x101);
