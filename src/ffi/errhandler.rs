@@ -43,6 +43,10 @@ pub fn callback_failed(code: c_int, message: &str) -> Error {
     CALLBACK_CODES.with(|c| {
         let mut c = c.borrow_mut();
         c.retain(|(m, _)| m != message);
+        // Normally taken at once by code_of; an error swallowed on the way must not pile up.
+        if c.len() >= 16 {
+            c.remove(0);
+        }
         c.push((message.to_string(), code));
     });
     Error::new(ErrorClass::Other, message)
