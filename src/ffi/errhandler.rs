@@ -238,3 +238,17 @@ ffi_fn! {
         lock(&CODES).remove_string(errorcode)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_callback_code_survives_to_the_return_value() {
+        let e = callback_failed(20000, "callback said no");
+        assert_eq!(code_of(&e), 20000);
+        assert_eq!(code_of(&e), ErrorClass::Other.code(), "taken once");
+        let e = callback_failed(abi::MPI_ERR_ARG, "standard class");
+        assert_eq!((e.class, code_of(&e)), (ErrorClass::Arg, abi::MPI_ERR_ARG));
+    }
+}

@@ -38,6 +38,12 @@ static int copy_fails(MPI_Comm comm, int keyval, void *extra, void *in, void *ou
     return MPI_ERR_OTHER;
 }
 
+static int refusal_code;
+static int refuse_delete(MPI_Comm comm, int keyval, void *value, void *extra) {
+    (void)comm; (void)keyval; (void)value; (void)extra;
+    return refusal_code;
+}
+
 static int type_deletes;
 static int type_delete(MPI_Datatype t, int keyval, void *value, void *extra) {
     (void)t; (void)keyval; (void)extra;
@@ -150,6 +156,18 @@ int main(int argc, char **argv) {
     OK(MPI_Comm_free_keyval(&kuser));
     OK(MPI_Comm_free_keyval(&kfail));
     CHECK(MPI_Comm_get_attr(MPI_COMM_WORLD, 999999, &p, &flag) == MPI_ERR_KEYVAL);
+
+    /* A delete callback's own error code (here a user-defined one) fails the call with it. */
+    int kref, ucls;
+    OK(MPI_Add_error_class(&ucls));
+    OK(MPI_Add_error_code(ucls, &refusal_code));
+    OK(MPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, refuse_delete, &kref, NULL));
+    OK(MPI_Comm_set_attr(MPI_COMM_WORLD, kref, &values[6]));
+    CHECK(MPI_Comm_delete_attr(MPI_COMM_WORLD, kref) == refusal_code);
+    CHECK(get(MPI_COMM_WORLD, kref, &flag) == &values[6] && flag);   /* still there */
+    refusal_code = MPI_SUCCESS;
+    OK(MPI_Comm_delete_attr(MPI_COMM_WORLD, kref));
+    OK(MPI_Comm_free_keyval(&kref));
 
     /* Datatypes: attributes on a derived and a predefined type; delete at MPI_Type_free. */
     int ktype;
