@@ -25,6 +25,10 @@ pub enum ErrorClass {
     Intern = 17,
     Pending = 18,
     InStatus = 19,
+    InfoKey = 31,
+    InfoNokey = 32,
+    InfoValue = 33,
+    Info = 34,
     Keyval = 36,
     NoMem = 39,
     Unsupported = 55,
@@ -58,6 +62,10 @@ impl ErrorClass {
             ErrorClass::Intern => "MPI_ERR_INTERN: internal error",
             ErrorClass::Pending => "MPI_ERR_PENDING: pending request",
             ErrorClass::InStatus => "MPI_ERR_IN_STATUS: error code is in status",
+            ErrorClass::InfoKey => "MPI_ERR_INFO_KEY: info key too long or empty",
+            ErrorClass::InfoNokey => "MPI_ERR_INFO_NOKEY: info key not set",
+            ErrorClass::InfoValue => "MPI_ERR_INFO_VALUE: info value too long or empty",
+            ErrorClass::Info => "MPI_ERR_INFO: invalid info object",
             ErrorClass::Keyval => "MPI_ERR_KEYVAL: invalid attribute key",
             ErrorClass::NoMem => "MPI_ERR_NO_MEM: out of memory",
             ErrorClass::Unsupported => "MPI_ERR_UNSUPPORTED_OPERATION: operation not supported",
@@ -66,7 +74,7 @@ impl ErrorClass {
     }
 
     /// Every class, once.
-    pub const ALL: [ErrorClass; 23] = {
+    pub const ALL: [ErrorClass; 27] = {
         use ErrorClass::*;
         [
             Buffer,
@@ -88,6 +96,10 @@ impl ErrorClass {
             Intern,
             Pending,
             InStatus,
+            InfoKey,
+            InfoNokey,
+            InfoValue,
+            Info,
             Keyval,
             NoMem,
             Unsupported,
@@ -183,6 +195,10 @@ mod tests {
             Intern => MPI_ERR_INTERN,
             Pending => MPI_ERR_PENDING,
             InStatus => MPI_ERR_IN_STATUS,
+            InfoKey => MPI_ERR_INFO_KEY,
+            InfoNokey => MPI_ERR_INFO_NOKEY,
+            InfoValue => MPI_ERR_INFO_VALUE,
+            Info => MPI_ERR_INFO,
             Keyval => MPI_ERR_KEYVAL,
             NoMem => MPI_ERR_NO_MEM,
             Unsupported => MPI_ERR_UNSUPPORTED_OPERATION,

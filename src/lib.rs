@@ -2,6 +2,7 @@
 //! the parties, a communication thread that moves bytes while the program computes, and the
 //! MPI C ABI on top (see `ffi`).
 
+pub mod attribute;
 pub mod bootstrap;
 pub mod buffer;
 pub mod channel;
@@ -11,11 +12,14 @@ pub mod config;
 pub mod datatype;
 pub mod engine;
 pub mod error;
+pub mod error_registry;
 pub mod exit_report;
 pub mod ffi;
 pub mod group;
+pub mod handle_int;
 pub mod handle_table;
 pub mod handshake;
+pub mod info;
 pub mod link;
 pub mod listener;
 pub mod log;

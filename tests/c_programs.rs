@@ -246,3 +246,23 @@ fn loopback_links_keep_the_default_congestion_control() {
 fn datatypes() {
     all_ranks("datatypes", secs(60));
 }
+
+/// Runs a program at 1, 2 and 3 ranks (calls whose cost does not grow with the job).
+fn few_ranks(name: &str) {
+    run_program(name, &[(1, &[]), (2, &[]), (3, &[])], secs(60));
+}
+
+#[test]
+fn attributes() {
+    few_ranks("attributes");
+}
+
+#[test]
+fn errhandler() {
+    few_ranks("errhandler");
+}
+
+#[test]
+fn info() {
+    few_ranks("info");
+}

@@ -63,12 +63,15 @@ fn functions() -> &'static [Function] {
                 });
                 let (inputs, output) = (&f.sig.inputs, &f.sig.output);
                 let name = f.sig.ident.to_string();
+                // A C-variadic function (MPI_Pcontrol): its `...` goes into the prototype.
+                let variadic = if f.sig.variadic.is_some() { ", ..." } else { "" };
                 assert!(
                     name.starts_with("MPI_"),
                     "{}: ffi_fn! {name}: MPI functions are named MPI_Xxx",
                     path.display()
                 );
-                out.push(Function { name, inputs: quote!(#inputs).to_string(), output: quote!(#output).to_string() });
+                let inputs = quote!(#inputs).to_string().trim_end_matches([' ', ',']).to_string() + variadic;
+                out.push(Function { name, inputs, output: quote!(#output).to_string() });
             }
         }
         out
@@ -158,6 +161,8 @@ fn define_line(name: &str, value: &str) -> (String, String) {
     if let Some((ty, n)) = value.strip_prefix('(').and_then(|v| v.split_once(')')) {
         let n = match n.parse::<u64>() {
             Ok(v) if !ty.contains('*') => format!("0x{v:08x}"),
+            // Predefined callbacks (MPI_COMM_DUP_FN): short hex, as the standard header writes them.
+            Ok(v) if ty.ends_with("_function*") => format!("0x{v:x}"),
             _ => n.to_string(),
         };
         let kind = if ty.contains('*') { "pointer" } else { ty };

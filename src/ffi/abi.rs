@@ -76,6 +76,11 @@ pub struct MPI_ABI_Session {
     _private: [u8; 0],
 }
 
+/// Pointee of `MPI_T_enum` (tool interface enumerations); never dereferenced.
+pub struct MPI_T_enum_t {
+    _private: [u8; 0],
+}
+
 pub type MPI_Comm = *mut MPI_ABI_Comm;
 pub type MPI_Datatype = *mut MPI_ABI_Datatype;
 pub type MPI_Op = *mut MPI_ABI_Op;
@@ -87,6 +92,7 @@ pub type MPI_Message = *mut MPI_ABI_Message;
 pub type MPI_Win = *mut MPI_ABI_Win;
 pub type MPI_File = *mut MPI_ABI_File;
 pub type MPI_Session = *mut MPI_ABI_Session;
+pub type MPI_T_enum = *mut MPI_T_enum_t;
 
 /// Status of a completed receive: three public fields, then five ints the implementation may use.
 #[repr(C)]
@@ -116,6 +122,48 @@ pub type MPI_Win_errhandler_function = Option<unsafe extern "C" fn(*mut MPI_Win,
 pub type MPI_File_errhandler_function = Option<unsafe extern "C" fn(*mut MPI_File, *mut c_int, ...)>;
 /// Error handler for sessions.
 pub type MPI_Session_errhandler_function = Option<unsafe extern "C" fn(*mut MPI_Session, *mut c_int, ...)>;
+
+/// Attribute copy callback for communicators (`MPI_Comm_create_keyval`).
+pub type MPI_Comm_copy_attr_function =
+    Option<unsafe extern "C" fn(MPI_Comm, c_int, *mut c_void, *mut c_void, *mut c_void, *mut c_int) -> c_int>;
+/// Attribute delete callback for communicators.
+pub type MPI_Comm_delete_attr_function =
+    Option<unsafe extern "C" fn(MPI_Comm, c_int, *mut c_void, *mut c_void) -> c_int>;
+/// Attribute copy callback for datatypes (`MPI_Type_create_keyval`).
+pub type MPI_Type_copy_attr_function =
+    Option<unsafe extern "C" fn(MPI_Datatype, c_int, *mut c_void, *mut c_void, *mut c_void, *mut c_int) -> c_int>;
+/// Attribute delete callback for datatypes.
+pub type MPI_Type_delete_attr_function =
+    Option<unsafe extern "C" fn(MPI_Datatype, c_int, *mut c_void, *mut c_void) -> c_int>;
+/// Attribute copy callback for windows (`MPI_Win_create_keyval`).
+pub type MPI_Win_copy_attr_function =
+    Option<unsafe extern "C" fn(MPI_Win, c_int, *mut c_void, *mut c_void, *mut c_void, *mut c_int) -> c_int>;
+/// Attribute delete callback for windows.
+pub type MPI_Win_delete_attr_function = Option<unsafe extern "C" fn(MPI_Win, c_int, *mut c_void, *mut c_void) -> c_int>;
+/// Attribute copy callback of the deprecated `MPI_Keyval_create`.
+pub type MPI_Copy_function =
+    Option<unsafe extern "C" fn(MPI_Comm, c_int, *mut c_void, *mut c_void, *mut c_void, *mut c_int) -> c_int>;
+/// Attribute delete callback of the deprecated `MPI_Keyval_create`.
+pub type MPI_Delete_function = Option<unsafe extern "C" fn(MPI_Comm, c_int, *mut c_void, *mut c_void) -> c_int>;
+
+/// Predefined attribute callbacks: 0 (do nothing) and 1 (copy the value) cast to the callback's
+/// pointer type, as the standard ABI fixes; partyline recognises the values, never calls them.
+pub const MPI_NULL_COPY_FN: *mut MPI_Copy_function = 0x0 as *mut MPI_Copy_function;
+#[allow(clippy::manual_dangling_ptr)] // the standard fixes the value 1
+pub const MPI_DUP_FN: *mut MPI_Copy_function = 0x1 as *mut MPI_Copy_function;
+pub const MPI_NULL_DELETE_FN: *mut MPI_Delete_function = 0x0 as *mut MPI_Delete_function;
+pub const MPI_COMM_NULL_COPY_FN: *mut MPI_Comm_copy_attr_function = 0x0 as *mut MPI_Comm_copy_attr_function;
+#[allow(clippy::manual_dangling_ptr)] // the standard fixes the value 1
+pub const MPI_COMM_DUP_FN: *mut MPI_Comm_copy_attr_function = 0x1 as *mut MPI_Comm_copy_attr_function;
+pub const MPI_COMM_NULL_DELETE_FN: *mut MPI_Comm_delete_attr_function = 0x0 as *mut MPI_Comm_delete_attr_function;
+pub const MPI_TYPE_NULL_COPY_FN: *mut MPI_Type_copy_attr_function = 0x0 as *mut MPI_Type_copy_attr_function;
+#[allow(clippy::manual_dangling_ptr)] // the standard fixes the value 1
+pub const MPI_TYPE_DUP_FN: *mut MPI_Type_copy_attr_function = 0x1 as *mut MPI_Type_copy_attr_function;
+pub const MPI_TYPE_NULL_DELETE_FN: *mut MPI_Type_delete_attr_function = 0x0 as *mut MPI_Type_delete_attr_function;
+pub const MPI_WIN_NULL_COPY_FN: *mut MPI_Win_copy_attr_function = 0x0 as *mut MPI_Win_copy_attr_function;
+#[allow(clippy::manual_dangling_ptr)] // the standard fixes the value 1
+pub const MPI_WIN_DUP_FN: *mut MPI_Win_copy_attr_function = 0x1 as *mut MPI_Win_copy_attr_function;
+pub const MPI_WIN_NULL_DELETE_FN: *mut MPI_Win_delete_attr_function = 0x0 as *mut MPI_Win_delete_attr_function;
 
 /// Predefined handles: small integers cast to the handle type, all below 0x400.
 pub const MPI_OP_NULL: MPI_Op = 0x00000020 as MPI_Op;

@@ -205,3 +205,23 @@ pub const MPI_WIN_DISP_UNIT: c_int = 602;
 pub const MPI_WIN_SIZE: c_int = 603;
 pub const MPI_WIN_CREATE_FLAVOR: c_int = 604;
 pub const MPI_WIN_MODEL: c_int = 605;
+
+/// MPI_T (tool interface) return codes; they never go through an error handler.
+pub const MPI_T_ERR_CANNOT_INIT: c_int = 1001;
+pub const MPI_T_ERR_NOT_ACCESSIBLE: c_int = 1002;
+pub const MPI_T_ERR_NOT_INITIALIZED: c_int = 1003;
+pub const MPI_T_ERR_NOT_SUPPORTED: c_int = 1004;
+pub const MPI_T_ERR_MEMORY: c_int = 1005;
+pub const MPI_T_ERR_INVALID: c_int = 1006;
+pub const MPI_T_ERR_INVALID_INDEX: c_int = 1007;
+pub const MPI_T_ERR_INVALID_ITEM: c_int = 1008;
+pub const MPI_T_ERR_INVALID_SESSION: c_int = 1009;
+pub const MPI_T_ERR_INVALID_HANDLE: c_int = 1010;
+pub const MPI_T_ERR_INVALID_NAME: c_int = 1011;
+pub const MPI_T_ERR_OUT_OF_HANDLES: c_int = 1012;
+pub const MPI_T_ERR_OUT_OF_SESSIONS: c_int = 1013;
+pub const MPI_T_ERR_CVAR_SET_NOT_NOW: c_int = 1014;
+pub const MPI_T_ERR_CVAR_SET_NEVER: c_int = 1015;
+pub const MPI_T_ERR_PVAR_NO_WRITE: c_int = 1016;
+pub const MPI_T_ERR_PVAR_NO_STARTSTOP: c_int = 1017;
+pub const MPI_T_ERR_PVAR_NO_ATOMIC: c_int = 1018;

@@ -69,17 +69,25 @@ pub fn call_value<T>(name: &str, body: impl FnOnce() -> T) -> T {
 }
 
 fn fail(name: &str, e: Error) -> c_int {
-    let code = e.class.code();
-    let handler = error_handler(ERROR_COMM.with(Cell::get));
+    let code = super::errhandler::code_of(&e);
     remember(&e);
-    if handler == abi::MPI_ERRORS_RETURN as usize {
+    raise(name, ERROR_COMM.with(Cell::get), code, &e.message)
+}
+
+/// Applies `comm`'s error handler to error `code`: returns the code under MPI_ERRORS_RETURN or
+/// after a user handler returns; ends the job under MPI_ERRORS_ARE_FATAL / MPI_ERRORS_ABORT.
+pub fn raise(name: &str, comm: usize, code: c_int, message: &str) -> c_int {
+    let (comm, handler) = error_handler(comm);
+    if handler == abi::MPI_ERRORS_RETURN as usize || super::errhandler::call_user(handler, comm, code) {
         return code;
     }
-    crate::log::error(&format!("{name}: {} ({})", e.message, e.class.describe()));
+    let class =
+        crate::error::ErrorClass::from_code(code).map_or_else(|| format!("error code {code}"), |c| c.describe().into());
+    crate::log::error(&format!("{name}: {message} ({class})"));
     crate::log::error("aborting the job (the communicator's error handler is MPI_ERRORS_ARE_FATAL; set MPI_ERRORS_RETURN to handle errors yourself)");
-    if e.class == crate::error::ErrorClass::ProcAborted {
+    if code == crate::error::ErrorClass::ProcAborted.code() {
         // Another rank failed first: say so, so that the launcher blames that one, not us.
-        crate::exit_report::collateral(None, &e.message);
+        crate::exit_report::collateral(None, message);
     }
     match state::initialized() {
         Some(s) => s.rt.abort(code),
@@ -87,15 +95,17 @@ fn fail(name: &str, e: Error) -> c_int {
     }
 }
 
-/// The error handler for `comm`; an invalid or null communicator falls back to the world's.
-fn error_handler(comm: usize) -> usize {
+/// The communicator whose error handler applies, and that handler: `comm`'s, or the world's
+/// if `comm` is invalid or null.
+fn error_handler(comm: usize) -> (usize, usize) {
+    let world = abi::MPI_COMM_WORLD as usize;
     let Some(st) = state::initialized() else {
-        return abi::MPI_ERRORS_ARE_FATAL as usize;
+        return (world, abi::MPI_ERRORS_ARE_FATAL as usize);
     };
     let comms = lock(&st.comms);
-    let entry = super::handles::comm_slot(comm).and_then(|h| comms.get(h));
-    let world = super::handles::comm_slot(abi::MPI_COMM_WORLD as usize).and_then(|h| comms.get(h));
-    entry.or(world).map_or(abi::MPI_ERRORS_ARE_FATAL as usize, |e| e.errhandler)
+    let entry = super::handles::comm_slot(comm).and_then(|h| comms.get(h)).map(|e| (comm, e.errhandler));
+    let world_entry = super::handles::comm_slot(world).and_then(|h| comms.get(h)).map(|e| (world, e.errhandler));
+    entry.or(world_entry).unwrap_or((world, abi::MPI_ERRORS_ARE_FATAL as usize))
 }
 
 /// Writes an output parameter, refusing a null pointer with a clear error.

@@ -2,13 +2,13 @@
 
 use super::abi::{self, MPI_Comm};
 use super::boundary::{blame, out};
-use super::handles::{self, comm_slot, TAG_UB};
+use super::handles::{self, comm_slot};
 use super::state::{decode, encode, state, CommEntry, Kind, State};
 use crate::collective;
 use crate::comm::Comm;
 use crate::error::{err, Result};
 use crate::sync::lock;
-use std::ffi::{c_int, c_void};
+use std::ffi::c_int;
 use std::sync::Arc;
 
 ffi_fn! {
@@ -35,15 +35,25 @@ pub(super) fn register(st: &State, parent: MPI_Comm, comm: Comm) -> Result<MPI_C
     Ok(encode(Kind::Comm, h)? as MPI_Comm)
 }
 
+/// Registers `dup` as a duplicate of `parent` (MPI_Comm_dup, _dup_with_info, _idup): its
+/// topology comes along, and its attributes through their copy callbacks.
+pub(super) fn register_duplicate(st: &State, parent: MPI_Comm, dup: Comm) -> Result<MPI_Comm> {
+    let made = register(st, parent, dup)?;
+    super::topology::inherit(st, parent, made);
+    if let Err(e) = super::attribute::comm_duplicated(parent, made) {
+        lock(&st.comms).remove(decode(Kind::Comm, made as usize).expect("just registered"));
+        return Err(e);
+    }
+    Ok(made)
+}
+
 ffi_fn! {
     fn MPI_Comm_dup(comm: MPI_Comm, newcomm: *mut MPI_Comm) -> c_int {
         blame(comm as usize);
         let st = state()?;
         let c = handles::comm(st, comm)?;
         let dup = collective::dup(&st.rt, &c)?;
-        let made = register(st, comm, dup)?;
-        super::topology::inherit(st, comm, made);
-        out(newcomm, made, "new communicator")
+        out(newcomm, register_duplicate(st, comm, dup)?, "new communicator")
     }
 }
 
@@ -73,6 +83,7 @@ ffi_fn! {
         }
         let h = decode(Kind::Comm, value)
             .ok_or_else(|| err!(Comm, "MPI_Comm_free: invalid communicator handle {value:#x}"))?;
+        super::attribute::comm_freeing(value as MPI_Comm)?;
         lock(&st.comms)
             .remove(h)
             .ok_or_else(|| err!(Comm, "MPI_Comm_free: communicator {value:#x} was already freed"))?;
@@ -108,41 +119,5 @@ ffi_fn! {
         blame(comm as usize);
         let st = state()?;
         collective::barrier(&st.rt, handles::comm(st, comm)?.as_ref())
-    }
-}
-
-/// Values behind the predefined attributes; MPI hands out pointers to them.
-static TAG_UB_VALUE: c_int = TAG_UB;
-static HOST_VALUE: c_int = abi::MPI_PROC_NULL;
-static IO_VALUE: c_int = abi::MPI_ANY_SOURCE;
-static WTIME_IS_GLOBAL_VALUE: c_int = 0;
-static LASTUSEDCODE_VALUE: c_int = abi::MPI_ERR_LASTCODE;
-static UNIVERSE_SIZE_VALUE: std::sync::OnceLock<c_int> = std::sync::OnceLock::new();
-
-ffi_fn! {
-    fn MPI_Comm_get_attr(comm: MPI_Comm, comm_keyval: c_int, attribute_val: *mut c_void, flag: *mut c_int) -> c_int {
-        blame(comm as usize);
-        let st = state()?;
-        handles::comm(st, comm)?;
-        let value: Option<&'static c_int> = match comm_keyval {
-            abi::MPI_TAG_UB => Some(&TAG_UB_VALUE),
-            abi::MPI_HOST => Some(&HOST_VALUE),
-            abi::MPI_IO => Some(&IO_VALUE),
-            abi::MPI_WTIME_IS_GLOBAL => Some(&WTIME_IS_GLOBAL_VALUE),
-            abi::MPI_LASTUSEDCODE => Some(&LASTUSEDCODE_VALUE),
-            abi::MPI_UNIVERSE_SIZE => Some(UNIVERSE_SIZE_VALUE.get_or_init(|| st.rt.size() as c_int)),
-            abi::MPI_APPNUM => None,
-            k if k == abi::MPI_KEYVAL_INVALID || k < 0 => {
-                return Err(err!(Keyval, "MPI_Comm_get_attr: invalid attribute key {k}"))
-            }
-            _ => None,
-        };
-        match value {
-            Some(v) => {
-                out(attribute_val as *mut *const c_int, v as *const c_int, "attribute value")?;
-                out(flag, 1, "flag")
-            }
-            None => out(flag, 0, "flag"),
-        }
     }
 }

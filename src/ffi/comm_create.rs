@@ -2,7 +2,7 @@
 
 use super::abi::{self, MPI_Comm, MPI_Group, MPI_Info, MPI_Request};
 use super::boundary::{blame, out};
-use super::comm::register;
+use super::comm::{register, register_duplicate};
 use super::group::group;
 use super::handles::{self, comm_slot};
 use super::state::{state, State};
@@ -46,9 +46,7 @@ ffi_fn! {
         blame(comm as usize);
         let st = state()?;
         let c = handles::comm(st, comm)?;
-        let made = register(st, comm, collective::dup(&st.rt, &c)?)?;
-        super::topology::inherit(st, comm, made);
-        out(newcomm, made, "new communicator")
+        out(newcomm, register_duplicate(st, comm, collective::dup(&st.rt, &c)?)?, "new communicator")
     }
 }
 
@@ -61,8 +59,7 @@ fn idup(comm: MPI_Comm, newcomm: *mut MPI_Comm, request: *mut MPI_Request) -> Re
     if newcomm.is_null() || request.is_null() {
         return Err(err!(Arg, "MPI_Comm_idup: the newcomm or request output argument is NULL"));
     }
-    let made = register(st, comm, collective::construct::dup_now(&c))?;
-    super::topology::inherit(st, comm, made);
+    let made = register_duplicate(st, comm, collective::construct::dup_now(&c))?;
     let done = Request::completed(Outcome::empty());
     let req = super::p2p::new_handle(st, Some((done, None)), c, comm as usize, None)?;
     out(newcomm, made, "new communicator")?;

@@ -135,6 +135,7 @@ ffi_fn! {
             err!(Type, "MPI_Type_free: {v:#x} is not a derived datatype (predefined ones cannot be freed)")
         })?;
         // Operations still using the type hold its type map, so they finish unharmed.
+        super::attribute::type_freeing(v as MPI_Datatype)?;
         lock(&st.types).remove(h).ok_or_else(|| err!(Type, "MPI_Type_free: datatype {v:#x} was already freed"))?;
         out(datatype, abi::MPI_DATATYPE_NULL, "datatype")
     }

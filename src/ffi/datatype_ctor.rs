@@ -1,9 +1,12 @@
 //! The derived-datatype constructors: vector, indexed, struct, subarray, resized, dup (with their `_c` large-count forms).
 
 use super::abi::{self, MPI_Aint, MPI_Count, MPI_Datatype};
+use super::boundary::out;
 use super::datatype::{child, register};
-use super::state::state;
+use super::state::{encode, state, Kind};
+use crate::datatype::Datatype;
 use crate::error::{err, Result};
+use crate::sync::lock;
 use crate::typemap::build::{self, Order};
 use std::ffi::c_int;
 
@@ -293,17 +296,22 @@ ffi_fn! {
 ffi_fn! {
     fn MPI_Type_dup(oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
         let st = state()?;
+        if newtype.is_null() {
+            return Err(err!(Arg, "MPI_Type_dup: the newtype output argument is NULL"));
+        }
         let old = child(st, oldtype)?;
         // A duplicate of a committed type is committed, and keeps its name.
         let source = super::handles::datatype(st, oldtype)?;
-        register(st, build::dup(&old), newtype)?;
-        // SAFETY: `register` just wrote a valid handle there.
-        let h = unsafe { newtype.read() } as usize;
-        let mut types = crate::sync::lock(&st.types);
-        if let Some(t) = super::state::decode(super::state::Kind::Datatype, h).and_then(|h| types.get_mut(h)) {
-            t.committed = source.committed;
-            t.name = source.name;
+        let mut dup = Datatype::from_map(build::dup(&old));
+        dup.committed = source.committed;
+        dup.name = source.name;
+        let h = lock(&st.types).insert(dup);
+        let made = encode(Kind::Datatype, h)? as MPI_Datatype;
+        // Attributes come along through their copy callbacks, which may refuse.
+        if let Err(e) = super::attribute::type_duplicated(oldtype, made) {
+            lock(&st.types).remove(h);
+            return Err(e);
         }
-        Ok(())
+        out(newtype, made, "new datatype")
     }
 }

@@ -78,6 +78,7 @@ ffi_fn! {
 ffi_fn! {
     fn MPI_Finalize() -> c_int {
         let st = state()?;
+        super::attribute::finalizing()?;
         st.finalized.store(true, Ordering::SeqCst);
         st.rt.finalize()
     }
@@ -231,7 +232,8 @@ ffi_fn! {
     fn MPI_Error_string(errorcode: c_int, string: *mut c_char, resultlen: *mut c_int) -> c_int {
         let text = match errorcode {
             abi::MPI_SUCCESS => "MPI_SUCCESS: no errors".to_string(),
-            code => boundary::last_message(code)
+            code => super::errhandler::user_string(code)
+                .or_else(|| boundary::last_message(code))
                 .or_else(|| ErrorClass::from_code(code).map(|c| c.describe().to_string()))
                 .or_else(|| standard_class(code))
                 .ok_or_else(|| err!(Arg, "MPI_Error_string: unknown error code {code}"))?,
@@ -242,6 +244,9 @@ ffi_fn! {
 
 ffi_fn! {
     fn MPI_Error_class(errorcode: c_int, errorclass: *mut c_int) -> c_int {
+        if let Some(class) = super::errhandler::user_class(errorcode) {
+            return out(errorclass, class, "error class");
+        }
         let known = errorcode == abi::MPI_SUCCESS || (0..=abi::MPI_ERR_LASTCODE).contains(&errorcode);
         if !known {
             return Err(err!(Arg, "MPI_Error_class: unknown error code {errorcode}"));
@@ -283,8 +288,8 @@ ffi_fn! {
     fn MPI_Comm_set_errhandler(comm: MPI_Comm, errhandler: MPI_Errhandler) -> c_int {
         blame(comm as usize);
         let st = state()?;
-        if !valid_errhandler(errhandler as usize) {
-            return Err(err!(Arg, "MPI_Comm_set_errhandler: unknown error handler {:#x}; use MPI_ERRORS_ARE_FATAL, MPI_ERRORS_ABORT or MPI_ERRORS_RETURN", errhandler as usize));
+        if !valid_errhandler(errhandler as usize) && !super::errhandler::is_user(errhandler as usize) {
+            return Err(err!(Arg, "MPI_Comm_set_errhandler: unknown error handler {:#x}; use MPI_ERRORS_ARE_FATAL, MPI_ERRORS_ABORT, MPI_ERRORS_RETURN or one from MPI_Comm_create_errhandler", errhandler as usize));
         }
         let h = super::handles::comm_slot(comm as usize).ok_or_else(|| err!(Comm, "invalid communicator"))?;
         let mut comms = lock(&st.comms);
@@ -292,7 +297,8 @@ ffi_fn! {
         entry.errhandler = errhandler as usize;
         if std::ptr::eq(comm, abi::MPI_COMM_WORLD) {
             // A lost link ends the process only under a fatal world handler.
-            st.rt.shared.set_fatal_errors(!std::ptr::eq(errhandler, abi::MPI_ERRORS_RETURN));
+            let fatal = [abi::MPI_ERRORS_ARE_FATAL, abi::MPI_ERRORS_ABORT].iter().any(|h| std::ptr::eq(errhandler, *h));
+            st.rt.shared.set_fatal_errors(fatal);
         }
         Ok(())
     }
@@ -307,7 +313,9 @@ ffi_fn! {
             .get(h)
             .map(|e| e.errhandler)
             .ok_or_else(|| err!(Comm, "invalid communicator handle {:#x}", comm as usize))?;
-        out(errhandler, current as MPI_Errhandler, "error handler")
+        out(errhandler, current as MPI_Errhandler, "error handler")?;
+        super::errhandler::referenced(current);
+        Ok(())
     }
 }
 
@@ -318,6 +326,9 @@ ffi_fn! {
         }
         // SAFETY: non-null, and MPI's contract makes it point at a handle the caller owns.
         let h = unsafe { *errhandler };
+        if super::errhandler::release(h as usize)? {
+            return out(errhandler, abi::MPI_ERRHANDLER_NULL, "error handler");
+        }
         if !valid_errhandler(h as usize) {
             return Err(err!(Arg, "MPI_Errhandler_free: {:#x} is not an error handler (MPI_ERRHANDLER_NULL, or freed already)", h as usize));
         }

@@ -31,7 +31,19 @@
 ///     }
 /// }
 /// ```
+/// A C-variadic function (`int MPI_Pcontrol(const int level, ...)`) is declared with its named
+/// parameter and `...`: stable Rust cannot define a variadic function, so the symbol takes the
+/// named parameter only, and tests/header.rs writes the `...` into mpi.h. Callers using the
+/// variadic prototype still pass the named argument where a plain function reads it (the SysV
+/// x86-64 and AAPCS64 conventions pass named arguments the same way either way; the extra
+/// register the caller sets for a variadic call is ignored), and the variadic tail is unread.
 macro_rules! ffi_fn {
+    // First: the other forms must not see `...`, where `ident` would fail.
+    ($(#[$attr:meta])* fn $name:ident($arg:ident: $ty:ty, ...) -> c_int $body:block) => {
+        ffi_fn!(@export $(#[$attr])* fn $name($arg: $ty) -> core::ffi::c_int {
+            $crate::ffi::boundary::call(stringify!($name), || $body)
+        });
+    };
     ($(#[$attr:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> c_int $body:block) => {
         ffi_fn!(@export $(#[$attr])* fn $name($($arg: $ty),*) -> core::ffi::c_int {
             $crate::ffi::boundary::call(stringify!($name), || $body)

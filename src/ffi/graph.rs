@@ -123,7 +123,10 @@ fn weights(ptr: *const c_int, n: c_int, what: &str) -> Result<Option<Vec<c_int>>
     }
     if ptr == abi::MPI_WEIGHTS_EMPTY as *const c_int {
         if n > 0 {
-            return Err(err!(Arg, "{what} is MPI_WEIGHTS_EMPTY but there are {n} edges; pass their weights or MPI_UNWEIGHTED"));
+            return Err(err!(
+                Arg,
+                "{what} is MPI_WEIGHTS_EMPTY but there are {n} edges; pass their weights or MPI_UNWEIGHTED"
+            ));
         }
         return Ok(Some(Vec::new()));
     }

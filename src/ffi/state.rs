@@ -137,6 +137,8 @@ pub enum Kind {
     Op = 4,
     /// Apart from the low numbers other kinds may take.
     Group = 0x10,
+    Errhandler = 0x21,
+    Info = 0x22,
 }
 
 /// Run-time handles start above every predefined value (all below 0x400).
