@@ -2,6 +2,7 @@
 
 pub mod blocks;
 pub mod data;
+pub mod executor;
 pub mod op;
 pub mod reduce;
 mod round;

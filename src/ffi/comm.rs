@@ -40,6 +40,7 @@ ffi_fn! {
         blame(comm as usize);
         let st = state()?;
         let c = handles::comm(st, comm)?;
+        crate::collective::executor::EXECUTOR.settle(&st.rt, c.coll_context())?;
         let dup = collective::dup(&st.rt, &c)?;
         out(newcomm, register(st, comm, dup)?, "new communicator")
     }
@@ -50,6 +51,7 @@ ffi_fn! {
         blame(comm as usize);
         let st = state()?;
         let c = handles::comm(st, comm)?;
+        crate::collective::executor::EXECUTOR.settle(&st.rt, c.coll_context())?;
         let made = match collective::split(&st.rt, &c, color, key, abi::MPI_UNDEFINED)? {
             Some(sub) => register(st, comm, sub)?,
             None => abi::MPI_COMM_NULL,
@@ -103,10 +105,13 @@ ffi_fn! {
 
 ffi_fn! {
     fn MPI_Barrier(comm: MPI_Comm) -> c_int {
-        blame(comm as usize);
-        let st = state()?;
-        collective::barrier(&st.rt, handles::comm(st, comm)?.as_ref())
+        super::collective::blocking(comm, |st| barrier(st, comm))
     }
+}
+
+/// `MPI_Barrier`'s work, for it and `MPI_Ibarrier`.
+pub fn barrier(st: &State, comm: MPI_Comm) -> Result<crate::collective::executor::Job> {
+    Ok(super::collective::job(&handles::comm(st, comm)?, |rt, c| collective::barrier(rt, c)))
 }
 
 /// Values behind the predefined attributes; MPI hands out pointers to them.

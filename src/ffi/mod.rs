@@ -17,6 +17,8 @@ mod datatype;
 mod datatype_table;
 mod env;
 mod handles;
+mod icollective;
+mod ireduce;
 mod op;
 mod p2p;
 mod persistent;
