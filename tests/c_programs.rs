@@ -223,3 +223,9 @@ fn loopback_links_keep_the_default_congestion_control() {
         out.assert_stdout_contains(&format!("rank {r} links: {0} {0}\n", default.trim()));
     }
 }
+
+#[test]
+fn icollectives() {
+    let runs: Vec<(usize, &[&str])> = [1, 2, 3, 4, 5, 8].iter().map(|&n| (n, &[][..])).collect();
+    run_program("icollectives", &runs, secs(120));
+}

@@ -131,7 +131,14 @@ pub fn blocking(comm: MPI_Comm, prepare: impl FnOnce(&'static State) -> Result<J
 /// `MPI_Bcast`'s work. In every collective's work below, MPI's contract keeps the caller's
 /// buffers valid, the receive buffers untouched by anything else, and send and receive buffers
 /// apart, until the operation completes (the blocking call returns or the request completes).
-pub fn bcast(st: &State, buffer: *mut c_void, count: c_int, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> Result<Job> {
+pub fn bcast(
+    st: &State,
+    buffer: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+) -> Result<Job> {
     let (c, root) = comm_and_root(st, comm, root)?;
     let buf = handles::buffer(st, buffer, count, datatype)?;
     // SAFETY: MPI's contract (see `bcast`).
