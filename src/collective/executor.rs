@@ -26,10 +26,13 @@ use std::time::Duration;
 /// How long an idle worker waits for more work before its thread ends.
 const LINGER: Duration = Duration::from_secs(2);
 
+/// A collective's work, run once on the thread that runs it (the caller's or a worker).
+pub type Work = Box<dyn FnOnce(&Runtime) -> Result<()> + Send>;
+
 /// A collective ready to run: its communicator's collective context and the work itself.
 pub struct Job {
     pub context: u64,
-    pub run: Box<dyn FnOnce(&Runtime) -> Result<()> + Send>,
+    pub run: Work,
 }
 
 /// One communicator's posted collectives.

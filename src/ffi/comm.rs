@@ -111,7 +111,7 @@ ffi_fn! {
 
 /// `MPI_Barrier`'s work, for it and `MPI_Ibarrier`.
 pub fn barrier(st: &State, comm: MPI_Comm) -> Result<crate::collective::executor::Job> {
-    Ok(super::collective::job(&handles::comm(st, comm)?, |rt, c| collective::barrier(rt, c)))
+    Ok(super::collective::job(&handles::comm(st, comm)?, collective::barrier))
 }
 
 /// Values behind the predefined attributes; MPI hands out pointers to them.
