@@ -38,6 +38,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "results", "overlap.md"))
     args = ap.parse_args()
     build(args.release)
+    if os.path.exists(args.out.replace(".md", ".log")):
+        os.remove(args.out.replace(".md", ".log"))
     values = {}
     loads = []
     for run in range(args.runs):
@@ -49,6 +51,8 @@ def main():
                 found = LINE.findall(p.stdout)
                 if p.returncode != 0 or not found:
                     sys.exit(f"failed: {' '.join(cmd)}\n{p.stdout}{p.stderr}")
+                with open(args.out.replace(".md", ".log"), "a") as log:
+                    log.write(p.stdout)
                 for i, wl, size, value, unit in found:
                     values.setdefault((i, wl, int(size)), []).append(float(value))
                 loads.append(os.getloadavg()[0])
@@ -65,15 +69,18 @@ def write(args, values, loads):
             for size in sizes:
                 cells = []
                 for impl in ("partyline", "openmpi"):
-                    g = lambda s: med.get((impl, prefix + op + s, size), float("nan"))
-                    cells.append(f"{g('_COLL'):,.0f} | {g('_COMPUTE'):,.0f} | {g(''):,.0f} | **{g('_OVERLAP'):.0f}%**")
+                    coll, work, total = (med.get((impl, prefix + op + s, size), float("nan")) for s in ("_COLL", "_COMPUTE", ""))
+                    # From the medians shown, so the row is self-consistent (each run's own ratio is in the log).
+                    overlap = 100 * (work + coll - total) / min(work, coll)
+                    cells.append(f"{coll:,.0f} | {work:,.0f} | {total:,.0f} | **{overlap:.0f}%**")
                 rows.append(f"| {op.title().replace('Ia', 'Ia').replace('Ig', 'Ig')} | {mode} | {size >> 10} KiB | " + " | ".join(cells) + " |")
     lines = [
         "# Nonblocking collective overlap (ICOLL)",
         "",
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {machine()}; partyline {git_rev(ROOT)}; "
         f"{args.ranks} ranks on loopback; medians of {args.runs} alternating runs (each time itself the median over "
-        f"repetitions of the slowest rank); load average during the runs {min(loads):.1f}-{max(loads):.1f}.",
+        f"repetitions of the slowest rank); load average during the runs {min(loads):.1f}-{max(loads):.1f} "
+        "(other jobs shared the machine). Every RESULT line is in overlap.log.",
         "Open MPI 4.1.4: `mpirun --mca btl tcp,self --mca btl_tcp_if_include lo --oversubscribe`.",
         "",
         "Times in us per operation: coll = post then wait at once; work = the work alone; total = post, work, wait.",

@@ -46,7 +46,7 @@ pub fn even(st: &State, buf: *const c_void, count: c_int, dtype: MPI_Datatype, n
 }
 
 /// Reads a C array of `n` ints.
-fn ints<'a>(ptr: *const c_int, n: usize, what: &str) -> Result<&'a [c_int]> {
+pub fn ints<'a>(ptr: *const c_int, n: usize, what: &str) -> Result<&'a [c_int]> {
     if ptr.is_null() {
         return Err(err!(Arg, "the {what} array is NULL"));
     }
@@ -55,7 +55,6 @@ fn ints<'a>(ptr: *const c_int, n: usize, what: &str) -> Result<&'a [c_int]> {
 }
 
 /// Blocks of `counts[r]` items of `dtype` at `displs[r]` items from `buf`, for every rank r.
-/// The buffer spans the blocks (displacements may be negative); empty blocks take no room.
 pub fn varying(
     st: &State,
     buf: *const c_void,
@@ -71,9 +70,14 @@ pub fn varying(
         if count < 0 {
             return Err(err!(Count, "the count for rank {r} is {count}, which is negative"));
         }
-        let len = t.bytes(count as i64)? as i64;
-        spans.push((displ as i64 * t.extent as i64, len));
+        spans.push((displ as i64 * t.extent as i64, t.bytes(count as i64)? as i64));
     }
+    spanning(buf, &spans)
+}
+
+/// Blocks of `len` bytes at byte offset `at` from `buf`, one `(at, len)` per rank. The buffer
+/// spans the blocks (offsets may be negative); empty blocks take no room.
+pub fn spanning(buf: *const c_void, spans: &[(i64, i64)]) -> Result<Layout> {
     let used = spans.iter().filter(|(_, len)| *len > 0);
     let lo = used.clone().map(|(at, _)| *at).min().unwrap_or(0);
     let hi = used.map(|(at, len)| at + len).max().unwrap_or(0);

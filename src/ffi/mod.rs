@@ -8,6 +8,7 @@ mod export;
 
 pub mod abi;
 mod abi_consts;
+mod alltoallw;
 mod boundary;
 mod bsend;
 mod collective;

@@ -193,6 +193,39 @@ static void test_all(MPI_Comm comm) {
             CHECK(vr[rd[r] - 1] == -1);
             for (int j = 0; j < rc[r]; j++) CHECK(vr[rd[r] + j] == val(r, k, me * 10 + j));
         }
+        /* Ialltoallw and Alltoallw: the same exchange with byte displacements and a datatype per peer (int or
+           pairs of ints, so counts halve where the pair type is used: counts are then (r + q) % 3 * 2 ints) */
+        for (int blocking = 0; blocking < 2; blocking++) {
+            int wsc[64], wsd[64], wrc[64], wrd[64];
+            MPI_Datatype wst[64], wrt[64];
+            int sat = 0, rat = 0;
+            for (int q = 0; q < n; q++) {
+                int pairs = q % 2; /* messages to odd ranks go as MPI_2INT */
+                wst[q] = pairs ? MPI_2INT : MPI_INT;
+                wsc[q] = pairs ? (me + q) % 3 : (me + q) % 3 * 2;
+                wsd[q] = sat * (int)sizeof(int), sat += (me + q) % 3 * 2 + 1;
+            }
+            for (int r = 0; r < n; r++) {
+                int pairs = me % 2;
+                wrt[r] = pairs ? MPI_2INT : MPI_INT;
+                wrc[r] = pairs ? (r + me) % 3 : (r + me) % 3 * 2;
+                wrd[r] = rat * (int)sizeof(int), rat += (r + me) % 3 * 2 + 1;
+            }
+            int *ws = ints((size_t)sat), *wr = ints((size_t)rat);
+            for (int q = 0; q < n; q++)
+                for (int j = 0; j < (me + q) % 3 * 2; j++) ws[wsd[q] / 4 + j] = val(me, k + blocking, q * 10 + j);
+            if (blocking)
+                OK(MPI_Alltoallw(ws, wsc, wsd, wst, wr, wrc, wrd, wrt, comm));
+            else {
+                OK(MPI_Ialltoallw(ws, wsc, wsd, wst, wr, wrc, wrd, wrt, comm, &req));
+                wait1(&req);
+            }
+            for (int r = 0; r < n; r++)
+                for (int j = 0; j < (r + me) % 3 * 2; j++) CHECK(wr[wrd[r] / 4 + j] == val(r, k + blocking, me * 10 + j));
+            free(ws);
+            free(wr);
+        }
+
         free(vs);
         free(vr);
         free(s);
