@@ -4,11 +4,10 @@ import argparse
 import os
 import re
 import statistics
-import subprocess
 import sys
 import time
 
-from benchlib import git_rev, machine
+from benchlib import Failure, git_rev, machine, run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -18,8 +17,8 @@ LINE = re.compile(r"RESULT impl=(\S+) workload=(\S+) size=(\d+) value=(\S+) unit
 
 def build(release):
     flags = ["-O2", "-Wall", "-Wextra", "-Werror", os.path.join(HERE, "partybench.c")]
-    subprocess.run([os.path.join(release, "mpicc"), *flags, "-o", "/tmp/partybench-partyline"], check=True)
-    subprocess.run([os.path.join(OMPI, "mpicc.openmpi"), *flags, "-o", "/tmp/partybench-openmpi"], check=True)
+    run([os.path.join(release, "mpicc"), *flags, "-o", "/tmp/partybench-partyline"], 120, "compiling with partyline's mpicc")
+    run([os.path.join(OMPI, "mpicc.openmpi"), *flags, "-o", "/tmp/partybench-openmpi"], 120, "compiling with Open MPI's mpicc")
 
 
 def command(impl, release, ranks, extra):
@@ -38,25 +37,29 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "results", "overlap.md"))
     args = ap.parse_args()
     build(args.release)
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
     if os.path.exists(args.out.replace(".md", ".log")):
         os.remove(args.out.replace(".md", ".log"))
     values = {}
     loads = []
-    for run in range(args.runs):
-        impls = ["partyline", "openmpi"] if run % 2 == 0 else ["openmpi", "partyline"]
+    for round_ in range(args.runs):
+        impls = ["partyline", "openmpi"] if round_ % 2 == 0 else ["openmpi", "partyline"]
         for impl in impls:
             for extra in ([], ["--sleep"]):
                 cmd = command(impl, args.release, args.ranks, [*extra, f"--impl={impl}"])
-                p = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
-                found = LINE.findall(p.stdout)
-                if p.returncode != 0 or not found:
-                    sys.exit(f"failed: {' '.join(cmd)}\n{p.stdout}{p.stderr}")
+                try:
+                    stdout = run(cmd, args.timeout, f"ICOLL under {impl}")
+                except Failure as e:
+                    sys.exit(str(e))
+                found = LINE.findall(stdout)
+                if not found:
+                    sys.exit(f"ICOLL under {impl} printed no result: {' '.join(cmd)}\n{stdout}")
                 with open(args.out.replace(".md", ".log"), "a") as log:
-                    log.write(p.stdout)
+                    log.write(stdout)
                 for i, wl, size, value, unit in found:
                     values.setdefault((i, wl, int(size)), []).append(float(value))
                 loads.append(os.getloadavg()[0])
-                print(f"run {run + 1}/{args.runs} {impl} {' '.join(extra) or 'busy'}: ok", flush=True)
+                print(f"run {round_ + 1}/{args.runs} {impl} {' '.join(extra) or 'busy'}: ok", flush=True)
     write(args, values, loads)
 
 
@@ -73,7 +76,7 @@ def write(args, values, loads):
                     # From the medians shown, so the row is self-consistent (each run's own ratio is in the log).
                     overlap = 100 * (work + coll - total) / min(work, coll)
                     cells.append(f"{coll:,.0f} | {work:,.0f} | {total:,.0f} | **{overlap:.0f}%**")
-                rows.append(f"| {op.title().replace('Ia', 'Ia').replace('Ig', 'Ig')} | {mode} | {size >> 10} KiB | " + " | ".join(cells) + " |")
+                rows.append(f"| {op.title()} | {mode} | {size >> 10} KiB | " + " | ".join(cells) + " |")
     lines = [
         "# Nonblocking collective overlap (ICOLL)",
         "",
@@ -92,7 +95,6 @@ def write(args, values, loads):
         *rows,
         "",
     ]
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         f.write("\n".join(lines))
     print("\n".join(lines))
