@@ -1,4 +1,4 @@
-/* partybench.c: MPI benchmark workloads (SYNC ASYNC BATCH ROUNDS REVEAL OVERLAP RATE LAT BW MEM STARTUP), built unchanged against partyline and Open MPI. */
+/* partybench.c: MPI benchmark workloads (SYNC ASYNC BATCH ROUNDS REVEAL OVERLAP ICOLL RATE LAT BW MEM STARTUP), built unchanged against partyline and Open MPI. */
 #include <mpi.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@ static int rank, size, pred, succ, quick;
 static long rss_at_init; /* VmRSS in KiB right after MPI_Init, -1 if unknown */
 static const char *impl = "mpi";
 /* --reps=N and --bytes=A,B,..: the WAN runner's fewer repetitions and its own sizes (0 / none: the defaults) */
-static int reps_override, paced;
+static int reps_override, paced, sleeping;
 static long bytes_list[16];
 static int nbytes;
 
@@ -242,6 +242,99 @@ static void overlap(void) {
   free(b);
 }
 
+/* Median of the per-rank maxima of `reps` timings (every rank's array is reduced elementwise). */
+static double median_of_max(double *t, int reps) {
+  MPI_Allreduce(MPI_IN_PLACE, t, reps, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  qsort(t, (size_t)reps, sizeof t[0], cmp_dbl);
+  return t[reps / 2];
+}
+
+/* ICOLL's work between post and wait: the busy loop, or with --sleep a sleep of `secs` (work that leaves the CPU
+   free, as waiting for a disk or a GPU does: it shows progress alone, apart from CPU contention). */
+static void icoll_work(uint64_t iters, double secs) {
+  if (!sleeping) {
+    compute(iters);
+    return;
+  }
+  struct timespec ts = {(time_t)secs, (long)((secs - (double)(time_t)secs) * 1e9)};
+  nanosleep(&ts, NULL);
+}
+
+/* One nonblocking collective of ICOLL: kind 0 Iallreduce (sum of int64), 1 Igather to rank 0 (a reveal). */
+static void icoll_post(int kind, int64_t *in, int64_t *out, long n, MPI_Request *q) {
+  if (kind == 0) MPI_Iallreduce(in, out, (int)n, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD, q);
+  else MPI_Igather(in, (int)n, MPI_INT64_T, out, (int)n, MPI_INT64_T, 0, MPI_COMM_WORLD, q);
+}
+
+/* ICOLL: OSU-style overlap of Iallreduce and Igather (64 KiB to 4 MiB per rank): the collective alone (post, wait),
+   a busy loop calibrated to that time alone, then post, loop, wait. Overlap = (compute + coll - total) /
+   min(compute, coll): 1 fully hidden, 0 serialized. Each time is the median over repetitions of the slowest rank. */
+static void icoll(void) {
+  static const long dflt[] = {64L << 10, 256L << 10, 1L << 20, 4L << 20};
+  int nsizes = nbytes ? nbytes : (quick ? 2 : 4);
+  for (int kind = 0; kind < 2; kind++) {
+    const char *name = kind == 0 ? (sleeping ? "ICOLL_SLEEP_IALLREDUCE" : "ICOLL_IALLREDUCE")
+                                 : (sleeping ? "ICOLL_SLEEP_IGATHER" : "ICOLL_IGATHER");
+    for (int si = 0; si < nsizes; si++) {
+      long bytes = nbytes ? bytes_list[si] : dflt[si], n = bytes / 8;
+      int reps = reps_override ? reps_override : (quick ? 5 : (bytes <= (256L << 10) ? 41 : 15));
+      int64_t *in = xmalloc((size_t)n * 8), *out = xmalloc((size_t)n * 8 * (size_t)size);
+      for (long i = 0; i < n; i++) in[i] = i ^ rank;
+      double *t = xmalloc(sizeof(double) * (size_t)reps);
+      MPI_Request q;
+      for (int k = 0; k < 3; k++) { icoll_post(kind, in, out, n, &q); MPI_Wait(&q, MPI_STATUS_IGNORE); }
+      for (int k = 0; k < reps; k++) {
+        MPI_Barrier(MPI_COMM_WORLD);
+        double t0 = MPI_Wtime();
+        icoll_post(kind, in, out, n, &q);
+        MPI_Wait(&q, MPI_STATUS_IGNORE);
+        t[k] = MPI_Wtime() - t0;
+      }
+      double coll = median_of_max(t, reps);
+      /* calibrate the loop to the collective's time, with every rank computing at once */
+      uint64_t iters = 100000;
+      for (int k = 0; k < (sleeping ? 0 : 4); k++) {
+        MPI_Barrier(MPI_COMM_WORLD);
+        double c0 = MPI_Wtime();
+        compute(iters);
+        double c = MPI_Wtime() - c0, cmax;
+        MPI_Allreduce(&c, &cmax, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+        iters = (uint64_t)((double)iters * (coll / (cmax > 1e-7 ? cmax : 1e-7)));
+        if (iters < 100) iters = 100;
+      }
+      for (int k = 0; k < reps; k++) {
+        MPI_Barrier(MPI_COMM_WORLD);
+        double c0 = MPI_Wtime();
+        icoll_work(iters, coll);
+        t[k] = MPI_Wtime() - c0;
+      }
+      double comp = median_of_max(t, reps);
+      for (int k = 0; k < reps; k++) {
+        MPI_Barrier(MPI_COMM_WORLD);
+        double t0 = MPI_Wtime();
+        icoll_post(kind, in, out, n, &q);
+        icoll_work(iters, coll);
+        MPI_Wait(&q, MPI_STATUS_IGNORE);
+        t[k] = MPI_Wtime() - t0;
+      }
+      double total = median_of_max(t, reps);
+      double lo = comp < coll ? comp : coll;
+      char wl[64];
+      snprintf(wl, sizeof wl, "%s", name);
+      result(wl, bytes, total * 1e6, "us");
+      snprintf(wl, sizeof wl, "%s_COLL", name);
+      result(wl, bytes, coll * 1e6, "us");
+      snprintf(wl, sizeof wl, "%s_COMPUTE", name);
+      result(wl, bytes, comp * 1e6, "us");
+      snprintf(wl, sizeof wl, "%s_OVERLAP", name);
+      result(wl, bytes, 100.0 * (comp + coll - total) / lo, "%");
+      free(t);
+      free(in);
+      free(out);
+    }
+  }
+}
+
 /* RATE: 1000 outstanding 8-byte Isends (and Irecvs) per peer; messages sent per second per rank. */
 static void rate(void) {
   const int w = 1000, npeer = size - 1;
@@ -365,6 +458,7 @@ int main(int argc, char **argv) {
     else if (!strncmp(argv[i], "--impl=", 7)) impl = argv[i] + 7;
     else if (!strncmp(argv[i], "--reps=", 7)) reps_override = atoi(argv[i] + 7);
     else if (!strcmp(argv[i], "--paced")) paced = 1;
+    else if (!strcmp(argv[i], "--sleep")) sleeping = 1;
     else if (!strncmp(argv[i], "--bytes=", 8)) {
       for (char *p = argv[i] + 8; *p && nbytes < 16; p += *p == ',') {
         char *e;
@@ -384,13 +478,14 @@ int main(int argc, char **argv) {
   else if (!strcmp(wl, "ROUNDS")) rounds();
   else if (!strcmp(wl, "REVEAL")) { need_ranks(3, wl); reveal(); }
   else if (!strcmp(wl, "OVERLAP")) overlap();
+  else if (!strcmp(wl, "ICOLL")) icoll();
   else if (!strcmp(wl, "RATE")) rate();
   else if (!strcmp(wl, "LAT")) lat();
   else if (!strcmp(wl, "BW")) bw();
   else if (!strcmp(wl, "MEM")) mem();
   else if (!strcmp(wl, "STARTUP")) {} /* nothing: the runner times the launch, MPI_Init and MPI_Finalize */
   else {
-    if (rank == 0) fprintf(stderr, "usage: partybench SYNC|ASYNC|BATCH|ROUNDS|REVEAL|OVERLAP|RATE|LAT|BW|MEM|STARTUP [--quick] [--impl=NAME] [--reps=N] [--bytes=A,B,...] [--paced]\n");
+    if (rank == 0) fprintf(stderr, "usage: partybench SYNC|ASYNC|BATCH|ROUNDS|REVEAL|OVERLAP|ICOLL|RATE|LAT|BW|MEM|STARTUP [--quick] [--impl=NAME] [--reps=N] [--bytes=A,B,...] [--paced] [--sleep]\n");
     MPI_Abort(MPI_COMM_WORLD, 2);
   }
   MPI_Finalize();

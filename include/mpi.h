@@ -215,26 +215,6 @@
 #define MPI_WIN_CREATE_FLAVOR 604
 #define MPI_WIN_MODEL 605
 
-// MPI_T (tool interface) return codes; they never go through an error handler.
-#define MPI_T_ERR_CANNOT_INIT 1001
-#define MPI_T_ERR_NOT_ACCESSIBLE 1002
-#define MPI_T_ERR_NOT_INITIALIZED 1003
-#define MPI_T_ERR_NOT_SUPPORTED 1004
-#define MPI_T_ERR_MEMORY 1005
-#define MPI_T_ERR_INVALID 1006
-#define MPI_T_ERR_INVALID_INDEX 1007
-#define MPI_T_ERR_INVALID_ITEM 1008
-#define MPI_T_ERR_INVALID_SESSION 1009
-#define MPI_T_ERR_INVALID_HANDLE 1010
-#define MPI_T_ERR_INVALID_NAME 1011
-#define MPI_T_ERR_OUT_OF_HANDLES 1012
-#define MPI_T_ERR_OUT_OF_SESSIONS 1013
-#define MPI_T_ERR_CVAR_SET_NOT_NOW 1014
-#define MPI_T_ERR_CVAR_SET_NEVER 1015
-#define MPI_T_ERR_PVAR_NO_WRITE 1016
-#define MPI_T_ERR_PVAR_NO_STARTSTOP 1017
-#define MPI_T_ERR_PVAR_NO_ATOMIC 1018
-
 // Pointee of `MPI_Comm`; never dereferenced.
 typedef struct MPI_ABI_Comm MPI_ABI_Comm;
 
@@ -268,11 +248,6 @@ typedef struct MPI_ABI_Session MPI_ABI_Session;
 // Pointee of `MPI_Win`; never dereferenced.
 typedef struct MPI_ABI_Win MPI_ABI_Win;
 
-// Pointee of `MPI_T_enum` (tool interface enumerations); never dereferenced.
-typedef struct MPI_T_enum_t MPI_T_enum_t;
-
-typedef struct MPI_ABI_Info *MPI_Info;
-
 typedef struct MPI_ABI_Comm *MPI_Comm;
 
 typedef struct MPI_ABI_Datatype *MPI_Datatype;
@@ -280,25 +255,13 @@ typedef struct MPI_ABI_Datatype *MPI_Datatype;
 // `intptr_t`: addresses and displacements.
 typedef intptr_t MPI_Aint;
 
+typedef struct MPI_ABI_Info *MPI_Info;
+
 typedef struct MPI_ABI_Op *MPI_Op;
 
 typedef struct MPI_ABI_Request *MPI_Request;
 
-// Error handler for communicators; variadic in the standard, so it is here too.
-typedef void MPI_Comm_errhandler_function(MPI_Comm*, int*, ...);
-
 typedef struct MPI_ABI_Errhandler *MPI_Errhandler;
-
-// Attribute copy callback for communicators (`MPI_Comm_create_keyval`).
-typedef int MPI_Comm_copy_attr_function(MPI_Comm, int, void*, void*, void*, int*);
-
-// Attribute delete callback for communicators.
-typedef int MPI_Comm_delete_attr_function(MPI_Comm, int, void*, void*);
-
-typedef struct MPI_ABI_File *MPI_File;
-
-// Error handler for files.
-typedef void MPI_File_errhandler_function(MPI_File*, int*, ...);
 
 // Status of a completed receive: three public fields, then five ints the implementation may use.
 typedef struct MPI_Status {
@@ -308,45 +271,21 @@ typedef struct MPI_Status {
   int MPI_internal[5];
 } MPI_Status;
 
-typedef struct MPI_ABI_Group *MPI_Group;
-
-// Attribute copy callback of the deprecated `MPI_Keyval_create`.
-typedef int MPI_Copy_function(MPI_Comm, int, void*, void*, void*, int*);
-
-// Attribute delete callback of the deprecated `MPI_Keyval_create`.
-typedef int MPI_Delete_function(MPI_Comm, int, void*, void*);
-
-typedef struct MPI_ABI_Message *MPI_Message;
-
 // `MPI_Op_create` reduction function.
 typedef void MPI_User_function(void*, void*, int*, MPI_Datatype*);
-
-typedef struct MPI_ABI_Session *MPI_Session;
-
-// Error handler for sessions.
-typedef void MPI_Session_errhandler_function(MPI_Session*, int*, ...);
-
-typedef struct MPI_T_enum_t *MPI_T_enum;
-
-// Attribute copy callback for datatypes (`MPI_Type_create_keyval`).
-typedef int MPI_Type_copy_attr_function(MPI_Datatype, int, void*, void*, void*, int*);
-
-// Attribute delete callback for datatypes.
-typedef int MPI_Type_delete_attr_function(MPI_Datatype, int, void*, void*);
 
 // `int64_t`: large counts.
 typedef int64_t MPI_Count;
 
+typedef struct MPI_ABI_Group *MPI_Group;
+
 typedef struct MPI_ABI_Win *MPI_Win;
 
-// Error handler for windows.
-typedef void MPI_Win_errhandler_function(MPI_Win*, int*, ...);
+typedef struct MPI_ABI_File *MPI_File;
 
-// Attribute copy callback for windows (`MPI_Win_create_keyval`).
-typedef int MPI_Win_copy_attr_function(MPI_Win, int, void*, void*, void*, int*);
+typedef struct MPI_ABI_Session *MPI_Session;
 
-// Attribute delete callback for windows.
-typedef int MPI_Win_delete_attr_function(MPI_Win, int, void*, void*);
+typedef struct MPI_ABI_Message *MPI_Message;
 
 // `int64_t`: file offsets.
 typedef int64_t MPI_Offset;
@@ -357,19 +296,17 @@ typedef int MPI_Fint;
 // `MPI_Op_create_c` reduction function (large count).
 typedef void MPI_User_function_c(void*, void*, MPI_Count*, MPI_Datatype*);
 
-// Predefined attribute callbacks: 0 (do nothing) and 1 (copy the value) cast to the callback's
-#define MPI_NULL_COPY_FN ((MPI_Copy_function*)0x0)
-#define MPI_DUP_FN ((MPI_Copy_function*)0x1)
-#define MPI_NULL_DELETE_FN ((MPI_Delete_function*)0x0)
-#define MPI_COMM_NULL_COPY_FN ((MPI_Comm_copy_attr_function*)0x0)
-#define MPI_COMM_DUP_FN ((MPI_Comm_copy_attr_function*)0x1)
-#define MPI_COMM_NULL_DELETE_FN ((MPI_Comm_delete_attr_function*)0x0)
-#define MPI_TYPE_NULL_COPY_FN ((MPI_Type_copy_attr_function*)0x0)
-#define MPI_TYPE_DUP_FN ((MPI_Type_copy_attr_function*)0x1)
-#define MPI_TYPE_NULL_DELETE_FN ((MPI_Type_delete_attr_function*)0x0)
-#define MPI_WIN_NULL_COPY_FN ((MPI_Win_copy_attr_function*)0x0)
-#define MPI_WIN_DUP_FN ((MPI_Win_copy_attr_function*)0x1)
-#define MPI_WIN_NULL_DELETE_FN ((MPI_Win_delete_attr_function*)0x0)
+// Error handler for communicators; variadic in the standard, so it is here too.
+typedef void MPI_Comm_errhandler_function(MPI_Comm*, int*, ...);
+
+// Error handler for windows.
+typedef void MPI_Win_errhandler_function(MPI_Win*, int*, ...);
+
+// Error handler for files.
+typedef void MPI_File_errhandler_function(MPI_File*, int*, ...);
+
+// Error handler for sessions.
+typedef void MPI_Session_errhandler_function(MPI_Session*, int*, ...);
 
 // Predefined handles: small integers cast to the handle type, all below 0x400.
 #define MPI_OP_NULL ((MPI_Op)0x00000020)
@@ -504,24 +441,7 @@ typedef void MPI_User_function_c(void*, void*, MPI_Count*, MPI_Datatype*);
 extern "C" {
 #endif // __cplusplus
 
-int MPI_Abi_get_fortran_booleans(int logical_size,
-                                 void *logical_true,
-                                 void *logical_false,
-                                 int *is_set);
-
-int MPI_Abi_get_fortran_info(MPI_Info *info);
-
-int MPI_Abi_get_info(MPI_Info *info);
-
-int MPI_Abi_get_version(int *abi_major, int *abi_minor);
-
 int MPI_Abort(MPI_Comm comm, int errorcode);
-
-int MPI_Add_error_class(int *errorclass);
-
-int MPI_Add_error_code(int errorclass, int *errorcode);
-
-int MPI_Add_error_string(int errorcode, const char *string);
 
 int MPI_Allgather(const void *sendbuf,
                   int sendcount,
@@ -567,11 +487,15 @@ int MPI_Alltoallv(const void *sendbuf,
                   MPI_Datatype recvtype,
                   MPI_Comm comm);
 
-int MPI_Attr_delete(MPI_Comm comm, int keyval);
-
-int MPI_Attr_get(MPI_Comm comm, int keyval, void *attribute_val, int *flag);
-
-int MPI_Attr_put(MPI_Comm comm, int keyval, void *attribute_val);
+int MPI_Alltoallw(const void *sendbuf,
+                  const int *sendcounts,
+                  const int *sdispls,
+                  const MPI_Datatype *sendtypes,
+                  void *recvbuf,
+                  const int *recvcounts,
+                  const int *rdispls,
+                  const MPI_Datatype *recvtypes,
+                  MPI_Comm comm);
 
 int MPI_Barrier(MPI_Comm comm);
 
@@ -593,53 +517,25 @@ int MPI_Buffer_detach(void *buffer_addr, int *size);
 
 int MPI_Cancel(MPI_Request *request);
 
-int MPI_Comm_call_errhandler(MPI_Comm comm, int errorcode);
-
 int MPI_Comm_compare(MPI_Comm comm1, MPI_Comm comm2, int *result);
-
-int MPI_Comm_create_errhandler(MPI_Comm_errhandler_function comm_errhandler_fn,
-                               MPI_Errhandler *errhandler);
-
-int MPI_Comm_create_keyval(MPI_Comm_copy_attr_function comm_copy_attr_fn,
-                           MPI_Comm_delete_attr_function comm_delete_attr_fn,
-                           int *comm_keyval,
-                           void *extra_state);
-
-int MPI_Comm_delete_attr(MPI_Comm comm, int comm_keyval);
 
 int MPI_Comm_dup(MPI_Comm comm, MPI_Comm *newcomm);
 
 int MPI_Comm_free(MPI_Comm *comm);
 
-int MPI_Comm_free_keyval(int *comm_keyval);
-
-MPI_Comm MPI_Comm_fromint(int comm);
-
 int MPI_Comm_get_attr(MPI_Comm comm, int comm_keyval, void *attribute_val, int *flag);
 
 int MPI_Comm_get_errhandler(MPI_Comm comm, MPI_Errhandler *errhandler);
 
-int MPI_Comm_get_info(MPI_Comm comm, MPI_Info *info_used);
-
 int MPI_Comm_rank(MPI_Comm comm, int *rank);
 
-int MPI_Comm_set_attr(MPI_Comm comm, int comm_keyval, void *attribute_val);
-
 int MPI_Comm_set_errhandler(MPI_Comm comm, MPI_Errhandler errhandler);
-
-int MPI_Comm_set_info(MPI_Comm comm, MPI_Info info);
 
 int MPI_Comm_size(MPI_Comm comm, int *size);
 
 int MPI_Comm_split(MPI_Comm comm, int color, int key, MPI_Comm *newcomm);
 
-int MPI_Comm_toint(MPI_Comm comm);
-
 int MPI_Errhandler_free(MPI_Errhandler *errhandler);
-
-MPI_Errhandler MPI_Errhandler_fromint(int errhandler);
-
-int MPI_Errhandler_toint(MPI_Errhandler errhandler);
 
 int MPI_Error_class(int errorcode, int *errorclass);
 
@@ -651,13 +547,6 @@ int MPI_Exscan(const void *sendbuf,
                MPI_Datatype datatype,
                MPI_Op op,
                MPI_Comm comm);
-
-int MPI_File_create_errhandler(MPI_File_errhandler_function file_errhandler_fn,
-                               MPI_Errhandler *errhandler);
-
-MPI_File MPI_File_fromint(int file);
-
-int MPI_File_toint(MPI_File file);
 
 int MPI_Finalize(void);
 
@@ -694,9 +583,72 @@ int MPI_Get_processor_name(char *name, int *resultlen);
 
 int MPI_Get_version(int *version, int *subversion);
 
-MPI_Group MPI_Group_fromint(int group);
+int MPI_Iallgather(const void *sendbuf,
+                   int sendcount,
+                   MPI_Datatype sendtype,
+                   void *recvbuf,
+                   int recvcount,
+                   MPI_Datatype recvtype,
+                   MPI_Comm comm,
+                   MPI_Request *request);
 
-int MPI_Group_toint(MPI_Group group);
+int MPI_Iallgatherv(const void *sendbuf,
+                    int sendcount,
+                    MPI_Datatype sendtype,
+                    void *recvbuf,
+                    const int *recvcounts,
+                    const int *displs,
+                    MPI_Datatype recvtype,
+                    MPI_Comm comm,
+                    MPI_Request *request);
+
+int MPI_Iallreduce(const void *sendbuf,
+                   void *recvbuf,
+                   int count,
+                   MPI_Datatype datatype,
+                   MPI_Op op,
+                   MPI_Comm comm,
+                   MPI_Request *request);
+
+int MPI_Ialltoall(const void *sendbuf,
+                  int sendcount,
+                  MPI_Datatype sendtype,
+                  void *recvbuf,
+                  int recvcount,
+                  MPI_Datatype recvtype,
+                  MPI_Comm comm,
+                  MPI_Request *request);
+
+int MPI_Ialltoallv(const void *sendbuf,
+                   const int *sendcounts,
+                   const int *sdispls,
+                   MPI_Datatype sendtype,
+                   void *recvbuf,
+                   const int *recvcounts,
+                   const int *rdispls,
+                   MPI_Datatype recvtype,
+                   MPI_Comm comm,
+                   MPI_Request *request);
+
+int MPI_Ialltoallw(const void *sendbuf,
+                   const int *sendcounts,
+                   const int *sdispls,
+                   const MPI_Datatype *sendtypes,
+                   void *recvbuf,
+                   const int *recvcounts,
+                   const int *rdispls,
+                   const MPI_Datatype *recvtypes,
+                   MPI_Comm comm,
+                   MPI_Request *request);
+
+int MPI_Ibarrier(MPI_Comm comm, MPI_Request *request);
+
+int MPI_Ibcast(void *buffer,
+               int count,
+               MPI_Datatype datatype,
+               int root,
+               MPI_Comm comm,
+               MPI_Request *request);
 
 int MPI_Ibsend(const void *buf,
                int count,
@@ -706,31 +658,34 @@ int MPI_Ibsend(const void *buf,
                MPI_Comm comm,
                MPI_Request *request);
 
-int MPI_Info_create(MPI_Info *info);
+int MPI_Iexscan(const void *sendbuf,
+                void *recvbuf,
+                int count,
+                MPI_Datatype datatype,
+                MPI_Op op,
+                MPI_Comm comm,
+                MPI_Request *request);
 
-int MPI_Info_create_env(int argc, char **argv, MPI_Info *info);
+int MPI_Igather(const void *sendbuf,
+                int sendcount,
+                MPI_Datatype sendtype,
+                void *recvbuf,
+                int recvcount,
+                MPI_Datatype recvtype,
+                int root,
+                MPI_Comm comm,
+                MPI_Request *request);
 
-int MPI_Info_delete(MPI_Info info, const char *key);
-
-int MPI_Info_dup(MPI_Info info, MPI_Info *newinfo);
-
-int MPI_Info_free(MPI_Info *info);
-
-MPI_Info MPI_Info_fromint(int info);
-
-int MPI_Info_get(MPI_Info info, const char *key, int valuelen, char *value, int *flag);
-
-int MPI_Info_get_nkeys(MPI_Info info, int *nkeys);
-
-int MPI_Info_get_nthkey(MPI_Info info, int n, char *key);
-
-int MPI_Info_get_string(MPI_Info info, const char *key, int *buflen, char *value, int *flag);
-
-int MPI_Info_get_valuelen(MPI_Info info, const char *key, int *valuelen, int *flag);
-
-int MPI_Info_set(MPI_Info info, const char *key, const char *value);
-
-int MPI_Info_toint(MPI_Info info);
+int MPI_Igatherv(const void *sendbuf,
+                 int sendcount,
+                 MPI_Datatype sendtype,
+                 void *recvbuf,
+                 const int *recvcounts,
+                 const int *displs,
+                 MPI_Datatype recvtype,
+                 int root,
+                 MPI_Comm comm,
+                 MPI_Request *request);
 
 int MPI_Init(int *argc, char ***argv);
 
@@ -748,6 +703,31 @@ int MPI_Irecv(void *buf,
               MPI_Comm comm,
               MPI_Request *request);
 
+int MPI_Ireduce(const void *sendbuf,
+                void *recvbuf,
+                int count,
+                MPI_Datatype datatype,
+                MPI_Op op,
+                int root,
+                MPI_Comm comm,
+                MPI_Request *request);
+
+int MPI_Ireduce_scatter(const void *sendbuf,
+                        void *recvbuf,
+                        const int *recvcounts,
+                        MPI_Datatype datatype,
+                        MPI_Op op,
+                        MPI_Comm comm,
+                        MPI_Request *request);
+
+int MPI_Ireduce_scatter_block(const void *sendbuf,
+                              void *recvbuf,
+                              int recvcount,
+                              MPI_Datatype datatype,
+                              MPI_Op op,
+                              MPI_Comm comm,
+                              MPI_Request *request);
+
 int MPI_Irsend(const void *buf,
                int count,
                MPI_Datatype datatype,
@@ -755,6 +735,35 @@ int MPI_Irsend(const void *buf,
                int tag,
                MPI_Comm comm,
                MPI_Request *request);
+
+int MPI_Iscan(const void *sendbuf,
+              void *recvbuf,
+              int count,
+              MPI_Datatype datatype,
+              MPI_Op op,
+              MPI_Comm comm,
+              MPI_Request *request);
+
+int MPI_Iscatter(const void *sendbuf,
+                 int sendcount,
+                 MPI_Datatype sendtype,
+                 void *recvbuf,
+                 int recvcount,
+                 MPI_Datatype recvtype,
+                 int root,
+                 MPI_Comm comm,
+                 MPI_Request *request);
+
+int MPI_Iscatterv(const void *sendbuf,
+                  const int *sendcounts,
+                  const int *displs,
+                  MPI_Datatype sendtype,
+                  void *recvbuf,
+                  int recvcount,
+                  MPI_Datatype recvtype,
+                  int root,
+                  MPI_Comm comm,
+                  MPI_Request *request);
 
 int MPI_Isend(const void *buf,
               int count,
@@ -772,28 +781,11 @@ int MPI_Issend(const void *buf,
                MPI_Comm comm,
                MPI_Request *request);
 
-int MPI_Keyval_create(MPI_Copy_function copy_fn,
-                      MPI_Delete_function delete_fn,
-                      int *keyval,
-                      void *extra_state);
-
-int MPI_Keyval_free(int *keyval);
-
-MPI_Message MPI_Message_fromint(int message);
-
-int MPI_Message_toint(MPI_Message message);
-
 int MPI_Op_commutative(MPI_Op op, int *commute);
 
 int MPI_Op_create(MPI_User_function user_fn, int commute, MPI_Op *op);
 
 int MPI_Op_free(MPI_Op *op);
-
-MPI_Op MPI_Op_fromint(int op);
-
-int MPI_Op_toint(MPI_Op op);
-
-int MPI_Pcontrol(int level, ...);
 
 int MPI_Probe(int source, int tag, MPI_Comm comm, struct MPI_Status *status);
 
@@ -843,17 +835,7 @@ int MPI_Reduce_scatter_block(const void *sendbuf,
                              MPI_Op op,
                              MPI_Comm comm);
 
-int MPI_Remove_error_class(int errorclass);
-
-int MPI_Remove_error_code(int errorcode);
-
-int MPI_Remove_error_string(int errorcode);
-
 int MPI_Request_free(MPI_Request *request);
-
-MPI_Request MPI_Request_fromint(int request);
-
-int MPI_Request_toint(MPI_Request request);
 
 int MPI_Rsend(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
 
@@ -924,13 +906,6 @@ int MPI_Sendrecv_replace(void *buf,
                          MPI_Comm comm,
                          struct MPI_Status *status);
 
-int MPI_Session_create_errhandler(MPI_Session_errhandler_function session_errhandler_fn,
-                                  MPI_Errhandler *errhandler);
-
-MPI_Session MPI_Session_fromint(int session);
-
-int MPI_Session_toint(MPI_Session session);
-
 int MPI_Ssend(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
 
 int MPI_Ssend_init(const void *buf,
@@ -944,67 +919,6 @@ int MPI_Ssend_init(const void *buf,
 int MPI_Start(MPI_Request *request);
 
 int MPI_Startall(int count, MPI_Request *requests);
-
-int MPI_T_category_get_info(int cat_index,
-                            char *name,
-                            int *name_len,
-                            char *desc,
-                            int *desc_len,
-                            int *num_cvars,
-                            int *num_pvars,
-                            int *num_categories);
-
-int MPI_T_category_get_num(int *num_cat);
-
-int MPI_T_cvar_get_info(int cvar_index,
-                        char *name,
-                        int *name_len,
-                        int *verbosity,
-                        MPI_Datatype *datatype,
-                        MPI_T_enum *enumtype,
-                        char *desc,
-                        int *desc_len,
-                        int *bind,
-                        int *scope);
-
-int MPI_T_cvar_get_num(int *num_cvar);
-
-int MPI_T_event_get_info(int event_index,
-                         char *name,
-                         int *name_len,
-                         int *verbosity,
-                         MPI_Datatype *array_of_datatypes,
-                         MPI_Aint *array_of_displacements,
-                         int *num_elements,
-                         MPI_T_enum *enumtype,
-                         MPI_Info *info,
-                         char *desc,
-                         int *desc_len,
-                         int *bind);
-
-int MPI_T_event_get_num(int *num_events);
-
-int MPI_T_finalize(void);
-
-int MPI_T_init_thread(int required, int *provided);
-
-int MPI_T_pvar_get_info(int pvar_index,
-                        char *name,
-                        int *name_len,
-                        int *verbosity,
-                        int *var_class,
-                        MPI_Datatype *datatype,
-                        MPI_T_enum *enumtype,
-                        char *desc,
-                        int *desc_len,
-                        int *bind,
-                        int *readonly,
-                        int *continuous,
-                        int *atomic);
-
-int MPI_T_pvar_get_num(int *num_pvar);
-
-int MPI_T_source_get_num(int *num_sources);
 
 int MPI_Test(MPI_Request *request, int *flag, struct MPI_Status *status);
 
@@ -1024,30 +938,13 @@ int MPI_Type_commit(MPI_Datatype *datatype);
 
 int MPI_Type_contiguous(int count, MPI_Datatype oldtype, MPI_Datatype *newtype);
 
-int MPI_Type_create_keyval(MPI_Type_copy_attr_function type_copy_attr_fn,
-                           MPI_Type_delete_attr_function type_delete_attr_fn,
-                           int *type_keyval,
-                           void *extra_state);
-
-int MPI_Type_delete_attr(MPI_Datatype datatype, int type_keyval);
-
 int MPI_Type_free(MPI_Datatype *datatype);
 
-int MPI_Type_free_keyval(int *type_keyval);
-
-MPI_Datatype MPI_Type_fromint(int datatype);
-
-int MPI_Type_get_attr(MPI_Datatype datatype, int type_keyval, void *attribute_val, int *flag);
-
 int MPI_Type_get_extent(MPI_Datatype datatype, MPI_Aint *lb, MPI_Aint *extent);
-
-int MPI_Type_set_attr(MPI_Datatype datatype, int type_keyval, void *attribute_val);
 
 int MPI_Type_size(MPI_Datatype datatype, int *size);
 
 int MPI_Type_size_x(MPI_Datatype datatype, MPI_Count *size);
-
-int MPI_Type_toint(MPI_Datatype datatype);
 
 int MPI_Wait(MPI_Request *request, struct MPI_Status *status);
 
@@ -1061,42 +958,11 @@ int MPI_Waitsome(int incount,
                  int *indices,
                  struct MPI_Status *statuses);
 
-int MPI_Win_create_errhandler(MPI_Win_errhandler_function win_errhandler_fn,
-                              MPI_Errhandler *errhandler);
-
-int MPI_Win_create_keyval(MPI_Win_copy_attr_function win_copy_attr_fn,
-                          MPI_Win_delete_attr_function win_delete_attr_fn,
-                          int *win_keyval,
-                          void *extra_state);
-
-int MPI_Win_free_keyval(int *win_keyval);
-
-MPI_Win MPI_Win_fromint(int win);
-
-int MPI_Win_toint(MPI_Win win);
-
 double MPI_Wtick(void);
 
 double MPI_Wtime(void);
 
-int PMPI_Abi_get_fortran_booleans(int logical_size,
-                                  void *logical_true,
-                                  void *logical_false,
-                                  int *is_set);
-
-int PMPI_Abi_get_fortran_info(MPI_Info *info);
-
-int PMPI_Abi_get_info(MPI_Info *info);
-
-int PMPI_Abi_get_version(int *abi_major, int *abi_minor);
-
 int PMPI_Abort(MPI_Comm comm, int errorcode);
-
-int PMPI_Add_error_class(int *errorclass);
-
-int PMPI_Add_error_code(int errorclass, int *errorcode);
-
-int PMPI_Add_error_string(int errorcode, const char *string);
 
 int PMPI_Allgather(const void *sendbuf,
                    int sendcount,
@@ -1142,11 +1008,15 @@ int PMPI_Alltoallv(const void *sendbuf,
                    MPI_Datatype recvtype,
                    MPI_Comm comm);
 
-int PMPI_Attr_delete(MPI_Comm comm, int keyval);
-
-int PMPI_Attr_get(MPI_Comm comm, int keyval, void *attribute_val, int *flag);
-
-int PMPI_Attr_put(MPI_Comm comm, int keyval, void *attribute_val);
+int PMPI_Alltoallw(const void *sendbuf,
+                   const int *sendcounts,
+                   const int *sdispls,
+                   const MPI_Datatype *sendtypes,
+                   void *recvbuf,
+                   const int *recvcounts,
+                   const int *rdispls,
+                   const MPI_Datatype *recvtypes,
+                   MPI_Comm comm);
 
 int PMPI_Barrier(MPI_Comm comm);
 
@@ -1168,53 +1038,25 @@ int PMPI_Buffer_detach(void *buffer_addr, int *size);
 
 int PMPI_Cancel(MPI_Request *request);
 
-int PMPI_Comm_call_errhandler(MPI_Comm comm, int errorcode);
-
 int PMPI_Comm_compare(MPI_Comm comm1, MPI_Comm comm2, int *result);
-
-int PMPI_Comm_create_errhandler(MPI_Comm_errhandler_function comm_errhandler_fn,
-                                MPI_Errhandler *errhandler);
-
-int PMPI_Comm_create_keyval(MPI_Comm_copy_attr_function comm_copy_attr_fn,
-                            MPI_Comm_delete_attr_function comm_delete_attr_fn,
-                            int *comm_keyval,
-                            void *extra_state);
-
-int PMPI_Comm_delete_attr(MPI_Comm comm, int comm_keyval);
 
 int PMPI_Comm_dup(MPI_Comm comm, MPI_Comm *newcomm);
 
 int PMPI_Comm_free(MPI_Comm *comm);
 
-int PMPI_Comm_free_keyval(int *comm_keyval);
-
-MPI_Comm PMPI_Comm_fromint(int comm);
-
 int PMPI_Comm_get_attr(MPI_Comm comm, int comm_keyval, void *attribute_val, int *flag);
 
 int PMPI_Comm_get_errhandler(MPI_Comm comm, MPI_Errhandler *errhandler);
 
-int PMPI_Comm_get_info(MPI_Comm comm, MPI_Info *info_used);
-
 int PMPI_Comm_rank(MPI_Comm comm, int *rank);
 
-int PMPI_Comm_set_attr(MPI_Comm comm, int comm_keyval, void *attribute_val);
-
 int PMPI_Comm_set_errhandler(MPI_Comm comm, MPI_Errhandler errhandler);
-
-int PMPI_Comm_set_info(MPI_Comm comm, MPI_Info info);
 
 int PMPI_Comm_size(MPI_Comm comm, int *size);
 
 int PMPI_Comm_split(MPI_Comm comm, int color, int key, MPI_Comm *newcomm);
 
-int PMPI_Comm_toint(MPI_Comm comm);
-
 int PMPI_Errhandler_free(MPI_Errhandler *errhandler);
-
-MPI_Errhandler PMPI_Errhandler_fromint(int errhandler);
-
-int PMPI_Errhandler_toint(MPI_Errhandler errhandler);
 
 int PMPI_Error_class(int errorcode, int *errorclass);
 
@@ -1226,13 +1068,6 @@ int PMPI_Exscan(const void *sendbuf,
                 MPI_Datatype datatype,
                 MPI_Op op,
                 MPI_Comm comm);
-
-int PMPI_File_create_errhandler(MPI_File_errhandler_function file_errhandler_fn,
-                                MPI_Errhandler *errhandler);
-
-MPI_File PMPI_File_fromint(int file);
-
-int PMPI_File_toint(MPI_File file);
 
 int PMPI_Finalize(void);
 
@@ -1269,9 +1104,72 @@ int PMPI_Get_processor_name(char *name, int *resultlen);
 
 int PMPI_Get_version(int *version, int *subversion);
 
-MPI_Group PMPI_Group_fromint(int group);
+int PMPI_Iallgather(const void *sendbuf,
+                    int sendcount,
+                    MPI_Datatype sendtype,
+                    void *recvbuf,
+                    int recvcount,
+                    MPI_Datatype recvtype,
+                    MPI_Comm comm,
+                    MPI_Request *request);
 
-int PMPI_Group_toint(MPI_Group group);
+int PMPI_Iallgatherv(const void *sendbuf,
+                     int sendcount,
+                     MPI_Datatype sendtype,
+                     void *recvbuf,
+                     const int *recvcounts,
+                     const int *displs,
+                     MPI_Datatype recvtype,
+                     MPI_Comm comm,
+                     MPI_Request *request);
+
+int PMPI_Iallreduce(const void *sendbuf,
+                    void *recvbuf,
+                    int count,
+                    MPI_Datatype datatype,
+                    MPI_Op op,
+                    MPI_Comm comm,
+                    MPI_Request *request);
+
+int PMPI_Ialltoall(const void *sendbuf,
+                   int sendcount,
+                   MPI_Datatype sendtype,
+                   void *recvbuf,
+                   int recvcount,
+                   MPI_Datatype recvtype,
+                   MPI_Comm comm,
+                   MPI_Request *request);
+
+int PMPI_Ialltoallv(const void *sendbuf,
+                    const int *sendcounts,
+                    const int *sdispls,
+                    MPI_Datatype sendtype,
+                    void *recvbuf,
+                    const int *recvcounts,
+                    const int *rdispls,
+                    MPI_Datatype recvtype,
+                    MPI_Comm comm,
+                    MPI_Request *request);
+
+int PMPI_Ialltoallw(const void *sendbuf,
+                    const int *sendcounts,
+                    const int *sdispls,
+                    const MPI_Datatype *sendtypes,
+                    void *recvbuf,
+                    const int *recvcounts,
+                    const int *rdispls,
+                    const MPI_Datatype *recvtypes,
+                    MPI_Comm comm,
+                    MPI_Request *request);
+
+int PMPI_Ibarrier(MPI_Comm comm, MPI_Request *request);
+
+int PMPI_Ibcast(void *buffer,
+                int count,
+                MPI_Datatype datatype,
+                int root,
+                MPI_Comm comm,
+                MPI_Request *request);
 
 int PMPI_Ibsend(const void *buf,
                 int count,
@@ -1281,31 +1179,34 @@ int PMPI_Ibsend(const void *buf,
                 MPI_Comm comm,
                 MPI_Request *request);
 
-int PMPI_Info_create(MPI_Info *info);
+int PMPI_Iexscan(const void *sendbuf,
+                 void *recvbuf,
+                 int count,
+                 MPI_Datatype datatype,
+                 MPI_Op op,
+                 MPI_Comm comm,
+                 MPI_Request *request);
 
-int PMPI_Info_create_env(int argc, char **argv, MPI_Info *info);
+int PMPI_Igather(const void *sendbuf,
+                 int sendcount,
+                 MPI_Datatype sendtype,
+                 void *recvbuf,
+                 int recvcount,
+                 MPI_Datatype recvtype,
+                 int root,
+                 MPI_Comm comm,
+                 MPI_Request *request);
 
-int PMPI_Info_delete(MPI_Info info, const char *key);
-
-int PMPI_Info_dup(MPI_Info info, MPI_Info *newinfo);
-
-int PMPI_Info_free(MPI_Info *info);
-
-MPI_Info PMPI_Info_fromint(int info);
-
-int PMPI_Info_get(MPI_Info info, const char *key, int valuelen, char *value, int *flag);
-
-int PMPI_Info_get_nkeys(MPI_Info info, int *nkeys);
-
-int PMPI_Info_get_nthkey(MPI_Info info, int n, char *key);
-
-int PMPI_Info_get_string(MPI_Info info, const char *key, int *buflen, char *value, int *flag);
-
-int PMPI_Info_get_valuelen(MPI_Info info, const char *key, int *valuelen, int *flag);
-
-int PMPI_Info_set(MPI_Info info, const char *key, const char *value);
-
-int PMPI_Info_toint(MPI_Info info);
+int PMPI_Igatherv(const void *sendbuf,
+                  int sendcount,
+                  MPI_Datatype sendtype,
+                  void *recvbuf,
+                  const int *recvcounts,
+                  const int *displs,
+                  MPI_Datatype recvtype,
+                  int root,
+                  MPI_Comm comm,
+                  MPI_Request *request);
 
 int PMPI_Init(int *argc, char ***argv);
 
@@ -1323,6 +1224,31 @@ int PMPI_Irecv(void *buf,
                MPI_Comm comm,
                MPI_Request *request);
 
+int PMPI_Ireduce(const void *sendbuf,
+                 void *recvbuf,
+                 int count,
+                 MPI_Datatype datatype,
+                 MPI_Op op,
+                 int root,
+                 MPI_Comm comm,
+                 MPI_Request *request);
+
+int PMPI_Ireduce_scatter(const void *sendbuf,
+                         void *recvbuf,
+                         const int *recvcounts,
+                         MPI_Datatype datatype,
+                         MPI_Op op,
+                         MPI_Comm comm,
+                         MPI_Request *request);
+
+int PMPI_Ireduce_scatter_block(const void *sendbuf,
+                               void *recvbuf,
+                               int recvcount,
+                               MPI_Datatype datatype,
+                               MPI_Op op,
+                               MPI_Comm comm,
+                               MPI_Request *request);
+
 int PMPI_Irsend(const void *buf,
                 int count,
                 MPI_Datatype datatype,
@@ -1330,6 +1256,35 @@ int PMPI_Irsend(const void *buf,
                 int tag,
                 MPI_Comm comm,
                 MPI_Request *request);
+
+int PMPI_Iscan(const void *sendbuf,
+               void *recvbuf,
+               int count,
+               MPI_Datatype datatype,
+               MPI_Op op,
+               MPI_Comm comm,
+               MPI_Request *request);
+
+int PMPI_Iscatter(const void *sendbuf,
+                  int sendcount,
+                  MPI_Datatype sendtype,
+                  void *recvbuf,
+                  int recvcount,
+                  MPI_Datatype recvtype,
+                  int root,
+                  MPI_Comm comm,
+                  MPI_Request *request);
+
+int PMPI_Iscatterv(const void *sendbuf,
+                   const int *sendcounts,
+                   const int *displs,
+                   MPI_Datatype sendtype,
+                   void *recvbuf,
+                   int recvcount,
+                   MPI_Datatype recvtype,
+                   int root,
+                   MPI_Comm comm,
+                   MPI_Request *request);
 
 int PMPI_Isend(const void *buf,
                int count,
@@ -1347,28 +1302,11 @@ int PMPI_Issend(const void *buf,
                 MPI_Comm comm,
                 MPI_Request *request);
 
-int PMPI_Keyval_create(MPI_Copy_function copy_fn,
-                       MPI_Delete_function delete_fn,
-                       int *keyval,
-                       void *extra_state);
-
-int PMPI_Keyval_free(int *keyval);
-
-MPI_Message PMPI_Message_fromint(int message);
-
-int PMPI_Message_toint(MPI_Message message);
-
 int PMPI_Op_commutative(MPI_Op op, int *commute);
 
 int PMPI_Op_create(MPI_User_function user_fn, int commute, MPI_Op *op);
 
 int PMPI_Op_free(MPI_Op *op);
-
-MPI_Op PMPI_Op_fromint(int op);
-
-int PMPI_Op_toint(MPI_Op op);
-
-int PMPI_Pcontrol(int level, ...);
 
 int PMPI_Probe(int source, int tag, MPI_Comm comm, struct MPI_Status *status);
 
@@ -1418,17 +1356,7 @@ int PMPI_Reduce_scatter_block(const void *sendbuf,
                               MPI_Op op,
                               MPI_Comm comm);
 
-int PMPI_Remove_error_class(int errorclass);
-
-int PMPI_Remove_error_code(int errorcode);
-
-int PMPI_Remove_error_string(int errorcode);
-
 int PMPI_Request_free(MPI_Request *request);
-
-MPI_Request PMPI_Request_fromint(int request);
-
-int PMPI_Request_toint(MPI_Request request);
 
 int PMPI_Rsend(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
 
@@ -1499,13 +1427,6 @@ int PMPI_Sendrecv_replace(void *buf,
                           MPI_Comm comm,
                           struct MPI_Status *status);
 
-int PMPI_Session_create_errhandler(MPI_Session_errhandler_function session_errhandler_fn,
-                                   MPI_Errhandler *errhandler);
-
-MPI_Session PMPI_Session_fromint(int session);
-
-int PMPI_Session_toint(MPI_Session session);
-
 int PMPI_Ssend(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
 
 int PMPI_Ssend_init(const void *buf,
@@ -1519,67 +1440,6 @@ int PMPI_Ssend_init(const void *buf,
 int PMPI_Start(MPI_Request *request);
 
 int PMPI_Startall(int count, MPI_Request *requests);
-
-int PMPI_T_category_get_info(int cat_index,
-                             char *name,
-                             int *name_len,
-                             char *desc,
-                             int *desc_len,
-                             int *num_cvars,
-                             int *num_pvars,
-                             int *num_categories);
-
-int PMPI_T_category_get_num(int *num_cat);
-
-int PMPI_T_cvar_get_info(int cvar_index,
-                         char *name,
-                         int *name_len,
-                         int *verbosity,
-                         MPI_Datatype *datatype,
-                         MPI_T_enum *enumtype,
-                         char *desc,
-                         int *desc_len,
-                         int *bind,
-                         int *scope);
-
-int PMPI_T_cvar_get_num(int *num_cvar);
-
-int PMPI_T_event_get_info(int event_index,
-                          char *name,
-                          int *name_len,
-                          int *verbosity,
-                          MPI_Datatype *array_of_datatypes,
-                          MPI_Aint *array_of_displacements,
-                          int *num_elements,
-                          MPI_T_enum *enumtype,
-                          MPI_Info *info,
-                          char *desc,
-                          int *desc_len,
-                          int *bind);
-
-int PMPI_T_event_get_num(int *num_events);
-
-int PMPI_T_finalize(void);
-
-int PMPI_T_init_thread(int required, int *provided);
-
-int PMPI_T_pvar_get_info(int pvar_index,
-                         char *name,
-                         int *name_len,
-                         int *verbosity,
-                         int *var_class,
-                         MPI_Datatype *datatype,
-                         MPI_T_enum *enumtype,
-                         char *desc,
-                         int *desc_len,
-                         int *bind,
-                         int *readonly,
-                         int *continuous,
-                         int *atomic);
-
-int PMPI_T_pvar_get_num(int *num_pvar);
-
-int PMPI_T_source_get_num(int *num_sources);
 
 int PMPI_Test(MPI_Request *request, int *flag, struct MPI_Status *status);
 
@@ -1599,30 +1459,13 @@ int PMPI_Type_commit(MPI_Datatype *datatype);
 
 int PMPI_Type_contiguous(int count, MPI_Datatype oldtype, MPI_Datatype *newtype);
 
-int PMPI_Type_create_keyval(MPI_Type_copy_attr_function type_copy_attr_fn,
-                            MPI_Type_delete_attr_function type_delete_attr_fn,
-                            int *type_keyval,
-                            void *extra_state);
-
-int PMPI_Type_delete_attr(MPI_Datatype datatype, int type_keyval);
-
 int PMPI_Type_free(MPI_Datatype *datatype);
 
-int PMPI_Type_free_keyval(int *type_keyval);
-
-MPI_Datatype PMPI_Type_fromint(int datatype);
-
-int PMPI_Type_get_attr(MPI_Datatype datatype, int type_keyval, void *attribute_val, int *flag);
-
 int PMPI_Type_get_extent(MPI_Datatype datatype, MPI_Aint *lb, MPI_Aint *extent);
-
-int PMPI_Type_set_attr(MPI_Datatype datatype, int type_keyval, void *attribute_val);
 
 int PMPI_Type_size(MPI_Datatype datatype, int *size);
 
 int PMPI_Type_size_x(MPI_Datatype datatype, MPI_Count *size);
-
-int PMPI_Type_toint(MPI_Datatype datatype);
 
 int PMPI_Wait(MPI_Request *request, struct MPI_Status *status);
 
@@ -1635,20 +1478,6 @@ int PMPI_Waitsome(int incount,
                   int *outcount,
                   int *indices,
                   struct MPI_Status *statuses);
-
-int PMPI_Win_create_errhandler(MPI_Win_errhandler_function win_errhandler_fn,
-                               MPI_Errhandler *errhandler);
-
-int PMPI_Win_create_keyval(MPI_Win_copy_attr_function win_copy_attr_fn,
-                           MPI_Win_delete_attr_function win_delete_attr_fn,
-                           int *win_keyval,
-                           void *extra_state);
-
-int PMPI_Win_free_keyval(int *win_keyval);
-
-MPI_Win PMPI_Win_fromint(int win);
-
-int PMPI_Win_toint(MPI_Win win);
 
 double PMPI_Wtick(void);
 

@@ -48,6 +48,8 @@ pub struct Request {
     /// Payload bytes moved so far; a blocking send watches it to spot a stalled link.
     progress: AtomicU64,
     outcome: Mutex<Option<Outcome>>,
+    /// A nonblocking collective's request, which MPI does not let `MPI_Cancel` touch.
+    collective: bool,
 }
 
 impl Request {
@@ -57,7 +59,23 @@ impl Request {
             finish: Mutex::new(None),
             progress: AtomicU64::new(0),
             outcome: Mutex::new(None),
+            collective: false,
         })
+    }
+
+    /// The request of a nonblocking collective.
+    pub fn collective() -> Arc<Request> {
+        Arc::new(Request {
+            done: AtomicBool::new(false),
+            finish: Mutex::new(None),
+            progress: AtomicU64::new(0),
+            outcome: Mutex::new(None),
+            collective: true,
+        })
+    }
+
+    pub fn is_collective(&self) -> bool {
+        self.collective
     }
 
     pub fn completed(outcome: Outcome) -> Arc<Request> {

@@ -266,3 +266,25 @@ fn errhandler() {
 fn info() {
     few_ranks("info");
 }
+
+#[test]
+fn icollectives() {
+    let runs: Vec<(usize, &[&str])> = [1, 2, 3, 4, 5, 8].iter().map(|&n| (n, &[][..])).collect();
+    run_program("icollectives", &runs, secs(120));
+}
+
+/// A peer dies under pending nonblocking collectives: the survivors' requests fail, naming it.
+#[test]
+fn icoll_dead_peer() {
+    let bin = compile("tests/c/icoll_dead_peer.c");
+    for n in [3, 2] {
+        let cmd = partyrun_cmd_with(&["--kill-grace", "10"], n, &bin, &[]);
+        let out = run(cmd, format!("partyrun -n {n} icoll_dead_peer"), secs(60));
+        assert_eq!(out.code(), Some(7), "partyrun should exit with rank 1's status 7: {}", out.describe());
+        for r in (0..n).filter(|&r| r != 1) {
+            out.assert_stdout_contains(&format!("rank {r}: pending collective failed: MPI_ERR_PROC_ABORTED"));
+            out.assert_stdout_contains(&format!("rank {r}: later collective failed too"));
+        }
+        out.assert_stdout_contains("PASS icoll_dead_peer");
+    }
+}

@@ -9,11 +9,14 @@ use super::handles;
 use super::region::Region;
 use super::staging::{self, Mode, Scope};
 use super::state::{state, State};
+use crate::collective::executor::{Job, EXECUTOR};
 use crate::collective::{self, blocks, data};
 use crate::comm::Comm;
 use crate::error::{err, Result};
+use crate::runtime::Runtime;
 use std::ffi::{c_int, c_void};
 use std::ops::Range;
+use std::sync::Arc;
 
 /// `MPI_IN_PLACE` passed as a buffer.
 pub fn in_place(buf: *const c_void) -> bool {
@@ -38,14 +41,14 @@ pub struct Layout {
 }
 
 /// `n` blocks of `count` items of `dtype`, back to back from `buf`.
-fn even(st: &State, buf: *const c_void, count: c_int, dtype: MPI_Datatype, n: usize) -> Result<Layout> {
+pub fn even(st: &State, buf: *const c_void, count: c_int, dtype: MPI_Datatype, n: usize) -> Result<Layout> {
     handles::count(count)?;
     let buf = items(st, buf, count as i64 * n as i64, dtype)?;
     Ok(Layout { ranges: blocks::uniform(buf.len() / n, n), buf })
 }
 
 /// Reads a C array of `n` ints.
-fn ints<'a>(ptr: *const c_int, n: usize, what: &str) -> Result<&'a [c_int]> {
+pub fn ints<'a>(ptr: *const c_int, n: usize, what: &str) -> Result<&'a [c_int]> {
     if ptr.is_null() {
         return Err(err!(Arg, "the {what} array is NULL"));
     }
@@ -54,8 +57,7 @@ fn ints<'a>(ptr: *const c_int, n: usize, what: &str) -> Result<&'a [c_int]> {
 }
 
 /// Blocks of `counts[r]` items of `dtype` at `displs[r]` items from `buf`, for every rank r.
-/// The buffer spans the blocks (displacements may be negative); empty blocks take no room.
-fn varying(
+pub fn varying(
     st: &State,
     buf: *const c_void,
     counts: *const c_int,
@@ -73,9 +75,14 @@ fn varying(
         if count < 0 {
             return Err(err!(Count, "the count for rank {r} is {count}, which is negative"));
         }
-        let len = t.bytes(count as i64)? as i64;
-        spans.push((displ as i64 * t.extent as i64, len));
+        spans.push((displ as i64 * t.extent as i64, t.bytes(count as i64)? as i64));
     }
+    spanning(buf, &spans)
+}
+
+/// Blocks of `len` bytes at byte offset `at` from `buf`, one `(at, len)` per rank. The buffer
+/// spans the blocks (offsets may be negative); empty blocks take no room.
+pub fn spanning(buf: *const c_void, spans: &[(i64, i64)]) -> Result<Layout> {
     let used = spans.iter().filter(|(_, len)| *len > 0);
     let lo = used.clone().map(|(at, _)| *at).min().unwrap_or(0);
     let hi = used.map(|(at, len)| at + len).max().unwrap_or(0);
@@ -109,47 +116,83 @@ pub fn maybe_in_place(
     }
 }
 
-fn comm_and_root(st: &State, comm: MPI_Comm, root: c_int) -> Result<(std::sync::Arc<Comm>, usize)> {
+fn comm_and_root(st: &State, comm: MPI_Comm, root: c_int) -> Result<(Arc<Comm>, usize)> {
     let c = handles::comm(st, comm)?;
     let r = collective::root(&c, root)?;
     Ok((c, r))
 }
 
+/// Work on `comm` as a job for either the blocking call or the nonblocking one. The buffers
+/// staged for it (non-contiguous datatypes, see staging.rs) go with it and are written back into
+/// place when the work succeeds.
+pub fn job(comm: &Arc<Comm>, work: impl FnOnce(&Runtime, &Comm) -> Result<()> + Send + 'static) -> Job {
+    let c = comm.clone();
+    let staged = staging::detach();
+    Job { context: c.coll_context(), run: Box::new(move |rt| staged.finish(work(rt, &c))) }
+}
+
+/// `comm`, once its pending nonblocking collectives have run: calls that send on the collective
+/// context (communicator constructors) must come after them, in MPI's collective order.
+pub fn settled(st: &State, comm: MPI_Comm) -> Result<Arc<Comm>> {
+    let c = handles::comm(st, comm)?;
+    EXECUTOR.settle(&st.rt, c.coll_context())?;
+    Ok(c)
+}
+
+/// Runs a collective now, after the communicator's pending nonblocking ones (MPI's order).
+pub fn blocking(comm: MPI_Comm, prepare: impl FnOnce(&'static State) -> Result<Job>) -> Result<()> {
+    blame(comm as usize);
+    let st = state()?;
+    let job = prepare(st)?;
+    EXECUTOR.settle(&st.rt, job.context)?;
+    (job.run)(&st.rt)
+}
+
+/// `MPI_Bcast`'s work. In every collective's work below, MPI's contract keeps the caller's
+/// buffers valid, the receive buffers untouched by anything else, and send and receive buffers
+/// apart, until the operation completes (the blocking call returns or the request completes).
+pub fn bcast(
+    st: &State,
+    buffer: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+) -> Result<Job> {
+    let _staging = Scope::new(Mode::Packed);
+    let (c, root) = comm_and_root(st, comm, root)?;
+    let buf = items(st, buffer, handles::count(count)?.into(), datatype)?;
+    // SAFETY: MPI's contract (see `bcast`).
+    Ok(job(&c, move |rt, c| data::bcast(rt, c, root, unsafe { buf.bytes_mut() })))
+}
+
 ffi_fn! {
     fn MPI_Bcast(buffer: *mut c_void, count: c_int, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-        blame(comm as usize);
-        let st = state()?;
-        let (c, root) = comm_and_root(st, comm, root)?;
-        let scope = Scope::new(Mode::Packed);
-        let buf = items(st, buffer, handles::count(count)?.into(), datatype)?;
-        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-        scope.finish(data::bcast(&st.rt, &c, root, unsafe { buf.bytes_mut() }))
+        blocking(comm, |st| bcast(st, buffer, count, datatype, root, comm))
     }
 }
 
-/// `MPI_Gather` and `MPI_Gatherv`: `layout` describes the root's receive buffer.
-fn gather(
+/// `MPI_Gather(v)`'s work: `layout` describes the root's receive buffer.
+pub fn gather(
+    st: &State,
     sendbuf: *const c_void,
     sendcount: c_int,
     sendtype: MPI_Datatype,
     root: c_int,
     comm: MPI_Comm,
     layout: impl FnOnce(&State, usize) -> Result<Layout>,
-) -> Result<()> {
-    blame(comm as usize);
-    let st = state()?;
-    let scope = Scope::new(Mode::Packed);
+) -> Result<Job> {
+    let _staging = Scope::new(Mode::Packed);
     let (c, root) = comm_and_root(st, comm, root)?;
     let is_root = c.rank == root;
     let send = maybe_in_place(st, sendbuf, sendcount, sendtype, is_root)?;
     let recv = if is_root { Some(layout(st, c.size())?) } else { None };
-    // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-    // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-    let recv = recv.as_ref().map(|l| (unsafe { l.buf.bytes_mut() }, &l.ranges[..]));
-    // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-    // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-    scope.finish(data::gather(&st.rt, &c, root, send.as_ref().map(|b| unsafe { b.bytes() }), recv))
+    Ok(job(&c, move |rt, c| {
+        // SAFETY: MPI's contract (see `bcast`).
+        let recv = recv.as_ref().map(|l| (unsafe { l.buf.bytes_mut() }, &l.ranges[..]));
+        // SAFETY: MPI's contract (see `bcast`).
+        data::gather(rt, c, root, send.map(|b| unsafe { b.bytes() }), recv)
+    }))
 }
 
 ffi_fn! {
@@ -163,7 +206,9 @@ ffi_fn! {
         root: c_int,
         comm: MPI_Comm,
     ) -> c_int {
-        gather(sendbuf, sendcount, sendtype, root, comm, |st, n| even(st, recvbuf, recvcount, recvtype, n))
+        blocking(comm, |st| {
+            gather(st, sendbuf, sendcount, sendtype, root, comm, |st, n| even(st, recvbuf, recvcount, recvtype, n))
+        })
     }
 }
 
@@ -179,34 +224,35 @@ ffi_fn! {
         root: c_int,
         comm: MPI_Comm,
     ) -> c_int {
-        gather(sendbuf, sendcount, sendtype, root, comm, |st, n| {
-            varying(st, recvbuf, recvcounts, displs, recvtype, n)
+        blocking(comm, |st| {
+            gather(st, sendbuf, sendcount, sendtype, root, comm, |st, n| {
+                varying(st, recvbuf, recvcounts, displs, recvtype, n)
+            })
         })
     }
 }
 
-/// `MPI_Scatter` and `MPI_Scatterv`: `layout` describes the root's send buffer.
-fn scatter(
+/// `MPI_Scatter(v)`'s work: `layout` describes the root's send buffer.
+pub fn scatter(
+    st: &State,
     recvbuf: *mut c_void,
     recvcount: c_int,
     recvtype: MPI_Datatype,
     root: c_int,
     comm: MPI_Comm,
     layout: impl FnOnce(&State, usize) -> Result<Layout>,
-) -> Result<()> {
-    blame(comm as usize);
-    let st = state()?;
-    let scope = Scope::new(Mode::Packed);
+) -> Result<Job> {
+    let _staging = Scope::new(Mode::Packed);
     let (c, root) = comm_and_root(st, comm, root)?;
     let is_root = c.rank == root;
     let recv = maybe_in_place(st, recvbuf, recvcount, recvtype, is_root)?;
     let send = if is_root { Some(layout(st, c.size())?) } else { None };
-    // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-    // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-    let send = send.as_ref().map(|l| (unsafe { l.buf.bytes() }, &l.ranges[..]));
-    // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-    // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-    scope.finish(data::scatter(&st.rt, &c, root, send, recv.as_ref().map(|b| unsafe { b.bytes_mut() })))
+    Ok(job(&c, move |rt, c| {
+        // SAFETY: MPI's contract (see `bcast`).
+        let send = send.as_ref().map(|l| (unsafe { l.buf.bytes() }, &l.ranges[..]));
+        // SAFETY: MPI's contract (see `bcast`).
+        data::scatter(rt, c, root, send, recv.map(|b| unsafe { b.bytes_mut() }))
+    }))
 }
 
 ffi_fn! {
@@ -220,7 +266,9 @@ ffi_fn! {
         root: c_int,
         comm: MPI_Comm,
     ) -> c_int {
-        scatter(recvbuf, recvcount, recvtype, root, comm, |st, n| even(st, sendbuf, sendcount, sendtype, n))
+        blocking(comm, |st| {
+            scatter(st, recvbuf, recvcount, recvtype, root, comm, |st, n| even(st, sendbuf, sendcount, sendtype, n))
+        })
     }
 }
 
@@ -236,36 +284,32 @@ ffi_fn! {
         root: c_int,
         comm: MPI_Comm,
     ) -> c_int {
-        scatter(recvbuf, recvcount, recvtype, root, comm, |st, n| {
-            varying(st, sendbuf, sendcounts, displs, sendtype, n)
+        blocking(comm, |st| {
+            scatter(st, recvbuf, recvcount, recvtype, root, comm, |st, n| {
+                varying(st, sendbuf, sendcounts, displs, sendtype, n)
+            })
         })
     }
 }
 
-/// `MPI_Allgather` and `MPI_Allgatherv`: `layout` describes the receive buffer.
-fn allgather(
+/// `MPI_Allgather(v)`'s work: `layout` describes the receive buffer.
+pub fn allgather(
+    st: &State,
     sendbuf: *const c_void,
     sendcount: c_int,
     sendtype: MPI_Datatype,
     comm: MPI_Comm,
     layout: impl FnOnce(&State, usize) -> Result<Layout>,
-) -> Result<()> {
-    blame(comm as usize);
-    let st = state()?;
-    let scope = Scope::new(Mode::Packed);
+) -> Result<Job> {
+    let _staging = Scope::new(Mode::Packed);
     let c = handles::comm(st, comm)?;
     let send = maybe_in_place(st, sendbuf, sendcount, sendtype, true)?;
     let recv = layout(st, c.size())?;
-    // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-    // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-    let done = data::allgather(
-        &st.rt,
-        &c,
-        send.as_ref().map(|b| unsafe { b.bytes() }),
-        unsafe { recv.buf.bytes_mut() },
-        &recv.ranges,
-    );
-    scope.finish(done)
+    Ok(job(&c, move |rt, c| {
+        // SAFETY: MPI's contract (see `bcast`).
+        let (send, buf) = unsafe { (send.map(|b| b.bytes()), recv.buf.bytes_mut()) };
+        data::allgather(rt, c, send, buf, &recv.ranges)
+    }))
 }
 
 ffi_fn! {
@@ -278,7 +322,9 @@ ffi_fn! {
         recvtype: MPI_Datatype,
         comm: MPI_Comm,
     ) -> c_int {
-        allgather(sendbuf, sendcount, sendtype, comm, |st, n| even(st, recvbuf, recvcount, recvtype, n))
+        blocking(comm, |st| {
+            allgather(st, sendbuf, sendcount, sendtype, comm, |st, n| even(st, recvbuf, recvcount, recvtype, n))
+        })
     }
 }
 
@@ -293,31 +339,32 @@ ffi_fn! {
         recvtype: MPI_Datatype,
         comm: MPI_Comm,
     ) -> c_int {
-        allgather(sendbuf, sendcount, sendtype, comm, |st, n| {
-            varying(st, recvbuf, recvcounts, displs, recvtype, n)
+        blocking(comm, |st| {
+            allgather(st, sendbuf, sendcount, sendtype, comm, |st, n| {
+                varying(st, recvbuf, recvcounts, displs, recvtype, n)
+            })
         })
     }
 }
 
-/// `MPI_Alltoall` and `MPI_Alltoallv`: `send` is skipped for MPI_IN_PLACE.
-fn alltoall(
+/// `MPI_Alltoall(v)`'s work: `send` is skipped for MPI_IN_PLACE.
+pub fn alltoall(
+    st: &State,
     sendbuf: *const c_void,
     comm: MPI_Comm,
     send: impl FnOnce(&State, usize) -> Result<Layout>,
     recv: impl FnOnce(&State, usize) -> Result<Layout>,
-) -> Result<()> {
-    blame(comm as usize);
-    let st = state()?;
-    let scope = Scope::new(Mode::Packed);
+) -> Result<Job> {
+    let _staging = Scope::new(Mode::Packed);
     let c = handles::comm(st, comm)?;
     let send = if in_place(sendbuf) { None } else { Some(send(st, c.size())?) };
     let recv = recv(st, c.size())?;
-    // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-    // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-    let send = send.as_ref().map(|l| (unsafe { l.buf.bytes() }, &l.ranges[..]));
-    // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-    // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-    scope.finish(data::alltoall(&st.rt, &c, send, unsafe { recv.buf.bytes_mut() }, &recv.ranges))
+    Ok(job(&c, move |rt, c| {
+        // SAFETY: MPI's contract (see `bcast`).
+        let send = send.as_ref().map(|l| (unsafe { l.buf.bytes() }, &l.ranges[..]));
+        // SAFETY: MPI's contract (see `bcast`).
+        data::alltoall(rt, c, send, unsafe { recv.buf.bytes_mut() }, &recv.ranges)
+    }))
 }
 
 ffi_fn! {
@@ -330,12 +377,15 @@ ffi_fn! {
         recvtype: MPI_Datatype,
         comm: MPI_Comm,
     ) -> c_int {
-        alltoall(
-            sendbuf,
-            comm,
-            |st, n| even(st, sendbuf, sendcount, sendtype, n),
-            |st, n| even(st, recvbuf, recvcount, recvtype, n),
-        )
+        blocking(comm, |st| {
+            alltoall(
+                st,
+                sendbuf,
+                comm,
+                |st, n| even(st, sendbuf, sendcount, sendtype, n),
+                |st, n| even(st, recvbuf, recvcount, recvtype, n),
+            )
+        })
     }
 }
 
@@ -351,11 +401,14 @@ ffi_fn! {
         recvtype: MPI_Datatype,
         comm: MPI_Comm,
     ) -> c_int {
-        alltoall(
-            sendbuf,
-            comm,
-            |st, n| varying(st, sendbuf, sendcounts, sdispls, sendtype, n),
-            |st, n| varying(st, recvbuf, recvcounts, rdispls, recvtype, n),
-        )
+        blocking(comm, |st| {
+            alltoall(
+                st,
+                sendbuf,
+                comm,
+                |st, n| varying(st, sendbuf, sendcounts, sdispls, sendtype, n),
+                |st, n| varying(st, recvbuf, recvcounts, rdispls, recvtype, n),
+            )
+        })
     }
 }

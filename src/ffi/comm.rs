@@ -51,7 +51,7 @@ ffi_fn! {
     fn MPI_Comm_dup(comm: MPI_Comm, newcomm: *mut MPI_Comm) -> c_int {
         blame(comm as usize);
         let st = state()?;
-        let c = handles::comm(st, comm)?;
+        let c = super::collective::settled(st, comm)?;
         let dup = collective::dup(&st.rt, &c)?;
         out(newcomm, register_duplicate(st, comm, dup)?, "new communicator")
     }
@@ -61,7 +61,7 @@ ffi_fn! {
     fn MPI_Comm_split(comm: MPI_Comm, color: c_int, key: c_int, newcomm: *mut MPI_Comm) -> c_int {
         blame(comm as usize);
         let st = state()?;
-        let c = handles::comm(st, comm)?;
+        let c = super::collective::settled(st, comm)?;
         let made = match collective::split(&st.rt, &c, color, key, abi::MPI_UNDEFINED)? {
             Some(sub) => register(st, comm, sub)?,
             None => abi::MPI_COMM_NULL,
@@ -116,8 +116,11 @@ ffi_fn! {
 
 ffi_fn! {
     fn MPI_Barrier(comm: MPI_Comm) -> c_int {
-        blame(comm as usize);
-        let st = state()?;
-        collective::barrier(&st.rt, handles::comm(st, comm)?.as_ref())
+        super::collective::blocking(comm, |st| barrier(st, comm))
     }
+}
+
+/// `MPI_Barrier`'s work, for it and `MPI_Ibarrier`.
+pub fn barrier(st: &State, comm: MPI_Comm) -> Result<crate::collective::executor::Job> {
+    Ok(super::collective::job(&handles::comm(st, comm)?, collective::barrier))
 }

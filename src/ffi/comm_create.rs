@@ -22,7 +22,7 @@ ffi_fn! {
     fn MPI_Comm_create(comm: MPI_Comm, group: MPI_Group, newcomm: *mut MPI_Comm) -> c_int {
         blame(comm as usize);
         let st = state()?;
-        let (c, g) = (handles::comm(st, comm)?, self::group(st, group)?);
+        let (c, g) = (super::collective::settled(st, comm)?, self::group(st, group)?);
         let made = collective::construct::create(&st.rt, &c, &g)?;
         out(newcomm, handle_of(st, comm, made)?, "new communicator")
     }
@@ -32,7 +32,7 @@ ffi_fn! {
     fn MPI_Comm_create_group(comm: MPI_Comm, group: MPI_Group, tag: c_int, newcomm: *mut MPI_Comm) -> c_int {
         blame(comm as usize);
         let st = state()?;
-        let (c, g) = (handles::comm(st, comm)?, self::group(st, group)?);
+        let (c, g) = (super::collective::settled(st, comm)?, self::group(st, group)?);
         let tag = handles::send_tag(tag)?;
         let made = collective::construct::create_group(&st.rt, &c, &g, tag)?;
         out(newcomm, handle_of(st, comm, made)?, "new communicator")
@@ -45,7 +45,7 @@ ffi_fn! {
         let _ = info;
         blame(comm as usize);
         let st = state()?;
-        let c = handles::comm(st, comm)?;
+        let c = super::collective::settled(st, comm)?;
         out(newcomm, register_duplicate(st, comm, collective::dup(&st.rt, &c)?)?, "new communicator")
     }
 }
@@ -84,7 +84,7 @@ ffi_fn! {
         blame(comm as usize);
         let _ = info;
         let st = state()?;
-        let c = handles::comm(st, comm)?;
+        let c = super::collective::settled(st, comm)?;
         let kind = match split_type {
             abi::MPI_UNDEFINED => SplitType::Undefined,
             abi::MPI_COMM_TYPE_SHARED => SplitType::Shared,

@@ -310,10 +310,13 @@ ffi_fn! {
         let value = requests(1, request)?[0] as usize;
         let h = decode(Kind::Request, value)
             .ok_or_else(|| err!(Request, "MPI_Cancel: invalid request handle {value:#x}"))?;
-        let ticket = lock(&st.requests)
+        let (ticket, collective) = lock(&st.requests)
             .get(h)
-            .ok_or_else(|| err!(Request, "MPI_Cancel: request {value:#x} is not live"))?
-            .ticket;
+            .map(|e| (e.ticket, e.active.as_ref().is_some_and(|r| r.is_collective())))
+            .ok_or_else(|| err!(Request, "MPI_Cancel: request {value:#x} is not live"))?;
+        if collective {
+            return Err(err!(Request, "MPI_Cancel: request {value:#x} is a nonblocking collective, which MPI does not allow to be cancelled; wait for it or free it"));
+        }
         // Only receives that have not matched can be withdrawn; a send is left to complete.
         if let Some(t) = ticket {
             st.rt.cancel(t);

@@ -79,8 +79,10 @@ ffi_fn! {
     fn MPI_Finalize() -> c_int {
         let st = state()?;
         super::attribute::finalizing()?;
+        // Collectives posted before (their requests may have been freed) finish first.
+        let drained = crate::collective::executor::EXECUTOR.finish(&st.rt);
         st.finalized.store(true, Ordering::SeqCst);
-        st.rt.finalize()
+        st.rt.finalize().and(drained)
     }
 }
 

@@ -166,7 +166,7 @@ ffi_fn! {
         blame(comm_old as usize);
         let _ = (info, reorder);
         let st = state()?;
-        let c = handles::comm(st, comm_old)?;
+        let c = super::collective::settled(st, comm_old)?;
         let origins = check_ranks(ints(sources, n, "sources")?, c.size(), "sources")?;
         let degrees = ints(degrees, n, "degrees")?;
         if let Some((i, d)) = degrees.iter().enumerate().find(|(_, d)| **d < 0) {

@@ -8,6 +8,7 @@ mod export;
 
 pub mod abi;
 mod abi_consts;
+mod alltoallw;
 mod attribute;
 mod attribute_mpi1;
 mod boundary;
@@ -27,8 +28,10 @@ mod graph;
 mod group;
 mod handle_int;
 mod handles;
+mod icollective;
 mod info;
 mod introspection;
+mod ireduce;
 mod layout;
 mod op;
 mod p2p;

@@ -11,7 +11,7 @@ use crate::sync::lock;
 use std::ffi::{c_int, c_void};
 
 /// A combining function `inout = in op inout` over whole items of the reduced datatype.
-pub type Combine = Box<dyn Fn(&[u8], &mut [u8])>;
+pub type Combine = Box<dyn Fn(&[u8], &mut [u8]) + Send>;
 
 /// The predefined operation behind a handle value, with its name.
 fn builtin(v: usize) -> Option<(Builtin, &'static str)> {
@@ -169,7 +169,9 @@ pub fn combiner(st: &State, op: MPI_Op, dtype: MPI_Datatype, t: &Datatype) -> Re
     }
     let user = user_op(st, v)?;
     let extent = t.extent;
-    Ok(Box::new(move |input: &[u8], inout: &mut [u8]| call_user(user, dtype, extent, input, inout)))
+    // The handle's value, not the pointer type, so the function can run on a collective's worker thread.
+    let dtype = dtype as usize;
+    Ok(Box::new(move |input: &[u8], inout: &mut [u8]| call_user(user, dtype as MPI_Datatype, extent, input, inout)))
 }
 
 /// The user operation behind a handle, or MPI_ERR_OP saying what the handle is instead.

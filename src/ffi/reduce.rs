@@ -1,18 +1,19 @@
 //! Reductions at the C boundary: reduce, allreduce, reduce-scatter, scan and exscan.
 
 use super::abi::{self, MPI_Comm, MPI_Datatype, MPI_Op};
-use super::boundary::blame;
-use super::collective::{in_place, items, maybe_in_place};
+use super::collective::{blocking, in_place, items, job, maybe_in_place};
 use super::handles;
 use super::op::{combiner, Combine};
 use super::region::Region;
 use super::staging::{Mode, Scope};
-use super::state::{state, State};
+use super::state::State;
+use crate::collective::executor::Job;
 use crate::collective::reduce::{self, Combiner};
 use crate::collective::{self, blocks};
 use crate::comm::Comm;
 use crate::error::{err, Result};
 use std::ffi::{c_int, c_void};
+use std::ops::Range;
 use std::sync::Arc;
 
 /// The communicator and the combining function of `op` on `datatype`, checked first so a bad
@@ -43,6 +44,34 @@ fn combiner_of(combine: &Combine, item: usize) -> Combiner<'_> {
     Combiner { apply: combine.as_ref(), item }
 }
 
+// In every reduction's work below, MPI's contract keeps the caller's buffers valid, the receive
+// buffer untouched by anything else, and send and receive buffers apart, until the operation
+// completes (the blocking call returns or the request completes).
+
+/// `MPI_Reduce`'s work.
+pub fn reduce(
+    st: &State,
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    root: c_int,
+    comm: MPI_Comm,
+) -> Result<Job> {
+    let _staging = Scope::new(Mode::Records);
+    let (c, combine, item) = setup(st, comm, datatype, op)?;
+    let root = collective::root(&c, root)?;
+    let is_root = c.rank == root;
+    let send = maybe_in_place(st, sendbuf, count, datatype, is_root)?;
+    let recv = if is_root { Some(items(st, recvbuf, count.into(), datatype)?) } else { None };
+    Ok(job(&c, move |rt, c| {
+        // SAFETY: MPI's contract (see above).
+        let (send, recv) = unsafe { (send.map(|b| b.bytes()), recv.map(|b| b.bytes_mut())) };
+        reduce::reduce(rt, c, root, send, recv, &combiner_of(&combine, item))
+    }))
+}
+
 ffi_fn! {
     fn MPI_Reduce(
         sendbuf: *const c_void,
@@ -53,19 +82,29 @@ ffi_fn! {
         root: c_int,
         comm: MPI_Comm,
     ) -> c_int {
-        blame(comm as usize);
-        let st = state()?;
-        let (c, combine, item) = setup(st, comm, datatype, op)?;
-        let scope = Scope::new(Mode::Records);
-        let root = collective::root(&c, root)?;
-        let is_root = c.rank == root;
-        let send = maybe_in_place(st, sendbuf, count, datatype, is_root)?;
-        let recv = if is_root { Some(items(st, recvbuf, count.into(), datatype)?) } else { None };
-        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-        let (send, recv) = (send.as_ref().map(|b| unsafe { b.bytes() }), recv.as_ref().map(|b| unsafe { b.bytes_mut() }));
-        scope.finish(reduce::reduce(&st.rt, &c, root, send, recv, &combiner_of(&combine, item)))
+        blocking(comm, |st| reduce(st, sendbuf, recvbuf, count, datatype, op, root, comm))
     }
+}
+
+/// `MPI_Allreduce`'s work.
+pub fn allreduce(
+    st: &State,
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
+) -> Result<Job> {
+    let _staging = Scope::new(Mode::Records);
+    let (c, combine, item) = setup(st, comm, datatype, op)?;
+    let send = maybe_in_place(st, sendbuf, count, datatype, true)?;
+    let recv = items(st, recvbuf, count.into(), datatype)?;
+    Ok(job(&c, move |rt, c| {
+        // SAFETY: MPI's contract (see above).
+        let (send, recv) = unsafe { (send.map(|b| b.bytes()), recv.bytes_mut()) };
+        reduce::allreduce(rt, c, send, recv, &combiner_of(&combine, item))
+    }))
 }
 
 ffi_fn! {
@@ -77,18 +116,7 @@ ffi_fn! {
         op: MPI_Op,
         comm: MPI_Comm,
     ) -> c_int {
-        blame(comm as usize);
-        let st = state()?;
-        let (c, combine, item) = setup(st, comm, datatype, op)?;
-        let scope = Scope::new(Mode::Records);
-        let send = maybe_in_place(st, sendbuf, count, datatype, true)?;
-        let recv = items(st, recvbuf, count.into(), datatype)?;
-        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-        let send = send.as_ref().map(|b| unsafe { b.bytes() });
-        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-        scope.finish(reduce::allreduce(&st.rt, &c, send, unsafe { recv.bytes_mut() }, &combiner_of(&combine, item)))
+        blocking(comm, |st| allreduce(st, sendbuf, recvbuf, count, datatype, op, comm))
     }
 }
 
@@ -108,6 +136,39 @@ fn scatter_buffers(
     Ok((Some(items(st, sendbuf, total, datatype)?), items(st, recvbuf, mine, datatype)?))
 }
 
+/// The reduce-scatter over `ranges` (byte ranges of the input, one per rank) once the buffers are known.
+fn reduce_scatter_job(
+    c: &Arc<Comm>,
+    combine: Combine,
+    item: usize,
+    (send, recv): (Option<Region>, Region),
+    ranges: Vec<Range<usize>>,
+) -> Job {
+    job(c, move |rt, c| {
+        // SAFETY: MPI's contract (see above).
+        let (send, recv) = unsafe { (send.map(|b| b.bytes()), recv.bytes_mut()) };
+        reduce::reduce_scatter(rt, c, send, recv, &ranges, &combiner_of(&combine, item))
+    })
+}
+
+/// `MPI_Reduce_scatter_block`'s work.
+pub fn reduce_scatter_block(
+    st: &State,
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
+) -> Result<Job> {
+    let _staging = Scope::new(Mode::Records);
+    let (c, combine, item) = setup(st, comm, datatype, op)?;
+    let count = handles::count(recvcount)? as i64;
+    let buffers = scatter_buffers(st, sendbuf, recvbuf, count * c.size() as i64, count, datatype)?;
+    let ranges = blocks::uniform(count as usize * item, c.size());
+    Ok(reduce_scatter_job(&c, combine, item, buffers, ranges))
+}
+
 ffi_fn! {
     fn MPI_Reduce_scatter_block(
         sendbuf: *const c_void,
@@ -117,20 +178,37 @@ ffi_fn! {
         op: MPI_Op,
         comm: MPI_Comm,
     ) -> c_int {
-        blame(comm as usize);
-        let st = state()?;
-        let (c, combine, item) = setup(st, comm, datatype, op)?;
-        let scope = Scope::new(Mode::Records);
-        let count = handles::count(recvcount)? as i64;
-        let (send, recv) = scatter_buffers(st, sendbuf, recvbuf, count * c.size() as i64, count, datatype)?;
-        let ranges = blocks::uniform(count as usize * item, c.size());
-        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-        let send = send.as_ref().map(|b| unsafe { b.bytes() });
-        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-        scope.finish(reduce::reduce_scatter(&st.rt, &c, send, unsafe { recv.bytes_mut() }, &ranges, &combiner_of(&combine, item)))
+        blocking(comm, |st| reduce_scatter_block(st, sendbuf, recvbuf, recvcount, datatype, op, comm))
     }
+}
+
+/// `MPI_Reduce_scatter`'s work.
+pub fn reduce_scatter(
+    st: &State,
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    recvcounts: *const c_int,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
+) -> Result<Job> {
+    let _staging = Scope::new(Mode::Records);
+    let (c, combine, item) = setup(st, comm, datatype, op)?;
+    if recvcounts.is_null() {
+        return Err(err!(Arg, "the recvcounts array is NULL"));
+    }
+    // SAFETY: MPI's contract: one count per rank of the communicator.
+    let counts = unsafe { std::slice::from_raw_parts(recvcounts, c.size()) };
+    let mut ranges = Vec::with_capacity(counts.len());
+    let mut at = 0;
+    for (r, &count) in counts.iter().enumerate() {
+        let count = usize::try_from(count).map_err(|_| err!(Count, "the count for rank {r} is {count}"))?;
+        ranges.push(at..at + count * item);
+        at += count * item;
+    }
+    let total = counts.iter().map(|&n| n as i64).sum();
+    let buffers = scatter_buffers(st, sendbuf, recvbuf, total, counts[c.rank] as i64, datatype)?;
+    Ok(reduce_scatter_job(&c, combine, item, buffers, ranges))
 }
 
 ffi_fn! {
@@ -142,35 +220,13 @@ ffi_fn! {
         op: MPI_Op,
         comm: MPI_Comm,
     ) -> c_int {
-        blame(comm as usize);
-        let st = state()?;
-        let (c, combine, item) = setup(st, comm, datatype, op)?;
-        let scope = Scope::new(Mode::Records);
-        if recvcounts.is_null() {
-            return Err(err!(Arg, "the recvcounts array is NULL"));
-        }
-        // SAFETY: MPI's contract: one count per rank of the communicator.
-        let counts = unsafe { std::slice::from_raw_parts(recvcounts, c.size()) };
-        let mut ranges = Vec::with_capacity(counts.len());
-        let mut at = 0;
-        for (r, &count) in counts.iter().enumerate() {
-            let count = usize::try_from(count).map_err(|_| err!(Count, "the count for rank {r} is {count}"))?;
-            ranges.push(at..at + count * item);
-            at += count * item;
-        }
-        let total = counts.iter().map(|&n| n as i64).sum();
-        let (send, recv) = scatter_buffers(st, sendbuf, recvbuf, total, counts[c.rank] as i64, datatype)?;
-        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-        let send = send.as_ref().map(|b| unsafe { b.bytes() });
-        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-        scope.finish(reduce::reduce_scatter(&st.rt, &c, send, unsafe { recv.bytes_mut() }, &ranges, &combiner_of(&combine, item)))
+        blocking(comm, |st| reduce_scatter(st, sendbuf, recvbuf, recvcounts, datatype, op, comm))
     }
 }
 
-/// `MPI_Scan` and `MPI_Exscan`.
-fn scan(
+/// `MPI_Scan`'s (`inclusive`) and `MPI_Exscan`'s work.
+pub fn scan(
+    st: &State,
     sendbuf: *const c_void,
     recvbuf: *mut c_void,
     count: c_int,
@@ -178,19 +234,16 @@ fn scan(
     op: MPI_Op,
     comm: MPI_Comm,
     inclusive: bool,
-) -> Result<()> {
-    blame(comm as usize);
-    let st = state()?;
+) -> Result<Job> {
+    let _staging = Scope::new(Mode::Records);
     let (c, combine, item) = setup(st, comm, datatype, op)?;
-    let scope = Scope::new(Mode::Records);
     let send = maybe_in_place(st, sendbuf, count, datatype, true)?;
     let recv = items(st, recvbuf, count.into(), datatype)?;
-    // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-    // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-    let send = send.as_ref().map(|b| unsafe { b.bytes() });
-    // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-    // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-    scope.finish(reduce::scan(&st.rt, &c, send, unsafe { recv.bytes_mut() }, &combiner_of(&combine, item), inclusive))
+    Ok(job(&c, move |rt, c| {
+        // SAFETY: MPI's contract (see above).
+        let (send, recv) = unsafe { (send.map(|b| b.bytes()), recv.bytes_mut()) };
+        reduce::scan(rt, c, send, recv, &combiner_of(&combine, item), inclusive)
+    }))
 }
 
 ffi_fn! {
@@ -202,7 +255,7 @@ ffi_fn! {
         op: MPI_Op,
         comm: MPI_Comm,
     ) -> c_int {
-        scan(sendbuf, recvbuf, count, datatype, op, comm, true)
+        blocking(comm, |st| scan(st, sendbuf, recvbuf, count, datatype, op, comm, true))
     }
 }
 
@@ -215,6 +268,6 @@ ffi_fn! {
         op: MPI_Op,
         comm: MPI_Comm,
     ) -> c_int {
-        scan(sendbuf, recvbuf, count, datatype, op, comm, false)
+        blocking(comm, |st| scan(st, sendbuf, recvbuf, count, datatype, op, comm, false))
     }
 }

@@ -86,7 +86,8 @@ thread_local! {
     static OPEN: RefCell<Option<Open>> = const { RefCell::new(None) };
 }
 
-/// One collective call's staging; dropping it without `finish` discards the temporaries.
+/// Opens one collective call's staging; the call's job takes it along (`detach`), and dropping
+/// the scope before then (an argument error) discards the temporaries.
 pub struct Scope(());
 
 impl Scope {
@@ -94,11 +95,25 @@ impl Scope {
         OPEN.with(|o| *o.borrow_mut() = Some(Open { mode, stages: vec![] }));
         Scope(())
     }
+}
 
-    /// Writes the received data back into place if the call succeeded.
+/// The staging of a call whose work runs later, maybe on another thread (a nonblocking
+/// collective): taken out of this thread's open scope, it travels with the work.
+pub struct Staged(Option<Open>);
+
+// SAFETY: the raw pointers inside are the caller's buffers, which MPI's contract keeps valid,
+// and untouched by anything else, until the operation completes; the temporaries are owned.
+unsafe impl Send for Staged {}
+
+/// Takes this thread's open staging (none if no scope is open).
+pub fn detach() -> Staged {
+    Staged(OPEN.with(|o| o.borrow_mut().take()))
+}
+
+impl Staged {
+    /// Writes the received data back into place if the work succeeded.
     pub fn finish(self, result: Result<()>) -> Result<()> {
-        let open = OPEN.with(|o| o.borrow_mut().take());
-        if let (Ok(()), Some(mut open)) = (&result, open) {
+        if let (Ok(()), Some(mut open)) = (&result, self.0) {
             open.stages.iter_mut().for_each(Stage::write_back);
         }
         result

@@ -1,0 +1,215 @@
+//! Nonblocking data-moving collectives at the C boundary: `MPI_Ibarrier`, `MPI_Ibcast`, gathers, scatters and all-to-alls.
+//!
+//! Each takes its blocking twin's arguments, checks them now (so a bad argument fails the call,
+//! not the request), and queues the same work on the communicator's collective worker
+//! (collective/executor.rs). The buffers stay the caller's until the request completes.
+
+use super::abi::{MPI_Comm, MPI_Datatype, MPI_Request};
+use super::boundary::{blame, out};
+use super::collective::{self as coll, even, varying};
+use super::comm::barrier;
+use super::handles;
+use super::p2p::new_handle;
+use super::state::{state, State};
+use crate::collective::executor::{Job, EXECUTOR};
+use crate::error::{err, Result};
+use std::ffi::{c_int, c_void};
+
+/// Starts a collective on the communicator's worker and hands its request to the caller.
+pub fn nonblocking(
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+    prepare: impl FnOnce(&'static State) -> Result<Job>,
+) -> Result<()> {
+    blame(comm as usize);
+    let st = state()?;
+    if request.is_null() {
+        return Err(err!(Arg, "the request argument is NULL; pass the address of an MPI_Request"));
+    }
+    let c = handles::comm(st, comm)?;
+    let job = prepare(st)?;
+    let req = EXECUTOR.submit(&st.rt, job)?;
+    out(request, new_handle(st, Some((req, None)), c, comm as usize, None)?, "request")
+}
+
+ffi_fn! {
+    fn MPI_Ibarrier(comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
+        nonblocking(comm, request, |st| barrier(st, comm))
+    }
+}
+
+ffi_fn! {
+    fn MPI_Ibcast(
+        buffer: *mut c_void,
+        count: c_int,
+        datatype: MPI_Datatype,
+        root: c_int,
+        comm: MPI_Comm,
+        request: *mut MPI_Request,
+    ) -> c_int {
+        nonblocking(comm, request, |st| coll::bcast(st, buffer, count, datatype, root, comm))
+    }
+}
+
+ffi_fn! {
+    fn MPI_Igather(
+        sendbuf: *const c_void,
+        sendcount: c_int,
+        sendtype: MPI_Datatype,
+        recvbuf: *mut c_void,
+        recvcount: c_int,
+        recvtype: MPI_Datatype,
+        root: c_int,
+        comm: MPI_Comm,
+        request: *mut MPI_Request,
+    ) -> c_int {
+        nonblocking(comm, request, |st| {
+            coll::gather(st, sendbuf, sendcount, sendtype, root, comm, |st, n| even(st, recvbuf, recvcount, recvtype, n))
+        })
+    }
+}
+
+ffi_fn! {
+    fn MPI_Igatherv(
+        sendbuf: *const c_void,
+        sendcount: c_int,
+        sendtype: MPI_Datatype,
+        recvbuf: *mut c_void,
+        recvcounts: *const c_int,
+        displs: *const c_int,
+        recvtype: MPI_Datatype,
+        root: c_int,
+        comm: MPI_Comm,
+        request: *mut MPI_Request,
+    ) -> c_int {
+        nonblocking(comm, request, |st| {
+            coll::gather(st, sendbuf, sendcount, sendtype, root, comm, |st, n| {
+                varying(st, recvbuf, recvcounts, displs, recvtype, n)
+            })
+        })
+    }
+}
+
+ffi_fn! {
+    fn MPI_Iscatter(
+        sendbuf: *const c_void,
+        sendcount: c_int,
+        sendtype: MPI_Datatype,
+        recvbuf: *mut c_void,
+        recvcount: c_int,
+        recvtype: MPI_Datatype,
+        root: c_int,
+        comm: MPI_Comm,
+        request: *mut MPI_Request,
+    ) -> c_int {
+        nonblocking(comm, request, |st| {
+            coll::scatter(st, recvbuf, recvcount, recvtype, root, comm, |st, n| even(st, sendbuf, sendcount, sendtype, n))
+        })
+    }
+}
+
+ffi_fn! {
+    fn MPI_Iscatterv(
+        sendbuf: *const c_void,
+        sendcounts: *const c_int,
+        displs: *const c_int,
+        sendtype: MPI_Datatype,
+        recvbuf: *mut c_void,
+        recvcount: c_int,
+        recvtype: MPI_Datatype,
+        root: c_int,
+        comm: MPI_Comm,
+        request: *mut MPI_Request,
+    ) -> c_int {
+        nonblocking(comm, request, |st| {
+            coll::scatter(st, recvbuf, recvcount, recvtype, root, comm, |st, n| {
+                varying(st, sendbuf, sendcounts, displs, sendtype, n)
+            })
+        })
+    }
+}
+
+ffi_fn! {
+    fn MPI_Iallgather(
+        sendbuf: *const c_void,
+        sendcount: c_int,
+        sendtype: MPI_Datatype,
+        recvbuf: *mut c_void,
+        recvcount: c_int,
+        recvtype: MPI_Datatype,
+        comm: MPI_Comm,
+        request: *mut MPI_Request,
+    ) -> c_int {
+        nonblocking(comm, request, |st| {
+            coll::allgather(st, sendbuf, sendcount, sendtype, comm, |st, n| even(st, recvbuf, recvcount, recvtype, n))
+        })
+    }
+}
+
+ffi_fn! {
+    fn MPI_Iallgatherv(
+        sendbuf: *const c_void,
+        sendcount: c_int,
+        sendtype: MPI_Datatype,
+        recvbuf: *mut c_void,
+        recvcounts: *const c_int,
+        displs: *const c_int,
+        recvtype: MPI_Datatype,
+        comm: MPI_Comm,
+        request: *mut MPI_Request,
+    ) -> c_int {
+        nonblocking(comm, request, |st| {
+            coll::allgather(st, sendbuf, sendcount, sendtype, comm, |st, n| {
+                varying(st, recvbuf, recvcounts, displs, recvtype, n)
+            })
+        })
+    }
+}
+
+ffi_fn! {
+    fn MPI_Ialltoall(
+        sendbuf: *const c_void,
+        sendcount: c_int,
+        sendtype: MPI_Datatype,
+        recvbuf: *mut c_void,
+        recvcount: c_int,
+        recvtype: MPI_Datatype,
+        comm: MPI_Comm,
+        request: *mut MPI_Request,
+    ) -> c_int {
+        nonblocking(comm, request, |st| {
+            coll::alltoall(
+                st,
+                sendbuf,
+                comm,
+                |st, n| even(st, sendbuf, sendcount, sendtype, n),
+                |st, n| even(st, recvbuf, recvcount, recvtype, n),
+            )
+        })
+    }
+}
+
+ffi_fn! {
+    fn MPI_Ialltoallv(
+        sendbuf: *const c_void,
+        sendcounts: *const c_int,
+        sdispls: *const c_int,
+        sendtype: MPI_Datatype,
+        recvbuf: *mut c_void,
+        recvcounts: *const c_int,
+        rdispls: *const c_int,
+        recvtype: MPI_Datatype,
+        comm: MPI_Comm,
+        request: *mut MPI_Request,
+    ) -> c_int {
+        nonblocking(comm, request, |st| {
+            coll::alltoall(
+                st,
+                sendbuf,
+                comm,
+                |st, n| varying(st, sendbuf, sendcounts, sdispls, sendtype, n),
+                |st, n| varying(st, recvbuf, recvcounts, rdispls, recvtype, n),
+            )
+        })
+    }
+}
