@@ -250,10 +250,10 @@ typedef struct MPI_ABI_Win MPI_ABI_Win;
 
 typedef struct MPI_ABI_Comm *MPI_Comm;
 
-typedef struct MPI_ABI_Datatype *MPI_Datatype;
-
 // `intptr_t`: addresses and displacements.
 typedef intptr_t MPI_Aint;
+
+typedef struct MPI_ABI_Datatype *MPI_Datatype;
 
 typedef struct MPI_ABI_Info *MPI_Info;
 
@@ -271,11 +271,11 @@ typedef struct MPI_Status {
   int MPI_internal[5];
 } MPI_Status;
 
-// `MPI_Op_create` reduction function.
-typedef void MPI_User_function(void*, void*, int*, MPI_Datatype*);
-
 // `int64_t`: large counts.
 typedef int64_t MPI_Count;
+
+// `MPI_Op_create` reduction function.
+typedef void MPI_User_function(void*, void*, int*, MPI_Datatype*);
 
 typedef struct MPI_ABI_Group *MPI_Group;
 
@@ -443,6 +443,10 @@ extern "C" {
 
 int MPI_Abort(MPI_Comm comm, int errorcode);
 
+MPI_Aint MPI_Aint_add(MPI_Aint base, MPI_Aint disp);
+
+MPI_Aint MPI_Aint_diff(MPI_Aint addr1, MPI_Aint addr2);
+
 int MPI_Allgather(const void *sendbuf,
                   int sendcount,
                   MPI_Datatype sendtype,
@@ -485,16 +489,6 @@ int MPI_Alltoallv(const void *sendbuf,
                   const int *recvcounts,
                   const int *rdispls,
                   MPI_Datatype recvtype,
-                  MPI_Comm comm);
-
-int MPI_Alltoallw(const void *sendbuf,
-                  const int *sendcounts,
-                  const int *sdispls,
-                  const MPI_Datatype *sendtypes,
-                  void *recvbuf,
-                  const int *recvcounts,
-                  const int *rdispls,
-                  const MPI_Datatype *recvtypes,
                   MPI_Comm comm);
 
 int MPI_Barrier(MPI_Comm comm);
@@ -573,82 +567,23 @@ int MPI_Gatherv(const void *sendbuf,
                 int root,
                 MPI_Comm comm);
 
+int MPI_Get_address(const void *location, MPI_Aint *address);
+
 int MPI_Get_count(const struct MPI_Status *status, MPI_Datatype datatype, int *count);
 
+int MPI_Get_count_c(const struct MPI_Status *status, MPI_Datatype datatype, MPI_Count *count);
+
 int MPI_Get_elements(const struct MPI_Status *status, MPI_Datatype datatype, int *count);
+
+int MPI_Get_elements_c(const struct MPI_Status *status, MPI_Datatype datatype, MPI_Count *count);
+
+int MPI_Get_elements_x(const struct MPI_Status *status, MPI_Datatype datatype, MPI_Count *count);
 
 int MPI_Get_library_version(char *version, int *resultlen);
 
 int MPI_Get_processor_name(char *name, int *resultlen);
 
 int MPI_Get_version(int *version, int *subversion);
-
-int MPI_Iallgather(const void *sendbuf,
-                   int sendcount,
-                   MPI_Datatype sendtype,
-                   void *recvbuf,
-                   int recvcount,
-                   MPI_Datatype recvtype,
-                   MPI_Comm comm,
-                   MPI_Request *request);
-
-int MPI_Iallgatherv(const void *sendbuf,
-                    int sendcount,
-                    MPI_Datatype sendtype,
-                    void *recvbuf,
-                    const int *recvcounts,
-                    const int *displs,
-                    MPI_Datatype recvtype,
-                    MPI_Comm comm,
-                    MPI_Request *request);
-
-int MPI_Iallreduce(const void *sendbuf,
-                   void *recvbuf,
-                   int count,
-                   MPI_Datatype datatype,
-                   MPI_Op op,
-                   MPI_Comm comm,
-                   MPI_Request *request);
-
-int MPI_Ialltoall(const void *sendbuf,
-                  int sendcount,
-                  MPI_Datatype sendtype,
-                  void *recvbuf,
-                  int recvcount,
-                  MPI_Datatype recvtype,
-                  MPI_Comm comm,
-                  MPI_Request *request);
-
-int MPI_Ialltoallv(const void *sendbuf,
-                   const int *sendcounts,
-                   const int *sdispls,
-                   MPI_Datatype sendtype,
-                   void *recvbuf,
-                   const int *recvcounts,
-                   const int *rdispls,
-                   MPI_Datatype recvtype,
-                   MPI_Comm comm,
-                   MPI_Request *request);
-
-int MPI_Ialltoallw(const void *sendbuf,
-                   const int *sendcounts,
-                   const int *sdispls,
-                   const MPI_Datatype *sendtypes,
-                   void *recvbuf,
-                   const int *recvcounts,
-                   const int *rdispls,
-                   const MPI_Datatype *recvtypes,
-                   MPI_Comm comm,
-                   MPI_Request *request);
-
-int MPI_Ibarrier(MPI_Comm comm, MPI_Request *request);
-
-int MPI_Ibcast(void *buffer,
-               int count,
-               MPI_Datatype datatype,
-               int root,
-               MPI_Comm comm,
-               MPI_Request *request);
 
 int MPI_Ibsend(const void *buf,
                int count,
@@ -657,35 +592,6 @@ int MPI_Ibsend(const void *buf,
                int tag,
                MPI_Comm comm,
                MPI_Request *request);
-
-int MPI_Iexscan(const void *sendbuf,
-                void *recvbuf,
-                int count,
-                MPI_Datatype datatype,
-                MPI_Op op,
-                MPI_Comm comm,
-                MPI_Request *request);
-
-int MPI_Igather(const void *sendbuf,
-                int sendcount,
-                MPI_Datatype sendtype,
-                void *recvbuf,
-                int recvcount,
-                MPI_Datatype recvtype,
-                int root,
-                MPI_Comm comm,
-                MPI_Request *request);
-
-int MPI_Igatherv(const void *sendbuf,
-                 int sendcount,
-                 MPI_Datatype sendtype,
-                 void *recvbuf,
-                 const int *recvcounts,
-                 const int *displs,
-                 MPI_Datatype recvtype,
-                 int root,
-                 MPI_Comm comm,
-                 MPI_Request *request);
 
 int MPI_Init(int *argc, char ***argv);
 
@@ -703,31 +609,6 @@ int MPI_Irecv(void *buf,
               MPI_Comm comm,
               MPI_Request *request);
 
-int MPI_Ireduce(const void *sendbuf,
-                void *recvbuf,
-                int count,
-                MPI_Datatype datatype,
-                MPI_Op op,
-                int root,
-                MPI_Comm comm,
-                MPI_Request *request);
-
-int MPI_Ireduce_scatter(const void *sendbuf,
-                        void *recvbuf,
-                        const int *recvcounts,
-                        MPI_Datatype datatype,
-                        MPI_Op op,
-                        MPI_Comm comm,
-                        MPI_Request *request);
-
-int MPI_Ireduce_scatter_block(const void *sendbuf,
-                              void *recvbuf,
-                              int recvcount,
-                              MPI_Datatype datatype,
-                              MPI_Op op,
-                              MPI_Comm comm,
-                              MPI_Request *request);
-
 int MPI_Irsend(const void *buf,
                int count,
                MPI_Datatype datatype,
@@ -735,35 +616,6 @@ int MPI_Irsend(const void *buf,
                int tag,
                MPI_Comm comm,
                MPI_Request *request);
-
-int MPI_Iscan(const void *sendbuf,
-              void *recvbuf,
-              int count,
-              MPI_Datatype datatype,
-              MPI_Op op,
-              MPI_Comm comm,
-              MPI_Request *request);
-
-int MPI_Iscatter(const void *sendbuf,
-                 int sendcount,
-                 MPI_Datatype sendtype,
-                 void *recvbuf,
-                 int recvcount,
-                 MPI_Datatype recvtype,
-                 int root,
-                 MPI_Comm comm,
-                 MPI_Request *request);
-
-int MPI_Iscatterv(const void *sendbuf,
-                  const int *sendcounts,
-                  const int *displs,
-                  MPI_Datatype sendtype,
-                  void *recvbuf,
-                  int recvcount,
-                  MPI_Datatype recvtype,
-                  int root,
-                  MPI_Comm comm,
-                  MPI_Request *request);
 
 int MPI_Isend(const void *buf,
               int count,
@@ -786,6 +638,49 @@ int MPI_Op_commutative(MPI_Op op, int *commute);
 int MPI_Op_create(MPI_User_function user_fn, int commute, MPI_Op *op);
 
 int MPI_Op_free(MPI_Op *op);
+
+int MPI_Pack(const void *inbuf,
+             int incount,
+             MPI_Datatype datatype,
+             void *outbuf,
+             int outsize,
+             int *position,
+             MPI_Comm comm);
+
+int MPI_Pack_c(const void *inbuf,
+               MPI_Count incount,
+               MPI_Datatype datatype,
+               void *outbuf,
+               MPI_Count outsize,
+               MPI_Count *position,
+               MPI_Comm comm);
+
+int MPI_Pack_external(const char *datarep,
+                      const void *inbuf,
+                      int incount,
+                      MPI_Datatype datatype,
+                      void *outbuf,
+                      MPI_Aint outsize,
+                      MPI_Aint *position);
+
+int MPI_Pack_external_c(const char *datarep,
+                        const void *inbuf,
+                        MPI_Count incount,
+                        MPI_Datatype datatype,
+                        void *outbuf,
+                        MPI_Count outsize,
+                        MPI_Count *position);
+
+int MPI_Pack_external_size(const char *datarep, int incount, MPI_Datatype datatype, MPI_Aint *size);
+
+int MPI_Pack_external_size_c(const char *datarep,
+                             MPI_Count incount,
+                             MPI_Datatype datatype,
+                             MPI_Count *size);
+
+int MPI_Pack_size(int incount, MPI_Datatype datatype, MPI_Comm comm, int *size);
+
+int MPI_Pack_size_c(MPI_Count incount, MPI_Datatype datatype, MPI_Comm comm, MPI_Count *size);
 
 int MPI_Probe(int source, int tag, MPI_Comm comm, struct MPI_Status *status);
 
@@ -938,13 +833,208 @@ int MPI_Type_commit(MPI_Datatype *datatype);
 
 int MPI_Type_contiguous(int count, MPI_Datatype oldtype, MPI_Datatype *newtype);
 
+int MPI_Type_contiguous_c(MPI_Count count, MPI_Datatype oldtype, MPI_Datatype *newtype);
+
+int MPI_Type_create_hindexed(int count,
+                             const int *array_of_blocklengths,
+                             const MPI_Aint *array_of_displacements,
+                             MPI_Datatype oldtype,
+                             MPI_Datatype *newtype);
+
+int MPI_Type_create_hindexed_block(int count,
+                                   int blocklength,
+                                   const MPI_Aint *array_of_displacements,
+                                   MPI_Datatype oldtype,
+                                   MPI_Datatype *newtype);
+
+int MPI_Type_create_hindexed_block_c(MPI_Count count,
+                                     MPI_Count blocklength,
+                                     const MPI_Count *array_of_displacements,
+                                     MPI_Datatype oldtype,
+                                     MPI_Datatype *newtype);
+
+int MPI_Type_create_hindexed_c(MPI_Count count,
+                               const MPI_Count *array_of_blocklengths,
+                               const MPI_Count *array_of_displacements,
+                               MPI_Datatype oldtype,
+                               MPI_Datatype *newtype);
+
+int MPI_Type_create_hvector(int count,
+                            int blocklength,
+                            MPI_Aint stride,
+                            MPI_Datatype oldtype,
+                            MPI_Datatype *newtype);
+
+int MPI_Type_create_hvector_c(MPI_Count count,
+                              MPI_Count blocklength,
+                              MPI_Count stride,
+                              MPI_Datatype oldtype,
+                              MPI_Datatype *newtype);
+
+int MPI_Type_create_indexed_block(int count,
+                                  int blocklength,
+                                  const int *array_of_displacements,
+                                  MPI_Datatype oldtype,
+                                  MPI_Datatype *newtype);
+
+int MPI_Type_create_indexed_block_c(MPI_Count count,
+                                    MPI_Count blocklength,
+                                    const MPI_Count *array_of_displacements,
+                                    MPI_Datatype oldtype,
+                                    MPI_Datatype *newtype);
+
+int MPI_Type_create_resized(MPI_Datatype oldtype,
+                            MPI_Aint lb,
+                            MPI_Aint extent,
+                            MPI_Datatype *newtype);
+
+int MPI_Type_create_resized_c(MPI_Datatype oldtype,
+                              MPI_Count lb,
+                              MPI_Count extent,
+                              MPI_Datatype *newtype);
+
+int MPI_Type_create_struct(int count,
+                           const int *array_of_blocklengths,
+                           const MPI_Aint *array_of_displacements,
+                           const MPI_Datatype *array_of_types,
+                           MPI_Datatype *newtype);
+
+int MPI_Type_create_struct_c(MPI_Count count,
+                             const MPI_Count *array_of_blocklengths,
+                             const MPI_Count *array_of_displacements,
+                             const MPI_Datatype *array_of_types,
+                             MPI_Datatype *newtype);
+
+int MPI_Type_create_subarray(int ndims,
+                             const int *array_of_sizes,
+                             const int *array_of_subsizes,
+                             const int *array_of_starts,
+                             int order,
+                             MPI_Datatype oldtype,
+                             MPI_Datatype *newtype);
+
+int MPI_Type_create_subarray_c(int ndims,
+                               const MPI_Count *array_of_sizes,
+                               const MPI_Count *array_of_subsizes,
+                               const MPI_Count *array_of_starts,
+                               int order,
+                               MPI_Datatype oldtype,
+                               MPI_Datatype *newtype);
+
+int MPI_Type_dup(MPI_Datatype oldtype, MPI_Datatype *newtype);
+
 int MPI_Type_free(MPI_Datatype *datatype);
+
+int MPI_Type_get_contents(MPI_Datatype datatype,
+                          int max_integers,
+                          int max_addresses,
+                          int max_datatypes,
+                          int *array_of_integers,
+                          MPI_Aint *array_of_addresses,
+                          MPI_Datatype *array_of_datatypes);
+
+int MPI_Type_get_contents_c(MPI_Datatype datatype,
+                            MPI_Count max_integers,
+                            MPI_Count max_addresses,
+                            MPI_Count max_large_counts,
+                            MPI_Count max_datatypes,
+                            int *array_of_integers,
+                            MPI_Aint *array_of_addresses,
+                            MPI_Count *array_of_large_counts,
+                            MPI_Datatype *array_of_datatypes);
+
+int MPI_Type_get_envelope(MPI_Datatype datatype,
+                          int *num_integers,
+                          int *num_addresses,
+                          int *num_datatypes,
+                          int *combiner);
+
+int MPI_Type_get_envelope_c(MPI_Datatype datatype,
+                            MPI_Count *num_integers,
+                            MPI_Count *num_addresses,
+                            MPI_Count *num_large_counts,
+                            MPI_Count *num_datatypes,
+                            int *combiner);
 
 int MPI_Type_get_extent(MPI_Datatype datatype, MPI_Aint *lb, MPI_Aint *extent);
 
+int MPI_Type_get_extent_c(MPI_Datatype datatype, MPI_Count *lb, MPI_Count *extent);
+
+int MPI_Type_get_extent_x(MPI_Datatype datatype, MPI_Count *lb, MPI_Count *extent);
+
+int MPI_Type_get_name(MPI_Datatype datatype, char *type_name, int *resultlen);
+
+int MPI_Type_get_true_extent(MPI_Datatype datatype, MPI_Aint *true_lb, MPI_Aint *true_extent);
+
+int MPI_Type_get_true_extent_c(MPI_Datatype datatype, MPI_Count *true_lb, MPI_Count *true_extent);
+
+int MPI_Type_get_true_extent_x(MPI_Datatype datatype, MPI_Count *true_lb, MPI_Count *true_extent);
+
+int MPI_Type_indexed(int count,
+                     const int *array_of_blocklengths,
+                     const int *array_of_displacements,
+                     MPI_Datatype oldtype,
+                     MPI_Datatype *newtype);
+
+int MPI_Type_indexed_c(MPI_Count count,
+                       const MPI_Count *array_of_blocklengths,
+                       const MPI_Count *array_of_displacements,
+                       MPI_Datatype oldtype,
+                       MPI_Datatype *newtype);
+
+int MPI_Type_match_size(int typeclass, int size, MPI_Datatype *datatype);
+
+int MPI_Type_set_name(MPI_Datatype datatype, const char *type_name);
+
 int MPI_Type_size(MPI_Datatype datatype, int *size);
 
+int MPI_Type_size_c(MPI_Datatype datatype, MPI_Count *size);
+
 int MPI_Type_size_x(MPI_Datatype datatype, MPI_Count *size);
+
+int MPI_Type_vector(int count,
+                    int blocklength,
+                    int stride,
+                    MPI_Datatype oldtype,
+                    MPI_Datatype *newtype);
+
+int MPI_Type_vector_c(MPI_Count count,
+                      MPI_Count blocklength,
+                      MPI_Count stride,
+                      MPI_Datatype oldtype,
+                      MPI_Datatype *newtype);
+
+int MPI_Unpack(const void *inbuf,
+               int insize,
+               int *position,
+               void *outbuf,
+               int outcount,
+               MPI_Datatype datatype,
+               MPI_Comm comm);
+
+int MPI_Unpack_c(const void *inbuf,
+                 MPI_Count insize,
+                 MPI_Count *position,
+                 void *outbuf,
+                 MPI_Count outcount,
+                 MPI_Datatype datatype,
+                 MPI_Comm comm);
+
+int MPI_Unpack_external(const char *datarep,
+                        const void *inbuf,
+                        MPI_Aint insize,
+                        MPI_Aint *position,
+                        void *outbuf,
+                        int outcount,
+                        MPI_Datatype datatype);
+
+int MPI_Unpack_external_c(const char *datarep,
+                          const void *inbuf,
+                          MPI_Count insize,
+                          MPI_Count *position,
+                          void *outbuf,
+                          MPI_Count outcount,
+                          MPI_Datatype datatype);
 
 int MPI_Wait(MPI_Request *request, struct MPI_Status *status);
 
@@ -963,6 +1053,10 @@ double MPI_Wtick(void);
 double MPI_Wtime(void);
 
 int PMPI_Abort(MPI_Comm comm, int errorcode);
+
+MPI_Aint PMPI_Aint_add(MPI_Aint base, MPI_Aint disp);
+
+MPI_Aint PMPI_Aint_diff(MPI_Aint addr1, MPI_Aint addr2);
 
 int PMPI_Allgather(const void *sendbuf,
                    int sendcount,
@@ -1006,16 +1100,6 @@ int PMPI_Alltoallv(const void *sendbuf,
                    const int *recvcounts,
                    const int *rdispls,
                    MPI_Datatype recvtype,
-                   MPI_Comm comm);
-
-int PMPI_Alltoallw(const void *sendbuf,
-                   const int *sendcounts,
-                   const int *sdispls,
-                   const MPI_Datatype *sendtypes,
-                   void *recvbuf,
-                   const int *recvcounts,
-                   const int *rdispls,
-                   const MPI_Datatype *recvtypes,
                    MPI_Comm comm);
 
 int PMPI_Barrier(MPI_Comm comm);
@@ -1094,82 +1178,23 @@ int PMPI_Gatherv(const void *sendbuf,
                  int root,
                  MPI_Comm comm);
 
+int PMPI_Get_address(const void *location, MPI_Aint *address);
+
 int PMPI_Get_count(const struct MPI_Status *status, MPI_Datatype datatype, int *count);
 
+int PMPI_Get_count_c(const struct MPI_Status *status, MPI_Datatype datatype, MPI_Count *count);
+
 int PMPI_Get_elements(const struct MPI_Status *status, MPI_Datatype datatype, int *count);
+
+int PMPI_Get_elements_c(const struct MPI_Status *status, MPI_Datatype datatype, MPI_Count *count);
+
+int PMPI_Get_elements_x(const struct MPI_Status *status, MPI_Datatype datatype, MPI_Count *count);
 
 int PMPI_Get_library_version(char *version, int *resultlen);
 
 int PMPI_Get_processor_name(char *name, int *resultlen);
 
 int PMPI_Get_version(int *version, int *subversion);
-
-int PMPI_Iallgather(const void *sendbuf,
-                    int sendcount,
-                    MPI_Datatype sendtype,
-                    void *recvbuf,
-                    int recvcount,
-                    MPI_Datatype recvtype,
-                    MPI_Comm comm,
-                    MPI_Request *request);
-
-int PMPI_Iallgatherv(const void *sendbuf,
-                     int sendcount,
-                     MPI_Datatype sendtype,
-                     void *recvbuf,
-                     const int *recvcounts,
-                     const int *displs,
-                     MPI_Datatype recvtype,
-                     MPI_Comm comm,
-                     MPI_Request *request);
-
-int PMPI_Iallreduce(const void *sendbuf,
-                    void *recvbuf,
-                    int count,
-                    MPI_Datatype datatype,
-                    MPI_Op op,
-                    MPI_Comm comm,
-                    MPI_Request *request);
-
-int PMPI_Ialltoall(const void *sendbuf,
-                   int sendcount,
-                   MPI_Datatype sendtype,
-                   void *recvbuf,
-                   int recvcount,
-                   MPI_Datatype recvtype,
-                   MPI_Comm comm,
-                   MPI_Request *request);
-
-int PMPI_Ialltoallv(const void *sendbuf,
-                    const int *sendcounts,
-                    const int *sdispls,
-                    MPI_Datatype sendtype,
-                    void *recvbuf,
-                    const int *recvcounts,
-                    const int *rdispls,
-                    MPI_Datatype recvtype,
-                    MPI_Comm comm,
-                    MPI_Request *request);
-
-int PMPI_Ialltoallw(const void *sendbuf,
-                    const int *sendcounts,
-                    const int *sdispls,
-                    const MPI_Datatype *sendtypes,
-                    void *recvbuf,
-                    const int *recvcounts,
-                    const int *rdispls,
-                    const MPI_Datatype *recvtypes,
-                    MPI_Comm comm,
-                    MPI_Request *request);
-
-int PMPI_Ibarrier(MPI_Comm comm, MPI_Request *request);
-
-int PMPI_Ibcast(void *buffer,
-                int count,
-                MPI_Datatype datatype,
-                int root,
-                MPI_Comm comm,
-                MPI_Request *request);
 
 int PMPI_Ibsend(const void *buf,
                 int count,
@@ -1178,35 +1203,6 @@ int PMPI_Ibsend(const void *buf,
                 int tag,
                 MPI_Comm comm,
                 MPI_Request *request);
-
-int PMPI_Iexscan(const void *sendbuf,
-                 void *recvbuf,
-                 int count,
-                 MPI_Datatype datatype,
-                 MPI_Op op,
-                 MPI_Comm comm,
-                 MPI_Request *request);
-
-int PMPI_Igather(const void *sendbuf,
-                 int sendcount,
-                 MPI_Datatype sendtype,
-                 void *recvbuf,
-                 int recvcount,
-                 MPI_Datatype recvtype,
-                 int root,
-                 MPI_Comm comm,
-                 MPI_Request *request);
-
-int PMPI_Igatherv(const void *sendbuf,
-                  int sendcount,
-                  MPI_Datatype sendtype,
-                  void *recvbuf,
-                  const int *recvcounts,
-                  const int *displs,
-                  MPI_Datatype recvtype,
-                  int root,
-                  MPI_Comm comm,
-                  MPI_Request *request);
 
 int PMPI_Init(int *argc, char ***argv);
 
@@ -1224,31 +1220,6 @@ int PMPI_Irecv(void *buf,
                MPI_Comm comm,
                MPI_Request *request);
 
-int PMPI_Ireduce(const void *sendbuf,
-                 void *recvbuf,
-                 int count,
-                 MPI_Datatype datatype,
-                 MPI_Op op,
-                 int root,
-                 MPI_Comm comm,
-                 MPI_Request *request);
-
-int PMPI_Ireduce_scatter(const void *sendbuf,
-                         void *recvbuf,
-                         const int *recvcounts,
-                         MPI_Datatype datatype,
-                         MPI_Op op,
-                         MPI_Comm comm,
-                         MPI_Request *request);
-
-int PMPI_Ireduce_scatter_block(const void *sendbuf,
-                               void *recvbuf,
-                               int recvcount,
-                               MPI_Datatype datatype,
-                               MPI_Op op,
-                               MPI_Comm comm,
-                               MPI_Request *request);
-
 int PMPI_Irsend(const void *buf,
                 int count,
                 MPI_Datatype datatype,
@@ -1256,35 +1227,6 @@ int PMPI_Irsend(const void *buf,
                 int tag,
                 MPI_Comm comm,
                 MPI_Request *request);
-
-int PMPI_Iscan(const void *sendbuf,
-               void *recvbuf,
-               int count,
-               MPI_Datatype datatype,
-               MPI_Op op,
-               MPI_Comm comm,
-               MPI_Request *request);
-
-int PMPI_Iscatter(const void *sendbuf,
-                  int sendcount,
-                  MPI_Datatype sendtype,
-                  void *recvbuf,
-                  int recvcount,
-                  MPI_Datatype recvtype,
-                  int root,
-                  MPI_Comm comm,
-                  MPI_Request *request);
-
-int PMPI_Iscatterv(const void *sendbuf,
-                   const int *sendcounts,
-                   const int *displs,
-                   MPI_Datatype sendtype,
-                   void *recvbuf,
-                   int recvcount,
-                   MPI_Datatype recvtype,
-                   int root,
-                   MPI_Comm comm,
-                   MPI_Request *request);
 
 int PMPI_Isend(const void *buf,
                int count,
@@ -1307,6 +1249,52 @@ int PMPI_Op_commutative(MPI_Op op, int *commute);
 int PMPI_Op_create(MPI_User_function user_fn, int commute, MPI_Op *op);
 
 int PMPI_Op_free(MPI_Op *op);
+
+int PMPI_Pack(const void *inbuf,
+              int incount,
+              MPI_Datatype datatype,
+              void *outbuf,
+              int outsize,
+              int *position,
+              MPI_Comm comm);
+
+int PMPI_Pack_c(const void *inbuf,
+                MPI_Count incount,
+                MPI_Datatype datatype,
+                void *outbuf,
+                MPI_Count outsize,
+                MPI_Count *position,
+                MPI_Comm comm);
+
+int PMPI_Pack_external(const char *datarep,
+                       const void *inbuf,
+                       int incount,
+                       MPI_Datatype datatype,
+                       void *outbuf,
+                       MPI_Aint outsize,
+                       MPI_Aint *position);
+
+int PMPI_Pack_external_c(const char *datarep,
+                         const void *inbuf,
+                         MPI_Count incount,
+                         MPI_Datatype datatype,
+                         void *outbuf,
+                         MPI_Count outsize,
+                         MPI_Count *position);
+
+int PMPI_Pack_external_size(const char *datarep,
+                            int incount,
+                            MPI_Datatype datatype,
+                            MPI_Aint *size);
+
+int PMPI_Pack_external_size_c(const char *datarep,
+                              MPI_Count incount,
+                              MPI_Datatype datatype,
+                              MPI_Count *size);
+
+int PMPI_Pack_size(int incount, MPI_Datatype datatype, MPI_Comm comm, int *size);
+
+int PMPI_Pack_size_c(MPI_Count incount, MPI_Datatype datatype, MPI_Comm comm, MPI_Count *size);
 
 int PMPI_Probe(int source, int tag, MPI_Comm comm, struct MPI_Status *status);
 
@@ -1459,13 +1447,208 @@ int PMPI_Type_commit(MPI_Datatype *datatype);
 
 int PMPI_Type_contiguous(int count, MPI_Datatype oldtype, MPI_Datatype *newtype);
 
+int PMPI_Type_contiguous_c(MPI_Count count, MPI_Datatype oldtype, MPI_Datatype *newtype);
+
+int PMPI_Type_create_hindexed(int count,
+                              const int *array_of_blocklengths,
+                              const MPI_Aint *array_of_displacements,
+                              MPI_Datatype oldtype,
+                              MPI_Datatype *newtype);
+
+int PMPI_Type_create_hindexed_block(int count,
+                                    int blocklength,
+                                    const MPI_Aint *array_of_displacements,
+                                    MPI_Datatype oldtype,
+                                    MPI_Datatype *newtype);
+
+int PMPI_Type_create_hindexed_block_c(MPI_Count count,
+                                      MPI_Count blocklength,
+                                      const MPI_Count *array_of_displacements,
+                                      MPI_Datatype oldtype,
+                                      MPI_Datatype *newtype);
+
+int PMPI_Type_create_hindexed_c(MPI_Count count,
+                                const MPI_Count *array_of_blocklengths,
+                                const MPI_Count *array_of_displacements,
+                                MPI_Datatype oldtype,
+                                MPI_Datatype *newtype);
+
+int PMPI_Type_create_hvector(int count,
+                             int blocklength,
+                             MPI_Aint stride,
+                             MPI_Datatype oldtype,
+                             MPI_Datatype *newtype);
+
+int PMPI_Type_create_hvector_c(MPI_Count count,
+                               MPI_Count blocklength,
+                               MPI_Count stride,
+                               MPI_Datatype oldtype,
+                               MPI_Datatype *newtype);
+
+int PMPI_Type_create_indexed_block(int count,
+                                   int blocklength,
+                                   const int *array_of_displacements,
+                                   MPI_Datatype oldtype,
+                                   MPI_Datatype *newtype);
+
+int PMPI_Type_create_indexed_block_c(MPI_Count count,
+                                     MPI_Count blocklength,
+                                     const MPI_Count *array_of_displacements,
+                                     MPI_Datatype oldtype,
+                                     MPI_Datatype *newtype);
+
+int PMPI_Type_create_resized(MPI_Datatype oldtype,
+                             MPI_Aint lb,
+                             MPI_Aint extent,
+                             MPI_Datatype *newtype);
+
+int PMPI_Type_create_resized_c(MPI_Datatype oldtype,
+                               MPI_Count lb,
+                               MPI_Count extent,
+                               MPI_Datatype *newtype);
+
+int PMPI_Type_create_struct(int count,
+                            const int *array_of_blocklengths,
+                            const MPI_Aint *array_of_displacements,
+                            const MPI_Datatype *array_of_types,
+                            MPI_Datatype *newtype);
+
+int PMPI_Type_create_struct_c(MPI_Count count,
+                              const MPI_Count *array_of_blocklengths,
+                              const MPI_Count *array_of_displacements,
+                              const MPI_Datatype *array_of_types,
+                              MPI_Datatype *newtype);
+
+int PMPI_Type_create_subarray(int ndims,
+                              const int *array_of_sizes,
+                              const int *array_of_subsizes,
+                              const int *array_of_starts,
+                              int order,
+                              MPI_Datatype oldtype,
+                              MPI_Datatype *newtype);
+
+int PMPI_Type_create_subarray_c(int ndims,
+                                const MPI_Count *array_of_sizes,
+                                const MPI_Count *array_of_subsizes,
+                                const MPI_Count *array_of_starts,
+                                int order,
+                                MPI_Datatype oldtype,
+                                MPI_Datatype *newtype);
+
+int PMPI_Type_dup(MPI_Datatype oldtype, MPI_Datatype *newtype);
+
 int PMPI_Type_free(MPI_Datatype *datatype);
+
+int PMPI_Type_get_contents(MPI_Datatype datatype,
+                           int max_integers,
+                           int max_addresses,
+                           int max_datatypes,
+                           int *array_of_integers,
+                           MPI_Aint *array_of_addresses,
+                           MPI_Datatype *array_of_datatypes);
+
+int PMPI_Type_get_contents_c(MPI_Datatype datatype,
+                             MPI_Count max_integers,
+                             MPI_Count max_addresses,
+                             MPI_Count max_large_counts,
+                             MPI_Count max_datatypes,
+                             int *array_of_integers,
+                             MPI_Aint *array_of_addresses,
+                             MPI_Count *array_of_large_counts,
+                             MPI_Datatype *array_of_datatypes);
+
+int PMPI_Type_get_envelope(MPI_Datatype datatype,
+                           int *num_integers,
+                           int *num_addresses,
+                           int *num_datatypes,
+                           int *combiner);
+
+int PMPI_Type_get_envelope_c(MPI_Datatype datatype,
+                             MPI_Count *num_integers,
+                             MPI_Count *num_addresses,
+                             MPI_Count *num_large_counts,
+                             MPI_Count *num_datatypes,
+                             int *combiner);
 
 int PMPI_Type_get_extent(MPI_Datatype datatype, MPI_Aint *lb, MPI_Aint *extent);
 
+int PMPI_Type_get_extent_c(MPI_Datatype datatype, MPI_Count *lb, MPI_Count *extent);
+
+int PMPI_Type_get_extent_x(MPI_Datatype datatype, MPI_Count *lb, MPI_Count *extent);
+
+int PMPI_Type_get_name(MPI_Datatype datatype, char *type_name, int *resultlen);
+
+int PMPI_Type_get_true_extent(MPI_Datatype datatype, MPI_Aint *true_lb, MPI_Aint *true_extent);
+
+int PMPI_Type_get_true_extent_c(MPI_Datatype datatype, MPI_Count *true_lb, MPI_Count *true_extent);
+
+int PMPI_Type_get_true_extent_x(MPI_Datatype datatype, MPI_Count *true_lb, MPI_Count *true_extent);
+
+int PMPI_Type_indexed(int count,
+                      const int *array_of_blocklengths,
+                      const int *array_of_displacements,
+                      MPI_Datatype oldtype,
+                      MPI_Datatype *newtype);
+
+int PMPI_Type_indexed_c(MPI_Count count,
+                        const MPI_Count *array_of_blocklengths,
+                        const MPI_Count *array_of_displacements,
+                        MPI_Datatype oldtype,
+                        MPI_Datatype *newtype);
+
+int PMPI_Type_match_size(int typeclass, int size, MPI_Datatype *datatype);
+
+int PMPI_Type_set_name(MPI_Datatype datatype, const char *type_name);
+
 int PMPI_Type_size(MPI_Datatype datatype, int *size);
 
+int PMPI_Type_size_c(MPI_Datatype datatype, MPI_Count *size);
+
 int PMPI_Type_size_x(MPI_Datatype datatype, MPI_Count *size);
+
+int PMPI_Type_vector(int count,
+                     int blocklength,
+                     int stride,
+                     MPI_Datatype oldtype,
+                     MPI_Datatype *newtype);
+
+int PMPI_Type_vector_c(MPI_Count count,
+                       MPI_Count blocklength,
+                       MPI_Count stride,
+                       MPI_Datatype oldtype,
+                       MPI_Datatype *newtype);
+
+int PMPI_Unpack(const void *inbuf,
+                int insize,
+                int *position,
+                void *outbuf,
+                int outcount,
+                MPI_Datatype datatype,
+                MPI_Comm comm);
+
+int PMPI_Unpack_c(const void *inbuf,
+                  MPI_Count insize,
+                  MPI_Count *position,
+                  void *outbuf,
+                  MPI_Count outcount,
+                  MPI_Datatype datatype,
+                  MPI_Comm comm);
+
+int PMPI_Unpack_external(const char *datarep,
+                         const void *inbuf,
+                         MPI_Aint insize,
+                         MPI_Aint *position,
+                         void *outbuf,
+                         int outcount,
+                         MPI_Datatype datatype);
+
+int PMPI_Unpack_external_c(const char *datarep,
+                           const void *inbuf,
+                           MPI_Count insize,
+                           MPI_Count *position,
+                           void *outbuf,
+                           MPI_Count outcount,
+                           MPI_Datatype datatype);
 
 int PMPI_Wait(MPI_Request *request, struct MPI_Status *status);
 

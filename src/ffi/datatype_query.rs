@@ -45,6 +45,25 @@ ffi_fn! {
     }
 }
 
+ffi_fn! {
+    fn MPI_Type_get_envelope_c(
+        datatype: MPI_Datatype,
+        num_integers: *mut MPI_Count,
+        num_addresses: *mut MPI_Count,
+        num_large_counts: *mut MPI_Count,
+        num_datatypes: *mut MPI_Count,
+        combiner: *mut c_int,
+    ) -> c_int {
+        // Counts are reported as integers (as the int constructors record them), so no large counts.
+        let e = handles::datatype(state()?, datatype)?.map.envelope.clone();
+        out(num_integers, e.ints.len() as MPI_Count, "num_integers")?;
+        out(num_addresses, e.addrs.len() as MPI_Count, "num_addresses")?;
+        out(num_large_counts, 0, "num_large_counts")?;
+        out(num_datatypes, e.types.len() as MPI_Count, "num_datatypes")?;
+        out(combiner, combiner_value(e.combiner), "combiner")
+    }
+}
+
 /// A handle for a constructor's argument type: the predefined handle, or a new handle to an
 /// equivalent committed type, which the caller frees (as MPI says).
 fn handle_of(st: &State, c: &Child) -> Result<MPI_Datatype> {
@@ -56,9 +75,9 @@ fn handle_of(st: &State, c: &Child) -> Result<MPI_Datatype> {
 }
 
 /// Copies `values` into a caller's array of room `max`.
-fn fill<T>(ptr: *mut T, max: c_int, values: impl ExactSizeIterator<Item = Result<T>>, what: &str) -> Result<()> {
+fn fill<T>(ptr: *mut T, max: i64, values: impl ExactSizeIterator<Item = Result<T>>, what: &str) -> Result<()> {
     let n = values.len();
-    if (max as i64) < n as i64 {
+    if max < n as i64 {
         return Err(err!(
             Arg,
             "MPI_Type_get_contents: max_{what} is {max} but the type has {n}; use MPI_Type_get_envelope's counts"
@@ -74,6 +93,34 @@ fn fill<T>(ptr: *mut T, max: c_int, values: impl ExactSizeIterator<Item = Result
     Ok(())
 }
 
+/// `MPI_Type_get_contents` with room `max` for (integers, addresses, datatypes).
+fn contents(
+    datatype: MPI_Datatype,
+    max: [i64; 3],
+    array_of_integers: *mut c_int,
+    array_of_addresses: *mut MPI_Aint,
+    array_of_datatypes: *mut MPI_Datatype,
+) -> Result<()> {
+    let st = state()?;
+    let e = handles::datatype(st, datatype)?.map.envelope.clone();
+    if e.combiner == Combiner::Named {
+        return Err(err!(
+            Type,
+            "MPI_Type_get_contents: a predefined datatype has no contents (its combiner is MPI_COMBINER_NAMED)"
+        ));
+    }
+    let mut ints = e.ints.clone();
+    if e.combiner == Combiner::Subarray {
+        // The order is stored as 0 (C) or 1 (Fortran).
+        let last = ints.len() - 1;
+        ints[last] = if ints[last] == 0 { abi::MPI_ORDER_C } else { abi::MPI_ORDER_FORTRAN } as i64;
+    }
+    let narrow = |v: i64| c_int::try_from(v).map_err(|_| err!(Count, "MPI_Type_get_contents: {v} does not fit an int"));
+    fill(array_of_integers, max[0], ints.into_iter().map(narrow), "integers")?;
+    fill(array_of_addresses, max[1], e.addrs.iter().map(|&a| Ok(a as MPI_Aint)), "addresses")?;
+    fill(array_of_datatypes, max[2], e.types.iter().map(|c| handle_of(st, c)), "datatypes")
+}
+
 ffi_fn! {
     fn MPI_Type_get_contents(
         datatype: MPI_Datatype,
@@ -84,23 +131,26 @@ ffi_fn! {
         array_of_addresses: *mut MPI_Aint,
         array_of_datatypes: *mut MPI_Datatype,
     ) -> c_int {
-        let st = state()?;
-        let e = handles::datatype(st, datatype)?.map.envelope.clone();
-        if e.combiner == Combiner::Named {
-            return Err(err!(Type, "MPI_Type_get_contents: a predefined datatype has no contents (its combiner is MPI_COMBINER_NAMED)"));
-        }
-        let mut ints = e.ints.clone();
-        if e.combiner == Combiner::Subarray {
-            // The order is stored as 0 (C) or 1 (Fortran).
-            let last = ints.len() - 1;
-            ints[last] = if ints[last] == 0 { abi::MPI_ORDER_C } else { abi::MPI_ORDER_FORTRAN } as i64;
-        }
-        let narrow = |v: i64| {
-            c_int::try_from(v).map_err(|_| err!(Count, "MPI_Type_get_contents: {v} does not fit an int; use MPI_Type_get_contents_c"))
-        };
-        fill(array_of_integers, max_integers, ints.into_iter().map(narrow), "integers")?;
-        fill(array_of_addresses, max_addresses, e.addrs.iter().map(|&a| Ok(a as MPI_Aint)), "addresses")?;
-        fill(array_of_datatypes, max_datatypes, e.types.iter().map(|c| handle_of(st, c)), "datatypes")
+        let max = [max_integers.into(), max_addresses.into(), max_datatypes.into()];
+        contents(datatype, max, array_of_integers, array_of_addresses, array_of_datatypes)
+    }
+}
+
+ffi_fn! {
+    fn MPI_Type_get_contents_c(
+        datatype: MPI_Datatype,
+        max_integers: MPI_Count,
+        max_addresses: MPI_Count,
+        max_large_counts: MPI_Count,
+        max_datatypes: MPI_Count,
+        array_of_integers: *mut c_int,
+        array_of_addresses: *mut MPI_Aint,
+        array_of_large_counts: *mut MPI_Count,
+        array_of_datatypes: *mut MPI_Datatype,
+    ) -> c_int {
+        // No large counts are ever reported (see MPI_Type_get_envelope_c).
+        let _ = (max_large_counts, array_of_large_counts);
+        contents(datatype, [max_integers, max_addresses, max_datatypes], array_of_integers, array_of_addresses, array_of_datatypes)
     }
 }
 

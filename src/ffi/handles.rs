@@ -63,9 +63,10 @@ pub fn buffer(st: &State, buf: *const c_void, count: i32, dtype: abi::MPI_Dataty
     region_of(&t, buf, t.bytes(count as i64)?)
 }
 
-/// Whether items of `t` lie back to back in memory, data or padding, with nothing between.
+/// Whether items of `t` lie back to back in memory from `buf` itself, data or padding, with
+/// nothing between (collectives then cut the buffer at multiples of the extent).
 pub fn tiles(dtype: abi::MPI_Datatype, t: &Datatype) -> bool {
-    t.dense || super::datatype_maps::predefined_map(dtype as usize).is_some()
+    (t.dense && t.lb() == 0) || super::datatype_maps::predefined_map(dtype as usize).is_some()
 }
 
 /// A destination rank in `comm`: its world rank, or `None` for MPI_PROC_NULL.
