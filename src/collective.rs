@@ -3,6 +3,7 @@
 pub mod blocks;
 pub mod construct;
 pub mod data;
+pub mod neighbor;
 pub mod op;
 pub mod reduce;
 mod round;

@@ -20,6 +20,7 @@ mod env;
 mod graph;
 mod group;
 mod handles;
+mod neighbor;
 mod op;
 mod p2p;
 mod persistent;
