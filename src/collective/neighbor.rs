@@ -45,7 +45,12 @@ impl Neighbors {
 /// between the same two ranks pair up in order (messages between two ranks do not overtake).
 pub fn exchange(rt: &Runtime, comm: &Comm, n: &Neighbors, blocks: &[&[u8]], into: &mut [&mut [u8]]) -> Result<()> {
     if blocks.len() != n.destinations.len() || into.len() != n.sources.len() {
-        return Err(err!(Intern, "neighbour exchange: {} blocks for {} destinations", blocks.len(), n.destinations.len()));
+        return Err(err!(
+            Intern,
+            "neighbour exchange: {} blocks for {} destinations",
+            blocks.len(),
+            n.destinations.len()
+        ));
     }
     let tag = |slot: Option<usize>| Tag::Neighbor.id() + slot.map_or(0, |s| s as i32 + 1);
     for ((dest, block), slot) in n.destinations.iter().zip(blocks).zip(&n.send_slot) {

@@ -42,7 +42,8 @@ fn run(
     } else {
         blocks::split(out, &blocks::uniform(out.len() / n.destinations.len().max(1), n.destinations.len()))?
     };
-    let mut in_blocks = blocks::split_mut(into, &blocks::uniform(into.len() / n.sources.len().max(1), n.sources.len()))?;
+    let mut in_blocks =
+        blocks::split_mut(into, &blocks::uniform(into.len() / n.sources.len().max(1), n.sources.len()))?;
     neighbor::exchange(&st.rt, &c, &n, &out_blocks, &mut in_blocks)
 }
 

@@ -24,9 +24,16 @@ impl Graph {
         }
         let n = index.len();
         if let Some((i, e)) = edges.iter().enumerate().find(|(_, e)| !(0..n as i32).contains(*e)) {
-            return Err(err!(Rank, "MPI_Graph_create: edges[{i}] = {e} is not a node of the graph (0 to {})", n as i64 - 1));
+            return Err(err!(
+                Rank,
+                "MPI_Graph_create: edges[{i}] = {e} is not a node of the graph (0 to {})",
+                n as i64 - 1
+            ));
         }
-        Ok(Graph { index: index.iter().map(|x| *x as usize).collect(), edges: edges.iter().map(|e| *e as usize).collect() })
+        Ok(Graph {
+            index: index.iter().map(|x| *x as usize).collect(),
+            edges: edges.iter().map(|e| *e as usize).collect(),
+        })
     }
 
     pub fn nnodes(&self) -> usize {
