@@ -633,6 +633,22 @@ int MPI_Issend(const void *buf,
                MPI_Comm comm,
                MPI_Request *request);
 
+int MPI_Neighbor_allgather(const void *sendbuf,
+                           int sendcount,
+                           MPI_Datatype sendtype,
+                           void *recvbuf,
+                           int recvcount,
+                           MPI_Datatype recvtype,
+                           MPI_Comm comm);
+
+int MPI_Neighbor_alltoall(const void *sendbuf,
+                          int sendcount,
+                          MPI_Datatype sendtype,
+                          void *recvbuf,
+                          int recvcount,
+                          MPI_Datatype recvtype,
+                          MPI_Comm comm);
+
 int MPI_Op_commutative(MPI_Op op, int *commute);
 
 int MPI_Op_create(MPI_User_function user_fn, int commute, MPI_Op *op);
@@ -1243,6 +1259,22 @@ int PMPI_Issend(const void *buf,
                 int tag,
                 MPI_Comm comm,
                 MPI_Request *request);
+
+int PMPI_Neighbor_allgather(const void *sendbuf,
+                            int sendcount,
+                            MPI_Datatype sendtype,
+                            void *recvbuf,
+                            int recvcount,
+                            MPI_Datatype recvtype,
+                            MPI_Comm comm);
+
+int PMPI_Neighbor_alltoall(const void *sendbuf,
+                           int sendcount,
+                           MPI_Datatype sendtype,
+                           void *recvbuf,
+                           int recvcount,
+                           MPI_Datatype recvtype,
+                           MPI_Comm comm);
 
 int PMPI_Op_commutative(MPI_Op op, int *commute);
 

@@ -4,6 +4,7 @@ pub mod blocks;
 pub mod construct;
 pub mod data;
 pub mod executor;
+pub mod neighbor;
 pub mod op;
 pub mod reduce;
 mod round;

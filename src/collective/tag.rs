@@ -26,6 +26,9 @@ pub enum Tag {
     ReduceShare,
     ReduceCollect,
     Scan,
+    /// Neighbour collectives: `Neighbor + slot`, the receiver's slot, so that a Cartesian
+    /// neighbour on both sides of a dimension gets each block in the right place.
+    Neighbor = 1000,
 }
 
 /// Barrier rounds: ceil(log2 n) for n ranks, so this covers every communicator there can be.

@@ -118,10 +118,10 @@ ffi_fn! {
 
 /// Weights at `ptr` for `n` edges: `None` for MPI_UNWEIGHTED.
 fn weights(ptr: *const c_int, n: c_int, what: &str) -> Result<Option<Vec<c_int>>> {
-    if ptr == abi::MPI_UNWEIGHTED as *const c_int {
+    if std::ptr::eq(ptr, abi::MPI_UNWEIGHTED) {
         return Ok(None);
     }
-    if ptr == abi::MPI_WEIGHTS_EMPTY as *const c_int {
+    if std::ptr::eq(ptr, abi::MPI_WEIGHTS_EMPTY) {
         if n > 0 {
             return Err(err!(
                 Arg,

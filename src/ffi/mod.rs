@@ -33,6 +33,7 @@ mod info;
 mod introspection;
 mod ireduce;
 mod layout;
+mod neighbor;
 mod op;
 mod p2p;
 mod pack;

@@ -82,6 +82,19 @@ static void test_cart_2d(void) {
         }
     }
 
+    /* Neighbour collectives: per dimension the -1 then the +1 neighbour; what a rank sends to
+       its +1 side arrives in that rank's -1 slot (also when both sides are the same rank). */
+    int all[4] = {-1, -1, -1, -1}, blocks[4], got4[4];
+    OK(MPI_Neighbor_allgather(&rank, 1, MPI_INT, all, 1, MPI_INT, cart));
+    for (int k = 0; k < 4; k++) blocks[k] = 100 * rank + k;
+    OK(MPI_Neighbor_alltoall(blocks, 1, MPI_INT, got4, 1, MPI_INT, cart));
+    for (int dim = 0; dim < 2; dim++) {
+        int minus = dim == 0 ? at(gc[0] - 1, gc[1], dims[0], dims[1]) : at(gc[0], gc[1] - 1, dims[0], dims[1]);
+        int plus = dim == 0 ? at(gc[0] + 1, gc[1], dims[0], dims[1]) : at(gc[0], gc[1] + 1, dims[0], dims[1]);
+        CHECK(all[2 * dim] == minus && all[2 * dim + 1] == plus);
+        CHECK(got4[2 * dim] == 100 * minus + 2 * dim + 1 && got4[2 * dim + 1] == 100 * plus + 2 * dim);
+    }
+
     /* Rows: keep dimension 1. Each row holds the ranks of one grid row, in column order. */
     MPI_Comm row;
     int keep[2] = {0, 1}, rr, rn, sum = -1;
@@ -211,6 +224,11 @@ static void test_graphs(void) {
     int got = -1;
     OK(MPI_Sendrecv(&rank, 1, MPI_INT, t, 70, &got, 1, MPI_INT, s, 70, d, MPI_STATUS_IGNORE));
     CHECK(got == prev);
+    int mine = 7 * rank, from = -1;
+    OK(MPI_Neighbor_alltoall(&mine, 1, MPI_INT, &from, 1, MPI_INT, d));
+    CHECK(from == 7 * prev);
+    OK(MPI_Neighbor_allgather(&mine, 1, MPI_INT, &from, 1, MPI_INT, d));
+    CHECK(from == 7 * prev);
     OK(MPI_Comm_free(&d));
     free(index);
     free(edges);
