@@ -259,6 +259,9 @@ typedef struct MPI_ABI_Info *MPI_Info;
 
 typedef struct MPI_ABI_Op *MPI_Op;
 
+// `int64_t`: large counts.
+typedef int64_t MPI_Count;
+
 typedef struct MPI_ABI_Request *MPI_Request;
 
 typedef struct MPI_ABI_Errhandler *MPI_Errhandler;
@@ -271,11 +274,10 @@ typedef struct MPI_Status {
   int MPI_internal[5];
 } MPI_Status;
 
+typedef struct MPI_ABI_Message *MPI_Message;
+
 // `MPI_Op_create` reduction function.
 typedef void MPI_User_function(void*, void*, int*, MPI_Datatype*);
-
-// `int64_t`: large counts.
-typedef int64_t MPI_Count;
 
 typedef struct MPI_ABI_Group *MPI_Group;
 
@@ -284,8 +286,6 @@ typedef struct MPI_ABI_Win *MPI_Win;
 typedef struct MPI_ABI_File *MPI_File;
 
 typedef struct MPI_ABI_Session *MPI_Session;
-
-typedef struct MPI_ABI_Message *MPI_Message;
 
 // `int64_t`: file offsets.
 typedef int64_t MPI_Offset;
@@ -493,6 +493,13 @@ int MPI_Bcast(void *buffer, int count, MPI_Datatype datatype, int root, MPI_Comm
 
 int MPI_Bsend(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
 
+int MPI_Bsend_c(const void *buf,
+                MPI_Count count,
+                MPI_Datatype datatype,
+                int dest,
+                int tag,
+                MPI_Comm comm);
+
 int MPI_Bsend_init(const void *buf,
                    int count,
                    MPI_Datatype datatype,
@@ -500,6 +507,14 @@ int MPI_Bsend_init(const void *buf,
                    int tag,
                    MPI_Comm comm,
                    MPI_Request *request);
+
+int MPI_Bsend_init_c(const void *buf,
+                     MPI_Count count,
+                     MPI_Datatype datatype,
+                     int dest,
+                     int tag,
+                     MPI_Comm comm,
+                     MPI_Request *request);
 
 int MPI_Buffer_attach(void *buffer, int size);
 
@@ -581,6 +596,33 @@ int MPI_Ibsend(const void *buf,
                MPI_Comm comm,
                MPI_Request *request);
 
+int MPI_Ibsend_c(const void *buf,
+                 MPI_Count count,
+                 MPI_Datatype datatype,
+                 int dest,
+                 int tag,
+                 MPI_Comm comm,
+                 MPI_Request *request);
+
+int MPI_Improbe(int source,
+                int tag,
+                MPI_Comm comm,
+                int *flag,
+                MPI_Message *message,
+                struct MPI_Status *status);
+
+int MPI_Imrecv(void *buf,
+               int count,
+               MPI_Datatype datatype,
+               MPI_Message *message,
+               MPI_Request *request);
+
+int MPI_Imrecv_c(void *buf,
+                 MPI_Count count,
+                 MPI_Datatype datatype,
+                 MPI_Message *message,
+                 MPI_Request *request);
+
 int MPI_Init(int *argc, char ***argv);
 
 int MPI_Init_thread(int *argc, char ***argv, int required, int *provided);
@@ -597,6 +639,14 @@ int MPI_Irecv(void *buf,
               MPI_Comm comm,
               MPI_Request *request);
 
+int MPI_Irecv_c(void *buf,
+                MPI_Count count,
+                MPI_Datatype datatype,
+                int source,
+                int tag,
+                MPI_Comm comm,
+                MPI_Request *request);
+
 int MPI_Irsend(const void *buf,
                int count,
                MPI_Datatype datatype,
@@ -604,6 +654,14 @@ int MPI_Irsend(const void *buf,
                int tag,
                MPI_Comm comm,
                MPI_Request *request);
+
+int MPI_Irsend_c(const void *buf,
+                 MPI_Count count,
+                 MPI_Datatype datatype,
+                 int dest,
+                 int tag,
+                 MPI_Comm comm,
+                 MPI_Request *request);
 
 int MPI_Isend(const void *buf,
               int count,
@@ -613,6 +671,14 @@ int MPI_Isend(const void *buf,
               MPI_Comm comm,
               MPI_Request *request);
 
+int MPI_Isend_c(const void *buf,
+                MPI_Count count,
+                MPI_Datatype datatype,
+                int dest,
+                int tag,
+                MPI_Comm comm,
+                MPI_Request *request);
+
 int MPI_Issend(const void *buf,
                int count,
                MPI_Datatype datatype,
@@ -620,6 +686,28 @@ int MPI_Issend(const void *buf,
                int tag,
                MPI_Comm comm,
                MPI_Request *request);
+
+int MPI_Issend_c(const void *buf,
+                 MPI_Count count,
+                 MPI_Datatype datatype,
+                 int dest,
+                 int tag,
+                 MPI_Comm comm,
+                 MPI_Request *request);
+
+int MPI_Mprobe(int source, int tag, MPI_Comm comm, MPI_Message *message, struct MPI_Status *status);
+
+int MPI_Mrecv(void *buf,
+              int count,
+              MPI_Datatype datatype,
+              MPI_Message *message,
+              struct MPI_Status *status);
+
+int MPI_Mrecv_c(void *buf,
+                MPI_Count count,
+                MPI_Datatype datatype,
+                MPI_Message *message,
+                struct MPI_Status *status);
 
 int MPI_Op_commutative(MPI_Op op, int *commute);
 
@@ -639,6 +727,14 @@ int MPI_Recv(void *buf,
              MPI_Comm comm,
              struct MPI_Status *status);
 
+int MPI_Recv_c(void *buf,
+               MPI_Count count,
+               MPI_Datatype datatype,
+               int source,
+               int tag,
+               MPI_Comm comm,
+               struct MPI_Status *status);
+
 int MPI_Recv_init(void *buf,
                   int count,
                   MPI_Datatype datatype,
@@ -646,6 +742,14 @@ int MPI_Recv_init(void *buf,
                   int tag,
                   MPI_Comm comm,
                   MPI_Request *request);
+
+int MPI_Recv_init_c(void *buf,
+                    MPI_Count count,
+                    MPI_Datatype datatype,
+                    int source,
+                    int tag,
+                    MPI_Comm comm,
+                    MPI_Request *request);
 
 int MPI_Reduce(const void *sendbuf,
                void *recvbuf,
@@ -679,6 +783,13 @@ int MPI_Request_free(MPI_Request *request);
 
 int MPI_Rsend(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
 
+int MPI_Rsend_c(const void *buf,
+                MPI_Count count,
+                MPI_Datatype datatype,
+                int dest,
+                int tag,
+                MPI_Comm comm);
+
 int MPI_Rsend_init(const void *buf,
                    int count,
                    MPI_Datatype datatype,
@@ -686,6 +797,14 @@ int MPI_Rsend_init(const void *buf,
                    int tag,
                    MPI_Comm comm,
                    MPI_Request *request);
+
+int MPI_Rsend_init_c(const void *buf,
+                     MPI_Count count,
+                     MPI_Datatype datatype,
+                     int dest,
+                     int tag,
+                     MPI_Comm comm,
+                     MPI_Request *request);
 
 int MPI_Scan(const void *sendbuf,
              void *recvbuf,
@@ -715,6 +834,13 @@ int MPI_Scatterv(const void *sendbuf,
 
 int MPI_Send(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
 
+int MPI_Send_c(const void *buf,
+               MPI_Count count,
+               MPI_Datatype datatype,
+               int dest,
+               int tag,
+               MPI_Comm comm);
+
 int MPI_Send_init(const void *buf,
                   int count,
                   MPI_Datatype datatype,
@@ -722,6 +848,14 @@ int MPI_Send_init(const void *buf,
                   int tag,
                   MPI_Comm comm,
                   MPI_Request *request);
+
+int MPI_Send_init_c(const void *buf,
+                    MPI_Count count,
+                    MPI_Datatype datatype,
+                    int dest,
+                    int tag,
+                    MPI_Comm comm,
+                    MPI_Request *request);
 
 int MPI_Sendrecv(const void *sendbuf,
                  int sendcount,
@@ -736,6 +870,19 @@ int MPI_Sendrecv(const void *sendbuf,
                  MPI_Comm comm,
                  struct MPI_Status *status);
 
+int MPI_Sendrecv_c(const void *sendbuf,
+                   MPI_Count sendcount,
+                   MPI_Datatype sendtype,
+                   int dest,
+                   int sendtag,
+                   void *recvbuf,
+                   MPI_Count recvcount,
+                   MPI_Datatype recvtype,
+                   int source,
+                   int recvtag,
+                   MPI_Comm comm,
+                   struct MPI_Status *status);
+
 int MPI_Sendrecv_replace(void *buf,
                          int count,
                          MPI_Datatype datatype,
@@ -746,7 +893,24 @@ int MPI_Sendrecv_replace(void *buf,
                          MPI_Comm comm,
                          struct MPI_Status *status);
 
+int MPI_Sendrecv_replace_c(void *buf,
+                           MPI_Count count,
+                           MPI_Datatype datatype,
+                           int dest,
+                           int sendtag,
+                           int source,
+                           int recvtag,
+                           MPI_Comm comm,
+                           struct MPI_Status *status);
+
 int MPI_Ssend(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
+
+int MPI_Ssend_c(const void *buf,
+                MPI_Count count,
+                MPI_Datatype datatype,
+                int dest,
+                int tag,
+                MPI_Comm comm);
 
 int MPI_Ssend_init(const void *buf,
                    int count,
@@ -755,6 +919,14 @@ int MPI_Ssend_init(const void *buf,
                    int tag,
                    MPI_Comm comm,
                    MPI_Request *request);
+
+int MPI_Ssend_init_c(const void *buf,
+                     MPI_Count count,
+                     MPI_Datatype datatype,
+                     int dest,
+                     int tag,
+                     MPI_Comm comm,
+                     MPI_Request *request);
 
 int MPI_Start(MPI_Request *request);
 
@@ -854,6 +1026,13 @@ int PMPI_Bcast(void *buffer, int count, MPI_Datatype datatype, int root, MPI_Com
 
 int PMPI_Bsend(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
 
+int PMPI_Bsend_c(const void *buf,
+                 MPI_Count count,
+                 MPI_Datatype datatype,
+                 int dest,
+                 int tag,
+                 MPI_Comm comm);
+
 int PMPI_Bsend_init(const void *buf,
                     int count,
                     MPI_Datatype datatype,
@@ -861,6 +1040,14 @@ int PMPI_Bsend_init(const void *buf,
                     int tag,
                     MPI_Comm comm,
                     MPI_Request *request);
+
+int PMPI_Bsend_init_c(const void *buf,
+                      MPI_Count count,
+                      MPI_Datatype datatype,
+                      int dest,
+                      int tag,
+                      MPI_Comm comm,
+                      MPI_Request *request);
 
 int PMPI_Buffer_attach(void *buffer, int size);
 
@@ -942,6 +1129,33 @@ int PMPI_Ibsend(const void *buf,
                 MPI_Comm comm,
                 MPI_Request *request);
 
+int PMPI_Ibsend_c(const void *buf,
+                  MPI_Count count,
+                  MPI_Datatype datatype,
+                  int dest,
+                  int tag,
+                  MPI_Comm comm,
+                  MPI_Request *request);
+
+int PMPI_Improbe(int source,
+                 int tag,
+                 MPI_Comm comm,
+                 int *flag,
+                 MPI_Message *message,
+                 struct MPI_Status *status);
+
+int PMPI_Imrecv(void *buf,
+                int count,
+                MPI_Datatype datatype,
+                MPI_Message *message,
+                MPI_Request *request);
+
+int PMPI_Imrecv_c(void *buf,
+                  MPI_Count count,
+                  MPI_Datatype datatype,
+                  MPI_Message *message,
+                  MPI_Request *request);
+
 int PMPI_Init(int *argc, char ***argv);
 
 int PMPI_Init_thread(int *argc, char ***argv, int required, int *provided);
@@ -958,6 +1172,14 @@ int PMPI_Irecv(void *buf,
                MPI_Comm comm,
                MPI_Request *request);
 
+int PMPI_Irecv_c(void *buf,
+                 MPI_Count count,
+                 MPI_Datatype datatype,
+                 int source,
+                 int tag,
+                 MPI_Comm comm,
+                 MPI_Request *request);
+
 int PMPI_Irsend(const void *buf,
                 int count,
                 MPI_Datatype datatype,
@@ -965,6 +1187,14 @@ int PMPI_Irsend(const void *buf,
                 int tag,
                 MPI_Comm comm,
                 MPI_Request *request);
+
+int PMPI_Irsend_c(const void *buf,
+                  MPI_Count count,
+                  MPI_Datatype datatype,
+                  int dest,
+                  int tag,
+                  MPI_Comm comm,
+                  MPI_Request *request);
 
 int PMPI_Isend(const void *buf,
                int count,
@@ -974,6 +1204,14 @@ int PMPI_Isend(const void *buf,
                MPI_Comm comm,
                MPI_Request *request);
 
+int PMPI_Isend_c(const void *buf,
+                 MPI_Count count,
+                 MPI_Datatype datatype,
+                 int dest,
+                 int tag,
+                 MPI_Comm comm,
+                 MPI_Request *request);
+
 int PMPI_Issend(const void *buf,
                 int count,
                 MPI_Datatype datatype,
@@ -981,6 +1219,32 @@ int PMPI_Issend(const void *buf,
                 int tag,
                 MPI_Comm comm,
                 MPI_Request *request);
+
+int PMPI_Issend_c(const void *buf,
+                  MPI_Count count,
+                  MPI_Datatype datatype,
+                  int dest,
+                  int tag,
+                  MPI_Comm comm,
+                  MPI_Request *request);
+
+int PMPI_Mprobe(int source,
+                int tag,
+                MPI_Comm comm,
+                MPI_Message *message,
+                struct MPI_Status *status);
+
+int PMPI_Mrecv(void *buf,
+               int count,
+               MPI_Datatype datatype,
+               MPI_Message *message,
+               struct MPI_Status *status);
+
+int PMPI_Mrecv_c(void *buf,
+                 MPI_Count count,
+                 MPI_Datatype datatype,
+                 MPI_Message *message,
+                 struct MPI_Status *status);
 
 int PMPI_Op_commutative(MPI_Op op, int *commute);
 
@@ -1000,6 +1264,14 @@ int PMPI_Recv(void *buf,
               MPI_Comm comm,
               struct MPI_Status *status);
 
+int PMPI_Recv_c(void *buf,
+                MPI_Count count,
+                MPI_Datatype datatype,
+                int source,
+                int tag,
+                MPI_Comm comm,
+                struct MPI_Status *status);
+
 int PMPI_Recv_init(void *buf,
                    int count,
                    MPI_Datatype datatype,
@@ -1007,6 +1279,14 @@ int PMPI_Recv_init(void *buf,
                    int tag,
                    MPI_Comm comm,
                    MPI_Request *request);
+
+int PMPI_Recv_init_c(void *buf,
+                     MPI_Count count,
+                     MPI_Datatype datatype,
+                     int source,
+                     int tag,
+                     MPI_Comm comm,
+                     MPI_Request *request);
 
 int PMPI_Reduce(const void *sendbuf,
                 void *recvbuf,
@@ -1040,6 +1320,13 @@ int PMPI_Request_free(MPI_Request *request);
 
 int PMPI_Rsend(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
 
+int PMPI_Rsend_c(const void *buf,
+                 MPI_Count count,
+                 MPI_Datatype datatype,
+                 int dest,
+                 int tag,
+                 MPI_Comm comm);
+
 int PMPI_Rsend_init(const void *buf,
                     int count,
                     MPI_Datatype datatype,
@@ -1047,6 +1334,14 @@ int PMPI_Rsend_init(const void *buf,
                     int tag,
                     MPI_Comm comm,
                     MPI_Request *request);
+
+int PMPI_Rsend_init_c(const void *buf,
+                      MPI_Count count,
+                      MPI_Datatype datatype,
+                      int dest,
+                      int tag,
+                      MPI_Comm comm,
+                      MPI_Request *request);
 
 int PMPI_Scan(const void *sendbuf,
               void *recvbuf,
@@ -1076,6 +1371,13 @@ int PMPI_Scatterv(const void *sendbuf,
 
 int PMPI_Send(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
 
+int PMPI_Send_c(const void *buf,
+                MPI_Count count,
+                MPI_Datatype datatype,
+                int dest,
+                int tag,
+                MPI_Comm comm);
+
 int PMPI_Send_init(const void *buf,
                    int count,
                    MPI_Datatype datatype,
@@ -1083,6 +1385,14 @@ int PMPI_Send_init(const void *buf,
                    int tag,
                    MPI_Comm comm,
                    MPI_Request *request);
+
+int PMPI_Send_init_c(const void *buf,
+                     MPI_Count count,
+                     MPI_Datatype datatype,
+                     int dest,
+                     int tag,
+                     MPI_Comm comm,
+                     MPI_Request *request);
 
 int PMPI_Sendrecv(const void *sendbuf,
                   int sendcount,
@@ -1097,6 +1407,19 @@ int PMPI_Sendrecv(const void *sendbuf,
                   MPI_Comm comm,
                   struct MPI_Status *status);
 
+int PMPI_Sendrecv_c(const void *sendbuf,
+                    MPI_Count sendcount,
+                    MPI_Datatype sendtype,
+                    int dest,
+                    int sendtag,
+                    void *recvbuf,
+                    MPI_Count recvcount,
+                    MPI_Datatype recvtype,
+                    int source,
+                    int recvtag,
+                    MPI_Comm comm,
+                    struct MPI_Status *status);
+
 int PMPI_Sendrecv_replace(void *buf,
                           int count,
                           MPI_Datatype datatype,
@@ -1107,7 +1430,24 @@ int PMPI_Sendrecv_replace(void *buf,
                           MPI_Comm comm,
                           struct MPI_Status *status);
 
+int PMPI_Sendrecv_replace_c(void *buf,
+                            MPI_Count count,
+                            MPI_Datatype datatype,
+                            int dest,
+                            int sendtag,
+                            int source,
+                            int recvtag,
+                            MPI_Comm comm,
+                            struct MPI_Status *status);
+
 int PMPI_Ssend(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
+
+int PMPI_Ssend_c(const void *buf,
+                 MPI_Count count,
+                 MPI_Datatype datatype,
+                 int dest,
+                 int tag,
+                 MPI_Comm comm);
 
 int PMPI_Ssend_init(const void *buf,
                     int count,
@@ -1116,6 +1456,14 @@ int PMPI_Ssend_init(const void *buf,
                     int tag,
                     MPI_Comm comm,
                     MPI_Request *request);
+
+int PMPI_Ssend_init_c(const void *buf,
+                      MPI_Count count,
+                      MPI_Datatype datatype,
+                      int dest,
+                      int tag,
+                      MPI_Comm comm,
+                      MPI_Request *request);
 
 int PMPI_Start(MPI_Request *request);
 

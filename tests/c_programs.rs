@@ -223,3 +223,8 @@ fn loopback_links_keep_the_default_congestion_control() {
         out.assert_stdout_contains(&format!("rank {r} links: {0} {0}\n", default.trim()));
     }
 }
+
+#[test]
+fn mprobe() {
+    all_ranks("mprobe", secs(60));
+}

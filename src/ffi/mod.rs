@@ -17,6 +17,8 @@ mod datatype;
 mod datatype_table;
 mod env;
 mod handles;
+mod large_count;
+mod mprobe;
 mod op;
 mod p2p;
 mod persistent;

@@ -1,8 +1,8 @@
 //! Point-to-point: blocking and nonblocking sends and receives, probes, buffered-mode space.
 
-use super::abi::{MPI_Comm, MPI_Datatype, MPI_Request, MPI_Status};
+use super::abi::{MPI_Comm, MPI_Count, MPI_Datatype, MPI_Request, MPI_Status};
 use super::boundary::{blame, out};
-use super::handles::{self, buffer};
+use super::handles;
 use super::region::Region;
 use super::state::{encode, state, Kind, PersistentOp, RequestEntry, State};
 use super::status;
@@ -60,20 +60,20 @@ pub fn new_handle(
     Ok(encode(Kind::Request, h)? as MPI_Request)
 }
 
-/// Decodes the common (buf, count, datatype, peer, tag, comm) arguments.
+/// Decodes the common (buf, count, datatype, peer, tag, comm) arguments; `count` is a C int
+/// or, for the large-count `_c` calls, an `MPI_Count`.
 pub fn operation(
     st: &State,
     send: Option<SendMode>,
     buf: *const c_void,
-    count: c_int,
+    count: impl Into<MPI_Count>,
     datatype: MPI_Datatype,
     peer: c_int,
     tag: c_int,
     comm: MPI_Comm,
 ) -> Result<(PersistentOp, Arc<Comm>)> {
     let c = handles::comm(st, comm)?;
-    handles::count(count)?;
-    let op = PersistentOp { send, buf: buffer(st, buf, count, datatype)?, peer, tag };
+    let op = PersistentOp { send, buf: super::large_count::buffer_c(st, buf, count.into(), datatype)?, peer, tag };
     Ok((op, c))
 }
 
@@ -91,7 +91,7 @@ pub fn request_call(
     begin: Begin,
     send: Option<SendMode>,
     buf: *const c_void,
-    count: c_int,
+    count: impl Into<MPI_Count>,
     datatype: MPI_Datatype,
     peer: c_int,
     tag: c_int,
@@ -108,10 +108,10 @@ pub fn request_call(
     out(request, handle, "request")
 }
 
-fn blocking_send(
+pub fn blocking_send(
     mode: SendMode,
     buf: *const c_void,
-    count: c_int,
+    count: impl Into<MPI_Count>,
     datatype: MPI_Datatype,
     dest: c_int,
     tag: c_int,
@@ -275,11 +275,24 @@ ffi_fn! {
         comm: MPI_Comm,
         status: *mut MPI_Status,
     ) -> c_int {
-        blame(comm as usize);
-        let st = state()?;
-        let (op, c) = operation(st, None, buf, count, datatype, source, tag, comm)?;
-        recv_now(st, &op, &c, status)
+        recv(buf, count, datatype, source, tag, comm, status)
     }
+}
+
+/// `MPI_Recv`, with either count type.
+pub fn recv(
+    buf: *mut c_void,
+    count: impl Into<MPI_Count>,
+    datatype: MPI_Datatype,
+    source: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    status: *mut MPI_Status,
+) -> Result<()> {
+    blame(comm as usize);
+    let st = state()?;
+    let (op, c) = operation(st, None, buf, count, datatype, source, tag, comm)?;
+    recv_now(st, &op, &c, status)
 }
 
 ffi_fn! {
@@ -297,16 +310,34 @@ ffi_fn! {
         comm: MPI_Comm,
         status: *mut MPI_Status,
     ) -> c_int {
-        blame(comm as usize);
-        let st = state()?;
-        let (send, c) = operation(st, Some(SendMode::Standard), sendbuf, sendcount, sendtype, dest, sendtag, comm)?;
-        let (recv, _) = operation(st, None, recvbuf, recvcount, recvtype, source, recvtag, comm)?;
-        let (req, _) = post(st, &recv, &c)?;
-        send_now(st, &send, &c)?;
-        let outcome = st.rt.wait_until(|| req.outcome())?;
-        status::write(status, status::of(&outcome, &c));
-        outcome_result(outcome).map(|_| ())
+        sendrecv(sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag, comm, status)
     }
+}
+
+/// `MPI_Sendrecv`, with either count type.
+pub fn sendrecv<N: Into<MPI_Count>>(
+    sendbuf: *const c_void,
+    sendcount: N,
+    sendtype: MPI_Datatype,
+    dest: c_int,
+    sendtag: c_int,
+    recvbuf: *mut c_void,
+    recvcount: N,
+    recvtype: MPI_Datatype,
+    source: c_int,
+    recvtag: c_int,
+    comm: MPI_Comm,
+    status: *mut MPI_Status,
+) -> Result<()> {
+    blame(comm as usize);
+    let st = state()?;
+    let (send, c) = operation(st, Some(SendMode::Standard), sendbuf, sendcount, sendtype, dest, sendtag, comm)?;
+    let (recv, _) = operation(st, None, recvbuf, recvcount, recvtype, source, recvtag, comm)?;
+    let (req, _) = post(st, &recv, &c)?;
+    send_now(st, &send, &c)?;
+    let outcome = st.rt.wait_until(|| req.outcome())?;
+    status::write(status, status::of(&outcome, &c));
+    outcome_result(outcome).map(|_| ())
 }
 
 ffi_fn! {
@@ -321,23 +352,39 @@ ffi_fn! {
         comm: MPI_Comm,
         status: *mut MPI_Status,
     ) -> c_int {
-        blame(comm as usize);
-        let st = state()?;
-        let (recv, c) = operation(st, None, buf, count, datatype, source, recvtag, comm)?;
-        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-        let mut copy = unsafe { recv.buf.bytes() }.to_vec();
-        // `copy` lives until this function returns, after the send has completed
-        // (or copied its data), and nothing else touches it.
-        let send_buf = Region::new(copy.as_mut_ptr(), copy.len());
-        let send = PersistentOp { send: Some(SendMode::Standard), buf: send_buf, peer: dest, tag: sendtag };
-        let (req, _) = post(st, &recv, &c)?;
-        send_now(st, &send, &c)?;
-        let outcome = st.rt.wait_until(|| req.outcome())?;
-        drop(copy);
-        status::write(status, status::of(&outcome, &c));
-        outcome_result(outcome).map(|_| ())
+        sendrecv_replace(buf, count, datatype, dest, sendtag, source, recvtag, comm, status)
     }
+}
+
+/// `MPI_Sendrecv_replace`, with either count type: the message sent is a copy of `buf`, so
+/// the receive may fill `buf` while it goes out.
+pub fn sendrecv_replace(
+    buf: *mut c_void,
+    count: impl Into<MPI_Count>,
+    datatype: MPI_Datatype,
+    dest: c_int,
+    sendtag: c_int,
+    source: c_int,
+    recvtag: c_int,
+    comm: MPI_Comm,
+    status: *mut MPI_Status,
+) -> Result<()> {
+    blame(comm as usize);
+    let st = state()?;
+    let (recv, c) = operation(st, None, buf, count, datatype, source, recvtag, comm)?;
+    // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+    // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+    let mut copy = unsafe { recv.buf.bytes() }.to_vec();
+    // `copy` lives until this function returns, after the send has completed
+    // (or copied its data), and nothing else touches it.
+    let send_buf = Region::new(copy.as_mut_ptr(), copy.len());
+    let send = PersistentOp { send: Some(SendMode::Standard), buf: send_buf, peer: dest, tag: sendtag };
+    let (req, _) = post(st, &recv, &c)?;
+    send_now(st, &send, &c)?;
+    let outcome = st.rt.wait_until(|| req.outcome())?;
+    drop(copy);
+    status::write(status, status::of(&outcome, &c));
+    outcome_result(outcome).map(|_| ())
 }
 
 fn probe_pattern(st: &State, source: c_int, tag: c_int, comm: MPI_Comm) -> Result<(Option<Pattern>, Arc<Comm>)> {

@@ -39,6 +39,13 @@ pub struct UserOp {
     pub commute: bool,
 }
 
+/// A message reserved by `MPI_Mprobe`/`MPI_Improbe`, until `MPI_Mrecv`/`MPI_Imrecv` takes it.
+pub struct MessageEntry {
+    pub matched: crate::engine::mailbox::Matched,
+    pub comm: Arc<Comm>,
+    pub comm_handle: usize,
+}
+
 pub struct CommEntry {
     pub comm: Arc<Comm>,
     pub errhandler: usize,
@@ -58,6 +65,7 @@ pub struct State {
     pub types: Mutex<HandleTable<Datatype>>,
     pub ops: Mutex<HandleTable<UserOp>>,
     pub bsend: Mutex<BsendArea>,
+    pub messages: Mutex<HandleTable<MessageEntry>>,
     pub finalized: AtomicBool,
     pub thread_level: i32,
 }
@@ -104,6 +112,7 @@ pub fn init(thread_level: i32) -> Result<&'static State> {
         types: Mutex::new(HandleTable::new()),
         ops: Mutex::new(HandleTable::new()),
         bsend: Mutex::new(BsendArea::default()),
+        messages: Mutex::new(HandleTable::new()),
         finalized: AtomicBool::new(false),
         thread_level,
     };
@@ -119,6 +128,7 @@ pub enum Kind {
     Request = 2,
     Datatype = 3,
     Op = 4,
+    Message = 0x10,
 }
 
 /// Run-time handles start above every predefined value (all below 0x400).
