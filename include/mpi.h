@@ -518,19 +518,39 @@ int MPI_Bsend_init_c(const void *buf,
 
 int MPI_Buffer_attach(void *buffer, int size);
 
+int MPI_Buffer_attach_c(void *buffer, MPI_Count size);
+
 int MPI_Buffer_detach(void *buffer_addr, int *size);
+
+int MPI_Buffer_detach_c(void *buffer_addr, MPI_Count *size);
+
+int MPI_Buffer_flush(void);
+
+int MPI_Buffer_iflush(MPI_Request *request);
 
 int MPI_Cancel(MPI_Request *request);
 
+int MPI_Comm_attach_buffer(MPI_Comm comm, void *buffer, int size);
+
+int MPI_Comm_attach_buffer_c(MPI_Comm comm, void *buffer, MPI_Count size);
+
 int MPI_Comm_compare(MPI_Comm comm1, MPI_Comm comm2, int *result);
 
+int MPI_Comm_detach_buffer(MPI_Comm comm, void *buffer_addr, int *size);
+
+int MPI_Comm_detach_buffer_c(MPI_Comm comm, void *buffer_addr, MPI_Count *size);
+
 int MPI_Comm_dup(MPI_Comm comm, MPI_Comm *newcomm);
+
+int MPI_Comm_flush_buffer(MPI_Comm comm);
 
 int MPI_Comm_free(MPI_Comm *comm);
 
 int MPI_Comm_get_attr(MPI_Comm comm, int comm_keyval, void *attribute_val, int *flag);
 
 int MPI_Comm_get_errhandler(MPI_Comm comm, MPI_Errhandler *errhandler);
+
+int MPI_Comm_iflush_buffer(MPI_Comm comm, MPI_Request *request);
 
 int MPI_Comm_rank(MPI_Comm comm, int *rank);
 
@@ -679,6 +699,52 @@ int MPI_Isend_c(const void *buf,
                 MPI_Comm comm,
                 MPI_Request *request);
 
+int MPI_Isendrecv(const void *sendbuf,
+                  int sendcount,
+                  MPI_Datatype sendtype,
+                  int dest,
+                  int sendtag,
+                  void *recvbuf,
+                  int recvcount,
+                  MPI_Datatype recvtype,
+                  int source,
+                  int recvtag,
+                  MPI_Comm comm,
+                  MPI_Request *request);
+
+int MPI_Isendrecv_c(const void *sendbuf,
+                    MPI_Count sendcount,
+                    MPI_Datatype sendtype,
+                    int dest,
+                    int sendtag,
+                    void *recvbuf,
+                    MPI_Count recvcount,
+                    MPI_Datatype recvtype,
+                    int source,
+                    int recvtag,
+                    MPI_Comm comm,
+                    MPI_Request *request);
+
+int MPI_Isendrecv_replace(void *buf,
+                          int count,
+                          MPI_Datatype datatype,
+                          int dest,
+                          int sendtag,
+                          int source,
+                          int recvtag,
+                          MPI_Comm comm,
+                          MPI_Request *request);
+
+int MPI_Isendrecv_replace_c(void *buf,
+                            MPI_Count count,
+                            MPI_Datatype datatype,
+                            int dest,
+                            int sendtag,
+                            int source,
+                            int recvtag,
+                            MPI_Comm comm,
+                            MPI_Request *request);
+
 int MPI_Issend(const void *buf,
                int count,
                MPI_Datatype datatype,
@@ -780,6 +846,25 @@ int MPI_Reduce_scatter_block(const void *sendbuf,
                              MPI_Comm comm);
 
 int MPI_Request_free(MPI_Request *request);
+
+int MPI_Request_get_status(MPI_Request request, int *flag, struct MPI_Status *status);
+
+int MPI_Request_get_status_all(int count,
+                               const MPI_Request *array_of_requests,
+                               int *flag,
+                               struct MPI_Status *array_of_statuses);
+
+int MPI_Request_get_status_any(int count,
+                               const MPI_Request *array_of_requests,
+                               int *indx,
+                               int *flag,
+                               struct MPI_Status *status);
+
+int MPI_Request_get_status_some(int incount,
+                                const MPI_Request *array_of_requests,
+                                int *outcount,
+                                int *array_of_indices,
+                                struct MPI_Status *array_of_statuses);
 
 int MPI_Rsend(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
 
@@ -932,6 +1017,26 @@ int MPI_Start(MPI_Request *request);
 
 int MPI_Startall(int count, MPI_Request *requests);
 
+int MPI_Status_get_error(const struct MPI_Status *status, int *error);
+
+int MPI_Status_get_source(const struct MPI_Status *status, int *source);
+
+int MPI_Status_get_tag(const struct MPI_Status *status, int *tag);
+
+int MPI_Status_set_cancelled(struct MPI_Status *status, int flag);
+
+int MPI_Status_set_elements(struct MPI_Status *status, MPI_Datatype datatype, int count);
+
+int MPI_Status_set_elements_c(struct MPI_Status *status, MPI_Datatype datatype, MPI_Count count);
+
+int MPI_Status_set_elements_x(struct MPI_Status *status, MPI_Datatype datatype, MPI_Count count);
+
+int MPI_Status_set_error(struct MPI_Status *status, int error);
+
+int MPI_Status_set_source(struct MPI_Status *status, int source);
+
+int MPI_Status_set_tag(struct MPI_Status *status, int tag);
+
 int MPI_Test(MPI_Request *request, int *flag, struct MPI_Status *status);
 
 int MPI_Test_cancelled(const struct MPI_Status *status, int *flag);
@@ -1051,19 +1156,39 @@ int PMPI_Bsend_init_c(const void *buf,
 
 int PMPI_Buffer_attach(void *buffer, int size);
 
+int PMPI_Buffer_attach_c(void *buffer, MPI_Count size);
+
 int PMPI_Buffer_detach(void *buffer_addr, int *size);
+
+int PMPI_Buffer_detach_c(void *buffer_addr, MPI_Count *size);
+
+int PMPI_Buffer_flush(void);
+
+int PMPI_Buffer_iflush(MPI_Request *request);
 
 int PMPI_Cancel(MPI_Request *request);
 
+int PMPI_Comm_attach_buffer(MPI_Comm comm, void *buffer, int size);
+
+int PMPI_Comm_attach_buffer_c(MPI_Comm comm, void *buffer, MPI_Count size);
+
 int PMPI_Comm_compare(MPI_Comm comm1, MPI_Comm comm2, int *result);
 
+int PMPI_Comm_detach_buffer(MPI_Comm comm, void *buffer_addr, int *size);
+
+int PMPI_Comm_detach_buffer_c(MPI_Comm comm, void *buffer_addr, MPI_Count *size);
+
 int PMPI_Comm_dup(MPI_Comm comm, MPI_Comm *newcomm);
+
+int PMPI_Comm_flush_buffer(MPI_Comm comm);
 
 int PMPI_Comm_free(MPI_Comm *comm);
 
 int PMPI_Comm_get_attr(MPI_Comm comm, int comm_keyval, void *attribute_val, int *flag);
 
 int PMPI_Comm_get_errhandler(MPI_Comm comm, MPI_Errhandler *errhandler);
+
+int PMPI_Comm_iflush_buffer(MPI_Comm comm, MPI_Request *request);
 
 int PMPI_Comm_rank(MPI_Comm comm, int *rank);
 
@@ -1212,6 +1337,52 @@ int PMPI_Isend_c(const void *buf,
                  MPI_Comm comm,
                  MPI_Request *request);
 
+int PMPI_Isendrecv(const void *sendbuf,
+                   int sendcount,
+                   MPI_Datatype sendtype,
+                   int dest,
+                   int sendtag,
+                   void *recvbuf,
+                   int recvcount,
+                   MPI_Datatype recvtype,
+                   int source,
+                   int recvtag,
+                   MPI_Comm comm,
+                   MPI_Request *request);
+
+int PMPI_Isendrecv_c(const void *sendbuf,
+                     MPI_Count sendcount,
+                     MPI_Datatype sendtype,
+                     int dest,
+                     int sendtag,
+                     void *recvbuf,
+                     MPI_Count recvcount,
+                     MPI_Datatype recvtype,
+                     int source,
+                     int recvtag,
+                     MPI_Comm comm,
+                     MPI_Request *request);
+
+int PMPI_Isendrecv_replace(void *buf,
+                           int count,
+                           MPI_Datatype datatype,
+                           int dest,
+                           int sendtag,
+                           int source,
+                           int recvtag,
+                           MPI_Comm comm,
+                           MPI_Request *request);
+
+int PMPI_Isendrecv_replace_c(void *buf,
+                             MPI_Count count,
+                             MPI_Datatype datatype,
+                             int dest,
+                             int sendtag,
+                             int source,
+                             int recvtag,
+                             MPI_Comm comm,
+                             MPI_Request *request);
+
 int PMPI_Issend(const void *buf,
                 int count,
                 MPI_Datatype datatype,
@@ -1317,6 +1488,25 @@ int PMPI_Reduce_scatter_block(const void *sendbuf,
                               MPI_Comm comm);
 
 int PMPI_Request_free(MPI_Request *request);
+
+int PMPI_Request_get_status(MPI_Request request, int *flag, struct MPI_Status *status);
+
+int PMPI_Request_get_status_all(int count,
+                                const MPI_Request *array_of_requests,
+                                int *flag,
+                                struct MPI_Status *array_of_statuses);
+
+int PMPI_Request_get_status_any(int count,
+                                const MPI_Request *array_of_requests,
+                                int *indx,
+                                int *flag,
+                                struct MPI_Status *status);
+
+int PMPI_Request_get_status_some(int incount,
+                                 const MPI_Request *array_of_requests,
+                                 int *outcount,
+                                 int *array_of_indices,
+                                 struct MPI_Status *array_of_statuses);
 
 int PMPI_Rsend(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
 
@@ -1468,6 +1658,26 @@ int PMPI_Ssend_init_c(const void *buf,
 int PMPI_Start(MPI_Request *request);
 
 int PMPI_Startall(int count, MPI_Request *requests);
+
+int PMPI_Status_get_error(const struct MPI_Status *status, int *error);
+
+int PMPI_Status_get_source(const struct MPI_Status *status, int *source);
+
+int PMPI_Status_get_tag(const struct MPI_Status *status, int *tag);
+
+int PMPI_Status_set_cancelled(struct MPI_Status *status, int flag);
+
+int PMPI_Status_set_elements(struct MPI_Status *status, MPI_Datatype datatype, int count);
+
+int PMPI_Status_set_elements_c(struct MPI_Status *status, MPI_Datatype datatype, MPI_Count count);
+
+int PMPI_Status_set_elements_x(struct MPI_Status *status, MPI_Datatype datatype, MPI_Count count);
+
+int PMPI_Status_set_error(struct MPI_Status *status, int error);
+
+int PMPI_Status_set_source(struct MPI_Status *status, int source);
+
+int PMPI_Status_set_tag(struct MPI_Status *status, int tag);
 
 int PMPI_Test(MPI_Request *request, int *flag, struct MPI_Status *status);
 

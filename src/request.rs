@@ -37,11 +37,29 @@ pub struct Request {
     /// Payload bytes moved so far; a blocking send watches it to spot a stalled link.
     progress: AtomicU64,
     outcome: Mutex<Option<Outcome>>,
+    /// Runs once the outcome is recorded (see `then`): how a joined request learns its parts are done.
+    next: Mutex<Option<Continuation>>,
+    /// Whether `next` was ever set: spares every other completion a lock.
+    has_next: AtomicBool,
+}
+
+struct Continuation(Box<dyn FnOnce(&Outcome) + Send>);
+
+impl std::fmt::Debug for Continuation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Continuation")
+    }
 }
 
 impl Request {
     pub fn new() -> Arc<Request> {
-        Arc::new(Request { done: AtomicBool::new(false), progress: AtomicU64::new(0), outcome: Mutex::new(None) })
+        Arc::new(Request {
+            done: AtomicBool::new(false),
+            progress: AtomicU64::new(0),
+            outcome: Mutex::new(None),
+            next: Mutex::new(None),
+            has_next: AtomicBool::new(false),
+        })
     }
 
     pub fn completed(outcome: Outcome) -> Arc<Request> {
@@ -59,7 +77,29 @@ impl Request {
         }
         *slot = Some(outcome);
         self.done.store(true, Ordering::SeqCst);
+        drop(slot);
+        if self.has_next.load(Ordering::SeqCst) {
+            self.run_next();
+        }
         true
+    }
+
+    /// Runs `f` with the outcome once the request completes (at once if it has). One
+    /// continuation per request; it runs on the completing thread, before waiters are woken.
+    pub fn then(&self, f: impl FnOnce(&Outcome) + Send + 'static) {
+        *lock(&self.next) = Some(Continuation(Box::new(f)));
+        self.has_next.store(true, Ordering::SeqCst);
+        // Completed meanwhile: whichever of `complete` and this takes the continuation runs it.
+        if self.is_done() {
+            self.run_next();
+        }
+    }
+
+    fn run_next(&self) {
+        let next = lock(&self.next).take();
+        if let (Some(next), Some(outcome)) = (next, self.outcome()) {
+            (next.0)(&outcome);
+        }
     }
 
     pub fn is_done(&self) -> bool {

@@ -228,3 +228,8 @@ fn loopback_links_keep_the_default_congestion_control() {
 fn mprobe() {
     all_ranks("mprobe", secs(60));
 }
+
+#[test]
+fn p2p_more() {
+    all_ranks("p2p_more", secs(60));
+}

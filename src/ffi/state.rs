@@ -66,6 +66,8 @@ pub struct State {
     pub ops: Mutex<HandleTable<UserOp>>,
     pub bsend: Mutex<BsendArea>,
     pub messages: Mutex<HandleTable<MessageEntry>>,
+    /// Buffers attached to one communicator (`MPI_Comm_attach_buffer`), by its context.
+    pub comm_bsend: Mutex<std::collections::HashMap<u64, BsendArea>>,
     pub finalized: AtomicBool,
     pub thread_level: i32,
 }
@@ -113,6 +115,7 @@ pub fn init(thread_level: i32) -> Result<&'static State> {
         ops: Mutex::new(HandleTable::new()),
         bsend: Mutex::new(BsendArea::default()),
         messages: Mutex::new(HandleTable::new()),
+        comm_bsend: Mutex::new(std::collections::HashMap::new()),
         finalized: AtomicBool::new(false),
         thread_level,
     };
