@@ -233,3 +233,12 @@ fn mprobe() {
 fn p2p_more() {
     all_ranks("p2p_more", secs(60));
 }
+
+/// MPC engines' MPI_THREAD_MULTIPLE: T threads with large exchanges to both ring neighbours.
+#[test]
+fn thread_exchange() {
+    let _heavy = heavy();
+    let runs: &[(usize, &[&str])] =
+        &[(3, &["1"]), (3, &["2"]), (3, &["4"]), (3, &["8"]), (2, &["4"]), (1, &["2"]), (4, &["2", "2"])];
+    run_program("thread_exchange", runs, secs(120));
+}
