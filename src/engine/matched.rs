@@ -6,7 +6,7 @@
 //! probe. The matched receive later takes it by id the way an ordinary receive takes the
 //! message it found.
 
-use super::{Envelope, Mailbox, Posting, PostedRecv, Unexpected};
+use super::{Envelope, Mailbox, PostedRecv, Posting, Unexpected};
 use crate::engine::matching::Pattern;
 use crate::engine::Effects;
 use crate::error::{err, Result};

@@ -88,8 +88,13 @@ fn detach_process(st: &State, what: &str) -> Result<(usize, usize)> {
 }
 
 /// Writes a detached buffer's address and size (the size as `T`: `int` or `MPI_Count`).
-pub fn write_detached<T: TryFrom<usize>>(buffer_addr: *mut c_void, size: *mut T, (addr, len): (usize, usize)) -> Result<()> {
-    let len = T::try_from(len).map_err(|_| err!(Count, "the detached buffer's size ({len} bytes) does not fit an int; use the _c form"))?;
+pub fn write_detached<T: TryFrom<usize>>(
+    buffer_addr: *mut c_void,
+    size: *mut T,
+    (addr, len): (usize, usize),
+) -> Result<()> {
+    let len = T::try_from(len)
+        .map_err(|_| err!(Count, "the detached buffer's size ({len} bytes) does not fit an int; use the _c form"))?;
     out(buffer_addr as *mut *mut c_void, addr as *mut c_void, "buffer address")?;
     out(size, len, "size")
 }

@@ -2,8 +2,9 @@
 
 use super::abi::{MPI_Comm, MPI_Count, MPI_Datatype, MPI_Request, MPI_Status};
 use super::handles;
-use super::p2p::{blocking_send, recv, request_call, sendrecv, sendrecv_replace, Begin};
+use super::p2p::{blocking_send, recv, request_call, Begin};
 use super::region::Region;
+use super::sendrecv::{sendrecv, sendrecv_replace};
 use super::state::State;
 use crate::error::{err, Result};
 use crate::runtime::SendMode;

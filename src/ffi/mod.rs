@@ -27,6 +27,7 @@ mod persistent;
 mod reduce;
 mod region;
 mod request_status;
+mod sendrecv;
 mod state;
 mod status;
 mod status_access;

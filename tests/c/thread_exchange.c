@@ -2,17 +2,17 @@
    their messages apart by tag (thread t: 1000 + 10t to the successor, 1000 + 10t + 1 to the predecessor); each round
    every thread posts large Irecv/Isend pairs (1 to 8 MiB) with both ring neighbours and waits for all four.
    Every byte is checked (pattern from sender, thread, round and direction).
-   Usage: thread_exchange T [ROUNDS] [--bench MIB]: with --bench, every message is MIB MiB, nothing is checked,
+   Usage: thread_exchange T [ROUNDS] [--bench KIB]: with --bench, every message is KIB KiB, nothing is checked,
    and rank 0 prints the aggregate exchange rate (bench/threads.py). */
 #include <pthread.h>
 #include <stdint.h>
 #include "check.h"
 
-static int size, pred, succ, threads, rounds = 3, bench_mib;
+static int size, pred, succ, threads, rounds = 3, bench_kib;
 static const size_t SIZES[] = {1 << 20, 3 << 20, 8 << 20, 2 << 20};
 
 static size_t length(int round) {
-    return bench_mib ? (size_t)bench_mib << 20 : SIZES[round % (int)(sizeof SIZES / sizeof SIZES[0])];
+    return bench_kib ? (size_t)bench_kib << 10 : SIZES[round % (int)(sizeof SIZES / sizeof SIZES[0])];
 }
 
 /* The pattern round of thread t's message in direction dir (0: to the successor, 1: to the predecessor). */
@@ -20,16 +20,16 @@ static int key(int t, int round, int dir) { return t * 256 + round * 2 + dir; }
 
 static void *worker(void *arg) {
     int t = (int)(intptr_t)arg, tag = 1000 + 10 * t;
-    size_t max = bench_mib ? length(0) : 8 << 20;
+    size_t max = bench_kib ? length(0) : 8 << 20;
     unsigned char *to_succ = malloc(max), *to_pred = malloc(max), *from_pred = malloc(max), *from_succ = malloc(max);
     CHECK(to_succ && to_pred && from_pred && from_succ);
-    if (bench_mib) {
+    if (bench_kib) {
         pattern_fill(to_succ, max, rank, key(t, 0, 0));
         pattern_fill(to_pred, max, rank, key(t, 0, 1));
     }
     for (int r = 0; r < rounds; r++) {
         size_t len = length(r);
-        if (!bench_mib) {
+        if (!bench_kib) {
             pattern_fill(to_succ, len, rank, key(t, r, 0));
             pattern_fill(to_pred, len, rank, key(t, r, 1));
         }
@@ -40,7 +40,7 @@ static void *worker(void *arg) {
         OK(MPI_Isend(to_succ, (int)len, MPI_BYTE, succ, tag, MPI_COMM_WORLD, &q[2]));
         OK(MPI_Isend(to_pred, (int)len, MPI_BYTE, pred, tag + 1, MPI_COMM_WORLD, &q[3]));
         OK(MPI_Waitall(4, q, st));
-        if (bench_mib) continue;
+        if (bench_kib) continue;
         int n0 = -1, n1 = -1;
         OK(MPI_Get_count(&st[0], MPI_BYTE, &n0));
         OK(MPI_Get_count(&st[1], MPI_BYTE, &n1));
@@ -65,7 +65,7 @@ int main(int argc, char **argv) {
     CHECK(argc >= 2);
     threads = atoi(argv[1]);
     if (argc >= 3) rounds = atoi(argv[2]);
-    if (argc >= 5 && strcmp(argv[3], "--bench") == 0) bench_mib = atoi(argv[4]);
+    if (argc >= 5 && strcmp(argv[3], "--bench") == 0) bench_kib = atoi(argv[4]);
     CHECK(threads >= 1 && threads <= 64 && rounds >= 1);
     pred = (rank + size - 1) % size;
     succ = (rank + 1) % size;
@@ -76,11 +76,11 @@ int main(int argc, char **argv) {
     for (int t = 0; t < threads; t++) CHECK(pthread_join(th[t], NULL) == 0);
     OK(MPI_Barrier(MPI_COMM_WORLD));
     double secs = MPI_Wtime() - start;
-    if (rank == 0 && bench_mib) {
+    if (rank == 0 && bench_kib) {
         /* Bytes each rank sent (two messages per thread and round), per second. */
         double bytes = 2.0 * threads * rounds * (double)length(0);
         printf("RESULT workload=THREADS threads=%d size=%d value=%.1f unit=MB/s secs=%.3f\n", threads,
-               bench_mib << 20, bytes / secs / 1e6, secs);
+               bench_kib << 10, bytes / secs / 1e6, secs);
     }
     if (rank == 0) printf("PASS thread_exchange\n");
     OK(MPI_Finalize());

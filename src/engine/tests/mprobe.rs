@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::engine::mailbox::Matched;
-use crate::engine::PeerState;
 use crate::engine::stall::DEFER_MIN;
+use crate::engine::PeerState;
 use crate::error::ErrorClass;
 use crate::wire::HEADER_LEN;
 
