@@ -117,9 +117,11 @@ fn take_message(st: &State, message: *mut MPI_Message) -> Result<Option<MessageE
     Ok(Some(entry))
 }
 
-/// Starts the matched receive of `message` into `buf`: its request, and the communicator for
-/// its status.
-fn start(st: &State, buf: Region, message: *mut MPI_Message) -> Result<(Arc<Request>, Option<(Arc<Comm>, usize)>)> {
+/// The communicator a matched message came on, and its handle (`None` for MPI_MESSAGE_NO_PROC).
+type Origin = Option<(Arc<Comm>, usize)>;
+
+/// Starts the matched receive of `message` into `buf`: its request, and where it came from.
+fn start(st: &State, buf: Region, message: *mut MPI_Message) -> Result<(Arc<Request>, Origin)> {
     let Some(entry) = take_message(st, message)? else {
         return Ok((Request::completed(Outcome::empty()), None));
     };
