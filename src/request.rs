@@ -38,7 +38,7 @@ pub struct Request {
     progress: AtomicU64,
     outcome: Mutex<Option<Outcome>>,
     /// Runs once the outcome is recorded (see `then`): how a joined request learns its parts are done.
-    next: Mutex<Option<Continuation>>,
+    next: Mutex<Vec<Continuation>>,
     /// Whether `next` was ever set: spares every other completion a lock.
     has_next: AtomicBool,
 }
@@ -57,7 +57,7 @@ impl Request {
             done: AtomicBool::new(false),
             progress: AtomicU64::new(0),
             outcome: Mutex::new(None),
-            next: Mutex::new(None),
+            next: Mutex::new(Vec::new()),
             has_next: AtomicBool::new(false),
         })
     }
@@ -84,21 +84,24 @@ impl Request {
         true
     }
 
-    /// Runs `f` with the outcome once the request completes (at once if it has). One
-    /// continuation per request; it runs on the completing thread, before waiters are woken.
+    /// Runs `f` with the outcome once the request completes (at once if it has), on the
+    /// completing thread, before waiters are woken. Each continuation runs exactly once (two
+    /// flushes may watch the same buffered send).
     pub fn then(&self, f: impl FnOnce(&Outcome) + Send + 'static) {
-        *lock(&self.next) = Some(Continuation(Box::new(f)));
+        lock(&self.next).push(Continuation(Box::new(f)));
         self.has_next.store(true, Ordering::SeqCst);
-        // Completed meanwhile: whichever of `complete` and this takes the continuation runs it.
+        // Completed meanwhile: whichever of `complete` and this takes a continuation runs it.
         if self.is_done() {
             self.run_next();
         }
     }
 
     fn run_next(&self) {
-        let next = lock(&self.next).take();
-        if let (Some(next), Some(outcome)) = (next, self.outcome()) {
-            (next.0)(&outcome);
+        let next = std::mem::take(&mut *lock(&self.next));
+        if let Some(outcome) = self.outcome() {
+            for f in next {
+                (f.0)(&outcome);
+            }
         }
     }
 

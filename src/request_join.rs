@@ -75,4 +75,12 @@ mod tests {
         assert_eq!((o.count, o.error.map(|e| e.message)), (3, Some("cut".to_string())));
         assert!(join(vec![], 0, ()).is_done());
     }
+
+    #[test]
+    fn two_joins_may_watch_one_part() {
+        let a = Request::new();
+        let (j1, j2) = (join(vec![a.clone()], 0, ()), join(vec![a.clone()], 0, ()));
+        a.complete(Outcome { count: 2, ..Outcome::empty() });
+        assert_eq!((j1.outcome().unwrap().count, j2.outcome().unwrap().count), (2, 2));
+    }
 }
