@@ -250,14 +250,17 @@ typedef struct MPI_ABI_Win MPI_ABI_Win;
 
 typedef struct MPI_ABI_Comm *MPI_Comm;
 
+typedef struct MPI_ABI_Datatype *MPI_Datatype;
+
 // `intptr_t`: addresses and displacements.
 typedef intptr_t MPI_Aint;
-
-typedef struct MPI_ABI_Datatype *MPI_Datatype;
 
 typedef struct MPI_ABI_Info *MPI_Info;
 
 typedef struct MPI_ABI_Op *MPI_Op;
+
+// `int64_t`: large counts.
+typedef int64_t MPI_Count;
 
 typedef struct MPI_ABI_Request *MPI_Request;
 
@@ -271,8 +274,7 @@ typedef struct MPI_Status {
   int MPI_internal[5];
 } MPI_Status;
 
-// `int64_t`: large counts.
-typedef int64_t MPI_Count;
+typedef struct MPI_ABI_Message *MPI_Message;
 
 // `MPI_Op_create` reduction function.
 typedef void MPI_User_function(void*, void*, int*, MPI_Datatype*);
@@ -284,8 +286,6 @@ typedef struct MPI_ABI_Win *MPI_Win;
 typedef struct MPI_ABI_File *MPI_File;
 
 typedef struct MPI_ABI_Session *MPI_Session;
-
-typedef struct MPI_ABI_Message *MPI_Message;
 
 // `int64_t`: file offsets.
 typedef int64_t MPI_Offset;
@@ -443,10 +443,6 @@ extern "C" {
 
 int MPI_Abort(MPI_Comm comm, int errorcode);
 
-MPI_Aint MPI_Aint_add(MPI_Aint base, MPI_Aint disp);
-
-MPI_Aint MPI_Aint_diff(MPI_Aint addr1, MPI_Aint addr2);
-
 int MPI_Allgather(const void *sendbuf,
                   int sendcount,
                   MPI_Datatype sendtype,
@@ -497,6 +493,13 @@ int MPI_Bcast(void *buffer, int count, MPI_Datatype datatype, int root, MPI_Comm
 
 int MPI_Bsend(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
 
+int MPI_Bsend_c(const void *buf,
+                MPI_Count count,
+                MPI_Datatype datatype,
+                int dest,
+                int tag,
+                MPI_Comm comm);
+
 int MPI_Bsend_init(const void *buf,
                    int count,
                    MPI_Datatype datatype,
@@ -505,21 +508,49 @@ int MPI_Bsend_init(const void *buf,
                    MPI_Comm comm,
                    MPI_Request *request);
 
+int MPI_Bsend_init_c(const void *buf,
+                     MPI_Count count,
+                     MPI_Datatype datatype,
+                     int dest,
+                     int tag,
+                     MPI_Comm comm,
+                     MPI_Request *request);
+
 int MPI_Buffer_attach(void *buffer, int size);
+
+int MPI_Buffer_attach_c(void *buffer, MPI_Count size);
 
 int MPI_Buffer_detach(void *buffer_addr, int *size);
 
+int MPI_Buffer_detach_c(void *buffer_addr, MPI_Count *size);
+
+int MPI_Buffer_flush(void);
+
+int MPI_Buffer_iflush(MPI_Request *request);
+
 int MPI_Cancel(MPI_Request *request);
+
+int MPI_Comm_attach_buffer(MPI_Comm comm, void *buffer, int size);
+
+int MPI_Comm_attach_buffer_c(MPI_Comm comm, void *buffer, MPI_Count size);
 
 int MPI_Comm_compare(MPI_Comm comm1, MPI_Comm comm2, int *result);
 
+int MPI_Comm_detach_buffer(MPI_Comm comm, void *buffer_addr, int *size);
+
+int MPI_Comm_detach_buffer_c(MPI_Comm comm, void *buffer_addr, MPI_Count *size);
+
 int MPI_Comm_dup(MPI_Comm comm, MPI_Comm *newcomm);
+
+int MPI_Comm_flush_buffer(MPI_Comm comm);
 
 int MPI_Comm_free(MPI_Comm *comm);
 
 int MPI_Comm_get_attr(MPI_Comm comm, int comm_keyval, void *attribute_val, int *flag);
 
 int MPI_Comm_get_errhandler(MPI_Comm comm, MPI_Errhandler *errhandler);
+
+int MPI_Comm_iflush_buffer(MPI_Comm comm, MPI_Request *request);
 
 int MPI_Comm_rank(MPI_Comm comm, int *rank);
 
@@ -567,17 +598,9 @@ int MPI_Gatherv(const void *sendbuf,
                 int root,
                 MPI_Comm comm);
 
-int MPI_Get_address(const void *location, MPI_Aint *address);
-
 int MPI_Get_count(const struct MPI_Status *status, MPI_Datatype datatype, int *count);
 
-int MPI_Get_count_c(const struct MPI_Status *status, MPI_Datatype datatype, MPI_Count *count);
-
 int MPI_Get_elements(const struct MPI_Status *status, MPI_Datatype datatype, int *count);
-
-int MPI_Get_elements_c(const struct MPI_Status *status, MPI_Datatype datatype, MPI_Count *count);
-
-int MPI_Get_elements_x(const struct MPI_Status *status, MPI_Datatype datatype, MPI_Count *count);
 
 int MPI_Get_library_version(char *version, int *resultlen);
 
@@ -592,6 +615,33 @@ int MPI_Ibsend(const void *buf,
                int tag,
                MPI_Comm comm,
                MPI_Request *request);
+
+int MPI_Ibsend_c(const void *buf,
+                 MPI_Count count,
+                 MPI_Datatype datatype,
+                 int dest,
+                 int tag,
+                 MPI_Comm comm,
+                 MPI_Request *request);
+
+int MPI_Improbe(int source,
+                int tag,
+                MPI_Comm comm,
+                int *flag,
+                MPI_Message *message,
+                struct MPI_Status *status);
+
+int MPI_Imrecv(void *buf,
+               int count,
+               MPI_Datatype datatype,
+               MPI_Message *message,
+               MPI_Request *request);
+
+int MPI_Imrecv_c(void *buf,
+                 MPI_Count count,
+                 MPI_Datatype datatype,
+                 MPI_Message *message,
+                 MPI_Request *request);
 
 int MPI_Init(int *argc, char ***argv);
 
@@ -609,6 +659,14 @@ int MPI_Irecv(void *buf,
               MPI_Comm comm,
               MPI_Request *request);
 
+int MPI_Irecv_c(void *buf,
+                MPI_Count count,
+                MPI_Datatype datatype,
+                int source,
+                int tag,
+                MPI_Comm comm,
+                MPI_Request *request);
+
 int MPI_Irsend(const void *buf,
                int count,
                MPI_Datatype datatype,
@@ -616,6 +674,14 @@ int MPI_Irsend(const void *buf,
                int tag,
                MPI_Comm comm,
                MPI_Request *request);
+
+int MPI_Irsend_c(const void *buf,
+                 MPI_Count count,
+                 MPI_Datatype datatype,
+                 int dest,
+                 int tag,
+                 MPI_Comm comm,
+                 MPI_Request *request);
 
 int MPI_Isend(const void *buf,
               int count,
@@ -625,6 +691,60 @@ int MPI_Isend(const void *buf,
               MPI_Comm comm,
               MPI_Request *request);
 
+int MPI_Isend_c(const void *buf,
+                MPI_Count count,
+                MPI_Datatype datatype,
+                int dest,
+                int tag,
+                MPI_Comm comm,
+                MPI_Request *request);
+
+int MPI_Isendrecv(const void *sendbuf,
+                  int sendcount,
+                  MPI_Datatype sendtype,
+                  int dest,
+                  int sendtag,
+                  void *recvbuf,
+                  int recvcount,
+                  MPI_Datatype recvtype,
+                  int source,
+                  int recvtag,
+                  MPI_Comm comm,
+                  MPI_Request *request);
+
+int MPI_Isendrecv_c(const void *sendbuf,
+                    MPI_Count sendcount,
+                    MPI_Datatype sendtype,
+                    int dest,
+                    int sendtag,
+                    void *recvbuf,
+                    MPI_Count recvcount,
+                    MPI_Datatype recvtype,
+                    int source,
+                    int recvtag,
+                    MPI_Comm comm,
+                    MPI_Request *request);
+
+int MPI_Isendrecv_replace(void *buf,
+                          int count,
+                          MPI_Datatype datatype,
+                          int dest,
+                          int sendtag,
+                          int source,
+                          int recvtag,
+                          MPI_Comm comm,
+                          MPI_Request *request);
+
+int MPI_Isendrecv_replace_c(void *buf,
+                            MPI_Count count,
+                            MPI_Datatype datatype,
+                            int dest,
+                            int sendtag,
+                            int source,
+                            int recvtag,
+                            MPI_Comm comm,
+                            MPI_Request *request);
+
 int MPI_Issend(const void *buf,
                int count,
                MPI_Datatype datatype,
@@ -633,70 +753,33 @@ int MPI_Issend(const void *buf,
                MPI_Comm comm,
                MPI_Request *request);
 
-int MPI_Neighbor_allgather(const void *sendbuf,
-                           int sendcount,
-                           MPI_Datatype sendtype,
-                           void *recvbuf,
-                           int recvcount,
-                           MPI_Datatype recvtype,
-                           MPI_Comm comm);
+int MPI_Issend_c(const void *buf,
+                 MPI_Count count,
+                 MPI_Datatype datatype,
+                 int dest,
+                 int tag,
+                 MPI_Comm comm,
+                 MPI_Request *request);
 
-int MPI_Neighbor_alltoall(const void *sendbuf,
-                          int sendcount,
-                          MPI_Datatype sendtype,
-                          void *recvbuf,
-                          int recvcount,
-                          MPI_Datatype recvtype,
-                          MPI_Comm comm);
+int MPI_Mprobe(int source, int tag, MPI_Comm comm, MPI_Message *message, struct MPI_Status *status);
+
+int MPI_Mrecv(void *buf,
+              int count,
+              MPI_Datatype datatype,
+              MPI_Message *message,
+              struct MPI_Status *status);
+
+int MPI_Mrecv_c(void *buf,
+                MPI_Count count,
+                MPI_Datatype datatype,
+                MPI_Message *message,
+                struct MPI_Status *status);
 
 int MPI_Op_commutative(MPI_Op op, int *commute);
 
 int MPI_Op_create(MPI_User_function user_fn, int commute, MPI_Op *op);
 
 int MPI_Op_free(MPI_Op *op);
-
-int MPI_Pack(const void *inbuf,
-             int incount,
-             MPI_Datatype datatype,
-             void *outbuf,
-             int outsize,
-             int *position,
-             MPI_Comm comm);
-
-int MPI_Pack_c(const void *inbuf,
-               MPI_Count incount,
-               MPI_Datatype datatype,
-               void *outbuf,
-               MPI_Count outsize,
-               MPI_Count *position,
-               MPI_Comm comm);
-
-int MPI_Pack_external(const char *datarep,
-                      const void *inbuf,
-                      int incount,
-                      MPI_Datatype datatype,
-                      void *outbuf,
-                      MPI_Aint outsize,
-                      MPI_Aint *position);
-
-int MPI_Pack_external_c(const char *datarep,
-                        const void *inbuf,
-                        MPI_Count incount,
-                        MPI_Datatype datatype,
-                        void *outbuf,
-                        MPI_Count outsize,
-                        MPI_Count *position);
-
-int MPI_Pack_external_size(const char *datarep, int incount, MPI_Datatype datatype, MPI_Aint *size);
-
-int MPI_Pack_external_size_c(const char *datarep,
-                             MPI_Count incount,
-                             MPI_Datatype datatype,
-                             MPI_Count *size);
-
-int MPI_Pack_size(int incount, MPI_Datatype datatype, MPI_Comm comm, int *size);
-
-int MPI_Pack_size_c(MPI_Count incount, MPI_Datatype datatype, MPI_Comm comm, MPI_Count *size);
 
 int MPI_Probe(int source, int tag, MPI_Comm comm, struct MPI_Status *status);
 
@@ -710,6 +793,14 @@ int MPI_Recv(void *buf,
              MPI_Comm comm,
              struct MPI_Status *status);
 
+int MPI_Recv_c(void *buf,
+               MPI_Count count,
+               MPI_Datatype datatype,
+               int source,
+               int tag,
+               MPI_Comm comm,
+               struct MPI_Status *status);
+
 int MPI_Recv_init(void *buf,
                   int count,
                   MPI_Datatype datatype,
@@ -717,6 +808,14 @@ int MPI_Recv_init(void *buf,
                   int tag,
                   MPI_Comm comm,
                   MPI_Request *request);
+
+int MPI_Recv_init_c(void *buf,
+                    MPI_Count count,
+                    MPI_Datatype datatype,
+                    int source,
+                    int tag,
+                    MPI_Comm comm,
+                    MPI_Request *request);
 
 int MPI_Reduce(const void *sendbuf,
                void *recvbuf,
@@ -748,7 +847,33 @@ int MPI_Reduce_scatter_block(const void *sendbuf,
 
 int MPI_Request_free(MPI_Request *request);
 
+int MPI_Request_get_status(MPI_Request request, int *flag, struct MPI_Status *status);
+
+int MPI_Request_get_status_all(int count,
+                               const MPI_Request *array_of_requests,
+                               int *flag,
+                               struct MPI_Status *array_of_statuses);
+
+int MPI_Request_get_status_any(int count,
+                               const MPI_Request *array_of_requests,
+                               int *indx,
+                               int *flag,
+                               struct MPI_Status *status);
+
+int MPI_Request_get_status_some(int incount,
+                                const MPI_Request *array_of_requests,
+                                int *outcount,
+                                int *array_of_indices,
+                                struct MPI_Status *array_of_statuses);
+
 int MPI_Rsend(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
+
+int MPI_Rsend_c(const void *buf,
+                MPI_Count count,
+                MPI_Datatype datatype,
+                int dest,
+                int tag,
+                MPI_Comm comm);
 
 int MPI_Rsend_init(const void *buf,
                    int count,
@@ -757,6 +882,14 @@ int MPI_Rsend_init(const void *buf,
                    int tag,
                    MPI_Comm comm,
                    MPI_Request *request);
+
+int MPI_Rsend_init_c(const void *buf,
+                     MPI_Count count,
+                     MPI_Datatype datatype,
+                     int dest,
+                     int tag,
+                     MPI_Comm comm,
+                     MPI_Request *request);
 
 int MPI_Scan(const void *sendbuf,
              void *recvbuf,
@@ -786,6 +919,13 @@ int MPI_Scatterv(const void *sendbuf,
 
 int MPI_Send(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
 
+int MPI_Send_c(const void *buf,
+               MPI_Count count,
+               MPI_Datatype datatype,
+               int dest,
+               int tag,
+               MPI_Comm comm);
+
 int MPI_Send_init(const void *buf,
                   int count,
                   MPI_Datatype datatype,
@@ -793,6 +933,14 @@ int MPI_Send_init(const void *buf,
                   int tag,
                   MPI_Comm comm,
                   MPI_Request *request);
+
+int MPI_Send_init_c(const void *buf,
+                    MPI_Count count,
+                    MPI_Datatype datatype,
+                    int dest,
+                    int tag,
+                    MPI_Comm comm,
+                    MPI_Request *request);
 
 int MPI_Sendrecv(const void *sendbuf,
                  int sendcount,
@@ -807,6 +955,19 @@ int MPI_Sendrecv(const void *sendbuf,
                  MPI_Comm comm,
                  struct MPI_Status *status);
 
+int MPI_Sendrecv_c(const void *sendbuf,
+                   MPI_Count sendcount,
+                   MPI_Datatype sendtype,
+                   int dest,
+                   int sendtag,
+                   void *recvbuf,
+                   MPI_Count recvcount,
+                   MPI_Datatype recvtype,
+                   int source,
+                   int recvtag,
+                   MPI_Comm comm,
+                   struct MPI_Status *status);
+
 int MPI_Sendrecv_replace(void *buf,
                          int count,
                          MPI_Datatype datatype,
@@ -817,7 +978,24 @@ int MPI_Sendrecv_replace(void *buf,
                          MPI_Comm comm,
                          struct MPI_Status *status);
 
+int MPI_Sendrecv_replace_c(void *buf,
+                           MPI_Count count,
+                           MPI_Datatype datatype,
+                           int dest,
+                           int sendtag,
+                           int source,
+                           int recvtag,
+                           MPI_Comm comm,
+                           struct MPI_Status *status);
+
 int MPI_Ssend(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
+
+int MPI_Ssend_c(const void *buf,
+                MPI_Count count,
+                MPI_Datatype datatype,
+                int dest,
+                int tag,
+                MPI_Comm comm);
 
 int MPI_Ssend_init(const void *buf,
                    int count,
@@ -827,9 +1005,37 @@ int MPI_Ssend_init(const void *buf,
                    MPI_Comm comm,
                    MPI_Request *request);
 
+int MPI_Ssend_init_c(const void *buf,
+                     MPI_Count count,
+                     MPI_Datatype datatype,
+                     int dest,
+                     int tag,
+                     MPI_Comm comm,
+                     MPI_Request *request);
+
 int MPI_Start(MPI_Request *request);
 
 int MPI_Startall(int count, MPI_Request *requests);
+
+int MPI_Status_get_error(const struct MPI_Status *status, int *error);
+
+int MPI_Status_get_source(const struct MPI_Status *status, int *source);
+
+int MPI_Status_get_tag(const struct MPI_Status *status, int *tag);
+
+int MPI_Status_set_cancelled(struct MPI_Status *status, int flag);
+
+int MPI_Status_set_elements(struct MPI_Status *status, MPI_Datatype datatype, int count);
+
+int MPI_Status_set_elements_c(struct MPI_Status *status, MPI_Datatype datatype, MPI_Count count);
+
+int MPI_Status_set_elements_x(struct MPI_Status *status, MPI_Datatype datatype, MPI_Count count);
+
+int MPI_Status_set_error(struct MPI_Status *status, int error);
+
+int MPI_Status_set_source(struct MPI_Status *status, int source);
+
+int MPI_Status_set_tag(struct MPI_Status *status, int tag);
 
 int MPI_Test(MPI_Request *request, int *flag, struct MPI_Status *status);
 
@@ -849,208 +1055,13 @@ int MPI_Type_commit(MPI_Datatype *datatype);
 
 int MPI_Type_contiguous(int count, MPI_Datatype oldtype, MPI_Datatype *newtype);
 
-int MPI_Type_contiguous_c(MPI_Count count, MPI_Datatype oldtype, MPI_Datatype *newtype);
-
-int MPI_Type_create_hindexed(int count,
-                             const int *array_of_blocklengths,
-                             const MPI_Aint *array_of_displacements,
-                             MPI_Datatype oldtype,
-                             MPI_Datatype *newtype);
-
-int MPI_Type_create_hindexed_block(int count,
-                                   int blocklength,
-                                   const MPI_Aint *array_of_displacements,
-                                   MPI_Datatype oldtype,
-                                   MPI_Datatype *newtype);
-
-int MPI_Type_create_hindexed_block_c(MPI_Count count,
-                                     MPI_Count blocklength,
-                                     const MPI_Count *array_of_displacements,
-                                     MPI_Datatype oldtype,
-                                     MPI_Datatype *newtype);
-
-int MPI_Type_create_hindexed_c(MPI_Count count,
-                               const MPI_Count *array_of_blocklengths,
-                               const MPI_Count *array_of_displacements,
-                               MPI_Datatype oldtype,
-                               MPI_Datatype *newtype);
-
-int MPI_Type_create_hvector(int count,
-                            int blocklength,
-                            MPI_Aint stride,
-                            MPI_Datatype oldtype,
-                            MPI_Datatype *newtype);
-
-int MPI_Type_create_hvector_c(MPI_Count count,
-                              MPI_Count blocklength,
-                              MPI_Count stride,
-                              MPI_Datatype oldtype,
-                              MPI_Datatype *newtype);
-
-int MPI_Type_create_indexed_block(int count,
-                                  int blocklength,
-                                  const int *array_of_displacements,
-                                  MPI_Datatype oldtype,
-                                  MPI_Datatype *newtype);
-
-int MPI_Type_create_indexed_block_c(MPI_Count count,
-                                    MPI_Count blocklength,
-                                    const MPI_Count *array_of_displacements,
-                                    MPI_Datatype oldtype,
-                                    MPI_Datatype *newtype);
-
-int MPI_Type_create_resized(MPI_Datatype oldtype,
-                            MPI_Aint lb,
-                            MPI_Aint extent,
-                            MPI_Datatype *newtype);
-
-int MPI_Type_create_resized_c(MPI_Datatype oldtype,
-                              MPI_Count lb,
-                              MPI_Count extent,
-                              MPI_Datatype *newtype);
-
-int MPI_Type_create_struct(int count,
-                           const int *array_of_blocklengths,
-                           const MPI_Aint *array_of_displacements,
-                           const MPI_Datatype *array_of_types,
-                           MPI_Datatype *newtype);
-
-int MPI_Type_create_struct_c(MPI_Count count,
-                             const MPI_Count *array_of_blocklengths,
-                             const MPI_Count *array_of_displacements,
-                             const MPI_Datatype *array_of_types,
-                             MPI_Datatype *newtype);
-
-int MPI_Type_create_subarray(int ndims,
-                             const int *array_of_sizes,
-                             const int *array_of_subsizes,
-                             const int *array_of_starts,
-                             int order,
-                             MPI_Datatype oldtype,
-                             MPI_Datatype *newtype);
-
-int MPI_Type_create_subarray_c(int ndims,
-                               const MPI_Count *array_of_sizes,
-                               const MPI_Count *array_of_subsizes,
-                               const MPI_Count *array_of_starts,
-                               int order,
-                               MPI_Datatype oldtype,
-                               MPI_Datatype *newtype);
-
-int MPI_Type_dup(MPI_Datatype oldtype, MPI_Datatype *newtype);
-
 int MPI_Type_free(MPI_Datatype *datatype);
-
-int MPI_Type_get_contents(MPI_Datatype datatype,
-                          int max_integers,
-                          int max_addresses,
-                          int max_datatypes,
-                          int *array_of_integers,
-                          MPI_Aint *array_of_addresses,
-                          MPI_Datatype *array_of_datatypes);
-
-int MPI_Type_get_contents_c(MPI_Datatype datatype,
-                            MPI_Count max_integers,
-                            MPI_Count max_addresses,
-                            MPI_Count max_large_counts,
-                            MPI_Count max_datatypes,
-                            int *array_of_integers,
-                            MPI_Aint *array_of_addresses,
-                            MPI_Count *array_of_large_counts,
-                            MPI_Datatype *array_of_datatypes);
-
-int MPI_Type_get_envelope(MPI_Datatype datatype,
-                          int *num_integers,
-                          int *num_addresses,
-                          int *num_datatypes,
-                          int *combiner);
-
-int MPI_Type_get_envelope_c(MPI_Datatype datatype,
-                            MPI_Count *num_integers,
-                            MPI_Count *num_addresses,
-                            MPI_Count *num_large_counts,
-                            MPI_Count *num_datatypes,
-                            int *combiner);
 
 int MPI_Type_get_extent(MPI_Datatype datatype, MPI_Aint *lb, MPI_Aint *extent);
 
-int MPI_Type_get_extent_c(MPI_Datatype datatype, MPI_Count *lb, MPI_Count *extent);
-
-int MPI_Type_get_extent_x(MPI_Datatype datatype, MPI_Count *lb, MPI_Count *extent);
-
-int MPI_Type_get_name(MPI_Datatype datatype, char *type_name, int *resultlen);
-
-int MPI_Type_get_true_extent(MPI_Datatype datatype, MPI_Aint *true_lb, MPI_Aint *true_extent);
-
-int MPI_Type_get_true_extent_c(MPI_Datatype datatype, MPI_Count *true_lb, MPI_Count *true_extent);
-
-int MPI_Type_get_true_extent_x(MPI_Datatype datatype, MPI_Count *true_lb, MPI_Count *true_extent);
-
-int MPI_Type_indexed(int count,
-                     const int *array_of_blocklengths,
-                     const int *array_of_displacements,
-                     MPI_Datatype oldtype,
-                     MPI_Datatype *newtype);
-
-int MPI_Type_indexed_c(MPI_Count count,
-                       const MPI_Count *array_of_blocklengths,
-                       const MPI_Count *array_of_displacements,
-                       MPI_Datatype oldtype,
-                       MPI_Datatype *newtype);
-
-int MPI_Type_match_size(int typeclass, int size, MPI_Datatype *datatype);
-
-int MPI_Type_set_name(MPI_Datatype datatype, const char *type_name);
-
 int MPI_Type_size(MPI_Datatype datatype, int *size);
 
-int MPI_Type_size_c(MPI_Datatype datatype, MPI_Count *size);
-
 int MPI_Type_size_x(MPI_Datatype datatype, MPI_Count *size);
-
-int MPI_Type_vector(int count,
-                    int blocklength,
-                    int stride,
-                    MPI_Datatype oldtype,
-                    MPI_Datatype *newtype);
-
-int MPI_Type_vector_c(MPI_Count count,
-                      MPI_Count blocklength,
-                      MPI_Count stride,
-                      MPI_Datatype oldtype,
-                      MPI_Datatype *newtype);
-
-int MPI_Unpack(const void *inbuf,
-               int insize,
-               int *position,
-               void *outbuf,
-               int outcount,
-               MPI_Datatype datatype,
-               MPI_Comm comm);
-
-int MPI_Unpack_c(const void *inbuf,
-                 MPI_Count insize,
-                 MPI_Count *position,
-                 void *outbuf,
-                 MPI_Count outcount,
-                 MPI_Datatype datatype,
-                 MPI_Comm comm);
-
-int MPI_Unpack_external(const char *datarep,
-                        const void *inbuf,
-                        MPI_Aint insize,
-                        MPI_Aint *position,
-                        void *outbuf,
-                        int outcount,
-                        MPI_Datatype datatype);
-
-int MPI_Unpack_external_c(const char *datarep,
-                          const void *inbuf,
-                          MPI_Count insize,
-                          MPI_Count *position,
-                          void *outbuf,
-                          MPI_Count outcount,
-                          MPI_Datatype datatype);
 
 int MPI_Wait(MPI_Request *request, struct MPI_Status *status);
 
@@ -1069,10 +1080,6 @@ double MPI_Wtick(void);
 double MPI_Wtime(void);
 
 int PMPI_Abort(MPI_Comm comm, int errorcode);
-
-MPI_Aint PMPI_Aint_add(MPI_Aint base, MPI_Aint disp);
-
-MPI_Aint PMPI_Aint_diff(MPI_Aint addr1, MPI_Aint addr2);
 
 int PMPI_Allgather(const void *sendbuf,
                    int sendcount,
@@ -1124,6 +1131,13 @@ int PMPI_Bcast(void *buffer, int count, MPI_Datatype datatype, int root, MPI_Com
 
 int PMPI_Bsend(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
 
+int PMPI_Bsend_c(const void *buf,
+                 MPI_Count count,
+                 MPI_Datatype datatype,
+                 int dest,
+                 int tag,
+                 MPI_Comm comm);
+
 int PMPI_Bsend_init(const void *buf,
                     int count,
                     MPI_Datatype datatype,
@@ -1132,21 +1146,49 @@ int PMPI_Bsend_init(const void *buf,
                     MPI_Comm comm,
                     MPI_Request *request);
 
+int PMPI_Bsend_init_c(const void *buf,
+                      MPI_Count count,
+                      MPI_Datatype datatype,
+                      int dest,
+                      int tag,
+                      MPI_Comm comm,
+                      MPI_Request *request);
+
 int PMPI_Buffer_attach(void *buffer, int size);
+
+int PMPI_Buffer_attach_c(void *buffer, MPI_Count size);
 
 int PMPI_Buffer_detach(void *buffer_addr, int *size);
 
+int PMPI_Buffer_detach_c(void *buffer_addr, MPI_Count *size);
+
+int PMPI_Buffer_flush(void);
+
+int PMPI_Buffer_iflush(MPI_Request *request);
+
 int PMPI_Cancel(MPI_Request *request);
+
+int PMPI_Comm_attach_buffer(MPI_Comm comm, void *buffer, int size);
+
+int PMPI_Comm_attach_buffer_c(MPI_Comm comm, void *buffer, MPI_Count size);
 
 int PMPI_Comm_compare(MPI_Comm comm1, MPI_Comm comm2, int *result);
 
+int PMPI_Comm_detach_buffer(MPI_Comm comm, void *buffer_addr, int *size);
+
+int PMPI_Comm_detach_buffer_c(MPI_Comm comm, void *buffer_addr, MPI_Count *size);
+
 int PMPI_Comm_dup(MPI_Comm comm, MPI_Comm *newcomm);
+
+int PMPI_Comm_flush_buffer(MPI_Comm comm);
 
 int PMPI_Comm_free(MPI_Comm *comm);
 
 int PMPI_Comm_get_attr(MPI_Comm comm, int comm_keyval, void *attribute_val, int *flag);
 
 int PMPI_Comm_get_errhandler(MPI_Comm comm, MPI_Errhandler *errhandler);
+
+int PMPI_Comm_iflush_buffer(MPI_Comm comm, MPI_Request *request);
 
 int PMPI_Comm_rank(MPI_Comm comm, int *rank);
 
@@ -1194,17 +1236,9 @@ int PMPI_Gatherv(const void *sendbuf,
                  int root,
                  MPI_Comm comm);
 
-int PMPI_Get_address(const void *location, MPI_Aint *address);
-
 int PMPI_Get_count(const struct MPI_Status *status, MPI_Datatype datatype, int *count);
 
-int PMPI_Get_count_c(const struct MPI_Status *status, MPI_Datatype datatype, MPI_Count *count);
-
 int PMPI_Get_elements(const struct MPI_Status *status, MPI_Datatype datatype, int *count);
-
-int PMPI_Get_elements_c(const struct MPI_Status *status, MPI_Datatype datatype, MPI_Count *count);
-
-int PMPI_Get_elements_x(const struct MPI_Status *status, MPI_Datatype datatype, MPI_Count *count);
 
 int PMPI_Get_library_version(char *version, int *resultlen);
 
@@ -1219,6 +1253,33 @@ int PMPI_Ibsend(const void *buf,
                 int tag,
                 MPI_Comm comm,
                 MPI_Request *request);
+
+int PMPI_Ibsend_c(const void *buf,
+                  MPI_Count count,
+                  MPI_Datatype datatype,
+                  int dest,
+                  int tag,
+                  MPI_Comm comm,
+                  MPI_Request *request);
+
+int PMPI_Improbe(int source,
+                 int tag,
+                 MPI_Comm comm,
+                 int *flag,
+                 MPI_Message *message,
+                 struct MPI_Status *status);
+
+int PMPI_Imrecv(void *buf,
+                int count,
+                MPI_Datatype datatype,
+                MPI_Message *message,
+                MPI_Request *request);
+
+int PMPI_Imrecv_c(void *buf,
+                  MPI_Count count,
+                  MPI_Datatype datatype,
+                  MPI_Message *message,
+                  MPI_Request *request);
 
 int PMPI_Init(int *argc, char ***argv);
 
@@ -1236,6 +1297,14 @@ int PMPI_Irecv(void *buf,
                MPI_Comm comm,
                MPI_Request *request);
 
+int PMPI_Irecv_c(void *buf,
+                 MPI_Count count,
+                 MPI_Datatype datatype,
+                 int source,
+                 int tag,
+                 MPI_Comm comm,
+                 MPI_Request *request);
+
 int PMPI_Irsend(const void *buf,
                 int count,
                 MPI_Datatype datatype,
@@ -1243,6 +1312,14 @@ int PMPI_Irsend(const void *buf,
                 int tag,
                 MPI_Comm comm,
                 MPI_Request *request);
+
+int PMPI_Irsend_c(const void *buf,
+                  MPI_Count count,
+                  MPI_Datatype datatype,
+                  int dest,
+                  int tag,
+                  MPI_Comm comm,
+                  MPI_Request *request);
 
 int PMPI_Isend(const void *buf,
                int count,
@@ -1252,6 +1329,60 @@ int PMPI_Isend(const void *buf,
                MPI_Comm comm,
                MPI_Request *request);
 
+int PMPI_Isend_c(const void *buf,
+                 MPI_Count count,
+                 MPI_Datatype datatype,
+                 int dest,
+                 int tag,
+                 MPI_Comm comm,
+                 MPI_Request *request);
+
+int PMPI_Isendrecv(const void *sendbuf,
+                   int sendcount,
+                   MPI_Datatype sendtype,
+                   int dest,
+                   int sendtag,
+                   void *recvbuf,
+                   int recvcount,
+                   MPI_Datatype recvtype,
+                   int source,
+                   int recvtag,
+                   MPI_Comm comm,
+                   MPI_Request *request);
+
+int PMPI_Isendrecv_c(const void *sendbuf,
+                     MPI_Count sendcount,
+                     MPI_Datatype sendtype,
+                     int dest,
+                     int sendtag,
+                     void *recvbuf,
+                     MPI_Count recvcount,
+                     MPI_Datatype recvtype,
+                     int source,
+                     int recvtag,
+                     MPI_Comm comm,
+                     MPI_Request *request);
+
+int PMPI_Isendrecv_replace(void *buf,
+                           int count,
+                           MPI_Datatype datatype,
+                           int dest,
+                           int sendtag,
+                           int source,
+                           int recvtag,
+                           MPI_Comm comm,
+                           MPI_Request *request);
+
+int PMPI_Isendrecv_replace_c(void *buf,
+                             MPI_Count count,
+                             MPI_Datatype datatype,
+                             int dest,
+                             int sendtag,
+                             int source,
+                             int recvtag,
+                             MPI_Comm comm,
+                             MPI_Request *request);
+
 int PMPI_Issend(const void *buf,
                 int count,
                 MPI_Datatype datatype,
@@ -1260,73 +1391,37 @@ int PMPI_Issend(const void *buf,
                 MPI_Comm comm,
                 MPI_Request *request);
 
-int PMPI_Neighbor_allgather(const void *sendbuf,
-                            int sendcount,
-                            MPI_Datatype sendtype,
-                            void *recvbuf,
-                            int recvcount,
-                            MPI_Datatype recvtype,
-                            MPI_Comm comm);
+int PMPI_Issend_c(const void *buf,
+                  MPI_Count count,
+                  MPI_Datatype datatype,
+                  int dest,
+                  int tag,
+                  MPI_Comm comm,
+                  MPI_Request *request);
 
-int PMPI_Neighbor_alltoall(const void *sendbuf,
-                           int sendcount,
-                           MPI_Datatype sendtype,
-                           void *recvbuf,
-                           int recvcount,
-                           MPI_Datatype recvtype,
-                           MPI_Comm comm);
+int PMPI_Mprobe(int source,
+                int tag,
+                MPI_Comm comm,
+                MPI_Message *message,
+                struct MPI_Status *status);
+
+int PMPI_Mrecv(void *buf,
+               int count,
+               MPI_Datatype datatype,
+               MPI_Message *message,
+               struct MPI_Status *status);
+
+int PMPI_Mrecv_c(void *buf,
+                 MPI_Count count,
+                 MPI_Datatype datatype,
+                 MPI_Message *message,
+                 struct MPI_Status *status);
 
 int PMPI_Op_commutative(MPI_Op op, int *commute);
 
 int PMPI_Op_create(MPI_User_function user_fn, int commute, MPI_Op *op);
 
 int PMPI_Op_free(MPI_Op *op);
-
-int PMPI_Pack(const void *inbuf,
-              int incount,
-              MPI_Datatype datatype,
-              void *outbuf,
-              int outsize,
-              int *position,
-              MPI_Comm comm);
-
-int PMPI_Pack_c(const void *inbuf,
-                MPI_Count incount,
-                MPI_Datatype datatype,
-                void *outbuf,
-                MPI_Count outsize,
-                MPI_Count *position,
-                MPI_Comm comm);
-
-int PMPI_Pack_external(const char *datarep,
-                       const void *inbuf,
-                       int incount,
-                       MPI_Datatype datatype,
-                       void *outbuf,
-                       MPI_Aint outsize,
-                       MPI_Aint *position);
-
-int PMPI_Pack_external_c(const char *datarep,
-                         const void *inbuf,
-                         MPI_Count incount,
-                         MPI_Datatype datatype,
-                         void *outbuf,
-                         MPI_Count outsize,
-                         MPI_Count *position);
-
-int PMPI_Pack_external_size(const char *datarep,
-                            int incount,
-                            MPI_Datatype datatype,
-                            MPI_Aint *size);
-
-int PMPI_Pack_external_size_c(const char *datarep,
-                              MPI_Count incount,
-                              MPI_Datatype datatype,
-                              MPI_Count *size);
-
-int PMPI_Pack_size(int incount, MPI_Datatype datatype, MPI_Comm comm, int *size);
-
-int PMPI_Pack_size_c(MPI_Count incount, MPI_Datatype datatype, MPI_Comm comm, MPI_Count *size);
 
 int PMPI_Probe(int source, int tag, MPI_Comm comm, struct MPI_Status *status);
 
@@ -1340,6 +1435,14 @@ int PMPI_Recv(void *buf,
               MPI_Comm comm,
               struct MPI_Status *status);
 
+int PMPI_Recv_c(void *buf,
+                MPI_Count count,
+                MPI_Datatype datatype,
+                int source,
+                int tag,
+                MPI_Comm comm,
+                struct MPI_Status *status);
+
 int PMPI_Recv_init(void *buf,
                    int count,
                    MPI_Datatype datatype,
@@ -1347,6 +1450,14 @@ int PMPI_Recv_init(void *buf,
                    int tag,
                    MPI_Comm comm,
                    MPI_Request *request);
+
+int PMPI_Recv_init_c(void *buf,
+                     MPI_Count count,
+                     MPI_Datatype datatype,
+                     int source,
+                     int tag,
+                     MPI_Comm comm,
+                     MPI_Request *request);
 
 int PMPI_Reduce(const void *sendbuf,
                 void *recvbuf,
@@ -1378,7 +1489,33 @@ int PMPI_Reduce_scatter_block(const void *sendbuf,
 
 int PMPI_Request_free(MPI_Request *request);
 
+int PMPI_Request_get_status(MPI_Request request, int *flag, struct MPI_Status *status);
+
+int PMPI_Request_get_status_all(int count,
+                                const MPI_Request *array_of_requests,
+                                int *flag,
+                                struct MPI_Status *array_of_statuses);
+
+int PMPI_Request_get_status_any(int count,
+                                const MPI_Request *array_of_requests,
+                                int *indx,
+                                int *flag,
+                                struct MPI_Status *status);
+
+int PMPI_Request_get_status_some(int incount,
+                                 const MPI_Request *array_of_requests,
+                                 int *outcount,
+                                 int *array_of_indices,
+                                 struct MPI_Status *array_of_statuses);
+
 int PMPI_Rsend(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
+
+int PMPI_Rsend_c(const void *buf,
+                 MPI_Count count,
+                 MPI_Datatype datatype,
+                 int dest,
+                 int tag,
+                 MPI_Comm comm);
 
 int PMPI_Rsend_init(const void *buf,
                     int count,
@@ -1387,6 +1524,14 @@ int PMPI_Rsend_init(const void *buf,
                     int tag,
                     MPI_Comm comm,
                     MPI_Request *request);
+
+int PMPI_Rsend_init_c(const void *buf,
+                      MPI_Count count,
+                      MPI_Datatype datatype,
+                      int dest,
+                      int tag,
+                      MPI_Comm comm,
+                      MPI_Request *request);
 
 int PMPI_Scan(const void *sendbuf,
               void *recvbuf,
@@ -1416,6 +1561,13 @@ int PMPI_Scatterv(const void *sendbuf,
 
 int PMPI_Send(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
 
+int PMPI_Send_c(const void *buf,
+                MPI_Count count,
+                MPI_Datatype datatype,
+                int dest,
+                int tag,
+                MPI_Comm comm);
+
 int PMPI_Send_init(const void *buf,
                    int count,
                    MPI_Datatype datatype,
@@ -1423,6 +1575,14 @@ int PMPI_Send_init(const void *buf,
                    int tag,
                    MPI_Comm comm,
                    MPI_Request *request);
+
+int PMPI_Send_init_c(const void *buf,
+                     MPI_Count count,
+                     MPI_Datatype datatype,
+                     int dest,
+                     int tag,
+                     MPI_Comm comm,
+                     MPI_Request *request);
 
 int PMPI_Sendrecv(const void *sendbuf,
                   int sendcount,
@@ -1437,6 +1597,19 @@ int PMPI_Sendrecv(const void *sendbuf,
                   MPI_Comm comm,
                   struct MPI_Status *status);
 
+int PMPI_Sendrecv_c(const void *sendbuf,
+                    MPI_Count sendcount,
+                    MPI_Datatype sendtype,
+                    int dest,
+                    int sendtag,
+                    void *recvbuf,
+                    MPI_Count recvcount,
+                    MPI_Datatype recvtype,
+                    int source,
+                    int recvtag,
+                    MPI_Comm comm,
+                    struct MPI_Status *status);
+
 int PMPI_Sendrecv_replace(void *buf,
                           int count,
                           MPI_Datatype datatype,
@@ -1447,7 +1620,24 @@ int PMPI_Sendrecv_replace(void *buf,
                           MPI_Comm comm,
                           struct MPI_Status *status);
 
+int PMPI_Sendrecv_replace_c(void *buf,
+                            MPI_Count count,
+                            MPI_Datatype datatype,
+                            int dest,
+                            int sendtag,
+                            int source,
+                            int recvtag,
+                            MPI_Comm comm,
+                            struct MPI_Status *status);
+
 int PMPI_Ssend(const void *buf, int count, MPI_Datatype datatype, int dest, int tag, MPI_Comm comm);
+
+int PMPI_Ssend_c(const void *buf,
+                 MPI_Count count,
+                 MPI_Datatype datatype,
+                 int dest,
+                 int tag,
+                 MPI_Comm comm);
 
 int PMPI_Ssend_init(const void *buf,
                     int count,
@@ -1457,9 +1647,37 @@ int PMPI_Ssend_init(const void *buf,
                     MPI_Comm comm,
                     MPI_Request *request);
 
+int PMPI_Ssend_init_c(const void *buf,
+                      MPI_Count count,
+                      MPI_Datatype datatype,
+                      int dest,
+                      int tag,
+                      MPI_Comm comm,
+                      MPI_Request *request);
+
 int PMPI_Start(MPI_Request *request);
 
 int PMPI_Startall(int count, MPI_Request *requests);
+
+int PMPI_Status_get_error(const struct MPI_Status *status, int *error);
+
+int PMPI_Status_get_source(const struct MPI_Status *status, int *source);
+
+int PMPI_Status_get_tag(const struct MPI_Status *status, int *tag);
+
+int PMPI_Status_set_cancelled(struct MPI_Status *status, int flag);
+
+int PMPI_Status_set_elements(struct MPI_Status *status, MPI_Datatype datatype, int count);
+
+int PMPI_Status_set_elements_c(struct MPI_Status *status, MPI_Datatype datatype, MPI_Count count);
+
+int PMPI_Status_set_elements_x(struct MPI_Status *status, MPI_Datatype datatype, MPI_Count count);
+
+int PMPI_Status_set_error(struct MPI_Status *status, int error);
+
+int PMPI_Status_set_source(struct MPI_Status *status, int source);
+
+int PMPI_Status_set_tag(struct MPI_Status *status, int tag);
 
 int PMPI_Test(MPI_Request *request, int *flag, struct MPI_Status *status);
 
@@ -1479,208 +1697,13 @@ int PMPI_Type_commit(MPI_Datatype *datatype);
 
 int PMPI_Type_contiguous(int count, MPI_Datatype oldtype, MPI_Datatype *newtype);
 
-int PMPI_Type_contiguous_c(MPI_Count count, MPI_Datatype oldtype, MPI_Datatype *newtype);
-
-int PMPI_Type_create_hindexed(int count,
-                              const int *array_of_blocklengths,
-                              const MPI_Aint *array_of_displacements,
-                              MPI_Datatype oldtype,
-                              MPI_Datatype *newtype);
-
-int PMPI_Type_create_hindexed_block(int count,
-                                    int blocklength,
-                                    const MPI_Aint *array_of_displacements,
-                                    MPI_Datatype oldtype,
-                                    MPI_Datatype *newtype);
-
-int PMPI_Type_create_hindexed_block_c(MPI_Count count,
-                                      MPI_Count blocklength,
-                                      const MPI_Count *array_of_displacements,
-                                      MPI_Datatype oldtype,
-                                      MPI_Datatype *newtype);
-
-int PMPI_Type_create_hindexed_c(MPI_Count count,
-                                const MPI_Count *array_of_blocklengths,
-                                const MPI_Count *array_of_displacements,
-                                MPI_Datatype oldtype,
-                                MPI_Datatype *newtype);
-
-int PMPI_Type_create_hvector(int count,
-                             int blocklength,
-                             MPI_Aint stride,
-                             MPI_Datatype oldtype,
-                             MPI_Datatype *newtype);
-
-int PMPI_Type_create_hvector_c(MPI_Count count,
-                               MPI_Count blocklength,
-                               MPI_Count stride,
-                               MPI_Datatype oldtype,
-                               MPI_Datatype *newtype);
-
-int PMPI_Type_create_indexed_block(int count,
-                                   int blocklength,
-                                   const int *array_of_displacements,
-                                   MPI_Datatype oldtype,
-                                   MPI_Datatype *newtype);
-
-int PMPI_Type_create_indexed_block_c(MPI_Count count,
-                                     MPI_Count blocklength,
-                                     const MPI_Count *array_of_displacements,
-                                     MPI_Datatype oldtype,
-                                     MPI_Datatype *newtype);
-
-int PMPI_Type_create_resized(MPI_Datatype oldtype,
-                             MPI_Aint lb,
-                             MPI_Aint extent,
-                             MPI_Datatype *newtype);
-
-int PMPI_Type_create_resized_c(MPI_Datatype oldtype,
-                               MPI_Count lb,
-                               MPI_Count extent,
-                               MPI_Datatype *newtype);
-
-int PMPI_Type_create_struct(int count,
-                            const int *array_of_blocklengths,
-                            const MPI_Aint *array_of_displacements,
-                            const MPI_Datatype *array_of_types,
-                            MPI_Datatype *newtype);
-
-int PMPI_Type_create_struct_c(MPI_Count count,
-                              const MPI_Count *array_of_blocklengths,
-                              const MPI_Count *array_of_displacements,
-                              const MPI_Datatype *array_of_types,
-                              MPI_Datatype *newtype);
-
-int PMPI_Type_create_subarray(int ndims,
-                              const int *array_of_sizes,
-                              const int *array_of_subsizes,
-                              const int *array_of_starts,
-                              int order,
-                              MPI_Datatype oldtype,
-                              MPI_Datatype *newtype);
-
-int PMPI_Type_create_subarray_c(int ndims,
-                                const MPI_Count *array_of_sizes,
-                                const MPI_Count *array_of_subsizes,
-                                const MPI_Count *array_of_starts,
-                                int order,
-                                MPI_Datatype oldtype,
-                                MPI_Datatype *newtype);
-
-int PMPI_Type_dup(MPI_Datatype oldtype, MPI_Datatype *newtype);
-
 int PMPI_Type_free(MPI_Datatype *datatype);
-
-int PMPI_Type_get_contents(MPI_Datatype datatype,
-                           int max_integers,
-                           int max_addresses,
-                           int max_datatypes,
-                           int *array_of_integers,
-                           MPI_Aint *array_of_addresses,
-                           MPI_Datatype *array_of_datatypes);
-
-int PMPI_Type_get_contents_c(MPI_Datatype datatype,
-                             MPI_Count max_integers,
-                             MPI_Count max_addresses,
-                             MPI_Count max_large_counts,
-                             MPI_Count max_datatypes,
-                             int *array_of_integers,
-                             MPI_Aint *array_of_addresses,
-                             MPI_Count *array_of_large_counts,
-                             MPI_Datatype *array_of_datatypes);
-
-int PMPI_Type_get_envelope(MPI_Datatype datatype,
-                           int *num_integers,
-                           int *num_addresses,
-                           int *num_datatypes,
-                           int *combiner);
-
-int PMPI_Type_get_envelope_c(MPI_Datatype datatype,
-                             MPI_Count *num_integers,
-                             MPI_Count *num_addresses,
-                             MPI_Count *num_large_counts,
-                             MPI_Count *num_datatypes,
-                             int *combiner);
 
 int PMPI_Type_get_extent(MPI_Datatype datatype, MPI_Aint *lb, MPI_Aint *extent);
 
-int PMPI_Type_get_extent_c(MPI_Datatype datatype, MPI_Count *lb, MPI_Count *extent);
-
-int PMPI_Type_get_extent_x(MPI_Datatype datatype, MPI_Count *lb, MPI_Count *extent);
-
-int PMPI_Type_get_name(MPI_Datatype datatype, char *type_name, int *resultlen);
-
-int PMPI_Type_get_true_extent(MPI_Datatype datatype, MPI_Aint *true_lb, MPI_Aint *true_extent);
-
-int PMPI_Type_get_true_extent_c(MPI_Datatype datatype, MPI_Count *true_lb, MPI_Count *true_extent);
-
-int PMPI_Type_get_true_extent_x(MPI_Datatype datatype, MPI_Count *true_lb, MPI_Count *true_extent);
-
-int PMPI_Type_indexed(int count,
-                      const int *array_of_blocklengths,
-                      const int *array_of_displacements,
-                      MPI_Datatype oldtype,
-                      MPI_Datatype *newtype);
-
-int PMPI_Type_indexed_c(MPI_Count count,
-                        const MPI_Count *array_of_blocklengths,
-                        const MPI_Count *array_of_displacements,
-                        MPI_Datatype oldtype,
-                        MPI_Datatype *newtype);
-
-int PMPI_Type_match_size(int typeclass, int size, MPI_Datatype *datatype);
-
-int PMPI_Type_set_name(MPI_Datatype datatype, const char *type_name);
-
 int PMPI_Type_size(MPI_Datatype datatype, int *size);
 
-int PMPI_Type_size_c(MPI_Datatype datatype, MPI_Count *size);
-
 int PMPI_Type_size_x(MPI_Datatype datatype, MPI_Count *size);
-
-int PMPI_Type_vector(int count,
-                     int blocklength,
-                     int stride,
-                     MPI_Datatype oldtype,
-                     MPI_Datatype *newtype);
-
-int PMPI_Type_vector_c(MPI_Count count,
-                       MPI_Count blocklength,
-                       MPI_Count stride,
-                       MPI_Datatype oldtype,
-                       MPI_Datatype *newtype);
-
-int PMPI_Unpack(const void *inbuf,
-                int insize,
-                int *position,
-                void *outbuf,
-                int outcount,
-                MPI_Datatype datatype,
-                MPI_Comm comm);
-
-int PMPI_Unpack_c(const void *inbuf,
-                  MPI_Count insize,
-                  MPI_Count *position,
-                  void *outbuf,
-                  MPI_Count outcount,
-                  MPI_Datatype datatype,
-                  MPI_Comm comm);
-
-int PMPI_Unpack_external(const char *datarep,
-                         const void *inbuf,
-                         MPI_Aint insize,
-                         MPI_Aint *position,
-                         void *outbuf,
-                         int outcount,
-                         MPI_Datatype datatype);
-
-int PMPI_Unpack_external_c(const char *datarep,
-                           const void *inbuf,
-                           MPI_Count insize,
-                           MPI_Count *position,
-                           void *outbuf,
-                           MPI_Count outcount,
-                           MPI_Datatype datatype);
 
 int PMPI_Wait(MPI_Request *request, struct MPI_Status *status);
 

@@ -28,6 +28,7 @@ pub mod progress;
 pub mod reconnect;
 pub mod rendezvous;
 pub mod request;
+pub mod request_join;
 pub mod runtime;
 pub mod security;
 pub mod shared;

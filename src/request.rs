@@ -31,20 +31,24 @@ impl Outcome {
     }
 }
 
-/// Work to do as a request completes, before anyone sees it done (a non-contiguous receive
-/// scatters its data into the caller's memory; a packed send frees its copy).
-pub struct Finisher(Box<dyn FnOnce(&Outcome) + Send>);
+/// Work to do as a request completes, before anyone sees it done: a non-contiguous receive
+/// scatters its data into the caller's memory, a packed send frees its copy, a joined request
+/// (send-receive, flush) counts its parts.
+struct Continuation(Box<dyn FnOnce(&Outcome) + Send>);
 
-impl std::fmt::Debug for Finisher {
+impl std::fmt::Debug for Continuation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Finisher")
+        f.write_str("Continuation")
     }
 }
 
 #[derive(Debug)]
 pub struct Request {
     done: AtomicBool,
-    finish: Mutex<Option<Finisher>>,
+    /// Run in order as the outcome is recorded (see `then`).
+    next: Mutex<Vec<Continuation>>,
+    /// Whether `next` was ever set: spares every other completion a lock.
+    has_next: AtomicBool,
     /// Payload bytes moved so far; a blocking send watches it to spot a stalled link.
     progress: AtomicU64,
     outcome: Mutex<Option<Outcome>>,
@@ -53,25 +57,24 @@ pub struct Request {
 }
 
 impl Request {
-    pub fn new() -> Arc<Request> {
+    fn make(collective: bool) -> Arc<Request> {
         Arc::new(Request {
             done: AtomicBool::new(false),
-            finish: Mutex::new(None),
+            next: Mutex::new(Vec::new()),
+            has_next: AtomicBool::new(false),
             progress: AtomicU64::new(0),
             outcome: Mutex::new(None),
-            collective: false,
+            collective,
         })
+    }
+
+    pub fn new() -> Arc<Request> {
+        Request::make(false)
     }
 
     /// The request of a nonblocking collective.
     pub fn collective() -> Arc<Request> {
-        Arc::new(Request {
-            done: AtomicBool::new(false),
-            finish: Mutex::new(None),
-            progress: AtomicU64::new(0),
-            outcome: Mutex::new(None),
-            collective: true,
-        })
+        Request::make(true)
     }
 
     pub fn is_collective(&self) -> bool {
@@ -85,27 +88,34 @@ impl Request {
     }
 
     /// Records the outcome; the first completion wins, so a late failure cannot overwrite it.
+    /// The continuations run first, so no waiter sees the request done before they have.
     /// Callers notify waiters afterwards.
     pub fn complete(&self, outcome: Outcome) -> bool {
         let mut slot = lock(&self.outcome);
         if slot.is_some() {
             return false;
         }
-        if let Some(Finisher(f)) = lock(&self.finish).take() {
-            f(&outcome);
+        if self.has_next.load(Ordering::SeqCst) {
+            for f in std::mem::take(&mut *lock(&self.next)) {
+                (f.0)(&outcome);
+            }
         }
         *slot = Some(outcome);
         self.done.store(true, Ordering::SeqCst);
         true
     }
 
-    /// Runs `f` as the request completes, or now if it already has; either way before
-    /// `is_done` can be seen true by a waiter that has not already seen it.
-    pub fn on_complete(&self, f: impl FnOnce(&Outcome) + Send + 'static) {
+    /// Runs `f` with the outcome as the request completes, on the completing thread, or now if
+    /// it already has; either way before `is_done` can be seen true by a waiter that has not
+    /// already seen it. Each runs exactly once; `f` must not touch this request.
+    pub fn then(&self, f: impl FnOnce(&Outcome) + Send + 'static) {
         let slot = lock(&self.outcome);
         match &*slot {
             Some(done) => f(done),
-            None => *lock(&self.finish) = Some(Finisher(Box::new(f))),
+            None => {
+                lock(&self.next).push(Continuation(Box::new(f)));
+                self.has_next.store(true, Ordering::SeqCst);
+            }
         }
     }
 

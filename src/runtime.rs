@@ -1,6 +1,7 @@
 //! The process-wide engine behind the C API: start-up, point-to-point operations, waits, shutdown.
 
 mod internal;
+mod matched;
 mod shutdown;
 
 use crate::bootstrap;

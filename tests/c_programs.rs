@@ -288,3 +288,22 @@ fn icoll_dead_peer() {
         out.assert_stdout_contains("PASS icoll_dead_peer");
     }
 }
+
+#[test]
+fn mprobe() {
+    all_ranks("mprobe", secs(60));
+}
+
+#[test]
+fn p2p_more() {
+    all_ranks("p2p_more", secs(60));
+}
+
+/// MPC engines' MPI_THREAD_MULTIPLE: T threads with large exchanges to both ring neighbours.
+#[test]
+fn thread_exchange() {
+    let _heavy = heavy();
+    let runs: &[(usize, &[&str])] =
+        &[(3, &["1"]), (3, &["2"]), (3, &["4"]), (3, &["8"]), (2, &["4"]), (1, &["2"]), (4, &["2", "2"])];
+    run_program("thread_exchange", runs, secs(120));
+}

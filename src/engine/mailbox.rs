@@ -9,6 +9,10 @@ use crate::request::{Outcome, Request};
 use std::sync::Arc;
 use std::time::Instant;
 
+#[path = "matched.rs"]
+mod matched;
+pub use matched::Matched;
+
 /// A receive waiting for its message.
 #[derive(Debug)]
 pub struct PostedRecv {
@@ -89,6 +93,16 @@ struct Unexpected {
     stage: Stage,
     /// A receive that matched while the payload was still arriving or stalled.
     claimed: Option<PostedRecv>,
+    /// Taken out of matching by a matched probe (`MPI_Mprobe`): only the receive given its
+    /// message handle may take it.
+    reserved: bool,
+}
+
+impl Unexpected {
+    /// Whether an ordinary receive or probe may still match it.
+    fn open(&self) -> bool {
+        self.claimed.is_none() && !self.reserved
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,30 +208,41 @@ impl Mailbox {
     /// Posts a receive: it takes the earliest matching unexpected message not yet claimed, or
     /// waits in the queue. `pattern.source` is a world rank.
     pub fn post_recv(&mut self, pattern: Pattern, recv: PostedRecv, fx: &mut Effects) -> Result<Posting> {
-        let found = self.matcher.find_unexpected(&pattern, |u| u.claimed.is_none()).map(|(id, env, _)| (id, env));
+        let found = self.matcher.find_unexpected(&pattern, Unexpected::open).map(|(id, env, _)| (id, env));
         let Some((id, env)) = found else {
             if let Some(why) = pattern.source.and_then(|s| self.peer_error(s as usize)) {
                 return Err(why);
             }
             return Ok(Posting::Waiting(self.matcher.post(pattern, recv)));
         };
-        let u = self.matcher.unexpected_mut(env.context, id).expect("just found");
+        Ok(self.take_unexpected(env, id, recv, fx))
+    }
+
+    /// A matched synchronous send's sender may now complete: tell it, once.
+    fn notify_sync(u: &mut Unexpected, fx: &mut Effects) {
         match std::mem::replace(&mut u.sync, SyncNotice::None) {
             SyncNotice::None => {}
             SyncNotice::Local(send) => fx.complete(send, sent(u.len)),
             SyncNotice::Remote(seq) => fx.acks.push((u.peer, seq)),
         }
+    }
+
+    /// Receive `recv` takes unexpected message `id` (which must exist): at once if buffered,
+    /// else as its claim, completed when the payload is in.
+    fn take_unexpected(&mut self, env: Envelope, id: u64, recv: PostedRecv, fx: &mut Effects) -> Posting {
+        let u = self.matcher.unexpected_mut(env.context, id).expect("the caller found it");
+        Self::notify_sync(u, fx);
         if !matches!(u.stage, Stage::Buffered(_)) {
             if matches!(u.stage, Stage::Stalled) {
                 fx.resume.push(u.peer);
             }
             u.claimed = Some(recv);
-            return Ok(Posting::Claimed);
+            return Posting::Claimed;
         }
         let u = self.matcher.remove_unexpected(env.context, id).expect("just found");
         self.release(u.len, fx);
         let Stage::Buffered(data) = u.stage else { unreachable!("checked above") };
-        Ok(Posting::Ready(Delivery { recv, env, data }))
+        Posting::Ready(Delivery { recv, env, data })
     }
 
     /// Withdraws a posted receive that has not matched yet.
@@ -227,7 +252,7 @@ impl Mailbox {
 
     /// The envelope and length of the earliest matching unclaimed message, if one has arrived.
     pub fn probe(&mut self, pattern: &Pattern) -> Result<Option<(Envelope, u64)>> {
-        if let Some((_, env, u)) = self.matcher.find_unexpected(pattern, |u| u.claimed.is_none()) {
+        if let Some((_, env, u)) = self.matcher.find_unexpected(pattern, Unexpected::open) {
             return Ok(Some((env, u.len)));
         }
         match pattern.source.and_then(|s| self.peer_error(s as usize)) {
@@ -262,7 +287,7 @@ impl Mailbox {
         }
         let sync = sync.map_or(SyncNotice::None, SyncNotice::Local);
         let peer = env.source as usize;
-        let msg = Unexpected { peer, len, sync, stage: Stage::Buffered(data.to_vec()), claimed: None };
+        let msg = Unexpected { peer, len, sync, stage: Stage::Buffered(data.to_vec()), claimed: None, reserved: false };
         self.matcher.push_unexpected(env, msg);
         Ok(None)
     }
@@ -274,7 +299,7 @@ impl Mailbox {
             return Arrival::Direct(recv);
         }
         let sync = sync.map_or(SyncNotice::None, SyncNotice::Remote);
-        let mut msg = Unexpected { peer, len, sync, stage: Stage::Arriving, claimed: None };
+        let mut msg = Unexpected { peer, len, sync, stage: Stage::Arriving, claimed: None, reserved: false };
         if len == 0 {
             msg.stage = Stage::Buffered(Vec::new());
             self.matcher.push_unexpected(env, msg);

@@ -60,11 +60,14 @@ impl Layout {
 pub fn message(
     st: &State,
     buf: *const c_void,
-    count: i32,
+    count: abi::MPI_Count,
     dtype: abi::MPI_Datatype,
 ) -> Result<(Region, Option<Layout>)> {
     let t = handles::datatype(st, dtype)?;
-    let bytes = t.packed(count as i64)?;
+    let bytes = t.packed(count)?;
+    if bytes > isize::MAX as usize {
+        return Err(err!(Count, "count {count} makes a message of {bytes} bytes, more than memory can hold"));
+    }
     if t.dense {
         return Ok((handles::region_of(&t, buf, bytes)?, None));
     }
@@ -74,12 +77,12 @@ pub fn message(
 
 /// A packed copy of a send's data that lives until `req` completes.
 pub fn keep_until_done(req: &Arc<Request>, data: Vec<u8>) {
-    req.on_complete(move |_| drop(data));
+    req.then(move |_| drop(data));
 }
 
 /// A receive buffer for `layout`: a temporary one, scattered into place as `req` completes.
 pub fn scatter_when_done(req: &Arc<Request>, layout: Layout, temp: Vec<u8>) {
-    req.on_complete(move |outcome| {
+    req.then(move |outcome| {
         if !outcome.cancelled {
             let got = (outcome.count as usize).min(temp.len());
             // SAFETY: MPI's contract: the receive buffer stays valid and untouched by the caller

@@ -3,8 +3,8 @@
 use super::abi::{MPI_Comm, MPI_Datatype};
 use super::boundary::blame;
 use super::collective::{in_place, items};
-use super::staging::{self, Mode, Scope};
 use super::handles;
+use super::staging::{self, Mode, Scope};
 use super::state::state;
 use super::topology::topology_of;
 use crate::collective::{blocks, neighbor};

@@ -1,6 +1,6 @@
 //! Point-to-point: blocking and nonblocking sends and receives, probes, buffered-mode space.
 
-use super::abi::{MPI_Comm, MPI_Datatype, MPI_Request, MPI_Status};
+use super::abi::{MPI_Comm, MPI_Count, MPI_Datatype, MPI_Request, MPI_Status};
 use super::boundary::{blame, out};
 use super::handles;
 use super::layout::{message, Layout};
@@ -84,20 +84,20 @@ pub fn new_handle(
     Ok(encode(Kind::Request, h)? as MPI_Request)
 }
 
-/// Decodes the common (buf, count, datatype, peer, tag, comm) arguments.
+/// Decodes the common (buf, count, datatype, peer, tag, comm) arguments; `count` is a C int
+/// or, for the large-count `_c` calls, an `MPI_Count`.
 pub fn operation(
     st: &State,
     send: Option<SendMode>,
     buf: *const c_void,
-    count: c_int,
+    count: impl Into<MPI_Count>,
     datatype: MPI_Datatype,
     peer: c_int,
     tag: c_int,
     comm: MPI_Comm,
 ) -> Result<(PersistentOp, Arc<Comm>)> {
     let c = handles::comm(st, comm)?;
-    handles::count(count)?;
-    let (region, layout) = message(st, buf, count, datatype)?;
+    let (region, layout) = message(st, buf, count.into(), datatype)?;
     let op = PersistentOp { send, buf: region, peer, tag, layout };
     Ok((op, c))
 }
@@ -116,7 +116,7 @@ pub fn request_call(
     begin: Begin,
     send: Option<SendMode>,
     buf: *const c_void,
-    count: c_int,
+    count: impl Into<MPI_Count>,
     datatype: MPI_Datatype,
     peer: c_int,
     tag: c_int,
@@ -133,10 +133,10 @@ pub fn request_call(
     out(request, handle, "request")
 }
 
-fn blocking_send(
+pub fn blocking_send(
     mode: SendMode,
     buf: *const c_void,
-    count: c_int,
+    count: impl Into<MPI_Count>,
     datatype: MPI_Datatype,
     dest: c_int,
     tag: c_int,
@@ -148,7 +148,7 @@ fn blocking_send(
     send_now(st, &op, &c)
 }
 
-fn send_now(st: &State, op: &PersistentOp, c: &Comm) -> Result<()> {
+pub fn send_now(st: &State, op: &PersistentOp, c: &Comm) -> Result<()> {
     let (Some(mode), Some(dest)) = (op.send, handles::dest(c, op.peer)?) else {
         return Ok(());
     };
@@ -300,74 +300,24 @@ ffi_fn! {
         comm: MPI_Comm,
         status: *mut MPI_Status,
     ) -> c_int {
-        blame(comm as usize);
-        let st = state()?;
-        let (op, c) = operation(st, None, buf, count, datatype, source, tag, comm)?;
-        recv_now(st, &op, &c, status)
+        recv(buf, count, datatype, source, tag, comm, status)
     }
 }
 
-ffi_fn! {
-    fn MPI_Sendrecv(
-        sendbuf: *const c_void,
-        sendcount: c_int,
-        sendtype: MPI_Datatype,
-        dest: c_int,
-        sendtag: c_int,
-        recvbuf: *mut c_void,
-        recvcount: c_int,
-        recvtype: MPI_Datatype,
-        source: c_int,
-        recvtag: c_int,
-        comm: MPI_Comm,
-        status: *mut MPI_Status,
-    ) -> c_int {
-        blame(comm as usize);
-        let st = state()?;
-        let (send, c) = operation(st, Some(SendMode::Standard), sendbuf, sendcount, sendtype, dest, sendtag, comm)?;
-        let (recv, _) = operation(st, None, recvbuf, recvcount, recvtype, source, recvtag, comm)?;
-        let (req, _) = post(st, &recv, &c)?;
-        send_now(st, &send, &c)?;
-        let outcome = st.rt.wait_until(|| req.outcome())?;
-        status::write(status, status::of(&outcome, &c));
-        outcome_result(outcome).map(|_| ())
-    }
-}
-
-ffi_fn! {
-    fn MPI_Sendrecv_replace(
-        buf: *mut c_void,
-        count: c_int,
-        datatype: MPI_Datatype,
-        dest: c_int,
-        sendtag: c_int,
-        source: c_int,
-        recvtag: c_int,
-        comm: MPI_Comm,
-        status: *mut MPI_Status,
-    ) -> c_int {
-        blame(comm as usize);
-        let st = state()?;
-        let (recv, c) = operation(st, None, buf, count, datatype, source, recvtag, comm)?;
-        // The outgoing data is copied first, since the receive overwrites the buffer.
-        let mut copy = match &recv.layout {
-            // SAFETY: MPI's contract: the caller's buffer stays valid for the whole blocking call.
-            Some(layout) => unsafe { layout.gather() },
-            // SAFETY: as above; nothing writes the buffer until the receive is posted below.
-            None => unsafe { recv.buf.bytes() }.to_vec(),
-        };
-        // `copy` lives until this function returns, after the send has completed
-        // (or copied its data), and nothing else touches it.
-        let send_buf = Region::new(copy.as_mut_ptr(), copy.len());
-        let send =
-            PersistentOp { send: Some(SendMode::Standard), buf: send_buf, peer: dest, tag: sendtag, layout: None };
-        let (req, _) = post(st, &recv, &c)?;
-        send_now(st, &send, &c)?;
-        let outcome = st.rt.wait_until(|| req.outcome())?;
-        drop(copy);
-        status::write(status, status::of(&outcome, &c));
-        outcome_result(outcome).map(|_| ())
-    }
+/// `MPI_Recv`, with either count type.
+pub fn recv(
+    buf: *mut c_void,
+    count: impl Into<MPI_Count>,
+    datatype: MPI_Datatype,
+    source: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    status: *mut MPI_Status,
+) -> Result<()> {
+    blame(comm as usize);
+    let st = state()?;
+    let (op, c) = operation(st, None, buf, count, datatype, source, tag, comm)?;
+    recv_now(st, &op, &c, status)
 }
 
 fn probe_pattern(st: &State, source: c_int, tag: c_int, comm: MPI_Comm) -> Result<(Option<Pattern>, Arc<Comm>)> {

@@ -43,6 +43,13 @@ pub struct UserOp {
     pub commute: bool,
 }
 
+/// A message reserved by `MPI_Mprobe`/`MPI_Improbe`, until `MPI_Mrecv`/`MPI_Imrecv` takes it.
+pub struct MessageEntry {
+    pub matched: crate::engine::mailbox::Matched,
+    pub comm: Arc<Comm>,
+    pub comm_handle: usize,
+}
+
 pub struct CommEntry {
     pub comm: Arc<Comm>,
     pub errhandler: usize,
@@ -67,6 +74,9 @@ pub struct State {
     pub ops: Mutex<HandleTable<UserOp>>,
     pub groups: Mutex<HandleTable<Group>>,
     pub bsend: Mutex<BsendArea>,
+    pub messages: Mutex<HandleTable<MessageEntry>>,
+    /// Buffers attached to one communicator (`MPI_Comm_attach_buffer`), by its context.
+    pub comm_bsend: Mutex<std::collections::HashMap<u64, BsendArea>>,
     pub finalized: AtomicBool,
     pub thread_level: i32,
 }
@@ -120,6 +130,8 @@ pub fn init(thread_level: i32) -> Result<&'static State> {
         ops: Mutex::new(HandleTable::new()),
         groups: Mutex::new(HandleTable::new()),
         bsend: Mutex::new(BsendArea::default()),
+        messages: Mutex::new(HandleTable::new()),
+        comm_bsend: Mutex::new(std::collections::HashMap::new()),
         finalized: AtomicBool::new(false),
         thread_level,
     };
@@ -135,10 +147,10 @@ pub enum Kind {
     Request = 2,
     Datatype = 3,
     Op = 4,
-    /// Apart from the low numbers other kinds may take.
-    Group = 0x10,
-    Errhandler = 0x21,
-    Info = 0x22,
+    Group = 5,
+    Message = 6,
+    Errhandler = 7,
+    Info = 8,
 }
 
 /// Run-time handles start above every predefined value (all below 0x400).

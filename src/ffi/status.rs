@@ -52,6 +52,17 @@ pub fn write(ptr: *mut MPI_Status, s: MPI_Status) {
     }
 }
 
+/// Sets the byte count a status reports (`MPI_Status_set_elements`).
+pub fn set_bytes(s: &mut MPI_Status, n: u64) {
+    s.MPI_internal[COUNT_LO] = n as u32 as c_int;
+    s.MPI_internal[COUNT_HI] = (n >> 32) as u32 as c_int;
+}
+
+/// Sets whether a status reports a cancelled operation (`MPI_Status_set_cancelled`).
+pub fn set_cancelled(s: &mut MPI_Status, cancelled: bool) {
+    s.MPI_internal[CANCELLED] = cancelled as c_int;
+}
+
 fn bytes(s: &MPI_Status) -> u64 {
     (s.MPI_internal[COUNT_LO] as u32 as u64) | ((s.MPI_internal[COUNT_HI] as u32 as u64) << 32)
 }

@@ -11,6 +11,7 @@ mod flow;
 mod liveness;
 mod matching;
 mod model;
+mod mprobe;
 mod path;
 mod selfsend;
 
