@@ -24,3 +24,4 @@ mod reduce;
 mod region;
 mod state;
 mod status;
+mod unsupported;
