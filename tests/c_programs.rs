@@ -223,3 +223,10 @@ fn loopback_links_keep_the_default_congestion_control() {
         out.assert_stdout_contains(&format!("rank {r} links: {0} {0}\n", default.trim()));
     }
 }
+
+/// A function partyline does not implement (src/ffi/unsupported/) returns MPI_ERR_UNSUPPORTED_OPERATION
+/// through the error handler, names itself and its feature family, and writes no output argument.
+#[test]
+fn unsupported() {
+    run_program("unsupported", &[(1, &[]), (2, &[])], secs(60));
+}
