@@ -36,7 +36,8 @@ MAX_LINES = 380
 # and so on.
 FAMILIES = [
     ("rma_access", "one-sided communication (RMA windows)",
-     r"MPI_(R?put|R?get|R?accumulate|R?get_accumulate|Fetch_and_op|Compare_and_swap)(_c)?$"),
+     r"MPI_(R?put|R?get|R?accumulate|R?get_accumulate|Fetch_and_op|Compare_and_swap)(_c)?$",
+     re.IGNORECASE),
     ("rma_window", "one-sided communication (RMA windows)", r"MPI_Win_"),
     ("file_access", "MPI-IO (MPI_File)", r"MPI_File_(i?read|i?write)"),
     ("file", "MPI-IO (MPI_File)", r"MPI_(File_|Register_datarep)"),
@@ -47,7 +48,7 @@ FAMILIES = [
      r"MPI_(Session_|Group_from_session_pset|Comm_create_from_group)"),
     ("grequest", "generalized requests", r"MPI_Grequest_"),
     ("partitioned", "partitioned communication", r"MPI_(Psend_init|Precv_init|Pready|Parrived)"),
-    ("neighbor", "neighborhood collectives", r"MPI_I?neighbor_"),
+    ("neighbor", "neighborhood collectives", r"MPI_I?neighbor_", re.IGNORECASE),
     ("graph_topology", "graph and distributed-graph topologies", r"MPI_(Graph|Dist_graph)"),
     ("persistent_collective", "persistent collective operations (MPI_Xxx_init)",
      r"MPI_(Allgather|Allgatherv|Allreduce|Alltoall|Alltoallv|Alltoallw|Barrier|Bcast|Exscan|Gather|"
@@ -118,8 +119,8 @@ def rust_param(param, types, callbacks):
 
 
 def family_of(name):
-    for module, what, pattern in FAMILIES:
-        if re.match(pattern, name):
+    for module, what, pattern, *flags in FAMILIES:
+        if re.match(pattern, name, *flags):
             return module, what
     raise AssertionError(name)
 

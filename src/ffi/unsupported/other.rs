@@ -3,8 +3,8 @@
 
 use super::refuse;
 use crate::ffi::abi::{
-    MPI_Aint, MPI_Comm, MPI_Comm_errhandler_function, MPI_Datatype, MPI_Errhandler, MPI_Group, MPI_Info, MPI_Op,
-    MPI_Request, MPI_Win, MPI_COMM_WORLD,
+    MPI_Aint, MPI_Comm, MPI_Comm_errhandler_function, MPI_Count, MPI_Datatype, MPI_Errhandler, MPI_Group, MPI_Info,
+    MPI_Request, MPI_Status, MPI_COMM_WORLD,
 };
 use core::ffi::{c_char, c_int, c_void};
 
@@ -52,22 +52,6 @@ ffi_fn! {
 ffi_fn! {
     fn MPI_Abi_set_fortran_info(info: MPI_Info) -> c_int {
         refuse(MPI_COMM_WORLD, "MPI_Abi_set_fortran_info", FAMILY)
-    }
-}
-
-ffi_fn! {
-    fn MPI_Accumulate(
-        origin_addr: *const c_void,
-        origin_count: c_int,
-        origin_datatype: MPI_Datatype,
-        target_rank: c_int,
-        target_disp: MPI_Aint,
-        target_count: c_int,
-        target_datatype: MPI_Datatype,
-        op: MPI_Op,
-        win: MPI_Win,
-    ) -> c_int {
-        refuse(MPI_COMM_WORLD, "MPI_Accumulate", FAMILY)
     }
 }
 
@@ -363,5 +347,35 @@ ffi_fn! {
 ffi_fn! {
     fn MPI_Dims_create(nnodes: c_int, ndims: c_int, dims: *mut c_int) -> c_int {
         refuse(MPI_COMM_WORLD, "MPI_Dims_create", FAMILY)
+    }
+}
+
+ffi_fn! {
+    fn MPI_Get_address(location: *const c_void, address: *mut MPI_Aint) -> c_int {
+        refuse(MPI_COMM_WORLD, "MPI_Get_address", FAMILY)
+    }
+}
+
+ffi_fn! {
+    fn MPI_Get_elements_x(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut MPI_Count) -> c_int {
+        refuse(MPI_COMM_WORLD, "MPI_Get_elements_x", FAMILY)
+    }
+}
+
+ffi_fn! {
+    fn MPI_Get_hw_resource_info(hw_info: *mut MPI_Info) -> c_int {
+        refuse(MPI_COMM_WORLD, "MPI_Get_hw_resource_info", FAMILY)
+    }
+}
+
+ffi_fn! {
+    fn MPI_Group_compare(group1: MPI_Group, group2: MPI_Group, result: *mut c_int) -> c_int {
+        refuse(MPI_COMM_WORLD, "MPI_Group_compare", FAMILY)
+    }
+}
+
+ffi_fn! {
+    fn MPI_Group_difference(group1: MPI_Group, group2: MPI_Group, newgroup: *mut MPI_Group) -> c_int {
+        refuse(MPI_COMM_WORLD, "MPI_Group_difference", FAMILY)
     }
 }
