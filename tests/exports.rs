@@ -14,9 +14,11 @@ fn declared() -> BTreeSet<String> {
     let header = fs::read_to_string(common::root().join("include/mpi.h")).expect("reading include/mpi.h");
     header
         .lines()
-        .filter(|l| !l.starts_with("typedef") && !l.starts_with('#') && !l.starts_with("//"))
+        // A prototype starts at column 0 with its return type; its continuation lines are indented.
+        .filter(|l| l.starts_with(|c: char| c.is_ascii_alphabetic()) && !l.starts_with("typedef"))
         .filter_map(|l| {
-            let name = l.split('(').next()?.split_whitespace().last()?.trim_start_matches('*');
+            let (head, _) = l.split_once('(')?;
+            let name = head.split_whitespace().last()?.trim_start_matches('*');
             (name.starts_with("MPI_") || name.starts_with("PMPI_")).then(|| name.to_string())
         })
         .collect()
