@@ -47,13 +47,16 @@ def main(argv):
             for line in tail:
                 print(f"    | {line[:200]}")
             continue
-        bad = counts["failures"] + counts["errors"]
-        passed = counts["ran"] - bad - counts["skipped"] - counts["expected failures"]
-        summary = (f"ran {counts['ran']}: {passed} passed, {counts['failures']} failed, "
-                   f"{counts['errors']} errors, {counts['skipped']} skipped")
+        # unittest counts each failing subtest and setUpClass as a failure or error of its own, so
+        # the tests that passed are counted from the verbose `... ok` lines instead.
+        text = log.read_text(errors="replace")
+        passed = len(re.findall(r"\.\.\. ok$|^ok$", text, re.M))
+        tests = {f[2] for f in failing}
+        summary = (f"ran {counts['ran']}: {passed} passed, {counts['skipped']} skipped; "
+                   f"{counts['failures']} failures and {counts['errors']} errors in {len(tests)} tests")
         if reference is None or summary != reference[0] or {f[2] for f in failing} != reference[1]:
             print(f"  rank {rank}: {summary}")
-            for kind, _, test in failing:
+            for kind, test in sorted({(k, t) for k, _, t in failing}, key=lambda f: f[1]):
                 print(f"    {kind} {test}")
         if reference is None:
             reference = (summary, {f[2] for f in failing})
