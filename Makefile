@@ -3,6 +3,8 @@
 #   make test   run every test (unit, C programs under the launcher, bootstrap, netns, header drift),
 #               then fuzz the decoders for a bounded time (make fuzz) and boot the three-party
 #               unikernel VMs (make unikernel)
+#   make test-mpi4py  build mpi4py 4.1.2 against partyline and run its test suite at 1, 2, 3 ranks
+#               (cached in target/mpi4py; tests/mpi4py/run.sh)
 #   make ukl    the UKL build target: kernel-mode libpartyline.a, its object checks, the program dir
 
 CARGO ?= cargo
@@ -11,7 +13,7 @@ PREFIX ?= /usr/local
 TARGET := $(or $(CARGO_TARGET_DIR),target)/release
 CFLAGS_EX := -std=c11 -O2 -Wall -Wextra -Werror -Iinclude
 
-.PHONY: all build demo test deps install uninstall pc clean unikernel ukl fuzz
+.PHONY: all build demo test deps install uninstall pc clean unikernel ukl fuzz test-mpi4py
 
 all: build
 
@@ -40,6 +42,13 @@ test: deps
 	$(CARGO) test --release
 	$(MAKE) fuzz
 	$(MAKE) unikernel
+
+# mpi4py's own test suite as a user would run it: pip builds mpi4py from source with our mpicc
+# (installed into target/mpi4py/prefix), then partyrun runs it at 1, 2 and 3 ranks, minus the
+# unsupported families; prints pass/fail/error/skip per run. The venv and build are reused, so a
+# second run costs only the tests. MPI4PY_MPI=openmpi runs the same against Open MPI.
+test-mpi4py:
+	tests/mpi4py/run.sh
 
 # Fuzzes the frame, greeting and rendezvous decoders with cargo-fuzz (nightly; installed when
 # missing), FUZZ_SECONDS per target, from the committed corpus (fuzz/). Its nasty cases also run

@@ -307,3 +307,10 @@ fn thread_exchange() {
         &[(3, &["1"]), (3, &["2"]), (3, &["4"]), (3, &["8"]), (2, &["4"]), (1, &["2"]), (4, &["2", "2"])];
     run_program("thread_exchange", runs, secs(120));
 }
+
+/// A function partyline does not implement (src/ffi/unsupported/) returns MPI_ERR_UNSUPPORTED_OPERATION
+/// through the error handler, names itself and its feature family, and writes no output argument.
+#[test]
+fn unsupported() {
+    run_program("unsupported", &[(1, &[]), (2, &[])], secs(60));
+}

@@ -39,15 +39,25 @@ struct Function {
     output: String,
 }
 
-/// Every function declared with `ffi_fn!` in src/ffi, in file order.
+/// The `.rs` files under `dir` and its subdirectories (src/ffi/unsupported/ holds generated stubs).
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut paths = Vec::new();
+    for entry in fs::read_dir(dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display())) {
+        let path = entry.unwrap_or_else(|e| panic!("reading {}: {e}", dir.display())).path();
+        if path.is_dir() {
+            paths.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|x| x == "rs") {
+            paths.push(path);
+        }
+    }
+    paths
+}
+
+/// Every function declared with `ffi_fn!` in src/ffi (and its subdirectories), in file order.
 fn functions() -> &'static [Function] {
     static FUNCTIONS: OnceLock<Vec<Function>> = OnceLock::new();
     FUNCTIONS.get_or_init(|| {
-        let mut paths: Vec<PathBuf> = fs::read_dir(manifest_dir().join("src/ffi"))
-            .expect("reading src/ffi")
-            .map(|e| e.expect("reading src/ffi").path())
-            .filter(|p| p.extension().is_some_and(|x| x == "rs"))
-            .collect();
+        let mut paths = rust_files(&manifest_dir().join("src/ffi"));
         paths.sort();
         let mut out = Vec::new();
         for path in paths {

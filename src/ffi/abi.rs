@@ -164,6 +164,78 @@ pub const MPI_WIN_NULL_COPY_FN: *mut MPI_Win_copy_attr_function = 0x0 as *mut MP
 #[allow(clippy::manual_dangling_ptr)] // the standard fixes the value 1
 pub const MPI_WIN_DUP_FN: *mut MPI_Win_copy_attr_function = 0x1 as *mut MPI_Win_copy_attr_function;
 pub const MPI_WIN_NULL_DELETE_FN: *mut MPI_Win_delete_attr_function = 0x0 as *mut MPI_Win_delete_attr_function;
+/// Alternative names the standard keeps for the error handler function types.
+pub type MPI_Comm_errhandler_fn = MPI_Comm_errhandler_function;
+pub type MPI_File_errhandler_fn = MPI_File_errhandler_function;
+pub type MPI_Win_errhandler_fn = MPI_Win_errhandler_function;
+pub type MPI_Session_errhandler_fn = MPI_Session_errhandler_function;
+
+/// Generalized request callbacks (`MPI_Grequest_start`).
+pub type MPI_Grequest_query_function = Option<unsafe extern "C" fn(*mut c_void, *mut MPI_Status) -> c_int>;
+pub type MPI_Grequest_free_function = Option<unsafe extern "C" fn(*mut c_void) -> c_int>;
+pub type MPI_Grequest_cancel_function = Option<unsafe extern "C" fn(*mut c_void, c_int) -> c_int>;
+
+/// User data representation callbacks (`MPI_Register_datarep`).
+pub type MPI_Datarep_extent_function = Option<unsafe extern "C" fn(MPI_Datatype, *mut MPI_Aint, *mut c_void) -> c_int>;
+pub type MPI_Datarep_conversion_function =
+    Option<unsafe extern "C" fn(*mut c_void, MPI_Datatype, c_int, *mut c_void, MPI_Offset, *mut c_void) -> c_int>;
+pub type MPI_Datarep_conversion_function_c =
+    Option<unsafe extern "C" fn(*mut c_void, MPI_Datatype, MPI_Count, *mut c_void, MPI_Offset, *mut c_void) -> c_int>;
+
+/// "No conversion" for `MPI_Register_datarep`; a null function pointer (the header's `X *` is the C pointer to it).
+pub const MPI_CONVERSION_FN_NULL: *mut MPI_Datarep_conversion_function = 0 as *mut MPI_Datarep_conversion_function;
+pub const MPI_CONVERSION_FN_NULL_C: *mut MPI_Datarep_conversion_function_c =
+    0 as *mut MPI_Datarep_conversion_function_c;
+
+// The tool information interface (MPI_T): its handles point to incomplete structs, as the standard says.
+
+/// Pointee of `MPI_T_cvar_handle`; never dereferenced.
+pub struct MPI_T_cvar_handle_t {
+    _private: [u8; 0],
+}
+/// Pointee of `MPI_T_pvar_handle`; never dereferenced.
+pub struct MPI_T_pvar_handle_t {
+    _private: [u8; 0],
+}
+/// Pointee of `MPI_T_pvar_session`; never dereferenced.
+pub struct MPI_T_pvar_session_t {
+    _private: [u8; 0],
+}
+/// Pointee of `MPI_T_event_registration`; never dereferenced.
+pub struct MPI_T_event_registration_t {
+    _private: [u8; 0],
+}
+/// Pointee of `MPI_T_event_instance`; never dereferenced.
+pub struct MPI_T_event_instance_t {
+    _private: [u8; 0],
+}
+
+pub type MPI_T_cvar_handle = *mut MPI_T_cvar_handle_t;
+pub type MPI_T_pvar_handle = *mut MPI_T_pvar_handle_t;
+pub type MPI_T_pvar_session = *mut MPI_T_pvar_session_t;
+pub type MPI_T_event_registration = *mut MPI_T_event_registration_t;
+pub type MPI_T_event_instance = *mut MPI_T_event_instance_t;
+
+/// C enums in the standard header; an enum is an `int` in the C ABI, so the typedef is to int.
+pub type MPI_T_cb_safety = c_int;
+pub type MPI_T_source_order = c_int;
+
+/// MPI_T event callbacks.
+pub type MPI_T_event_cb_function =
+    Option<unsafe extern "C" fn(MPI_T_event_instance, MPI_T_event_registration, MPI_T_cb_safety, *mut c_void)>;
+pub type MPI_T_event_free_cb_function =
+    Option<unsafe extern "C" fn(MPI_T_event_registration, MPI_T_cb_safety, *mut c_void)>;
+pub type MPI_T_event_dropped_cb_function =
+    Option<unsafe extern "C" fn(MPI_Count, MPI_T_event_registration, c_int, MPI_T_cb_safety, *mut c_void)>;
+
+/// Null MPI_T handles.
+pub const MPI_T_ENUM_NULL: MPI_T_enum = 0 as MPI_T_enum;
+pub const MPI_T_CVAR_HANDLE_NULL: MPI_T_cvar_handle = 0 as MPI_T_cvar_handle;
+pub const MPI_T_PVAR_SESSION_NULL: MPI_T_pvar_session = 0 as MPI_T_pvar_session;
+pub const MPI_T_PVAR_HANDLE_NULL: MPI_T_pvar_handle = 0 as MPI_T_pvar_handle;
+/// The standard fixes the value 1.
+#[allow(clippy::manual_dangling_ptr)]
+pub const MPI_T_PVAR_ALL_HANDLES: MPI_T_pvar_handle = 1 as MPI_T_pvar_handle;
 
 /// Predefined handles: small integers cast to the handle type, all below 0x400.
 pub const MPI_OP_NULL: MPI_Op = 0x00000020 as MPI_Op;

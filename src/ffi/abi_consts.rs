@@ -225,3 +225,59 @@ pub const MPI_T_ERR_CVAR_SET_NEVER: c_int = 1015;
 pub const MPI_T_ERR_PVAR_NO_WRITE: c_int = 1016;
 pub const MPI_T_ERR_PVAR_NO_STARTSTOP: c_int = 1017;
 pub const MPI_T_ERR_PVAR_NO_ATOMIC: c_int = 1018;
+
+/// MPI_T callback safety levels (values of `MPI_T_cb_safety`).
+pub const MPI_T_CB_REQUIRE_NONE: c_int = 0x00;
+pub const MPI_T_CB_REQUIRE_MPI_RESTRICTED: c_int = 0x03;
+pub const MPI_T_CB_REQUIRE_THREAD_SAFE: c_int = 0x0F;
+pub const MPI_T_CB_REQUIRE_ASYNC_SIGNAL_SAFE: c_int = 0x3F;
+
+/// MPI_T event source orderings (values of `MPI_T_source_order`).
+pub const MPI_T_SOURCE_ORDERED: c_int = 1;
+pub const MPI_T_SOURCE_UNORDERED: c_int = 2;
+
+/// MPI_T verbosity levels.
+pub const MPI_T_VERBOSITY_USER_BASIC: c_int = 0x09;
+pub const MPI_T_VERBOSITY_USER_DETAIL: c_int = 0x0a;
+pub const MPI_T_VERBOSITY_USER_ALL: c_int = 0x0c;
+pub const MPI_T_VERBOSITY_TUNER_BASIC: c_int = 0x11;
+pub const MPI_T_VERBOSITY_TUNER_DETAIL: c_int = 0x12;
+pub const MPI_T_VERBOSITY_TUNER_ALL: c_int = 0x14;
+pub const MPI_T_VERBOSITY_MPIDEV_BASIC: c_int = 0x21;
+pub const MPI_T_VERBOSITY_MPIDEV_DETAIL: c_int = 0x22;
+pub const MPI_T_VERBOSITY_MPIDEV_ALL: c_int = 0x24;
+
+/// MPI_T object bindings.
+pub const MPI_T_BIND_NO_OBJECT: c_int = 1;
+pub const MPI_T_BIND_MPI_COMM: c_int = 2;
+pub const MPI_T_BIND_MPI_DATATYPE: c_int = 3;
+pub const MPI_T_BIND_MPI_ERRHANDLER: c_int = 4;
+pub const MPI_T_BIND_MPI_FILE: c_int = 5;
+pub const MPI_T_BIND_MPI_GROUP: c_int = 6;
+pub const MPI_T_BIND_MPI_OP: c_int = 7;
+pub const MPI_T_BIND_MPI_REQUEST: c_int = 8;
+pub const MPI_T_BIND_MPI_WIN: c_int = 9;
+pub const MPI_T_BIND_MPI_MESSAGE: c_int = 10;
+pub const MPI_T_BIND_MPI_INFO: c_int = 11;
+pub const MPI_T_BIND_MPI_SESSION: c_int = 12;
+
+/// MPI_T variable scopes.
+pub const MPI_T_SCOPE_CONSTANT: c_int = 1;
+pub const MPI_T_SCOPE_READONLY: c_int = 2;
+pub const MPI_T_SCOPE_LOCAL: c_int = 3;
+pub const MPI_T_SCOPE_GROUP: c_int = 4;
+pub const MPI_T_SCOPE_GROUP_EQ: c_int = 5;
+pub const MPI_T_SCOPE_ALL: c_int = 6;
+pub const MPI_T_SCOPE_ALL_EQ: c_int = 7;
+
+/// MPI_T performance variable classes.
+pub const MPI_T_PVAR_CLASS_STATE: c_int = 1;
+pub const MPI_T_PVAR_CLASS_LEVEL: c_int = 2;
+pub const MPI_T_PVAR_CLASS_SIZE: c_int = 3;
+pub const MPI_T_PVAR_CLASS_PERCENTAGE: c_int = 4;
+pub const MPI_T_PVAR_CLASS_HIGHWATERMARK: c_int = 5;
+pub const MPI_T_PVAR_CLASS_LOWWATERMARK: c_int = 6;
+pub const MPI_T_PVAR_CLASS_COUNTER: c_int = 7;
+pub const MPI_T_PVAR_CLASS_AGGREGATE: c_int = 8;
+pub const MPI_T_PVAR_CLASS_TIMER: c_int = 9;
+pub const MPI_T_PVAR_CLASS_GENERIC: c_int = 10;

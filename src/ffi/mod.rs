@@ -52,3 +52,4 @@ mod status;
 mod status_access;
 mod tool;
 mod topology;
+mod unsupported;
