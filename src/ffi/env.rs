@@ -28,7 +28,19 @@ fn start(required: c_int) -> Result<()> {
         crate::log::error(&format!("MPI_Init failed: {}", e.message));
         std::process::exit(1);
     }
+    let _ = MAIN_THREAD.set(std::thread::current().id());
     Ok(())
+}
+
+/// The thread that called `MPI_Init` (`MPI_Is_thread_main`).
+static MAIN_THREAD: std::sync::OnceLock<std::thread::ThreadId> = std::sync::OnceLock::new();
+
+ffi_fn! {
+    fn MPI_Is_thread_main(flag: *mut c_int) -> c_int {
+        state()?;
+        let main = MAIN_THREAD.get().is_some_and(|id| *id == std::thread::current().id());
+        out(flag, main as c_int, "flag")
+    }
 }
 
 ffi_fn! {

@@ -51,5 +51,6 @@ mod state;
 mod status;
 mod status_access;
 mod tool;
+mod tool_objects;
 mod topology;
 mod unsupported;

@@ -15,7 +15,7 @@ fn initialized() -> bool {
 }
 
 /// Writes `value` to a count output; the code to return.
-fn count(ptr: *mut c_int, value: c_int) -> c_int {
+pub(super) fn count(ptr: *mut c_int, value: c_int) -> c_int {
     if !initialized() {
         return abi::MPI_T_ERR_NOT_INITIALIZED;
     }
@@ -27,13 +27,33 @@ fn count(ptr: *mut c_int, value: c_int) -> c_int {
     abi::MPI_SUCCESS
 }
 
-/// Every index is invalid, as there are no variables, categories or events.
-fn no_such_index() -> c_int {
+/// `code`, once MPI_T is initialised (before, every call is MPI_T_ERR_NOT_INITIALIZED).
+fn unless_uninitialized(code: c_int) -> c_int {
     if initialized() {
-        abi::MPI_T_ERR_INVALID_INDEX
+        code
     } else {
         abi::MPI_T_ERR_NOT_INITIALIZED
     }
+}
+
+/// Every index is invalid, as there are no variables, categories, events or sources.
+pub(super) fn no_such_index() -> c_int {
+    unless_uninitialized(abi::MPI_T_ERR_INVALID_INDEX)
+}
+
+/// Every name is unknown, for the same reason.
+pub(super) fn no_such_name() -> c_int {
+    unless_uninitialized(abi::MPI_T_ERR_INVALID_NAME)
+}
+
+/// Every handle is invalid: none can be made.
+pub(super) fn no_such_handle() -> c_int {
+    unless_uninitialized(abi::MPI_T_ERR_INVALID_HANDLE)
+}
+
+/// Performance-variable sessions are not provided (there are no variables to read in one).
+pub(super) fn not_supported() -> c_int {
+    unless_uninitialized(abi::MPI_T_ERR_NOT_SUPPORTED)
 }
 
 ffi_fn! {

@@ -18,7 +18,6 @@ mod large_count_2;
 mod neighbor;
 mod neighbor_2;
 mod other;
-mod other_2;
 mod partitioned;
 mod persistent_collective;
 mod persistent_collective_2;
