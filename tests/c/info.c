@@ -146,6 +146,18 @@ int main(int argc, char **argv) {
     OK(MPI_T_event_get_num(&num));
     CHECK(num == 0);
     CHECK(MPI_T_category_get_info(0, NULL, NULL, NULL, NULL, NULL, NULL, NULL) == MPI_T_ERR_INVALID_INDEX);
+    int index = -1, changed = -1, main_thread = 0;
+    CHECK(MPI_T_cvar_get_index("no_such_variable", &index) == MPI_T_ERR_INVALID_NAME && index == -1);
+    CHECK(MPI_T_pvar_get_index("no_such_variable", MPI_T_PVAR_CLASS_COUNTER, &index) == MPI_T_ERR_INVALID_NAME);
+    MPI_T_cvar_handle cvar = MPI_T_CVAR_HANDLE_NULL;
+    CHECK(MPI_T_cvar_handle_alloc(0, NULL, &cvar, &num) == MPI_T_ERR_INVALID_INDEX && cvar == MPI_T_CVAR_HANDLE_NULL);
+    CHECK(MPI_T_cvar_read(cvar, &num) == MPI_T_ERR_INVALID_HANDLE);
+    MPI_T_pvar_session session = MPI_T_PVAR_SESSION_NULL;
+    CHECK(MPI_T_pvar_session_create(&session) == MPI_T_ERR_NOT_SUPPORTED);
+    OK(MPI_T_category_changed(&changed));
+    CHECK(changed == 0);
+    OK(MPI_Is_thread_main(&main_thread));
+    CHECK(main_thread == 1);
     OK(MPI_T_finalize());
     CHECK(MPI_T_finalize() == MPI_T_ERR_NOT_INITIALIZED);
 
