@@ -2,9 +2,9 @@
 #   make demo   build everything and run the three-party demo
 #   make test   run every test (unit, C programs under the launcher, bootstrap, netns, header drift),
 #               then fuzz the decoders for a bounded time (make fuzz) and boot the three-party
-#               unikernel VMs (make unikernel)
+#               unikernel VMs (make unikernel), then run mpi4py's own test suite (make test-mpi4py)
 #   make test-mpi4py  build mpi4py 4.1.2 against partyline and run its test suite at 1, 2, 3 ranks
-#               (cached in target/mpi4py; tests/mpi4py/run.sh)
+#               (mpi4py's build cached in ~/.cache/partyline-mpi4py; tests/mpi4py/run.sh); part of make test
 #   make ukl    the UKL build target: kernel-mode libpartyline.a, its object checks, the program dir
 
 CARGO ?= cargo
@@ -42,11 +42,13 @@ test: deps
 	$(CARGO) test --release
 	$(MAKE) fuzz
 	$(MAKE) unikernel
+	$(MAKE) test-mpi4py
 
 # mpi4py's own test suite as a user would run it: pip builds mpi4py from source with our mpicc
 # (installed into target/mpi4py/prefix), then partyrun runs it at 1, 2 and 3 ranks, minus the
-# unsupported families; prints pass/fail/error/skip per run. The venv and build are reused, so a
-# second run costs only the tests. MPI4PY_MPI=openmpi runs the same against Open MPI.
+# unsupported families; prints pass/fail/error/skip per run, and fails if a run hangs, a rank dies,
+# or fewer tests pass than tests/mpi4py/floor says. The venv and build are reused (rebuilt when
+# mpi.h changes), so a second run costs only the tests. MPI4PY_MPI=openmpi runs it on Open MPI.
 test-mpi4py:
 	tests/mpi4py/run.sh
 

@@ -14,4 +14,8 @@ command -v tcpdump >/dev/null || need+=(tcpdump)
 # The multi-host tests run a real sshd in each of several network namespaces and ssh into them.
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 { command -v ssh && command -v ssh-keygen; } >/dev/null || need+=(openssh-client)
+# mpi4py's test suite (make test-mpi4py) is built from source in a venv: Python, venv, headers.
+command -v python3 >/dev/null || need+=(python3)
+python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
+[ -f "$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null)/Python.h" ] || need+=(python3-dev)
 exec "$(dirname "$0")/install-missing.sh" "partyline" "${need[@]}"
