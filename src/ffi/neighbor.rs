@@ -1,8 +1,8 @@
 //! Blocking neighbour collectives (`MPI_Neighbor_allgather`, `MPI_Neighbor_alltoall`) over a communicator's topology.
 
-use super::abi::{MPI_Comm, MPI_Datatype};
+use super::abi::{MPI_Comm, MPI_Count, MPI_Datatype};
 use super::boundary::blame;
-use super::collective::{in_place, items};
+use super::collective::{count, in_place, items, Wide};
 use super::handles;
 use super::staging::{self, Mode, Scope};
 use super::state::state;
@@ -18,7 +18,7 @@ fn run(
     send: impl FnOnce(usize) -> (i64, bool),
     sendtype: MPI_Datatype,
     recvbuf: *mut c_void,
-    recvcount: c_int,
+    recvcount: impl Wide,
     recvtype: MPI_Datatype,
     call: &str,
 ) -> Result<()> {
@@ -35,7 +35,9 @@ fn run(
     let n = neighbor::Neighbors::of(&topology, c.rank)?;
     let (sends, same_block) = send(n.destinations.len());
     let sendbuf = items(st, sendbuf, sends, sendtype)?;
-    let recvbuf = items(st, recvbuf, handles::count(recvcount)? as i64 * n.sources.len() as i64, recvtype)?;
+    let recvs = count(recvcount)?.checked_mul(n.sources.len() as i64);
+    let recvs = recvs.ok_or_else(|| err!(Count, "{call}: recvcount times the number of neighbours overflows"))?;
+    let recvbuf = items(st, recvbuf, recvs, recvtype)?;
     // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
     // by anything else, for the whole blocking call; send and receive buffers may not overlap.
     let (out, into) = unsafe { (sendbuf.bytes(), recvbuf.bytes_mut()) };
@@ -60,5 +62,20 @@ ffi_fn! {
     fn MPI_Neighbor_alltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
         let count = handles::count(sendcount)? as i64;
         run(comm, sendbuf, |n| (count * n as i64, false), sendtype, recvbuf, recvcount, recvtype, "MPI_Neighbor_alltoall")
+    }
+}
+
+ffi_fn! {
+    fn MPI_Neighbor_allgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
+        let count = count(sendcount)?;
+        run(comm, sendbuf, |_| (count, true), sendtype, recvbuf, recvcount, recvtype, "MPI_Neighbor_allgather_c")
+    }
+}
+
+ffi_fn! {
+    fn MPI_Neighbor_alltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
+        let count = count(sendcount)?;
+        let sends = move |n: usize| (count.saturating_mul(n as i64), false);
+        run(comm, sendbuf, sends, sendtype, recvbuf, recvcount, recvtype, "MPI_Neighbor_alltoall_c")
     }
 }

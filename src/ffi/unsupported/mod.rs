@@ -14,7 +14,6 @@ mod file_access;
 mod file_access_2;
 mod grequest;
 mod large_count;
-mod large_count_2;
 mod neighbor;
 mod neighbor_2;
 mod other;

@@ -168,20 +168,6 @@ ffi_fn! {
 }
 
 ffi_fn! {
-    fn MPI_Neighbor_allgather_c(
-        sendbuf: *const c_void,
-        sendcount: MPI_Count,
-        sendtype: MPI_Datatype,
-        recvbuf: *mut c_void,
-        recvcount: MPI_Count,
-        recvtype: MPI_Datatype,
-        comm: MPI_Comm,
-    ) -> c_int {
-        refuse(comm, "MPI_Neighbor_allgather_c", FAMILY)
-    }
-}
-
-ffi_fn! {
     fn MPI_Neighbor_allgather_init(
         sendbuf: *const c_void,
         sendcount: c_int,
@@ -278,20 +264,6 @@ ffi_fn! {
 }
 
 ffi_fn! {
-    fn MPI_Neighbor_alltoall_c(
-        sendbuf: *const c_void,
-        sendcount: MPI_Count,
-        sendtype: MPI_Datatype,
-        recvbuf: *mut c_void,
-        recvcount: MPI_Count,
-        recvtype: MPI_Datatype,
-        comm: MPI_Comm,
-    ) -> c_int {
-        refuse(comm, "MPI_Neighbor_alltoall_c", FAMILY)
-    }
-}
-
-ffi_fn! {
     fn MPI_Neighbor_alltoall_init(
         sendbuf: *const c_void,
         sendcount: c_int,
@@ -370,5 +342,23 @@ ffi_fn! {
         request: *mut MPI_Request,
     ) -> c_int {
         refuse(comm, "MPI_Neighbor_alltoallv_init", FAMILY)
+    }
+}
+
+ffi_fn! {
+    fn MPI_Neighbor_alltoallv_init_c(
+        sendbuf: *const c_void,
+        sendcounts: *const MPI_Count,
+        sdispls: *const MPI_Aint,
+        sendtype: MPI_Datatype,
+        recvbuf: *mut c_void,
+        recvcounts: *const MPI_Count,
+        rdispls: *const MPI_Aint,
+        recvtype: MPI_Datatype,
+        comm: MPI_Comm,
+        info: MPI_Info,
+        request: *mut MPI_Request,
+    ) -> c_int {
+        refuse(comm, "MPI_Neighbor_alltoallv_init_c", FAMILY)
     }
 }
