@@ -80,7 +80,7 @@ pub fn even(st: &State, buf: *const c_void, count: impl Wide, dtype: MPI_Datatyp
         .checked_mul(n as i64)
         .ok_or_else(|| err!(Count, "count {count} times {n} ranks overflows a 64-bit count"))?;
     let buf = items(st, buf, total, dtype)?;
-    Ok(Layout { ranges: blocks::uniform(buf.len() / n, n), buf })
+    Ok(Layout { ranges: blocks::uniform(buf.len() / n.max(1), n), buf })
 }
 
 /// Reads a C array of `n` counts or displacements of either width.

@@ -15,7 +15,6 @@ mod file_access_2;
 mod grequest;
 mod large_count;
 mod neighbor;
-mod neighbor_2;
 mod other;
 mod other_2;
 mod partitioned;

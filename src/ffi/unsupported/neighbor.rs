@@ -200,36 +200,6 @@ ffi_fn! {
 }
 
 ffi_fn! {
-    fn MPI_Neighbor_allgatherv(
-        sendbuf: *const c_void,
-        sendcount: c_int,
-        sendtype: MPI_Datatype,
-        recvbuf: *mut c_void,
-        recvcounts: *const c_int,
-        displs: *const c_int,
-        recvtype: MPI_Datatype,
-        comm: MPI_Comm,
-    ) -> c_int {
-        refuse(comm, "MPI_Neighbor_allgatherv", FAMILY)
-    }
-}
-
-ffi_fn! {
-    fn MPI_Neighbor_allgatherv_c(
-        sendbuf: *const c_void,
-        sendcount: MPI_Count,
-        sendtype: MPI_Datatype,
-        recvbuf: *mut c_void,
-        recvcounts: *const MPI_Count,
-        displs: *const MPI_Aint,
-        recvtype: MPI_Datatype,
-        comm: MPI_Comm,
-    ) -> c_int {
-        refuse(comm, "MPI_Neighbor_allgatherv_c", FAMILY)
-    }
-}
-
-ffi_fn! {
     fn MPI_Neighbor_allgatherv_init(
         sendbuf: *const c_void,
         sendcount: c_int,
@@ -296,38 +266,6 @@ ffi_fn! {
 }
 
 ffi_fn! {
-    fn MPI_Neighbor_alltoallv(
-        sendbuf: *const c_void,
-        sendcounts: *const c_int,
-        sdispls: *const c_int,
-        sendtype: MPI_Datatype,
-        recvbuf: *mut c_void,
-        recvcounts: *const c_int,
-        rdispls: *const c_int,
-        recvtype: MPI_Datatype,
-        comm: MPI_Comm,
-    ) -> c_int {
-        refuse(comm, "MPI_Neighbor_alltoallv", FAMILY)
-    }
-}
-
-ffi_fn! {
-    fn MPI_Neighbor_alltoallv_c(
-        sendbuf: *const c_void,
-        sendcounts: *const MPI_Count,
-        sdispls: *const MPI_Aint,
-        sendtype: MPI_Datatype,
-        recvbuf: *mut c_void,
-        recvcounts: *const MPI_Count,
-        rdispls: *const MPI_Aint,
-        recvtype: MPI_Datatype,
-        comm: MPI_Comm,
-    ) -> c_int {
-        refuse(comm, "MPI_Neighbor_alltoallv_c", FAMILY)
-    }
-}
-
-ffi_fn! {
     fn MPI_Neighbor_alltoallv_init(
         sendbuf: *const c_void,
         sendcounts: *const c_int,
@@ -360,5 +298,41 @@ ffi_fn! {
         request: *mut MPI_Request,
     ) -> c_int {
         refuse(comm, "MPI_Neighbor_alltoallv_init_c", FAMILY)
+    }
+}
+
+ffi_fn! {
+    fn MPI_Neighbor_alltoallw_init(
+        sendbuf: *const c_void,
+        sendcounts: *const c_int,
+        sdispls: *const MPI_Aint,
+        sendtypes: *const MPI_Datatype,
+        recvbuf: *mut c_void,
+        recvcounts: *const c_int,
+        rdispls: *const MPI_Aint,
+        recvtypes: *const MPI_Datatype,
+        comm: MPI_Comm,
+        info: MPI_Info,
+        request: *mut MPI_Request,
+    ) -> c_int {
+        refuse(comm, "MPI_Neighbor_alltoallw_init", FAMILY)
+    }
+}
+
+ffi_fn! {
+    fn MPI_Neighbor_alltoallw_init_c(
+        sendbuf: *const c_void,
+        sendcounts: *const MPI_Count,
+        sdispls: *const MPI_Aint,
+        sendtypes: *const MPI_Datatype,
+        recvbuf: *mut c_void,
+        recvcounts: *const MPI_Count,
+        rdispls: *const MPI_Aint,
+        recvtypes: *const MPI_Datatype,
+        comm: MPI_Comm,
+        info: MPI_Info,
+        request: *mut MPI_Request,
+    ) -> c_int {
+        refuse(comm, "MPI_Neighbor_alltoallw_init_c", FAMILY)
     }
 }
