@@ -32,6 +32,7 @@ mod handle_int;
 mod handles;
 mod icollective;
 mod icollective_c;
+mod ineighbor;
 mod info;
 mod introspection;
 mod ireduce;

@@ -1,29 +1,31 @@
 //! Blocking neighbour collectives (`MPI_Neighbor_allgather(v)`, `MPI_Neighbor_alltoall(v,w)` and
 //! their `_c` forms) over a communicator's topology.
 
-use super::abi::{MPI_Aint, MPI_Comm, MPI_Count, MPI_Datatype};
+use super::abi::{MPI_Aint, MPI_Comm, MPI_Count, MPI_Datatype, MPI_Request};
 use super::alltoallw::per_peer;
-use super::boundary::blame;
-use super::collective::{count, even, in_place, items, varying, Layout, Wide};
-use super::staging::{self, Mode, Scope};
-use super::state::{state, State};
+use super::collective::{blocking, count, even, in_place, items, job, varying, Layout, Wide};
+use super::handles;
+use super::icollective::nonblocking;
+use super::staging::{Mode, Scope};
+use super::state::State;
 use super::topology::topology_of;
+use crate::collective::executor::Job;
 use crate::collective::{blocks, neighbor};
 use crate::error::{err, Result};
 use std::ffi::{c_int, c_void};
 
-/// The shared body: `send(n)` lays out the blocks for `n` destinations, `recv(n)` those from `n` sources.
-fn run(
+/// The shared work: `send(n)` lays out the blocks for `n` destinations, `recv(n)` those from
+/// `n` sources; the exchange runs as a job, now (blocking) or on the communicator's worker.
+fn prepare(
+    st: &State,
     comm: MPI_Comm,
     sendbuf: *const c_void,
     recvbuf: *mut c_void,
     send: impl FnOnce(&State, usize) -> Result<Layout>,
     recv: impl FnOnce(&State, usize) -> Result<Layout>,
     call: &str,
-) -> Result<()> {
-    blame(comm as usize);
-    let st = state()?;
-    let c = super::collective::settled(st, comm)?;
+) -> Result<Job> {
+    let c = handles::comm(st, comm)?;
     let _staging = Scope::new(Mode::Packed);
     let topology = topology_of(st, comm).ok_or_else(|| {
         err!(Topology, "{call}: the communicator has no topology; make one with MPI_Cart_create, MPI_Graph_create or MPI_Dist_graph_create_adjacent")
@@ -33,16 +35,49 @@ fn run(
     }
     let n = neighbor::Neighbors::of(&topology, c.rank)?;
     let (send, recv) = (send(st, n.destinations.len())?, recv(st, n.sources.len())?);
-    // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-    // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-    let (out, into) = unsafe { (send.buf.bytes(), recv.buf.bytes_mut()) };
-    let out_blocks = blocks::split(out, &send.ranges)?;
-    let mut in_blocks = blocks::split_mut(into, &recv.ranges)?;
-    staging::detach().finish(neighbor::exchange(&st.rt, &c, &n, &out_blocks, &mut in_blocks))
+    Ok(job(&c, move |rt, c| {
+        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+        // by anything else, until the operation completes; send and receive buffers may not overlap.
+        let (out, into) = unsafe { (send.buf.bytes(), recv.buf.bytes_mut()) };
+        let out_blocks = blocks::split(out, &send.ranges)?;
+        let mut in_blocks = blocks::split_mut(into, &recv.ranges)?;
+        neighbor::exchange(rt, c, &n, &out_blocks, &mut in_blocks)
+    }))
+}
+
+/// A blocking neighbour collective (see `prepare`).
+fn run(
+    comm: MPI_Comm,
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    send: impl FnOnce(&State, usize) -> Result<Layout>,
+    recv: impl FnOnce(&State, usize) -> Result<Layout>,
+    call: &str,
+) -> Result<()> {
+    blocking(comm, |st| prepare(st, comm, sendbuf, recvbuf, send, recv, call))
+}
+
+/// A nonblocking neighbour collective (see `prepare`), its request handed to the caller.
+pub(super) fn start(
+    request: *mut MPI_Request,
+    comm: MPI_Comm,
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    send: impl FnOnce(&State, usize) -> Result<Layout>,
+    recv: impl FnOnce(&State, usize) -> Result<Layout>,
+    call: &str,
+) -> Result<()> {
+    nonblocking(comm, request, |st| prepare(st, comm, sendbuf, recvbuf, send, recv, call))
 }
 
 /// The same `count` items to every one of `n` destinations (an allgather's send side).
-fn same_block(st: &State, buf: *const c_void, count: impl Wide, dtype: MPI_Datatype, n: usize) -> Result<Layout> {
+pub(super) fn same_block(
+    st: &State,
+    buf: *const c_void,
+    count: impl Wide,
+    dtype: MPI_Datatype,
+    n: usize,
+) -> Result<Layout> {
     let buf = items(st, buf, self::count(count)?, dtype)?;
     Ok(Layout { ranges: vec![0..buf.len(); n], buf })
 }

@@ -162,18 +162,32 @@ static void reductions(int nb, MPI_Op sum) {
         for (int i = 0; i < 2; i++) CHECK(recv[i] == rank * (rank + 1) / 2 * (i + 1));
 }
 
-static void neighbours(void) {
+static void neighbours(int nb) {
     MPI_Comm ring;
     int dims[1] = {n}, periods[1] = {1};
     OK(MPI_Cart_create(MPI_COMM_WORLD, 1, dims, periods, 0, &ring));
     int lower = (rank + n - 1) % n, upper = (rank + 1) % n;
     int send[2] = {rank, -5}, recv[4] = {-1, -1, -1, -1};
-    OK(MPI_Neighbor_allgather_c(send, 1, MPI_INT, recv, 1, MPI_INT, ring));
+    RUN(nb, MPI_Neighbor_allgather_c(send, 1, MPI_INT, recv, 1, MPI_INT, ring),
+        MPI_Ineighbor_allgather_c(send, 1, MPI_INT, recv, 1, MPI_INT, ring, &q));
     CHECK(recv[0] == lower && recv[1] == upper && recv[2] == -1);
+    /* allgatherv: the two blocks swapped, a gap between them */
+    MPI_Count counts[2] = {1, 1}, scounts[2] = {1, 1};
+    MPI_Aint displs[2] = {2, 0}, sdispls[2] = {1, 0};
+    recv[0] = recv[1] = recv[2] = recv[3] = -1;
+    RUN(nb, MPI_Neighbor_allgatherv_c(send, 1, MPI_INT, recv, counts, displs, MPI_INT, ring),
+        MPI_Ineighbor_allgatherv_c(send, 1, MPI_INT, recv, counts, displs, MPI_INT, ring, &q));
+    CHECK(recv[2] == lower && recv[0] == upper && recv[1] == -1);
     if (n >= 3) { /* with fewer ranks both neighbours are one rank, and the blocks' order is moot */
         send[0] = rank * 10, send[1] = rank * 10 + 1, recv[0] = recv[1] = -1;
-        OK(MPI_Neighbor_alltoall_c(send, 1, MPI_INT, recv, 1, MPI_INT, ring));
+        RUN(nb, MPI_Neighbor_alltoall_c(send, 1, MPI_INT, recv, 1, MPI_INT, ring),
+            MPI_Ineighbor_alltoall_c(send, 1, MPI_INT, recv, 1, MPI_INT, ring, &q));
         CHECK(recv[0] == lower * 10 + 1 && recv[1] == upper * 10);
+        /* alltoallv: the send blocks read in reverse order */
+        recv[0] = recv[1] = -1;
+        RUN(nb, MPI_Neighbor_alltoallv_c(send, scounts, sdispls, MPI_INT, recv, counts, sdispls, MPI_INT, ring),
+            MPI_Ineighbor_alltoallv_c(send, scounts, sdispls, MPI_INT, recv, counts, sdispls, MPI_INT, ring, &q));
+        CHECK(recv[1] == lower * 10 && recv[0] == upper * 10 + 1);
     }
     OK(MPI_Comm_free(&ring));
 }
@@ -221,7 +235,8 @@ int main(int argc, char **argv) {
         reductions(nb, MPI_SUM);
         reductions(nb, user_sum);
     }
-    neighbours();
+    neighbours(0);
+    neighbours(1);
     errors();
 
     OK(MPI_Op_free(&user_sum));
