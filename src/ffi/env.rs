@@ -28,7 +28,19 @@ fn start(required: c_int) -> Result<()> {
         crate::log::error(&format!("MPI_Init failed: {}", e.message));
         std::process::exit(1);
     }
+    let _ = MAIN_THREAD.set(std::thread::current().id());
     Ok(())
+}
+
+/// The thread that initialized MPI: MPI's "main thread" (`MPI_Is_thread_main`).
+static MAIN_THREAD: OnceLock<std::thread::ThreadId> = OnceLock::new();
+
+ffi_fn! {
+    fn MPI_Is_thread_main(flag: *mut c_int) -> c_int {
+        state()?;
+        let main = MAIN_THREAD.get().ok_or_else(|| err!(Other, "MPI_Is_thread_main: MPI is not initialized; call MPI_Init first"))?;
+        out(flag, (*main == std::thread::current().id()) as c_int, "flag")
+    }
 }
 
 ffi_fn! {

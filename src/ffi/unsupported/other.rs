@@ -50,12 +50,6 @@ ffi_fn! {
 }
 
 ffi_fn! {
-    fn MPI_Is_thread_main(flag: *mut c_int) -> c_int {
-        refuse(MPI_COMM_WORLD, "MPI_Is_thread_main", FAMILY)
-    }
-}
-
-ffi_fn! {
     fn MPI_T_category_changed(update_number: *mut c_int) -> c_int {
         refuse(MPI_COMM_WORLD, "MPI_T_category_changed", FAMILY)
     }
@@ -374,5 +368,11 @@ ffi_fn! {
 ffi_fn! {
     fn MPI_Type_create_f90_integer(r: c_int, newtype: *mut MPI_Datatype) -> c_int {
         refuse(MPI_COMM_WORLD, "MPI_Type_create_f90_integer", FAMILY)
+    }
+}
+
+ffi_fn! {
+    fn MPI_Type_create_f90_real(p: c_int, r: c_int, newtype: *mut MPI_Datatype) -> c_int {
+        refuse(MPI_COMM_WORLD, "MPI_Type_create_f90_real", FAMILY)
     }
 }
