@@ -124,8 +124,10 @@ pub fn spanning(buf: *const c_void, spans: &[(i64, i64)]) -> Result<Layout> {
     let used = spans.iter().filter(|(_, len)| *len > 0);
     let lo = used.clone().map(|(at, _)| *at).min().unwrap_or(0);
     let hi = used.map(|(at, len)| at + len).max().unwrap_or(0);
-    if hi > lo && buf.is_null() {
-        return Err(err!(Buffer, "the buffer is NULL but the blocks span {} bytes", hi - lo));
+    // A NULL base is MPI_BOTTOM when the offsets are absolute addresses (all above 0); from 0
+    // on it is a missing buffer.
+    if hi > lo && buf.is_null() && lo <= 0 {
+        return Err(err!(Buffer, "the buffer is NULL but the blocks span {} bytes from offset {lo}", hi - lo));
     }
     let base = buf.cast::<u8>().cast_mut().wrapping_offset(lo as isize);
     // MPI's contract: every block lies in the caller's buffer for the whole call, so

@@ -108,6 +108,16 @@ static void data_moving(int nb) {
     RUN(nb, MPI_Alltoallw_c(send, scounts, sdispls, types, recv, rcounts, rdispls, types, MPI_COMM_WORLD),
         MPI_Ialltoallw_c(send, scounts, sdispls, types, recv, rcounts, rdispls, types, MPI_COMM_WORLD, &q));
     for (int k = 0; k < n; k++) CHECK(recv[n - 1 - k] == k * 100 + rank);
+
+    /* alltoallw from MPI_BOTTOM: absolute addresses as displacements */
+    for (int k = 0; k < n; k++) {
+        OK(MPI_Get_address(&send[k], &sdispls[k]));
+        OK(MPI_Get_address(&recv[k], &rdispls[k]));
+        send[k] = rank * 100 + k + 50, recv[k] = -1;
+    }
+    RUN(nb, MPI_Alltoallw_c(MPI_BOTTOM, scounts, sdispls, types, MPI_BOTTOM, rcounts, rdispls, types, MPI_COMM_WORLD),
+        MPI_Ialltoallw_c(MPI_BOTTOM, scounts, sdispls, types, MPI_BOTTOM, rcounts, rdispls, types, MPI_COMM_WORLD, &q));
+    for (int k = 0; k < n; k++) CHECK(recv[k] == k * 100 + rank + 50);
 }
 
 static MPI_Count last_len = -1; /* the length the user operation last saw */
