@@ -314,3 +314,10 @@ fn thread_exchange() {
 fn unsupported() {
     run_program("unsupported", &[(1, &[]), (2, &[])], secs(60));
 }
+
+/// Every large-count (`_c`) collective, blocking and nonblocking, against local expectations.
+#[test]
+fn large_count_coll() {
+    let runs: Vec<(usize, &[&str])> = [1, 2, 3, 4].iter().map(|&n| (n, &[][..])).collect();
+    run_program("large_count_coll", &runs, secs(60));
+}

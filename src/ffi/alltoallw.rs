@@ -1,7 +1,7 @@
 //! `MPI_Alltoallw` and `MPI_Ialltoallw`: all-to-all with a datatype per peer and displacements in bytes.
 
 use super::abi::{MPI_Comm, MPI_Datatype, MPI_Request};
-use super::collective::{alltoall, blocking, ints, spanning, Layout};
+use super::collective::{alltoall, blocking, ints, spanning, Layout, Wide};
 use super::handles;
 use super::icollective::nonblocking;
 use super::state::State;
@@ -9,11 +9,11 @@ use crate::error::{err, Result};
 use std::ffi::{c_int, c_void};
 
 /// Blocks of `counts[r]` items of `types[r]` at `displs[r]` bytes from `buf`, for every rank r.
-fn per_peer(
+pub(super) fn per_peer(
     st: &State,
     buf: *const c_void,
-    counts: *const c_int,
-    displs: *const c_int,
+    counts: *const impl Wide,
+    displs: *const impl Wide,
     types: *const MPI_Datatype,
     n: usize,
 ) -> Result<Layout> {
@@ -24,7 +24,7 @@ fn per_peer(
     // SAFETY: MPI's contract: the array has one datatype per rank of the communicator.
     let types = unsafe { std::slice::from_raw_parts(types, n) };
     let mut spans = Vec::with_capacity(n);
-    for (r, ((&count, &displ), &dtype)) in counts.iter().zip(displs).zip(types).enumerate() {
+    for (r, ((&count, &displ), &dtype)) in counts.iter().zip(&displs).zip(types).enumerate() {
         if count < 0 {
             return Err(err!(Count, "the count for rank {r} is {count}, which is negative"));
         }
@@ -32,7 +32,7 @@ fn per_peer(
         if !handles::tiles(dtype, &t) {
             return Err(super::layout::contiguous_only("MPI_Alltoallw"));
         }
-        spans.push((displ as i64, t.bytes(count as i64)? as i64));
+        spans.push((displ, t.bytes(count)? as i64));
     }
     spanning(buf, &spans)
 }

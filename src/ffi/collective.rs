@@ -3,7 +3,7 @@
 //! Arguments MPI calls significant only at the root are read only at the root, so other ranks
 //! may pass anything there, as MPI allows.
 
-use super::abi::{self, MPI_Comm, MPI_Datatype};
+use super::abi::{self, MPI_Aint, MPI_Comm, MPI_Count, MPI_Datatype};
 use super::boundary::blame;
 use super::handles;
 use super::region::Region;
@@ -40,42 +40,80 @@ pub struct Layout {
     pub ranges: Vec<Range<usize>>,
 }
 
-/// `n` blocks of `count` items of `dtype`, back to back from `buf`.
-pub fn even(st: &State, buf: *const c_void, count: c_int, dtype: MPI_Datatype, n: usize) -> Result<Layout> {
-    handles::count(count)?;
-    let buf = items(st, buf, count as i64 * n as i64, dtype)?;
-    Ok(Layout { ranges: blocks::uniform(buf.len() / n, n), buf })
+/// A count or displacement as C passes it: `int` in the classic calls, `MPI_Count` or
+/// `MPI_Aint` in the large-count (`_c`) ones. Every form is read as one 64-bit value, so both
+/// families share the code below.
+pub trait Wide: Copy {
+    fn wide(self) -> i64;
 }
 
-/// Reads a C array of `n` ints.
-pub fn ints<'a>(ptr: *const c_int, n: usize, what: &str) -> Result<&'a [c_int]> {
+impl Wide for c_int {
+    fn wide(self) -> i64 {
+        self.into()
+    }
+}
+
+impl Wide for MPI_Count {
+    fn wide(self) -> i64 {
+        self
+    }
+}
+
+impl Wide for MPI_Aint {
+    fn wide(self) -> i64 {
+        self as i64
+    }
+}
+
+/// A scalar count of either width, refused when negative.
+pub fn count(count: impl Wide) -> Result<i64> {
+    match count.wide() {
+        n if n < 0 => Err(err!(Count, "count {n} is negative")),
+        n => Ok(n),
+    }
+}
+
+/// `n` blocks of `count` items of `dtype`, back to back from `buf`.
+pub fn even(st: &State, buf: *const c_void, count: impl Wide, dtype: MPI_Datatype, n: usize) -> Result<Layout> {
+    let count = self::count(count)?;
+    let total = count
+        .checked_mul(n as i64)
+        .ok_or_else(|| err!(Count, "count {count} times {n} ranks overflows a 64-bit count"))?;
+    let buf = items(st, buf, total, dtype)?;
+    Ok(Layout { ranges: blocks::uniform(buf.len() / n.max(1), n), buf })
+}
+
+/// Reads a C array of `n` counts or displacements of either width.
+pub fn ints<T: Wide>(ptr: *const T, n: usize, what: &str) -> Result<Vec<i64>> {
     if ptr.is_null() {
         return Err(err!(Arg, "the {what} array is NULL"));
     }
     // SAFETY: MPI's contract: the array has one entry per rank of the communicator.
-    Ok(unsafe { std::slice::from_raw_parts(ptr, n) })
+    Ok(unsafe { std::slice::from_raw_parts(ptr, n) }.iter().map(|v| v.wide()).collect())
 }
 
 /// Blocks of `counts[r]` items of `dtype` at `displs[r]` items from `buf`, for every rank r.
 pub fn varying(
     st: &State,
     buf: *const c_void,
-    counts: *const c_int,
-    displs: *const c_int,
+    counts: *const impl Wide,
+    displs: *const impl Wide,
     dtype: MPI_Datatype,
     n: usize,
 ) -> Result<Layout> {
     let (counts, displs) = (ints(counts, n, "counts")?, ints(displs, n, "displacements")?);
-    if let Some((buf, ranges)) = staging::blocks(st, buf, counts, displs, dtype)? {
+    if let Some((buf, ranges)) = staging::blocks(st, buf, &counts, &displs, dtype)? {
         return Ok(Layout { buf, ranges });
     }
     let t = handles::datatype(st, dtype)?;
     let mut spans = Vec::with_capacity(n);
-    for (r, (&count, &displ)) in counts.iter().zip(displs).enumerate() {
+    for (r, (&count, &displ)) in counts.iter().zip(&displs).enumerate() {
         if count < 0 {
             return Err(err!(Count, "the count for rank {r} is {count}, which is negative"));
         }
-        spans.push((displ as i64 * t.extent as i64, t.bytes(count as i64)? as i64));
+        let at = displ.checked_mul(t.extent as i64);
+        let at = at.ok_or_else(|| err!(Count, "displacement {displ} for rank {r} overflows a byte offset"))?;
+        spans.push((at, t.bytes(count)? as i64));
     }
     spanning(buf, &spans)
 }
@@ -86,8 +124,10 @@ pub fn spanning(buf: *const c_void, spans: &[(i64, i64)]) -> Result<Layout> {
     let used = spans.iter().filter(|(_, len)| *len > 0);
     let lo = used.clone().map(|(at, _)| *at).min().unwrap_or(0);
     let hi = used.map(|(at, len)| at + len).max().unwrap_or(0);
-    if hi > lo && buf.is_null() {
-        return Err(err!(Buffer, "the buffer is NULL but the blocks span {} bytes", hi - lo));
+    // A NULL base is MPI_BOTTOM when the offsets are absolute addresses (all above 0); from 0
+    // on it is a missing buffer.
+    if hi > lo && buf.is_null() && lo <= 0 {
+        return Err(err!(Buffer, "the buffer is NULL but the blocks span {} bytes from offset {lo}", hi - lo));
     }
     let base = buf.cast::<u8>().cast_mut().wrapping_offset(lo as isize);
     // MPI's contract: every block lies in the caller's buffer for the whole call, so
@@ -105,14 +145,14 @@ pub fn spanning(buf: *const c_void, spans: &[(i64, i64)]) -> Result<Layout> {
 pub fn maybe_in_place(
     st: &State,
     buf: *const c_void,
-    count: c_int,
+    count: impl Wide,
     dtype: MPI_Datatype,
     in_place_ok: bool,
 ) -> Result<Option<Region>> {
     match (in_place(buf), in_place_ok) {
         (true, true) => Ok(None),
         (true, false) => Err(err!(Buffer, "MPI_IN_PLACE is allowed here only at the root")),
-        (false, _) => Ok(Some(items(st, buf, handles::count(count)? as i64, dtype)?)),
+        (false, _) => Ok(Some(items(st, buf, self::count(count)?, dtype)?)),
     }
 }
 
@@ -154,14 +194,14 @@ pub fn blocking(comm: MPI_Comm, prepare: impl FnOnce(&'static State) -> Result<J
 pub fn bcast(
     st: &State,
     buffer: *mut c_void,
-    count: c_int,
+    count: impl Wide,
     datatype: MPI_Datatype,
     root: c_int,
     comm: MPI_Comm,
 ) -> Result<Job> {
     let _staging = Scope::new(Mode::Packed);
     let (c, root) = comm_and_root(st, comm, root)?;
-    let buf = items(st, buffer, handles::count(count)?.into(), datatype)?;
+    let buf = items(st, buffer, self::count(count)?, datatype)?;
     // SAFETY: MPI's contract (see `bcast`).
     Ok(job(&c, move |rt, c| data::bcast(rt, c, root, unsafe { buf.bytes_mut() })))
 }
@@ -176,7 +216,7 @@ ffi_fn! {
 pub fn gather(
     st: &State,
     sendbuf: *const c_void,
-    sendcount: c_int,
+    sendcount: impl Wide,
     sendtype: MPI_Datatype,
     root: c_int,
     comm: MPI_Comm,
@@ -236,7 +276,7 @@ ffi_fn! {
 pub fn scatter(
     st: &State,
     recvbuf: *mut c_void,
-    recvcount: c_int,
+    recvcount: impl Wide,
     recvtype: MPI_Datatype,
     root: c_int,
     comm: MPI_Comm,
@@ -296,7 +336,7 @@ ffi_fn! {
 pub fn allgather(
     st: &State,
     sendbuf: *const c_void,
-    sendcount: c_int,
+    sendcount: impl Wide,
     sendtype: MPI_Datatype,
     comm: MPI_Comm,
     layout: impl FnOnce(&State, usize) -> Result<Layout>,

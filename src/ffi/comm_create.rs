@@ -173,11 +173,15 @@ ffi_fn! {
     fn MPI_Comm_get_name(comm: MPI_Comm, comm_name: *mut c_char, resultlen: *mut c_int) -> c_int {
         blame(comm as usize);
         let st = state()?;
-        handles::comm(st, comm)?;
+        // The null handle has a name too (as MPI_COMM_WORLD has), though no communicator.
+        if comm != abi::MPI_COMM_NULL {
+            handles::comm(st, comm)?;
+        }
         let stored = comm_slot(comm as usize).and_then(|h| lock(&st.comms).get(h).and_then(|e| e.name.clone()));
         let name = stored.unwrap_or_else(|| match comm {
             c if c == abi::MPI_COMM_WORLD => "MPI_COMM_WORLD".into(),
             c if c == abi::MPI_COMM_SELF => "MPI_COMM_SELF".into(),
+            c if c == abi::MPI_COMM_NULL => "MPI_COMM_NULL".into(),
             _ => String::new(),
         });
         if comm_name.is_null() || resultlen.is_null() {

@@ -192,6 +192,8 @@ ffi_fn! {
         let v = datatype as usize;
         let name: String = match abi::predefined_datatype_name(v) {
             Some(n) => n.to_string(),
+            // The null handle has a name too, though no type.
+            None if datatype == abi::MPI_DATATYPE_NULL => "MPI_DATATYPE_NULL".to_string(),
             None => derived(&mut lock(&st.types), v, "MPI_Type_get_name")?.name.as_deref().unwrap_or("").to_string(),
         };
         if type_name.is_null() {

@@ -32,14 +32,14 @@ fn start(required: c_int) -> Result<()> {
     Ok(())
 }
 
-/// The thread that called `MPI_Init` (`MPI_Is_thread_main`).
-static MAIN_THREAD: std::sync::OnceLock<std::thread::ThreadId> = std::sync::OnceLock::new();
+/// The thread that initialized MPI: MPI's "main thread" (`MPI_Is_thread_main`).
+static MAIN_THREAD: OnceLock<std::thread::ThreadId> = OnceLock::new();
 
 ffi_fn! {
     fn MPI_Is_thread_main(flag: *mut c_int) -> c_int {
         state()?;
-        let main = MAIN_THREAD.get().is_some_and(|id| *id == std::thread::current().id());
-        out(flag, main as c_int, "flag")
+        let main = MAIN_THREAD.get().ok_or_else(|| err!(Other, "MPI_Is_thread_main: MPI is not initialized; call MPI_Init first"))?;
+        out(flag, (*main == std::thread::current().id()) as c_int, "flag")
     }
 }
 

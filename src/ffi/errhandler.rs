@@ -72,13 +72,11 @@ pub fn user_class(code: c_int) -> Option<c_int> {
     lock(&CODES).class_of(code)
 }
 
-/// The text of a user-defined error code: its string, or a default naming its class.
+/// The text of a user-defined error code: its string, or "" when none was set (as MPI_Add_error_string specifies).
 pub fn user_string(code: c_int) -> Option<String> {
     let codes = lock(&CODES);
-    let class = codes.class_of(code)?;
-    Some(codes.string(code).map(str::to_string).unwrap_or_else(|| {
-        format!("user-defined error code {code} of class {class} (no string set with MPI_Add_error_string)")
-    }))
+    codes.class_of(code)?;
+    Some(codes.string(code).map(str::to_string).unwrap_or_default())
 }
 
 /// A user handler's function, if `handler` is the live handle of one.

@@ -55,12 +55,12 @@ pub fn region_of(t: &Datatype, buf: *const c_void, bytes: usize) -> Result<Regio
 
 /// The caller's buffer of `count` items of `dtype`, whole extents, for calls that take types
 /// whose items tile memory: predefined ones (pair types with their padding) and contiguous ones.
-pub fn buffer(st: &State, buf: *const c_void, count: i32, dtype: abi::MPI_Datatype) -> Result<Region> {
+pub fn buffer(st: &State, buf: *const c_void, count: impl Into<i64>, dtype: abi::MPI_Datatype) -> Result<Region> {
     let t = datatype(st, dtype)?;
     if !tiles(dtype, &t) {
         return Err(super::layout::contiguous_only("this call"));
     }
-    region_of(&t, buf, t.bytes(count as i64)?)
+    region_of(&t, buf, t.bytes(count.into())?)
 }
 
 /// Whether items of `t` lie back to back in memory from `buf` itself, data or padding, with

@@ -1,6 +1,6 @@
 //! Reduction operations at the C boundary: op handles, user operations, and which kernel an (op, datatype) pair uses.
 
-use super::abi::{self, MPI_Datatype, MPI_Op, MPI_User_function};
+use super::abi::{self, MPI_Count, MPI_Datatype, MPI_Op, MPI_User_function, MPI_User_function_c};
 use super::boundary::out;
 use super::handles;
 use super::state::{decode, encode, state, Kind, State, UserOp};
@@ -190,21 +190,30 @@ fn user_op(st: &State, v: usize) -> Result<UserOp> {
 /// Calls a user function MPI's way: `(invec, inoutvec, &len, &datatype)`, `len` in items. C
 /// code reads the vectors as its own types, so unaligned ones go through aligned copies.
 fn call_user(user: UserOp, dtype: MPI_Datatype, extent: usize, input: &[u8], inout: &mut [u8]) {
-    let mut len = c_int::try_from(inout.len() / extent.max(1)).unwrap_or(c_int::MAX);
+    let items = inout.len() / extent.max(1);
+    let mut len = c_int::try_from(items).unwrap_or(c_int::MAX);
+    let mut len_c = items as MPI_Count;
     let mut dt = dtype;
+    // One call in either length width: MPI_Op_create's `int *len` or MPI_Op_create_c's `MPI_Count *len`.
+    let mut call = |invec: *mut c_void, inoutvec: *mut c_void| match user.func_c {
+        // SAFETY: the caller's promise below holds for whichever function the op has.
+        Some(func_c) => unsafe { func_c(invec, inoutvec, &mut len_c, &mut dt) },
+        // SAFETY: as above.
+        None => unsafe { (user.func)(invec, inoutvec, &mut len, &mut dt) },
+    };
     // A C type's alignment divides its size, so the largest power of two dividing the extent
     // (at most 16) is alignment enough.
     let align = (extent & extent.wrapping_neg()).clamp(1, 16);
     let fits = |p: *const u8| p as usize % align == 0;
     if fits(input.as_ptr()) && fits(inout.as_ptr()) {
-        // SAFETY: both vectors hold `len` items of `dtype`, suitably aligned; MPI lets the
-        // function read `invec` and update `inoutvec` in place, and nothing else uses them now.
-        unsafe { (user.func)(input.as_ptr().cast_mut().cast(), inout.as_mut_ptr().cast(), &mut len, &mut dt) };
+        // Both vectors hold `len` items of `dtype`, suitably aligned; MPI lets the function
+        // read `invec` and update `inoutvec` in place, and nothing else uses them now.
+        call(input.as_ptr().cast_mut().cast(), inout.as_mut_ptr().cast());
         return;
     }
     let (mut a, mut b) = (aligned(input), aligned(inout));
-    // SAFETY: as above, on 16-aligned copies at least as long as the vectors.
-    unsafe { (user.func)(a.as_mut_ptr().cast(), b.as_mut_ptr().cast(), &mut len, &mut dt) };
+    // As above, on 16-aligned copies at least as long as the vectors.
+    call(a.as_mut_ptr().cast(), b.as_mut_ptr().cast());
     // SAFETY: `b` owns at least `inout.len()` initialized bytes (a u128 has no padding).
     inout.copy_from_slice(unsafe { std::slice::from_raw_parts(b.as_ptr().cast::<u8>(), inout.len()) });
 }
@@ -220,18 +229,35 @@ fn aligned(bytes: &[u8]) -> Vec<u128> {
     v
 }
 
+/// Registers a user operation and hands its handle to the caller.
+fn create(user: UserOp, op: *mut MPI_Op) -> Result<()> {
+    let st = state()?;
+    let h = lock(&st.ops).insert(user);
+    match encode(Kind::Op, h).and_then(|v| out(op, v as MPI_Op, "op")) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            lock(&st.ops).remove(h);
+            Err(e)
+        }
+    }
+}
+
 ffi_fn! {
     fn MPI_Op_create(user_fn: MPI_User_function, commute: c_int, op: *mut MPI_Op) -> c_int {
-        let st = state()?;
         let func = user_fn.ok_or_else(|| err!(Arg, "MPI_Op_create: the function is NULL"))?;
-        let h = lock(&st.ops).insert(UserOp { func, commute: commute != 0 });
-        match encode(Kind::Op, h).and_then(|v| out(op, v as MPI_Op, "op")) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                lock(&st.ops).remove(h);
-                Err(e)
-            }
+        create(UserOp { func, commute: commute != 0, func_c: None }, op)
+    }
+}
+
+/// Stands in for `UserOp::func` in an `MPI_Op_create_c` operation; never called.
+unsafe extern "C" fn never(_: *mut c_void, _: *mut c_void, _: *mut c_int, _: *mut MPI_Datatype) {}
+
+ffi_fn! {
+    fn MPI_Op_create_c(user_fn: MPI_User_function_c, commute: c_int, op: *mut MPI_Op) -> c_int {
+        if user_fn.is_none() {
+            return Err(err!(Arg, "MPI_Op_create_c: the function is NULL"));
         }
+        create(UserOp { func: never, commute: commute != 0, func_c: user_fn }, op)
     }
 }
 
@@ -267,22 +293,33 @@ ffi_fn! {
     }
 }
 
+/// `MPI_Reduce_local(_c)`: combines `count` items of `inbuf` into `inoutbuf`.
+fn reduce_local(
+    inbuf: *const c_void,
+    inoutbuf: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+) -> Result<()> {
+    let st = state()?;
+    let t = handles::datatype(st, datatype)?;
+    let combine = combiner(st, op, datatype, &t)?;
+    let input = handles::buffer(st, inbuf, count, datatype)?;
+    let inout = handles::buffer(st, inoutbuf, count, datatype)?;
+    // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
+    // by anything else, for the whole blocking call; send and receive buffers may not overlap.
+    combine(unsafe { input.bytes() }, unsafe { inout.bytes_mut() });
+    Ok(())
+}
+
 ffi_fn! {
-    fn MPI_Reduce_local(
-        inbuf: *const c_void,
-        inoutbuf: *mut c_void,
-        count: c_int,
-        datatype: MPI_Datatype,
-        op: MPI_Op,
-    ) -> c_int {
-        let st = state()?;
-        let t = handles::datatype(st, datatype)?;
-        let combine = combiner(st, op, datatype, &t)?;
-        let input = handles::buffer(st, inbuf, count, datatype)?;
-        let inout = handles::buffer(st, inoutbuf, count, datatype)?;
-        // SAFETY: MPI's contract: the caller's buffers stay valid, and the receive buffer untouched
-        // by anything else, for the whole blocking call; send and receive buffers may not overlap.
-        combine(unsafe { input.bytes() }, unsafe { inout.bytes_mut() });
-        Ok(())
+    fn MPI_Reduce_local(inbuf: *const c_void, inoutbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op) -> c_int {
+        reduce_local(inbuf, inoutbuf, count.into(), datatype, op)
+    }
+}
+
+ffi_fn! {
+    fn MPI_Reduce_local_c(inbuf: *const c_void, inoutbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op) -> c_int {
+        reduce_local(inbuf, inoutbuf, count, datatype, op)
     }
 }

@@ -1,7 +1,7 @@
 //! Reductions at the C boundary: reduce, allreduce, reduce-scatter, scan and exscan.
 
 use super::abi::{self, MPI_Comm, MPI_Datatype, MPI_Op};
-use super::collective::{blocking, in_place, items, job, maybe_in_place};
+use super::collective::{blocking, count as coll_count, in_place, ints, items, job, maybe_in_place, Wide};
 use super::handles;
 use super::op::{combiner, Combine};
 use super::region::Region;
@@ -53,7 +53,7 @@ pub fn reduce(
     st: &State,
     sendbuf: *const c_void,
     recvbuf: *mut c_void,
-    count: c_int,
+    count: impl Wide,
     datatype: MPI_Datatype,
     op: MPI_Op,
     root: c_int,
@@ -64,7 +64,7 @@ pub fn reduce(
     let root = collective::root(&c, root)?;
     let is_root = c.rank == root;
     let send = maybe_in_place(st, sendbuf, count, datatype, is_root)?;
-    let recv = if is_root { Some(items(st, recvbuf, count.into(), datatype)?) } else { None };
+    let recv = if is_root { Some(items(st, recvbuf, coll_count(count)?, datatype)?) } else { None };
     Ok(job(&c, move |rt, c| {
         // SAFETY: MPI's contract (see above).
         let (send, recv) = unsafe { (send.map(|b| b.bytes()), recv.map(|b| b.bytes_mut())) };
@@ -91,7 +91,7 @@ pub fn allreduce(
     st: &State,
     sendbuf: *const c_void,
     recvbuf: *mut c_void,
-    count: c_int,
+    count: impl Wide,
     datatype: MPI_Datatype,
     op: MPI_Op,
     comm: MPI_Comm,
@@ -99,7 +99,7 @@ pub fn allreduce(
     let _staging = Scope::new(Mode::Records);
     let (c, combine, item) = setup(st, comm, datatype, op)?;
     let send = maybe_in_place(st, sendbuf, count, datatype, true)?;
-    let recv = items(st, recvbuf, count.into(), datatype)?;
+    let recv = items(st, recvbuf, coll_count(count)?, datatype)?;
     Ok(job(&c, move |rt, c| {
         // SAFETY: MPI's contract (see above).
         let (send, recv) = unsafe { (send.map(|b| b.bytes()), recv.bytes_mut()) };
@@ -156,15 +156,18 @@ pub fn reduce_scatter_block(
     st: &State,
     sendbuf: *const c_void,
     recvbuf: *mut c_void,
-    recvcount: c_int,
+    recvcount: impl Wide,
     datatype: MPI_Datatype,
     op: MPI_Op,
     comm: MPI_Comm,
 ) -> Result<Job> {
     let _staging = Scope::new(Mode::Records);
     let (c, combine, item) = setup(st, comm, datatype, op)?;
-    let count = handles::count(recvcount)? as i64;
-    let buffers = scatter_buffers(st, sendbuf, recvbuf, count * c.size() as i64, count, datatype)?;
+    let count = coll_count(recvcount)?;
+    let total = count
+        .checked_mul(c.size() as i64)
+        .ok_or_else(|| err!(Count, "recvcount {count} times {} ranks overflows a 64-bit count", c.size()))?;
+    let buffers = scatter_buffers(st, sendbuf, recvbuf, total, count, datatype)?;
     let ranges = blocks::uniform(count as usize * item, c.size());
     Ok(reduce_scatter_job(&c, combine, item, buffers, ranges))
 }
@@ -187,27 +190,25 @@ pub fn reduce_scatter(
     st: &State,
     sendbuf: *const c_void,
     recvbuf: *mut c_void,
-    recvcounts: *const c_int,
+    recvcounts: *const impl Wide,
     datatype: MPI_Datatype,
     op: MPI_Op,
     comm: MPI_Comm,
 ) -> Result<Job> {
     let _staging = Scope::new(Mode::Records);
     let (c, combine, item) = setup(st, comm, datatype, op)?;
-    if recvcounts.is_null() {
-        return Err(err!(Arg, "the recvcounts array is NULL"));
-    }
-    // SAFETY: MPI's contract: one count per rank of the communicator.
-    let counts = unsafe { std::slice::from_raw_parts(recvcounts, c.size()) };
+    let counts = ints(recvcounts, c.size(), "recvcounts")?;
     let mut ranges = Vec::with_capacity(counts.len());
-    let mut at = 0;
+    let (mut at, mut total) = (0usize, 0i64);
     for (r, &count) in counts.iter().enumerate() {
-        let count = usize::try_from(count).map_err(|_| err!(Count, "the count for rank {r} is {count}"))?;
-        ranges.push(at..at + count * item);
-        at += count * item;
+        let n =
+            usize::try_from(count).map_err(|_| err!(Count, "the count for rank {r} is {count}, which is negative"))?;
+        let len = n.checked_mul(item).filter(|len| at.checked_add(*len).is_some());
+        let len = len.ok_or_else(|| err!(Count, "the counts add up to more bytes than memory can hold"))?;
+        ranges.push(at..at + len);
+        (at, total) = (at + len, total + count);
     }
-    let total = counts.iter().map(|&n| n as i64).sum();
-    let buffers = scatter_buffers(st, sendbuf, recvbuf, total, counts[c.rank] as i64, datatype)?;
+    let buffers = scatter_buffers(st, sendbuf, recvbuf, total, counts[c.rank], datatype)?;
     Ok(reduce_scatter_job(&c, combine, item, buffers, ranges))
 }
 
@@ -229,7 +230,7 @@ pub fn scan(
     st: &State,
     sendbuf: *const c_void,
     recvbuf: *mut c_void,
-    count: c_int,
+    count: impl Wide,
     datatype: MPI_Datatype,
     op: MPI_Op,
     comm: MPI_Comm,
@@ -238,7 +239,7 @@ pub fn scan(
     let _staging = Scope::new(Mode::Records);
     let (c, combine, item) = setup(st, comm, datatype, op)?;
     let send = maybe_in_place(st, sendbuf, count, datatype, true)?;
-    let recv = items(st, recvbuf, count.into(), datatype)?;
+    let recv = items(st, recvbuf, coll_count(count)?, datatype)?;
     Ok(job(&c, move |rt, c| {
         // SAFETY: MPI's contract (see above).
         let (send, recv) = unsafe { (send.map(|b| b.bytes()), recv.bytes_mut()) };

@@ -170,8 +170,8 @@ pub fn items(st: &State, buf: *const c_void, count: i64, dtype: MPI_Datatype) ->
 pub fn blocks(
     st: &State,
     buf: *const c_void,
-    counts: &[i32],
-    displs: &[i32],
+    counts: &[i64],
+    displs: &[i64],
     dtype: MPI_Datatype,
 ) -> Result<Option<(Region, Vec<Range<usize>>)>> {
     let t = handles::datatype(st, dtype)?;
@@ -184,8 +184,8 @@ pub fn blocks(
         if count < 0 {
             return Err(err!(Count, "the count for rank {r} is {count}, which is negative"));
         }
-        let len = t.packed(count as i64)?;
-        let base = buf.cast::<u8>().wrapping_offset(displ as isize * t.map.extent() as isize);
+        let len = t.packed(count)?;
+        let base = buf.cast::<u8>().wrapping_offset((displ as isize).wrapping_mul(t.map.extent() as isize));
         parts.push((Layout::new(base.cast(), count as usize, &t), at..at + len));
         ranges.push(at..at + len);
         at += len;

@@ -41,6 +41,8 @@ pub struct RequestEntry {
 pub struct UserOp {
     pub func: unsafe extern "C" fn(*mut c_void, *mut c_void, *mut c_int, *mut abi::MPI_Datatype),
     pub commute: bool,
+    /// Set by `MPI_Op_create_c`: the function takes its length as `MPI_Count` (then `func` is unused).
+    pub func_c: abi::MPI_User_function_c,
 }
 
 /// A message reserved by `MPI_Mprobe`/`MPI_Improbe`, until `MPI_Mrecv`/`MPI_Imrecv` takes it.

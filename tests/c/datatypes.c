@@ -317,6 +317,8 @@ static void test_envelope(void) {
     int len;
     OK(MPI_Type_get_name(MPI_DOUBLE, name, &len));
     CHECK(strcmp(name, "MPI_DOUBLE") == 0 && len == 10);
+    OK(MPI_Type_get_name(MPI_DATATYPE_NULL, name, &len));
+    CHECK(strcmp(name, "MPI_DATATYPE_NULL") == 0 && len == 17);
     OK(MPI_Type_get_name(column, name, &len));
     CHECK(len == 0 && name[0] == 0);
     OK(MPI_Type_set_name(column, "column"));

@@ -175,6 +175,8 @@ int main(int argc, char **argv) {
           provided == MPI_THREAD_SERIALIZED || provided == MPI_THREAD_MULTIPLE);
     OK(MPI_Initialized(&flag));
     CHECK(flag == 1);
+    OK(MPI_Is_thread_main(&flag)); /* this thread called MPI_Init_thread */
+    CHECK(flag == 1);
     OK(MPI_Finalized(&flag));
     CHECK(flag == 0);
 

@@ -62,6 +62,8 @@ int main(int argc, char **argv) {
     CHECK(rcls == cls);
     OK(MPI_Error_class(code2, &rcls));
     CHECK(rcls == MPI_ERR_ARG);
+    OK(MPI_Error_string(code, text, &len)); /* no string set yet: "" (MPI_Add_error_string) */
+    CHECK(text[0] == '\0' && len == 0);
     OK(MPI_Add_error_string(code, "the widget is out of sprockets"));
     OK(MPI_Error_string(code, text, &len));
     CHECK(strcmp(text, "the widget is out of sprockets") == 0 && len == (int)strlen(text));

@@ -300,6 +300,8 @@ static void test_split_type_and_dups(void) {
     int len = -1;
     OK(MPI_Comm_get_name(MPI_COMM_WORLD, name, &len));
     CHECK(strcmp(name, "MPI_COMM_WORLD") == 0 && len == 14);
+    OK(MPI_Comm_get_name(MPI_COMM_NULL, name, &len));
+    CHECK(strcmp(name, "MPI_COMM_NULL") == 0 && len == 13);
     OK(MPI_Comm_get_name(d1, name, &len));
     CHECK(len == 0 && name[0] == 0);
     OK(MPI_Comm_set_name(d1, "duplicate one"));
