@@ -106,6 +106,14 @@ ffi_fn! {
     }
 }
 
+ffi_fn! {
+    fn MPI_Comm_get_parent(parent: *mut MPI_Comm) -> c_int {
+        state()?;
+        // Processes are never spawned (MPI_Comm_spawn is unsupported), so none has a parent.
+        out(parent, abi::MPI_COMM_NULL, "parent")
+    }
+}
+
 fn not_inter(call: &str) -> crate::error::Error {
     err!(Comm, "{call}: the communicator is an intracommunicator (partyline has no intercommunicators), so it has no remote group")
 }

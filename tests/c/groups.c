@@ -311,6 +311,9 @@ static void test_split_type_and_dups(void) {
     /* Intercommunicators: none here, and the calls that need them say so. */
     OK(MPI_Comm_test_inter(d1, &flag));
     CHECK(flag == 0);
+    MPI_Comm parent = MPI_COMM_WORLD;
+    OK(MPI_Comm_get_parent(&parent));
+    CHECK(parent == MPI_COMM_NULL); /* never spawned */
     OK(MPI_Comm_set_errhandler(d1, MPI_ERRORS_RETURN));
     MPI_Comm inter = MPI_COMM_NULL;
     int cls = -1, rc = MPI_Intercomm_create(d1, 0, MPI_COMM_WORLD, 0, 5, &inter);

@@ -44,12 +44,6 @@ ffi_fn! {
 }
 
 ffi_fn! {
-    fn MPI_Comm_get_parent(parent: *mut MPI_Comm) -> c_int {
-        refuse(MPI_COMM_WORLD, "MPI_Comm_get_parent", FAMILY)
-    }
-}
-
-ffi_fn! {
     fn MPI_Comm_join(fd: c_int, intercomm: *mut MPI_Comm) -> c_int {
         refuse(MPI_COMM_WORLD, "MPI_Comm_join", FAMILY)
     }
