@@ -2,11 +2,10 @@
 
 use super::abi::{self, MPI_Comm, MPI_Info};
 use super::boundary::{blame, out};
-use super::comm::register;
 use super::group::ints;
 use super::handles;
 use super::state::{state, State};
-use super::topology::{set_topology, topology_of, write_ints};
+use super::topology::{topology_of, with_topology, write_ints};
 use crate::collective::construct::{self, Edge};
 use crate::comm::Comm;
 use crate::error::{err, Result};
@@ -53,15 +52,8 @@ ffi_fn! {
         let st = state()?;
         let c = handles::comm(st, comm_old)?;
         let g = graph_arg(nnodes, indx, edges, c.size(), "MPI_Graph_create")?;
-        let context = c.next_child_context();
-        let made = if c.rank < g.nnodes() {
-            let h = register(st, comm_old, Comm::new(c.group[..g.nnodes()].to_vec(), c.rank, context))?;
-            set_topology(st, h, Some(Arc::new(Topology::Graph(g))));
-            h
-        } else {
-            abi::MPI_COMM_NULL
-        };
-        out(comm_graph, made, "new communicator")
+        let members = g.nnodes();
+        out(comm_graph, with_topology(st, comm_old, &c, members, Topology::Graph(g))?, "new communicator")
     }
 }
 
@@ -133,13 +125,6 @@ fn weights(ptr: *const c_int, n: c_int, what: &str) -> Result<Option<Vec<c_int>>
     Ok(Some(ints(ptr, n, what)?.to_vec()))
 }
 
-/// Registers a communicator over `c`'s group carrying `g`.
-fn register_dist(st: &State, parent: MPI_Comm, c: &Comm, g: DistGraph) -> Result<MPI_Comm> {
-    let h = register(st, parent, Comm::new(c.group.to_vec(), c.rank, c.next_child_context()))?;
-    set_topology(st, h, Some(Arc::new(Topology::DistGraph(g))));
-    Ok(h)
-}
-
 ffi_fn! {
     fn MPI_Dist_graph_create_adjacent(comm_old: MPI_Comm, indegree: c_int, sources: *const c_int, sourceweights: *const c_int, outdegree: c_int, destinations: *const c_int, destweights: *const c_int, info: MPI_Info, reorder: c_int, comm_dist_graph: *mut MPI_Comm) -> c_int {
         blame(comm_old as usize);
@@ -157,7 +142,7 @@ ffi_fn! {
             destinations,
             weighted,
         };
-        out(comm_dist_graph, register_dist(st, comm_old, &c, g)?, "new communicator")
+        out(comm_dist_graph, with_topology(st, comm_old, &c, c.size(), Topology::DistGraph(g))?, "new communicator")
     }
 }
 
@@ -192,7 +177,7 @@ ffi_fn! {
             destination_weights: outgoing.iter().map(|e| e.weight).collect(),
             weighted: w.is_some(),
         };
-        out(comm_dist_graph, register_dist(st, comm_old, &c, g)?, "new communicator")
+        out(comm_dist_graph, with_topology(st, comm_old, &c, c.size(), Topology::DistGraph(g))?, "new communicator")
     }
 }
 

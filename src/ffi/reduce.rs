@@ -12,6 +12,7 @@ use crate::collective::reduce::{self, Combiner};
 use crate::collective::{self, blocks};
 use crate::comm::Comm;
 use crate::error::{err, Result};
+use crate::runtime::Runtime;
 use std::ffi::{c_int, c_void};
 use std::ops::Range;
 use std::sync::Arc;
@@ -86,6 +87,29 @@ ffi_fn! {
     }
 }
 
+/// The work of a reduction every rank receives whole, element by element (allreduce, scan):
+/// the buffers are set up alike, and `run` is the algorithm.
+fn elementwise(
+    st: &State,
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    count: impl Wide,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
+    run: impl FnOnce(&Runtime, &Comm, Option<&[u8]>, &mut [u8], &Combiner) -> Result<()> + Send + 'static,
+) -> Result<Job> {
+    let _staging = Scope::new(Mode::Records);
+    let (c, combine, item) = setup(st, comm, datatype, op)?;
+    let send = maybe_in_place(st, sendbuf, count, datatype, true)?;
+    let recv = items(st, recvbuf, coll_count(count)?, datatype)?;
+    Ok(job(&c, move |rt, c| {
+        // SAFETY: MPI's contract (see above).
+        let (send, recv) = unsafe { (send.map(|b| b.bytes()), recv.bytes_mut()) };
+        run(rt, c, send, recv, &combiner_of(&combine, item))
+    }))
+}
+
 /// `MPI_Allreduce`'s work.
 pub fn allreduce(
     st: &State,
@@ -96,15 +120,7 @@ pub fn allreduce(
     op: MPI_Op,
     comm: MPI_Comm,
 ) -> Result<Job> {
-    let _staging = Scope::new(Mode::Records);
-    let (c, combine, item) = setup(st, comm, datatype, op)?;
-    let send = maybe_in_place(st, sendbuf, count, datatype, true)?;
-    let recv = items(st, recvbuf, coll_count(count)?, datatype)?;
-    Ok(job(&c, move |rt, c| {
-        // SAFETY: MPI's contract (see above).
-        let (send, recv) = unsafe { (send.map(|b| b.bytes()), recv.bytes_mut()) };
-        reduce::allreduce(rt, c, send, recv, &combiner_of(&combine, item))
-    }))
+    elementwise(st, sendbuf, recvbuf, count, datatype, op, comm, reduce::allreduce)
 }
 
 ffi_fn! {
@@ -236,15 +252,9 @@ pub fn scan(
     comm: MPI_Comm,
     inclusive: bool,
 ) -> Result<Job> {
-    let _staging = Scope::new(Mode::Records);
-    let (c, combine, item) = setup(st, comm, datatype, op)?;
-    let send = maybe_in_place(st, sendbuf, count, datatype, true)?;
-    let recv = items(st, recvbuf, coll_count(count)?, datatype)?;
-    Ok(job(&c, move |rt, c| {
-        // SAFETY: MPI's contract (see above).
-        let (send, recv) = unsafe { (send.map(|b| b.bytes()), recv.bytes_mut()) };
-        reduce::scan(rt, c, send, recv, &combiner_of(&combine, item), inclusive)
-    }))
+    elementwise(st, sendbuf, recvbuf, count, datatype, op, comm, move |rt, c, send, recv, combiner| {
+        reduce::scan(rt, c, send, recv, combiner, inclusive)
+    })
 }
 
 ffi_fn! {

@@ -30,6 +30,25 @@ pub(super) fn inherit(st: &State, parent: MPI_Comm, child: MPI_Comm) {
     set_topology(st, child, topology_of(st, parent));
 }
 
+/// The communicator of `parent`'s first `members` ranks, carrying `topology` (MPI_Cart_create,
+/// MPI_Graph_create); `MPI_COMM_NULL` for the ranks beyond them. Every rank takes the child
+/// context, member or not, so all stay in step.
+pub(super) fn with_topology(
+    st: &State,
+    parent: MPI_Comm,
+    c: &Comm,
+    members: usize,
+    topology: Topology,
+) -> Result<MPI_Comm> {
+    let context = c.next_child_context();
+    if c.rank >= members {
+        return Ok(abi::MPI_COMM_NULL);
+    }
+    let h = register(st, parent, Comm::new(c.group[..members].to_vec(), c.rank, context))?;
+    set_topology(st, h, Some(Arc::new(topology)));
+    Ok(h)
+}
+
 /// `comm` and its grid, or an error for a communicator without one.
 fn cart(st: &State, comm: MPI_Comm, call: &str) -> Result<(Arc<Comm>, Cart)> {
     let c = handles::comm(st, comm)?;
@@ -93,16 +112,8 @@ ffi_fn! {
         let st = state()?;
         let c = handles::comm(st, comm_old)?;
         let grid = grid(ndims, dims, periods, c.size(), "MPI_Cart_create")?;
-        // Every member takes the context, members of the grid or not, so all stay in step.
-        let context = c.next_child_context();
-        let made = if c.rank < grid.size() {
-            let h = register(st, comm_old, Comm::new(c.group[..grid.size()].to_vec(), c.rank, context))?;
-            set_topology(st, h, Some(Arc::new(Topology::Cart(grid))));
-            h
-        } else {
-            abi::MPI_COMM_NULL
-        };
-        out(comm_cart, made, "new communicator")
+        let members = grid.size();
+        out(comm_cart, with_topology(st, comm_old, &c, members, Topology::Cart(grid))?, "new communicator")
     }
 }
 
