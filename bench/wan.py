@@ -7,7 +7,7 @@ flow's throughput); then, run by run, the implementations alternate on every wor
 and bench/results/wan-latest.md gets the medians and each as a fraction of the floor (payload at line rate plus
 one-way delay). Needs root (namespaces, TUN).
 
-Usage: bench/wan.py [--profiles LIST] [--runs N] [--quick] [--impls LIST] [--workloads LIST] [--timeout SECS]
+Usage: bench/wan.py [--profiles LIST] [--runs N] [--quick] [--impls LIST] [--workloads LIST] [--timeout SECS] [--untuned]
 """
 import argparse
 import datetime
@@ -28,14 +28,17 @@ WAN = os.path.join(ROOT, "bench", "wan")
 # name, round-trip time (ms), rate (Mbit/s), loss probability per packet
 PROFILES = [("cross-AZ", 2, 1000, 0.0), ("cross-region", 40, 1000, 0.0), ("cross-region-lossy", 40, 1000, 0.001),
             ("slow-link", 80, 100, 0.0)]
-IMPLS = ["partyline", "partyline-tls", "openmpi", "raw"]
-NAMES = {"partyline": "partyline", "partyline-tls": "partyline TLS", "openmpi": "Open MPI", "raw": "raw TCP"}
+# partyline-1: one TCP connection per link (PARTYLINE_STREAMS=1), i.e. partyline before links of several streams
+IMPLS = ["partyline", "partyline-1", "partyline-tls", "openmpi", "raw"]
+NAMES = {"partyline": "partyline", "partyline-1": "partyline, 1 stream", "partyline-tls": "partyline TLS",
+         "openmpi": "Open MPI", "raw": "raw TCP"}
 WORKLOADS = ["SYNC", "ROUNDS", "BATCH", "REVEAL"]
 N = 3
 NET = "10.80.0"
 LINE = re.compile(r"^RESULT impl=(\S+) workload=(\S+) size=(\d+) value=(\S+) unit=(\S+)$")
 # Party namespaces get the host's large receive buffer maximum for sending too (the kernel's send default, 4 MiB,
-# caps one flow at 4 MiB per round trip: 800 Mbit/s at 40 ms), as a host tuned for long links would.
+# caps one flow at 4 MiB per round trip: 800 Mbit/s at 40 ms), as a host tuned for long links would; --untuned keeps
+# the kernel's defaults, as on most cloud images.
 TCP_SYSCTLS = {"net.ipv4.tcp_rmem": "4096 131072 33554432", "net.ipv4.tcp_wmem": "4096 16384 33554432"}
 
 
@@ -80,8 +83,9 @@ def run_parallel(cmds, timeout, what, env=None):
 class Emulator:
     """Three party namespaces and the forwarder between them; cleans up after itself on any exit."""
 
-    def __init__(self, fwd_bin, queue_bytes=None, seed=1):
+    def __init__(self, fwd_bin, queue_bytes=None, seed=1, tuned=True):
         self.prefix = f"partyline-wan-{os.getpid()}"
+        self.tuned = tuned
         self.ns = [f"{self.prefix}-p{i}" for i in range(N)]
         self.fwd_bin, self.queue_bytes, self.seed = fwd_bin, queue_bytes, seed
         self.fwd, self.counters, self.made = None, "", []
@@ -91,7 +95,7 @@ class Emulator:
             run(["ip", "netns", "add", ns], 10, f"creating namespace {ns}")
             self.made.append(ns)
             run(["ip", "-n", ns, "link", "set", "lo", "up"], 10, "bringing up lo")
-            for k, v in TCP_SYSCTLS.items():
+            for k, v in (TCP_SYSCTLS if self.tuned else {}).items():
                 run(["ip", "netns", "exec", ns, "sysctl", "-qw", f"{k}={v}"], 10, f"setting {k}")
 
     def sysctls(self):
@@ -248,9 +252,10 @@ def run_impl(impl, wl, args, b, emu, timeout, serial):
     """One run of one workload under one implementation; returns rank 0's stdout."""
     peers_port = 7000 + serial % 500  # a fresh port each run: no wait on the previous run's TIME_WAIT sockets
     what = f"{wl} under {impl}"
-    if impl in ("partyline", "partyline-tls"):
+    if impl in ("partyline", "partyline-1", "partyline-tls"):
         peers = ",".join(f"{NET}.{i + 1}:{peers_port}" for i in range(N))
-        sec = ["PARTYLINE_INSECURE=1"] if impl == "partyline" else [f"PARTYLINE_TLS_DIR={b['certs']}"]
+        sec = {"partyline": ["PARTYLINE_INSECURE=1"], "partyline-1": ["PARTYLINE_INSECURE=1", "PARTYLINE_STREAMS=1"],
+               "partyline-tls": [f"PARTYLINE_TLS_DIR={b['certs']}"]}[impl]
         cmds = [emu.exec(i) + ["env", f"PARTYLINE_RANK={i}", f"PARTYLINE_SIZE={N}", f"PARTYLINE_PEERS={peers}",
                                f"PARTYLINE_JOB_ID=wan-{os.getpid()}-{serial}"] + sec +
                 [b["partyline"], wl, f"--impl={impl}"] + args for i in range(N)]
@@ -423,6 +428,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=300, help="seconds allowed per run (default 300)")
     ap.add_argument("--queue-bytes", type=int, help="drop-tail queue per link (default: one round trip's BDP)")
     ap.add_argument("--seed", type=int, default=1, help="loss seed")
+    ap.add_argument("--untuned", action="store_true",
+                    help="keep the kernel's TCP buffer limits in the party namespaces (4 MiB send maximum)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"), help="output directory")
     a = ap.parse_args()
 
@@ -452,7 +459,7 @@ def main():
     emu = None
     try:
         b, ver = build(tmp)
-        emu = Emulator(b["forwarder"], a.queue_bytes, a.seed)
+        emu = Emulator(b["forwarder"], a.queue_bytes, a.seed, tuned=not a.untuned)
         emu.create()
         sysctls = emu.sysctls()
         emu.start(0, 100000, 0)

@@ -4,8 +4,10 @@
 use partyline::handshake::Greeting;
 use partyline::rendezvous::{Expected, Message, ReadError};
 use partyline::security::{Credentials, Security};
+use partyline::stripe::Striped;
 use partyline::tls::pipe;
 use partyline::tls::Tls;
+use partyline::transport::Transport;
 use partyline::wire::{FrameHeader, FrameKind, HEADER_LEN};
 use std::io::{ErrorKind, IoSlice, Write};
 use std::sync::{Arc, OnceLock};
@@ -143,4 +145,67 @@ pub fn records(data: &[u8]) -> Result<usize, String> {
         Err(e) if e.kind() == ErrorKind::WouldBlock => Err(format!("truncated record: {} bytes", data.len())),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// The streams a striped link reads in `chunks`.
+pub const STREAMS: usize = 3;
+
+/// Splits `data` into what the streams of a striped link carry: a list of segments, each a
+/// stream number byte, a length byte and that many bytes, appended to that stream.
+pub fn streams_of(data: &[u8]) -> Vec<Vec<u8>> {
+    let mut streams = vec![Vec::new(); STREAMS];
+    let mut rest = data;
+    while let [stream, len, tail @ ..] = rest {
+        let n = (*len as usize).min(tail.len());
+        streams[*stream as usize % STREAMS].extend_from_slice(&tail[..n]);
+        rest = &tail[n..];
+    }
+    streams
+}
+
+/// One stream's bytes, then its end.
+struct Replay {
+    bytes: Vec<u8>,
+    at: usize,
+}
+
+impl Transport for Replay {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.bytes.len() - self.at);
+        buf[..n].copy_from_slice(&self.bytes[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+
+    fn write_vectored(&mut self, _: &[IoSlice<'_>]) -> std::io::Result<usize> {
+        Err(ErrorKind::Unsupported.into())
+    }
+
+    fn shutdown_write(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn socket(&mut self) -> &mut mio::net::TcpStream {
+        unreachable!("a striped link never asks for a socket while reading")
+    }
+}
+
+/// Reads `data` (see `streams_of`) as the streams of a striped link from rank `PEER`, as the
+/// receive path does. Returns how many bytes came out in order at a clean end, or why the link
+/// was refused. Panics (a finding) if more comes out than went in.
+pub fn chunks(data: &[u8]) -> Result<usize, String> {
+    let streams: Vec<Box<dyn Transport>> =
+        streams_of(data).into_iter().map(|bytes| Box::new(Replay { bytes, at: 0 }) as Box<dyn Transport>).collect();
+    let mut link = Striped::new(streams);
+    let mut buf = [0u8; 4096];
+    let mut total = 0;
+    loop {
+        match link.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => total += n,
+            Err(e) => return Err(e.to_string()),
+        }
+        assert!(total <= data.len(), "a striped link delivered more bytes than its streams carried");
+    }
+    Ok(total)
 }

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Fuzzes the decoders that read what peers send (frames, handshake greetings, rendezvous
-# messages) with cargo-fuzz for a bounded time each, starting from the committed corpus.
+# messages, TLS records, striped links' chunks) with cargo-fuzz for a bounded time each, starting from the committed corpus.
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]      (default 30; 0 only builds the targets)
 # Needs the nightly toolchain and cargo-fuzz; installs both when missing (rustup, cargo install).
 # A finding fails the run and names the input to replay: cargo +nightly fuzz run TARGET FILE
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
-targets=(frames greeting rendezvous records)
+targets=(frames greeting rendezvous records chunks)
 
 if ! cargo +nightly --version >/dev/null 2>&1; then
   echo "fuzz: installing the nightly toolchain (cargo-fuzz needs it for sanitizer coverage)"

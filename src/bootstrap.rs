@@ -1,9 +1,10 @@
 //! Opens the full mesh at `MPI_Init`: rank i connects to every lower rank and accepts every higher one.
 
+use crate::bundle::{dial_extras, Bundle, JoinFailure, Joiner};
 use crate::channel::Channel;
 use crate::config::Config;
 use crate::error::{err, Error, Result};
-use crate::handshake::{Greeting, Hello, PROTOCOL_VERSION};
+use crate::handshake::{Greeting, Hello, Join, PROTOCOL_VERSION};
 use crate::listener::{bind_listener, hand_off, resolve, Handoff};
 use crate::log;
 use crate::tls::Tls;
@@ -21,8 +22,10 @@ pub use socket_options::{apply_link_socket_options, LinkSocket};
 
 /// The opened mesh, and what repairing its links later needs.
 pub struct Mesh {
-    /// One connected, greeted channel per peer rank (`None` at our own index).
-    pub channels: Vec<Option<Channel>>,
+    /// One connected, greeted link per peer rank (`None` at our own index).
+    pub channels: Vec<Option<Bundle>>,
+    /// Holds the extra streams of links that reconnect later.
+    pub joiner: Arc<Joiner>,
     /// Where reconnecting and poking parties reach us for the rest of the job.
     pub listener: Option<TcpListener>,
     pub tls: Option<Arc<Tls>>,
@@ -44,7 +47,14 @@ pub fn open_mesh(cfg: &Config) -> Result<Mesh> {
     };
     if cfg.size == 1 {
         let me = hello(&cfg);
-        return Ok(Mesh { channels: vec![None], listener: None, tls: None, me, peers: cfg.peers });
+        return Ok(Mesh {
+            channels: vec![None],
+            joiner: Default::default(),
+            listener: None,
+            tls: None,
+            me,
+            peers: cfg.peers,
+        });
     }
     if let Some(warning) = cfg.security.check_plaintext(cfg.rank, &cfg.peers)? {
         log::warn(&warning);
@@ -53,8 +63,9 @@ pub fn open_mesh(cfg: &Config) -> Result<Mesh> {
     // Bootstrap accepts on a clone; the listener itself stays for reconnects.
     let accepting = listener.as_ref().map(TcpListener::try_clone).transpose();
     let accepting = accepting.map_err(|e| err!(Other, "cannot keep the listening socket: {e}"))?;
-    let channels = open_mesh_with(&cfg, accepting, tls.clone())?;
-    Ok(Mesh { channels, listener, tls, me: hello(&cfg), peers: cfg.peers })
+    let joiner = Arc::new(Joiner::default());
+    let channels = open_mesh_with(&cfg, accepting, tls.clone(), &joiner)?;
+    Ok(Mesh { channels, joiner, listener, tls, me: hello(&cfg), peers: cfg.peers })
 }
 
 /// Our listener, kept for the whole job: higher ranks dial it again after a break and lower
@@ -86,17 +97,22 @@ fn hello(cfg: &Config) -> Hello {
 /// Opens the links of a job of two or more over `cfg.peers`, accepting higher ranks on
 /// `listener` (every rank but the last has one: bound here, or the port advertised at the
 /// rendezvous).
-fn open_mesh_with(cfg: &Config, listener: Option<TcpListener>, tls: Option<Arc<Tls>>) -> Result<Vec<Option<Channel>>> {
-    let mut links: Vec<Option<Channel>> = (0..cfg.size).map(|_| None).collect();
+fn open_mesh_with(
+    cfg: &Config,
+    listener: Option<TcpListener>,
+    tls: Option<Arc<Tls>>,
+    joiner: &Arc<Joiner>,
+) -> Result<Vec<Option<Bundle>>> {
+    let mut links: Vec<Option<Bundle>> = (0..cfg.size).map(|_| None).collect();
     let me = hello(cfg);
     let deadline = Instant::now() + cfg.connect_timeout;
     let stop = Arc::new(AtomicBool::new(false));
     let acceptor = if let Some(listener) = listener.filter(|_| cfg.rank + 1 < cfg.size) {
-        let (me, cfg2, stop2, tls2) = (me.clone(), cfg.clone(), stop.clone(), tls.clone());
+        let (me, cfg2, stop2, tls2, joiner2) = (me.clone(), cfg.clone(), stop.clone(), tls.clone(), joiner.clone());
         Some(
             std::thread::Builder::new()
                 .name("partyline-accept".into())
-                .spawn(move || accept_peers(listener, me, &cfg2, tls2, deadline, &stop2))
+                .spawn(move || accept_peers(listener, me, &cfg2, tls2, joiner2, deadline, &stop2))
                 .map_err(|e| err!(Intern, "cannot start the bootstrap thread: {e}"))?,
         )
     } else {
@@ -116,8 +132,8 @@ fn open_mesh_with(cfg: &Config, listener: Option<TcpListener>, tls: Option<Arc<T
             links[peer] = Some(stream);
         }
     }
-    for channel in links.iter().flatten() {
-        tune_link(channel.tcp(), &cfg.link_socket())?;
+    for tcp in links.iter().flatten().flat_map(Bundle::tcps) {
+        tune_link(tcp, &cfg.link_socket())?;
     }
     Ok(links)
 }
@@ -143,7 +159,7 @@ fn hint(cfg: &Config) -> (&'static str, &'static str) {
     }
 }
 
-fn connect_peer(cfg: &Config, tls: Option<&Tls>, me: &Hello, peer: usize, deadline: Instant) -> Result<Channel> {
+fn connect_peer(cfg: &Config, tls: Option<&Tls>, me: &Hello, peer: usize, deadline: Instant) -> Result<Bundle> {
     let spec = &cfg.peers[peer];
     let who = format!("rank {peer} at {spec}");
     let mut backoff = Duration::from_millis(5);
@@ -153,16 +169,33 @@ fn connect_peer(cfg: &Config, tls: Option<&Tls>, me: &Hello, peer: usize, deadli
         if remaining.is_zero() {
             return Err(err!(Other, "rank {} could not connect to {who} within {:.1} s (last error: {last_error}); check that rank {peer} is running and {}, or raise PARTYLINE_CONNECT_TIMEOUT", me.rank, cfg.connect_timeout.as_secs_f64(), hint(cfg).0));
         }
-        let attempt =
-            resolve(spec).and_then(|addr| TcpStream::connect_timeout(&addr, remaining.min(Duration::from_secs(2))));
+        let attempt = resolve(spec)
+            .and_then(|addr| Ok((addr, TcpStream::connect_timeout(&addr, remaining.min(Duration::from_secs(2)))?)));
         match attempt {
-            Ok(stream) => {
+            Ok((addr, stream)) => {
                 // The handshake's small writes must not wait for delayed acknowledgements.
                 let _ = stream.set_nodelay(true);
                 let greeting_deadline =
                     Instant::now() + cfg.handshake_timeout.min(remaining.max(Duration::from_millis(100)));
+                // The kernel measured the path's round trip while connecting.
+                let count = cfg.streams.count(crate::link::path_rtt(&stream), addr.ip().is_loopback());
+                let join = Join { hello: me.clone(), target: peer as u32, epoch: 0, index: 0, count: count as u32 };
+                let more = match dial_extras(addr, tls, peer, &join, greeting_deadline) {
+                    Ok(more) => more,
+                    Err(JoinFailure::Refused(why)) => {
+                        return Err(err!(Other, "{who} refused rank {}'s extra streams: {why}", me.rank))
+                    }
+                    Err(JoinFailure::Failed(why)) => {
+                        last_error = why;
+                        std::thread::sleep(backoff.min(deadline.saturating_duration_since(Instant::now())));
+                        backoff = (backoff * 2).min(Duration::from_millis(500));
+                        continue;
+                    }
+                };
                 match greet_as_client(stream, greeting_deadline, tls, me, peer, &who) {
-                    Ok(Ok(channel)) => return check_answer(cfg, me, peer, &who, channel),
+                    Ok(Ok(answer)) => {
+                        return check_answer(cfg, me, peer, &who, answer).map(|first| Bundle { first, more })
+                    }
                     Ok(Err(fatal)) => return Err(fatal),
                     Err(dropped) => last_error = dropped,
                 }

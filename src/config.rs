@@ -1,7 +1,7 @@
 //! Job configuration read from `PARTYLINE_*` environment variables, validated up front.
 
 use crate::error::{err, Result};
-pub use crate::socket_settings::{Congestion, LinkSocket};
+pub use crate::socket_settings::{Congestion, LinkSocket, Streams};
 use std::time::Duration;
 
 /// Everything a party needs to join a job. See the README's configuration table.
@@ -36,8 +36,11 @@ pub struct Config {
     pub reconnect_timeout: Duration,
     pub eager_limit: usize,
     pub socket_buffer: Option<usize>,
+    pub send_buffer: Option<usize>,
     /// `PARTYLINE_CONGESTION`; see `Congestion`.
     pub congestion: Congestion,
+    /// TCP connections per link (`PARTYLINE_STREAMS`); see `Streams`.
+    pub streams: Streams,
     pub max_frame: u64,
     /// How long a wait polls the links before blocking on them; zero blocks at once
     /// (`PARTYLINE_SPIN_US`; see `DEFAULT_SPIN_US` and `spin.rs`).
@@ -138,7 +141,12 @@ fn flag(name: &str) -> bool {
 impl Config {
     /// The socket options of every link.
     pub fn link_socket(&self) -> LinkSocket {
-        LinkSocket { link_timeout: self.link_timeout, buffer: self.socket_buffer, congestion: self.congestion.clone() }
+        LinkSocket {
+            link_timeout: self.link_timeout,
+            buffer: self.socket_buffer,
+            send_buffer: self.send_buffer,
+            congestion: self.congestion.clone(),
+        }
     }
 
     /// Reads the environment. With no rank or size set, the program runs as a singleton.
@@ -212,7 +220,11 @@ impl Config {
             socket_buffer: var("PARTYLINE_SOCKET_BUFFER")
                 .map(|v| parse_bytes("PARTYLINE_SOCKET_BUFFER", &v).map(|b| b as usize))
                 .transpose()?,
+            send_buffer: var("PARTYLINE_SEND_BUFFER")
+                .map(|v| parse_bytes("PARTYLINE_SEND_BUFFER", &v).map(|b| b as usize))
+                .transpose()?,
             congestion: Congestion::parse(var("PARTYLINE_CONGESTION").as_deref()).map_err(|e| err!(Arg, "{e}"))?,
+            streams: Streams::parse(var("PARTYLINE_STREAMS").as_deref()).map_err(|e| err!(Arg, "{e}"))?,
             max_frame: bytes_or("PARTYLINE_MAX_FRAME", 1 << 40)?,
             spin: Duration::from_micros(bytes_or("PARTYLINE_SPIN_US", DEFAULT_SPIN_US)?),
             verbose: flag("PARTYLINE_VERBOSE"),
@@ -336,7 +348,9 @@ mod tests {
             reconnect_timeout: Duration::from_secs(60),
             eager_limit: 1024,
             socket_buffer: None,
+            send_buffer: None,
             congestion: Congestion::Auto,
+            streams: Streams::Auto,
             max_frame: 1 << 30,
             spin: Duration::ZERO,
             verbose: false,

@@ -3,8 +3,9 @@
 use crate::error::{err, Result};
 use std::io::{Read, Write};
 
-/// 2: 64-byte frame headers with acknowledgements and checksums, and reconnects.
-pub const PROTOCOL_VERSION: u16 = 2;
+/// 3: 64-byte frame headers with acknowledgements and checksums, reconnects, and links of
+/// several streams (`Greeting::Join`).
+pub const PROTOCOL_VERSION: u16 = 3;
 pub const MAGIC: &[u8; 8] = b"PARTYLN\x01";
 const MAX_TEXT: usize = 1024;
 
@@ -46,6 +47,21 @@ pub enum Greeting {
     /// The lower rank saw the link break: the higher rank should dial again. Also tells the
     /// lower rank that the higher one still runs (its port answers).
     Poke(Resume),
+    /// An extra stream of the link that the `Hello` or `Resume` of the same epoch opens next.
+    Join(Join),
+}
+
+/// An extra connection of a link carried by several (see `stripe`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Join {
+    pub hello: Hello,
+    pub target: u32,
+    /// 0 at `MPI_Init`; a reconnect's epoch (`Resume::epoch`) after a break.
+    pub epoch: u64,
+    /// This stream's place, from 1 (the `Hello` or `Resume` connection is stream 0).
+    pub index: u32,
+    /// How many streams the link has in all.
+    pub count: u32,
 }
 
 const RESUME_EXTRA: usize = 20;
@@ -59,6 +75,18 @@ impl Greeting {
             Greeting::Resume(r) => (4, Some(&r.hello), r.hello.job_id.as_str(), Some(r)),
             Greeting::Resumed(r) => (5, Some(&r.hello), r.hello.job_id.as_str(), Some(r)),
             Greeting::Poke(r) => (6, Some(&r.hello), r.hello.job_id.as_str(), Some(r)),
+            Greeting::Join(j) => {
+                // The same layout as a resume's: the counts take the place of `received`.
+                let r = Resume {
+                    hello: j.hello.clone(),
+                    target: j.target,
+                    epoch: j.epoch,
+                    received: u64::from(j.index) << 32 | u64::from(j.count),
+                };
+                let mut b = Greeting::Resume(r).encode();
+                b[10] = 7;
+                return b;
+            }
         };
         let text = &text.as_bytes()[..text.len().min(MAX_TEXT)];
         let mut b = Vec::with_capacity(22 + text.len());
@@ -117,6 +145,14 @@ impl Greeting {
             4 => Ok(Greeting::Resume(resume(r)?)),
             5 => Ok(Greeting::Resumed(resume(r)?)),
             6 => Ok(Greeting::Poke(resume(r)?)),
+            7 => {
+                let r = resume(r)?;
+                let (index, count) = ((r.received >> 32) as u32, r.received as u32);
+                if index == 0 || index >= count || count as usize > crate::stripe::MAX_STREAMS {
+                    return Err(err!(Other, "{who} sent a malformed stream greeting (stream {index} of {count})"));
+                }
+                Ok(Greeting::Join(Join { hello: r.hello, target: r.target, epoch: r.epoch, index, count }))
+            }
             k => Err(err!(Other, "{who} sent an unknown handshake message kind {k}")),
         }
     }
@@ -174,6 +210,7 @@ mod tests {
             Greeting::Resume(r.clone()),
             Greeting::Resumed(r.clone()),
             Greeting::Poke(r),
+            Greeting::Join(Join { hello: hello(2), target: 0, epoch: 3, index: 2, count: 4 }),
         ];
         for g in all {
             let bytes = g.encode();
@@ -187,6 +224,11 @@ mod tests {
         assert!(e.message.contains("not a partyline peer"), "{e}");
         let bytes = Greeting::Hello(hello(1)).encode();
         assert!(Greeting::read_from(&mut &bytes[..10], "x").is_err());
+        let join = |index, count| Greeting::Join(Join { hello: hello(2), target: 0, epoch: 0, index, count });
+        for (index, count) in [(0, 2), (2, 2), (1, 17)] {
+            let e = Greeting::read_from(&mut &join(index, count).encode()[..], "x").unwrap_err();
+            assert!(e.message.contains("malformed stream greeting"), "{e}");
+        }
     }
 
     #[test]

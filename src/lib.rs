@@ -5,6 +5,7 @@
 pub mod attribute;
 pub mod bootstrap;
 pub mod buffer;
+pub mod bundle;
 pub mod channel;
 pub mod collective;
 pub mod comm;
@@ -35,6 +36,7 @@ pub mod shared;
 pub mod socket_settings;
 pub mod spin;
 pub mod stats;
+pub mod stripe;
 pub mod sync;
 pub mod tls;
 pub mod token;

@@ -131,12 +131,6 @@ impl Link {
         Ok(())
     }
 
-    /// The socket, for registering it with the pollers (none while broken).
-    pub fn socket_fd(&mut self) -> Option<std::os::fd::RawFd> {
-        use std::os::fd::AsRawFd;
-        self.transport.as_mut().map(|t| t.socket().as_raw_fd())
-    }
-
     pub fn is_up(&self) -> bool {
         self.transport.is_some()
     }
@@ -160,7 +154,9 @@ impl Link {
     /// Closes both directions after a failure, so a peer still writing to us sees it promptly.
     pub fn close(&mut self) {
         if let Some(t) = self.transport.as_mut() {
-            let _ = t.socket().shutdown(std::net::Shutdown::Both);
+            for socket in t.sockets() {
+                let _ = socket.shutdown(std::net::Shutdown::Both);
+            }
         }
     }
 }
@@ -184,7 +180,7 @@ pub fn dead_link(me: usize, peer: usize, cause: &str) -> Error {
 mod tests;
 
 /// The kernel's smoothed round-trip time of a connection (TCP_INFO), if it can tell.
-fn path_rtt(socket: &impl std::os::fd::AsRawFd) -> Option<std::time::Duration> {
+pub fn path_rtt(socket: &impl std::os::fd::AsRawFd) -> Option<std::time::Duration> {
     // SAFETY: tcp_info is plain integers, for which all zeroes is a valid value.
     let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;

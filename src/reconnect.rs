@@ -3,11 +3,12 @@
 //! Threads here only connect and greet; what a new connection means for the link is decided
 //! by the progress thread, which receives every outcome as a `Relink`.
 
+use crate::bundle::{dial_extras, Bundle, JoinFailure, Joiner};
 use crate::channel::Channel;
 use crate::config::Config;
 use crate::engine::LinkBreak;
 use crate::error::Error;
-use crate::handshake::{Greeting, Hello, Resume};
+use crate::handshake::{Greeting, Hello, Join, Resume};
 use crate::link::dead_link;
 use crate::listener::{hand_off, resolve, Handoff};
 use crate::tls::Tls;
@@ -20,9 +21,9 @@ use std::time::{Duration, Instant};
 /// What became of a reconnect attempt, for the progress thread.
 pub enum Relink {
     /// We dialed: a new connection to `peer`, which has received `received` of our frames.
-    Dialed { peer: usize, channel: Channel, received: u64, epoch: u64 },
+    Dialed { peer: usize, bundle: Bundle, received: u64, epoch: u64 },
     /// `peer` dialed us: answer with our count once the link is ready for it.
-    Incoming { peer: usize, channel: Channel, received: u64, epoch: u64 },
+    Incoming { peer: usize, bundle: Bundle, received: u64, epoch: u64 },
     /// A lower rank saw our link to it (over the connection of `epoch`) break: dial it again.
     Poked { peer: usize, epoch: u64 },
     /// The link cannot be re-established.
@@ -36,6 +37,10 @@ pub struct Relinker {
     cfg: Config,
     tls: Option<Arc<Tls>>,
     me: Hello,
+    /// Holds the extra streams of links that higher ranks re-establish.
+    joiner: Arc<Joiner>,
+    /// Per peer, how many streams its link has (a reconnect opens as many again).
+    streams: Arc<Vec<usize>>,
     events: Sender<Relink>,
     wake: Arc<mio::Waker>,
     /// Per peer, bumped whenever its link is restored or declared dead, so that attempts
@@ -50,11 +55,24 @@ impl Relinker {
         cfg: &Config,
         tls: Option<Arc<Tls>>,
         me: Hello,
+        joiner: Arc<Joiner>,
+        streams: Vec<usize>,
         events: Sender<Relink>,
         wake: Arc<mio::Waker>,
     ) -> Relinker {
         let counters = || Arc::new((0..cfg.size).map(|_| AtomicU64::new(0)).collect::<Vec<_>>());
-        Relinker { cfg: cfg.clone(), tls, me, events, wake, generation: counters(), epochs: counters() }
+        let streams = Arc::new(streams);
+        Relinker {
+            cfg: cfg.clone(),
+            tls,
+            me,
+            joiner,
+            streams,
+            events,
+            wake,
+            generation: counters(),
+            epochs: counters(),
+        }
     }
 
     fn report(events: &Sender<Relink>, wake: &mio::Waker, event: Relink) {
@@ -75,7 +93,7 @@ impl Relinker {
 
     /// Accepts reconnects and pokes for the rest of the job.
     pub fn listen(&self, listener: TcpListener) {
-        let (cfg, tls, me) = (self.cfg.clone(), self.tls.clone(), self.me.clone());
+        let (cfg, tls, me, joiner) = (self.cfg.clone(), self.tls.clone(), self.me.clone(), self.joiner.clone());
         let (events, wake) = (self.events.clone(), self.wake.clone());
         // Bootstrap accepted on it without blocking (the socket is shared with its clone).
         if let Err(e) = listener.set_nonblocking(false) {
@@ -95,8 +113,9 @@ impl Relinker {
                     }
                 };
                 let (cfg, tls, me, events, wake) = (cfg.clone(), tls.clone(), me.clone(), events.clone(), wake.clone());
+                let joiner = joiner.clone();
                 let from = stream.peer_addr().map_or_else(|_| "an unknown address".into(), |a| a.to_string());
-                let greeted = move || match answer(stream, &cfg, tls.as_deref(), &me) {
+                let greeted = move || match answer(stream, &cfg, tls.as_deref(), &me, &joiner) {
                     Ok(Some(event)) => Self::report(&events, &wake, event),
                     Ok(None) => {}
                     Err(why) => crate::log::warn_repeated(
@@ -133,6 +152,7 @@ impl Relinker {
             still: self.generation.clone(),
             generation,
             epochs: self.epochs.clone(),
+            streams: self.streams.get(peer).copied().unwrap_or(1),
         };
         let (events, wake) = (self.events.clone(), self.wake.clone());
         let spawned = std::thread::Builder::new().name("partyline-redial".into()).spawn(move || {
@@ -161,6 +181,7 @@ struct Attempt {
     still: Arc<Vec<AtomicU64>>,
     generation: u64,
     epochs: Arc<Vec<AtomicU64>>,
+    streams: usize,
 }
 
 impl Attempt {
@@ -217,12 +238,23 @@ impl Attempt {
         // The greeting's small writes must not wait for delayed acknowledgements (40 ms each).
         let _ = tcp.set_nodelay(true);
         let deadline = Instant::now() + self.cfg.handshake_timeout.min(left.max(Duration::from_millis(200)));
-        let mut channel = Channel::connect(tcp, deadline, self.tls.as_deref(), peer)
-            .map_err(|e| Retry(crate::tls::explain(&format!("rank {peer}"), &e)))?;
         let dialing = self.cfg.rank > peer;
         let epoch = if dialing { self.epochs[peer].fetch_add(1, SeqCst) + 1 } else { self.epoch };
-        let mine = Resume { hello: self.me.clone(), target: peer as u32, epoch, received: self.received };
         let who = format!("rank {peer}");
+        // A dialed link's extra streams go first, so the peer holds them when the resume comes.
+        let more = if dialing {
+            let join =
+                Join { hello: self.me.clone(), target: peer as u32, epoch, index: 0, count: self.streams as u32 };
+            dial_extras(addr, self.tls.as_deref(), peer, &join, deadline).map_err(|e| match e {
+                JoinFailure::Refused(why) => Retry(format!("{who} refused an extra stream: {why}")),
+                JoinFailure::Failed(why) => Retry(why),
+            })?
+        } else {
+            Vec::new()
+        };
+        let mut channel = Channel::connect(tcp, deadline, self.tls.as_deref(), peer)
+            .map_err(|e| Retry(crate::tls::explain(&who, &e)))?;
+        let mine = Resume { hello: self.me.clone(), target: peer as u32, epoch, received: self.received };
         if !dialing {
             Greeting::Poke(mine).write_to(&mut channel, &who).map_err(|e| Retry(e.message))?;
             return match Greeting::read_from(&mut channel, &who).map_err(|e| Retry(e.message))? {
@@ -235,7 +267,7 @@ impl Attempt {
         Greeting::Resume(mine).write_to(&mut channel, &who).map_err(|e| Retry(e.message))?;
         match Greeting::read_from(&mut channel, &who).map_err(|e| Retry(e.message))? {
             Greeting::Resumed(r) if r.hello.rank as usize == peer && r.epoch == epoch => {
-                Ok(Relink::Dialed { peer, channel, received: r.received, epoch })
+                Ok(Relink::Dialed { peer, bundle: Bundle { first: channel, more }, received: r.received, epoch })
             }
             Greeting::Reject(why) => Err(Retry(format!("rank {peer} refused: {why}"))),
             _ => Err(Retry(format!("rank {peer} answered the reconnect with something else"))),
@@ -256,7 +288,13 @@ use Failure::{Answered, Gone, Retry};
 /// Reads a reconnecting or poking party's greeting on our listener and checks that it
 /// belongs to this job and is who it claims to be. `Ok(None)`: a connection that closed
 /// without a word (another party's liveness check).
-fn answer(stream: TcpStream, cfg: &Config, tls: Option<&Tls>, me: &Hello) -> Result<Option<Relink>, String> {
+fn answer(
+    stream: TcpStream,
+    cfg: &Config,
+    tls: Option<&Tls>,
+    me: &Hello,
+    joiner: &Joiner,
+) -> Result<Option<Relink>, String> {
     stream.set_nonblocking(false).map_err(|e| e.to_string())?;
     let _ = stream.set_nodelay(true);
     let mut first = [0u8; 1];
@@ -266,6 +304,9 @@ fn answer(stream: TcpStream, cfg: &Config, tls: Option<&Tls>, me: &Hello) -> Res
     let deadline = Instant::now() + cfg.handshake_timeout;
     let mut channel = Channel::accept(stream, deadline, tls).map_err(|e| e.to_string())?;
     let greeting = Greeting::read_from(&mut channel, "a reconnecting party").map_err(|e| e.message)?;
+    if let Greeting::Join(join) = greeting {
+        return joiner.admit(join, channel, me, tls).map(|()| None);
+    }
     let (Greeting::Resume(r) | Greeting::Poke(r)) = &greeting else {
         return Err("it did not open with a reconnect greeting (the job has started already)".into());
     };
@@ -281,12 +322,24 @@ fn answer(stream: TcpStream, cfg: &Config, tls: Option<&Tls>, me: &Hello) -> Res
     if refusal.is_none() {
         refusal = channel.check_rank(tls, claimed).err();
     }
+    let mut more = Vec::new();
+    if refusal.is_none() && dialing {
+        match joiner.take(claimed, r.epoch) {
+            Ok(streams) => more = streams,
+            Err(why) => refusal = Some(why),
+        }
+    }
     if let Some(why) = refusal {
         let _ = Greeting::Reject(why.clone()).write_to(&mut channel, "a reconnecting party");
         return Err(format!("it claimed rank {claimed}: {why}"));
     }
     Ok(Some(match greeting {
-        Greeting::Resume(r) => Relink::Incoming { peer: claimed, channel, received: r.received, epoch: r.epoch },
+        Greeting::Resume(r) => Relink::Incoming {
+            peer: claimed,
+            bundle: Bundle { first: channel, more },
+            received: r.received,
+            epoch: r.epoch,
+        },
         _ => {
             // Tell the poking rank that we run; it keeps waiting for our dial.
             let _ = Greeting::Accept(me.clone()).write_to(&mut channel, "a poking party");

@@ -64,24 +64,33 @@ impl Runtime {
         let bell = mio::Waker::new(watch.registry(), BELL).map_err(|e| err!(Intern, "cannot create a waker: {e}"))?;
         let mut fds = Vec::with_capacity(config.size);
         let mut transports = Vec::with_capacity(config.size);
-        for (peer, stream) in mesh.channels.into_iter().enumerate() {
-            let Some(channel) = stream else {
+        let mut streams = Vec::with_capacity(config.size);
+        for (peer, bundle) in mesh.channels.into_iter().enumerate() {
+            streams.push(bundle.as_ref().map_or(1, |b| b.count()));
+            let Some(bundle) = bundle else {
                 transports.push(None);
-                fds.push(None);
+                fds.push(Vec::new());
                 continue;
             };
+            if bundle.count() > 1 {
+                crate::log::info(&format!("the link to rank {peer} runs over {} TCP connections", bundle.count()));
+            }
             let settings = LinkSettings {
                 max_frame: config.max_frame,
                 send_budget: config.send_limit,
                 link_timeout: config.link_timeout,
-                checksums: !channel.is_tls(),
+                checksums: !bundle.is_tls(),
             };
             let mut transport =
-                channel.into_transport().map_err(|e| err!(Other, "cannot set up the link to rank {peer}: {e}"))?;
-            poll.registry()
-                .register(transport.socket(), mio::Token(peer), mio::Interest::READABLE | mio::Interest::WRITABLE)
-                .map_err(|e| err!(Other, "cannot poll the link to rank {peer}: {e}"))?;
-            fds.push(Some(transport.socket().as_raw_fd()));
+                bundle.into_transport().map_err(|e| err!(Other, "cannot set up the link to rank {peer}: {e}"))?;
+            let mut link_fds = Vec::new();
+            for socket in transport.sockets() {
+                poll.registry()
+                    .register(socket, mio::Token(peer), mio::Interest::READABLE | mio::Interest::WRITABLE)
+                    .map_err(|e| err!(Other, "cannot poll the link to rank {peer}: {e}"))?;
+                link_fds.push(socket.as_raw_fd());
+            }
+            fds.push(link_fds);
             transports.push(Some((transport, settings)));
         }
         let registry = poll.registry().try_clone().map_err(|e| err!(Intern, "cannot share the poller: {e}"))?;
@@ -90,7 +99,15 @@ impl Runtime {
         let (relinks, relinked) = crossbeam_channel::unbounded();
         let relinker = (config.size > 1).then(|| {
             let cfg = Config { peers: mesh.peers.clone(), ..config.clone() };
-            let relinker = Relinker::new(&cfg, mesh.tls.clone(), mesh.me.clone(), relinks, waker.clone());
+            let relinker = Relinker::new(
+                &cfg,
+                mesh.tls.clone(),
+                mesh.me.clone(),
+                mesh.joiner.clone(),
+                streams,
+                relinks,
+                waker.clone(),
+            );
             if let Some(listener) = mesh.listener {
                 relinker.listen(listener);
             }

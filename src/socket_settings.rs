@@ -30,12 +30,56 @@ impl Congestion {
     }
 }
 
+/// How many TCP connections carry one link (`PARTYLINE_STREAMS`). The dialing (higher) rank
+/// chooses for each of its links; the accepting one takes what it is offered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Streams {
+    /// `AUTO_STREAMS` on a path whose round trip at connect time is `LONG_PATH` or more, else
+    /// one. One flow's send buffer (4 MiB at most by default on Linux) is less than a
+    /// cross-region path's bandwidth-delay product, and each flow recovers from loss alone.
+    Auto,
+    Fixed(usize),
+}
+
+/// Streams per link on a long path under `Streams::Auto` (see bench/results for the measurement).
+pub const AUTO_STREAMS: usize = 4;
+/// A round trip at least this long makes a path long (loopback and one data centre are shorter).
+pub const LONG_PATH: Duration = Duration::from_millis(1);
+
+impl Streams {
+    /// Reads `PARTYLINE_STREAMS`: unset or `auto`, or a count from 1 to `MAX_STREAMS`.
+    pub fn parse(value: Option<&str>) -> Result<Streams, String> {
+        let max = crate::stripe::MAX_STREAMS;
+        match value.map(str::trim) {
+            None | Some("" | "auto") => Ok(Streams::Auto),
+            Some(n) => match n.parse::<usize>() {
+                Ok(n) if (1..=max).contains(&n) => Ok(Streams::Fixed(n)),
+                _ => Err(format!(
+                    "PARTYLINE_STREAMS={n:?} is not auto or a count of TCP connections per link from 1 to {max}"
+                )),
+            },
+        }
+    }
+
+    /// The count for a new link whose connection measured `rtt` (None: unknown) to a peer
+    /// on this host (`loopback`) or not.
+    pub fn count(self, rtt: Option<Duration>, loopback: bool) -> usize {
+        match self {
+            Streams::Fixed(n) => n,
+            Streams::Auto if !loopback && rtt.is_some_and(|r| r >= LONG_PATH) => AUTO_STREAMS,
+            Streams::Auto => 1,
+        }
+    }
+}
+
 /// What `apply_link_socket_options` sets on every link.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LinkSocket {
     pub link_timeout: Duration,
     /// Both buffer sizes (`PARTYLINE_SOCKET_BUFFER`); `None` keeps the kernel's autotuning.
     pub buffer: Option<usize>,
+    /// The send buffer alone (`PARTYLINE_SEND_BUFFER`), receive autotuning kept.
+    pub send_buffer: Option<usize>,
     pub congestion: Congestion,
 }
 
@@ -50,5 +94,20 @@ mod tests {
         assert_eq!(Congestion::parse(Some("system")), Ok(Congestion::System));
         assert_eq!(Congestion::parse(Some("cubic")), Ok(Congestion::Named("cubic".into())));
         assert!(Congestion::parse(Some("bbr; rm")).unwrap_err().contains("PARTYLINE_CONGESTION"));
+    }
+
+    #[test]
+    fn stream_counts_follow_the_path() {
+        assert_eq!(Streams::parse(None), Ok(Streams::Auto));
+        assert_eq!(Streams::parse(Some(" 3")), Ok(Streams::Fixed(3)));
+        for bad in ["0", "17", "many", "-1"] {
+            assert!(Streams::parse(Some(bad)).unwrap_err().contains("PARTYLINE_STREAMS"), "{bad}");
+        }
+        let ms = Duration::from_millis;
+        assert_eq!(Streams::Auto.count(Some(ms(40)), false), AUTO_STREAMS);
+        assert_eq!(Streams::Auto.count(Some(ms(40)), true), 1, "a busy loopback is no long path");
+        assert_eq!(Streams::Auto.count(Some(Duration::from_micros(300)), false), 1);
+        assert_eq!(Streams::Auto.count(None, false), 1);
+        assert_eq!(Streams::Fixed(2).count(None, true), 2);
     }
 }

@@ -10,7 +10,7 @@ use crate::sync::lock;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token as Key};
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -28,9 +28,9 @@ pub struct Watch {
 
 pub struct ProgressToken {
     watch: Mutex<Watch>,
-    /// The links' sockets (by rank; -1 for none, or while the link is down), as registered
-    /// with both pollers. A reconnect swaps in the new socket.
-    fds: Vec<AtomicI32>,
+    /// The links' sockets (by rank; none while the link is down), as registered with both
+    /// pollers. A reconnect swaps in the new sockets. Changed only under `hand`.
+    fds: Mutex<Vec<Vec<RawFd>>>,
     /// The waiters' registry, usable without their lock.
     watch_registry: Registry,
     /// The progress thread's registry.
@@ -48,9 +48,9 @@ pub struct ProgressToken {
 impl ProgressToken {
     /// `fds` must already be registered with `progress` (the progress thread's registry), each
     /// with its rank as key; `watch` must hold the bell under `BELL`.
-    pub fn new(watch: Poll, fds: Vec<Option<RawFd>>, progress: Registry) -> Result<ProgressToken> {
-        for (peer, fd) in fds.iter().enumerate() {
-            if let Some(fd) = fd {
+    pub fn new(watch: Poll, fds: Vec<Vec<RawFd>>, progress: Registry) -> Result<ProgressToken> {
+        for (peer, link) in fds.iter().enumerate() {
+            for fd in link {
                 watch
                     .registry()
                     .register(&mut SourceFd(fd), Key(peer), Interest::READABLE | Interest::WRITABLE)
@@ -61,7 +61,7 @@ impl ProgressToken {
             watch.registry().try_clone().map_err(|e| err!(Intern, "cannot share the waiters' poller: {e}"))?;
         Ok(ProgressToken {
             watch: Mutex::new(Watch { poll: watch, events: Events::with_capacity(64) }),
-            fds: fds.iter().map(|fd| AtomicI32::new(fd.unwrap_or(-1))).collect(),
+            fds: Mutex::new(fds),
             watch_registry,
             progress,
             hand: Mutex::new(()),
@@ -89,31 +89,33 @@ impl ProgressToken {
         self.watching.load(SeqCst)
     }
 
-    /// The link to `peer` is down (broken or failed): no poller reports its socket any more.
-    /// Called while the socket is still open.
+    /// The link to `peer` is down (broken or failed): no poller reports its sockets any more.
+    /// Called while the sockets are still open.
     pub fn bury(&self, peer: usize) {
-        let Some(slot) = self.fds.get(peer) else { return };
         let _hand = lock(&self.hand);
-        let fd = slot.swap(-1, SeqCst);
-        if fd >= 0 {
+        let Some(link) = lock(&self.fds).get_mut(peer).map(std::mem::take) else { return };
+        for fd in link {
             let _ = self.progress.deregister(&mut SourceFd(&fd));
             let _ = self.watch_registry.deregister(&mut SourceFd(&fd));
         }
     }
 
-    /// The link to `peer` is back on a new socket: both pollers watch it, the progress
+    /// The link to `peer` is back on new sockets: both pollers watch them, the progress
     /// thread's only while it owns the links.
-    pub fn revive(&self, peer: usize, fd: RawFd) -> Result<()> {
-        let Some(slot) = self.fds.get(peer) else { return Ok(()) };
+    pub fn revive(&self, peer: usize, link: Vec<RawFd>) -> Result<()> {
         let _hand = lock(&self.hand);
+        let mut fds = lock(&self.fds);
+        let Some(slot) = fds.get_mut(peer) else { return Ok(()) };
         let both = Interest::READABLE | Interest::WRITABLE;
-        let watched = self.watch_registry.register(&mut SourceFd(&fd), Key(peer), both);
-        watched.map_err(|e| err!(Other, "cannot watch the new link to rank {peer}: {e}"))?;
-        if !self.aside.load(SeqCst) {
-            let polled = self.progress.register(&mut SourceFd(&fd), Key(peer), both);
-            polled.map_err(|e| err!(Other, "cannot poll the new link to rank {peer}: {e}"))?;
+        for fd in &link {
+            let watched = self.watch_registry.register(&mut SourceFd(fd), Key(peer), both);
+            watched.map_err(|e| err!(Other, "cannot watch the new link to rank {peer}: {e}"))?;
+            if !self.aside.load(SeqCst) {
+                let polled = self.progress.register(&mut SourceFd(fd), Key(peer), both);
+                polled.map_err(|e| err!(Other, "cannot poll the new link to rank {peer}: {e}"))?;
+            }
         }
-        slot.store(fd, SeqCst);
+        *slot = link;
         Ok(())
     }
 
@@ -140,8 +142,8 @@ impl ProgressToken {
         }
         let hand = lock(&self.hand);
         if !self.aside.swap(true, SeqCst) {
-            for fd in self.live_fds() {
-                let _ = self.progress.deregister(&mut SourceFd(&fd));
+            for fd in lock(&self.fds).iter().flatten() {
+                let _ = self.progress.deregister(&mut SourceFd(fd));
             }
             drop(hand);
             wake_progress();
@@ -164,19 +166,14 @@ impl ProgressToken {
         if !force && self.watching.load(SeqCst) {
             return false;
         }
-        for (peer, fd) in self.fds.iter().enumerate() {
-            let fd = fd.load(SeqCst);
-            if fd >= 0 {
+        for (peer, link) in lock(&self.fds).iter().enumerate() {
+            for fd in link {
                 // Registering reports whatever is ready already, so nothing that arrived
                 // meanwhile is missed.
-                let _ = self.progress.register(&mut SourceFd(&fd), Key(peer), Interest::READABLE | Interest::WRITABLE);
+                let _ = self.progress.register(&mut SourceFd(fd), Key(peer), Interest::READABLE | Interest::WRITABLE);
             }
         }
         self.aside.store(false, SeqCst);
         true
-    }
-
-    fn live_fds(&self) -> impl Iterator<Item = RawFd> + '_ {
-        self.fds.iter().map(|fd| fd.load(SeqCst)).filter(|fd| *fd >= 0)
     }
 }

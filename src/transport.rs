@@ -11,8 +11,12 @@ pub trait Transport: Send {
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
     /// Sends end-of-stream after everything written so far.
     fn shutdown_write(&mut self) -> io::Result<()>;
-    /// The socket to register with the poller.
+    /// The (first) connection: its address and its kernel's view of the path.
     fn socket(&mut self) -> &mut TcpStream;
+    /// Every connection the link uses, for the pollers (several when striped).
+    fn sockets(&mut self) -> Vec<&mut TcpStream> {
+        vec![self.socket()]
+    }
     /// Bytes accepted by `write_vectored` but not yet on the socket (TLS records).
     fn pending_output(&self) -> bool {
         false

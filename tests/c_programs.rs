@@ -321,3 +321,27 @@ fn large_count_coll() {
     let runs: Vec<(usize, &[&str])> = [1, 2, 3, 4].iter().map(|&n| (n, &[][..])).collect();
     run_program("large_count_coll", &runs, secs(60));
 }
+
+/// Links of several TCP connections each (`PARTYLINE_STREAMS`; `auto` chooses that only across a
+/// WAN) carry message order, every size, blocking rings and threaded exchanges intact.
+#[test]
+fn striped_links() {
+    let _g = heavy();
+    let runs: &[(&str, &[usize], &[&str])] = &[
+        ("order", &[2, 3, 4], &[]),
+        ("sizes", &[2, 3], &["16777216"]),
+        ("ring_blocking", &[2, 3, 4], &[]),
+        ("thread_exchange", &[2, 3], &["4"]),
+        ("mprobe", &[2, 4], &[]),
+    ];
+    for &(name, counts, args) in runs {
+        let bin = compile(&format!("tests/c/{name}.c"));
+        for &n in counts {
+            let mut cmd = partyrun_cmd(n, &bin, args);
+            cmd.env("PARTYLINE_STREAMS", "3");
+            let out = run(cmd, format!("{name} -n {n} over 3 streams per link"), secs(120));
+            out.assert_pass(name);
+            println!("ok: {} ({:.2} s)", out.what, out.elapsed.as_secs_f64());
+        }
+    }
+}

@@ -4,8 +4,9 @@
 #[path = "../fuzz/checks.rs"]
 mod checks;
 
-use partyline::handshake::{Greeting, Hello, PROTOCOL_VERSION};
+use partyline::handshake::{Greeting, Hello, Join, PROTOCOL_VERSION};
 use partyline::rendezvous::{Message, Registration, RENDEZVOUS_VERSION};
+use partyline::stripe::{chunk_header, CHUNK};
 use partyline::wire::{FrameHeader, FrameKind};
 use std::path::{Path, PathBuf};
 
@@ -103,6 +104,18 @@ fn greeting_cases() -> Vec<Case> {
         ("hello", good.clone(), None),
         ("accept", Greeting::Accept(hello(0)).encode(), None),
         ("reject", Greeting::Reject("job id differs".into()).encode(), None),
+        ("join", Greeting::Join(Join { hello: hello(2), target: 0, epoch: 1, index: 1, count: 4 }).encode(), None),
+        (
+            "join-past-its-count",
+            {
+                // The last 8 bytes are the count and the index (little-endian u32 each): 4 of 4.
+                let mut b = Greeting::Join(Join { hello: hello(2), target: 0, epoch: 1, index: 1, count: 4 }).encode();
+                let at = b.len() - 8;
+                b[at..].copy_from_slice(&[4, 0, 0, 0, 4, 0, 0, 0]);
+                b
+            },
+            Some("malformed stream greeting"),
+        ),
         ("truncated", good[..10].to_vec(), Some("failed while reading its greeting")),
         ("truncated-text", good[..good.len() - 2].to_vec(), Some("failed while reading its greeting")),
         ("text-too-long", long, Some("malformed handshake")),
@@ -196,6 +209,53 @@ fn record_cases() -> Vec<Case> {
     ]
 }
 
+/// Segments (stream, length, bytes) of a striped link's streams, as `checks::streams_of` reads them.
+fn segments(parts: &[(u8, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (stream, bytes) in parts {
+        for piece in bytes.chunks(255) {
+            out.push(*stream);
+            out.push(piece.len() as u8);
+            out.extend_from_slice(piece);
+        }
+    }
+    out
+}
+
+/// Hostile bytes on the streams of a striped link: bad headers, chunks out of their order, streams that end early.
+fn chunk_cases() -> Vec<Case> {
+    let chunk = |len: usize, seq: u64| -> Vec<u8> {
+        let mut b = chunk_header(len, seq).to_vec();
+        b.extend((0..len).map(|i| i as u8));
+        b
+    };
+    let mut flipped = chunk(10, 0);
+    flipped[2] ^= 0x40;
+    let two = [chunk(300, 0), chunk(20, 2)].concat();
+    vec![
+        ("in-order-across-streams", segments(&[(1, &chunk(20, 1)), (0, &two)]), None),
+        ("nothing", Vec::new(), None),
+        ("bad-checksum", segments(&[(0, &flipped)]), Some("fails its checksum")),
+        ("sent-twice", segments(&[(0, &chunk(10, 0)), (1, &chunk(10, 0))]), Some("both sent chunk 0")),
+        (
+            "falling-on-one-stream",
+            segments(&[(0, &[chunk(5, 3), chunk(5, 2)].concat())]),
+            Some("while chunk 0 was due"),
+        ),
+        ("empty-chunk", segments(&[(0, &chunk(0, 0))]), Some("chunk 0 of 0 bytes")),
+        ("over-the-chunk-limit", segments(&[(0, &chunk_header(CHUNK + 1, 0))]), Some("bytes while chunk 0 was due")),
+        ("far-ahead", segments(&[(0, &chunk(1, 1 << 40))]), Some("while chunk 0 was due")),
+        ("cut-mid-chunk", segments(&[(2, &chunk(100, 0)[..50])]), Some("closed in the middle of a chunk")),
+        ("cut-mid-header", segments(&[(2, &chunk(100, 0)[..7])]), Some("closed in the middle of a chunk")),
+        ("gap", segments(&[(1, &chunk(10, 1))]), Some("chunk 0 of the link never arrived")),
+    ]
+}
+
+#[test]
+fn nasty_chunks_get_their_verdicts() {
+    check("chunks", chunk_cases(), checks::chunks);
+}
+
 #[test]
 fn nasty_frames_get_their_verdicts() {
     check("frames", frame_cases(), checks::frames);
@@ -228,6 +288,7 @@ fn seed_corpus_matches_the_cases() {
         ("greeting", greeting_cases()),
         ("rendezvous", rendezvous_cases()),
         ("records", record_cases()),
+        ("chunks", chunk_cases()),
     ] {
         let dir = corpus(target);
         for (name, bytes, _) in cases {

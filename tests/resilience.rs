@@ -89,17 +89,29 @@ fn assert_all_failed(outs: &[Output]) {
 /// A fault the job must ride out: it completes, the fault fired, and (for a broken connection)
 /// rank 1 dialled again through the proxy.
 fn survives(name: &str, mode: Mode, fault: Fault, env: &[(&str, &str)]) {
+    survives_on(name, mode, fault, env, 1);
+}
+
+/// `survives` with every link over `streams` TCP connections: the fault hits one of them, at a
+/// point its share of the traffic reaches, and a break brings all of them back.
+fn survives_on(name: &str, mode: Mode, fault: Fault, env: &[(&str, &str)], streams: usize) {
     let mut env = env.to_vec();
     env.push(("PARTYLINE_RECONNECT_TIMEOUT", "20"));
     env.push(("PARTYLINE_STATS", "1"));
-    let job = start(name, mode, vec![fault.after(Dir::ClientToServer, TRIGGER)], &env);
+    let count = streams.to_string();
+    env.push(("PARTYLINE_STREAMS", &count));
+    let trigger = TRIGGER / (2 * streams as u64 - 1);
+    let job = start(name, mode, vec![fault.after(Dir::ClientToServer, trigger)], &env);
     let outs = wait_all(job.ranks, secs(120));
     let (accepted, fired) = (job.proxy.accepted(), job.proxy.fired());
     println!("{name} ({mode:?}): {accepted} connection(s) through the proxy, {fired} fault(s) fired");
     assert_completed(&outs);
-    assert_eq!(fired, 1, "the {fault:?} never fired: the run ended before {TRIGGER} B crossed the proxy");
+    assert_eq!(fired, 1, "the {fault:?} never fired: the run ended before {trigger} B crossed the proxy");
     if matches!(fault, Fault::Reset | Fault::Fin) || matches!((fault, mode), (Fault::Corrupt, Mode::Plain)) {
-        assert!(accepted >= 2, "the link came back without a second connection through the proxy ({accepted})");
+        assert!(
+            accepted >= 2 * streams,
+            "the link of {streams} stream(s) came back without {streams} new connections through the proxy ({accepted} in all)"
+        );
         // PARTYLINE_STATS counts it on both ends of the link.
         for out in &outs[..2] {
             out.assert_stderr_contains("reconnect (down ");
@@ -147,6 +159,16 @@ fn fin_without_goodbye_is_survived_tls() {
     survives("fin", Mode::Tls, Fault::Fin, &[]);
 }
 
+#[test]
+fn reset_of_one_stream_is_survived_plaintext() {
+    survives_on("reset-striped", Mode::Plain, Fault::Reset, &[], 3);
+}
+
+#[test]
+fn reset_of_one_stream_is_survived_tls() {
+    survives_on("reset-striped", Mode::Tls, Fault::Reset, &[], 3);
+}
+
 /// A stall shorter than the link timeout is a pause, not a break.
 const STALL: &[(&str, &str)] = &[("PARTYLINE_LINK_TIMEOUT", "30")];
 
@@ -160,11 +182,25 @@ fn silent_stall_is_survived_tls() {
     survives("stall", Mode::Tls, Fault::Stall(Duration::from_secs(10)), STALL);
 }
 
+/// One stream of three stalls: the others run ahead only as far as the reorder bound, and the
+/// link resumes in order.
+#[test]
+fn stall_of_one_stream_is_survived_plaintext() {
+    survives_on("stall-striped", Mode::Plain, Fault::Stall(Duration::from_secs(5)), STALL, 3);
+}
+
 /// Plaintext: the frame checksum catches the flipped byte and the frame is sent again, so every
 /// byte the program checks is right.
 #[test]
 fn corrupted_byte_is_retried_plaintext() {
     survives("corrupt", Mode::Plain, Fault::Corrupt, &[]);
+}
+
+/// On a link of several streams the flipped byte may land in a chunk header (caught by its
+/// own checksum) or in a frame: either way the link is re-established and the data is right.
+#[test]
+fn corrupted_byte_on_one_stream_is_retried_plaintext() {
+    survives_on("corrupt-striped", Mode::Plain, Fault::Corrupt, &[], 3);
 }
 
 /// TLS: tampering is an attack, never retried; the job fails and says so.

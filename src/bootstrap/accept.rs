@@ -2,41 +2,32 @@
 
 use super::*;
 
-type Accepted = Vec<(usize, Channel)>;
+type Accepted = Vec<(usize, Bundle)>;
 
 /// At most this many refused connections are quoted in a timeout message.
 const QUOTED_REFUSALS: usize = 3;
 /// The kind of repeated warning (`log::warn_repeated`) for each refused stranger.
 const REFUSED: &str = "refused connections";
 
+/// Accepts the higher ranks' links until each has greeted (or `stop`, or `deadline`).
 pub(super) fn accept_peers(
     listener: TcpListener,
     me: Hello,
     cfg: &Config,
     tls: Option<Arc<Tls>>,
+    joiner: Arc<Joiner>,
     deadline: Instant,
     stop: &AtomicBool,
 ) -> Result<Accepted> {
     let greeters = Greeters::default();
-    let accepted = accept_loop(listener, me, cfg, tls, deadline, stop, &greeters);
-    greeters.close();
-    accepted
-}
-
-fn accept_loop(
-    listener: TcpListener,
-    me: Hello,
-    cfg: &Config,
-    tls: Option<Arc<Tls>>,
-    deadline: Instant,
-    stop: &AtomicBool,
-    greeters: &Greeters,
-) -> Result<Accepted> {
+    // Closed however the loop ends.
+    let _closing = Closing(&greeters);
+    let greeters = &greeters;
     listener.set_nonblocking(true).map_err(|e| err!(Other, "cannot configure the listening socket: {e}"))?;
     let wanted: HashSet<usize> = (cfg.rank + 1..cfg.size).collect();
     let claimed = Arc::new(Mutex::new(HashSet::new()));
     let pending = Arc::new(AtomicUsize::new(0));
-    let (tx, rx) = mpsc::channel::<(usize, Channel)>();
+    let (tx, rx) = mpsc::channel::<(usize, Bundle)>();
     let mut accepted = Vec::new();
     // The last few, for the timeout message, and how many in all.
     let (mut refusals, mut refused) = (Vec::new(), 0);
@@ -72,13 +63,18 @@ fn accept_loop(
             Ok((stream, from)) => {
                 let (me, tx, refusal_tx, tls) = (me.clone(), tx.clone(), refusal_tx.clone(), tls.clone());
                 let (claimed, timeout, done) = (claimed.clone(), cfg.handshake_timeout, greeters.clone());
-                let greeting = move || greet(stream, tls.as_deref(), &me, &claimed, Instant::now() + timeout, from);
+                let joiner = joiner.clone();
+                let greeting = move || {
+                    let until = Instant::now() + timeout;
+                    greet(stream, tls.as_deref(), &me, &claimed, &joiner, until, from)
+                };
                 greeters.start();
                 let handed = hand_off(&pending, "partyline-greet", move || {
                     match greeting() {
-                        Ok((rank, channel)) => {
-                            let _ = tx.send((rank, channel));
+                        Ok(Some((rank, bundle))) => {
+                            let _ = tx.send((rank, bundle));
                         }
+                        Ok(None) => {}
                         Err(why) => {
                             log::warn_repeated(REFUSED, &format!("refused connection from {from}: {why}"));
                             let _ = refusal_tx.send(format!("{from}: {why}"));
@@ -109,6 +105,15 @@ fn accept_loop(
         }
     }
     Ok(accepted)
+}
+
+/// Closes the greeters when the accept loop ends.
+struct Closing<'a>(&'a Greeters);
+
+impl Drop for Closing<'_> {
+    fn drop(&mut self) {
+        self.0.close();
+    }
 }
 
 /// The handshake threads still running. Those that refuse a stranger after the accept loop has
@@ -142,15 +147,17 @@ impl Greeters {
 }
 
 /// Runs TLS (if configured) and reads a connecting party's greeting, all within `deadline`, and
-/// answers it; returns its rank when accepted.
+/// answers it; returns its rank and link when accepted, or nothing for an extra stream (held
+/// in `joiner` for its link).
 fn greet(
     stream: TcpStream,
     tls: Option<&Tls>,
     me: &Hello,
     claimed: &Mutex<HashSet<usize>>,
+    joiner: &Joiner,
     deadline: Instant,
     from: SocketAddr,
-) -> std::result::Result<(usize, Channel), String> {
+) -> std::result::Result<Option<(usize, Bundle)>, String> {
     stream.set_nonblocking(false).map_err(|e| e.to_string())?;
     let _ = stream.set_nodelay(true);
     let who = format!("the connection from {from}");
@@ -163,9 +170,11 @@ fn greet(
     })?;
     let theirs = match Greeting::read_from(&mut channel, &who) {
         Ok(Greeting::Hello(h)) => h,
+        Ok(Greeting::Join(join)) => return joiner.admit(join, channel, me, tls).map(|()| None),
         Ok(_) => return Err("it did not open with a greeting".into()),
         Err(e) => return Err(e.message),
     };
+    let mut more = Vec::new();
     let refusal = me.mismatch(&theirs).or_else(|| {
         if theirs.rank <= me.rank {
             return Some(format!(
@@ -176,6 +185,10 @@ fn greet(
         // Before claiming the rank, so an impostor cannot lock the real party out.
         if let Err(why) = channel.check_rank(tls, theirs.rank as usize) {
             return Some(why);
+        }
+        match joiner.take(theirs.rank as usize, 0) {
+            Ok(streams) => more = streams,
+            Err(why) => return Some(why),
         }
         let mut claimed = claimed.lock().unwrap_or_else(|p| p.into_inner());
         if !claimed.insert(theirs.rank as usize) {
@@ -188,5 +201,5 @@ fn greet(
         return Err(format!("claimed rank {}: {why}", theirs.rank));
     }
     Greeting::Accept(me.clone()).write_to(&mut channel, &who).map_err(|e| e.message)?;
-    Ok((theirs.rank as usize, channel))
+    Ok(Some((theirs.rank as usize, Bundle { first: channel, more })))
 }

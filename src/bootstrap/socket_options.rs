@@ -29,8 +29,41 @@ pub fn apply_link_socket_options(stream: &impl std::os::fd::AsFd, settings: &Lin
         sock.set_send_buffer_size(bytes)?;
         sock.set_recv_buffer_size(bytes)?;
     }
+    if let Some(bytes) = settings.send_buffer {
+        set_send_buffer(stream, &sock, bytes)?;
+    }
     sock.set_read_timeout(None)?;
     sock.set_write_timeout(None)
+}
+
+/// Sets the send buffer alone, so the receive side keeps autotuning. SO_SNDBUFFORCE may pass
+/// `net.core.wmem_max` (it needs CAP_NET_ADMIN); without it, the kernel's cap applies, and a
+/// warning says so.
+fn set_send_buffer(stream: &impl std::os::fd::AsFd, sock: &SockRef<'_>, bytes: usize) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    // SAFETY: setsockopt reads one c_int from `value`, which lives for the call.
+    let forced = unsafe {
+        libc::setsockopt(
+            stream.as_fd().as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUFFORCE,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if forced == 0 {
+        return Ok(());
+    }
+    sock.set_send_buffer_size(bytes)?;
+    // Linux reports twice the size it granted (the other half is its bookkeeping).
+    let granted = sock.send_buffer_size()? / 2;
+    if granted < bytes {
+        crate::log::warn_repeated("links with a smaller send buffer than asked for", &format!(
+            "PARTYLINE_SEND_BUFFER={bytes} is capped at {granted} bytes by net.core.wmem_max (raise it, or run with CAP_NET_ADMIN); unset, the kernel autotunes up to net.ipv4.tcp_wmem's maximum"
+        ));
+    }
+    Ok(())
 }
 
 /// Sets the congestion control; a refusal is never fatal, since the link works either way.
@@ -70,7 +103,7 @@ mod tests {
     use std::net::{TcpListener, TcpStream};
 
     fn settings(link_timeout: Duration) -> LinkSocket {
-        LinkSocket { link_timeout, buffer: None, congestion: Congestion::Auto }
+        LinkSocket { link_timeout, buffer: None, send_buffer: None, congestion: Congestion::Auto }
     }
 
     fn pair() -> (TcpStream, TcpStream) {
@@ -107,6 +140,17 @@ mod tests {
             assert!(sock.recv_buffer_size().unwrap() >= 64 << 10);
             assert_eq!(stream.read_timeout().unwrap(), None);
         }
+    }
+
+    #[test]
+    fn a_send_buffer_leaves_the_receive_buffer_to_autotuning() {
+        let (client, _server) = pair();
+        let untouched = SockRef::from(&client).recv_buffer_size().unwrap();
+        let settings = LinkSocket { send_buffer: Some(96 << 10), ..settings(Duration::from_secs(60)) };
+        apply_link_socket_options(&client, &settings).unwrap();
+        let sock = SockRef::from(&client);
+        assert!(sock.send_buffer_size().unwrap() >= 96 << 10);
+        assert_eq!(sock.recv_buffer_size().unwrap(), untouched);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The links' life after `MPI_Init`: timers (heartbeats, silence), new connections replacing broken ones, and what losing a link for good means for the job.
 
 use super::Shared;
-use crate::channel::Channel;
+use crate::bundle::Bundle;
 use crate::engine::LinkDown;
 use crate::error::{err, Error, Fault};
 use crate::handshake::{Greeting, Resume};
@@ -20,8 +20,8 @@ impl Shared {
     /// Carries out what a reconnect attempt came to (on the progress thread).
     pub fn relink(&self, event: Relink) {
         match event {
-            Relink::Dialed { peer, channel, received, epoch } => self.install(peer, channel, received, epoch),
-            Relink::Incoming { peer, channel, received, epoch } => self.answer(peer, channel, received, epoch),
+            Relink::Dialed { peer, bundle, received, epoch } => self.install(peer, bundle, received, epoch),
+            Relink::Incoming { peer, bundle, received, epoch } => self.answer(peer, bundle, received, epoch),
             Relink::Poked { peer, epoch } => {
                 // A poke about an older connection than ours is stale: we reconnected already.
                 let why = format!("rank {peer} reports that the link broke");
@@ -36,7 +36,7 @@ impl Shared {
 
     /// The higher rank `peer` dialed us: the new connection replaces whatever we have (our
     /// side may not have noticed the break yet), and we tell it how far we got.
-    fn answer(&self, peer: usize, mut channel: Channel, received: u64, epoch: u64) {
+    fn answer(&self, peer: usize, mut bundle: Bundle, received: u64, epoch: u64) {
         let mut ours = None;
         self.with_link(peer, |link, ctx| {
             if epoch <= link.epoch || link.peer.is_failed() {
@@ -51,24 +51,28 @@ impl Shared {
         });
         let (Some(ours), Some(relinker)) = (ours, &self.relinker) else { return };
         let mine = Resume { hello: relinker.me().clone(), target: peer as u32, epoch, received: ours };
-        if let Err(e) = Greeting::Resumed(mine).write_to(&mut channel, &format!("rank {peer}")) {
+        if let Err(e) = Greeting::Resumed(mine).write_to(&mut bundle.first, &format!("rank {peer}")) {
             crate::log::info(&format!("reconnecting rank {peer} failed: {e}"));
             return;
         }
-        self.install(peer, channel, received, epoch);
+        self.install(peer, bundle, received, epoch);
     }
 
     /// A greeted connection becomes the link to `peer`, which has received `received` of
     /// our frames; the rest are replayed.
-    fn install(&self, peer: usize, channel: Channel, received: u64, epoch: u64) {
-        let mut transport = match channel.into_transport() {
+    fn install(&self, peer: usize, bundle: Bundle, received: u64, epoch: u64) {
+        let mut transport = match bundle.into_transport() {
             Ok(t) => t,
             Err(e) => return crate::log::info(&format!("cannot use the new connection to rank {peer}: {e}")),
         };
-        if let Err(e) = crate::bootstrap::tune_link(transport.socket(), &self.link_socket) {
-            crate::log::warn(&format!("{e}"));
+        let mut fds = Vec::new();
+        for socket in transport.sockets() {
+            if let Err(e) = crate::bootstrap::tune_link(socket, &self.link_socket) {
+                crate::log::warn(&format!("{e}"));
+            }
+            fds.push(std::os::fd::AsRawFd::as_raw_fd(socket));
         }
-        let fd = std::os::fd::AsRawFd::as_raw_fd(transport.socket());
+        let mut fds = Some(fds);
         let mut transport = Some(transport);
         let mut down_for = None;
         self.with_link(peer, |link, ctx| {
@@ -76,7 +80,7 @@ impl Shared {
                 return Ok(());
             }
             down_for = link.broken_since.map(|since| ctx.now.saturating_duration_since(since));
-            self.token.revive(peer, fd)?;
+            self.token.revive(peer, fds.take().unwrap_or_default())?;
             link.restore(transport.take().expect("installed once"), received, epoch, ctx)
         });
         if let Some(down_for) = down_for {

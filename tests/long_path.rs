@@ -1,0 +1,113 @@
+//! Links across a path with a real round trip (issue 15): two network namespaces joined by bench/wan/forwarder.c with a 3 ms round trip, where `PARTYLINE_STREAMS=auto` opens several TCP connections per link, plaintext and TLS, and the ring's data arrives intact and in order.
+
+mod common;
+
+use common::*;
+use std::io::BufRead;
+use std::process::{Command, Stdio};
+
+/// Namespaces and the forwarder of one test; both are gone on drop, even after a panic.
+struct Path {
+    names: Vec<String>,
+    forwarder: Option<std::process::Child>,
+}
+
+impl Drop for Path {
+    fn drop(&mut self) {
+        if let Some(mut f) = self.forwarder.take() {
+            let _ = f.kill();
+            let _ = f.wait();
+        }
+        for ns in &self.names {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+    }
+}
+
+/// Two party namespaces with addresses 10.81.X.1 and .2 whose packets cross the forwarder with
+/// `one_way_ms` of delay each way; None (with the reason printed) where that cannot be built.
+fn long_path(tag: &str, one_way_ms: f64) -> Option<(Path, Vec<String>)> {
+    if !namespaces_usable("long-path test") || !std::path::Path::new("/dev/net/tun").exists() {
+        println!("skipping long-path test: no namespaces or no /dev/net/tun");
+        return None;
+    }
+    let forwarder = build_dir().join("wan-forwarder");
+    let mut cc = Command::new("cc");
+    cc.args(["-O2", "-Wall", "-Wextra", "-Werror"]).arg(root().join("bench/wan/forwarder.c")).arg("-o").arg(&forwarder);
+    run(cc, "cc bench/wan/forwarder.c", secs(120)).assert_success();
+    let pid = std::process::id();
+    let mut path = Path { names: Vec::new(), forwarder: None };
+    for i in 0..2 {
+        let ns = format!("partyline-{pid}-{tag}-{i}");
+        ip(&["netns", "add", &ns]).expect("ip netns add");
+        path.names.push(ns.clone());
+        ip(&["-n", &ns, "link", "set", "lo", "up"]).expect("lo up");
+    }
+    let net = format!("10.81.{}", pid % 200);
+    let mut child = Command::new(&forwarder)
+        .args(["--ns", &path.names.join(","), "--delay-ms", &one_way_ms.to_string(), "--rate-mbit", "1000"])
+        .args(["--loss", "0", "--seed", "1", "--net", &format!("{net}.0"), "--txqueuelen", "1000"])
+        // No real-time priority: the tests share two cores with other programs.
+        .args(["--rt-priority", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the forwarder");
+    let mut ready = String::new();
+    let _ = std::io::BufReader::new(child.stdout.take().expect("piped")).read_line(&mut ready);
+    path.forwarder = Some(child);
+    assert!(ready.starts_with("ready"), "the forwarder did not start: {ready:?}");
+    let mut addrs = Vec::new();
+    for (i, ns) in path.names.iter().enumerate() {
+        let addr = format!("{net}.{}", i + 1);
+        ip(&["-n", ns, "addr", "add", &format!("{addr}/24"), "dev", "wan0"]).expect("address on wan0");
+        ip(&["-n", ns, "link", "set", "wan0", "up"]).expect("wan0 up");
+        addrs.push(addr);
+    }
+    Some((path, addrs))
+}
+
+/// Runs the ring example on both namespaces with `env`; every rank's output.
+fn ring(path: &Path, addrs: &[String], env: &[(&str, &str)], what: &str) -> Vec<Output> {
+    let bin = compile("c-examples/ring.c");
+    let peers = addrs.iter().map(|a| format!("{a}:7000")).collect::<Vec<_>>().join(",");
+    let job = format!("long-path-{}-{what}", std::process::id());
+    let ranks: Vec<Running> = (0..2)
+        .map(|r| {
+            let mut cmd = Command::new("ip");
+            cmd.args(["netns", "exec", &path.names[r]]).arg(&bin).arg("-q");
+            set_rank_env(&mut cmd, r, 2, &peers, &job, 30.0);
+            cmd.env("PARTYLINE_VERBOSE", "1").envs(env.iter().copied());
+            spawn(cmd, format!("ring rank {r} ({what})"))
+        })
+        .collect();
+    let outs = wait_all(ranks, secs(180));
+    for out in &outs {
+        out.assert_success();
+    }
+    assert!(outs[0].stdout.lines().any(|l| l.trim() == "ring: OK"), "{}", outs[0].describe());
+    outs
+}
+
+#[test]
+fn a_long_path_gets_several_streams_plaintext_and_tls() {
+    let Some((path, addrs)) = long_path("streams", 1.5) else { return };
+    let certs = build_dir().join(format!("long-path-certs-{}", std::process::id()));
+    let mut c = Command::new(partyrun());
+    c.args(["certs", "--parties", "2", "--out"]).arg(&certs);
+    run(c, "partyrun certs", secs(30)).assert_success();
+    let certs = certs.to_string_lossy().into_owned();
+
+    for (env, what) in
+        [(vec![("PARTYLINE_INSECURE", "1")], "plaintext"), (vec![("PARTYLINE_TLS_DIR", certs.as_str())], "tls")]
+    {
+        for (r, out) in ring(&path, &addrs, &env, what).iter().enumerate() {
+            out.assert_stderr_contains(&format!("the link to rank {} runs over 4 TCP connections", 1 - r));
+        }
+    }
+    // A fixed count overrides the path's measure.
+    let env = [("PARTYLINE_INSECURE", "1"), ("PARTYLINE_STREAMS", "1")];
+    for out in ring(&path, &addrs, &env, "one stream") {
+        assert!(!out.stderr.contains("TCP connections"), "one stream was asked for: {}", out.describe());
+    }
+}
