@@ -7,7 +7,7 @@ flow's throughput); then, run by run, the implementations alternate on every wor
 and bench/results/wan-latest.md gets the medians and each as a fraction of the floor (payload at line rate plus
 one-way delay). Needs root (namespaces, TUN).
 
-Usage: bench/wan.py [--profiles LIST] [--runs N] [--quick] [--impls LIST] [--workloads LIST] [--timeout SECS] [--untuned]
+Usage: bench/wan.py [--profiles LIST] [--runs N] [--quick] [--impls LIST] [--workloads LIST] [--timeout SECS] [--untuned] [--congestion NAME]
 """
 import argparse
 import datetime
@@ -26,12 +26,16 @@ import benchlib  # bench/benchlib.py: this script's directory is on sys.path
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WAN = os.path.join(ROOT, "bench", "wan")
 # name, round-trip time (ms), rate (Mbit/s), loss probability per packet
+# far-region: a long fast path (e.g. US-EU) where one flow's send buffer at the kernel's default maximum (4 MiB: 52
+# MB/s at 80 ms) bounds a link below this emulator's own ceiling (run it --untuned to see that bound)
 PROFILES = [("cross-AZ", 2, 1000, 0.0), ("cross-region", 40, 1000, 0.0), ("cross-region-lossy", 40, 1000, 0.001),
-            ("slow-link", 80, 100, 0.0)]
-# partyline-1: one TCP connection per link (PARTYLINE_STREAMS=1), i.e. partyline before links of several streams
+            ("slow-link", 80, 100, 0.0), ("far-region", 80, 1000, 0.0)]
+# partyline-N: N TCP connections per link (PARTYLINE_STREAMS=N); partyline-1 is partyline before links of several
+# streams. Any N from 1 to 16 may be asked for with --impls.
 IMPLS = ["partyline", "partyline-1", "partyline-tls", "openmpi", "raw"]
-NAMES = {"partyline": "partyline", "partyline-1": "partyline, 1 stream", "partyline-tls": "partyline TLS",
-         "openmpi": "Open MPI", "raw": "raw TCP"}
+NAMES = {"partyline": "partyline", "partyline-tls": "partyline TLS", "openmpi": "Open MPI", "raw": "raw TCP"}
+NAMES.update({f"partyline-{n}": f"partyline, {n} stream{'s' if n > 1 else ''}" for n in range(1, 17)})
+STREAMS = re.compile(r"^partyline-(\d+)$")
 WORKLOADS = ["SYNC", "ROUNDS", "BATCH", "REVEAL"]
 N = 3
 NET = "10.80.0"
@@ -83,9 +87,9 @@ def run_parallel(cmds, timeout, what, env=None):
 class Emulator:
     """Three party namespaces and the forwarder between them; cleans up after itself on any exit."""
 
-    def __init__(self, fwd_bin, queue_bytes=None, seed=1, tuned=True):
+    def __init__(self, fwd_bin, queue_bytes=None, seed=1, tuned=True, congestion=None):
         self.prefix = f"partyline-wan-{os.getpid()}"
-        self.tuned = tuned
+        self.tuned, self.congestion = tuned, congestion
         self.ns = [f"{self.prefix}-p{i}" for i in range(N)]
         self.fwd_bin, self.queue_bytes, self.seed = fwd_bin, queue_bytes, seed
         self.fwd, self.counters, self.made = None, "", []
@@ -95,7 +99,10 @@ class Emulator:
             run(["ip", "netns", "add", ns], 10, f"creating namespace {ns}")
             self.made.append(ns)
             run(["ip", "-n", ns, "link", "set", "lo", "up"], 10, "bringing up lo")
-            for k, v in (TCP_SYSCTLS if self.tuned else {}).items():
+            settings = dict(TCP_SYSCTLS if self.tuned else {})
+            if self.congestion:
+                settings["net.ipv4.tcp_congestion_control"] = self.congestion
+            for k, v in settings.items():
                 run(["ip", "netns", "exec", ns, "sysctl", "-qw", f"{k}={v}"], 10, f"setting {k}")
 
     def sysctls(self):
@@ -252,10 +259,13 @@ def run_impl(impl, wl, args, b, emu, timeout, serial):
     """One run of one workload under one implementation; returns rank 0's stdout."""
     peers_port = 7000 + serial % 500  # a fresh port each run: no wait on the previous run's TIME_WAIT sockets
     what = f"{wl} under {impl}"
-    if impl in ("partyline", "partyline-1", "partyline-tls"):
+    if impl in ("partyline", "partyline-tls") or STREAMS.match(impl):
         peers = ",".join(f"{NET}.{i + 1}:{peers_port}" for i in range(N))
-        sec = {"partyline": ["PARTYLINE_INSECURE=1"], "partyline-1": ["PARTYLINE_INSECURE=1", "PARTYLINE_STREAMS=1"],
-               "partyline-tls": [f"PARTYLINE_TLS_DIR={b['certs']}"]}[impl]
+        sec = [f"PARTYLINE_TLS_DIR={b['certs']}"] if impl == "partyline-tls" else ["PARTYLINE_INSECURE=1"]
+        if STREAMS.match(impl):
+            sec.append(f"PARTYLINE_STREAMS={STREAMS.match(impl).group(1)}")
+        if emu.congestion:
+            sec.append(f"PARTYLINE_CONGESTION={emu.congestion}")
         cmds = [emu.exec(i) + ["env", f"PARTYLINE_RANK={i}", f"PARTYLINE_SIZE={N}", f"PARTYLINE_PEERS={peers}",
                                f"PARTYLINE_JOB_ID=wan-{os.getpid()}-{serial}"] + sec +
                 [b["partyline"], wl, f"--impl={impl}"] + args for i in range(N)]
@@ -293,7 +303,7 @@ def measure_max(emu, b, timeout):
     return per_flow, one
 
 
-def self_check(emu, name, rtt_ms, rate_mbit, max_flow_mbit, quick):
+def self_check(emu, name, rtt_ms, rate_mbit, max_flow_mbit, quick, wmem_max=None):
     rtts = ping_rtts(emu, 10, 0.2)
     med = statistics.median(rtts)
     ok_rtt = abs(med - rtt_ms) <= 0.1 * rtt_ms
@@ -301,6 +311,11 @@ def self_check(emu, name, rtt_ms, rate_mbit, max_flow_mbit, quick):
     bps = tcp_flow(emu, secs)
     frac = bps / (rate_mbit * 1e6)
     bounded = max_flow_mbit is not None and rate_mbit > max_flow_mbit
+    # One flow cannot have more than its send buffer in flight: below the rate on a long path of an untuned host.
+    if wmem_max and rate_mbit > wmem_max * 8 / (rtt_ms / 1e3) / 1e6:
+        log(f"{name}: one flow is bounded by its {wmem_max} B send buffer here ({wmem_max * 8 / rtt_ms / 1e3:.0f} "
+            "Mbit/s at this RTT)")
+        bounded = True
     check = {"rtt_ms": med, "rtt_min": min(rtts), "rtt_max": max(rtts), "rtt_ok": ok_rtt, "tcp_mbit": bps / 1e6,
              "tcp_frac": frac, "bounded": bounded, "secs": secs}
     log(f"{name}: self-check: RTT median {med:.3f} ms (want {rtt_ms} ms +-10%), one TCP flow {bps / 1e6:.0f} Mbit/s "
@@ -428,6 +443,9 @@ def main():
     ap.add_argument("--timeout", type=float, default=300, help="seconds allowed per run (default 300)")
     ap.add_argument("--queue-bytes", type=int, help="drop-tail queue per link (default: one round trip's BDP)")
     ap.add_argument("--seed", type=int, default=1, help="loss seed")
+    ap.add_argument("--congestion", metavar="NAME",
+                    help="every party namespace's congestion control, partyline's too (e.g. cubic, as on hosts "
+                         "without BBR); default: the host's, and partyline's own choice (BBR)")
     ap.add_argument("--untuned", action="store_true",
                     help="keep the kernel's TCP buffer limits in the party namespaces (4 MiB send maximum)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"), help="output directory")
@@ -444,7 +462,7 @@ def main():
 
     pnames = pick(a.profiles, [p[0] for p in PROFILES], "profiles")
     profiles = [p for p in PROFILES if p[0] in pnames]
-    impls = pick(a.impls, IMPLS, "impls")
+    impls = pick(a.impls, IMPLS + [n for n in NAMES if n not in IMPLS], "impls")
     workloads = pick(a.workloads, WORKLOADS, "workloads")
     if os.geteuid() != 0:
         raise Failure("needs root (network namespaces and TUN devices); run it with sudo")
@@ -459,7 +477,7 @@ def main():
     emu = None
     try:
         b, ver = build(tmp)
-        emu = Emulator(b["forwarder"], a.queue_bytes, a.seed, tuned=not a.untuned)
+        emu = Emulator(b["forwarder"], a.queue_bytes, a.seed, tuned=not a.untuned, congestion=a.congestion)
         emu.create()
         sysctls = emu.sysctls()
         emu.start(0, 100000, 0)
@@ -476,7 +494,8 @@ def main():
             # the check is of the emulator, so it runs without loss (one TCP flow cannot fill a lossy long link);
             # with loss, the same flow is measured again and reported
             log(f"{name}: {emu.start(delay, rate, 0)}")
-            check = self_check(emu, name, rtt, rate, maxes[1], a.quick)
+            wmem = re.search(r"tcp_wmem = \d+ \d+ (\d+)", sysctls)
+            check = self_check(emu, name, rtt, rate, maxes[1], a.quick, int(wmem.group(1)) if wmem else None)
             if loss:
                 log(f"{name}: {emu.start(delay, rate, loss)}")
                 check["lossy_mbit"] = tcp_flow(emu, check["secs"]) / 1e6

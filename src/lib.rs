@@ -38,6 +38,7 @@ pub mod spin;
 pub mod stats;
 pub mod stripe;
 pub mod sync;
+pub mod tcp_info;
 pub mod tls;
 pub mod token;
 pub mod topology;

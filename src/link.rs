@@ -120,7 +120,7 @@ impl Link {
         // estimate of it jump past a millisecond (copies then only cost time).
         let rtt = self.transport.as_mut().and_then(|t| {
             let leaves_host = t.socket().peer_addr().is_ok_and(|a| !a.ip().is_loopback());
-            leaves_host.then(|| path_rtt(&*t.socket())).flatten()
+            leaves_host.then(|| crate::tcp_info::path_rtt(&*t.socket())).flatten()
         });
         if let Some(rtt) = rtt {
             self.peer.set_path_rtt(rtt);
@@ -178,21 +178,3 @@ pub fn dead_link(me: usize, peer: usize, cause: &str) -> Error {
 
 #[cfg(test)]
 mod tests;
-
-/// The kernel's smoothed round-trip time of a connection (TCP_INFO), if it can tell.
-pub fn path_rtt(socket: &impl std::os::fd::AsRawFd) -> Option<std::time::Duration> {
-    // SAFETY: tcp_info is plain integers, for which all zeroes is a valid value.
-    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
-    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
-    // SAFETY: getsockopt writes at most `len` bytes into `info`, which is that large.
-    let rc = unsafe {
-        libc::getsockopt(
-            socket.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_INFO,
-            (&mut info as *mut libc::tcp_info).cast(),
-            &mut len,
-        )
-    };
-    (rc == 0 && info.tcpi_rtt > 0).then(|| std::time::Duration::from_micros(u64::from(info.tcpi_rtt)))
-}

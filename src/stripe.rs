@@ -21,12 +21,23 @@ pub const HEADER: usize = 16;
 const PARKED_LIMIT: usize = 4 << 20;
 /// Most slices handed to one stream's write (a shorter write is always allowed).
 const MAX_SLICES: usize = 64;
+/// Bounds on the unsent bytes each stream's kernel queue takes (TCP_NOTSENT_LOWAT), which
+/// follow half the stream's congestion window between them. A stream whose queue is full
+/// refuses more (the next stream gets the chunk) and wakes us when it drains, so every stream
+/// is kept busy; a shallow queue means a chunk is sent within about half a round trip of being
+/// written, instead of waiting behind megabytes while later chunks arrive on other streams.
+const MIN_UNSENT: usize = 16 << 10;
+const MAX_UNSENT: usize = 1 << 20;
+
+/// A stream's congestion window in bytes, and the room in its send buffer, if the kernel can tell.
+pub type Window = fn(&mut TcpStream) -> Option<(usize, usize)>;
 
 pub struct Striped {
     lanes: Vec<Lane>,
     /// The sequence number of the next chunk to deliver.
     next_in: u64,
     out: Outgoing,
+    window: Window,
 }
 
 /// One of the link's connections.
@@ -41,6 +52,8 @@ struct Lane {
     last_seq: Option<u64>,
     ended: bool,
     shut: bool,
+    /// The TCP_NOTSENT_LOWAT set on this stream.
+    unsent_limit: usize,
 }
 
 /// The chunk a stream is in the middle of.
@@ -67,13 +80,18 @@ struct Outgoing {
     header: [u8; HEADER],
     header_sent: usize,
     seq: u64,
-    /// Where the search for a stream with room starts for the next chunk.
-    rotor: usize,
 }
 
 impl Striped {
     /// A link over `streams`, which both ends list in the same order (index 0 first).
     pub fn new(streams: Vec<Box<dyn Transport>>) -> Striped {
+        Striped::with_window(streams, |socket| {
+            Some((crate::tcp_info::congestion_window(socket)?, crate::tcp_info::send_room(socket)?))
+        })
+    }
+
+    /// `new`, with the streams' congestion windows measured by `window`.
+    pub fn with_window(streams: Vec<Box<dyn Transport>>, window: Window) -> Striped {
         let lanes = streams
             .into_iter()
             .map(|transport| Lane {
@@ -86,10 +104,11 @@ impl Striped {
                 last_seq: None,
                 ended: false,
                 shut: false,
+                unsent_limit: 0,
             })
             .collect();
-        let out = Outgoing { lane: 0, left: 0, header: [0; HEADER], header_sent: 0, seq: 0, rotor: 0 };
-        Striped { lanes, next_in: 0, out }
+        let out = Outgoing { lane: 0, left: 0, header: [0; HEADER], header_sent: 0, seq: 0 };
+        Striped { lanes, next_in: 0, out, window }
     }
 
     /// Copies out of the next chunk if it is parked.
@@ -245,7 +264,6 @@ impl Striped {
         out.left -= n;
         if out.left == 0 {
             out.seq += 1;
-            out.rotor = (out.lane + 1) % self.lanes.len();
         }
         Ok(n)
     }
@@ -318,13 +336,37 @@ impl Transport for Striped {
             return Ok(0);
         }
         let len = total.min(CHUNK);
-        let header = chunk_header(len, self.out.seq);
-        // The first stream, from the rotor on, that takes the header gets the chunk; one
-        // that takes nothing commits to nothing.
-        let streams = self.lanes.len();
-        for attempt in 0..streams {
-            let lane = (self.out.rotor + attempt) % streams;
-            self.out = Outgoing { lane, left: len, header, header_sent: 0, ..self.out };
+        // Stream 0 gets a chunk that fits its send buffer whole, so a message that fits goes out
+        // on one warm flow; otherwise the stream with the most room does, so bulk transfers
+        // fill them all. A chunk is no larger than its stream's room (a stream that takes part of
+        // a chunk must take the rest before any other chunk moves), nor than half its congestion
+        // window, which a stream idle for a while has shrunk: a larger chunk would hold up every
+        // later one for round trips. A stream that takes nothing commits to nothing.
+        let window = self.window;
+        let mut order = Vec::with_capacity(self.lanes.len());
+        for (lane, stream) in self.lanes.iter_mut().enumerate() {
+            let measured = window(stream.transport.socket());
+            if let Some((cwnd, _)) = measured {
+                let limit = (cwnd / 2).clamp(MIN_UNSENT, MAX_UNSENT);
+                if limit.abs_diff(stream.unsent_limit) > stream.unsent_limit / 4 {
+                    // Without the bound the link still works, only with deeper queues.
+                    let _ = crate::tcp_info::limit_unsent(stream.transport.socket(), limit);
+                    stream.unsent_limit = limit;
+                }
+            }
+            let fit = measured.map_or(len, |(cwnd, room)| len.min((cwnd / 2).max(MIN_UNSENT)).min(room));
+            order.push((lane, fit));
+        }
+        // Stream 0 first if the chunk fits it whole, then by room, largest first; a stream with
+        // less room than a worthwhile chunk is tried last, with what it has, so that at least
+        // one write reaches the kernel and a full stream wakes us when it drains.
+        let whole = order[0].1 == len;
+        let small = MIN_UNSENT.min(len);
+        order.sort_by_key(|&(lane, fit)| (!(whole && lane == 0), fit < small, std::cmp::Reverse(fit)));
+        for (lane, fit) in order {
+            let chunk = fit.max(small);
+            let header = chunk_header(chunk, self.out.seq);
+            self.out = Outgoing { lane, left: chunk, header, header_sent: 0, ..self.out };
             match self.send(bufs) {
                 Err(e) if e.kind() == ErrorKind::WouldBlock && self.out.header_sent == 0 => continue,
                 other => return other,

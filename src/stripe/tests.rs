@@ -81,7 +81,8 @@ fn pair(capacities: &[usize], instant: bool) -> (Striped, Striped, Vec<Shared>) 
     let ends = |wires: &[Shared]| -> Vec<Box<dyn Transport>> {
         wires.iter().map(|w| Box::new(End { wire: w.clone(), socket: socket() }) as Box<dyn Transport>).collect()
     };
-    (Striped::new(ends(&wires)), Striped::new(ends(&wires)), wires)
+    let unlimited: Window = |_| None;
+    (Striped::with_window(ends(&wires), unlimited), Striped::with_window(ends(&wires), unlimited), wires)
 }
 
 /// Writes as much of `data[*sent..]` as the streams take, in pieces of `piece`.
@@ -162,14 +163,30 @@ proptest! {
 }
 
 #[test]
-fn a_large_message_uses_every_stream() {
-    let (mut tx, _rx, wires) = pair(&[1 << 22; 4], true);
+fn what_overflows_the_first_stream_goes_to_the_next() {
+    // Each stream's buffer holds one chunk: a message of four fills all four.
+    let (mut tx, _rx, wires) = pair(&[CHUNK + HEADER; 4], true);
     let data = pattern(4 * CHUNK);
     let mut sent = 0;
     write_some(&mut tx, &data, &mut sent, data.len()).unwrap();
     assert_eq!(sent, data.len());
     for wire in &wires {
         assert_eq!(wire.lock().unwrap().bytes.len(), CHUNK + HEADER);
+    }
+}
+
+#[test]
+fn messages_that_fit_stay_on_the_first_stream() {
+    let (mut tx, _rx, wires) = pair(&[1 << 22; 4], true);
+    let mut sent = 0;
+    for _ in 0..8 {
+        sent = 0;
+        write_some(&mut tx, &pattern(64 << 10), &mut sent, 64 << 10).unwrap();
+    }
+    assert_eq!(sent, 64 << 10);
+    assert_eq!(wires[0].lock().unwrap().bytes.len(), 8 * ((64 << 10) + HEADER));
+    for wire in &wires[1..] {
+        assert!(wire.lock().unwrap().bytes.is_empty());
     }
 }
 
@@ -242,7 +259,8 @@ fn a_stream_cut_mid_chunk_is_an_error_and_a_clean_end_is_not() {
 
 #[test]
 fn a_chunk_that_never_comes_is_named_once_every_stream_ended() {
-    let (mut tx, mut rx, wires) = pair(&[1 << 20; 2], true);
+    // Stream 0 has room for chunk 0 alone, so the next chunks go to stream 1.
+    let (mut tx, mut rx, wires) = pair(&[10 + HEADER, 1 << 20], true);
     let mut sent = 0;
     write_some(&mut tx, &pattern(10), &mut sent, 10).unwrap();
     write_some(&mut tx, &pattern(3 * CHUNK), &mut sent, CHUNK).unwrap();
@@ -268,4 +286,27 @@ fn a_chunk_on_two_streams_at_once_is_refused() {
     drop(w);
     let e = read_some(&mut rx, &mut Vec::new(), 4096).unwrap_err();
     assert!(e.to_string().contains("streams 0 and 1 of the link both sent chunk 0"), "{e}");
+}
+
+#[test]
+fn chunks_are_at_most_half_their_streams_window() {
+    let wires: Vec<Shared> =
+        (0..2).map(|_| Arc::new(Mutex::new(Wire { capacity: 1 << 20, instant: true, ..Wire::default() }))).collect();
+    let ends = || -> Vec<Box<dyn Transport>> {
+        wires.iter().map(|w| Box::new(End { wire: w.clone(), socket: socket() }) as Box<dyn Transport>).collect()
+    };
+    let (mut tx, mut rx) = (Striped::with_window(ends(), |_| Some((80_000, 1 << 30))), Striped::new(ends()));
+    // Stream 0 is full: the rest goes to stream 1 in chunks of half its window.
+    wires[0].lock().unwrap().capacity = 0;
+    let data = pattern(100_000);
+    let mut sent = 0;
+    write_some(&mut tx, &data, &mut sent, data.len()).unwrap();
+    assert_eq!(sent, data.len());
+    assert_eq!(wires[1].lock().unwrap().bytes.len(), 100_000 + 3 * HEADER, "chunks of 40,000, 40,000, 20,000");
+    let mut got = Vec::new();
+    read_some(&mut rx, &mut got, 4096).unwrap();
+    assert!(got == data);
+    // However small the window, chunks of 16 KiB still go.
+    let mut tx = Striped::with_window(ends(), |_| Some((100, 1 << 30)));
+    assert_eq!(tx.write_vectored(&[IoSlice::new(&data)]).unwrap(), MIN_UNSENT);
 }
