@@ -177,9 +177,7 @@ fn connect_peer(cfg: &Config, tls: Option<&Tls>, me: &Hello, peer: usize, deadli
                 let _ = stream.set_nodelay(true);
                 let greeting_deadline =
                     Instant::now() + cfg.handshake_timeout.min(remaining.max(Duration::from_millis(100)));
-                // The kernel measured the path's round trip while connecting.
-                let rtt = crate::tcp_info::path_rtt(&stream);
-                let count = cfg.streams.count(rtt, addr.ip().is_loopback(), crate::socket_settings::send_buffer_max());
+                let count = cfg.streams.count();
                 let join = Join { hello: me.clone(), target: peer as u32, epoch: 0, index: 0, count: count as u32 };
                 let more = match dial_extras(addr, tls, peer, &join, greeting_deadline) {
                     Ok(more) => more,

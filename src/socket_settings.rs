@@ -34,21 +34,13 @@ impl Congestion {
 /// chooses for each of its links; the accepting one takes what it is offered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Streams {
-    /// `AUTO_STREAMS` where one flow's send buffer bounds it below `ONE_FLOW_FLOOR` on this
-    /// path (the kernel's send buffer maximum over the round trip measured at connect time),
-    /// else one. Measured (bench/results/wan-streams.md): at 80 ms with the default 4 MiB
-    /// maximum, two streams carry 1.45x one stream's bulk rate; at 40 ms, where one flow
-    /// already fills the emulated path, extra streams only add contention.
+    /// One, for now. Measured on bench/wan.py's emulated paths (bench/results/wan-streams.md):
+    /// where one flow's 4 MiB send buffer bounds it (80 ms, 1 Gbit/s), two streams carried
+    /// 23-72 MB/s from run to run where one carried a steady 47-48; where one flow already fills
+    /// the path (40 ms), extra streams only cost. A default has to be dependable first.
     Auto,
     Fixed(usize),
 }
-
-/// Streams per link under `Streams::Auto` where one flow is bound by its send buffer.
-pub const AUTO_STREAMS: usize = 2;
-/// A round trip at least this long makes a path long (loopback and one data centre are shorter).
-pub const LONG_PATH: Duration = Duration::from_millis(1);
-/// Below this rate (bytes/s) a single flow is taken to be held back by its send buffer.
-pub const ONE_FLOW_FLOOR: f64 = 60e6;
 
 impl Streams {
     /// Reads `PARTYLINE_STREAMS`: unset or `auto`, or a count from 1 to `MAX_STREAMS`.
@@ -65,28 +57,13 @@ impl Streams {
         }
     }
 
-    /// The count for a new link whose connection measured `rtt` (None: unknown) to a peer on
-    /// this host (`loopback`) or not, where a flow's send buffer may grow to `send_max` bytes.
-    pub fn count(self, rtt: Option<Duration>, loopback: bool, send_max: Option<usize>) -> usize {
+    /// The count for a new link.
+    pub fn count(self) -> usize {
         match self {
             Streams::Fixed(n) => n,
-            Streams::Auto => match (rtt, send_max) {
-                (Some(rtt), Some(max))
-                    if !loopback && rtt >= LONG_PATH && (max as f64) / rtt.as_secs_f64() < ONE_FLOW_FLOOR =>
-                {
-                    AUTO_STREAMS
-                }
-                _ => 1,
-            },
+            Streams::Auto => 1,
         }
     }
-}
-
-/// The most a TCP send buffer may grow to by autotuning here (`net.ipv4.tcp_wmem`'s maximum, as
-/// this process's network namespace has it).
-pub fn send_buffer_max() -> Option<usize> {
-    let text = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_wmem").ok()?;
-    text.split_whitespace().nth(2)?.parse().ok()
 }
 
 /// What `apply_link_socket_options` sets on every link.
@@ -120,16 +97,7 @@ mod tests {
         for bad in ["0", "17", "many", "-1"] {
             assert!(Streams::parse(Some(bad)).unwrap_err().contains("PARTYLINE_STREAMS"), "{bad}");
         }
-        let ms = Duration::from_millis;
-        let four = Some(4 << 20);
-        assert_eq!(Streams::Auto.count(Some(ms(80)), false, four), AUTO_STREAMS, "4 MiB per 80 ms: 52 MB/s");
-        assert_eq!(Streams::Auto.count(Some(ms(40)), false, four), 1, "4 MiB per 40 ms: 105 MB/s");
-        assert_eq!(Streams::Auto.count(Some(ms(80)), false, Some(32 << 20)), 1, "a host tuned for long paths");
-        assert_eq!(Streams::Auto.count(Some(ms(80)), true, four), 1, "a busy loopback is no long path");
-        assert_eq!(Streams::Auto.count(Some(Duration::from_micros(300)), false, Some(4096)), 1);
-        assert_eq!(Streams::Auto.count(None, false, four), 1);
-        assert_eq!(Streams::Auto.count(Some(ms(80)), false, None), 1);
-        assert_eq!(Streams::Fixed(3).count(None, true, None), 3);
-        assert!(send_buffer_max().is_some_and(|max| max >= 4096));
+        assert_eq!(Streams::Auto.count(), 1);
+        assert_eq!(Streams::Fixed(3).count(), 3);
     }
 }
