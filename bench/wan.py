@@ -99,11 +99,15 @@ class Emulator:
             run(["ip", "netns", "add", ns], 10, f"creating namespace {ns}")
             self.made.append(ns)
             run(["ip", "-n", ns, "link", "set", "lo", "up"], 10, "bringing up lo")
-            settings = dict(TCP_SYSCTLS if self.tuned else {})
-            if self.congestion:
-                settings["net.ipv4.tcp_congestion_control"] = self.congestion
-            for k, v in settings.items():
+            for k, v in (TCP_SYSCTLS if self.tuned else {}).items():
                 run(["ip", "netns", "exec", ns, "sysctl", "-qw", f"{k}={v}"], 10, f"setting {k}")
+            if self.congestion:
+                # Some kernels allow this only in the initial namespace; partyline still gets it per socket.
+                cc = subprocess.run(["ip", "netns", "exec", ns, "sysctl", "-qw",
+                                     f"net.ipv4.tcp_congestion_control={self.congestion}"], capture_output=True, text=True)
+                if cc.returncode != 0:
+                    log(f"cannot make {self.congestion} {ns}'s default ({cc.stderr.strip()}): only partyline uses it "
+                        "(PARTYLINE_CONGESTION); raw TCP and Open MPI keep the host's")
 
     def sysctls(self):
         out = run(["ip", "netns", "exec", self.ns[0], "sysctl", "net.ipv4.tcp_congestion_control",

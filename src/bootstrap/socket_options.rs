@@ -41,18 +41,8 @@ pub fn apply_link_socket_options(stream: &impl std::os::fd::AsFd, settings: &Lin
 /// warning says so.
 fn set_send_buffer(stream: &impl std::os::fd::AsFd, sock: &SockRef<'_>, bytes: usize) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
-    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-    // SAFETY: setsockopt reads one c_int from `value`, which lives for the call.
-    let forced = unsafe {
-        libc::setsockopt(
-            stream.as_fd().as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_SNDBUFFORCE,
-            (&value as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if forced == 0 {
+    let fd = stream.as_fd().as_raw_fd();
+    if crate::tcp_info::set_int_option(&fd, libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, bytes).is_ok() {
         return Ok(());
     }
     sock.set_send_buffer_size(bytes)?;

@@ -74,6 +74,11 @@ fn socket() -> TcpStream {
 
 /// A sender and a receiver over `capacities.len()` streams; `instant` streams show bytes at once.
 fn pair(capacities: &[usize], instant: bool) -> (Striped, Striped, Vec<Shared>) {
+    pair_with(capacities, instant, |_| None)
+}
+
+/// `pair`, with the sender's streams' windows and room measured by `window`.
+fn pair_with(capacities: &[usize], instant: bool, window: Window) -> (Striped, Striped, Vec<Shared>) {
     let wires: Vec<Shared> = capacities
         .iter()
         .map(|&capacity| Arc::new(Mutex::new(Wire { capacity, instant, ..Wire::default() })))
@@ -81,8 +86,7 @@ fn pair(capacities: &[usize], instant: bool) -> (Striped, Striped, Vec<Shared>) 
     let ends = |wires: &[Shared]| -> Vec<Box<dyn Transport>> {
         wires.iter().map(|w| Box::new(End { wire: w.clone(), socket: socket() }) as Box<dyn Transport>).collect()
     };
-    let unlimited: Window = |_| None;
-    (Striped::with_window(ends(&wires), unlimited), Striped::with_window(ends(&wires), unlimited), wires)
+    (Striped::with_window(ends(&wires), window), Striped::with_window(ends(&wires), |_| None), wires)
 }
 
 /// Writes as much of `data[*sent..]` as the streams take, in pieces of `piece`.
@@ -290,12 +294,7 @@ fn a_chunk_on_two_streams_at_once_is_refused() {
 
 #[test]
 fn chunks_are_at_most_half_their_streams_window() {
-    let wires: Vec<Shared> =
-        (0..2).map(|_| Arc::new(Mutex::new(Wire { capacity: 1 << 20, instant: true, ..Wire::default() }))).collect();
-    let ends = || -> Vec<Box<dyn Transport>> {
-        wires.iter().map(|w| Box::new(End { wire: w.clone(), socket: socket() }) as Box<dyn Transport>).collect()
-    };
-    let (mut tx, mut rx) = (Striped::with_window(ends(), |_| Some((80_000, 1 << 30))), Striped::new(ends()));
+    let (mut tx, mut rx, wires) = pair_with(&[1 << 20; 2], true, |_| Some((80_000, 1 << 30)));
     // Stream 0 is full: the rest goes to stream 1 in chunks of half its window.
     wires[0].lock().unwrap().capacity = 0;
     let data = pattern(100_000);
@@ -307,6 +306,6 @@ fn chunks_are_at_most_half_their_streams_window() {
     read_some(&mut rx, &mut got, 4096).unwrap();
     assert!(got == data);
     // However small the window, chunks of 16 KiB still go.
-    let mut tx = Striped::with_window(ends(), |_| Some((100, 1 << 30)));
+    let (mut tx, _, _) = pair_with(&[1 << 20; 2], true, |_| Some((100, 1 << 30)));
     assert_eq!(tx.write_vectored(&[IoSlice::new(&data)]).unwrap(), MIN_UNSENT);
 }
