@@ -3,7 +3,7 @@
 //! `PlainTcp` here and `tls::transport::TlsTcp` are the two in use.
 
 use mio::net::TcpStream;
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, Read};
 use std::net::Shutdown;
 
 pub trait Transport: Send {
@@ -45,7 +45,7 @@ impl Transport for PlainTcp {
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.stream.write_vectored(bufs)
+        send_vectored(&self.stream, bufs)
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {
@@ -54,5 +54,23 @@ impl Transport for PlainTcp {
 
     fn socket(&mut self) -> &mut TcpStream {
         &mut self.stream
+    }
+}
+
+/// `writev` with `MSG_NOSIGNAL`: a write to a connection the peer has reset fails with EPIPE
+/// instead of raising SIGPIPE, which would end a C program (only Rust's own `main` ignores it).
+fn send_vectored(stream: &TcpStream, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: msghdr is plain integers and pointers, for which all zeroes is a valid value.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    // IoSlice is ABI-compatible with iovec on Unix (its documented guarantee).
+    msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+    msg.msg_iovlen = bufs.len().min(libc::UIO_MAXIOV as usize) as _;
+    // SAFETY: `msg` points at `bufs`, which outlive the call; sendmsg only reads them.
+    let sent = unsafe { libc::sendmsg(stream.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) };
+    if sent < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(sent as usize)
     }
 }
