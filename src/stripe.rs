@@ -90,7 +90,7 @@ impl Striped {
         })
     }
 
-    /// `new`, with the streams' congestion windows measured by `window`.
+    /// `new`, with the streams' congestion windows and send-buffer room measured by `window`.
     pub fn with_window(streams: Vec<Box<dyn Transport>>, window: Window) -> Striped {
         let lanes = streams
             .into_iter()
@@ -270,6 +270,19 @@ impl Striped {
 }
 
 impl Lane {
+    /// Measures the stream: bounds its unsent queue to half its congestion window (within
+    /// MIN_UNSENT..MAX_UNSENT) and returns that bound and its send buffer's room, if known.
+    fn pace(&mut self, window: Window) -> Option<(usize, usize)> {
+        let (cwnd, room) = window(self.transport.socket())?;
+        let limit = (cwnd / 2).clamp(MIN_UNSENT, MAX_UNSENT);
+        if limit.abs_diff(self.unsent_limit) > self.unsent_limit / 4 {
+            // Without the bound the link still works, only with deeper queues.
+            let _ = crate::tcp_info::limit_unsent(self.transport.socket(), limit);
+            self.unsent_limit = limit;
+        }
+        Some((limit, room))
+    }
+
     /// A whole header has arrived: checks it and starts its chunk, whose number it returns.
     fn begin(&mut self, index: usize, next: u64) -> io::Result<u64> {
         let h = &self.header;
@@ -345,16 +358,8 @@ impl Transport for Striped {
         let window = self.window;
         let mut order = Vec::with_capacity(self.lanes.len());
         for (lane, stream) in self.lanes.iter_mut().enumerate() {
-            let measured = window(stream.transport.socket());
-            if let Some((cwnd, _)) = measured {
-                let limit = (cwnd / 2).clamp(MIN_UNSENT, MAX_UNSENT);
-                if limit.abs_diff(stream.unsent_limit) > stream.unsent_limit / 4 {
-                    // Without the bound the link still works, only with deeper queues.
-                    let _ = crate::tcp_info::limit_unsent(stream.transport.socket(), limit);
-                    stream.unsent_limit = limit;
-                }
-            }
-            let fit = measured.map_or(len, |(cwnd, room)| len.min((cwnd / 2).max(MIN_UNSENT)).min(room));
+            // `len` is at most CHUNK, below MAX_UNSENT, so the unsent bound is the chunk bound.
+            let fit = stream.pace(window).map_or(len, |(limit, room)| len.min(limit).min(room));
             order.push((lane, fit));
         }
         // Stream 0 first if the chunk fits it whole, then by room, largest first; a stream with
