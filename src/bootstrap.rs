@@ -132,15 +132,19 @@ fn open_mesh_with(
             links[peer] = Some(stream);
         }
     }
-    for tcp in links.iter().flatten().flat_map(Bundle::tcps) {
-        tune_link(tcp, &cfg.link_socket())?;
+    for bundle in links.iter().flatten() {
+        tune_link(bundle, &cfg.link_socket())?;
     }
     Ok(links)
 }
 
-/// A link socket's options (see `apply_link_socket_options`), also for reconnected links.
-pub fn tune_link(stream: &impl std::os::fd::AsFd, settings: &LinkSocket) -> Result<()> {
-    apply_link_socket_options(stream, settings).map_err(|e| err!(Other, "cannot set socket options: {e}"))
+/// Sets the options of every connection of a link (see `apply_link_socket_options`), at start
+/// and on reconnect alike.
+pub fn tune_link(bundle: &Bundle, settings: &LinkSocket) -> Result<()> {
+    for tcp in bundle.tcps() {
+        apply_link_socket_options(tcp, settings).map_err(|e| err!(Other, "cannot set socket options: {e}"))?;
+    }
+    Ok(())
 }
 
 /// What to check when a peer cannot be reached, or answers as another rank: the peer list is

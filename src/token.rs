@@ -94,9 +94,14 @@ impl ProgressToken {
     pub fn bury(&self, peer: usize) {
         let _hand = lock(&self.hand);
         let Some(link) = lock(&self.fds).get_mut(peer).map(std::mem::take) else { return };
+        self.forget(&link);
+    }
+
+    /// Neither poller reports these sockets any more (one that never watched one just says so).
+    fn forget(&self, link: &[RawFd]) {
         for fd in link {
-            let _ = self.progress.deregister(&mut SourceFd(&fd));
-            let _ = self.watch_registry.deregister(&mut SourceFd(&fd));
+            let _ = self.progress.deregister(&mut SourceFd(fd));
+            let _ = self.watch_registry.deregister(&mut SourceFd(fd));
         }
     }
 
@@ -106,16 +111,30 @@ impl ProgressToken {
         let _hand = lock(&self.hand);
         let mut fds = lock(&self.fds);
         let Some(slot) = fds.get_mut(peer) else { return Ok(()) };
-        let both = Interest::READABLE | Interest::WRITABLE;
-        for fd in &link {
-            let watched = self.watch_registry.register(&mut SourceFd(fd), Key(peer), both);
-            watched.map_err(|e| err!(Other, "cannot watch the new link to rank {peer}: {e}"))?;
-            if !self.aside.load(SeqCst) {
-                let polled = self.progress.register(&mut SourceFd(fd), Key(peer), both);
-                polled.map_err(|e| err!(Other, "cannot poll the new link to rank {peer}: {e}"))?;
+        let progress_too = !self.aside.load(SeqCst);
+        for (i, fd) in link.iter().enumerate() {
+            if let Err(e) = self.register(*fd, peer, progress_too) {
+                // The link stays down: leave neither poller watching part of its sockets.
+                self.forget(&link[..i]);
+                return Err(e);
             }
         }
         *slot = link;
+        Ok(())
+    }
+
+    /// Has the watching poller, and the progress thread's if `progress_too`, watch one socket
+    /// of the link to `peer`; on failure neither does.
+    fn register(&self, fd: RawFd, peer: usize, progress_too: bool) -> Result<()> {
+        let both = Interest::READABLE | Interest::WRITABLE;
+        let watched = self.watch_registry.register(&mut SourceFd(&fd), Key(peer), both);
+        watched.map_err(|e| err!(Other, "cannot watch the new link to rank {peer}: {e}"))?;
+        if progress_too {
+            if let Err(e) = self.progress.register(&mut SourceFd(&fd), Key(peer), both) {
+                let _ = self.watch_registry.deregister(&mut SourceFd(&fd));
+                return Err(err!(Other, "cannot poll the new link to rank {peer}: {e}"));
+            }
+        }
         Ok(())
     }
 
@@ -175,5 +194,32 @@ impl ProgressToken {
         }
         self.aside.store(false, SeqCst);
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn a_failed_revive_leaves_no_socket_of_the_link_watched() {
+        let progress = Poll::new().unwrap();
+        let token =
+            ProgressToken::new(Poll::new().unwrap(), vec![Vec::new()], progress.registry().try_clone().unwrap())
+                .unwrap();
+        let (good, _other) = std::os::unix::net::UnixStream::pair().unwrap();
+        let not_a_socket = -1;
+        let err = token.revive(0, vec![good.as_raw_fd(), not_a_socket]).unwrap_err();
+        assert!(err.to_string().contains("rank 0"), "{err}");
+        assert!(lock(&token.fds)[0].is_empty(), "the link stays down");
+        // Registering the good socket again succeeds only if the failed revive let go of it.
+        let both = Interest::READABLE | Interest::WRITABLE;
+        token.watch_registry.register(&mut SourceFd(&good.as_raw_fd()), Key(0), both).unwrap();
+        progress.registry().register(&mut SourceFd(&good.as_raw_fd()), Key(0), both).unwrap();
+
+        let (fresh, _peer) = std::os::unix::net::UnixStream::pair().unwrap();
+        token.revive(0, vec![fresh.as_raw_fd()]).unwrap();
+        assert_eq!(lock(&token.fds)[0], vec![fresh.as_raw_fd()]);
     }
 }

@@ -61,15 +61,15 @@ impl Shared {
     /// A greeted connection becomes the link to `peer`, which has received `received` of
     /// our frames; the rest are replayed.
     fn install(&self, peer: usize, bundle: Bundle, received: u64, epoch: u64) {
+        if let Err(e) = crate::bootstrap::tune_link(&bundle, &self.link_socket) {
+            crate::log::warn(&format!("{e}"));
+        }
         let mut transport = match bundle.into_transport() {
             Ok(t) => t,
             Err(e) => return crate::log::info(&format!("cannot use the new connection to rank {peer}: {e}")),
         };
         let mut fds = Vec::new();
         for socket in transport.sockets() {
-            if let Err(e) = crate::bootstrap::tune_link(socket, &self.link_socket) {
-                crate::log::warn(&format!("{e}"));
-            }
             fds.push(std::os::fd::AsRawFd::as_raw_fd(socket));
         }
         let mut fds = Some(fds);
