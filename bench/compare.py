@@ -20,7 +20,7 @@ import time
 import benchlib  # bench/benchlib.py: this script's directory is on sys.path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WORKLOADS = [("SYNC", 3), ("ASYNC", 3), ("BATCH", 3), ("REVEAL", 3), ("OVERLAP", 3), ("RATE", 3), ("LAT", 2), ("BW", 2),
+WORKLOADS = [("SYNC", 3), ("ASYNC", 3), ("BATCH", 3), ("REVEAL", 3), ("OVERLAP", 3), ("RATE", 3), ("LAT", 2), ("BW", 2), ("EXCHANGE", 2),
              ("MEM", 3)]
 # Timed by this runner: launcher, MPI_Init and MPI_Finalize of a program that does nothing else.
 STARTUP_LAUNCHES = 3

@@ -1,4 +1,4 @@
-/* partybench.c: MPI benchmark workloads (SYNC ASYNC BATCH ROUNDS REVEAL OVERLAP ICOLL RATE LAT BW MEM STARTUP), built unchanged against partyline and Open MPI. */
+/* partybench.c: MPI benchmark workloads (SYNC ASYNC BATCH ROUNDS REVEAL OVERLAP ICOLL RATE LAT BW EXCHANGE MEM STARTUP), built unchanged against partyline and Open MPI. */
 #include <mpi.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -425,6 +425,40 @@ static void bw(void) {
   free(buf);
 }
 
+/* EXCHANGE: 2 ranks swap S bytes each way at once (Irecv, Isend, Waitall), as an MPC engine's
+   batched share exchange does; 1 MiB and 4 MiB unless --bytes. MB/s each way. */
+static void pair_exchange(void) {
+  need_ranks(2, "EXCHANGE");
+  long sizes[16] = {1L << 20, 4L << 20};
+  int n = nbytes ? nbytes : 2;
+  if (nbytes) memcpy(sizes, bytes_list, sizeof(long) * (size_t)nbytes);
+  int other = 1 - rank;
+  for (int k = 0; k < n; k++) {
+    long s = sizes[k];
+    char *out = xmalloc(s), *in = xmalloc(s);
+    memset(out, rank + 1, (size_t)s);
+    long it = reps_override > 0 ? reps_override : (512L << 20) / s;
+    it = it < 20 ? 20 : it > (quick ? 100 : 1000) ? (quick ? 100 : 1000) : it;
+    MPI_Request q[2];
+    MPI_Barrier(MPI_COMM_WORLD);
+    double t0 = 0;
+    for (long i = -3; i < it; i++) {
+      if (i == 0) t0 = MPI_Wtime();
+      MPI_Irecv(in, (int)s, MPI_BYTE, other, 11, MPI_COMM_WORLD, &q[0]);
+      MPI_Isend(out, (int)s, MPI_BYTE, other, 11, MPI_COMM_WORLD, &q[1]);
+      MPI_Waitall(2, q, MPI_STATUSES_IGNORE);
+    }
+    double t = MPI_Wtime() - t0;
+    if (in[0] != (char)(other + 1) || in[s - 1] != (char)(other + 1)) {
+      fprintf(stderr, "partybench: EXCHANGE received wrong data\n");
+      MPI_Abort(MPI_COMM_WORLD, 4);
+    }
+    result("EXCHANGE", s, (double)it * s / t / 1e6, "MB/s");
+    free(out);
+    free(in);
+  }
+}
+
 /* This process's resident memory (VmRSS) in KiB, or -1. */
 static long vm_rss(void) {
   FILE *f = fopen("/proc/self/status", "r");
@@ -482,10 +516,11 @@ int main(int argc, char **argv) {
   else if (!strcmp(wl, "RATE")) rate();
   else if (!strcmp(wl, "LAT")) lat();
   else if (!strcmp(wl, "BW")) bw();
+  else if (!strcmp(wl, "EXCHANGE")) pair_exchange();
   else if (!strcmp(wl, "MEM")) mem();
   else if (!strcmp(wl, "STARTUP")) {} /* nothing: the runner times the launch, MPI_Init and MPI_Finalize */
   else {
-    if (rank == 0) fprintf(stderr, "usage: partybench SYNC|ASYNC|BATCH|ROUNDS|REVEAL|OVERLAP|ICOLL|RATE|LAT|BW|MEM|STARTUP [--quick] [--impl=NAME] [--reps=N] [--bytes=A,B,...] [--paced] [--sleep]\n");
+    if (rank == 0) fprintf(stderr, "usage: partybench SYNC|ASYNC|BATCH|ROUNDS|REVEAL|OVERLAP|ICOLL|RATE|LAT|BW|EXCHANGE|MEM|STARTUP [--quick] [--impl=NAME] [--reps=N] [--bytes=A,B,...] [--paced] [--sleep]\n");
     MPI_Abort(MPI_COMM_WORLD, 2);
   }
   MPI_Finalize();

@@ -91,7 +91,13 @@ fn keep_listener(cfg: &Config) -> Result<Option<TcpListener>> {
 }
 
 fn hello(cfg: &Config) -> Hello {
-    Hello { version: PROTOCOL_VERSION, job_id: cfg.job_id.clone(), rank: cfg.rank as u32, size: cfg.size as u32 }
+    Hello {
+        version: PROTOCOL_VERSION,
+        job_id: cfg.job_id.clone(),
+        rank: cfg.rank as u32,
+        size: cfg.size as u32,
+        checks: false,
+    }
 }
 
 /// Opens the links of a job of two or more over `cfg.peers`, accepting higher ranks on
@@ -179,6 +185,8 @@ fn connect_peer(cfg: &Config, tls: Option<&Tls>, me: &Hello, peer: usize, deadli
             Ok((addr, stream)) => {
                 // The handshake's small writes must not wait for delayed acknowledgements.
                 let _ = stream.set_nodelay(true);
+                let checks = tls.is_none() && cfg.checksums.wanted(stream.local_addr().ok(), stream.peer_addr().ok());
+                let me = &Hello { checks, ..me.clone() };
                 let greeting_deadline =
                     Instant::now() + cfg.handshake_timeout.min(remaining.max(Duration::from_millis(100)));
                 let count = cfg.streams.count();
@@ -197,7 +205,11 @@ fn connect_peer(cfg: &Config, tls: Option<&Tls>, me: &Hello, peer: usize, deadli
                 };
                 match greet_as_client(stream, greeting_deadline, tls, me, peer, &who) {
                     Ok(Ok(answer)) => {
-                        return check_answer(cfg, me, peer, &who, answer).map(|first| Bundle { first, more })
+                        return check_answer(cfg, me, peer, &who, answer).map(|(first, theirs)| Bundle {
+                            first,
+                            more,
+                            checksums: checks || theirs,
+                        })
                     }
                     Ok(Err(fatal)) => return Err(fatal),
                     Err(dropped) => last_error = dropped,
@@ -237,13 +249,20 @@ fn greet_as_client(
     Ok(greeting.map(|g| (channel, g)))
 }
 
-fn check_answer(cfg: &Config, me: &Hello, peer: usize, who: &str, answer: (Channel, Greeting)) -> Result<Channel> {
+/// The connection, and whether the peer asks for checksums, if it accepted us.
+fn check_answer(
+    cfg: &Config,
+    me: &Hello,
+    peer: usize,
+    who: &str,
+    answer: (Channel, Greeting),
+) -> Result<(Channel, bool)> {
     let (channel, greeting) = answer;
     match greeting {
         Greeting::Accept(theirs) => match me.mismatch(&theirs) {
             _ if theirs.rank as usize != peer => Err(err!(Other, "{who} answered as rank {}; {}", theirs.rank, hint(cfg).1)),
             Some(why) => Err(err!(Other, "{who} does not belong to this job: {why}")),
-            None => Ok(channel),
+            None => Ok((channel, theirs.checks)),
         },
         Greeting::Reject(why) => Err(err!(Other, "{who} refused rank {}: {why}", me.rank)),
         Greeting::Hello(_) => Err(err!(Other, "{who} answered a greeting with a greeting; is it connecting to us at the same time with a different rank order?")),

@@ -16,6 +16,10 @@ use std::time::{Duration, Instant};
 pub struct Bundle {
     pub first: Channel,
     pub more: Vec<Channel>,
+    /// Whether the link's plaintext frames carry checksums, as the greetings at `MPI_Init`
+    /// agreed; a reconnected link keeps what it agreed then, so a reconnect's bundle leaves
+    /// this false.
+    pub checksums: bool,
 }
 
 impl Bundle {

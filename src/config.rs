@@ -1,7 +1,7 @@
 //! Job configuration read from `PARTYLINE_*` environment variables, validated up front.
 
 use crate::error::{err, Result};
-pub use crate::socket_settings::{Congestion, LinkSocket, Streams};
+pub use crate::socket_settings::{Checksums, Congestion, LinkSocket, Streams};
 use std::time::Duration;
 
 /// Everything a party needs to join a job. See the README's configuration table.
@@ -39,6 +39,8 @@ pub struct Config {
     pub send_buffer: Option<usize>,
     /// `PARTYLINE_CONGESTION`; see `Congestion`.
     pub congestion: Congestion,
+    /// `PARTYLINE_CHECKSUMS`; see `Checksums`.
+    pub checksums: Checksums,
     /// TCP connections per link (`PARTYLINE_STREAMS`); see `Streams`.
     pub streams: Streams,
     pub max_frame: u64,
@@ -224,6 +226,7 @@ impl Config {
                 .map(|v| parse_bytes("PARTYLINE_SEND_BUFFER", &v).map(|b| b as usize))
                 .transpose()?,
             congestion: Congestion::parse(var("PARTYLINE_CONGESTION").as_deref()).map_err(|e| err!(Arg, "{e}"))?,
+            checksums: Checksums::parse(var("PARTYLINE_CHECKSUMS").as_deref()).map_err(|e| err!(Arg, "{e}"))?,
             streams: Streams::parse(var("PARTYLINE_STREAMS").as_deref()).map_err(|e| err!(Arg, "{e}"))?,
             max_frame: bytes_or("PARTYLINE_MAX_FRAME", 1 << 40)?,
             spin: Duration::from_micros(bytes_or("PARTYLINE_SPIN_US", DEFAULT_SPIN_US)?),
@@ -350,6 +353,7 @@ mod tests {
             socket_buffer: None,
             send_buffer: None,
             congestion: Congestion::Auto,
+            checksums: Checksums::Auto,
             streams: Streams::Auto,
             max_frame: 1 << 30,
             spin: Duration::ZERO,

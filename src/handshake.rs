@@ -3,9 +3,9 @@
 use crate::error::{err, Result};
 use std::io::{Read, Write};
 
-/// 3: 64-byte frame headers with acknowledgements and checksums, reconnects, and links of
-/// several streams (`Greeting::Join`).
-pub const PROTOCOL_VERSION: u16 = 3;
+/// 4: 64-byte frame headers with acknowledgements and checksums, reconnects, links of several
+/// streams (`Greeting::Join`), and checksums agreed per link (`Hello::checks`).
+pub const PROTOCOL_VERSION: u16 = 4;
 pub const MAGIC: &[u8; 8] = b"PARTYLN\x01";
 const MAX_TEXT: usize = 1024;
 
@@ -16,6 +16,9 @@ pub struct Hello {
     pub job_id: String,
     pub rank: u32,
     pub size: u32,
+    /// In `Hello` and `Accept`: this end asks for CRC32C checksums on the link's frames (see
+    /// `Checksums`); the link has them if either end asks.
+    pub checks: bool,
 }
 
 /// Re-establishing a broken link: who is asking, for which link, and how far it got.
@@ -93,7 +96,7 @@ impl Greeting {
         b.extend_from_slice(MAGIC);
         b.extend_from_slice(&hello.map_or(PROTOCOL_VERSION, |h| h.version).to_le_bytes());
         b.push(kind);
-        b.push(0);
+        b.push(hello.is_some_and(|h| h.checks) as u8);
         b.extend_from_slice(&hello.map_or(0, |h| h.rank).to_le_bytes());
         b.extend_from_slice(&hello.map_or(0, |h| h.size).to_le_bytes());
         b.extend_from_slice(&(text.len() as u16).to_le_bytes());
@@ -119,14 +122,14 @@ impl Greeting {
         let rank = u32::from_le_bytes(fixed[12..16].try_into().expect("4 bytes"));
         let size = u32::from_le_bytes(fixed[16..20].try_into().expect("4 bytes"));
         let text_len = u16::from_le_bytes([fixed[20], fixed[21]]) as usize;
-        if text_len > MAX_TEXT || fixed[11] != 0 {
+        if text_len > MAX_TEXT || fixed[11] > 1 {
             return Err(err!(Other, "{who} sent a malformed handshake"));
         }
         let mut text = vec![0u8; text_len];
         r.read_exact(&mut text)
             .map_err(|e| err!(Other, "handshake with {who} failed while reading its greeting: {e}"))?;
         let text = String::from_utf8(text).map_err(|_| err!(Other, "{who} sent a handshake that is not UTF-8"))?;
-        let hello = Hello { version, job_id: text.clone(), rank, size };
+        let hello = Hello { version, job_id: text.clone(), rank, size, checks: fixed[11] == 1 };
         let resume = |r: &mut dyn Read| -> Result<Resume> {
             let mut extra = [0u8; RESUME_EXTRA];
             r.read_exact(&mut extra)
@@ -197,7 +200,7 @@ mod tests {
     use super::*;
 
     fn hello(rank: u32) -> Hello {
-        Hello { version: PROTOCOL_VERSION, job_id: "job-a".into(), rank, size: 3 }
+        Hello { version: PROTOCOL_VERSION, job_id: "job-a".into(), rank, size: 3, checks: false }
     }
 
     #[test]
@@ -205,7 +208,9 @@ mod tests {
         let r = Resume { hello: hello(2), target: 1, epoch: 7, received: 1 << 40 };
         let all = [
             Greeting::Hello(hello(1)),
+            Greeting::Hello(Hello { checks: true, ..hello(1) }),
             Greeting::Accept(hello(0)),
+            Greeting::Accept(Hello { checks: true, ..hello(0) }),
             Greeting::Reject("no".into()),
             Greeting::Resume(r.clone()),
             Greeting::Resumed(r.clone()),
@@ -224,6 +229,9 @@ mod tests {
         assert!(e.message.contains("not a partyline peer"), "{e}");
         let bytes = Greeting::Hello(hello(1)).encode();
         assert!(Greeting::read_from(&mut &bytes[..10], "x").is_err());
+        let mut unknown_flag = bytes.clone();
+        unknown_flag[11] = 2;
+        assert!(Greeting::read_from(&mut &unknown_flag[..], "x").unwrap_err().message.contains("malformed handshake"));
         let join = |index, count| Greeting::Join(Join { hello: hello(2), target: 0, epoch: 0, index, count });
         for (index, count) in [(0, 2), (2, 2), (1, 17)] {
             let e = Greeting::read_from(&mut &join(index, count).encode()[..], "x").unwrap_err();

@@ -266,9 +266,12 @@ impl Attempt {
         }
         Greeting::Resume(mine).write_to(&mut channel, &who).map_err(|e| Retry(e.message))?;
         match Greeting::read_from(&mut channel, &who).map_err(|e| Retry(e.message))? {
-            Greeting::Resumed(r) if r.hello.rank as usize == peer && r.epoch == epoch => {
-                Ok(Relink::Dialed { peer, bundle: Bundle { first: channel, more }, received: r.received, epoch })
-            }
+            Greeting::Resumed(r) if r.hello.rank as usize == peer && r.epoch == epoch => Ok(Relink::Dialed {
+                peer,
+                bundle: Bundle { first: channel, more, checksums: false },
+                received: r.received,
+                epoch,
+            }),
             Greeting::Reject(why) => Err(Retry(format!("rank {peer} refused: {why}"))),
             _ => Err(Retry(format!("rank {peer} answered the reconnect with something else"))),
         }
@@ -336,7 +339,7 @@ fn answer(
     Ok(Some(match greeting {
         Greeting::Resume(r) => Relink::Incoming {
             peer: claimed,
-            bundle: Bundle { first: channel, more },
+            bundle: Bundle { first: channel, more, checksums: false },
             received: r.received,
             epoch: r.epoch,
         },

@@ -79,7 +79,7 @@ impl Runtime {
                 max_frame: config.max_frame,
                 send_budget: config.send_limit,
                 link_timeout: config.link_timeout,
-                checksums: !bundle.is_tls(),
+                checksums: bundle.checksums && !bundle.is_tls(),
             };
             let mut transport =
                 bundle.into_transport().map_err(|e| err!(Other, "cannot set up the link to rank {peer}: {e}"))?;

@@ -1,5 +1,6 @@
-//! What every link's socket is set to: timeouts, buffer sizes and congestion control, read from the configuration.
+//! What every link's socket is set to: timeouts, buffer sizes, congestion control and checksums, read from the configuration.
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 /// Which TCP congestion control a link uses (`PARTYLINE_CONGESTION`).
@@ -28,6 +29,47 @@ impl Congestion {
             Some(other) => Err(format!("PARTYLINE_CONGESTION={other:?} is not auto, system or a congestion control name such as bbr or cubic (see /proc/sys/net/ipv4/tcp_available_congestion_control)")),
         }
     }
+}
+
+/// Whether plaintext frames carry CRC32C checksums (`PARTYLINE_CHECKSUMS`). A link has them
+/// when either end asks; TLS links never do (their records are authenticated).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Checksums {
+    /// On every link that leaves the host. TCP's 16-bit checksum lets some corruption by NICs
+    /// and middleboxes through; a connection within one host crosses neither, and there the
+    /// CRC was a fifth of the CPU time of a 1 MiB transfer (bench/results/issue15-checksums.md).
+    Auto,
+    On,
+    Off,
+}
+
+impl Checksums {
+    /// Reads `PARTYLINE_CHECKSUMS`: unset or `auto`, `on` or `off`.
+    pub fn parse(value: Option<&str>) -> Result<Checksums, String> {
+        match value.map(str::trim) {
+            None | Some("" | "auto") => Ok(Checksums::Auto),
+            Some("on" | "1" | "yes") => Ok(Checksums::On),
+            Some("off" | "0" | "no") => Ok(Checksums::Off),
+            Some(other) => Err(format!("PARTYLINE_CHECKSUMS={other:?} is not auto, on or off")),
+        }
+    }
+
+    /// Whether this end asks for checksums on a link over the connection between `local` and
+    /// `peer` (both ends see the same pair, so `auto` decides alike on both).
+    pub fn wanted(self, local: Option<SocketAddr>, peer: Option<SocketAddr>) -> bool {
+        match self {
+            Checksums::On => true,
+            Checksums::Off => false,
+            Checksums::Auto => !local.zip(peer).is_some_and(|(l, p)| on_one_host(l.ip(), p.ip())),
+        }
+    }
+}
+
+/// Whether a connection between these addresses stays inside one host: both loopback, or the
+/// same address (the kernel routes a connection to one of its own addresses over loopback).
+pub fn on_one_host(local: IpAddr, peer: IpAddr) -> bool {
+    let (local, peer) = (local.to_canonical(), peer.to_canonical());
+    local == peer || (local.is_loopback() && peer.is_loopback())
 }
 
 /// How many TCP connections carry one link (`PARTYLINE_STREAMS`). The dialing (higher) rank
@@ -88,6 +130,27 @@ mod tests {
         assert_eq!(Congestion::parse(Some("system")), Ok(Congestion::System));
         assert_eq!(Congestion::parse(Some("cubic")), Ok(Congestion::Named("cubic".into())));
         assert!(Congestion::parse(Some("bbr; rm")).unwrap_err().contains("PARTYLINE_CONGESTION"));
+    }
+
+    #[test]
+    fn checksums_stay_off_only_inside_one_host() {
+        assert_eq!(Checksums::parse(None), Ok(Checksums::Auto));
+        assert_eq!(Checksums::parse(Some(" on")), Ok(Checksums::On));
+        assert_eq!(Checksums::parse(Some("off")), Ok(Checksums::Off));
+        assert!(Checksums::parse(Some("maybe")).unwrap_err().contains("PARTYLINE_CHECKSUMS"));
+        let at = |s: &str| Some(s.parse::<SocketAddr>().unwrap());
+        let auto = Checksums::Auto;
+        assert!(!auto.wanted(at("127.0.0.1:5000"), at("127.0.0.1:6000")));
+        assert!(!auto.wanted(at("127.0.0.2:5000"), at("127.0.0.1:6000")));
+        assert!(!auto.wanted(at("[::1]:5000"), at("[::ffff:127.0.0.1]:6000")));
+        assert!(!auto.wanted(at("10.0.0.1:5000"), at("10.0.0.1:6000")), "own address: loopback inside");
+        assert!(auto.wanted(at("10.0.0.1:5000"), at("10.0.0.2:6000")));
+        // Seen from a container behind a port forward: the host end reports loopback, this end
+        // does not, and the link has checksums because one end asks.
+        assert!(auto.wanted(at("172.17.0.2:5000"), at("172.17.0.1:6000")));
+        assert!(auto.wanted(None, at("127.0.0.1:6000")), "unknown addresses: checked");
+        assert!(Checksums::On.wanted(at("127.0.0.1:5000"), at("127.0.0.1:6000")));
+        assert!(!Checksums::Off.wanted(at("10.0.0.1:5000"), at("10.0.0.2:6000")));
     }
 
     #[test]

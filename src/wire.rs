@@ -170,7 +170,7 @@ impl FrameHeader {
             return Err(malformed("control frame with a payload".into()));
         }
         if !checksums && h.crc != 0 {
-            return Err(malformed("a payload checksum on a TLS link".into()));
+            return Err(malformed("a payload checksum on a link that agreed to carry none".into()));
         }
         Ok(h)
     }

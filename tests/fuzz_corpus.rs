@@ -85,7 +85,7 @@ fn frame_cases() -> Vec<Case> {
 }
 
 fn hello(rank: u32) -> Hello {
-    Hello { version: PROTOCOL_VERSION, job_id: "job-a".into(), rank, size: 3 }
+    Hello { version: PROTOCOL_VERSION, job_id: "job-a".into(), rank, size: 3, checks: true }
 }
 
 fn greeting_cases() -> Vec<Case> {
@@ -119,7 +119,7 @@ fn greeting_cases() -> Vec<Case> {
         ("truncated", good[..10].to_vec(), Some("failed while reading its greeting")),
         ("truncated-text", good[..good.len() - 2].to_vec(), Some("failed while reading its greeting")),
         ("text-too-long", long, Some("malformed handshake")),
-        ("reserved-byte", patch(11, 1), Some("malformed handshake")),
+        ("unknown-flag", patch(11, 2), Some("malformed handshake")),
         ("not-utf8", not_utf8, Some("not UTF-8")),
         ("unknown-kind", patch(10, 9), Some("unknown handshake message kind 9")),
         ("http-request", HTTP.to_vec(), Some("not a partyline peer")),

@@ -16,16 +16,23 @@ const JOB: &str = "hostile-test";
 /// Starts the victim as rank 0 of 2 and connects to it claiming rank `claim`; returns the
 /// victim, the greeted connection and the victim's port.
 fn victim_and_link(claim: u32) -> (Running, TcpStream, u16) {
+    victim_and_link_with(claim, true, &[])
+}
+
+/// The same, greeting with `checks` (whether we ask for frame checksums), the victim run with `env`.
+fn victim_and_link_with(claim: u32, checks: bool, env: &[(&str, &str)]) -> (Running, TcpStream, u16) {
     let program = compile("tests/c/victim.c");
     // Rank 1's port is reserved too, though only this test plays rank 1 (it dials, never listens).
     let mut ports = RankPorts::reserve(2);
-    let victim = spawn(rank_cmd_on(&program, &[], 0, &mut ports, JOB, secs(30).as_secs_f64()), "victim rank 0");
+    let mut cmd = rank_cmd_on(&program, &[], 0, &mut ports, JOB, secs(30).as_secs_f64());
+    cmd.envs(env.iter().copied());
+    let victim = spawn(cmd, "victim rank 0");
     let deadline = Instant::now() + secs(30);
-    let stream = connect_as(ports.ports()[0], claim, deadline);
+    let stream = connect_as(ports.ports()[0], claim, checks, deadline);
     (victim, stream, ports.ports()[0])
 }
 
-fn connect_as(port: u16, claim: u32, deadline: Instant) -> TcpStream {
+fn connect_as(port: u16, claim: u32, checks: bool, deadline: Instant) -> TcpStream {
     let mut stream = loop {
         match TcpStream::connect(("127.0.0.1", port)) {
             Ok(s) => break s,
@@ -34,14 +41,18 @@ fn connect_as(port: u16, claim: u32, deadline: Instant) -> TcpStream {
         }
     };
     stream.set_read_timeout(Some(secs(30))).unwrap();
-    let hello = Hello { version: PROTOCOL_VERSION, job_id: JOB.into(), rank: claim, size: 2 };
+    let hello = Hello { version: PROTOCOL_VERSION, job_id: JOB.into(), rank: claim, size: 2, checks };
     Greeting::Hello(hello).write_to(&mut stream, "victim").unwrap();
     stream
 }
 
-fn accepted(stream: &mut TcpStream) {
+/// Reads the victim's acceptance; returns whether it asks for frame checksums.
+fn accepted(stream: &mut TcpStream) -> bool {
     match Greeting::read_from(stream, "victim").unwrap() {
-        Greeting::Accept(h) => assert_eq!(h.rank, 0),
+        Greeting::Accept(h) => {
+            assert_eq!(h.rank, 0);
+            h.checks
+        }
         other => panic!("expected the victim to accept us, got {other:?}"),
     }
 }
@@ -62,14 +73,19 @@ fn forged(header: FrameHeader, edit: impl FnOnce(&mut [u8; HEADER_LEN])) -> [u8;
 
 /// Sends each header with its 8-byte value, then says goodbye and closes, as an honest rank 1 would.
 fn send_and_leave(stream: &mut TcpStream, messages: &[(FrameHeader, i64)]) {
+    send_and_leave_checked(stream, messages, true)
+}
+
+/// The same, with or without frame checksums.
+fn send_and_leave_checked(stream: &mut TcpStream, messages: &[(FrameHeader, i64)], checks: bool) {
     let mut bytes = Vec::new();
     for (header, value) in messages {
-        let crc = crc32c::crc32c(&value.to_le_bytes());
-        bytes.extend_from_slice(&FrameHeader { crc, ..*header }.encode(true));
+        let crc = if checks { crc32c::crc32c(&value.to_le_bytes()) } else { 0 };
+        bytes.extend_from_slice(&FrameHeader { crc, ..*header }.encode(checks));
         bytes.extend_from_slice(&value.to_le_bytes());
     }
     let bye = FrameHeader { seq: messages.len() as u64, ..FrameHeader::control(FrameKind::Goodbye, 1, 0) };
-    bytes.extend_from_slice(&bye.encode(true));
+    bytes.extend_from_slice(&bye.encode(checks));
     stream.write_all(&bytes).unwrap();
     stream.shutdown(std::net::Shutdown::Write).unwrap();
 }
@@ -141,7 +157,7 @@ fn wrong_rank_claim_is_refused_then_the_real_peer_gets_in() {
     }
     drop(stream);
     // The job goes on: the honest rank 1 still gets in, delivers a message and says goodbye.
-    let mut honest = connect_as(port, 1, Instant::now() + secs(30));
+    let mut honest = connect_as(port, 1, true, Instant::now() + secs(30));
     accepted(&mut honest);
     send_and_leave(&mut honest, &[(data(0, 9, 8), 4242)]);
     let out = victim.wait(secs(20));
@@ -158,6 +174,29 @@ fn frames_for_an_unknown_communicator_are_never_delivered_elsewhere() {
     // it (a communicator may be created later), never hand it to the receive on COMM_WORLD.
     let unknown = FrameHeader { context: 0xdead_beef_0000_0010, ..data(0, 9, 8) };
     send_and_leave(&mut stream, &[(unknown, 1111), (data(1, 9, 8), 4242)]);
+    let out = victim.wait(secs(20));
+    out.assert_success();
+    out.assert_stdout_contains("received 4242 with tag 9");
+}
+
+/// On loopback neither end asks for frame checksums by default, and the link carries none.
+#[test]
+fn a_loopback_link_carries_no_checksums_unless_one_end_asks() {
+    let (victim, mut stream, _) = victim_and_link_with(1, false, &[]);
+    assert!(!accepted(&mut stream), "a loopback party asked for checksums");
+    send_and_leave_checked(&mut stream, &[(data(0, 9, 8), 4242)], false);
+    let out = victim.wait(secs(20));
+    out.assert_success();
+    out.assert_stdout_contains("received 4242 with tag 9");
+}
+
+/// A party that asks for checksums (PARTYLINE_CHECKSUMS=on) says so, and then reads checked
+/// frames (an unchecked reader would refuse their header checksum as a reserved field).
+#[test]
+fn a_party_that_asks_for_checksums_gets_them() {
+    let (victim, mut stream, _) = victim_and_link_with(1, false, &[("PARTYLINE_CHECKSUMS", "on")]);
+    assert!(accepted(&mut stream), "PARTYLINE_CHECKSUMS=on did not ask for checksums");
+    send_and_leave_checked(&mut stream, &[(data(0, 9, 8), 4242)], true);
     let out = victim.wait(secs(20));
     out.assert_success();
     out.assert_stdout_contains("received 4242 with tag 9");

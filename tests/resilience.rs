@@ -60,7 +60,9 @@ fn start(name: &str, mode: Mode, plan: Vec<Planned>, env: &[(&str, &str)]) -> Jo
                 if r == 1 { format!("{},{}", proxy.addr(), local_peers(&real[1..])) } else { local_peers(&real) };
             let mut cmd = rank_cmd(&bin, &[&rounds], r, 3, &peers, &job, 20.0);
             match mode {
-                Mode::Plain => cmd.env("PARTYLINE_INSECURE", "1"),
+                // The proxy stands for a path between hosts, where plaintext links check
+                // their frames; on loopback they would not by default.
+                Mode::Plain => cmd.env("PARTYLINE_INSECURE", "1").env("PARTYLINE_CHECKSUMS", "on"),
                 Mode::Tls => cmd.env("PARTYLINE_TLS_DIR", tls_dir()),
             };
             cmd.envs(env.iter().copied());

@@ -61,7 +61,10 @@ pub(super) fn accept_peers(
         }
         match listener.accept() {
             Ok((stream, from)) => {
-                let (me, tx, refusal_tx, tls) = (me.clone(), tx.clone(), refusal_tx.clone(), tls.clone());
+                // Whether we ask for frame checksums on this connection, in our answer.
+                let checks = tls.is_none() && cfg.checksums.wanted(stream.local_addr().ok(), Some(from));
+                let me = Hello { checks, ..me.clone() };
+                let (tx, refusal_tx, tls) = (tx.clone(), refusal_tx.clone(), tls.clone());
                 let (claimed, timeout, done) = (claimed.clone(), cfg.handshake_timeout, greeters.clone());
                 let joiner = joiner.clone();
                 let greeting = move || {
@@ -201,5 +204,5 @@ fn greet(
         return Err(format!("claimed rank {}: {why}", theirs.rank));
     }
     Greeting::Accept(me.clone()).write_to(&mut channel, &who).map_err(|e| e.message)?;
-    Ok(Some((theirs.rank as usize, Bundle { first: channel, more })))
+    Ok(Some((theirs.rank as usize, Bundle { first: channel, more, checksums: me.checks || theirs.checks })))
 }
