@@ -206,6 +206,7 @@ mod tests {
             NoMem => MPI_ERR_NO_MEM,
             Unsupported => MPI_ERR_UNSUPPORTED_OPERATION,
             ProcAborted => MPI_ERR_PROC_ABORTED,
+            Session => MPI_ERR_SESSION,
         )
     }
 
