@@ -2,7 +2,7 @@
 //!
 //! Sessions live in their own table (not in the MPI state): a session may start the runtime
 //! (src/lifecycle.rs decides when it starts and ends). Communicators made from a session's
-//! groups are noted here, so that finalizing the session while they live is a clear error
+//! groups (and from those communicators) are noted here, so that finalizing the session while they live is a clear error
 //! (MPI 4.1 asks programs to free them first), and so that buffered sends on them use the
 //! session's buffer.
 
@@ -89,6 +89,15 @@ pub(super) fn adopt(session: usize, comm: usize, context: u64) {
     if let Some(entry) = decode(Kind::Session, session).and_then(|h| sessions.table.get_mut(h)) {
         entry.comms.push((comm, context));
         sessions.comm_session.insert(context, session);
+    }
+}
+
+/// Notes that communicator `comm` (of context `context`) was made from the communicator of
+/// context `parent_context`, if that one was derived from a session.
+pub(super) fn derived(parent_context: u64, comm: usize, context: u64) {
+    let session = lock(&SESSIONS).comm_session.get(&parent_context).copied();
+    if let Some(session) = session {
+        adopt(session, comm, context);
     }
 }
 

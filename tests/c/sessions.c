@@ -202,7 +202,11 @@ int main(void) {
 
     /* A session with communicators still made from it cannot end; freed, it can. */
     CHECK(class_of(MPI_Session_finalize(&self_session)) == MPI_ERR_SESSION && self_session != MPI_SESSION_NULL);
+    MPI_Comm self_dup; /* derived from the session too, through its communicator */
+    OK(MPI_Comm_dup(self, &self_dup));
     OK(MPI_Comm_free(&self));
+    CHECK(class_of(MPI_Session_finalize(&self_session)) == MPI_ERR_SESSION);
+    OK(MPI_Comm_free(&self_dup));
     OK(MPI_Group_free(&self_group));
     OK(MPI_Session_finalize(&self_session));
     CHECK(self_session == MPI_SESSION_NULL);
