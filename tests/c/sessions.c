@@ -1,8 +1,10 @@
 /* sessions.c: the MPI 4 sessions model alone (MPI_Init is never called): process sets and their
    info, a communicator from mpi://WORLD with an Allreduce and a ring Sendrecv, communicators of
-   the same group with two tags and of two groups with one tag kept apart, one from mpi://SELF,
+   the same group with two tags (also made at once by two threads) and of two groups with one
+   tag kept apart, one from mpi://SELF,
    a session buffer, a session error handler, the error paths under MPI_ERRORS_RETURN, and the
    runtime's end with the last session. */
+#include <pthread.h>
 #include "check.h"
 
 static int size;
@@ -63,6 +65,37 @@ static void exercise(MPI_Comm comm, const int *members) {
     MPI_Status st;
     OK(MPI_Sendrecv(&rank, 1, MPI_INT, (r + 1) % n, 7, &got, 1, MPI_INT, (r - 1 + n) % n, 7, comm, &st));
     CHECK(got == members[(r - 1 + n) % n] && st.MPI_SOURCE == (r - 1 + n) % n);
+}
+
+/* A thread's communicator from the world group with its own tag, used at once with the other's. */
+struct job {
+    MPI_Group group;
+    const char *tag;
+    int factor;
+    MPI_Comm comm;
+};
+
+static void *make_and_use(void *arg) {
+    struct job *j = arg;
+    int mine = (rank + 1) * j->factor, sum = -1, got = -1, right = (rank + 1) % size, left = (rank - 1 + size) % size;
+    OK(MPI_Comm_create_from_group(j->group, j->tag, MPI_INFO_NULL, MPI_ERRORS_RETURN, &j->comm));
+    OK(MPI_Allreduce(&mine, &sum, 1, MPI_INT, MPI_SUM, j->comm));
+    CHECK(sum == j->factor * size * (size + 1) / 2);
+    OK(MPI_Sendrecv(&mine, 1, MPI_INT, right, 5, &got, 1, MPI_INT, left, 5, j->comm, MPI_STATUS_IGNORE));
+    CHECK(got == (left + 1) * j->factor);
+    return NULL;
+}
+
+static void two_threads(MPI_Group world_group) {
+    struct job jobs[2] = {{world_group, "org.partyline.test.thread0", 1, MPI_COMM_NULL},
+                          {world_group, "org.partyline.test.thread1", 2, MPI_COMM_NULL}};
+    pthread_t th[2];
+    for (int t = 0; t < 2; t++) {
+        int which = rank % 2 ? 1 - t : t; /* odd ranks start them the other way round */
+        CHECK(pthread_create(&th[which], NULL, make_and_use, &jobs[which]) == 0);
+    }
+    for (int t = 0; t < 2; t++) CHECK(pthread_join(th[t], NULL) == 0);
+    for (int t = 0; t < 2; t++) OK(MPI_Comm_free(&jobs[t].comm));
 }
 
 static int handler_calls, handler_code;
@@ -158,6 +191,8 @@ int main(void) {
     OK(MPI_Recv(&got_a, 1, MPI_INT, left, 3, world, MPI_STATUS_IGNORE));
     OK(MPI_Waitall(2, reqs, MPI_STATUSES_IGNORE));
     CHECK(got_a == 100 + left && got_b == 200 + left);
+
+    two_threads(world_group);
 
     /* Two disjoint groups (even and odd ranks) with one tag at once. */
     int half[64], nhalf = 0;
