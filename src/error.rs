@@ -33,6 +33,7 @@ pub enum ErrorClass {
     NoMem = 39,
     Unsupported = 55,
     ProcAborted = 58,
+    Session = 60,
 }
 
 impl ErrorClass {
@@ -70,11 +71,12 @@ impl ErrorClass {
             ErrorClass::NoMem => "MPI_ERR_NO_MEM: out of memory",
             ErrorClass::Unsupported => "MPI_ERR_UNSUPPORTED_OPERATION: operation not supported",
             ErrorClass::ProcAborted => "MPI_ERR_PROC_ABORTED: peer process failed or exited",
+            ErrorClass::Session => "MPI_ERR_SESSION: invalid session",
         }
     }
 
     /// Every class, once.
-    pub const ALL: [ErrorClass; 27] = {
+    pub const ALL: [ErrorClass; 28] = {
         use ErrorClass::*;
         [
             Buffer,
@@ -104,6 +106,7 @@ impl ErrorClass {
             NoMem,
             Unsupported,
             ProcAborted,
+            Session,
         ]
     };
 
@@ -203,6 +206,7 @@ mod tests {
             NoMem => MPI_ERR_NO_MEM,
             Unsupported => MPI_ERR_UNSUPPORTED_OPERATION,
             ProcAborted => MPI_ERR_PROC_ABORTED,
+            Session => MPI_ERR_SESSION,
         )
     }
 

@@ -345,3 +345,11 @@ fn striped_links() {
         }
     }
 }
+
+#[test]
+fn sessions() {
+    // Only sessions, never MPI_Init; then MPI_Init mixed with two sessions, one outliving it.
+    let runs: Vec<(usize, &[&str])> = [1, 2, 3, 4, 5].iter().map(|&n| (n, &[][..])).collect();
+    run_program("sessions", &runs, secs(120));
+    run_program("sessions_mixed", &runs, secs(120));
+}

@@ -5,7 +5,8 @@ use crate::comm::{derive_context, Comm};
 use crate::error::{err, Result};
 use crate::group::Group;
 use crate::runtime::Runtime;
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
 /// `MPI_Comm_split_type`'s kinds, as far as partyline can tell hardware apart: by host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,9 +88,14 @@ pub fn create(rt: &Runtime, parent: &Comm, group: &Group) -> Result<Option<Comm>
 /// the parent's, the group and `tag` with no message; the members then check that they all
 /// passed the same group, on a context of their own.
 pub fn create_group(rt: &Runtime, parent: &Comm, group: &Group, tag: i32) -> Result<Option<Comm>> {
+    join_group(rt, parent, group, tag, &format!("MPI_Comm_create_group (tag {tag})"))
+}
+
+/// `create_group`'s work; `call` names the call (and its tag) in errors.
+fn join_group(rt: &Runtime, parent: &Comm, group: &Group, tag: i32, call: &str) -> Result<Option<Comm>> {
     let me = parent.my_world_rank();
     if let Some(w) = group.members.iter().find(|w| parent.rank_of_world(**w).is_none()) {
-        return Err(err!(Group, "MPI_Comm_create_group: the group holds world rank {w}, which is not in the communicator; pass a subgroup of the communicator's group"));
+        return Err(err!(Group, "{call}: the group holds world rank {w}, which is not in the communicator; pass a subgroup of the communicator's group"));
     }
     let Some(rank) = group.rank_of(me) else {
         return Ok(None);
@@ -102,9 +108,38 @@ pub fn create_group(rt: &Runtime, parent: &Comm, group: &Group, tag: i32) -> Res
     let check = Comm::new(group.members.to_vec(), rank, derive_context(&[parent.context, MARKER, tag as u32 as u64]));
     let all = allgather_fixed(rt, &check, check.coll_context(), Tag::CreateGroup, &digest.to_le_bytes())?;
     if let Some(r) = all.iter().position(|b| u64_at(b, 0) != digest) {
-        return Err(err!(Group, "MPI_Comm_create_group: member {r} of the group passed a different group (with the same tag {tag}); every member must pass the same group"));
+        return Err(err!(Group, "{call}: member {r} of the group passed a different group with the same tag; every member must pass the same group"));
     }
     Ok(Some(Comm::new(group.members.to_vec(), rank, context)))
+}
+
+/// `MPI_Comm_create_from_group`: collective over the group's members, with no parent
+/// communicator. The members meet on a root spanning the world whose context is hashed from
+/// `stringtag` alone, then run `create_group` on it: different tags never share a context,
+/// and the same tag with different groups gets contexts apart by the group's digest.
+pub fn create_from_group(rt: &Runtime, group: &Group, stringtag: &str) -> Result<Comm> {
+    static ROOTS: LazyLock<Mutex<HashMap<u64, Arc<Comm>>>> = LazyLock::new(Mutex::default);
+    const MARKER: u64 = u64::from_le_bytes(*b"fromgrp\0");
+    let mut parts = vec![MARKER, stringtag.len() as u64];
+    parts.extend(stringtag.as_bytes().chunks(8).map(|c| {
+        let mut word = [0u8; 8];
+        word[..c.len()].copy_from_slice(c);
+        u64::from_le_bytes(word)
+    }));
+    let root_context = derive_context(&parts);
+    // One root per tag, kept, so that repeated calls with one tag and group count up alike.
+    let root = crate::sync::lock(&ROOTS)
+        .entry(root_context)
+        .or_insert_with(|| Arc::new(Comm::new((0..rt.size()).collect(), rt.rank(), root_context)))
+        .clone();
+    let call = format!("MPI_Comm_create_from_group (stringtag {stringtag:?})");
+    join_group(rt, &root, group, 0, &call)?.ok_or_else(|| {
+        err!(
+            Group,
+            "{call}: this process (world rank {}) is not in the group; only the group's members call it",
+            rt.rank()
+        )
+    })
 }
 
 /// `MPI_Comm_split_type`: the members that share this process's host, ordered by `key`, then by

@@ -12,6 +12,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 thread_local! {
     /// The communicator whose error handler applies to the current call.
     static ERROR_COMM: Cell<usize> = const { Cell::new(0) };
+    /// An object outside the communicator table (a session) and its handler, when the current
+    /// call's errors go there instead.
+    static ERROR_OBJECT: Cell<Option<(usize, usize)>> = const { Cell::new(None) };
     /// The latest error of each class seen by this thread (returned, or in a status), so that
     /// `MPI_Error_string` on a code gives its full message.
     static LAST_ERRORS: RefCell<Vec<Error>> = const { RefCell::new(Vec::new()) };
@@ -25,6 +28,13 @@ pub fn world() -> usize {
 /// Says which communicator's error handler applies if the current call fails.
 pub fn blame(comm: usize) {
     ERROR_COMM.with(|c| c.set(comm));
+    ERROR_OBJECT.with(|o| o.set(None));
+}
+
+/// Says that `handler` applies if the current call fails, called with `object` (a session's
+/// handle), rather than a communicator's handler.
+pub fn blame_handler(object: usize, handler: usize) {
+    ERROR_OBJECT.with(|o| o.set(Some((object, handler))));
 }
 
 /// The detailed message of this thread's last error of class `code`, if there was one.
@@ -71,20 +81,28 @@ pub fn call_value<T>(name: &str, body: impl FnOnce() -> T) -> T {
 fn fail(name: &str, e: Error) -> c_int {
     let code = super::errhandler::code_of(&e);
     remember(&e);
-    raise(name, ERROR_COMM.with(Cell::get), code, &e.message)
+    match ERROR_OBJECT.with(Cell::get) {
+        Some((object, handler)) => raise_with(name, object, handler, code, &e.message),
+        None => raise(name, ERROR_COMM.with(Cell::get), code, &e.message),
+    }
 }
 
 /// Applies `comm`'s error handler to error `code`: returns the code under MPI_ERRORS_RETURN or
 /// after a user handler returns; ends the job under MPI_ERRORS_ARE_FATAL / MPI_ERRORS_ABORT.
 pub fn raise(name: &str, comm: usize, code: c_int, message: &str) -> c_int {
     let (comm, handler) = error_handler(comm);
-    if handler == abi::MPI_ERRORS_RETURN as usize || super::errhandler::call_user(handler, comm, code) {
+    raise_with(name, comm, handler, code, message)
+}
+
+/// Applies `handler` to error `code` raised on `object` (a communicator or a session).
+pub fn raise_with(name: &str, object: usize, handler: usize, code: c_int, message: &str) -> c_int {
+    if handler == abi::MPI_ERRORS_RETURN as usize || super::errhandler::call_user(handler, object, code) {
         return code;
     }
     let class =
         crate::error::ErrorClass::from_code(code).map_or_else(|| format!("error code {code}"), |c| c.describe().into());
     crate::log::error(&format!("{name}: {message} ({class})"));
-    crate::log::error("aborting the job (the communicator's error handler is MPI_ERRORS_ARE_FATAL; set MPI_ERRORS_RETURN to handle errors yourself)");
+    crate::log::error("aborting the job (the communicator's or session's error handler is MPI_ERRORS_ARE_FATAL; set MPI_ERRORS_RETURN to handle errors yourself)");
     if code == crate::error::ErrorClass::ProcAborted.code() {
         // Another rank failed first: say so, so that the launcher blames that one, not us.
         crate::exit_report::collateral(None, message);

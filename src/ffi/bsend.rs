@@ -13,11 +13,17 @@ use std::ffi::{c_int, c_void};
 use std::sync::Arc;
 
 /// A buffered send: copied at once against the space of the communicator's attached buffer,
-/// or else the process's; the caller's request is complete immediately.
+/// or else its session's, or else the process's; the caller's request is complete immediately.
 pub fn bsend(st: &State, dest: usize, context: u64, tag: i32, data: Region) -> Result<Arc<Request>> {
+    // The communicator's own buffer, else its session's (MPI 4.1), else the process's.
+    let session_key = super::session::buffer_key(context);
     let mut comm_areas = lock(&st.comm_bsend);
     let mut process_area = None;
-    let area = match comm_areas.get_mut(&context).filter(|a| a.attached.is_some()) {
+    let own = [Some(context), session_key]
+        .into_iter()
+        .flatten()
+        .find(|k| comm_areas.get(k).is_some_and(|a| a.attached.is_some()));
+    let area = match own.and_then(|k| comm_areas.get_mut(&k)) {
         Some(area) => area,
         None => process_area.insert(lock(&st.bsend)),
     };

@@ -1,4 +1,4 @@
-//! Buffers attached to one communicator (MPI 4.1): `MPI_Comm_attach_buffer`, `_detach_buffer`, `_flush_buffer`, `_iflush_buffer`.
+//! Buffers attached to one communicator (MPI 4.1, also used for sessions' buffers): `MPI_Comm_attach_buffer`, `_detach_buffer`, `_flush_buffer`, `_iflush_buffer`.
 
 use super::abi::{MPI_Comm, MPI_Count, MPI_Request};
 use super::boundary::out;
@@ -12,20 +12,28 @@ use std::sync::Arc;
 
 fn attach_to(comm: MPI_Comm, buffer: *mut c_void, size: MPI_Count, what: &str) -> Result<()> {
     let st = state()?;
-    let ctx = context(st, comm)?;
-    attach(lock(&st.comm_bsend).entry(ctx).or_default(), buffer, size, what)
+    attach_at(st, context(st, comm)?, buffer, size, what)
 }
 
-/// The sends using `comm`'s own buffer, `None` if it has none.
-fn in_flight(st: &State, ctx: u64) -> Option<Vec<Arc<crate::request::Request>>> {
-    lock(&st.comm_bsend).get(&ctx).filter(|a| a.attached.is_some()).map(pending)
+/// Attaches a buffer to the area of `key`: a communicator's context, or a session's key.
+pub(super) fn attach_at(st: &State, key: u64, buffer: *mut c_void, size: MPI_Count, what: &str) -> Result<()> {
+    attach(lock(&st.comm_bsend).entry(key).or_default(), buffer, size, what)
+}
+
+/// The sends using the own buffer of `key`'s communicator or session, `None` if it has none.
+pub(super) fn in_flight(st: &State, key: u64) -> Option<Vec<Arc<crate::request::Request>>> {
+    lock(&st.comm_bsend).get(&key).filter(|a| a.attached.is_some()).map(pending)
+}
+
+/// Detaches the buffer of `key`'s communicator or session, once its sends are out.
+pub(super) fn detach_at(st: &State, key: u64, what: &str) -> Result<(usize, usize)> {
+    let take = || lock(&st.comm_bsend).remove(&key).and_then(|a| a.attached);
+    detach(st, in_flight(st, key), take, what)
 }
 
 fn detach_from(comm: MPI_Comm, what: &str) -> Result<(usize, usize)> {
     let st = state()?;
-    let ctx = context(st, comm)?;
-    let take = || lock(&st.comm_bsend).remove(&ctx).and_then(|a| a.attached);
-    detach(st, in_flight(st, ctx), take, what)
+    detach_at(st, context(st, comm)?, what)
 }
 
 ffi_fn! {

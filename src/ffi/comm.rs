@@ -27,12 +27,19 @@ ffi_fn! {
 
 /// Registers a new communicator, inheriting the parent's error handler as MPI says.
 pub(super) fn register(st: &State, parent: MPI_Comm, comm: Comm) -> Result<MPI_Comm> {
+    let context = comm.context;
     let mut comms = lock(&st.comms);
-    let errhandler = comm_slot(parent as usize)
-        .and_then(|h| comms.get(h))
-        .map_or(abi::MPI_ERRORS_ARE_FATAL as usize, |e| e.errhandler);
+    let parent_entry = comm_slot(parent as usize).and_then(|h| comms.get(h));
+    let parent_context = parent_entry.map(|e| e.comm.context);
+    let errhandler = parent_entry.map_or(abi::MPI_ERRORS_ARE_FATAL as usize, |e| e.errhandler);
     let h = comms.insert(CommEntry { comm: Arc::new(comm), errhandler, topology: None, name: None });
-    Ok(encode(Kind::Comm, h)? as MPI_Comm)
+    drop(comms);
+    let made = encode(Kind::Comm, h)? as MPI_Comm;
+    // A communicator made from one derived from a session is derived from that session too.
+    if let Some(p) = parent_context {
+        super::session::derived(p, made as usize, context);
+    }
+    Ok(made)
 }
 
 /// Registers `dup` as a duplicate of `parent` (MPI_Comm_dup, _dup_with_info, _idup): its

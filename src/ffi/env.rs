@@ -4,6 +4,7 @@ use super::abi::{self, MPI_Aint, MPI_Comm, MPI_Errhandler, MPI_Info};
 use super::boundary::{self, blame, out};
 use super::state::{self, state};
 use crate::error::{err, ErrorClass, Result};
+use crate::lifecycle::World;
 use crate::sync::lock;
 use std::ffi::{c_char, c_double, c_int, c_void};
 use std::sync::atomic::Ordering;
@@ -16,18 +17,41 @@ const LIBRARY_VERSION: &str = concat!(
     " (MPI 5.0 standard ABI; standing TCP mesh with a communication thread)"
 );
 
-fn start(required: c_int) -> Result<()> {
-    let level = match required {
+/// The thread level `required`, if it is one MPI defines.
+pub(super) fn thread_level(required: c_int, call: &str) -> Result<c_int> {
+    match required {
         abi::MPI_THREAD_SINGLE | abi::MPI_THREAD_FUNNELED | abi::MPI_THREAD_SERIALIZED | abi::MPI_THREAD_MULTIPLE => {
-            required
+            Ok(required)
         }
-        _ => return Err(err!(Arg, "MPI_Init_thread: unknown thread level {required}")),
-    };
+        _ => Err(err!(Arg, "{call}: unknown thread level {required}")),
+    }
+}
+
+/// Starts the runtime for the first of the world model and the sessions (the caller holds
+/// `state::LIFECYCLE`, so no other thread starts it or uses it half-made).
+pub(super) fn start_runtime(level: c_int, call: &str) {
     if let Err(e) = state::init(level) {
         // Start-up failures cannot be handled by the program: say why and stop.
-        crate::log::error(&format!("MPI_Init failed: {}", e.message));
+        crate::log::error(&format!("{call} failed: {}", e.message));
         std::process::exit(1);
     }
+}
+
+/// Tears the runtime down once the world model and every session have finalized: the
+/// collectives posted before (their requests may have been freed) finish first.
+pub(super) fn teardown(st: &state::State) -> Result<()> {
+    let drained = crate::collective::executor::EXECUTOR.finish(&st.rt);
+    st.finalized.store(true, Ordering::SeqCst);
+    st.rt.finalize().and(drained)
+}
+
+fn start(required: c_int) -> Result<()> {
+    let level = thread_level(required, "MPI_Init_thread")?;
+    let mut lifecycle = lock(&state::LIFECYCLE);
+    if lifecycle.open_world(level)? {
+        start_runtime(level, "MPI_Init");
+    }
+    drop(lifecycle);
     let _ = MAIN_THREAD.set(std::thread::current().id());
     Ok(())
 }
@@ -70,19 +94,23 @@ ffi_fn! {
 
 ffi_fn! {
     fn MPI_Query_thread(provided: *mut c_int) -> c_int {
-        out(provided, state()?.thread_level, "provided")
+        let st = state()?;
+        let world_level = lock(&state::LIFECYCLE).world_thread_level();
+        out(provided, world_level.unwrap_or(st.thread_level), "provided")
     }
 }
 
 ffi_fn! {
     fn MPI_Initialized(flag: *mut c_int) -> c_int {
-        out(flag, state::initialized().is_some() as c_int, "flag")
+        // The world model only: sessions do not make MPI "initialized".
+        let started = lock(&state::LIFECYCLE).world() != World::NotStarted;
+        out(flag, started as c_int, "flag")
     }
 }
 
 ffi_fn! {
     fn MPI_Finalized(flag: *mut c_int) -> c_int {
-        let done = state::initialized().is_some_and(|s| s.finalized.load(Ordering::SeqCst));
+        let done = lock(&state::LIFECYCLE).world() == World::Finalized;
         out(flag, done as c_int, "flag")
     }
 }
@@ -90,11 +118,15 @@ ffi_fn! {
 ffi_fn! {
     fn MPI_Finalize() -> c_int {
         let st = state()?;
+        if lock(&state::LIFECYCLE).world() != World::Active {
+            return Err(err!(Other, "MPI_Finalize: MPI_Init was not called (sessions end with MPI_Session_finalize)"));
+        }
         super::attribute::finalizing()?;
-        // Collectives posted before (their requests may have been freed) finish first.
-        let drained = crate::collective::executor::EXECUTOR.finish(&st.rt);
-        st.finalized.store(true, Ordering::SeqCst);
-        st.rt.finalize().and(drained)
+        // Sessions still open keep the runtime running until the last one ends.
+        if lock(&state::LIFECYCLE).close_world()? {
+            return teardown(st);
+        }
+        Ok(())
     }
 }
 
@@ -294,7 +326,7 @@ ffi_fn! {
 }
 
 /// Errhandler handles that partyline knows.
-fn valid_errhandler(h: usize) -> bool {
+pub(super) fn valid_errhandler(h: usize) -> bool {
     [abi::MPI_ERRORS_ARE_FATAL, abi::MPI_ERRORS_ABORT, abi::MPI_ERRORS_RETURN].iter().any(|e| *e as usize == h)
 }
 

@@ -121,17 +121,22 @@ pub fn call_user(handler: usize, comm: usize, code: c_int) -> bool {
     true
 }
 
+/// Registers a user handler made by `call` (MPI_Comm/Session_create_errhandler) and writes its handle.
+fn create_user(func: Option<CommHandlerFn>, errhandler: *mut MPI_Errhandler, call: &str) -> Result<()> {
+    let func = func.ok_or_else(|| err!(Arg, "{call}: the handler function is NULL"))?;
+    if errhandler.is_null() {
+        return Err(err!(Arg, "{call}: the errhandler output argument is NULL"));
+    }
+    let h = lock(&HANDLERS).insert(UserHandler { func, user_refs: 1 });
+    out(errhandler, encode(Kind::Errhandler, h)? as MPI_Errhandler, "error handler")
+}
+
 ffi_fn! {
     fn MPI_Comm_create_errhandler(
         comm_errhandler_fn: abi::MPI_Comm_errhandler_function,
         errhandler: *mut MPI_Errhandler,
     ) -> c_int {
-        let func = comm_errhandler_fn.ok_or_else(|| err!(Arg, "MPI_Comm_create_errhandler: the handler function is NULL"))?;
-        if errhandler.is_null() {
-            return Err(err!(Arg, "MPI_Comm_create_errhandler: the errhandler output argument is NULL"));
-        }
-        let h = lock(&HANDLERS).insert(UserHandler { func, user_refs: 1 });
-        out(errhandler, encode(Kind::Errhandler, h)? as MPI_Errhandler, "error handler")
+        create_user(comm_errhandler_fn, errhandler, "MPI_Comm_create_errhandler")
     }
 }
 
@@ -146,12 +151,9 @@ ffi_fn! {
     }
 }
 
-/// Windows, files and sessions are out of partyline's scope, so are handlers for them.
+/// Windows and files are out of partyline's scope, so are handlers for them.
 fn unsupported(what: &str) -> Error {
-    err!(
-        Unsupported,
-        "{what} are not supported by partyline (no windows, files or sessions); use communicator error handlers"
-    )
+    err!(Unsupported, "{what} are not supported by partyline (no windows or files); use communicator error handlers")
 }
 
 ffi_fn! {
@@ -173,8 +175,11 @@ ffi_fn! {
         session_errhandler_fn: abi::MPI_Session_errhandler_function,
         errhandler: *mut MPI_Errhandler,
     ) -> c_int {
-        let _ = (session_errhandler_fn, errhandler);
-        Err(unsupported("MPI_Session_create_errhandler: session error handlers"))
+        // SAFETY: both function types take a pointer to a handle, a pointer to an int and C
+        // varargs, and every handle is pointer-sized in the standard ABI: calling it through
+        // `call_user` passes the session's handle value unchanged.
+        let func = unsafe { std::mem::transmute::<abi::MPI_Session_errhandler_function, Option<CommHandlerFn>>(session_errhandler_fn) };
+        create_user(func, errhandler, "MPI_Session_create_errhandler")
     }
 }
 

@@ -1,13 +1,13 @@
 //! Groups: `MPI_Comm_group` and the `MPI_Group_*` family over the core's `group::Group`.
 
-use super::abi::{self, MPI_Comm, MPI_Group, MPI_Session};
+use super::abi::{self, MPI_Comm, MPI_Group};
 use super::boundary::{blame, out};
 use super::handles;
 use super::state::{decode, encode, state, Kind, State};
 use crate::error::{err, Result};
 use crate::group::{Group, Likeness};
 use crate::sync::lock;
-use std::ffi::{c_char, c_int};
+use std::ffi::c_int;
 
 /// The group behind a handle; MPI_GROUP_EMPTY is the empty group.
 pub(super) fn group(st: &State, value: MPI_Group) -> Result<Group> {
@@ -181,12 +181,5 @@ ffi_fn! {
                 .ok_or_else(|| err!(Group, "MPI_Group_free: group {value:#x} was already freed"))?;
         }
         out(group, abi::MPI_GROUP_NULL, "group")
-    }
-}
-
-ffi_fn! {
-    fn MPI_Group_from_session_pset(session: MPI_Session, pset_name: *const c_char, newgroup: *mut MPI_Group) -> c_int {
-        let _ = (session, pset_name, newgroup);
-        Err(err!(Unsupported, "MPI_Group_from_session_pset: MPI sessions are not supported by partyline; use MPI_Init and MPI_Comm_group(MPI_COMM_WORLD, ...)"))
     }
 }

@@ -55,6 +55,14 @@ pub fn register(info: Info) -> Result<MPI_Info> {
     Ok(encode(Kind::Info, h)? as MPI_Info)
 }
 
+/// The value of `key` in `info` (MPI_INFO_NULL: none), for calls that take hints.
+pub(super) fn value(info: MPI_Info, key: &str) -> Result<Option<String>> {
+    if std::ptr::eq(info, abi::MPI_INFO_NULL) {
+        return Ok(None);
+    }
+    read(info, |i| Ok(i.get(key)?.map(str::to_string)))
+}
+
 /// Runs `f` on the info object `info` (MPI_INFO_ENV included) for reading.
 fn read<T>(info: MPI_Info, f: impl FnOnce(&Info) -> Result<T>) -> Result<T> {
     if std::ptr::eq(info, abi::MPI_INFO_ENV) {
@@ -87,7 +95,7 @@ fn stale(info: MPI_Info) -> crate::error::Error {
 }
 
 /// A C string argument, refusing NULL.
-fn text(s: *const c_char, what: &str) -> Result<String> {
+pub(super) fn text(s: *const c_char, what: &str) -> Result<String> {
     if s.is_null() {
         return Err(err!(Arg, "the {what} argument is NULL"));
     }
@@ -96,7 +104,7 @@ fn text(s: *const c_char, what: &str) -> Result<String> {
 }
 
 /// Copies `value` into `dest` (room for `room` bytes with the NUL), truncating as MPI says.
-fn copy_out(dest: *mut c_char, room: usize, value: &str) -> Result<()> {
+pub(super) fn copy_out(dest: *mut c_char, room: usize, value: &str) -> Result<()> {
     if room == 0 {
         return Ok(());
     }

@@ -85,6 +85,8 @@ pub struct State {
 
 static STATE: OnceLock<State> = OnceLock::new();
 static INIT_LOCK: Mutex<()> = Mutex::new(());
+/// Whether the world model and sessions are running, and so the runtime (src/lifecycle.rs).
+pub static LIFECYCLE: Mutex<crate::lifecycle::Lifecycle> = Mutex::new(crate::lifecycle::Lifecycle::new());
 
 /// The state, if `MPI_Init` has run (whether or not `MPI_Finalize` has).
 pub fn initialized() -> Option<&'static State> {
@@ -153,6 +155,7 @@ pub enum Kind {
     Message = 6,
     Errhandler = 7,
     Info = 8,
+    Session = 9,
 }
 
 /// Run-time handles start above every predefined value (all below 0x400).

@@ -42,11 +42,6 @@ int main(int argc, char **argv) {
                        "MPI_Comm_spawn", "dynamic process");
     CHECK(child == (MPI_Comm)0x3333 && errcodes[0] == -7 && errcodes[1] == -7);
 
-    /* Sessions. */
-    MPI_Session session = MPI_SESSION_NULL;
-    expect_unsupported(MPI_Session_init(MPI_INFO_NULL, MPI_ERRORS_RETURN, &session), "MPI_Session_init", "session");
-    CHECK(session == MPI_SESSION_NULL);
-
     /* The profiling entry point is the same stub. */
     expect_unsupported(PMPI_Win_fence(0, MPI_WIN_NULL), "MPI_Win_fence", "one-sided");
 

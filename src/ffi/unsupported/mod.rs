@@ -21,7 +21,6 @@ mod persistent_collective;
 mod persistent_collective_2;
 mod rma_access;
 mod rma_window;
-mod session;
 
 use super::abi::MPI_Comm;
 use crate::error::{err, Result};
