@@ -5,6 +5,10 @@
 //! they are then, and queues the job on the communicator's collective worker behind its earlier
 //! collectives, which keeps MPI's collective order. Completion makes the request inactive again
 //! (completion.rs), ready for the next start; it may be freed only while inactive.
+//!
+//! The count, displacement and datatype arrays are the exception: they are copied at init and
+//! the copies kept with the request. Other MPIs read them once, at init, and callers rely on it
+//! (mpi4py frees `Allgatherv_init`'s and `Reduce_scatter_init`'s count arrays as the call returns).
 
 use super::abi::{MPI_Comm, MPI_Datatype, MPI_Info, MPI_Op, MPI_Request};
 use super::boundary::{blame, out};
@@ -18,29 +22,75 @@ use super::state::{state, Persistent, Restart, State};
 use crate::collective::executor::{Job, EXECUTOR};
 use crate::error::{err, Result};
 use crate::request::Request;
+use std::any::Any;
 use std::ffi::{c_int, c_void};
 use std::sync::Arc;
 
-/// A preparation kept in the request table, which any thread may start.
-struct Kept<F>(F);
+/// Copies of one `*_init` call's count, displacement and datatype arrays.
+#[derive(Default)]
+pub struct Arrays(Vec<Box<dyn Any>>);
 
-// SAFETY: a preparation holds only the `*_init` arguments: handle values, counts, and pointers to
-// the caller's buffers and count, displacement and datatype arrays. MPI requires those to stay
-// valid, and the arrays unchanged, until the request is freed, and the buffers untouched while
-// the request is active; running the preparation only reads the arrays, and MPI_Start refuses a
-// second start while the job from the first still runs, so no two jobs share the buffers.
+impl Arrays {
+    /// A copy of the `len` entries at `ptr`, which stays put while the request lives; NULL stays
+    /// NULL, for the preparation to refuse as the `MPI_I*` form does.
+    pub fn copy<T: Copy + 'static>(&mut self, ptr: *const T, len: usize) -> *const T {
+        if ptr.is_null() {
+            return ptr;
+        }
+        // SAFETY: MPI's contract: during the call, the array has an entry per peer (`len`).
+        let kept: Box<[T]> = unsafe { std::slice::from_raw_parts(ptr, len) }.into();
+        let at = kept.as_ptr();
+        self.0.push(Box::new(kept));
+        at
+    }
+}
+
+/// The entries of a per-rank array: the communicator's size, or none at a rank other than
+/// `root`, where MPI makes the array insignificant (it may be anything, NULL too).
+pub fn peers(st: &State, comm: MPI_Comm, root: Option<c_int>) -> Result<usize> {
+    let c = handles::comm(st, comm)?;
+    Ok(match root {
+        Some(root) if crate::collective::root(&c, root)? != c.rank => 0,
+        _ => c.size(),
+    })
+}
+
+/// A preparation kept in the request table, which any thread may start, with the arrays it reads.
+struct Kept<F> {
+    prepare: F,
+    /// Owned here only: the preparation reads the copies through the pointers it captured.
+    _arrays: Arrays,
+}
+
+// SAFETY: a preparation holds only the `*_init` arguments: handle values, counts, pointers to the
+// caller's buffers and to the array copies in `Arrays`, which nothing writes. MPI requires the
+// buffers to stay valid until the request is freed, and untouched while it is active; running the
+// preparation only reads the arrays, and MPI_Start refuses a second start while the job from the
+// first still runs, so no two jobs share the buffers.
 unsafe impl<F> Send for Kept<F> {}
 // SAFETY: as for Send: calling the preparation through `&self` only reads what it holds.
 unsafe impl<F> Sync for Kept<F> {}
 
 impl<F: Prepare> Kept<F> {
     fn prepare(&self, st: &'static State) -> Result<Job> {
-        (self.0)(st)
+        (self.prepare)(st)
     }
 }
 
-/// `*_init`: checks the arguments now and hands the caller an inactive persistent request.
+/// `*_init` of a collective without arrays: checks the arguments now and hands the caller an
+/// inactive persistent request.
 pub fn persistent(comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request, prepare: impl Prepare) -> Result<()> {
+    persistent_copying(comm, info, request, |_, _| Ok(prepare))
+}
+
+/// `*_init` of a collective with arrays: `setup` copies them into `Arrays` and returns the
+/// preparation that reads the copies.
+pub fn persistent_copying<P: Prepare>(
+    comm: MPI_Comm,
+    info: MPI_Info,
+    request: *mut MPI_Request,
+    setup: impl FnOnce(&'static State, &mut Arrays) -> Result<P>,
+) -> Result<()> {
     // partyline takes no hints for collectives, so the info is not read.
     let _ = info;
     blame(comm as usize);
@@ -49,9 +99,11 @@ pub fn persistent(comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request, pre
         return Err(err!(Arg, "the request argument is NULL; pass the address of an MPI_Request"));
     }
     let c = handles::comm(st, comm)?;
+    let mut arrays = Arrays::default();
+    let prepare = setup(st, &mut arrays)?;
     // The job itself is dropped unrun: its staged copies go with it, nothing is written back.
     prepare(st)?;
-    let kept = Kept(prepare);
+    let kept = Kept { prepare, _arrays: arrays };
     let restart: Restart = Arc::new(move |st| kept.prepare(st));
     out(request, new_handle(st, None, c, comm as usize, Some(Persistent::Collective(restart)))?, "request")
 }
@@ -113,7 +165,10 @@ ffi_fn! {
         info: MPI_Info,
         request: *mut MPI_Request,
     ) -> c_int {
-        persistent(comm, info, request, jobs::gatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm))
+        persistent_copying(comm, info, request, |st, a| {
+            let n = peers(st, comm, Some(root))?;
+            Ok(jobs::gatherv(sendbuf, sendcount, sendtype, recvbuf, a.copy(recvcounts, n), a.copy(displs, n), recvtype, root, comm))
+        })
     }
 }
 
@@ -148,7 +203,10 @@ ffi_fn! {
         info: MPI_Info,
         request: *mut MPI_Request,
     ) -> c_int {
-        persistent(comm, info, request, jobs::scatterv(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm))
+        persistent_copying(comm, info, request, |st, a| {
+            let n = peers(st, comm, Some(root))?;
+            Ok(jobs::scatterv(sendbuf, a.copy(sendcounts, n), a.copy(displs, n), sendtype, recvbuf, recvcount, recvtype, root, comm))
+        })
     }
 }
 
@@ -181,7 +239,10 @@ ffi_fn! {
         info: MPI_Info,
         request: *mut MPI_Request,
     ) -> c_int {
-        persistent(comm, info, request, jobs::allgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm))
+        persistent_copying(comm, info, request, |st, a| {
+            let n = peers(st, comm, None)?;
+            Ok(jobs::allgatherv(sendbuf, sendcount, sendtype, recvbuf, a.copy(recvcounts, n), a.copy(displs, n), recvtype, comm))
+        })
     }
 }
 
@@ -215,7 +276,10 @@ ffi_fn! {
         info: MPI_Info,
         request: *mut MPI_Request,
     ) -> c_int {
-        persistent(comm, info, request, jobs::alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm))
+        persistent_copying(comm, info, request, |st, a| {
+            let n = peers(st, comm, None)?;
+            Ok(jobs::alltoallv(sendbuf, a.copy(sendcounts, n), a.copy(sdispls, n), sendtype, recvbuf, a.copy(recvcounts, n), a.copy(rdispls, n), recvtype, comm))
+        })
     }
 }
 
@@ -233,7 +297,10 @@ ffi_fn! {
         info: MPI_Info,
         request: *mut MPI_Request,
     ) -> c_int {
-        persistent(comm, info, request, jobs::alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm))
+        persistent_copying(comm, info, request, |st, a| {
+            let n = peers(st, comm, None)?;
+            Ok(jobs::alltoallw(sendbuf, a.copy(sendcounts, n), a.copy(sdispls, n), a.copy(sendtypes, n), recvbuf, a.copy(recvcounts, n), a.copy(rdispls, n), a.copy(recvtypes, n), comm))
+        })
     }
 }
 
@@ -294,7 +361,10 @@ ffi_fn! {
         info: MPI_Info,
         request: *mut MPI_Request,
     ) -> c_int {
-        persistent(comm, info, request, move |st| reduce::reduce_scatter(st, sendbuf, recvbuf, recvcounts, datatype, op, comm))
+        persistent_copying(comm, info, request, |st, a| {
+            let recvcounts = a.copy(recvcounts, peers(st, comm, None)?);
+            Ok(move |st| reduce::reduce_scatter(st, sendbuf, recvbuf, recvcounts, datatype, op, comm))
+        })
     }
 }
 

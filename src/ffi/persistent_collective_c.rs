@@ -4,7 +4,7 @@
 use super::abi::{MPI_Aint, MPI_Comm, MPI_Count, MPI_Datatype, MPI_Info, MPI_Op, MPI_Request};
 use super::collective as coll;
 use super::collective_jobs as jobs;
-use super::persistent_collective::persistent;
+use super::persistent_collective::{peers, persistent, persistent_copying};
 use super::reduce;
 use std::ffi::{c_int, c_void};
 
@@ -53,7 +53,10 @@ ffi_fn! {
         info: MPI_Info,
         request: *mut MPI_Request,
     ) -> c_int {
-        persistent(comm, info, request, jobs::gatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm))
+        persistent_copying(comm, info, request, |st, a| {
+            let n = peers(st, comm, Some(root))?;
+            Ok(jobs::gatherv(sendbuf, sendcount, sendtype, recvbuf, a.copy(recvcounts, n), a.copy(displs, n), recvtype, root, comm))
+        })
     }
 }
 
@@ -88,7 +91,10 @@ ffi_fn! {
         info: MPI_Info,
         request: *mut MPI_Request,
     ) -> c_int {
-        persistent(comm, info, request, jobs::scatterv(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm))
+        persistent_copying(comm, info, request, |st, a| {
+            let n = peers(st, comm, Some(root))?;
+            Ok(jobs::scatterv(sendbuf, a.copy(sendcounts, n), a.copy(displs, n), sendtype, recvbuf, recvcount, recvtype, root, comm))
+        })
     }
 }
 
@@ -121,7 +127,10 @@ ffi_fn! {
         info: MPI_Info,
         request: *mut MPI_Request,
     ) -> c_int {
-        persistent(comm, info, request, jobs::allgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm))
+        persistent_copying(comm, info, request, |st, a| {
+            let n = peers(st, comm, None)?;
+            Ok(jobs::allgatherv(sendbuf, sendcount, sendtype, recvbuf, a.copy(recvcounts, n), a.copy(displs, n), recvtype, comm))
+        })
     }
 }
 
@@ -155,7 +164,10 @@ ffi_fn! {
         info: MPI_Info,
         request: *mut MPI_Request,
     ) -> c_int {
-        persistent(comm, info, request, jobs::alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm))
+        persistent_copying(comm, info, request, |st, a| {
+            let n = peers(st, comm, None)?;
+            Ok(jobs::alltoallv(sendbuf, a.copy(sendcounts, n), a.copy(sdispls, n), sendtype, recvbuf, a.copy(recvcounts, n), a.copy(rdispls, n), recvtype, comm))
+        })
     }
 }
 
@@ -173,7 +185,10 @@ ffi_fn! {
         info: MPI_Info,
         request: *mut MPI_Request,
     ) -> c_int {
-        persistent(comm, info, request, jobs::alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm))
+        persistent_copying(comm, info, request, |st, a| {
+            let n = peers(st, comm, None)?;
+            Ok(jobs::alltoallw(sendbuf, a.copy(sendcounts, n), a.copy(sdispls, n), a.copy(sendtypes, n), recvbuf, a.copy(recvcounts, n), a.copy(rdispls, n), a.copy(recvtypes, n), comm))
+        })
     }
 }
 
@@ -234,7 +249,10 @@ ffi_fn! {
         info: MPI_Info,
         request: *mut MPI_Request,
     ) -> c_int {
-        persistent(comm, info, request, move |st| reduce::reduce_scatter(st, sendbuf, recvbuf, recvcounts, datatype, op, comm))
+        persistent_copying(comm, info, request, |st, a| {
+            let recvcounts = a.copy(recvcounts, peers(st, comm, None)?);
+            Ok(move |st| reduce::reduce_scatter(st, sendbuf, recvbuf, recvcounts, datatype, op, comm))
+        })
     }
 }
 

@@ -3,8 +3,21 @@
 
 use super::abi::{MPI_Aint, MPI_Comm, MPI_Count, MPI_Datatype, MPI_Info, MPI_Request};
 use super::collective_jobs as jobs;
-use super::persistent_collective::persistent;
+use super::handles;
+use super::persistent_collective::{persistent, persistent_copying};
+use super::state::State;
+use super::topology::topology_of;
+use crate::collective::neighbor::Neighbors;
+use crate::error::Result;
 use std::ffi::{c_int, c_void};
+
+/// How many sources and destinations the calling rank has in `comm`'s topology: the lengths of
+/// the per-neighbour arrays. None without a topology, which the preparation then refuses.
+fn degrees(st: &State, comm: MPI_Comm) -> Result<(usize, usize)> {
+    let Some(topology) = topology_of(st, comm) else { return Ok((0, 0)) };
+    let n = Neighbors::of(&topology, handles::comm(st, comm)?.rank)?;
+    Ok((n.sources.len(), n.destinations.len()))
+}
 
 ffi_fn! {
     fn MPI_Neighbor_allgather_init(
@@ -51,7 +64,10 @@ ffi_fn! {
         info: MPI_Info,
         request: *mut MPI_Request,
     ) -> c_int {
-        persistent(comm, info, request, jobs::neighbor_allgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, "MPI_Neighbor_allgatherv_init"))
+        persistent_copying(comm, info, request, |st, a| {
+            let (sources, _) = degrees(st, comm)?;
+            Ok(jobs::neighbor_allgatherv(sendbuf, sendcount, sendtype, recvbuf, a.copy(recvcounts, sources), a.copy(displs, sources), recvtype, comm, "MPI_Neighbor_allgatherv_init"))
+        })
     }
 }
 
@@ -68,7 +84,10 @@ ffi_fn! {
         info: MPI_Info,
         request: *mut MPI_Request,
     ) -> c_int {
-        persistent(comm, info, request, jobs::neighbor_allgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, "MPI_Neighbor_allgatherv_init_c"))
+        persistent_copying(comm, info, request, |st, a| {
+            let (sources, _) = degrees(st, comm)?;
+            Ok(jobs::neighbor_allgatherv(sendbuf, sendcount, sendtype, recvbuf, a.copy(recvcounts, sources), a.copy(displs, sources), recvtype, comm, "MPI_Neighbor_allgatherv_init_c"))
+        })
     }
 }
 
@@ -118,7 +137,10 @@ ffi_fn! {
         info: MPI_Info,
         request: *mut MPI_Request,
     ) -> c_int {
-        persistent(comm, info, request, jobs::neighbor_alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, "MPI_Neighbor_alltoallv_init"))
+        persistent_copying(comm, info, request, |st, a| {
+            let (sources, destinations) = degrees(st, comm)?;
+            Ok(jobs::neighbor_alltoallv(sendbuf, a.copy(sendcounts, destinations), a.copy(sdispls, destinations), sendtype, recvbuf, a.copy(recvcounts, sources), a.copy(rdispls, sources), recvtype, comm, "MPI_Neighbor_alltoallv_init"))
+        })
     }
 }
 
@@ -136,7 +158,10 @@ ffi_fn! {
         info: MPI_Info,
         request: *mut MPI_Request,
     ) -> c_int {
-        persistent(comm, info, request, jobs::neighbor_alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, "MPI_Neighbor_alltoallv_init_c"))
+        persistent_copying(comm, info, request, |st, a| {
+            let (sources, destinations) = degrees(st, comm)?;
+            Ok(jobs::neighbor_alltoallv(sendbuf, a.copy(sendcounts, destinations), a.copy(sdispls, destinations), sendtype, recvbuf, a.copy(recvcounts, sources), a.copy(rdispls, sources), recvtype, comm, "MPI_Neighbor_alltoallv_init_c"))
+        })
     }
 }
 
@@ -154,7 +179,10 @@ ffi_fn! {
         info: MPI_Info,
         request: *mut MPI_Request,
     ) -> c_int {
-        persistent(comm, info, request, jobs::neighbor_alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, "MPI_Neighbor_alltoallw_init"))
+        persistent_copying(comm, info, request, |st, a| {
+            let (sources, destinations) = degrees(st, comm)?;
+            Ok(jobs::neighbor_alltoallw(sendbuf, a.copy(sendcounts, destinations), a.copy(sdispls, destinations), a.copy(sendtypes, destinations), recvbuf, a.copy(recvcounts, sources), a.copy(rdispls, sources), a.copy(recvtypes, sources), comm, "MPI_Neighbor_alltoallw_init"))
+        })
     }
 }
 
@@ -172,6 +200,9 @@ ffi_fn! {
         info: MPI_Info,
         request: *mut MPI_Request,
     ) -> c_int {
-        persistent(comm, info, request, jobs::neighbor_alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, "MPI_Neighbor_alltoallw_init_c"))
+        persistent_copying(comm, info, request, |st, a| {
+            let (sources, destinations) = degrees(st, comm)?;
+            Ok(jobs::neighbor_alltoallw(sendbuf, a.copy(sendcounts, destinations), a.copy(sdispls, destinations), a.copy(sendtypes, destinations), recvbuf, a.copy(recvcounts, sources), a.copy(rdispls, sources), a.copy(recvtypes, sources), comm, "MPI_Neighbor_alltoallw_init_c"))
+        })
     }
 }
