@@ -28,7 +28,9 @@ pub fn gather(
     root: c_int,
     comm: MPI_Comm,
 ) -> impl Prepare {
-    move |st| coll::gather(st, sendbuf, sendcount, sendtype, root, comm, |st, n| even(st, recvbuf, recvcount, recvtype, n))
+    move |st| {
+        coll::gather(st, sendbuf, sendcount, sendtype, root, comm, |st, n| even(st, recvbuf, recvcount, recvtype, n))
+    }
 }
 
 pub fn gatherv(
@@ -59,7 +61,9 @@ pub fn scatter(
     root: c_int,
     comm: MPI_Comm,
 ) -> impl Prepare {
-    move |st| coll::scatter(st, recvbuf, recvcount, recvtype, root, comm, |st, n| even(st, sendbuf, sendcount, sendtype, n))
+    move |st| {
+        coll::scatter(st, recvbuf, recvcount, recvtype, root, comm, |st, n| even(st, sendbuf, sendcount, sendtype, n))
+    }
 }
 
 pub fn scatterv(
