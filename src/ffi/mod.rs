@@ -49,6 +49,7 @@ mod persistent;
 mod persistent_collective;
 mod persistent_collective_c;
 mod persistent_neighbor;
+mod persistent_setup;
 mod reduce;
 mod region;
 mod request_status;

@@ -3,7 +3,7 @@
 use super::abi::{MPI_Comm, MPI_Datatype, MPI_Request};
 use super::boundary::blame;
 use super::p2p::{post, request_call, Begin};
-use super::persistent_collective;
+use super::persistent_setup;
 use super::state::{decode, state, Kind, Persistent, State};
 use crate::error::{err, Result};
 use crate::runtime::SendMode;
@@ -95,7 +95,7 @@ fn start(st: &'static State, value: MPI_Request) -> Result<()> {
     blame(comm_handle);
     let (req, ticket) = match &op {
         Persistent::Message(op) => post(st, op, &comm)?,
-        Persistent::Collective(restart) => (persistent_collective::start(st, restart)?, None),
+        Persistent::Collective(restart) => (persistent_setup::start(st, restart)?, None),
     };
     if let Some(e) = lock(&st.requests).get_mut(h) {
         e.active = Some(req);

@@ -4,7 +4,7 @@
 use super::abi::{MPI_Aint, MPI_Comm, MPI_Count, MPI_Datatype, MPI_Info, MPI_Op, MPI_Request};
 use super::collective as coll;
 use super::collective_jobs as jobs;
-use super::persistent_collective::{peers, persistent, persistent_copying};
+use super::persistent_setup::{peers, persistent, persistent_copying};
 use super::reduce;
 use std::ffi::{c_int, c_void};
 

@@ -4,7 +4,7 @@
 use super::abi::{MPI_Aint, MPI_Comm, MPI_Count, MPI_Datatype, MPI_Info, MPI_Request};
 use super::collective_jobs as jobs;
 use super::handles;
-use super::persistent_collective::{persistent, persistent_copying};
+use super::persistent_setup::{persistent, persistent_copying};
 use super::state::State;
 use super::topology::topology_of;
 use crate::collective::neighbor::Neighbors;

@@ -28,7 +28,7 @@ pub struct PersistentOp {
 }
 
 /// What starting a persistent request does: post its point-to-point message, or queue its
-/// collective again (persistent_collective.rs).
+/// collective again (persistent_setup.rs).
 #[derive(Clone)]
 pub enum Persistent {
     Message(PersistentOp),
@@ -36,7 +36,7 @@ pub enum Persistent {
 }
 
 /// What a persistent collective's start runs: its preparation, on the arguments given to its
-/// `*_init` (persistent_collective.rs).
+/// `*_init` (persistent_setup.rs).
 pub type Restart = Arc<dyn Fn(&'static State) -> Result<crate::collective::executor::Job> + Send + Sync>;
 
 pub struct RequestEntry {
