@@ -1,8 +1,9 @@
 /* pcollectives.c: MPI 4 persistent collectives. Every MPI_Xxx_init (and some _c forms) set up once and started
    several times, the send buffers changed between starts, each result checked against locally computed values;
    MPI_Startall over collective and point-to-point persistent requests together, completed with Waitall, Waitany
-   and Testall; a persistent collective interleaved with blocking ones; neighbour collectives on a ring; and the
-   error paths: bad arguments at init, starting an active request, freeing or cancelling an active one. */
+   and Testall; a persistent collective interleaved with blocking ones; neighbour collectives on a ring; count
+   arrays read once, at init; and the error paths: bad arguments at init, starting an active request, freeing or
+   cancelling an active one. */
 #include "check.h"
 
 #define ROUNDS 3
@@ -275,6 +276,31 @@ static void test_large_count(void) {
     free(all);
 }
 
+/* The count and displacement arrays are read at init (as other MPIs do, and mpi4py relies on): overwritten and
+   freed before the start, they still describe the blocks. */
+static void test_arrays_read_at_init(void) {
+    int *counts = ints((size_t)n), *displs = ints((size_t)n), mine[2], *all = ints(2 * (size_t)n), got[2];
+    for (int r = 0; r < n; r++) counts[r] = 2, displs[r] = 2 * r;
+    int *rscounts = ints((size_t)n), *contrib = ints(2 * (size_t)n);
+    for (int r = 0; r < n; r++) rscounts[r] = 2;
+    MPI_Request req[2];
+    OK(MPI_Allgatherv_init(mine, 2, MPI_INT, all, counts, displs, MPI_INT, MPI_COMM_WORLD, MPI_INFO_NULL, &req[0]));
+    OK(MPI_Reduce_scatter_init(contrib, got, rscounts, MPI_INT, MPI_SUM, MPI_COMM_WORLD, MPI_INFO_NULL, &req[1]));
+    for (int r = 0; r < n; r++) counts[r] = displs[r] = rscounts[r] = 1000000;
+    free(counts), free(displs), free(rscounts);
+    for (int k = 0; k < ROUNDS; k++) {
+        for (int j = 0; j < 2; j++) mine[j] = val(me, k, j);
+        for (int i = 0; i < 2 * n; i++) contrib[i] = val(me, k + 1, i);
+        OK(MPI_Startall(2, req));
+        OK(MPI_Waitall(2, req, MPI_STATUSES_IGNORE));
+        for (int r = 0; r < n; r++)
+            for (int j = 0; j < 2; j++) CHECK(all[2 * r + j] == val(r, k, j));
+        for (int j = 0; j < 2; j++) CHECK(got[j] == sum_of(n, k + 1, 2 * me + j));
+    }
+    release(&req[0]), release(&req[1]);
+    free(all), free(contrib);
+}
+
 /* Neighbour collectives on a periodic ring: the lower neighbour first, then the upper one. */
 static void test_neighbours(void) {
     MPI_Comm ring;
@@ -373,6 +399,7 @@ int main(int argc, char **argv) {
     test_mixed();
     test_interleaved();
     test_large_count();
+    test_arrays_read_at_init();
     test_neighbours();
     test_errors();
     OK(MPI_Finalize());
