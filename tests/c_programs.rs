@@ -273,6 +273,14 @@ fn icollectives() {
     run_program("icollectives", &runs, secs(120));
 }
 
+/// MPI 4 persistent collectives (`MPI_Xxx_init`): restarted with new data, mixed with point-to-point
+/// and blocking collectives, and their error paths.
+#[test]
+fn pcollectives() {
+    let runs: Vec<(usize, &[&str])> = [1, 2, 3, 4, 5].iter().map(|&n| (n, &[][..])).collect();
+    run_program("pcollectives", &runs, secs(120));
+}
+
 /// A peer dies under pending nonblocking collectives: the survivors' requests fail, naming it.
 #[test]
 fn icoll_dead_peer() {

@@ -2,6 +2,7 @@
 
 use super::abi::{MPI_Comm, MPI_Datatype, MPI_Request};
 use super::collective::{alltoall, blocking, ints, spanning, Layout, Wide};
+use super::collective_jobs as jobs;
 use super::handles;
 use super::icollective::nonblocking;
 use super::state::State;
@@ -74,14 +75,6 @@ ffi_fn! {
         comm: MPI_Comm,
         request: *mut MPI_Request,
     ) -> c_int {
-        nonblocking(comm, request, |st| {
-            alltoall(
-                st,
-                sendbuf,
-                comm,
-                |st, n| per_peer(st, sendbuf, sendcounts, sdispls, sendtypes, n),
-                |st, n| per_peer(st, recvbuf, recvcounts, rdispls, recvtypes, n),
-            )
-        })
+        nonblocking(comm, request, jobs::alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm))
     }
 }

@@ -43,7 +43,7 @@ pub struct Layout {
 /// A count or displacement as C passes it: `int` in the classic calls, `MPI_Count` or
 /// `MPI_Aint` in the large-count (`_c`) ones. Every form is read as one 64-bit value, so both
 /// families share the code below.
-pub trait Wide: Copy {
+pub trait Wide: Copy + 'static {
     fn wide(self) -> i64;
 }
 

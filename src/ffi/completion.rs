@@ -2,7 +2,7 @@
 
 use super::abi::{self, MPI_Request, MPI_Status};
 use super::boundary::{blame, out};
-use super::state::{decode, state, Kind, State};
+use super::state::{decode, state, Kind, Persistent, State};
 use super::status;
 use crate::comm::Comm;
 use crate::error::{err, Result};
@@ -295,10 +295,14 @@ ffi_fn! {
         let value = reqs[0] as usize;
         let h = decode(Kind::Request, value)
             .ok_or_else(|| err!(Request, "MPI_Request_free: invalid request handle {value:#x}"))?;
+        let mut table = lock(&st.requests);
+        let e = table.get(h).ok_or_else(|| err!(Request, "MPI_Request_free: request {value:#x} was already freed"))?;
+        if e.active.is_some() && matches!(e.persistent, Some(Persistent::Collective(_))) {
+            // MPI makes this erroneous: the job still uses the buffers, and no one could wait for it.
+            return Err(err!(Request, "MPI_Request_free: request {value:#x} is an active persistent collective; complete it (MPI_Wait/MPI_Test) before freeing it"));
+        }
         // The operation itself goes on; only the handle goes away.
-        lock(&st.requests)
-            .remove(h)
-            .ok_or_else(|| err!(Request, "MPI_Request_free: request {value:#x} was already freed"))?;
+        table.remove(h);
         reqs[0] = abi::MPI_REQUEST_NULL;
         Ok(())
     }

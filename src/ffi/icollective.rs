@@ -6,7 +6,8 @@
 
 use super::abi::{MPI_Comm, MPI_Datatype, MPI_Request};
 use super::boundary::{blame, out};
-use super::collective::{self as coll, even, varying};
+use super::collective as coll;
+use super::collective_jobs as jobs;
 use super::comm::barrier;
 use super::handles;
 use super::p2p::new_handle;
@@ -63,9 +64,7 @@ ffi_fn! {
         comm: MPI_Comm,
         request: *mut MPI_Request,
     ) -> c_int {
-        nonblocking(comm, request, |st| {
-            coll::gather(st, sendbuf, sendcount, sendtype, root, comm, |st, n| even(st, recvbuf, recvcount, recvtype, n))
-        })
+        nonblocking(comm, request, jobs::gather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm))
     }
 }
 
@@ -82,11 +81,7 @@ ffi_fn! {
         comm: MPI_Comm,
         request: *mut MPI_Request,
     ) -> c_int {
-        nonblocking(comm, request, |st| {
-            coll::gather(st, sendbuf, sendcount, sendtype, root, comm, |st, n| {
-                varying(st, recvbuf, recvcounts, displs, recvtype, n)
-            })
-        })
+        nonblocking(comm, request, jobs::gatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm))
     }
 }
 
@@ -102,9 +97,7 @@ ffi_fn! {
         comm: MPI_Comm,
         request: *mut MPI_Request,
     ) -> c_int {
-        nonblocking(comm, request, |st| {
-            coll::scatter(st, recvbuf, recvcount, recvtype, root, comm, |st, n| even(st, sendbuf, sendcount, sendtype, n))
-        })
+        nonblocking(comm, request, jobs::scatter(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm))
     }
 }
 
@@ -121,11 +114,7 @@ ffi_fn! {
         comm: MPI_Comm,
         request: *mut MPI_Request,
     ) -> c_int {
-        nonblocking(comm, request, |st| {
-            coll::scatter(st, recvbuf, recvcount, recvtype, root, comm, |st, n| {
-                varying(st, sendbuf, sendcounts, displs, sendtype, n)
-            })
-        })
+        nonblocking(comm, request, jobs::scatterv(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm))
     }
 }
 
@@ -140,9 +129,7 @@ ffi_fn! {
         comm: MPI_Comm,
         request: *mut MPI_Request,
     ) -> c_int {
-        nonblocking(comm, request, |st| {
-            coll::allgather(st, sendbuf, sendcount, sendtype, comm, |st, n| even(st, recvbuf, recvcount, recvtype, n))
-        })
+        nonblocking(comm, request, jobs::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm))
     }
 }
 
@@ -158,11 +145,7 @@ ffi_fn! {
         comm: MPI_Comm,
         request: *mut MPI_Request,
     ) -> c_int {
-        nonblocking(comm, request, |st| {
-            coll::allgather(st, sendbuf, sendcount, sendtype, comm, |st, n| {
-                varying(st, recvbuf, recvcounts, displs, recvtype, n)
-            })
-        })
+        nonblocking(comm, request, jobs::allgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm))
     }
 }
 
@@ -177,15 +160,7 @@ ffi_fn! {
         comm: MPI_Comm,
         request: *mut MPI_Request,
     ) -> c_int {
-        nonblocking(comm, request, |st| {
-            coll::alltoall(
-                st,
-                sendbuf,
-                comm,
-                |st, n| even(st, sendbuf, sendcount, sendtype, n),
-                |st, n| even(st, recvbuf, recvcount, recvtype, n),
-            )
-        })
+        nonblocking(comm, request, jobs::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm))
     }
 }
 
@@ -202,14 +177,6 @@ ffi_fn! {
         comm: MPI_Comm,
         request: *mut MPI_Request,
     ) -> c_int {
-        nonblocking(comm, request, |st| {
-            coll::alltoall(
-                st,
-                sendbuf,
-                comm,
-                |st, n| varying(st, sendbuf, sendcounts, sdispls, sendtype, n),
-                |st, n| varying(st, recvbuf, recvcounts, rdispls, recvtype, n),
-            )
-        })
+        nonblocking(comm, request, jobs::alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm))
     }
 }

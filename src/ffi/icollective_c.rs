@@ -2,8 +2,8 @@
 //! (icollective.rs, ireduce.rs, alltoallw.rs), with counts as `MPI_Count` and displacements as `MPI_Aint`.
 
 use super::abi::{MPI_Aint, MPI_Comm, MPI_Count, MPI_Datatype, MPI_Op, MPI_Request};
-use super::alltoallw::per_peer;
-use super::collective::{self as coll, alltoall, even, varying};
+use super::collective as coll;
+use super::collective_jobs as jobs;
 use super::icollective::nonblocking;
 use super::reduce;
 use std::ffi::{c_int, c_void};
@@ -33,9 +33,7 @@ ffi_fn! {
         comm: MPI_Comm,
         request: *mut MPI_Request,
     ) -> c_int {
-        nonblocking(comm, request, |st| {
-            coll::gather(st, sendbuf, sendcount, sendtype, root, comm, |st, n| even(st, recvbuf, recvcount, recvtype, n))
-        })
+        nonblocking(comm, request, jobs::gather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm))
     }
 }
 
@@ -52,11 +50,7 @@ ffi_fn! {
         comm: MPI_Comm,
         request: *mut MPI_Request,
     ) -> c_int {
-        nonblocking(comm, request, |st| {
-            coll::gather(st, sendbuf, sendcount, sendtype, root, comm, |st, n| {
-                varying(st, recvbuf, recvcounts, displs, recvtype, n)
-            })
-        })
+        nonblocking(comm, request, jobs::gatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm))
     }
 }
 
@@ -72,9 +66,7 @@ ffi_fn! {
         comm: MPI_Comm,
         request: *mut MPI_Request,
     ) -> c_int {
-        nonblocking(comm, request, |st| {
-            coll::scatter(st, recvbuf, recvcount, recvtype, root, comm, |st, n| even(st, sendbuf, sendcount, sendtype, n))
-        })
+        nonblocking(comm, request, jobs::scatter(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm))
     }
 }
 
@@ -91,11 +83,7 @@ ffi_fn! {
         comm: MPI_Comm,
         request: *mut MPI_Request,
     ) -> c_int {
-        nonblocking(comm, request, |st| {
-            coll::scatter(st, recvbuf, recvcount, recvtype, root, comm, |st, n| {
-                varying(st, sendbuf, sendcounts, displs, sendtype, n)
-            })
-        })
+        nonblocking(comm, request, jobs::scatterv(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm))
     }
 }
 
@@ -110,9 +98,7 @@ ffi_fn! {
         comm: MPI_Comm,
         request: *mut MPI_Request,
     ) -> c_int {
-        nonblocking(comm, request, |st| {
-            coll::allgather(st, sendbuf, sendcount, sendtype, comm, |st, n| even(st, recvbuf, recvcount, recvtype, n))
-        })
+        nonblocking(comm, request, jobs::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm))
     }
 }
 
@@ -128,11 +114,7 @@ ffi_fn! {
         comm: MPI_Comm,
         request: *mut MPI_Request,
     ) -> c_int {
-        nonblocking(comm, request, |st| {
-            coll::allgather(st, sendbuf, sendcount, sendtype, comm, |st, n| {
-                varying(st, recvbuf, recvcounts, displs, recvtype, n)
-            })
-        })
+        nonblocking(comm, request, jobs::allgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm))
     }
 }
 
@@ -147,15 +129,7 @@ ffi_fn! {
         comm: MPI_Comm,
         request: *mut MPI_Request,
     ) -> c_int {
-        nonblocking(comm, request, |st| {
-            coll::alltoall(
-                st,
-                sendbuf,
-                comm,
-                |st, n| even(st, sendbuf, sendcount, sendtype, n),
-                |st, n| even(st, recvbuf, recvcount, recvtype, n),
-            )
-        })
+        nonblocking(comm, request, jobs::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm))
     }
 }
 
@@ -172,15 +146,7 @@ ffi_fn! {
         comm: MPI_Comm,
         request: *mut MPI_Request,
     ) -> c_int {
-        nonblocking(comm, request, |st| {
-            coll::alltoall(
-                st,
-                sendbuf,
-                comm,
-                |st, n| varying(st, sendbuf, sendcounts, sdispls, sendtype, n),
-                |st, n| varying(st, recvbuf, recvcounts, rdispls, recvtype, n),
-            )
-        })
+        nonblocking(comm, request, jobs::alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm))
     }
 }
 
@@ -197,15 +163,7 @@ ffi_fn! {
         comm: MPI_Comm,
         request: *mut MPI_Request,
     ) -> c_int {
-        nonblocking(comm, request, |st| {
-            alltoall(
-                st,
-                sendbuf,
-                comm,
-                |st, n| per_peer(st, sendbuf, sendcounts, sdispls, sendtypes, n),
-                |st, n| per_peer(st, recvbuf, recvcounts, rdispls, recvtypes, n),
-            )
-        })
+        nonblocking(comm, request, jobs::alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm))
     }
 }
 

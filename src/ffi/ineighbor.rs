@@ -2,88 +2,66 @@
 //! and their `_c` forms): the blocking ones' work (neighbor.rs) queued on the communicator's worker.
 
 use super::abi::{MPI_Aint, MPI_Comm, MPI_Count, MPI_Datatype, MPI_Request};
-use super::alltoallw::per_peer;
-use super::collective::{even, varying};
-use super::neighbor::{same_block, start};
-use super::state::State;
+use super::collective_jobs as jobs;
+use super::icollective::nonblocking;
 use std::ffi::{c_int, c_void};
 
 ffi_fn! {
     fn MPI_Ineighbor_allgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-        let send = |st: &State, n| same_block(st, sendbuf, sendcount, sendtype, n);
-        let recv = |st: &State, n| even(st, recvbuf, recvcount, recvtype, n);
-        start(request, comm, sendbuf, recvbuf, send, recv, "MPI_Ineighbor_allgather")
+        nonblocking(comm, request, jobs::neighbor_allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, "MPI_Ineighbor_allgather"))
     }
 }
 
 ffi_fn! {
     fn MPI_Ineighbor_allgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-        let send = |st: &State, n| same_block(st, sendbuf, sendcount, sendtype, n);
-        let recv = |st: &State, n| even(st, recvbuf, recvcount, recvtype, n);
-        start(request, comm, sendbuf, recvbuf, send, recv, "MPI_Ineighbor_allgather_c")
+        nonblocking(comm, request, jobs::neighbor_allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, "MPI_Ineighbor_allgather_c"))
     }
 }
 
 ffi_fn! {
     fn MPI_Ineighbor_allgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-        let send = |st: &State, n| same_block(st, sendbuf, sendcount, sendtype, n);
-        let recv = |st: &State, n| varying(st, recvbuf, recvcounts, displs, recvtype, n);
-        start(request, comm, sendbuf, recvbuf, send, recv, "MPI_Ineighbor_allgatherv")
+        nonblocking(comm, request, jobs::neighbor_allgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, "MPI_Ineighbor_allgatherv"))
     }
 }
 
 ffi_fn! {
     fn MPI_Ineighbor_allgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-        let send = |st: &State, n| same_block(st, sendbuf, sendcount, sendtype, n);
-        let recv = |st: &State, n| varying(st, recvbuf, recvcounts, displs, recvtype, n);
-        start(request, comm, sendbuf, recvbuf, send, recv, "MPI_Ineighbor_allgatherv_c")
+        nonblocking(comm, request, jobs::neighbor_allgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, "MPI_Ineighbor_allgatherv_c"))
     }
 }
 
 ffi_fn! {
     fn MPI_Ineighbor_alltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-        let send = |st: &State, n| even(st, sendbuf, sendcount, sendtype, n);
-        let recv = |st: &State, n| even(st, recvbuf, recvcount, recvtype, n);
-        start(request, comm, sendbuf, recvbuf, send, recv, "MPI_Ineighbor_alltoall")
+        nonblocking(comm, request, jobs::neighbor_alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, "MPI_Ineighbor_alltoall"))
     }
 }
 
 ffi_fn! {
     fn MPI_Ineighbor_alltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-        let send = |st: &State, n| even(st, sendbuf, sendcount, sendtype, n);
-        let recv = |st: &State, n| even(st, recvbuf, recvcount, recvtype, n);
-        start(request, comm, sendbuf, recvbuf, send, recv, "MPI_Ineighbor_alltoall_c")
+        nonblocking(comm, request, jobs::neighbor_alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, "MPI_Ineighbor_alltoall_c"))
     }
 }
 
 ffi_fn! {
     fn MPI_Ineighbor_alltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-        let send = |st: &State, n| varying(st, sendbuf, sendcounts, sdispls, sendtype, n);
-        let recv = |st: &State, n| varying(st, recvbuf, recvcounts, rdispls, recvtype, n);
-        start(request, comm, sendbuf, recvbuf, send, recv, "MPI_Ineighbor_alltoallv")
+        nonblocking(comm, request, jobs::neighbor_alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, "MPI_Ineighbor_alltoallv"))
     }
 }
 
 ffi_fn! {
     fn MPI_Ineighbor_alltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-        let send = |st: &State, n| varying(st, sendbuf, sendcounts, sdispls, sendtype, n);
-        let recv = |st: &State, n| varying(st, recvbuf, recvcounts, rdispls, recvtype, n);
-        start(request, comm, sendbuf, recvbuf, send, recv, "MPI_Ineighbor_alltoallv_c")
+        nonblocking(comm, request, jobs::neighbor_alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, "MPI_Ineighbor_alltoallv_c"))
     }
 }
 
 ffi_fn! {
     fn MPI_Ineighbor_alltoallw(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-        let send = |st: &State, n| per_peer(st, sendbuf, sendcounts, sdispls, sendtypes, n);
-        let recv = |st: &State, n| per_peer(st, recvbuf, recvcounts, rdispls, recvtypes, n);
-        start(request, comm, sendbuf, recvbuf, send, recv, "MPI_Ineighbor_alltoallw")
+        nonblocking(comm, request, jobs::neighbor_alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, "MPI_Ineighbor_alltoallw"))
     }
 }
 
 ffi_fn! {
     fn MPI_Ineighbor_alltoallw_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-        let send = |st: &State, n| per_peer(st, sendbuf, sendcounts, sdispls, sendtypes, n);
-        let recv = |st: &State, n| per_peer(st, recvbuf, recvcounts, rdispls, recvtypes, n);
-        start(request, comm, sendbuf, recvbuf, send, recv, "MPI_Ineighbor_alltoallw_c")
+        nonblocking(comm, request, jobs::neighbor_alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, "MPI_Ineighbor_alltoallw_c"))
     }
 }

@@ -1,11 +1,10 @@
 //! Blocking neighbour collectives (`MPI_Neighbor_allgather(v)`, `MPI_Neighbor_alltoall(v,w)` and
 //! their `_c` forms) over a communicator's topology.
 
-use super::abi::{MPI_Aint, MPI_Comm, MPI_Count, MPI_Datatype, MPI_Request};
+use super::abi::{MPI_Aint, MPI_Comm, MPI_Count, MPI_Datatype};
 use super::alltoallw::per_peer;
 use super::collective::{blocking, count, even, in_place, items, job, varying, Layout, Wide};
 use super::handles;
-use super::icollective::nonblocking;
 use super::staging::{Mode, Scope};
 use super::state::State;
 use super::topology::topology_of;
@@ -16,7 +15,7 @@ use std::ffi::{c_int, c_void};
 
 /// The shared work: `send(n)` lays out the blocks for `n` destinations, `recv(n)` those from
 /// `n` sources; the exchange runs as a job, now (blocking) or on the communicator's worker.
-fn prepare(
+pub(super) fn prepare(
     st: &State,
     comm: MPI_Comm,
     sendbuf: *const c_void,
@@ -55,19 +54,6 @@ fn run(
     call: &str,
 ) -> Result<()> {
     blocking(comm, |st| prepare(st, comm, sendbuf, recvbuf, send, recv, call))
-}
-
-/// A nonblocking neighbour collective (see `prepare`), its request handed to the caller.
-pub(super) fn start(
-    request: *mut MPI_Request,
-    comm: MPI_Comm,
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    send: impl FnOnce(&State, usize) -> Result<Layout>,
-    recv: impl FnOnce(&State, usize) -> Result<Layout>,
-    call: &str,
-) -> Result<()> {
-    nonblocking(comm, request, |st| prepare(st, comm, sendbuf, recvbuf, send, recv, call))
 }
 
 /// The same `count` items to every one of `n` destinations (an allgather's send side).

@@ -5,7 +5,7 @@ use super::boundary::{blame, out};
 use super::handles;
 use super::layout::{message, Layout};
 use super::region::Region;
-use super::state::{encode, state, Kind, PersistentOp, RequestEntry, State};
+use super::state::{encode, state, Kind, Persistent, PersistentOp, RequestEntry, State};
 use super::status;
 use crate::comm::Comm;
 use crate::engine::matching::Pattern;
@@ -74,7 +74,7 @@ pub fn new_handle(
     posted: Option<Posted>,
     comm: Arc<Comm>,
     comm_handle: usize,
-    persistent: Option<PersistentOp>,
+    persistent: Option<Persistent>,
 ) -> Result<MPI_Request> {
     let (active, ticket) = match posted {
         Some((r, t)) => (Some(r), t),
@@ -128,7 +128,7 @@ pub fn request_call(
     let (op, c) = operation(st, send, buf, count, datatype, peer, tag, comm)?;
     let handle = match begin {
         Begin::Now => new_handle(st, Some(post(st, &op, &c)?), c, comm as usize, None)?,
-        Begin::OnStart => new_handle(st, None, c, comm as usize, Some(op))?,
+        Begin::OnStart => new_handle(st, None, c, comm as usize, Some(Persistent::Message(op)))?,
     };
     out(request, handle, "request")
 }

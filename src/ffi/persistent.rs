@@ -3,7 +3,8 @@
 use super::abi::{MPI_Comm, MPI_Datatype, MPI_Request};
 use super::boundary::blame;
 use super::p2p::{post, request_call, Begin};
-use super::state::{decode, state, Kind, State};
+use super::persistent_setup;
+use super::state::{decode, state, Kind, Persistent, State};
 use crate::error::{err, Result};
 use crate::runtime::SendMode;
 use crate::sync::lock;
@@ -79,7 +80,7 @@ ffi_fn! {
     }
 }
 
-fn start(st: &State, value: MPI_Request) -> Result<()> {
+fn start(st: &'static State, value: MPI_Request) -> Result<()> {
     let v = value as usize;
     let h = decode(Kind::Request, v).ok_or_else(|| err!(Request, "MPI_Start: invalid request handle {v:#x}"))?;
     let (op, comm, comm_handle) = {
@@ -92,7 +93,10 @@ fn start(st: &State, value: MPI_Request) -> Result<()> {
         (op, e.comm.clone(), e.comm_handle)
     };
     blame(comm_handle);
-    let (req, ticket) = post(st, &op, &comm)?;
+    let (req, ticket) = match &op {
+        Persistent::Message(op) => post(st, op, &comm)?,
+        Persistent::Collective(restart) => (persistent_setup::start(st, restart)?, None),
+    };
     if let Some(e) = lock(&st.requests).get_mut(h) {
         e.active = Some(req);
         e.ticket = ticket;

@@ -27,13 +27,25 @@ pub struct PersistentOp {
     pub layout: Option<super::layout::Layout>,
 }
 
+/// What starting a persistent request does: post its point-to-point message, or queue its
+/// collective again (persistent_setup.rs).
+#[derive(Clone)]
+pub enum Persistent {
+    Message(PersistentOp),
+    Collective(Restart),
+}
+
+/// What a persistent collective's start runs: its preparation, on the arguments given to its
+/// `*_init` (persistent_setup.rs).
+pub type Restart = Arc<dyn Fn(&'static State) -> Result<crate::collective::executor::Job> + Send + Sync>;
+
 pub struct RequestEntry {
     /// The operation in flight; `None` for an inactive persistent request.
     pub active: Option<Arc<Request>>,
     pub ticket: Option<RecvTicket>,
     pub comm: Arc<Comm>,
     pub comm_handle: usize,
-    pub persistent: Option<PersistentOp>,
+    pub persistent: Option<Persistent>,
 }
 
 /// An operation made by `MPI_Op_create`.

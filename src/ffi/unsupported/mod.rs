@@ -14,11 +14,8 @@ mod file_access;
 mod file_access_2;
 mod grequest;
 mod large_count;
-mod neighbor;
 mod other;
 mod partitioned;
-mod persistent_collective;
-mod persistent_collective_2;
 mod rma_access;
 mod rma_window;
 
