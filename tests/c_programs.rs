@@ -345,3 +345,9 @@ fn striped_links() {
         }
     }
 }
+
+/// Generalized requests: callbacks, completion from another thread, errors, cancel and free order.
+#[test]
+fn grequest() {
+    run_program("grequest", &[(1, &[]), (2, &[])], secs(120));
+}

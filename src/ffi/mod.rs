@@ -27,6 +27,7 @@ mod datatype_table;
 mod env;
 mod errhandler;
 mod graph;
+mod grequest;
 mod group;
 mod handle_int;
 mod handles;

@@ -12,7 +12,6 @@ mod dynamic_process;
 mod file;
 mod file_access;
 mod file_access_2;
-mod grequest;
 mod large_count;
 mod neighbor;
 mod other;
