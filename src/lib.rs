@@ -25,6 +25,7 @@ pub mod link;
 pub mod listener;
 pub mod log;
 pub mod notifier;
+pub mod partition;
 pub mod progress;
 pub mod reconnect;
 pub mod rendezvous;

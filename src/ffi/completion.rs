@@ -307,6 +307,7 @@ ffi_fn! {
             .remove(h)
             .ok_or_else(|| err!(Request, "MPI_Request_free: request {value:#x} was already freed"))?;
         reqs[0] = abi::MPI_REQUEST_NULL;
+        super::partitioned::forget(value);
         super::grequest::release(value)
     }
 }

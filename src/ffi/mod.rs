@@ -44,6 +44,8 @@ mod mprobe;
 mod neighbor;
 mod op;
 mod p2p;
+mod partitioned;
+mod partitioned_round;
 mod pack;
 mod persistent;
 mod reduce;

@@ -82,6 +82,9 @@ ffi_fn! {
 fn start(st: &State, value: MPI_Request) -> Result<()> {
     let v = value as usize;
     let h = decode(Kind::Request, v).ok_or_else(|| err!(Request, "MPI_Start: invalid request handle {v:#x}"))?;
+    if let Some(started) = super::partitioned::start(st, v) {
+        return started;
+    }
     let (op, comm, comm_handle) = {
         let reqs = lock(&st.requests);
         let e = reqs.get(h).ok_or_else(|| err!(Request, "MPI_Start: request {v:#x} is not live"))?;

@@ -15,7 +15,6 @@ mod file_access_2;
 mod large_count;
 mod neighbor;
 mod other;
-mod partitioned;
 mod persistent_collective;
 mod persistent_collective_2;
 mod rma_access;
