@@ -46,8 +46,9 @@ impl Cut {
         Ok(Cut { partitions: word(0)?, part_bytes: word(1)? })
     }
 
-    /// Checks the peer's cut covers as many bytes as this one; `what` names the two ends.
-    pub fn agrees_with(&self, peer: &Cut, what: &str) -> Result<()> {
+    /// Checks the peer's cut covers as many bytes as this one; `what` names this end's call.
+    /// A sender with more bytes than the receiver is a truncation; fewer, a count error.
+    pub fn agrees_with(&self, peer: &Cut, self_sends: bool, what: &str) -> Result<()> {
         if self.total() == peer.total() {
             return Ok(());
         }
@@ -57,7 +58,8 @@ impl Cut {
             describe(self),
             describe(peer)
         );
-        Err(if self.total() < peer.total() { err!(Truncate, "{message}") } else { err!(Count, "{message}") })
+        let sender_has_more = (self.total() > peer.total()) == self_sends;
+        Err(if sender_has_more { err!(Truncate, "{message}") } else { err!(Count, "{message}") })
     }
 }
 
@@ -112,8 +114,11 @@ mod tests {
         let c = cut(7, 1 << 33);
         assert_eq!(Cut::decode(&c.encode()).unwrap(), c);
         assert!(Cut::decode(&[0; 3]).is_err());
-        assert!(cut(2, 6).agrees_with(&cut(3, 4), "x").is_ok());
-        let e = cut(2, 6).agrees_with(&cut(3, 5), "MPI_Precv_init").unwrap_err();
+        assert!(cut(2, 6).agrees_with(&cut(3, 4), true, "x").is_ok());
+        let e = cut(2, 6).agrees_with(&cut(3, 5), false, "MPI_Precv_init").unwrap_err();
         assert!(e.message.contains("15 bytes"), "{}", e.message);
+        assert_eq!(e.class, crate::error::ErrorClass::Truncate, "the sender has more");
+        let e = cut(2, 6).agrees_with(&cut(3, 5), true, "MPI_Psend_init").unwrap_err();
+        assert_eq!(e.class, crate::error::ErrorClass::Count, "the sender has fewer");
     }
 }

@@ -351,3 +351,9 @@ fn striped_links() {
 fn grequest() {
     run_program("grequest", &[(1, &[]), (2, &[])], secs(120));
 }
+
+/// Partitioned point-to-point: rounds, orders, threads, different cuts at the two ends, errors.
+#[test]
+fn partitioned() {
+    run_program("partitioned", &[(2, &[]), (3, &[]), (4, &[])], secs(120));
+}

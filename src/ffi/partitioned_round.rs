@@ -160,7 +160,7 @@ impl Endpoint {
 
     /// The peer's cut arrived: check it, then let a round waiting for it go on.
     fn peer_cut_arrived(&self, got: Result<Cut>) {
-        let checked = got.and_then(|peer| self.cut.agrees_with(&peer, self.what()).map(|()| peer));
+        let checked = got.and_then(|peer| self.cut.agrees_with(&peer, self.sends, self.what()).map(|()| peer));
         let pending = {
             let mut known = lock(&self.peer_cut);
             let pending = match &mut *known {
