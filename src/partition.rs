@@ -36,10 +36,9 @@ impl Cut {
 
     pub fn decode(bytes: &[u8]) -> Result<Cut> {
         let word = |i: usize| -> Result<usize> {
-            let b: [u8; 8] = bytes
-                .get(i * 8..i * 8 + 8)
-                .and_then(|s| s.try_into().ok())
-                .ok_or_else(|| err!(Intern, "a partitioned peer's description is {} bytes, not {ENCODED_LEN}", bytes.len()))?;
+            let b: [u8; 8] = bytes.get(i * 8..i * 8 + 8).and_then(|s| s.try_into().ok()).ok_or_else(|| {
+                err!(Intern, "a partitioned peer's description is {} bytes, not {ENCODED_LEN}", bytes.len())
+            })?;
             usize::try_from(u64::from_le_bytes(b))
                 .map_err(|_| err!(Intern, "a partitioned peer's description does not fit this machine"))
         };

@@ -357,3 +357,9 @@ fn grequest() {
 fn partitioned() {
     run_program("partitioned", &[(2, &[]), (3, &[]), (4, &[])], secs(120));
 }
+
+/// F90 datatypes by precision and range, value-index pair types, predefined names, large contents.
+#[test]
+fn datatype_f90() {
+    run_program("datatype_f90", &[(1, &[])], secs(60));
+}

@@ -45,7 +45,9 @@ fn init(
     }
     let c = handles::comm(st, comm)?;
     let partitions = partitions as usize;
-    let total = (count as i64).checked_mul(partitions as i64).ok_or_else(|| err!(Count, "{name}: {partitions} partitions of {count} items overflow"))?;
+    let total = (count as i64)
+        .checked_mul(partitions as i64)
+        .ok_or_else(|| err!(Count, "{name}: {partitions} partitions of {count} items overflow"))?;
     let t = handles::datatype(st, datatype)?;
     if !handles::tiles(datatype, &t) {
         return Err(super::layout::contiguous_only(name));
@@ -104,7 +106,10 @@ pub fn start(st: &State, value: usize) -> Option<Result<()>> {
     };
     blame(e.comm_handle);
     if e.active.is_some() {
-        return Some(Err(err!(Request, "MPI_Start: partitioned request {value:#x} is already active; complete it first")));
+        return Some(Err(err!(
+            Request,
+            "MPI_Start: partitioned request {value:#x} is already active; complete it first"
+        )));
     }
     drop(reqs);
     // The table lock is not held while the round starts: its first steps may complete requests.
@@ -123,14 +128,22 @@ pub fn forget(value: usize) {
 fn send_end(st: &State, request: MPI_Request, name: &str) -> Result<(Arc<Endpoint>, Arc<Round>)> {
     let (end, round) = active(st, request, name)?;
     if !end.sends {
-        return Err(err!(Request, "{name}: the request is a partitioned receive; only the sending end marks partitions ready"));
+        return Err(err!(
+            Request,
+            "{name}: the request is a partitioned receive; only the sending end marks partitions ready"
+        ));
     }
     Ok((end, round))
 }
 
 fn partition_index(end: &Endpoint, p: c_int, name: &str) -> Result<usize> {
     usize::try_from(p).ok().filter(|&p| p < end.cut.partitions).ok_or_else(|| {
-        err!(Arg, "{name}: partition {p} is out of range: the request has {} partitions (0 to {})", end.cut.partitions, end.cut.partitions - 1)
+        err!(
+            Arg,
+            "{name}: partition {p} is out of range: the request has {} partitions (0 to {})",
+            end.cut.partitions,
+            end.cut.partitions - 1
+        )
     })
 }
 

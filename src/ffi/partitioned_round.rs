@@ -108,7 +108,15 @@ impl Round {
 
 impl Endpoint {
     /// Makes one end and sends the peer this end's cut. `peer` is a world rank, `None` for MPI_PROC_NULL.
-    pub fn open(comm: &Comm, me: usize, peer: Option<usize>, tag: i32, sends: bool, cut: Cut, buf: Region) -> Result<Arc<Endpoint>> {
+    pub fn open(
+        comm: &Comm,
+        me: usize,
+        peer: Option<usize>,
+        tag: i32,
+        sends: bool,
+        cut: Cut,
+        buf: Region,
+    ) -> Result<Arc<Endpoint>> {
         let status = match peer {
             Some(p) => Outcome { source: p as i32, tag, count: cut.total() as u64, ..Outcome::empty() },
             None => Outcome::empty(),
@@ -119,18 +127,24 @@ impl Endpoint {
             let k = made.entry((comm.context, sender, receiver, tag, sends)).or_insert(0);
             *k += 1;
             const MARKER: u64 = u64::from_le_bytes(*b"partitio");
-            Link { peer: p, context: derive_context(&[comm.context, MARKER, sender as u64, receiver as u64, tag as u32 as u64, *k]) }
+            Link {
+                peer: p,
+                context: derive_context(&[comm.context, MARKER, sender as u64, receiver as u64, tag as u32 as u64, *k]),
+            }
         });
         let known = if link.is_none() { PeerCut::Known(Ok(cut)) } else { PeerCut::Unknown { pending: None } };
-        let end = Arc::new(Endpoint { sends, cut, buf, link, status, peer_cut: Mutex::new(known), round: Mutex::new(None) });
+        let end =
+            Arc::new(Endpoint { sends, cut, buf, link, status, peer_cut: Mutex::new(known), round: Mutex::new(None) });
         if let Some(link) = &end.link {
             let st = state()?;
-            let (mine, theirs) = if sends { (SENDER_CUT_TAG, RECEIVER_CUT_TAG) } else { (RECEIVER_CUT_TAG, SENDER_CUT_TAG) };
+            let (mine, theirs) =
+                if sends { (SENDER_CUT_TAG, RECEIVER_CUT_TAG) } else { (RECEIVER_CUT_TAG, SENDER_CUT_TAG) };
             let mut incoming = vec![0u8; partition::ENCODED_LEN];
             let pattern = Pattern { context: link.context, source: Some(link.peer as i32), tag: Some(theirs) };
             // SAFETY: `incoming`'s heap block moves into the continuation below, which keeps it
             // alive, untouched, until the receive completes.
-            let (req, _) = st.rt.irecv(pattern, unsafe { Region::new(incoming.as_mut_ptr(), incoming.len()).recv() })?;
+            let (req, _) =
+                st.rt.irecv(pattern, unsafe { Region::new(incoming.as_mut_ptr(), incoming.len()).recv() })?;
             let weak = Arc::downgrade(&end);
             req.then(move |o| {
                 let got = match &o.error {
