@@ -363,3 +363,9 @@ fn partitioned() {
 fn datatype_f90() {
     run_program("datatype_f90", &[(1, &[])], secs(60));
 }
+
+/// MPI_Alltoallw and its I- and _c forms with non-contiguous datatypes, a different one per peer.
+#[test]
+fn alltoallw_types() {
+    run_program("alltoallw_types", &[(1, &[]), (2, &[]), (3, &[]), (4, &[])], secs(120));
+}

@@ -39,7 +39,9 @@ const COMPLEXES: [Kind90; 3] = [
 
 /// One handle per (combiner, p, r): MPI returns the same type for the same request, and the
 /// program never frees it.
-static MADE: LazyLock<Mutex<HashMap<(i32, c_int, c_int), usize>>> = LazyLock::new(Mutex::default);
+/// What a program asked for: (combiner, p, r).
+type Request90 = (i32, c_int, c_int);
+static MADE: LazyLock<Mutex<HashMap<Request90, usize>>> = LazyLock::new(Mutex::default);
 
 /// A requirement given as MPI_UNDEFINED asks for nothing; any other must be non-negative.
 fn wanted(v: c_int, what: &str, name: &str) -> Result<c_int> {

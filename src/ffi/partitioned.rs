@@ -45,7 +45,7 @@ fn init(
     }
     let c = handles::comm(st, comm)?;
     let partitions = partitions as usize;
-    let total = (count as i64)
+    let total = count
         .checked_mul(partitions as i64)
         .ok_or_else(|| err!(Count, "{name}: {partitions} partitions of {count} items overflow"))?;
     let t = handles::datatype(st, datatype)?;

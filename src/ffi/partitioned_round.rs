@@ -43,7 +43,9 @@ pub const MAX_PARTITIONS: usize = RECEIVER_CUT_TAG as usize;
 
 /// How many partitioned pairs each (communicator, sender, receiver, tag, side) has made, so the
 /// k-th send init and the k-th receive init compute the same context.
-static PAIRS_MADE: LazyLock<Mutex<HashMap<(u64, usize, usize, i32, bool), u64>>> = LazyLock::new(Mutex::default);
+static PAIRS_MADE: LazyLock<Mutex<HashMap<PairKey, u64>>> = LazyLock::new(Mutex::default);
+/// (communicator context, sender world rank, receiver world rank, tag, whether the sending end).
+type PairKey = (u64, usize, usize, i32, bool);
 
 /// The other end, unless the peer is MPI_PROC_NULL.
 struct Link {
