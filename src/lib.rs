@@ -26,6 +26,7 @@ pub mod link;
 pub mod listener;
 pub mod log;
 pub mod notifier;
+pub mod partition;
 pub mod progress;
 pub mod pset;
 pub mod reconnect;

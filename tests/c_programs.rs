@@ -361,3 +361,27 @@ fn sessions() {
     run_program("sessions", &runs, secs(120));
     run_program("sessions_mixed", &runs, secs(120));
 }
+
+/// Generalized requests: callbacks, completion from another thread, errors, cancel and free order.
+#[test]
+fn grequest() {
+    run_program("grequest", &[(1, &[]), (2, &[])], secs(120));
+}
+
+/// Partitioned point-to-point: rounds, orders, threads, different cuts at the two ends, errors.
+#[test]
+fn partitioned() {
+    run_program("partitioned", &[(2, &[]), (3, &[]), (4, &[])], secs(120));
+}
+
+/// F90 datatypes by precision and range, value-index pair types, predefined names, large contents.
+#[test]
+fn datatype_f90() {
+    run_program("datatype_f90", &[(1, &[])], secs(60));
+}
+
+/// MPI_Alltoallw and its I- and _c forms with non-contiguous datatypes, a different one per peer.
+#[test]
+fn alltoallw_types() {
+    run_program("alltoallw_types", &[(1, &[]), (2, &[]), (3, &[]), (4, &[])], secs(120));
+}

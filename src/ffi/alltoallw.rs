@@ -24,14 +24,17 @@ pub(super) fn per_peer(
     }
     // SAFETY: MPI's contract: the array has one datatype per rank of the communicator.
     let types = unsafe { std::slice::from_raw_parts(types, n) };
+    let typed = types.iter().map(|&dtype| handles::datatype(st, dtype)).collect::<Result<Vec<_>>>()?;
+    if typed.iter().zip(types).any(|(t, &dtype)| !handles::tiles(dtype, t)) {
+        // A non-contiguous type somewhere: every block travels packed, staged for the call.
+        let blocks = counts.iter().zip(&displs).zip(typed).map(|((&c, &d), t)| (c, d, t)).collect::<Vec<_>>();
+        let (buf, ranges) = super::staging::typed_blocks(buf, &blocks)?;
+        return Ok(Layout { buf, ranges });
+    }
     let mut spans = Vec::with_capacity(n);
-    for (r, ((&count, &displ), &dtype)) in counts.iter().zip(&displs).zip(types).enumerate() {
+    for (r, ((&count, &displ), t)) in counts.iter().zip(&displs).zip(&typed).enumerate() {
         if count < 0 {
             return Err(err!(Count, "the count for rank {r} is {count}, which is negative"));
-        }
-        let t = handles::datatype(st, dtype)?;
-        if !handles::tiles(dtype, &t) {
-            return Err(super::layout::contiguous_only("MPI_Alltoallw"));
         }
         spans.push((displ, t.bytes(count)? as i64));
     }

@@ -67,7 +67,14 @@ fn settle(
     match done {
         None => (status::empty(), None),
         Some((o, c)) => {
+            let value = *handle as usize;
             retire(st, handle);
+            if let Some((s, error)) = super::grequest::finish(value) {
+                if let Some(e) = &error {
+                    super::boundary::remember(e);
+                }
+                return (s, error);
+            }
             if let Some(e) = &o.error {
                 // MPI_Error_string(status.MPI_ERROR) then says what the blocking call would.
                 super::boundary::remember(e);
@@ -304,7 +311,8 @@ ffi_fn! {
         // The operation itself goes on; only the handle goes away.
         table.remove(h);
         reqs[0] = abi::MPI_REQUEST_NULL;
-        Ok(())
+        super::partitioned::forget(value);
+        super::grequest::release(value)
     }
 }
 
@@ -314,6 +322,9 @@ ffi_fn! {
         let value = requests(1, request)?[0] as usize;
         let h = decode(Kind::Request, value)
             .ok_or_else(|| err!(Request, "MPI_Cancel: invalid request handle {value:#x}"))?;
+        if let Some(cancelled) = super::grequest::cancel(value) {
+            return cancelled;
+        }
         let (ticket, collective) = lock(&st.requests)
             .get(h)
             .map(|e| (e.ticket, e.active.as_ref().is_some_and(|r| r.is_collective())))

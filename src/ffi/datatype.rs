@@ -134,6 +134,9 @@ ffi_fn! {
         let h = decode(Kind::Datatype, v).ok_or_else(|| {
             err!(Type, "MPI_Type_free: {v:#x} is not a derived datatype (predefined ones cannot be freed)")
         })?;
+        if super::datatype_f90::is_f90(v as MPI_Datatype) {
+            return Err(err!(Type, "MPI_Type_free: {v:#x} came from MPI_Type_create_f90_*, which returns predefined types; they cannot be freed"));
+        }
         // Operations still using the type hold its type map, so they finish unharmed.
         super::attribute::type_freeing(v as MPI_Datatype)?;
         lock(&st.types).remove(h).ok_or_else(|| err!(Type, "MPI_Type_free: datatype {v:#x} was already freed"))?;

@@ -7,10 +7,11 @@ use super::state::{decode, encode, state, Kind, State};
 use crate::datatype::Datatype;
 use crate::error::{err, Result};
 use crate::sync::lock;
-use crate::typemap::build::Combiner;
+use crate::typemap::build::{Combiner, Envelope};
 use crate::typemap::Child;
+use std::collections::HashMap;
 use std::ffi::{c_char, c_int, c_void, CStr};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex};
 
 fn combiner_value(c: Combiner) -> c_int {
     match c {
@@ -26,6 +27,9 @@ fn combiner_value(c: Combiner) -> c_int {
         Combiner::Struct => abi::MPI_COMBINER_STRUCT,
         Combiner::Subarray => abi::MPI_COMBINER_SUBARRAY,
         Combiner::Resized => abi::MPI_COMBINER_RESIZED,
+        Combiner::F90Integer => abi::MPI_COMBINER_F90_INTEGER,
+        Combiner::F90Real => abi::MPI_COMBINER_F90_REAL,
+        Combiner::F90Complex => abi::MPI_COMBINER_F90_COMPLEX,
     }
 }
 
@@ -54,11 +58,11 @@ ffi_fn! {
         num_datatypes: *mut MPI_Count,
         combiner: *mut c_int,
     ) -> c_int {
-        // Counts are reported as integers (as the int constructors record them), so no large counts.
         let e = handles::datatype(state()?, datatype)?.map.envelope.clone();
-        out(num_integers, e.ints.len() as MPI_Count, "num_integers")?;
-        out(num_addresses, e.addrs.len() as MPI_Count, "num_addresses")?;
-        out(num_large_counts, 0, "num_large_counts")?;
+        let (ints, addrs, counts) = split_counts(&e);
+        out(num_integers, ints.len() as MPI_Count, "num_integers")?;
+        out(num_addresses, addrs.len() as MPI_Count, "num_addresses")?;
+        out(num_large_counts, counts.len() as MPI_Count, "num_large_counts")?;
         out(num_datatypes, e.types.len() as MPI_Count, "num_datatypes")?;
         out(combiner, combiner_value(e.combiner), "combiner")
     }
@@ -93,6 +97,31 @@ fn fill<T>(ptr: *mut T, max: i64, values: impl ExactSizeIterator<Item = Result<T
     Ok(())
 }
 
+/// The envelope as the `_c` calls report it: `(integers, addresses, large counts)`. Counts
+/// are integers while they all fit an int (as the int constructors record them); a type with a
+/// count beyond int reports its counts and displacements as large counts, laid out as the
+/// `_c` constructor takes them (MPI 4.1 §5.1.13).
+fn split_counts(e: &Envelope) -> (Vec<i64>, Vec<i64>, Vec<i64>) {
+    let fits = e.ints.iter().all(|&v| c_int::try_from(v).is_ok());
+    let (ints, addrs) = (e.ints.clone(), e.addrs.clone());
+    if fits {
+        return (ints, addrs, vec![]);
+    }
+    match e.combiner {
+        Combiner::Contiguous | Combiner::Vector | Combiner::Indexed | Combiner::IndexedBlock => (vec![], addrs, ints),
+        Combiner::Hvector | Combiner::Hindexed | Combiner::HindexedBlock | Combiner::Struct | Combiner::Resized => {
+            (vec![], vec![], [ints, addrs].concat())
+        }
+        Combiner::Subarray => {
+            // Stored as [ndims, sizes.., subsizes.., starts.., order]; the _c form keeps
+            // [ndims, order] as integers.
+            let (n, order) = (ints[0], ints[ints.len() - 1]);
+            (vec![n, order], addrs, ints[1..ints.len() - 1].to_vec())
+        }
+        _ => (ints, addrs, vec![]),
+    }
+}
+
 /// `MPI_Type_get_contents` with room `max` for (integers, addresses, datatypes).
 fn contents(
     datatype: MPI_Datatype,
@@ -101,8 +130,36 @@ fn contents(
     array_of_addresses: *mut MPI_Aint,
     array_of_datatypes: *mut MPI_Datatype,
 ) -> Result<()> {
+    contents_with(datatype, max, array_of_integers, array_of_addresses, None, array_of_datatypes)
+}
+
+/// `contents`, and for the `_c` form the large counts (room, array).
+fn contents_with(
+    datatype: MPI_Datatype,
+    max: [i64; 3],
+    array_of_integers: *mut c_int,
+    array_of_addresses: *mut MPI_Aint,
+    large: Option<(i64, *mut MPI_Count)>,
+    array_of_datatypes: *mut MPI_Datatype,
+) -> Result<()> {
     let st = state()?;
-    let e = handles::datatype(st, datatype)?.map.envelope.clone();
+    let mut e = handles::datatype(st, datatype)?.map.envelope.clone();
+    if let Some((max_counts, counts_out)) = large {
+        let (ints, addrs, counts) = split_counts(&e);
+        fill(counts_out, max_counts, counts.into_iter().map(Ok), "large_counts")?;
+        if e.combiner == Combiner::Subarray && ints.len() == 2 {
+            // Already in the _c layout; write the order's constant below like the int form.
+            let order = if ints[1] == 0 { abi::MPI_ORDER_C } else { abi::MPI_ORDER_FORTRAN } as i64;
+            let narrow = |v: i64| {
+                c_int::try_from(v).map_err(|_| err!(Count, "MPI_Type_get_contents_c: {v} does not fit an int"))
+            };
+            fill(array_of_integers, max[0], [ints[0], order].into_iter().map(narrow), "integers")?;
+            fill(array_of_addresses, max[1], addrs.iter().map(|&a| Ok(a as MPI_Aint)), "addresses")?;
+            return fill(array_of_datatypes, max[2], e.types.iter().map(|c| handle_of(st, c)), "datatypes");
+        }
+        e.ints = ints;
+        e.addrs = addrs;
+    }
     if e.combiner == Combiner::Named {
         return Err(err!(
             Type,
@@ -148,9 +205,9 @@ ffi_fn! {
         array_of_large_counts: *mut MPI_Count,
         array_of_datatypes: *mut MPI_Datatype,
     ) -> c_int {
-        // No large counts are ever reported (see MPI_Type_get_envelope_c).
-        let _ = (max_large_counts, array_of_large_counts);
-        contents(datatype, [max_integers, max_addresses, max_datatypes], array_of_integers, array_of_addresses, array_of_datatypes)
+        let max = [max_integers, max_addresses, max_datatypes];
+        let large = Some((max_large_counts, array_of_large_counts));
+        contents_with(datatype, max, array_of_integers, array_of_addresses, large, array_of_datatypes)
     }
 }
 
@@ -164,6 +221,9 @@ fn derived<'a>(
         .and_then(|h| types.get_mut(h))
         .ok_or_else(|| err!(Type, "{what}: invalid datatype handle {v:#x} (freed, or not a datatype)"))
 }
+
+/// Names a program gave predefined types (MPI lets it rename them; the handle stays the same).
+static PREDEFINED_NAMES: LazyLock<Mutex<HashMap<usize, String>>> = LazyLock::new(Mutex::default);
 
 ffi_fn! {
     fn MPI_Type_set_name(datatype: MPI_Datatype, type_name: *const c_char) -> c_int {
@@ -179,7 +239,8 @@ ffi_fn! {
         }
         let v = datatype as usize;
         if abi::predefined_datatype_size(v).is_some() {
-            return Err(err!(Type, "MPI_Type_set_name: predefined datatypes keep their standard names; name a duplicate (MPI_Type_dup) instead"));
+            lock(&PREDEFINED_NAMES).insert(v, name.into_owned());
+            return Ok(());
         }
         derived(&mut lock(&st.types), v, "MPI_Type_set_name")?.name = Some(Arc::from(&*name));
         Ok(())
@@ -190,8 +251,9 @@ ffi_fn! {
     fn MPI_Type_get_name(datatype: MPI_Datatype, type_name: *mut c_char, resultlen: *mut c_int) -> c_int {
         let st = state()?;
         let v = datatype as usize;
+        let renamed = lock(&PREDEFINED_NAMES).get(&v).cloned();
         let name: String = match abi::predefined_datatype_name(v) {
-            Some(n) => n.to_string(),
+            Some(n) => renamed.unwrap_or_else(|| n.to_string()),
             // The null handle has a name too, though no type.
             None if datatype == abi::MPI_DATATYPE_NULL => "MPI_DATATYPE_NULL".to_string(),
             None => derived(&mut lock(&st.types), v, "MPI_Type_get_name")?.name.as_deref().unwrap_or("").to_string(),

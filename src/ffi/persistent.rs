@@ -96,6 +96,7 @@ fn start(st: &'static State, value: MPI_Request) -> Result<()> {
     let (req, ticket) = match &op {
         Persistent::Message(op) => post(st, op, &comm)?,
         Persistent::Collective(restart) => (persistent_setup::start(st, restart)?, None),
+        Persistent::Partitioned => (super::partitioned::start(v)?, None),
     };
     if let Some(e) = lock(&st.requests).get_mut(h) {
         e.active = Some(req);

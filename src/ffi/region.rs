@@ -25,6 +25,12 @@ impl Region {
         self.len
     }
 
+    /// The `len` bytes from `offset` on, which the caller has checked lie inside this region.
+    pub fn part(&self, offset: usize, len: usize) -> Region {
+        debug_assert!(offset + len <= self.len || len == 0);
+        Region { ptr: self.ptr.wrapping_add(offset), len }
+    }
+
     /// # Safety
     /// MPI's rules for a send buffer: valid for reads, and not written, until the send completes.
     pub unsafe fn send(self) -> SendBuf {

@@ -24,6 +24,9 @@ fn peek(st: &State, handle: MPI_Request) -> Result<Option<Option<(MPI_Status, Ou
     let Some(active) = &e.active else { return Ok(None) };
     let (active, comm) = (Arc::clone(active), e.comm.clone());
     drop(reqs);
+    if let Some(queried) = super::grequest::query(value) {
+        return queried.map(|s| Some(Some((s, Outcome::empty()))));
+    }
     Ok(Some(active.outcome().map(|o| (status::of(&o, &comm), o))))
 }
 

@@ -178,17 +178,28 @@ pub fn blocks(
     if handles::tiles(dtype, &t) {
         return Ok(None);
     }
+    let extent = t.map.extent() as i64;
+    let typed = counts.iter().zip(displs).map(|(&count, &displ)| (count, displ.wrapping_mul(extent), t.clone()));
+    typed_blocks(buf, &typed.collect::<Vec<_>>()).map(Some)
+}
+
+/// Blocks of `count` items of their own type at `displ` bytes from `buf`, one per rank
+/// (`MPI_Alltoallw`), staged back to back in rank order.
+pub fn typed_blocks(
+    buf: *const c_void,
+    blocks: &[(i64, i64, crate::datatype::Datatype)],
+) -> Result<(Region, Vec<Range<usize>>)> {
     mode()?;
     let (mut parts, mut ranges, mut at) = (vec![], vec![], 0usize);
-    for (r, (&count, &displ)) in counts.iter().zip(displs).enumerate() {
-        if count < 0 {
+    for (r, (count, displ, t)) in blocks.iter().enumerate() {
+        if *count < 0 {
             return Err(err!(Count, "the count for rank {r} is {count}, which is negative"));
         }
-        let len = t.packed(count)?;
-        let base = buf.cast::<u8>().wrapping_offset((displ as isize).wrapping_mul(t.map.extent() as isize));
-        parts.push((Layout::new(base.cast(), count as usize, &t), at..at + len));
+        let len = t.packed(*count)?;
+        let base = buf.cast::<u8>().wrapping_offset(*displ as isize);
+        parts.push((Layout::new(base.cast(), *count as usize, t), at..at + len));
         ranges.push(at..at + len);
         at += len;
     }
-    Ok(Some((add(Stage::new(parts, None)), ranges)))
+    Ok((add(Stage::new(parts, None)), ranges))
 }

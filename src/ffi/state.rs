@@ -33,6 +33,8 @@ pub struct PersistentOp {
 pub enum Persistent {
     Message(PersistentOp),
     Collective(Restart),
+    /// A partitioned send or receive, whose rounds its end (partitioned.rs) runs.
+    Partitioned,
 }
 
 /// What a persistent collective's start runs: its preparation, on the arguments given to its

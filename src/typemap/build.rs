@@ -26,6 +26,11 @@ pub enum Combiner {
     Struct,
     Subarray,
     Resized,
+    /// `MPI_Type_create_f90_integer/_real/_complex`: a predefined type chosen by precision and
+    /// range, recorded with the (p, r) it was asked for.
+    F90Integer,
+    F90Real,
+    F90Complex,
 }
 
 /// The arguments a type was built with, in the order `MPI_Type_get_contents` returns them.

@@ -12,10 +12,8 @@ mod dynamic_process;
 mod file;
 mod file_access;
 mod file_access_2;
-mod grequest;
 mod large_count;
 mod other;
-mod partitioned;
 mod rma_access;
 mod rma_window;
 

@@ -66,31 +66,3 @@ ffi_fn! {
         refuse(MPI_COMM_WORLD, "MPI_Type_create_darray", FAMILY)
     }
 }
-
-ffi_fn! {
-    fn MPI_Type_create_f90_complex(p: c_int, r: c_int, newtype: *mut MPI_Datatype) -> c_int {
-        refuse(MPI_COMM_WORLD, "MPI_Type_create_f90_complex", FAMILY)
-    }
-}
-
-ffi_fn! {
-    fn MPI_Type_create_f90_integer(r: c_int, newtype: *mut MPI_Datatype) -> c_int {
-        refuse(MPI_COMM_WORLD, "MPI_Type_create_f90_integer", FAMILY)
-    }
-}
-
-ffi_fn! {
-    fn MPI_Type_create_f90_real(p: c_int, r: c_int, newtype: *mut MPI_Datatype) -> c_int {
-        refuse(MPI_COMM_WORLD, "MPI_Type_create_f90_real", FAMILY)
-    }
-}
-
-ffi_fn! {
-    fn MPI_Type_get_value_index(
-        value_type: MPI_Datatype,
-        index_type: MPI_Datatype,
-        pair_type: *mut MPI_Datatype,
-    ) -> c_int {
-        refuse(MPI_COMM_WORLD, "MPI_Type_get_value_index", FAMILY)
-    }
-}
