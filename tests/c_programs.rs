@@ -345,3 +345,9 @@ fn striped_links() {
         }
     }
 }
+
+#[test]
+fn intercomm() {
+    let runs: Vec<(usize, &[&str])> = [2, 3, 4, 5].iter().map(|&n| (n, &[][..])).collect();
+    run_program("intercomm", &runs, secs(120));
+}

@@ -143,7 +143,7 @@ pub fn split_type(rt: &Runtime, parent: &Comm, kind: SplitType, key: i32) -> Res
 /// `MPI_Comm_idup`: the same group on a fresh context, made without a message, so it is
 /// complete at once and cannot wait on a peer that has not yet reached its own idup.
 pub fn dup_now(parent: &Comm) -> Comm {
-    Comm::new(parent.group.to_vec(), parent.rank, parent.next_child_context())
+    parent.with_context(parent.next_child_context())
 }
 
 /// Names this machine: the host name and the kernel's boot id, so that two hosts that share a

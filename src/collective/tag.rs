@@ -16,6 +16,12 @@ pub enum Tag {
     CreateGroup,
     SplitType,
     DistGraph,
+    /// Intercommunicators (src/collective/intercomm.rs, inter.rs).
+    InterCreate = 170,
+    InterMerge,
+    InterBarrier,
+    InterData,
+    InterReduce,
     Bcast = 200,
     Gather,
     Scatter,

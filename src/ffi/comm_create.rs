@@ -1,4 +1,4 @@
-//! Communicator constructors (create, create_group, idup, dup_with_info, split_type), names, and the intercommunicator calls partyline refuses.
+//! Communicator constructors (create, create_group, idup, dup_with_info, split_type) and names.
 
 use super::abi::{self, MPI_Comm, MPI_Group, MPI_Info, MPI_Request};
 use super::boundary::{blame, out};
@@ -23,6 +23,7 @@ ffi_fn! {
         blame(comm as usize);
         let st = state()?;
         let (c, g) = (super::collective::settled(st, comm)?, self::group(st, group)?);
+        super::intercomm::intra_only(&c, "MPI_Comm_create")?;
         let made = collective::construct::create(&st.rt, &c, &g)?;
         out(newcomm, handle_of(st, comm, made)?, "new communicator")
     }
@@ -33,6 +34,7 @@ ffi_fn! {
         blame(comm as usize);
         let st = state()?;
         let (c, g) = (super::collective::settled(st, comm)?, self::group(st, group)?);
+        super::intercomm::intra_only(&c, "MPI_Comm_create_group")?;
         let tag = handles::send_tag(tag)?;
         let made = collective::construct::create_group(&st.rt, &c, &g, tag)?;
         out(newcomm, handle_of(st, comm, made)?, "new communicator")
@@ -85,6 +87,7 @@ ffi_fn! {
         let _ = info;
         let st = state()?;
         let c = super::collective::settled(st, comm)?;
+        super::intercomm::intra_only(&c, "MPI_Comm_split_type")?;
         let kind = match split_type {
             abi::MPI_UNDEFINED => SplitType::Undefined,
             abi::MPI_COMM_TYPE_SHARED => SplitType::Shared,
@@ -98,59 +101,10 @@ ffi_fn! {
 }
 
 ffi_fn! {
-    fn MPI_Comm_test_inter(comm: MPI_Comm, flag: *mut c_int) -> c_int {
-        blame(comm as usize);
-        handles::comm(state()?, comm)?;
-        // Every communicator partyline makes is an intracommunicator.
-        out(flag, 0, "flag")
-    }
-}
-
-ffi_fn! {
     fn MPI_Comm_get_parent(parent: *mut MPI_Comm) -> c_int {
         state()?;
         // Processes are never spawned (MPI_Comm_spawn is unsupported), so none has a parent.
         out(parent, abi::MPI_COMM_NULL, "parent")
-    }
-}
-
-fn not_inter(call: &str) -> crate::error::Error {
-    err!(Comm, "{call}: the communicator is an intracommunicator (partyline has no intercommunicators), so it has no remote group")
-}
-
-ffi_fn! {
-    fn MPI_Comm_remote_size(comm: MPI_Comm, size: *mut c_int) -> c_int {
-        blame(comm as usize);
-        handles::comm(state()?, comm)?;
-        let _ = size;
-        Err(not_inter("MPI_Comm_remote_size"))
-    }
-}
-
-ffi_fn! {
-    fn MPI_Comm_remote_group(comm: MPI_Comm, group: *mut MPI_Group) -> c_int {
-        blame(comm as usize);
-        handles::comm(state()?, comm)?;
-        let _ = group;
-        Err(not_inter("MPI_Comm_remote_group"))
-    }
-}
-
-const NO_INTERCOMMS: &str = "intercommunicators are not supported by partyline";
-
-ffi_fn! {
-    fn MPI_Intercomm_create(local_comm: MPI_Comm, local_leader: c_int, peer_comm: MPI_Comm, remote_leader: c_int, tag: c_int, newintercomm: *mut MPI_Comm) -> c_int {
-        blame(local_comm as usize);
-        let _ = (local_leader, peer_comm, remote_leader, tag, newintercomm);
-        Err(err!(Unsupported, "MPI_Intercomm_create: {NO_INTERCOMMS}; build the communicator you need with MPI_Comm_split or MPI_Comm_create_group"))
-    }
-}
-
-ffi_fn! {
-    fn MPI_Intercomm_merge(intercomm: MPI_Comm, high: c_int, newintracomm: *mut MPI_Comm) -> c_int {
-        blame(intercomm as usize);
-        let _ = (high, newintracomm);
-        Err(err!(Unsupported, "MPI_Intercomm_merge: {NO_INTERCOMMS}"))
     }
 }
 

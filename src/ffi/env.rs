@@ -294,7 +294,7 @@ ffi_fn! {
 }
 
 /// Errhandler handles that partyline knows.
-fn valid_errhandler(h: usize) -> bool {
+pub(super) fn valid_errhandler(h: usize) -> bool {
     [abi::MPI_ERRORS_ARE_FATAL, abi::MPI_ERRORS_ABORT, abi::MPI_ERRORS_RETURN].iter().any(|e| *e as usize == h)
 }
 

@@ -34,6 +34,7 @@ mod icollective;
 mod icollective_c;
 mod ineighbor;
 mod info;
+mod intercomm;
 mod introspection;
 mod ireduce;
 mod isendrecv;

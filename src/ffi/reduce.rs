@@ -252,6 +252,7 @@ pub fn scan(
     comm: MPI_Comm,
     inclusive: bool,
 ) -> Result<Job> {
+    super::intercomm::intra_only(&*handles::comm(st, comm)?, if inclusive { "MPI_Scan" } else { "MPI_Exscan" })?;
     elementwise(st, sendbuf, recvbuf, count, datatype, op, comm, move |rt, c, send, recv, combiner| {
         reduce::scan(rt, c, send, recv, combiner, inclusive)
     })
