@@ -4,6 +4,7 @@ pub mod blocks;
 pub mod construct;
 pub mod data;
 pub mod executor;
+pub mod inter;
 pub mod intercomm;
 pub mod neighbor;
 pub mod op;

@@ -22,6 +22,15 @@ pub(super) fn intra_only(c: &Comm, call: &str) -> Result<()> {
     Ok(())
 }
 
+/// A collective's root argument on `c`: a rank of an intracommunicator, or on an
+/// intercommunicator MPI_ROOT, MPI_PROC_NULL or a remote rank, as `inter::root_index` encodes it.
+pub(super) fn root(c: &Comm, root: c_int) -> Result<usize> {
+    if c.is_inter() {
+        return crate::collective::inter::root_index(c, root, abi::MPI_ROOT, abi::MPI_PROC_NULL);
+    }
+    crate::collective::root(c, root)
+}
+
 /// The intercommunicator behind `comm`, refused if it is an intracommunicator.
 fn inter(comm: MPI_Comm, call: &str) -> Result<Arc<Comm>> {
     let c = handles::comm(state()?, comm)?;

@@ -9,7 +9,7 @@ use super::staging::{Mode, Scope};
 use super::state::State;
 use crate::collective::executor::Job;
 use crate::collective::reduce::{self, Combiner};
-use crate::collective::{self, blocks};
+use crate::collective::blocks;
 use crate::comm::Comm;
 use crate::error::{err, Result};
 use crate::runtime::Runtime;
@@ -62,7 +62,7 @@ pub fn reduce(
 ) -> Result<Job> {
     let _staging = Scope::new(Mode::Records);
     let (c, combine, item) = setup(st, comm, datatype, op)?;
-    let root = collective::root(&c, root)?;
+    let root = super::intercomm::root(&c, root)?;
     let is_root = c.rank == root;
     let send = maybe_in_place(st, sendbuf, count, datatype, is_root)?;
     let recv = if is_root { Some(items(st, recvbuf, coll_count(count)?, datatype)?) } else { None };
