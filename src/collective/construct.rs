@@ -29,7 +29,7 @@ impl SplitType {
 
 /// Every member's `mine` (all the same length), in communicator-rank order: each member sends
 /// to every other, then receives from each, on the collective context under `tag`.
-fn allgather_fixed(rt: &Runtime, comm: &Comm, context: u64, tag: Tag, mine: &[u8]) -> Result<Vec<Vec<u8>>> {
+pub(super) fn allgather_fixed(rt: &Runtime, comm: &Comm, context: u64, tag: Tag, mine: &[u8]) -> Result<Vec<Vec<u8>>> {
     for (r, world) in comm.group.iter().enumerate() {
         if r != comm.rank {
             rt.send_bytes(*world, context, tag.id(), mine)?;

@@ -148,6 +148,38 @@ pub fn create_from_groups(rt: &Runtime, me: usize, local: &Group, remote: &Group
     Ok(Comm::inter(local.members.to_vec(), rank, remote.members.to_vec(), derive_context(&[key, seq])))
 }
 
+/// `MPI_Comm_split` (and `_split_type`, with the host as the color) on an intercommunicator:
+/// the processes of each color, ordered by `key` then rank, with the remote processes of the
+/// same color as their remote group; `None` for `color` `None` (MPI_UNDEFINED) or for a color
+/// the other group does not have.
+pub fn split(rt: &Runtime, comm: &Comm, color: Option<u64>, key: i32) -> Result<Option<Comm>> {
+    let mut mine = [0u8; 13];
+    mine[0] = color.is_some() as u8;
+    mine[1..9].copy_from_slice(&color.unwrap_or(0).to_le_bytes());
+    mine[9..].copy_from_slice(&key.to_le_bytes());
+    let local = super::construct::allgather_fixed(rt, comm, comm.coll_context(), Tag::InterSplit, &mine)?;
+    let remote = exchange(rt, comm, comm.coll_context(), Tag::InterSplit, &mine)?;
+    let context = comm.next_child_context();
+    let Some(color) = color else { return Ok(None) };
+    // The members of `color` among `all` (whose world ranks are `group`), by key then rank.
+    let members = |all: &[Vec<u8>], group: &[usize]| -> Vec<usize> {
+        let mut picked: Vec<(i32, usize)> = all
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b[0] != 0 && u64_at(b, 1) == color)
+            .map(|(r, b)| (i32::from_le_bytes(b[9..13].try_into().expect("4 bytes")), r))
+            .collect();
+        picked.sort();
+        picked.iter().map(|(_, r)| group[*r]).collect()
+    };
+    let (group, peers) = (members(&local, &comm.group), members(&remote, comm.peers()));
+    if peers.is_empty() {
+        return Ok(None);
+    }
+    let rank = group.iter().position(|w| *w == comm.my_world_rank()).expect("a member of its own color");
+    Ok(Some(Comm::inter(group, rank, peers, context)))
+}
+
 /// `MPI_Intercomm_merge`: both groups in one intracommunicator, the group that passed `high`
 /// false first (on a tie, the group whose first member has the lower world rank).
 pub fn merge(rt: &Runtime, inter: &Comm, high: bool) -> Result<Comm> {

@@ -22,6 +22,7 @@ pub enum Tag {
     InterBarrier,
     InterData,
     InterReduce,
+    InterSplit,
     Bcast = 200,
     Gather,
     Scatter,

@@ -63,8 +63,8 @@ ffi_fn! {
         blame(comm as usize);
         let st = state()?;
         let c = super::collective::settled(st, comm)?;
-        super::intercomm::intra_only(&c, "MPI_Comm_split")?;
-        let made = match collective::split(&st.rt, &c, color, key, abi::MPI_UNDEFINED)? {
+        let split = if c.is_inter() { super::intercomm::split } else { collective::split };
+        let made = match split(&st.rt, &c, color, key, abi::MPI_UNDEFINED)? {
             Some(sub) => register(st, comm, sub)?,
             None => abi::MPI_COMM_NULL,
         };

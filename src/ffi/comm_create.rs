@@ -87,7 +87,6 @@ ffi_fn! {
         let _ = info;
         let st = state()?;
         let c = super::collective::settled(st, comm)?;
-        super::intercomm::intra_only(&c, "MPI_Comm_split_type")?;
         let kind = match split_type {
             abi::MPI_UNDEFINED => SplitType::Undefined,
             abi::MPI_COMM_TYPE_SHARED => SplitType::Shared,
@@ -95,7 +94,14 @@ ffi_fn! {
             abi::MPI_COMM_TYPE_HW_GUIDED | abi::MPI_COMM_TYPE_RESOURCE_GUIDED => SplitType::InfoGuided,
             other => return Err(err!(Arg, "MPI_Comm_split_type: split_type {other} is not one of MPI_COMM_TYPE_SHARED, MPI_COMM_TYPE_HW_GUIDED, MPI_COMM_TYPE_HW_UNGUIDED, MPI_COMM_TYPE_RESOURCE_GUIDED or MPI_UNDEFINED")),
         };
-        let made = collective::construct::split_type(&st.rt, &c, kind, key)?;
+        let made = if c.is_inter() {
+            // Across an intercommunicator, the host is the color; the hardware levels below
+            // it are unknown to partyline, so the other kinds give MPI_COMM_NULL.
+            let color = (kind == SplitType::Shared).then(collective::construct::host_id);
+            crate::collective::intercomm::split(&st.rt, &c, color, key)?
+        } else {
+            collective::construct::split_type(&st.rt, &c, kind, key)?
+        };
         out(newcomm, handle_of(st, comm, made)?, "new communicator")
     }
 }

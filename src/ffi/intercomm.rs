@@ -22,6 +22,14 @@ pub(super) fn intra_only(c: &Comm, call: &str) -> Result<()> {
     Ok(())
 }
 
+/// `MPI_Comm_split` on an intercommunicator, with `collective::split`'s signature.
+pub(super) fn split(rt: &crate::runtime::Runtime, c: &Comm, color: c_int, key: c_int, undefined: c_int) -> Result<Option<Comm>> {
+    if color < 0 && color != undefined {
+        return Err(err!(Arg, "MPI_Comm_split: color {color} is negative; use a non-negative color or MPI_UNDEFINED"));
+    }
+    intercomm::split(rt, c, (color != undefined).then_some(color as u64), key)
+}
+
 /// A collective's root argument on `c`: a rank of an intracommunicator, or on an
 /// intercommunicator MPI_ROOT, MPI_PROC_NULL or a remote rank, as `inter::root_index` encodes it.
 pub(super) fn root(c: &Comm, root: c_int) -> Result<usize> {

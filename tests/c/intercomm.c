@@ -153,6 +153,41 @@ static MPI_Comm make_intercomm(int a, MPI_Comm *local) {
 
 #include "intercomm_coll.h"
 
+/* MPI_Comm_split by parity of the local rank, in reverse order, and split_type by host. */
+static void check_split(MPI_Comm ic) {
+    int me, lsize, rsize;
+    OK(MPI_Comm_rank(ic, &me));
+    OK(MPI_Comm_size(ic, &lsize));
+    OK(MPI_Comm_remote_size(ic, &rsize));
+    MPI_Comm sub;
+    OK(MPI_Comm_split(ic, me % 2, -me, &sub));
+    int color = me % 2, lwant = (lsize - color + 1) / 2, rwant = (rsize - color + 1) / 2;
+    if (rwant == 0) {
+        CHECK(sub == MPI_COMM_NULL);
+    } else {
+        int flag, size, r, remote;
+        OK(MPI_Comm_test_inter(sub, &flag));
+        OK(MPI_Comm_size(sub, &size));
+        OK(MPI_Comm_rank(sub, &r));
+        OK(MPI_Comm_remote_size(sub, &remote));
+        CHECK(flag && size == lwant && remote == rwant && r == lwant - 1 - me / 2);
+        check_p2p(sub);
+        int sum, mine = rank;
+        OK(MPI_Allreduce(&mine, &sum, 1, MPI_INT, MPI_MAX, sub));
+        OK(MPI_Comm_free(&sub));
+    }
+    OK(MPI_Comm_split(ic, MPI_UNDEFINED, 0, &sub));
+    CHECK(sub == MPI_COMM_NULL);
+    OK(MPI_Comm_split_type(ic, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &sub));
+    int size, remote;
+    OK(MPI_Comm_size(sub, &size));
+    OK(MPI_Comm_remote_size(sub, &remote));
+    CHECK(size == lsize && remote == rsize);
+    OK(MPI_Comm_free(&sub));
+    OK(MPI_Comm_split_type(ic, MPI_UNDEFINED, 0, MPI_INFO_NULL, &sub));
+    CHECK(sub == MPI_COMM_NULL);
+}
+
 static void errors(int a) {
     int low = rank < a;
     MPI_Comm local, ic;
@@ -178,7 +213,10 @@ static void errors(int a) {
     CHECK(MPI_Scan(&x, &y, 1, MPI_INT, MPI_SUM, ic) == MPI_ERR_COMM);
     CHECK(MPI_Exscan(&x, &y, 1, MPI_INT, MPI_SUM, ic) == MPI_ERR_COMM);
     MPI_Comm sub;
-    CHECK(MPI_Comm_split_type(ic, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &sub) == MPI_ERR_COMM);
+    MPI_Group g;
+    OK(MPI_Comm_group(ic, &g));
+    CHECK(MPI_Comm_create(ic, g, &sub) == MPI_ERR_COMM);
+    OK(MPI_Group_free(&g));
     int dims[1], periods[1] = {0};
     OK(MPI_Comm_size(ic, &dims[0]));
     CHECK(MPI_Cart_create(ic, 1, dims, periods, 0, &sub) == MPI_ERR_COMM);
@@ -222,6 +260,7 @@ int main(int argc, char **argv) {
         check_groups(ic, a);
         check_p2p(ic);
         check_collectives(ic, a);
+        check_split(ic);
         check_merge(ic, a, 0);
         check_merge(ic, a, 1);
         MPI_Comm dup;
