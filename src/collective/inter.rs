@@ -44,6 +44,21 @@ pub fn root_index(comm: &Comm, root: i32, mpi_root: i32, proc_null: i32) -> Resu
     }
 }
 
+/// Which buffers of a rooted collective `comm`'s process reads, for root index `root`: the
+/// root's (receive of a gather, send of a scatter), and the leaves' (send of a gather, receive
+/// of a scatter). On an intercommunicator the root reads only its own and MPI_PROC_NULL ranks
+/// none, so callers may pass anything in those arguments, as MPI allows.
+pub fn buffers_read(comm: &Comm, root: usize) -> (bool, bool) {
+    if !comm.is_inter() {
+        return (comm.rank == root, true);
+    }
+    match role(root) {
+        Role::Root => (true, false),
+        Role::Idle => (false, false),
+        Role::Leaf(_) => (false, true),
+    }
+}
+
 fn role(index: usize) -> Role {
     match index {
         IDLE => Role::Idle,

@@ -10,6 +10,7 @@ use super::region::Region;
 use super::staging::{self, Mode, Scope};
 use super::state::{state, State};
 use crate::collective::executor::{Job, EXECUTOR};
+use crate::collective::inter::buffers_read;
 use crate::collective::{blocks, data};
 use crate::comm::Comm;
 use crate::error::{err, Result};
@@ -201,7 +202,10 @@ pub fn bcast(
 ) -> Result<Job> {
     let _staging = Scope::new(Mode::Packed);
     let (c, root) = comm_and_root(st, comm, root)?;
-    let buf = items(st, buffer, self::count(count)?, datatype)?;
+    let buf = match buffers_read(&c, root) {
+        (false, false) => Region::new(std::ptr::null_mut(), 0),
+        _ => items(st, buffer, self::count(count)?, datatype)?,
+    };
     // SAFETY: MPI's contract (see `bcast`).
     Ok(job(&c, move |rt, c| data::bcast(rt, c, root, unsafe { buf.bytes_mut() })))
 }
@@ -224,8 +228,8 @@ pub fn gather(
 ) -> Result<Job> {
     let _staging = Scope::new(Mode::Packed);
     let (c, root) = comm_and_root(st, comm, root)?;
-    let is_root = c.rank == root;
-    let send = maybe_in_place(st, sendbuf, sendcount, sendtype, is_root)?;
+    let (is_root, leaf) = buffers_read(&c, root);
+    let send = if leaf { maybe_in_place(st, sendbuf, sendcount, sendtype, is_root)? } else { None };
     let recv = if is_root { Some(layout(st, c.peers().len())?) } else { None };
     Ok(job(&c, move |rt, c| {
         // SAFETY: MPI's contract (see `bcast`).
@@ -284,8 +288,8 @@ pub fn scatter(
 ) -> Result<Job> {
     let _staging = Scope::new(Mode::Packed);
     let (c, root) = comm_and_root(st, comm, root)?;
-    let is_root = c.rank == root;
-    let recv = maybe_in_place(st, recvbuf, recvcount, recvtype, is_root)?;
+    let (is_root, leaf) = buffers_read(&c, root);
+    let recv = if leaf { maybe_in_place(st, recvbuf, recvcount, recvtype, is_root)? } else { None };
     let send = if is_root { Some(layout(st, c.peers().len())?) } else { None };
     Ok(job(&c, move |rt, c| {
         // SAFETY: MPI's contract (see `bcast`).

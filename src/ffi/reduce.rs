@@ -63,8 +63,8 @@ pub fn reduce(
     let _staging = Scope::new(Mode::Records);
     let (c, combine, item) = setup(st, comm, datatype, op)?;
     let root = super::intercomm::root(&c, root)?;
-    let is_root = c.rank == root;
-    let send = maybe_in_place(st, sendbuf, count, datatype, is_root)?;
+    let (is_root, leaf) = crate::collective::inter::buffers_read(&c, root);
+    let send = if leaf { maybe_in_place(st, sendbuf, count, datatype, is_root)? } else { None };
     let recv = if is_root { Some(items(st, recvbuf, coll_count(count)?, datatype)?) } else { None };
     Ok(job(&c, move |rt, c| {
         // SAFETY: MPI's contract (see above).

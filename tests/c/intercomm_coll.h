@@ -29,7 +29,7 @@ static void check_rooted(MPI_Comm ic, int low, int lsize, int rsize, const int *
             OK(MPI_Ibcast(buf, 2, MPI_INT, root, ic, &req));
             OK(MPI_Wait(&req, MPI_STATUS_IGNORE));
         } else {
-            OK(MPI_Bcast(buf, 2, MPI_INT, root, ic));
+            OK(MPI_Bcast(root == MPI_PROC_NULL ? NULL : buf, 2, MPI_INT, root, ic));
         }
         if (root >= 0) CHECK(buf[0] == V(root_world, 1) && buf[1] == V(root_world, 2));
         if (root == MPI_PROC_NULL) CHECK(buf[0] == -1);
@@ -42,7 +42,8 @@ static void check_rooted(MPI_Comm ic, int low, int lsize, int rsize, const int *
             OK(MPI_Igather(mine, 2, MPI_INT, buf, 2, MPI_INT, root, ic, &req));
             OK(MPI_Wait(&req, MPI_STATUS_IGNORE));
         } else {
-            OK(MPI_Gather(mine, 2, MPI_INT, buf, 2, MPI_INT, root, ic));
+            /* Arguments MPI calls insignificant may be anything: NULL here. */
+            OK(MPI_Gather(root >= 0 ? mine : NULL, 2, MPI_INT, root == MPI_ROOT ? buf : NULL, 2, MPI_INT, root, ic));
         }
         if (root == MPI_ROOT)
             for (int j = 0; j < n; j++) CHECK(buf[2 * j] == V(rw[j], 0) && buf[2 * j + 1] == V(rw[j], 1));
@@ -89,7 +90,7 @@ static void check_rooted(MPI_Comm ic, int low, int lsize, int rsize, const int *
             OK(MPI_Ireduce(mine, sum, 3, MPI_INT, MPI_SUM, root, ic, &req));
             OK(MPI_Wait(&req, MPI_STATUS_IGNORE));
         } else {
-            OK(MPI_Reduce(mine, sum, 3, MPI_INT, MPI_SUM, root, ic));
+            OK(MPI_Reduce(root >= 0 ? mine : NULL, root == MPI_ROOT ? sum : NULL, 3, MPI_INT, MPI_SUM, root, ic));
         }
         OK(MPI_Reduce(mine, max, 3, MPI_INT, MPI_MAX, root, ic));
         if (root == MPI_ROOT)
