@@ -61,8 +61,13 @@ pub fn reduce(
     comm: MPI_Comm,
 ) -> Result<Job> {
     let _staging = Scope::new(Mode::Records);
-    let (c, combine, item) = setup(st, comm, datatype, op)?;
+    let c = handles::comm(st, comm)?;
     let root = super::intercomm::root(&c, root)?;
+    if crate::collective::inter::buffers_read(&c, root) == (false, false) {
+        // MPI_PROC_NULL on an intercommunicator: every other argument is insignificant.
+        return Ok(job(&c, |_, _| Ok(())));
+    }
+    let (c, combine, item) = setup(st, comm, datatype, op)?;
     let (is_root, leaf) = crate::collective::inter::buffers_read(&c, root);
     let send = if leaf { maybe_in_place(st, sendbuf, count, datatype, is_root)? } else { None };
     let recv = if is_root { Some(items(st, recvbuf, coll_count(count)?, datatype)?) } else { None };

@@ -92,7 +92,8 @@ static void check_rooted(MPI_Comm ic, int low, int lsize, int rsize, const int *
         } else {
             OK(MPI_Reduce(root >= 0 ? mine : NULL, root == MPI_ROOT ? sum : NULL, 3, MPI_INT, MPI_SUM, root, ic));
         }
-        OK(MPI_Reduce(mine, max, 3, MPI_INT, MPI_MAX, root, ic));
+        /* MPI_PROC_NULL ranks' other arguments are insignificant, the datatype too. */
+        OK(MPI_Reduce(mine, max, 3, root == MPI_PROC_NULL ? MPI_DATATYPE_NULL : MPI_INT, MPI_MAX, root, ic));
         if (root == MPI_ROOT)
             for (int i = 0; i < 3; i++) {
                 int s = 0, m = -1;
