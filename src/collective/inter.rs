@@ -121,7 +121,8 @@ pub fn scatter(
     match role(root) {
         Role::Idle => Ok(()),
         Role::Leaf(r) => {
-            let buf = recv.ok_or_else(|| err!(Buffer, "MPI_Scatter: MPI_IN_PLACE is not allowed on an intercommunicator"))?;
+            let buf =
+                recv.ok_or_else(|| err!(Buffer, "MPI_Scatter: MPI_IN_PLACE is not allowed on an intercommunicator"))?;
             round(rt, comm.coll_context(), |x| x.recv(comm.peers()[r], id, buf))
         }
         Role::Root => {
@@ -133,7 +134,13 @@ pub fn scatter(
 }
 
 /// `MPI_Allgather(v)`: this process's `send` to every remote process; block r of `recv` from remote rank r.
-pub fn allgather(rt: &Runtime, comm: &Comm, send: Option<&[u8]>, recv: &mut [u8], ranges: &[Range<usize>]) -> Result<()> {
+pub fn allgather(
+    rt: &Runtime,
+    comm: &Comm,
+    send: Option<&[u8]>,
+    recv: &mut [u8],
+    ranges: &[Range<usize>],
+) -> Result<()> {
     let data = sent(send, "MPI_Allgather")?;
     let blocks = super::blocks::split_mut(recv, ranges)?;
     let id = Tag::InterData.id();
@@ -151,7 +158,8 @@ pub fn alltoall(
     recv: &mut [u8],
     ranges: &[Range<usize>],
 ) -> Result<()> {
-    let (data, send_ranges) = send.ok_or_else(|| err!(Buffer, "MPI_Alltoall: MPI_IN_PLACE is not allowed on an intercommunicator"))?;
+    let (data, send_ranges) =
+        send.ok_or_else(|| err!(Buffer, "MPI_Alltoall: MPI_IN_PLACE is not allowed on an intercommunicator"))?;
     let outgoing = super::blocks::split(data, send_ranges)?;
     let incoming = super::blocks::split_mut(recv, ranges)?;
     let id = Tag::InterData.id();
@@ -203,10 +211,7 @@ pub fn reduce(
 
 /// `MPI_Allreduce`: every process gets the combination of the remote group's inputs.
 pub fn allreduce(rt: &Runtime, comm: &Comm, send: Option<&[u8]>, recv: &mut [u8], op: &Combiner) -> Result<()> {
-    let acc = match send {
-        Some(data) => combine_remote(rt, comm, Some(data), recv.len(), op)?,
-        None => combine_remote(rt, comm, Some(&recv.to_vec()), recv.len(), op)?,
-    };
+    let acc = combine_remote(rt, comm, Some(sent(send, "MPI_Allreduce")?), recv.len(), op)?;
     recv.copy_from_slice(&acc);
     Ok(())
 }
@@ -226,4 +231,43 @@ pub fn reduce_scatter(
     let mine = &acc[ranges[comm.rank].clone()];
     recv[..mine.len()].copy_from_slice(mine);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROOT: i32 = -4;
+    const NULL: i32 = -1;
+
+    #[test]
+    fn root_arguments_name_each_role() {
+        // Rank 1 of a local group of 2, facing a remote group of 3.
+        let c = Comm::inter(vec![0, 1], 1, vec![2, 3, 4], 0x100);
+        let index = |r| root_index(&c, r, ROOT, NULL).unwrap();
+        assert_eq!(role(index(ROOT)), Role::Root);
+        assert_eq!(role(index(NULL)), Role::Idle);
+        assert_eq!(role(index(2)), Role::Leaf(2));
+        assert_eq!(index(ROOT), c.rank, "the root is its own rank, as callers test");
+        assert!(root_index(&c, 3, ROOT, NULL).is_err(), "past the remote group");
+        assert!(root_index(&c, -7, ROOT, NULL).is_err());
+        assert_eq!(buffers_read(&c, index(ROOT)), (true, false));
+        assert_eq!(buffers_read(&c, index(NULL)), (false, false));
+        assert_eq!(buffers_read(&c, index(0)), (false, true));
+        let intra = Comm::new(vec![0, 1], 1, 0x100);
+        assert_eq!(buffers_read(&intra, 1), (true, true));
+        assert_eq!(buffers_read(&intra, 0), (false, true));
+    }
+
+    #[test]
+    fn peers_are_the_remote_group() {
+        let c = Comm::inter(vec![5, 1], 0, vec![0, 2, 3], 0x100);
+        assert!(c.is_inter());
+        assert_eq!((c.size(), c.peers().len()), (2, 3));
+        assert_eq!(c.peer_world_rank(2), Some(3));
+        assert_eq!(c.peer_rank_of_world(2), Some(1));
+        assert_eq!(c.peer_rank_of_world(5), None, "a local member is no peer");
+        let dup = c.with_context(0x200);
+        assert_eq!((dup.peers(), dup.rank, dup.context), (c.peers(), 0, 0x200));
+    }
 }

@@ -50,7 +50,14 @@ fn agreed_context(a: u64, b: u64) -> u64 {
 /// The local leader's side of `MPI_Intercomm_create`: swaps (context proposal, members) with
 /// the remote leader at world rank `remote_leader` over `peer_context` under the user's `tag`.
 /// Returns the agreed context and the remote group.
-fn leaders_swap(rt: &Runtime, local: &Comm, proposal: u64, remote_leader: usize, peer_context: u64, tag: i32) -> Result<(u64, Vec<usize>)> {
+fn leaders_swap(
+    rt: &Runtime,
+    local: &Comm,
+    proposal: u64,
+    remote_leader: usize,
+    peer_context: u64,
+    tag: i32,
+) -> Result<(u64, Vec<usize>)> {
     let call = "MPI_Intercomm_create";
     if local.group.contains(&remote_leader) {
         return Err(err!(Rank, "{call}: the remote leader (world rank {remote_leader}) is a member of the local group; name a process of the other group in peer_comm"));
@@ -65,7 +72,10 @@ fn leaders_swap(rt: &Runtime, local: &Comm, proposal: u64, remote_leader: usize,
     rt.recv_bytes(remote_leader, peer_context, tag, &mut members)?;
     let remote = decode_members(&members);
     if let Some(w) = remote.iter().find(|w| local.group.contains(w)) {
-        return Err(err!(Arg, "{call}: world rank {w} is in both groups; the two groups of an intercommunicator must be disjoint"));
+        return Err(err!(
+            Arg,
+            "{call}: world rank {w} is in both groups; the two groups of an intercommunicator must be disjoint"
+        ));
     }
     Ok((agreed_context(proposal, u64_at(&theirs, 0)), remote))
 }
@@ -88,9 +98,10 @@ pub fn create(
     let (context, remote) = if local.rank == leader {
         let news = remote_leader().and_then(|(world, peer)| leaders_swap(rt, local, proposal, world, peer, tag));
         let (head, members) = match &news {
-            Ok((ctx, remote)) => {
-                ([&[0u8][..], &ctx.to_le_bytes(), &(remote.len() as u64).to_le_bytes()].concat(), encode_members(remote))
-            }
+            Ok((ctx, remote)) => (
+                [&[0u8][..], &ctx.to_le_bytes(), &(remote.len() as u64).to_le_bytes()].concat(),
+                encode_members(remote),
+            ),
             Err(_) => (vec![1u8; 17], Vec::new()),
         };
         for world in local.group.iter().filter(|w| **w != local.group[leader]) {
@@ -123,9 +134,17 @@ static FROM_GROUPS_MADE: Mutex<Option<HashMap<u64, u64>>> = Mutex::new(None);
 /// tag only, that every member of each side passed the same two groups.
 pub fn create_from_groups(rt: &Runtime, me: usize, local: &Group, remote: &Group, stringtag: &str) -> Result<Comm> {
     let call = "MPI_Intercomm_create_from_groups";
-    let rank = local.rank_of(me).ok_or_else(|| err!(Group, "{call}: this process (world rank {me}) is not in local_group; pass the group this process belongs to"))?;
+    let rank = local.rank_of(me).ok_or_else(|| {
+        err!(
+            Group,
+            "{call}: this process (world rank {me}) is not in local_group; pass the group this process belongs to"
+        )
+    })?;
     if let Some(w) = remote.members.iter().find(|w| local.contains(**w)) {
-        return Err(err!(Group, "{call}: world rank {w} is in both local_group and remote_group; the groups must be disjoint"));
+        return Err(err!(
+            Group,
+            "{call}: world rank {w} is in both local_group and remote_group; the groups must be disjoint"
+        ));
     }
     let tag_hash = derive_context(&stringtag.bytes().map(u64::from).collect::<Vec<_>>());
     let (a, b) = (local.digest(), remote.digest());
@@ -185,13 +204,14 @@ pub fn split(rt: &Runtime, comm: &Comm, color: Option<u64>, key: i32) -> Result<
 pub fn merge(rt: &Runtime, inter: &Comm, high: bool) -> Result<Comm> {
     let context = inter.next_child_context();
     let theirs = exchange(rt, inter, inter.coll_context(), Tag::InterMerge, &[high as u8])?;
-    let remote_high = theirs.first().map_or(false, |b| b[0] != 0);
+    let remote_high = theirs.first().is_some_and(|b| b[0] != 0);
     if let Some(r) = theirs.iter().position(|b| (b[0] != 0) != remote_high) {
         return Err(err!(Arg, "MPI_Intercomm_merge: ranks 0 and {r} of the remote group passed different values of high; every member of a group must pass the same"));
     }
     let remote = inter.peers();
     let local_first = if high == remote_high { inter.group[0] < remote[0] } else { !high };
-    let (first, second): (&[usize], &[usize]) = if local_first { (&inter.group, remote) } else { (remote, &inter.group) };
+    let (first, second): (&[usize], &[usize]) =
+        if local_first { (&inter.group, remote) } else { (remote, &inter.group) };
     let members = [first, second].concat();
     let rank = if local_first { inter.rank } else { remote.len() + inter.rank };
     Ok(Comm::new(members, rank, context))

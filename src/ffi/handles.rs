@@ -77,9 +77,11 @@ pub fn dest(comm: &Comm, rank: i32) -> Result<Option<usize>> {
     }
     let n = comm.peers().len();
     let which = if comm.is_inter() { "the intercommunicator's remote group" } else { "the communicator" };
-    usize::try_from(rank).ok().and_then(|r| comm.peer_world_rank(r)).map(Some).ok_or_else(|| {
-        err!(Rank, "rank {rank} is out of range: {which} has {n} ranks (0 to {})", n as i64 - 1)
-    })
+    usize::try_from(rank)
+        .ok()
+        .and_then(|r| comm.peer_world_rank(r))
+        .map(Some)
+        .ok_or_else(|| err!(Rank, "rank {rank} is out of range: {which} has {n} ranks (0 to {})", n as i64 - 1))
 }
 
 /// A source rank: `Ok(None)` for MPI_PROC_NULL, `Some(None)` for MPI_ANY_SOURCE.

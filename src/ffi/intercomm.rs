@@ -23,7 +23,13 @@ pub(super) fn intra_only(c: &Comm, call: &str) -> Result<()> {
 }
 
 /// `MPI_Comm_split` on an intercommunicator, with `collective::split`'s signature.
-pub(super) fn split(rt: &crate::runtime::Runtime, c: &Comm, color: c_int, key: c_int, undefined: c_int) -> Result<Option<Comm>> {
+pub(super) fn split(
+    rt: &crate::runtime::Runtime,
+    c: &Comm,
+    color: c_int,
+    key: c_int,
+    undefined: c_int,
+) -> Result<Option<Comm>> {
     if color < 0 && color != undefined {
         return Err(err!(Arg, "MPI_Comm_split: color {color} is negative; use a non-negative color or MPI_UNDEFINED"));
     }
@@ -43,7 +49,10 @@ pub(super) fn root(c: &Comm, root: c_int) -> Result<usize> {
 fn inter(comm: MPI_Comm, call: &str) -> Result<Arc<Comm>> {
     let c = handles::comm(state()?, comm)?;
     if !c.is_inter() {
-        return Err(err!(Comm, "{call}: the communicator is an intracommunicator, so it has no remote group; pass an intercommunicator"));
+        return Err(err!(
+            Comm,
+            "{call}: the communicator is an intracommunicator, so it has no remote group; pass an intercommunicator"
+        ));
     }
     Ok(c)
 }

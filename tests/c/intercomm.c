@@ -212,6 +212,8 @@ static void errors(int a) {
     int x = 1, y;
     CHECK(MPI_Scan(&x, &y, 1, MPI_INT, MPI_SUM, ic) == MPI_ERR_COMM);
     CHECK(MPI_Exscan(&x, &y, 1, MPI_INT, MPI_SUM, ic) == MPI_ERR_COMM);
+    CHECK(MPI_Allreduce(MPI_IN_PLACE, &y, 1, MPI_INT, MPI_SUM, ic) == MPI_ERR_BUFFER);
+    CHECK(MPI_Barrier(ic) == MPI_SUCCESS);
     MPI_Comm sub;
     MPI_Group g;
     OK(MPI_Comm_group(ic, &g));
