@@ -125,17 +125,18 @@ static void check_p2p(MPI_Comm ic) {
     free(out), free(in), free(reqs), free(src_world), free(sreq), free(rreq);
 }
 
-/* Merge with the low group passing high=hi_low and the high group !hi_low. */
-static void check_merge(MPI_Comm ic, int a, int hi_low) {
+/* Merge with the low group passing high=hi_low and the high group hi_high; on a tie the group
+   holding world rank 0 comes first. */
+static void check_merge(MPI_Comm ic, int a, int hi_low, int hi_high) {
     int low = rank < a;
     MPI_Comm m;
-    OK(MPI_Intercomm_merge(ic, low ? hi_low : !hi_low, &m));
+    OK(MPI_Intercomm_merge(ic, low ? hi_low : hi_high, &m));
     int flag, size, me;
     OK(MPI_Comm_test_inter(m, &flag));
     OK(MPI_Comm_size(m, &size));
     OK(MPI_Comm_rank(m, &me));
     CHECK(flag == 0 && size == nworld);
-    int want = !hi_low ? rank : (low ? (nworld - a) + rank : rank - a);
+    int want = hi_low == hi_high || !hi_low ? rank : (low ? (nworld - a) + rank : rank - a);
     CHECK(me == want);
     int sum;
     OK(MPI_Allreduce(&me, &sum, 1, MPI_INT, MPI_SUM, m));
@@ -222,6 +223,8 @@ static void errors(int a) {
     int dims[1], periods[1] = {0};
     OK(MPI_Comm_size(ic, &dims[0]));
     CHECK(MPI_Cart_create(ic, 1, dims, periods, 0, &sub) == MPI_ERR_COMM);
+    int one = 1, got[64];
+    CHECK(MPI_Neighbor_allgather(&one, 1, MPI_INT, got, 1, MPI_INT, ic) == MPI_ERR_COMM);
     OK(MPI_Comm_free(&ic));
     OK(MPI_Comm_free(&local));
     OK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL));
@@ -263,8 +266,9 @@ int main(int argc, char **argv) {
         check_p2p(ic);
         check_collectives(ic, a);
         check_split(ic);
-        check_merge(ic, a, 0);
-        check_merge(ic, a, 1);
+        check_merge(ic, a, 0, 1);
+        check_merge(ic, a, 1, 0);
+        check_merge(ic, a, 1, 1);
         MPI_Comm dup;
         OK(MPI_Comm_dup(ic, &dup));
         int cmp;
