@@ -48,7 +48,8 @@ pub(super) fn allgather_fixed(rt: &Runtime, comm: &Comm, context: u64, tag: Tag,
     Ok(all)
 }
 
-fn u64_at(b: &[u8], at: usize) -> u64 {
+/// The little-endian u64 at byte `at` of `b`.
+pub(super) fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
 }
 

@@ -1,5 +1,6 @@
 //! Intercommunicator construction: `MPI_Intercomm_create`, `_create_from_groups` and `_merge`, and the all-pairs exchange the intercommunicator collectives share.
 
+use super::construct::u64_at;
 use super::tag::Tag;
 use crate::comm::{derive_context, Comm};
 use crate::error::{err, Result};
@@ -7,10 +8,6 @@ use crate::group::Group;
 use crate::runtime::Runtime;
 use std::collections::HashMap;
 use std::sync::Mutex;
-
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
-}
 
 fn encode_members(members: &[usize]) -> Vec<u8> {
     members.iter().flat_map(|w| (*w as u64).to_le_bytes()).collect()
