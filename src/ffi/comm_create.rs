@@ -23,8 +23,11 @@ ffi_fn! {
         blame(comm as usize);
         let st = state()?;
         let (c, g) = (super::collective::settled(st, comm)?, self::group(st, group)?);
-        super::intercomm::intra_only(&c, "MPI_Comm_create")?;
-        let made = collective::construct::create(&st.rt, &c, &g)?;
+        let made = if c.is_inter() {
+            super::intercomm::create(&st.rt, &c, &g)?
+        } else {
+            collective::construct::create(&st.rt, &c, &g)?
+        };
         out(newcomm, handle_of(st, comm, made)?, "new communicator")
     }
 }

@@ -1,4 +1,4 @@
-//! Intercommunicators at the C boundary: creation (from communicators or groups), merge, and the remote-group queries.
+//! Intercommunicators at the C boundary: creation (from communicators or groups), merge, split and create on one, the remote-group queries, and root arguments.
 
 use super::abi::{self, MPI_Comm, MPI_Errhandler, MPI_Group, MPI_Info};
 use super::boundary::{blame, out};
@@ -34,6 +34,20 @@ pub(super) fn split(
         return Err(err!(Arg, "MPI_Comm_split: color {color} is negative; use a non-negative color or MPI_UNDEFINED"));
     }
     intercomm::split(rt, c, (color != undefined).then_some(color as u64), key)
+}
+
+/// `MPI_Comm_create` on an intercommunicator: the local processes of `g` (a subgroup of the
+/// local group, the same on every local process), in `g`'s order, facing the remote processes
+/// that were in the group their side passed; MPI_COMM_NULL outside `g`, or if that is empty.
+pub(super) fn create(rt: &crate::runtime::Runtime, c: &Comm, g: &Group) -> Result<Option<Comm>> {
+    let outsider = g.members.iter().find(|w| !c.group.contains(w));
+    // Every process takes part in the exchange first, so a bad group fails without a hang.
+    let rank = g.rank_of(c.my_world_rank());
+    let made = intercomm::split(rt, c, rank.map(|_| 0), rank.map_or(0, |r| r as i32))?;
+    if let Some(w) = outsider {
+        return Err(err!(Group, "MPI_Comm_create: the group holds world rank {w}, which is not in the intercommunicator's local group; pass a subgroup of the local group"));
+    }
+    Ok(made)
 }
 
 /// A collective's root argument on `c`: a rank of an intracommunicator, or on an

@@ -187,6 +187,34 @@ static void check_split(MPI_Comm ic) {
     OK(MPI_Comm_free(&sub));
     OK(MPI_Comm_split_type(ic, MPI_UNDEFINED, 0, MPI_INFO_NULL, &sub));
     CHECK(sub == MPI_COMM_NULL);
+    /* MPI_Comm_create: the local group reversed faces the remote group reversed. */
+    MPI_Group lg, rev;
+    int range[1][3] = {{lsize - 1, 0, -1}};
+    OK(MPI_Comm_group(ic, &lg));
+    OK(MPI_Group_range_incl(lg, 1, range, &rev));
+    OK(MPI_Comm_create(ic, rev, &sub));
+    int r;
+    OK(MPI_Comm_rank(sub, &r));
+    OK(MPI_Comm_size(sub, &size));
+    OK(MPI_Comm_remote_size(sub, &remote));
+    CHECK(r == lsize - 1 - me && size == lsize && remote == rsize);
+    check_p2p(sub);
+    OK(MPI_Comm_free(&sub));
+    OK(MPI_Group_free(&rev));
+    /* Without local rank 0 on either side: MPI_COMM_NULL there, and where the other side is empty. */
+    int zero = 0;
+    OK(MPI_Group_excl(lg, 1, &zero, &rev));
+    OK(MPI_Comm_create(ic, rev, &sub));
+    if (me == 0 || lsize == 1 || rsize == 1) {
+        CHECK(sub == MPI_COMM_NULL);
+    } else {
+        OK(MPI_Comm_size(sub, &size));
+        OK(MPI_Comm_remote_size(sub, &remote));
+        CHECK(size == lsize - 1 && remote == rsize - 1);
+        OK(MPI_Comm_free(&sub));
+    }
+    OK(MPI_Group_free(&rev));
+    OK(MPI_Group_free(&lg));
 }
 
 static void errors(int a) {
@@ -217,8 +245,8 @@ static void errors(int a) {
     CHECK(MPI_Barrier(ic) == MPI_SUCCESS);
     MPI_Comm sub;
     MPI_Group g;
-    OK(MPI_Comm_group(ic, &g));
-    CHECK(MPI_Comm_create(ic, g, &sub) == MPI_ERR_COMM);
+    OK(MPI_Comm_group(MPI_COMM_WORLD, &g));
+    CHECK(MPI_Comm_create(ic, g, &sub) == MPI_ERR_GROUP); /* not a subgroup of the local group */
     OK(MPI_Group_free(&g));
     int dims[1], periods[1] = {0};
     OK(MPI_Comm_size(ic, &dims[0]));
