@@ -4,6 +4,8 @@ pub mod blocks;
 pub mod construct;
 pub mod data;
 pub mod executor;
+pub mod inter;
+pub mod intercomm;
 pub mod neighbor;
 pub mod op;
 pub mod reduce;
@@ -25,6 +27,9 @@ pub fn root(comm: &Comm, root: i32) -> Result<usize> {
 
 /// Dissemination barrier: ceil(log2 n) rounds of zero-byte messages.
 pub fn barrier(rt: &Runtime, comm: &Comm) -> Result<()> {
+    if comm.is_inter() {
+        return intercomm::barrier(rt, comm);
+    }
     let n = comm.size();
     let mut step = 1;
     let mut round = 0;
@@ -86,5 +91,5 @@ pub fn split(rt: &Runtime, comm: &Comm, color: i32, key: i32, undefined: i32) ->
 pub fn dup(rt: &Runtime, comm: &Comm) -> Result<Comm> {
     let context = comm.next_child_context();
     barrier(rt, comm)?;
-    Ok(Comm::new(comm.group.to_vec(), comm.rank, context))
+    Ok(comm.with_context(context))
 }

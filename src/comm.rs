@@ -16,6 +16,9 @@ pub struct Comm {
     pub rank: usize,
     /// Context of point-to-point traffic (even); collectives use `context | 1`.
     pub context: u64,
+    /// An intercommunicator's remote group (world ranks in remote-rank order): point-to-point
+    /// ranks name its members. `None` for an intracommunicator.
+    pub remote: Option<Arc<Vec<usize>>>,
     children: AtomicU64,
     /// `MPI_Comm_create_group` calls made so far per (group digest, tag): only the group's
     /// members take part, so they cannot draw on `children`, which every member advances.
@@ -24,7 +27,44 @@ pub struct Comm {
 
 impl Comm {
     pub fn new(group: Vec<usize>, rank: usize, context: u64) -> Comm {
-        Comm { group: Arc::new(group), rank, context, children: AtomicU64::new(0), group_children: Mutex::default() }
+        Comm {
+            group: Arc::new(group),
+            rank,
+            context,
+            remote: None,
+            children: AtomicU64::new(0),
+            group_children: Mutex::default(),
+        }
+    }
+
+    /// An intercommunicator: `rank` in the local `group`, peers in the disjoint `remote` group.
+    pub fn inter(group: Vec<usize>, rank: usize, remote: Vec<usize>, context: u64) -> Comm {
+        Comm { remote: Some(Arc::new(remote)), ..Comm::new(group, rank, context) }
+    }
+
+    /// The same groups and rank on another context (dup).
+    pub fn with_context(&self, context: u64) -> Comm {
+        Comm { remote: self.remote.clone(), ..Comm::new(self.group.to_vec(), self.rank, context) }
+    }
+
+    pub fn is_inter(&self) -> bool {
+        self.remote.is_some()
+    }
+
+    /// The group point-to-point ranks name: the remote group of an intercommunicator, else the
+    /// communicator's own.
+    pub fn peers(&self) -> &[usize] {
+        self.remote.as_deref().unwrap_or(&self.group)
+    }
+
+    /// The world rank of point-to-point rank `rank` (see `peers`).
+    pub fn peer_world_rank(&self, rank: usize) -> Option<usize> {
+        self.peers().get(rank).copied()
+    }
+
+    /// The point-to-point rank of world rank `world` (see `peers`).
+    pub fn peer_rank_of_world(&self, world: usize) -> Option<usize> {
+        self.peers().iter().position(|w| *w == world)
     }
 
     pub fn world(rank: usize, size: usize) -> Comm {

@@ -385,3 +385,9 @@ fn datatype_f90() {
 fn alltoallw_types() {
     run_program("alltoallw_types", &[(1, &[]), (2, &[]), (3, &[]), (4, &[])], secs(120));
 }
+
+#[test]
+fn intercomm() {
+    let runs: Vec<(usize, &[&str])> = [2, 3, 4, 5].iter().map(|&n| (n, &[][..])).collect();
+    run_program("intercomm", &runs, secs(120));
+}

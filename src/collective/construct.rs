@@ -30,7 +30,7 @@ impl SplitType {
 
 /// Every member's `mine` (all the same length), in communicator-rank order: each member sends
 /// to every other, then receives from each, on the collective context under `tag`.
-fn allgather_fixed(rt: &Runtime, comm: &Comm, context: u64, tag: Tag, mine: &[u8]) -> Result<Vec<Vec<u8>>> {
+pub(super) fn allgather_fixed(rt: &Runtime, comm: &Comm, context: u64, tag: Tag, mine: &[u8]) -> Result<Vec<Vec<u8>>> {
     for (r, world) in comm.group.iter().enumerate() {
         if r != comm.rank {
             rt.send_bytes(*world, context, tag.id(), mine)?;
@@ -49,7 +49,8 @@ fn allgather_fixed(rt: &Runtime, comm: &Comm, context: u64, tag: Tag, mine: &[u8
     Ok(all)
 }
 
-fn u64_at(b: &[u8], at: usize) -> u64 {
+/// The little-endian u64 at byte `at` of `b`.
+pub(super) fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
 }
 
@@ -178,7 +179,7 @@ pub fn split_type(rt: &Runtime, parent: &Comm, kind: SplitType, key: i32) -> Res
 /// `MPI_Comm_idup`: the same group on a fresh context, made without a message, so it is
 /// complete at once and cannot wait on a peer that has not yet reached its own idup.
 pub fn dup_now(parent: &Comm) -> Comm {
-    Comm::new(parent.group.to_vec(), parent.rank, parent.next_child_context())
+    parent.with_context(parent.next_child_context())
 }
 
 /// Names this machine: the host name and the kernel's boot id, so that two hosts that share a

@@ -21,6 +21,9 @@ use std::ops::Range;
 
 /// `MPI_Bcast`: the root's `buf` into everyone's `buf`.
 pub fn bcast(rt: &Runtime, comm: &Comm, root: usize, buf: &mut [u8]) -> Result<()> {
+    if comm.is_inter() {
+        return super::inter::bcast(rt, comm, root, buf);
+    }
     let n = comm.size();
     // Ranks relative to the root: relative rank v receives from v minus its lowest set bit,
     // then sends to v + 2^k for every 2^k below that bit.
@@ -58,6 +61,9 @@ pub fn gather(
     send: Option<&[u8]>,
     recv: Option<(&mut [u8], &[Range<usize>])>,
 ) -> Result<()> {
+    if comm.is_inter() {
+        return super::inter::gather(rt, comm, root, send, recv);
+    }
     if comm.rank != root {
         let data = send.ok_or_else(|| err!(Buffer, "MPI_IN_PLACE is allowed only at the root"))?;
         return round(rt, comm.coll_context(), |r| r.send(comm.group[root], Tag::Gather.id(), data));
@@ -83,6 +89,9 @@ pub fn scatter(
     send: Option<(&[u8], &[Range<usize>])>,
     recv: Option<&mut [u8]>,
 ) -> Result<()> {
+    if comm.is_inter() {
+        return super::inter::scatter(rt, comm, root, send, recv);
+    }
     if comm.rank != root {
         let buf = recv.ok_or_else(|| err!(Buffer, "MPI_IN_PLACE is allowed only at the root"))?;
         return round(rt, comm.coll_context(), |r| r.recv(comm.group[root], Tag::Scatter.id(), buf));
@@ -108,6 +117,9 @@ pub fn allgather(
     recv: &mut [u8],
     ranges: &[Range<usize>],
 ) -> Result<()> {
+    if comm.is_inter() {
+        return super::inter::allgather(rt, comm, send, recv, ranges);
+    }
     let me = comm.rank;
     let mut blocks = blocks::split_mut(recv, ranges)?;
     let own = std::mem::take(&mut blocks[me]);
@@ -136,6 +148,9 @@ pub fn alltoall(
     recv: &mut [u8],
     ranges: &[Range<usize>],
 ) -> Result<()> {
+    if comm.is_inter() {
+        return super::inter::alltoall(rt, comm, send, recv, ranges);
+    }
     let me = comm.rank;
     let snapshot;
     let (data, send_ranges) = match send {

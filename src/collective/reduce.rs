@@ -86,6 +86,9 @@ pub fn reduce_scatter(
     ranges: &[Range<usize>],
     op: &Combiner,
 ) -> Result<()> {
+    if comm.is_inter() {
+        return super::inter::reduce_scatter(rt, comm, send, recv, ranges, op);
+    }
     let me = comm.rank;
     let len = ranges[me].len();
     if recv.len() < len {
@@ -106,6 +109,9 @@ pub fn reduce_scatter(
 /// `MPI_Allreduce`: the combination of everyone's `send` (or, for MPI_IN_PLACE, `recv`) into
 /// everyone's `recv`.
 pub fn allreduce(rt: &Runtime, comm: &Comm, send: Option<&[u8]>, recv: &mut [u8], op: &Combiner) -> Result<()> {
+    if comm.is_inter() {
+        return super::inter::allreduce(rt, comm, send, recv, op);
+    }
     let me = comm.rank;
     let ranges = op.even_blocks(recv.len(), comm.size());
     match send {
@@ -133,6 +139,9 @@ pub fn reduce(
     recv: Option<&mut [u8]>,
     op: &Combiner,
 ) -> Result<()> {
+    if comm.is_inter() {
+        return super::inter::reduce(rt, comm, root, send, recv, op);
+    }
     let me = comm.rank;
     if me != root {
         let data = send.ok_or_else(|| err!(Buffer, "MPI_IN_PLACE is allowed only at the root"))?;

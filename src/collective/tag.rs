@@ -16,6 +16,13 @@ pub enum Tag {
     CreateGroup,
     SplitType,
     DistGraph,
+    /// Intercommunicators (src/collective/intercomm.rs, inter.rs).
+    InterCreate = 170,
+    InterMerge,
+    InterBarrier,
+    InterData,
+    InterReduce,
+    InterSplit,
     Bcast = 200,
     Gather,
     Scatter,

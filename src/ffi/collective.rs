@@ -10,7 +10,8 @@ use super::region::Region;
 use super::staging::{self, Mode, Scope};
 use super::state::{state, State};
 use crate::collective::executor::{Job, EXECUTOR};
-use crate::collective::{self, blocks, data};
+use crate::collective::inter::buffers_read;
+use crate::collective::{blocks, data};
 use crate::comm::Comm;
 use crate::error::{err, Result};
 use crate::runtime::Runtime;
@@ -158,7 +159,7 @@ pub fn maybe_in_place(
 
 fn comm_and_root(st: &State, comm: MPI_Comm, root: c_int) -> Result<(Arc<Comm>, usize)> {
     let c = handles::comm(st, comm)?;
-    let r = collective::root(&c, root)?;
+    let r = super::intercomm::root(&c, root)?;
     Ok((c, r))
 }
 
@@ -201,7 +202,10 @@ pub fn bcast(
 ) -> Result<Job> {
     let _staging = Scope::new(Mode::Packed);
     let (c, root) = comm_and_root(st, comm, root)?;
-    let buf = items(st, buffer, self::count(count)?, datatype)?;
+    let buf = match buffers_read(&c, root) {
+        (false, false) => Region::new(std::ptr::null_mut(), 0),
+        _ => items(st, buffer, self::count(count)?, datatype)?,
+    };
     // SAFETY: MPI's contract (see `bcast`).
     Ok(job(&c, move |rt, c| data::bcast(rt, c, root, unsafe { buf.bytes_mut() })))
 }
@@ -224,9 +228,9 @@ pub fn gather(
 ) -> Result<Job> {
     let _staging = Scope::new(Mode::Packed);
     let (c, root) = comm_and_root(st, comm, root)?;
-    let is_root = c.rank == root;
-    let send = maybe_in_place(st, sendbuf, sendcount, sendtype, is_root)?;
-    let recv = if is_root { Some(layout(st, c.size())?) } else { None };
+    let (is_root, leaf) = buffers_read(&c, root);
+    let send = if leaf { maybe_in_place(st, sendbuf, sendcount, sendtype, is_root)? } else { None };
+    let recv = if is_root { Some(layout(st, c.peers().len())?) } else { None };
     Ok(job(&c, move |rt, c| {
         // SAFETY: MPI's contract (see `bcast`).
         let recv = recv.as_ref().map(|l| (unsafe { l.buf.bytes_mut() }, &l.ranges[..]));
@@ -284,9 +288,9 @@ pub fn scatter(
 ) -> Result<Job> {
     let _staging = Scope::new(Mode::Packed);
     let (c, root) = comm_and_root(st, comm, root)?;
-    let is_root = c.rank == root;
-    let recv = maybe_in_place(st, recvbuf, recvcount, recvtype, is_root)?;
-    let send = if is_root { Some(layout(st, c.size())?) } else { None };
+    let (is_root, leaf) = buffers_read(&c, root);
+    let recv = if leaf { maybe_in_place(st, recvbuf, recvcount, recvtype, is_root)? } else { None };
+    let send = if is_root { Some(layout(st, c.peers().len())?) } else { None };
     Ok(job(&c, move |rt, c| {
         // SAFETY: MPI's contract (see `bcast`).
         let send = send.as_ref().map(|l| (unsafe { l.buf.bytes() }, &l.ranges[..]));
@@ -344,7 +348,7 @@ pub fn allgather(
     let _staging = Scope::new(Mode::Packed);
     let c = handles::comm(st, comm)?;
     let send = maybe_in_place(st, sendbuf, sendcount, sendtype, true)?;
-    let recv = layout(st, c.size())?;
+    let recv = layout(st, c.peers().len())?;
     Ok(job(&c, move |rt, c| {
         // SAFETY: MPI's contract (see `bcast`).
         let (send, buf) = unsafe { (send.map(|b| b.bytes()), recv.buf.bytes_mut()) };
@@ -397,8 +401,8 @@ pub fn alltoall(
 ) -> Result<Job> {
     let _staging = Scope::new(Mode::Packed);
     let c = handles::comm(st, comm)?;
-    let send = if in_place(sendbuf) { None } else { Some(send(st, c.size())?) };
-    let recv = recv(st, c.size())?;
+    let send = if in_place(sendbuf) { None } else { Some(send(st, c.peers().len())?) };
+    let recv = recv(st, c.peers().len())?;
     Ok(job(&c, move |rt, c| {
         // SAFETY: MPI's contract (see `bcast`).
         let send = send.as_ref().map(|l| (unsafe { l.buf.bytes() }, &l.ranges[..]));

@@ -7,6 +7,7 @@ use super::state::{decode, encode, state, CommEntry, Kind, State};
 use crate::collective;
 use crate::comm::Comm;
 use crate::error::{err, Result};
+use crate::group::{Group, Likeness};
 use crate::sync::lock;
 use std::ffi::c_int;
 use std::sync::Arc;
@@ -69,7 +70,8 @@ ffi_fn! {
         blame(comm as usize);
         let st = state()?;
         let c = super::collective::settled(st, comm)?;
-        let made = match collective::split(&st.rt, &c, color, key, abi::MPI_UNDEFINED)? {
+        let split = if c.is_inter() { super::intercomm::split } else { collective::split };
+        let made = match split(&st.rt, &c, color, key, abi::MPI_UNDEFINED)? {
             Some(sub) => register(st, comm, sub)?,
             None => abi::MPI_COMM_NULL,
         };
@@ -103,18 +105,18 @@ ffi_fn! {
         blame(comm1 as usize);
         let st = state()?;
         let (a, b) = (handles::comm(st, comm1)?, handles::comm(st, comm2)?);
+        // An intercommunicator's two groups are compared alike, and the weaker verdict holds.
+        let likeness = |x: &[usize], y: &[usize]| Group::new(x.to_vec()).compare(&Group::new(y.to_vec()));
         let verdict = if comm1 == comm2 {
             abi::MPI_IDENT
-        } else if a.group == b.group {
-            abi::MPI_CONGRUENT
+        } else if a.is_inter() != b.is_inter() {
+            abi::MPI_UNEQUAL
         } else {
-            let (mut x, mut y) = (a.group.to_vec(), b.group.to_vec());
-            x.sort_unstable();
-            y.sort_unstable();
-            if x == y {
-                abi::MPI_SIMILAR
-            } else {
-                abi::MPI_UNEQUAL
+            let remote = if a.is_inter() { likeness(a.peers(), b.peers()) } else { Likeness::Ident };
+            match (likeness(&a.group, &b.group), remote) {
+                (Likeness::Unequal, _) | (_, Likeness::Unequal) => abi::MPI_UNEQUAL,
+                (Likeness::Ident, Likeness::Ident) => abi::MPI_CONGRUENT,
+                _ => abi::MPI_SIMILAR,
             }
         };
         out(result, verdict, "result")

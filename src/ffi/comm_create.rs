@@ -1,4 +1,4 @@
-//! Communicator constructors (create, create_group, idup, dup_with_info, split_type), names, and the intercommunicator calls partyline refuses.
+//! Communicator constructors (create, create_group, idup, dup_with_info, split_type) and names.
 
 use super::abi::{self, MPI_Comm, MPI_Group, MPI_Info, MPI_Request};
 use super::boundary::{blame, out};
@@ -23,7 +23,11 @@ ffi_fn! {
         blame(comm as usize);
         let st = state()?;
         let (c, g) = (super::collective::settled(st, comm)?, self::group(st, group)?);
-        let made = collective::construct::create(&st.rt, &c, &g)?;
+        let made = if c.is_inter() {
+            super::intercomm::create(&st.rt, &c, &g)?
+        } else {
+            collective::construct::create(&st.rt, &c, &g)?
+        };
         out(newcomm, handle_of(st, comm, made)?, "new communicator")
     }
 }
@@ -33,6 +37,7 @@ ffi_fn! {
         blame(comm as usize);
         let st = state()?;
         let (c, g) = (super::collective::settled(st, comm)?, self::group(st, group)?);
+        super::intercomm::intra_only(&c, "MPI_Comm_create_group")?;
         let tag = handles::send_tag(tag)?;
         let made = collective::construct::create_group(&st.rt, &c, &g, tag)?;
         out(newcomm, handle_of(st, comm, made)?, "new communicator")
@@ -92,17 +97,15 @@ ffi_fn! {
             abi::MPI_COMM_TYPE_HW_GUIDED | abi::MPI_COMM_TYPE_RESOURCE_GUIDED => SplitType::InfoGuided,
             other => return Err(err!(Arg, "MPI_Comm_split_type: split_type {other} is not one of MPI_COMM_TYPE_SHARED, MPI_COMM_TYPE_HW_GUIDED, MPI_COMM_TYPE_HW_UNGUIDED, MPI_COMM_TYPE_RESOURCE_GUIDED or MPI_UNDEFINED")),
         };
-        let made = collective::construct::split_type(&st.rt, &c, kind, key)?;
+        let made = if c.is_inter() {
+            // Across an intercommunicator, the host is the color; the hardware levels below
+            // it are unknown to partyline, so the other kinds give MPI_COMM_NULL.
+            let color = (kind == SplitType::Shared).then(collective::construct::host_id);
+            crate::collective::intercomm::split(&st.rt, &c, color, key)?
+        } else {
+            collective::construct::split_type(&st.rt, &c, kind, key)?
+        };
         out(newcomm, handle_of(st, comm, made)?, "new communicator")
-    }
-}
-
-ffi_fn! {
-    fn MPI_Comm_test_inter(comm: MPI_Comm, flag: *mut c_int) -> c_int {
-        blame(comm as usize);
-        handles::comm(state()?, comm)?;
-        // Every communicator partyline makes is an intracommunicator.
-        out(flag, 0, "flag")
     }
 }
 
@@ -111,46 +114,6 @@ ffi_fn! {
         state()?;
         // Processes are never spawned (MPI_Comm_spawn is unsupported), so none has a parent.
         out(parent, abi::MPI_COMM_NULL, "parent")
-    }
-}
-
-fn not_inter(call: &str) -> crate::error::Error {
-    err!(Comm, "{call}: the communicator is an intracommunicator (partyline has no intercommunicators), so it has no remote group")
-}
-
-ffi_fn! {
-    fn MPI_Comm_remote_size(comm: MPI_Comm, size: *mut c_int) -> c_int {
-        blame(comm as usize);
-        handles::comm(state()?, comm)?;
-        let _ = size;
-        Err(not_inter("MPI_Comm_remote_size"))
-    }
-}
-
-ffi_fn! {
-    fn MPI_Comm_remote_group(comm: MPI_Comm, group: *mut MPI_Group) -> c_int {
-        blame(comm as usize);
-        handles::comm(state()?, comm)?;
-        let _ = group;
-        Err(not_inter("MPI_Comm_remote_group"))
-    }
-}
-
-const NO_INTERCOMMS: &str = "intercommunicators are not supported by partyline";
-
-ffi_fn! {
-    fn MPI_Intercomm_create(local_comm: MPI_Comm, local_leader: c_int, peer_comm: MPI_Comm, remote_leader: c_int, tag: c_int, newintercomm: *mut MPI_Comm) -> c_int {
-        blame(local_comm as usize);
-        let _ = (local_leader, peer_comm, remote_leader, tag, newintercomm);
-        Err(err!(Unsupported, "MPI_Intercomm_create: {NO_INTERCOMMS}; build the communicator you need with MPI_Comm_split or MPI_Comm_create_group"))
-    }
-}
-
-ffi_fn! {
-    fn MPI_Intercomm_merge(intercomm: MPI_Comm, high: c_int, newintracomm: *mut MPI_Comm) -> c_int {
-        blame(intercomm as usize);
-        let _ = (high, newintracomm);
-        Err(err!(Unsupported, "MPI_Intercomm_merge: {NO_INTERCOMMS}"))
     }
 }
 

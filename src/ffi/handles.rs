@@ -69,14 +69,19 @@ pub fn tiles(dtype: abi::MPI_Datatype, t: &Datatype) -> bool {
     (t.dense && t.lb() == 0) || super::datatype_maps::predefined_map(dtype as usize).is_some()
 }
 
-/// A destination rank in `comm`: its world rank, or `None` for MPI_PROC_NULL.
+/// A destination rank in `comm` (of its remote group, for an intercommunicator): its world
+/// rank, or `None` for MPI_PROC_NULL.
 pub fn dest(comm: &Comm, rank: i32) -> Result<Option<usize>> {
     if rank == abi::MPI_PROC_NULL {
         return Ok(None);
     }
-    usize::try_from(rank).ok().and_then(|r| comm.world_rank(r)).map(Some).ok_or_else(|| {
-        err!(Rank, "rank {rank} is out of range: the communicator has {} ranks (0 to {})", comm.size(), comm.size() - 1)
-    })
+    let n = comm.peers().len();
+    let which = if comm.is_inter() { "the intercommunicator's remote group" } else { "the communicator" };
+    usize::try_from(rank)
+        .ok()
+        .and_then(|r| comm.peer_world_rank(r))
+        .map(Some)
+        .ok_or_else(|| err!(Rank, "rank {rank} is out of range: {which} has {n} ranks (0 to {})", n as i64 - 1))
 }
 
 /// A source rank: `Ok(None)` for MPI_PROC_NULL, `Some(None)` for MPI_ANY_SOURCE.

@@ -37,6 +37,7 @@ mod icollective;
 mod icollective_c;
 mod ineighbor;
 mod info;
+mod intercomm;
 mod introspection;
 mod ireduce;
 mod isendrecv;

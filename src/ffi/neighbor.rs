@@ -25,6 +25,7 @@ pub(super) fn prepare(
     call: &str,
 ) -> Result<Job> {
     let c = handles::comm(st, comm)?;
+    super::intercomm::intra_only(&c, call)?;
     let _staging = Scope::new(Mode::Packed);
     let topology = topology_of(st, comm).ok_or_else(|| {
         err!(Topology, "{call}: the communicator has no topology; make one with MPI_Cart_create, MPI_Graph_create or MPI_Dist_graph_create_adjacent")

@@ -7,9 +7,9 @@ use super::op::{combiner, Combine};
 use super::region::Region;
 use super::staging::{Mode, Scope};
 use super::state::State;
+use crate::collective::blocks;
 use crate::collective::executor::Job;
 use crate::collective::reduce::{self, Combiner};
-use crate::collective::{self, blocks};
 use crate::comm::Comm;
 use crate::error::{err, Result};
 use crate::runtime::Runtime;
@@ -61,10 +61,15 @@ pub fn reduce(
     comm: MPI_Comm,
 ) -> Result<Job> {
     let _staging = Scope::new(Mode::Records);
+    let c = handles::comm(st, comm)?;
+    let root = super::intercomm::root(&c, root)?;
+    if crate::collective::inter::buffers_read(&c, root) == (false, false) {
+        // MPI_PROC_NULL on an intercommunicator: every other argument is insignificant.
+        return Ok(job(&c, |_, _| Ok(())));
+    }
     let (c, combine, item) = setup(st, comm, datatype, op)?;
-    let root = collective::root(&c, root)?;
-    let is_root = c.rank == root;
-    let send = maybe_in_place(st, sendbuf, count, datatype, is_root)?;
+    let (is_root, leaf) = crate::collective::inter::buffers_read(&c, root);
+    let send = if leaf { maybe_in_place(st, sendbuf, count, datatype, is_root)? } else { None };
     let recv = if is_root { Some(items(st, recvbuf, coll_count(count)?, datatype)?) } else { None };
     Ok(job(&c, move |rt, c| {
         // SAFETY: MPI's contract (see above).
@@ -252,6 +257,7 @@ pub fn scan(
     comm: MPI_Comm,
     inclusive: bool,
 ) -> Result<Job> {
+    super::intercomm::intra_only(&*handles::comm(st, comm)?, if inclusive { "MPI_Scan" } else { "MPI_Exscan" })?;
     elementwise(st, sendbuf, recvbuf, count, datatype, op, comm, move |rt, c, send, recv, combiner| {
         reduce::scan(rt, c, send, recv, combiner, inclusive)
     })

@@ -32,7 +32,7 @@ pub fn proc_null() -> MPI_Status {
 pub fn of(outcome: &Outcome, comm: &Comm) -> MPI_Status {
     let source = match outcome.source {
         PROC_NULL => abi::MPI_PROC_NULL,
-        w => comm.rank_of_world(w as usize).map_or(abi::MPI_ANY_SOURCE, |r| r as c_int),
+        w => comm.peer_rank_of_world(w as usize).map_or(abi::MPI_ANY_SOURCE, |r| r as c_int),
     };
     let mut s = empty();
     s.MPI_SOURCE = source;

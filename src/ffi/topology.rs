@@ -40,6 +40,7 @@ pub(super) fn with_topology(
     members: usize,
     topology: Topology,
 ) -> Result<MPI_Comm> {
+    super::intercomm::intra_only(c, "a topology constructor")?;
     let context = c.next_child_context();
     if c.rank >= members {
         return Ok(abi::MPI_COMM_NULL);
