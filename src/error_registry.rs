@@ -93,16 +93,21 @@ impl ErrorRegistry {
                 "error class {class} still has code {code}; remove its codes first (MPI_Remove_error_code)"
             ));
         }
+        if self.strings.contains_key(&class) {
+            return Err(err!(Arg, "error class {class} still has a string; remove it first (MPI_Remove_error_string)"));
+        }
         self.codes.remove(&class);
-        self.strings.remove(&class);
         Ok(())
     }
 
     pub fn remove_code(&mut self, code: i32) -> Result<()> {
         match self.codes.get(&code) {
+            // MPI 4.1 removes in the reverse order of adding: the string, then the code.
+            Some(&class) if class != code && self.strings.contains_key(&code) => {
+                Err(err!(Arg, "error code {code} still has a string; remove it first (MPI_Remove_error_string)"))
+            }
             Some(&class) if class != code => {
                 self.codes.remove(&code);
-                self.strings.remove(&code);
                 Ok(())
             }
             Some(_) => Err(err!(Arg, "{code} is an error class; remove it with MPI_Remove_error_class")),
@@ -148,9 +153,13 @@ mod tests {
         assert_eq!(r.last_used(), on_predefined);
         assert!(r.remove_class(class).is_err(), "still has a code");
         assert!(r.remove_code(class).is_err(), "a class, not a code");
+        assert!(r.remove_code(code).unwrap_err().message.contains("still has a string"));
         r.remove_string(code).unwrap();
         assert!(r.remove_string(code).is_err());
         r.remove_code(code).unwrap();
+        r.add_string(class, "my class", 512).unwrap();
+        assert!(r.remove_class(class).unwrap_err().message.contains("still has a string"));
+        r.remove_string(class).unwrap();
         r.remove_class(class).unwrap();
         assert_eq!(r.class_of(class), None);
         assert!(r.add_class().unwrap() > on_predefined, "never reused");

@@ -87,14 +87,21 @@ ffi_fn! {
 ffi_fn! {
     fn MPI_Comm_split_type(comm: MPI_Comm, split_type: c_int, key: c_int, info: MPI_Info, newcomm: *mut MPI_Comm) -> c_int {
         blame(comm as usize);
-        let _ = info;
         let st = state()?;
         let c = super::collective::settled(st, comm)?;
         let kind = match split_type {
             abi::MPI_UNDEFINED => SplitType::Undefined,
             abi::MPI_COMM_TYPE_SHARED => SplitType::Shared,
             abi::MPI_COMM_TYPE_HW_UNGUIDED => SplitType::HwUnguided,
-            abi::MPI_COMM_TYPE_HW_GUIDED | abi::MPI_COMM_TYPE_RESOURCE_GUIDED => SplitType::InfoGuided,
+            // The one resource type MPI names, "mpi_shared_memory", is the host here (as
+            // MPI_COMM_TYPE_SHARED); others, or none, give MPI_COMM_NULL as the standard says.
+            abi::MPI_COMM_TYPE_HW_GUIDED | abi::MPI_COMM_TYPE_RESOURCE_GUIDED => {
+                if super::info::value(info, "mpi_hw_resource_type")?.as_deref() == Some("mpi_shared_memory") {
+                    SplitType::Shared
+                } else {
+                    SplitType::InfoGuided
+                }
+            }
             other => return Err(err!(Arg, "MPI_Comm_split_type: split_type {other} is not one of MPI_COMM_TYPE_SHARED, MPI_COMM_TYPE_HW_GUIDED, MPI_COMM_TYPE_HW_UNGUIDED, MPI_COMM_TYPE_RESOURCE_GUIDED or MPI_UNDEFINED")),
         };
         let made = if c.is_inter() {

@@ -81,8 +81,11 @@ int main(int argc, char **argv) {
     OK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
     CHECK(MPI_Add_error_string(MPI_ERR_ARG, "no") != MPI_SUCCESS);
     CHECK(MPI_Remove_error_class(cls) != MPI_SUCCESS);   /* still has a code */
+    CHECK(MPI_Remove_error_code(code) != MPI_SUCCESS);    /* still has a string */
     OK(MPI_Remove_error_string(code));
     OK(MPI_Remove_error_code(code));
+    CHECK(MPI_Remove_error_class(cls) != MPI_SUCCESS);   /* still has a string */
+    OK(MPI_Remove_error_string(cls));
     OK(MPI_Remove_error_class(cls));
     CHECK(MPI_Error_class(cls, &rcls) != MPI_SUCCESS);
     CHECK(calls == 4);   /* errors on MPI_COMM_WORLD never reached c's handler */

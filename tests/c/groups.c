@@ -276,6 +276,18 @@ static void test_split_type_and_dups(void) {
     CHECK(none == MPI_COMM_NULL);
     OK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_HW_UNGUIDED, 0, MPI_INFO_NULL, &none));
     CHECK(none == MPI_COMM_NULL);
+    /* Guided by the one resource MPI names: shared memory, the host here (all ranks share it). */
+    MPI_Info guide;
+    OK(MPI_Info_create(&guide));
+    OK(MPI_Info_set(guide, "mpi_hw_resource_type", "unheard-of"));
+    OK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_RESOURCE_GUIDED, 0, guide, &none));
+    CHECK(none == MPI_COMM_NULL);
+    OK(MPI_Info_set(guide, "mpi_hw_resource_type", "mpi_shared_memory"));
+    OK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_HW_GUIDED, 0, guide, &shared));
+    OK(MPI_Comm_size(shared, &n));
+    CHECK(n == size);
+    OK(MPI_Comm_free(&shared));
+    OK(MPI_Info_free(&guide));
 
     /* idup completes at once; the duplicate carries its own traffic. */
     MPI_Comm d1, d2;
