@@ -81,23 +81,38 @@ ffi_fn! {
 
 ffi_fn! {
     fn MPI_Comm_free(comm: *mut MPI_Comm) -> c_int {
-        let st = state()?;
-        if comm.is_null() {
-            return Err(err!(Arg, "MPI_Comm_free: the communicator argument is NULL"));
-        }
-        // SAFETY: non-null, points to a communicator handle (MPI's contract).
-        let value = unsafe { comm.read() } as usize;
-        if value == super::boundary::world() || value == abi::MPI_COMM_SELF as usize {
-            return Err(err!(Comm, "MPI_Comm_free: MPI_COMM_WORLD and MPI_COMM_SELF cannot be freed"));
-        }
-        let h = decode(Kind::Comm, value)
-            .ok_or_else(|| err!(Comm, "MPI_Comm_free: invalid communicator handle {value:#x}"))?;
-        super::attribute::comm_freeing(value as MPI_Comm)?;
-        lock(&st.comms)
-            .remove(h)
-            .ok_or_else(|| err!(Comm, "MPI_Comm_free: communicator {value:#x} was already freed"))?;
-        out(comm, abi::MPI_COMM_NULL, "communicator")
+        free(comm, "MPI_Comm_free", false)
     }
+}
+
+ffi_fn! {
+    fn MPI_Comm_disconnect(comm: *mut MPI_Comm) -> c_int {
+        free(comm, "MPI_Comm_disconnect", true)
+    }
+}
+
+/// Frees `*comm` and sets it to MPI_COMM_NULL. `MPI_Comm_disconnect` (`settle`) first waits,
+/// collectively, for its collectives and for every member to reach the call; its pending
+/// point-to-point traffic must already be complete (as for any matched program).
+fn free(comm: *mut MPI_Comm, call: &str, settle: bool) -> Result<()> {
+    let st = state()?;
+    if comm.is_null() {
+        return Err(err!(Arg, "{call}: the communicator argument is NULL"));
+    }
+    // SAFETY: non-null, points to a communicator handle (MPI's contract).
+    let value = unsafe { comm.read() } as usize;
+    blame(value);
+    if value == super::boundary::world() || value == abi::MPI_COMM_SELF as usize {
+        return Err(err!(Comm, "{call}: MPI_COMM_WORLD and MPI_COMM_SELF cannot be freed"));
+    }
+    let h = decode(Kind::Comm, value).ok_or_else(|| err!(Comm, "{call}: invalid communicator handle {value:#x}"))?;
+    if settle {
+        let handle = value as MPI_Comm;
+        super::collective::blocking(handle, |st| barrier(st, handle))?;
+    }
+    super::attribute::comm_freeing(value as MPI_Comm)?;
+    lock(&st.comms).remove(h).ok_or_else(|| err!(Comm, "{call}: communicator {value:#x} was already freed"))?;
+    out(comm, abi::MPI_COMM_NULL, "communicator")
 }
 
 ffi_fn! {

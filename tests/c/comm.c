@@ -1,4 +1,4 @@
-/* comm.c: Comm_dup/split/compare/free, message isolation between communicators, barriers, MPI_COMM_SELF. */
+/* comm.c: Comm_dup/split/compare/free/disconnect, message isolation between communicators, barriers, MPI_COMM_SELF. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +150,25 @@ static void test_self(void) {
     OK(MPI_Barrier(MPI_COMM_SELF));
 }
 
+/* Disconnect: a collective free, after the communicator's traffic has completed. */
+static void test_disconnect(void) {
+    MPI_Comm d;
+    OK(MPI_Comm_dup(MPI_COMM_WORLD, &d));
+    int v = rank, got = -1;
+    OK(MPI_Sendrecv(&v, 1, MPI_INT, succ, 3, &got, 1, MPI_INT, pred, 3, d, MPI_STATUS_IGNORE));
+    CHECK(got == pred);
+    OK(MPI_Comm_disconnect(&d));
+    CHECK(d == MPI_COMM_NULL);
+    OK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
+    MPI_Comm null = MPI_COMM_NULL, world = MPI_COMM_WORLD;
+    int cls = 0;
+    MPI_Error_class(MPI_Comm_disconnect(&null), &cls);
+    CHECK(cls == MPI_ERR_COMM);
+    MPI_Error_class(MPI_Comm_disconnect(&world), &cls);
+    CHECK(cls == MPI_ERR_COMM && world == MPI_COMM_WORLD);
+    OK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL));
+}
+
 int main(int argc, char **argv) {
     OK(MPI_Init(&argc, &argv));
     OK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
@@ -164,6 +183,7 @@ int main(int argc, char **argv) {
     OK(MPI_Barrier(MPI_COMM_WORLD));
     test_self();
     OK(MPI_Barrier(MPI_COMM_WORLD));
+    test_disconnect();
 
     OK(MPI_Finalize());
     if (rank == 0) printf("PASS comm\n");

@@ -38,12 +38,6 @@ ffi_fn! {
 }
 
 ffi_fn! {
-    fn MPI_Comm_disconnect(comm: *mut MPI_Comm) -> c_int {
-        refuse(MPI_COMM_WORLD, "MPI_Comm_disconnect", FAMILY)
-    }
-}
-
-ffi_fn! {
     fn MPI_Comm_join(fd: c_int, intercomm: *mut MPI_Comm) -> c_int {
         refuse(MPI_COMM_WORLD, "MPI_Comm_join", FAMILY)
     }
