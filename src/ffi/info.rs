@@ -121,6 +121,19 @@ pub(super) fn copy_out(dest: *mut c_char, room: usize, value: &str) -> Result<()
 }
 
 ffi_fn! {
+    fn MPI_Get_hw_resource_info(hw_info: *mut MPI_Info) -> c_int {
+        if hw_info.is_null() {
+            return Err(err!(Arg, "MPI_Get_hw_resource_info: the hw_info output argument is NULL"));
+        }
+        // The one hardware level partyline knows is the host, which MPI names by the shared
+        // memory its processes could share (see MPI_Comm_split_type's guided kinds).
+        let mut info = Info::default();
+        info.set("mpi_hw_resource_type", "mpi_shared_memory")?;
+        out(hw_info, register(info)?, "hw_info")
+    }
+}
+
+ffi_fn! {
     fn MPI_Info_create(info: *mut MPI_Info) -> c_int {
         if info.is_null() {
             return Err(err!(Arg, "MPI_Info_create: the info output argument is NULL"));

@@ -108,6 +108,13 @@ int main(int argc, char **argv) {
     CHECK(MPI_Info_free(&info) == MPI_ERR_INFO);
     OK(MPI_Comm_free(&c));
 
+    /* Hardware resources: the host, as shared memory. */
+    MPI_Info hw;
+    OK(MPI_Get_hw_resource_info(&hw));
+    OK(MPI_Info_get(hw, "mpi_hw_resource_type", MPI_MAX_INFO_VAL - 1, value, &flag));
+    CHECK(flag && strcmp(value, "mpi_shared_memory") == 0);
+    OK(MPI_Info_free(&hw));
+
     /* ABI introspection. */
     int major = -1, minor = -1;
     OK(MPI_Abi_get_version(&major, &minor));

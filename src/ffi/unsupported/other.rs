@@ -24,12 +24,6 @@ ffi_fn! {
 }
 
 ffi_fn! {
-    fn MPI_Get_hw_resource_info(hw_info: *mut MPI_Info) -> c_int {
-        refuse(MPI_COMM_WORLD, "MPI_Get_hw_resource_info", FAMILY)
-    }
-}
-
-ffi_fn! {
     fn MPI_T_category_get_num_events(cat_index: c_int, num_events: *mut c_int) -> c_int {
         refuse(MPI_COMM_WORLD, "MPI_T_category_get_num_events", FAMILY)
     }
