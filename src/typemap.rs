@@ -5,6 +5,7 @@
 //! whatever it was built from; a message of such a type is the caller's memory as it is.
 
 pub mod build;
+pub mod darray;
 pub mod pack;
 
 use crate::error::{err, Result};

@@ -380,6 +380,12 @@ fn datatype_f90() {
     run_program("datatype_f90", &[(1, &[])], secs(60));
 }
 
+/// MPI_Type_create_darray(_c): every virtual rank's share against a local enumeration.
+#[test]
+fn darray() {
+    run_program("darray", &[(1, &[])], secs(60));
+}
+
 /// MPI_Alltoallw and its I- and _c forms with non-contiguous datatypes, a different one per peer.
 #[test]
 fn alltoallw_types() {

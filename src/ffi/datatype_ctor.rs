@@ -23,7 +23,7 @@ fn array<T: Copy>(ptr: *const T, n: i64, what: &str, widen: impl Fn(T) -> i64) -
     Ok(unsafe { std::slice::from_raw_parts(ptr, n) }.iter().map(|&v| widen(v)).collect())
 }
 
-fn ints(ptr: *const c_int, n: i64, what: &str) -> Result<Vec<i64>> {
+pub(super) fn ints(ptr: *const c_int, n: i64, what: &str) -> Result<Vec<i64>> {
     array(ptr, n, what, i64::from)
 }
 
@@ -31,7 +31,7 @@ fn addrs(ptr: *const MPI_Aint, n: i64, what: &str) -> Result<Vec<i64>> {
     array(ptr, n, what, |v| v as i64)
 }
 
-fn counts(ptr: *const MPI_Count, n: i64, what: &str) -> Result<Vec<i64>> {
+pub(super) fn counts(ptr: *const MPI_Count, n: i64, what: &str) -> Result<Vec<i64>> {
     array(ptr, n, what, |v| v)
 }
 

@@ -26,6 +26,7 @@ fn combiner_value(c: Combiner) -> c_int {
         Combiner::HindexedBlock => abi::MPI_COMBINER_HINDEXED_BLOCK,
         Combiner::Struct => abi::MPI_COMBINER_STRUCT,
         Combiner::Subarray => abi::MPI_COMBINER_SUBARRAY,
+        Combiner::Darray => abi::MPI_COMBINER_DARRAY,
         Combiner::Resized => abi::MPI_COMBINER_RESIZED,
         Combiner::F90Integer => abi::MPI_COMBINER_F90_INTEGER,
         Combiner::F90Real => abi::MPI_COMBINER_F90_REAL,
@@ -117,6 +118,13 @@ fn split_counts(e: &Envelope) -> (Vec<i64>, Vec<i64>, Vec<i64>) {
             // [ndims, order] as integers.
             let (n, order) = (ints[0], ints[ints.len() - 1]);
             (vec![n, order], addrs, ints[1..ints.len() - 1].to_vec())
+        }
+        Combiner::Darray => {
+            // Stored as [size, rank, ndims, gsizes.., distribs.., dargs.., psizes.., order]; the
+            // _c form has the gsizes as large counts.
+            let n = ints[2] as usize;
+            let (head, rest) = ints.split_at(3);
+            ([head, &rest[n..]].concat(), addrs, rest[..n].to_vec())
         }
         _ => (ints, addrs, vec![]),
     }

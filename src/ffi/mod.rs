@@ -22,6 +22,7 @@ mod comm_create;
 mod completion;
 mod datatype;
 mod datatype_ctor;
+mod datatype_darray;
 mod datatype_f90;
 mod datatype_maps;
 mod datatype_query;

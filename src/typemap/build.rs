@@ -25,6 +25,8 @@ pub enum Combiner {
     HindexedBlock,
     Struct,
     Subarray,
+    /// `MPI_Type_create_darray`, recorded with the ABI's distribution and order constants.
+    Darray,
     Resized,
     /// `MPI_Type_create_f90_integer/_real/_complex`: a predefined type chosen by precision and
     /// range, recorded with the (p, r) it was asked for.
@@ -55,7 +57,7 @@ pub enum Order {
     Fortran,
 }
 
-fn to_i64(v: i128, what: &str) -> Result<i64> {
+pub(super) fn to_i64(v: i128, what: &str) -> Result<i64> {
     i64::try_from(v).map_err(|_| err!(Count, "{what} overflows the address space"))
 }
 
@@ -93,7 +95,7 @@ fn repeat(runs: &mut Vec<Run>, base: &TypeMap, at: i64, count: usize) -> Result<
 }
 
 /// A type of blocks: `(byte displacement, item count, base)` each; bounds follow MPI's rules.
-fn blocks(parts: &[(i64, usize, &TypeMap)], envelope: Envelope, padded: bool) -> Result<TypeMap> {
+pub(super) fn blocks(parts: &[(i64, usize, &TypeMap)], envelope: Envelope, padded: bool) -> Result<TypeMap> {
     let mut runs = Vec::new();
     let (mut lb, mut ub) = (i64::MAX, i64::MIN);
     for &(at, count, base) in parts {
@@ -132,7 +134,7 @@ fn blocks(parts: &[(i64, usize, &TypeMap)], envelope: Envelope, padded: bool) ->
     Ok(t)
 }
 
-fn env(combiner: Combiner, ints: Vec<i64>, addrs: Vec<i64>, types: &[&Child]) -> Envelope {
+pub(super) fn env(combiner: Combiner, ints: Vec<i64>, addrs: Vec<i64>, types: &[&Child]) -> Envelope {
     Envelope { combiner, ints, addrs, types: types.iter().map(|c| (*c).clone()).collect() }
 }
 

@@ -12,7 +12,6 @@ mod dynamic_process;
 mod file;
 mod file_access;
 mod file_access_2;
-mod large_count;
 mod other;
 mod rma_access;
 mod rma_window;
