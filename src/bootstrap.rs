@@ -185,8 +185,8 @@ fn connect_peer(cfg: &Config, tls: Option<&Tls>, me: &Hello, peer: usize, deadli
             Ok((addr, stream)) => {
                 // The handshake's small writes must not wait for delayed acknowledgements.
                 let _ = stream.set_nodelay(true);
-                let checks = tls.is_none() && cfg.checksums.wanted(stream.local_addr().ok(), stream.peer_addr().ok());
-                let me = &Hello { checks, ..me.clone() };
+                let me = &greeting_on(&stream, me, cfg, tls.is_some());
+                let checks = me.checks;
                 let greeting_deadline =
                     Instant::now() + cfg.handshake_timeout.min(remaining.max(Duration::from_millis(100)));
                 let count = cfg.streams.count();
@@ -247,6 +247,13 @@ fn greet_as_client(
         return Err(format!("{who} closed the connection before answering"));
     }
     Ok(greeting.map(|g| (channel, g)))
+}
+
+/// Our greeting on `stream`: `me`, asking for frame checksums if this connection wants them
+/// (never under TLS). Both ends decide from the same pair of addresses.
+fn greeting_on(stream: &TcpStream, me: &Hello, cfg: &Config, tls: bool) -> Hello {
+    let checks = !tls && cfg.checksums.wanted(stream.local_addr().ok(), stream.peer_addr().ok());
+    Hello { checks, ..me.clone() }
 }
 
 /// The connection, and whether the peer asks for checksums, if it accepted us.

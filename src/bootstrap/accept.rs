@@ -61,9 +61,7 @@ pub(super) fn accept_peers(
         }
         match listener.accept() {
             Ok((stream, from)) => {
-                // Whether we ask for frame checksums on this connection, in our answer.
-                let checks = tls.is_none() && cfg.checksums.wanted(stream.local_addr().ok(), Some(from));
-                let me = Hello { checks, ..me.clone() };
+                let me = greeting_on(&stream, &me, cfg, tls.is_some());
                 let (tx, refusal_tx, tls) = (tx.clone(), refusal_tx.clone(), tls.clone());
                 let (claimed, timeout, done) = (claimed.clone(), cfg.handshake_timeout, greeters.clone());
                 let joiner = joiner.clone();

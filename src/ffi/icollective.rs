@@ -13,8 +13,21 @@ use super::handles;
 use super::p2p::new_handle;
 use super::state::{state, State};
 use crate::collective::executor::{Job, EXECUTOR};
+use crate::comm::Comm;
 use crate::error::{err, Result};
 use std::ffi::{c_int, c_void};
+use std::sync::Arc;
+
+/// The state and communicator of a call that hands the caller a collective's request
+/// (nonblocking or persistent), once the request argument is known to be usable.
+pub fn collective_request(comm: MPI_Comm, request: *mut MPI_Request) -> Result<(&'static State, Arc<Comm>)> {
+    blame(comm as usize);
+    let st = state()?;
+    if request.is_null() {
+        return Err(err!(Arg, "the request argument is NULL; pass the address of an MPI_Request"));
+    }
+    Ok((st, handles::comm(st, comm)?))
+}
 
 /// Starts a collective on the communicator's worker and hands its request to the caller.
 pub fn nonblocking(
@@ -22,12 +35,7 @@ pub fn nonblocking(
     request: *mut MPI_Request,
     prepare: impl FnOnce(&'static State) -> Result<Job>,
 ) -> Result<()> {
-    blame(comm as usize);
-    let st = state()?;
-    if request.is_null() {
-        return Err(err!(Arg, "the request argument is NULL; pass the address of an MPI_Request"));
-    }
-    let c = handles::comm(st, comm)?;
+    let (st, c) = collective_request(comm, request)?;
     let job = prepare(st)?;
     let req = EXECUTOR.submit(&st.rt, job)?;
     out(request, new_handle(st, Some((req, None)), c, comm as usize, None)?, "request")

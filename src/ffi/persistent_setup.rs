@@ -11,13 +11,13 @@
 //! (mpi4py frees `Allgatherv_init`'s and `Reduce_scatter_init`'s count arrays as the call returns).
 
 use super::abi::{MPI_Comm, MPI_Info, MPI_Request};
-use super::boundary::{blame, out};
+use super::boundary::out;
 use super::collective_jobs::Prepare;
 use super::handles;
 use super::p2p::new_handle;
-use super::state::{state, Persistent, Restart, State};
+use super::state::{Persistent, Restart, State};
 use crate::collective::executor::{Job, EXECUTOR};
-use crate::error::{err, Result};
+use crate::error::Result;
 use crate::request::Request;
 use std::any::Any;
 use std::ffi::c_int;
@@ -90,12 +90,7 @@ pub fn persistent_copying<P: Prepare>(
 ) -> Result<()> {
     // partyline takes no hints for collectives, so the info is not read.
     let _ = info;
-    blame(comm as usize);
-    let st = state()?;
-    if request.is_null() {
-        return Err(err!(Arg, "the request argument is NULL; pass the address of an MPI_Request"));
-    }
-    let c = handles::comm(st, comm)?;
+    let (st, c) = super::icollective::collective_request(comm, request)?;
     let mut arrays = Arrays::default();
     let prepare = setup(st, &mut arrays)?;
     // The job itself is dropped unrun: its staged copies go with it, nothing is written back.
