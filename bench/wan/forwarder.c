@@ -19,13 +19,14 @@
 #include <unistd.h>
 
 #define MAXP 8
-#define SLOT 1536 /* wan0's MTU is 1500; larger packets are dropped and counted */
+#define MTU_MIN 576  /* the least every IPv4 host must accept */
+#define MTU_MAX 9000 /* the usual jumbo frame */
 #define SPIN_NS 60000 /* see the main loop */
 #define BATCH 64  /* packets read from one TUN before turning to the others, so no party starves the rest */
 
 /* One directed link i -> j: a FIFO ring of packet slots, ordered by delivery time (departures are serialized). */
 struct link {
-  uint8_t *data;      /* nslots * SLOT */
+  uint8_t *data;      /* nslots * mtu */
   uint16_t *len;      /* per slot */
   int64_t *deliver;   /* per slot: CLOCK_MONOTONIC ns at which it reaches the far TUN */
   int64_t *depart;    /* per slot: when its last bit left the sender (for the queue's byte count) */
@@ -34,7 +35,7 @@ struct link {
   uint64_t fwd, fwd_bytes, drop_queue, drop_loss, drop_slots;
 };
 
-static int np, tun[MAXP];
+static int np, tun[MAXP], mtu = 1500; /* wan0's MTU, and a packet slot's size: a read is one bare IP packet */
 static struct link links[MAXP][MAXP];
 static int64_t delay_ns, queue_bytes;
 static double rate_bps, loss;
@@ -84,7 +85,7 @@ static int open_tun(const char *name, int txqlen) {
   /* MTU and queue length through an ordinary socket in the same namespace */
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) die("socket");
-  ifr.ifr_mtu = 1500;
+  ifr.ifr_mtu = mtu;
   if (ioctl(s, SIOCSIFMTU, &ifr)) die("SIOCSIFMTU wan0");
   ifr.ifr_qlen = txqlen;
   if (ioctl(s, SIOCSIFTXQLEN, &ifr)) die("SIOCSIFTXQLEN wan0");
@@ -98,7 +99,7 @@ static int open_tun(const char *name, int txqlen) {
 /* Accept a packet read from party i's TUN onto the link to its destination, or count why not. */
 static void enqueue(int i, const uint8_t *p, size_t n, int64_t t) {
   if (n < 20 || (p[0] >> 4) != 4) { non_ipv4++; return; }
-  if (n > SLOT) { too_big++; return; }
+  if (n > (size_t)mtu) { too_big++; return; }
   uint32_t dst = ((uint32_t)p[16] << 24) | ((uint32_t)p[17] << 16) | ((uint32_t)p[18] << 8) | p[19];
   int64_t j = (int64_t)dst - (int64_t)base_addr - 1;
   if (j < 0 || j >= np || j == i) { unknown_dst++; return; }
@@ -111,7 +112,7 @@ static void enqueue(int i, const uint8_t *p, size_t n, int64_t t) {
   if (l->tail - l->head == l->nslots) { l->drop_slots++; return; }
   uint32_t k = l->tail % l->nslots;
   int64_t dep = start + (int64_t)((double)n * 8e9 / rate_bps);
-  memcpy(l->data + (size_t)k * SLOT, p, n);
+  memcpy(l->data + (size_t)k * mtu, p, n);
   l->len[k] = (uint16_t)n;
   l->depart[k] = dep;
   l->deliver[k] = dep + delay_ns;
@@ -132,7 +133,7 @@ static int64_t deliver_due(int64_t t) {
           break;
         }
         /* a TUN write hands the packet to the far stack at once; a failure (its queue full) is a loss there */
-        if (write(tun[j], l->data + (size_t)k * SLOT, l->len[k]) == (ssize_t)l->len[k]) {
+        if (write(tun[j], l->data + (size_t)k * mtu, l->len[k]) == (ssize_t)l->len[k]) {
           l->fwd++;
           l->fwd_bytes += l->len[k];
         } else {
@@ -153,9 +154,11 @@ static void usage(void) {
   fprintf(stderr,
           "usage: forwarder --ns NS0,NS1[,...] --delay-ms D --rate-mbit R [--loss P] [--queue-bytes N] [--seed S]\n"
           "                 [--net 10.80.0.0] [--txqueuelen N] [--rt-priority N (SCHED_FIFO, default 10; 0: off)]\n"
+          "                 [--mtu N (wan0's MTU, %d..%d, default 1500)]\n"
           "  party i's wan0 must get address NET+i+1; every directed link gets the same one-way delay D,\n"
           "  rate R, drop-tail queue N bytes (default: rate x 2D, one round trip's bandwidth-delay product)\n"
-          "  and loss probability P per packet. Prints \"ready\" once every wan0 exists; counters on SIGTERM/SIGINT.\n");
+          "  and loss probability P per packet. Prints \"ready\" once every wan0 exists; counters on SIGTERM/SIGINT.\n",
+          MTU_MIN, MTU_MAX);
   exit(2);
 }
 
@@ -178,6 +181,16 @@ int main(int argc, char **argv) {
     else if (!strcmp(o, "--net")) net = argv[++a];
     else if (!strcmp(o, "--txqueuelen")) txqlen = atoi(argv[++a]);
     else if (!strcmp(o, "--rt-priority")) rtprio = atoi(argv[++a]);
+    else if (!strcmp(o, "--mtu")) {
+      char *end;
+      long m = strtol(argv[++a], &end, 10);
+      if (*end || end == argv[a] || m < MTU_MIN || m > MTU_MAX) {
+        fprintf(stderr, "forwarder: --mtu %s: want a whole number of bytes from %d to %d\n", argv[a], MTU_MIN,
+                MTU_MAX);
+        return 2;
+      }
+      mtu = (int)m;
+    }
     else usage();
   }
   if (!nslist || delay_ms < 0 || rate_mbit <= 0 || loss < 0 || loss >= 1) usage();
@@ -187,11 +200,12 @@ int main(int argc, char **argv) {
   delay_ns = (int64_t)(delay_ms * 1e6);
   rate_bps = rate_mbit * 1e6;
   queue_bytes = qb >= 0 ? qb : (int64_t)(rate_bps * 2 * delay_ms / 1e3 / 8);
-  if (queue_bytes < 3 * SLOT) queue_bytes = 3 * SLOT; /* a queue must hold a few packets at least */
+  if (queue_bytes < 3 * mtu) queue_bytes = 3 * mtu; /* a queue must hold a few packets at least */
   rng = seed * 0x9E3779B97F4A7C15ULL + 1;
-  /* slots for the queue plus what is in flight on the wire, in full-size packets, with room for small ones */
+  /* slots for the queue plus what is in flight on the wire, in packets of 2/3 the MTU on average (full-size ones
+     with room for small ones), so the slots' memory is about the same at any MTU */
   double inflight = rate_bps * delay_ms / 1e3 / 8;
-  uint64_t nslots = (uint64_t)((queue_bytes + inflight) / 1000) + 1024;
+  uint64_t nslots = (uint64_t)((queue_bytes + inflight) / (mtu * 2.0 / 3)) + 1024;
   if (nslots > 65536) nslots = 65536;
 
   char *save = NULL;
@@ -205,7 +219,7 @@ int main(int argc, char **argv) {
       if (i == j) continue;
       struct link *l = &links[i][j];
       l->nslots = (uint32_t)nslots;
-      l->data = malloc(nslots * SLOT);
+      l->data = malloc(nslots * (size_t)mtu);
       l->len = calloc(nslots, sizeof *l->len);
       l->deliver = calloc(nslots, sizeof *l->deliver);
       l->depart = calloc(nslots, sizeof *l->depart);
@@ -232,8 +246,8 @@ int main(int argc, char **argv) {
     struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
     if (epoll_ctl(ep, EPOLL_CTL_ADD, i < np ? tun[i] : tfd, &ev)) die("epoll_ctl");
   }
-  printf("ready %d parties, delay %.3f ms, rate %.1f Mbit/s, queue %lld bytes, loss %g, %llu slots per link\n", np,
-         delay_ms, rate_mbit, (long long)queue_bytes, loss, (unsigned long long)nslots);
+  printf("ready %d parties, delay %.3f ms, rate %.1f Mbit/s, queue %lld bytes, loss %g, MTU %d, %llu slots per link\n",
+         np, delay_ms, rate_mbit, (long long)queue_bytes, loss, mtu, (unsigned long long)nslots);
   fflush(stdout);
 
   static uint8_t buf[65536];
@@ -287,7 +301,8 @@ int main(int argc, char **argv) {
               (unsigned long long)l->fwd, (unsigned long long)l->fwd_bytes, (unsigned long long)l->drop_queue,
               (unsigned long long)l->drop_loss, (unsigned long long)l->drop_slots);
     }
-  fprintf(stderr, "forwarder: dropped: %llu to unknown destinations, %llu not IPv4, %llu larger than %d bytes\n",
-          (unsigned long long)unknown_dst, (unsigned long long)non_ipv4, (unsigned long long)too_big, SLOT);
+  fprintf(stderr,
+          "forwarder: dropped: %llu to unknown destinations, %llu not IPv4, %llu larger than the MTU (%d bytes)\n",
+          (unsigned long long)unknown_dst, (unsigned long long)non_ipv4, (unsigned long long)too_big, mtu);
   return 0;
 }
