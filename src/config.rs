@@ -37,6 +37,9 @@ pub struct Config {
     pub eager_limit: usize,
     pub socket_buffer: Option<usize>,
     pub send_buffer: Option<usize>,
+    /// How far a link's send buffer may grow past the kernel's autotuning where it holds the
+    /// link back (`PARTYLINE_SEND_BUFFER_MAX`; 0 never grows it; see `send_buffer`).
+    pub send_buffer_max: usize,
     /// `PARTYLINE_CONGESTION`; see `Congestion`.
     pub congestion: Congestion,
     /// `PARTYLINE_CHECKSUMS`; see `Checksums`.
@@ -56,6 +59,10 @@ pub struct Config {
 }
 
 pub const MAX_RANKS: usize = 64;
+
+/// Enough for 1 Gbit/s over 120 ms with BBR's window of two bandwidth-delay products and the
+/// kernel's bookkeeping (about as much again); the kernel takes it only from links that need it.
+pub const DEFAULT_SEND_BUFFER_MAX: u64 = 64 << 20;
 
 /// Who serves the rendezvous (`PARTYLINE_COORDINATOR_ROLE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,6 +158,15 @@ impl Config {
         }
     }
 
+    /// How far links' send buffers may grow by measurement: not at all where the user set
+    /// them (`PARTYLINE_SEND_BUFFER` or `PARTYLINE_SOCKET_BUFFER`).
+    pub fn send_buffer_growth(&self) -> usize {
+        if self.send_buffer.is_some() || self.socket_buffer.is_some() {
+            return 0;
+        }
+        self.send_buffer_max
+    }
+
     /// Reads the environment. With no rank or size set, the program runs as a singleton.
     pub fn from_env() -> Result<Config> {
         let rank_var = var("PARTYLINE_RANK");
@@ -225,6 +241,7 @@ impl Config {
             send_buffer: var("PARTYLINE_SEND_BUFFER")
                 .map(|v| parse_bytes("PARTYLINE_SEND_BUFFER", &v).map(|b| b as usize))
                 .transpose()?,
+            send_buffer_max: bytes_or("PARTYLINE_SEND_BUFFER_MAX", DEFAULT_SEND_BUFFER_MAX)? as usize,
             congestion: Congestion::parse(var("PARTYLINE_CONGESTION").as_deref()).map_err(|e| err!(Arg, "{e}"))?,
             checksums: Checksums::parse(var("PARTYLINE_CHECKSUMS").as_deref()).map_err(|e| err!(Arg, "{e}"))?,
             streams: Streams::parse(var("PARTYLINE_STREAMS").as_deref()).map_err(|e| err!(Arg, "{e}"))?,
@@ -352,6 +369,7 @@ mod tests {
             eager_limit: 1024,
             socket_buffer: None,
             send_buffer: None,
+            send_buffer_max: DEFAULT_SEND_BUFFER_MAX as usize,
             congestion: Congestion::Auto,
             checksums: Checksums::Auto,
             streams: Streams::Auto,

@@ -35,6 +35,7 @@ pub mod request;
 pub mod request_join;
 pub mod runtime;
 pub mod security;
+pub mod send_buffer;
 pub mod shared;
 pub mod socket_settings;
 pub mod spin;

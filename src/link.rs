@@ -2,8 +2,10 @@
 
 use crate::engine::{Ctx, Peer, MAX_BATCH};
 use crate::error::{err, Error, Fault};
+use crate::send_buffer::{Advice, SendBuffer};
 use crate::transport::Transport;
 use std::io::{ErrorKind, IoSlice};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,11 +23,15 @@ pub struct Link {
     /// Bytes read and written on every link so far: a waiting thread keeps polling while
     /// this moves (see `spin.rs`).
     moved: Arc<AtomicU64>,
+    /// How far each connection's send buffer may grow (0: never), and each one's judge.
+    grow_limit: usize,
+    send_buffers: Vec<SendBuffer>,
 }
 
 impl Link {
-    pub fn new(peer: Peer, transport: Box<dyn Transport>, moved: Arc<AtomicU64>) -> Link {
-        Link { peer, transport: Some(transport), broken_since: None, epoch: 0, moved }
+    pub fn new(peer: Peer, transport: Box<dyn Transport>, moved: Arc<AtomicU64>, grow_limit: usize) -> Link {
+        let send_buffers = Vec::new();
+        Link { peer, transport: Some(transport), broken_since: None, epoch: 0, moved, grow_limit, send_buffers }
     }
 
     pub fn has_output(&self) -> bool {
@@ -118,17 +124,37 @@ impl Link {
         self.peer.on_timer(ctx.now, ctx.fx)?;
         // Loopback is never a long path, even when a busy machine makes the kernel's RTT
         // estimate of it jump past a millisecond (copies then only cost time).
-        let rtt = self.transport.as_mut().and_then(|t| {
-            let leaves_host = t.socket().peer_addr().is_ok_and(|a| !a.ip().is_loopback());
-            leaves_host.then(|| crate::tcp_info::path_rtt(&*t.socket())).flatten()
+        let leaves_host = self.transport.as_mut().is_some_and(|t| {
+            let socket = t.socket();
+            let ends = socket.local_addr().ok().zip(socket.peer_addr().ok());
+            ends.is_some_and(|(l, p)| !crate::socket_settings::on_one_host(l.ip(), p.ip()))
         });
-        if let Some(rtt) = rtt {
-            self.peer.set_path_rtt(rtt);
+        if leaves_host {
+            if let Some(rtt) = self.transport.as_mut().and_then(|t| crate::tcp_info::path_rtt(&*t.socket())) {
+                self.peer.set_path_rtt(rtt);
+            }
+            if self.grow_limit > 0 {
+                self.size_send_buffers();
+            }
         }
         if self.has_output() {
             self.flush(ctx)?;
         }
         Ok(())
+    }
+
+    /// Grows each connection's send buffer where it holds the link back (see `send_buffer`).
+    fn size_send_buffers(&mut self) {
+        let Some(transport) = self.transport.as_mut() else { return };
+        let (peer, limit) = (self.peer.peer_rank(), self.grow_limit);
+        let sockets = transport.sockets();
+        self.send_buffers.resize_with(sockets.len(), || SendBuffer::new(limit));
+        for (socket, judge) in sockets.into_iter().zip(&mut self.send_buffers) {
+            if let Some(now) = crate::tcp_info::sending(&*socket) {
+                let advice = judge.judge(now);
+                follow(advice, judge, &*socket, now.buffer, peer, limit);
+            }
+        }
     }
 
     pub fn is_up(&self) -> bool {
@@ -146,6 +172,7 @@ impl Link {
     pub fn restore(&mut self, transport: Box<dyn Transport>, received: u64, epoch: u64, ctx: &mut Ctx) -> Result<()> {
         self.peer.reconnected(received, ctx.now, ctx.fx)?;
         self.transport = Some(transport);
+        self.send_buffers.clear();
         self.broken_since = None;
         self.epoch = epoch;
         self.flush(ctx)
@@ -158,6 +185,44 @@ impl Link {
                 let _ = socket.shutdown(std::net::Shutdown::Both);
             }
         }
+    }
+}
+
+/// Carries out `advice` on the connection `socket` of the link to `peer`, whose send buffer is
+/// `buffer` bytes and may grow to `limit`, and says what came of it.
+fn follow(advice: Advice, judge: &mut SendBuffer, socket: &impl AsRawFd, buffer: usize, peer: usize, limit: usize) {
+    let waited = |percent| {
+        format!("the link to rank {peer} waited on its TCP send buffer {percent}% of the time it was sending")
+    };
+    const KIND: &str = "links held back by their send buffer";
+    match advice {
+        Advice::Keep => {}
+        Advice::Grow { to, bound_percent } => match crate::tcp_info::grow_send_buffer(socket, to, buffer) {
+            Ok(granted) if granted > buffer => crate::log::info(&format!(
+                "{}: grew it from {buffer} to {granted} bytes (at most PARTYLINE_SEND_BUFFER_MAX={limit})",
+                waited(bound_percent)
+            )),
+            outcome => {
+                judge.capped_at(buffer);
+                let why = outcome.err().map_or(String::new(), |e| format!(" ({e})"));
+                crate::log::warn_repeated(
+                    KIND,
+                    &format!(
+                        "{}, and the kernel gives it no more than {buffer} bytes{why}: for paths with a large \
+                     bandwidth-delay product, raise net.core.wmem_max and net.ipv4.tcp_wmem's maximum (e.g. to \
+                     {limit}) or run with CAP_NET_ADMIN",
+                        waited(bound_percent)
+                    ),
+                );
+            }
+        },
+        Advice::AtLimit { buffer, bound_percent } => crate::log::warn_repeated(
+            KIND,
+            &format!(
+                "{} at {buffer} bytes, PARTYLINE_SEND_BUFFER_MAX={limit}: raise it for this path",
+                waited(bound_percent)
+            ),
+        ),
     }
 }
 

@@ -65,7 +65,10 @@ impl Shared {
         let moved = Arc::new(AtomicU64::new(0));
         let now = Instant::now();
         let links = transports.into_iter().enumerate().map(|(peer, t)| {
-            t.map(|(t, settings)| Mutex::new(Link::new(Peer::new(config.rank, peer, settings, now), t, moved.clone())))
+            t.map(|(t, settings)| {
+                let peer = Peer::new(config.rank, peer, settings, now);
+                Mutex::new(Link::new(peer, t, moved.clone(), config.send_buffer_growth()))
+            })
         });
         let links = links.collect();
         Shared {

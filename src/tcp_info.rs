@@ -26,6 +26,52 @@ pub fn path_rtt(socket: &impl AsRawFd) -> Option<Duration> {
     (info.tcpi_rtt > 0).then(|| Duration::from_micros(u64::from(info.tcpi_rtt)))
 }
 
+/// Where Linux's `struct tcp_info` (include/uapi/linux/tcp.h, since 4.10) keeps
+/// `tcpi_busy_time` and `tcpi_sndbuf_limited`, past the part the libc crate declares.
+const BUSY_TIME_AT: usize = 168;
+const SNDBUF_LIMITED_AT: usize = 184;
+
+/// The connection's sending so far (see `send_buffer::Sending`), if the kernel reports it.
+pub fn sending(socket: &impl AsRawFd) -> Option<crate::send_buffer::Sending> {
+    let mut info = [0u64; 32];
+    let mut len = std::mem::size_of_val(&info) as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into `info`, which is that large.
+    let rc = unsafe {
+        libc::getsockopt(socket.as_raw_fd(), libc::IPPROTO_TCP, libc::TCP_INFO, info.as_mut_ptr().cast(), &mut len)
+    };
+    // Older kernels fill less: then there is nothing to judge by.
+    if rc != 0 || (len as usize) < SNDBUF_LIMITED_AT + 8 {
+        return None;
+    }
+    let buffer = int_option(socket, libc::SOL_SOCKET, libc::SO_SNDBUF).ok()?;
+    Some(crate::send_buffer::Sending {
+        buffer: buffer.max(0) as usize,
+        busy_us: info[BUSY_TIME_AT / 8],
+        buffer_bound_us: info[SNDBUF_LIMITED_AT / 8],
+    })
+}
+
+/// Asks for a send buffer of `bytes` (as SO_SNDBUF reports it, larger than `current`), past
+/// `net.core.wmem_max` where the process may (SO_SNDBUFFORCE needs CAP_NET_ADMIN); the size
+/// granted, which is `current` where the kernel's cap allows no more.
+pub fn grow_send_buffer(socket: &impl AsRawFd, bytes: usize, current: usize) -> std::io::Result<usize> {
+    // The kernel doubles what it is given, for its bookkeeping, and reports the doubled size.
+    let asked = bytes / 2;
+    if set_int_option(socket, libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, asked).is_err() {
+        // Capped at wmem_max, SO_SNDBUF could shrink an autotuned buffer (and would stop its
+        // autotuning): only where the cap is above what the buffer has.
+        let cap = std::fs::read_to_string("/proc/sys/net/core/wmem_max")
+            .ok()
+            .and_then(|s| s.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        if cap.saturating_mul(2) <= current {
+            return Ok(current);
+        }
+        set_int_option(socket, libc::SOL_SOCKET, libc::SO_SNDBUF, asked.min(cap))?;
+    }
+    Ok(int_option(socket, libc::SOL_SOCKET, libc::SO_SNDBUF)?.max(0) as usize)
+}
+
 /// The connection's congestion window in bytes, if the kernel can tell.
 pub fn congestion_window(socket: &impl AsRawFd) -> Option<usize> {
     let info = tcp_info(socket)?;

@@ -71,23 +71,30 @@ fn long_path(tag: &str, one_way_ms: f64) -> Option<(Path, Vec<String>)> {
 
 /// Runs the ring example on both namespaces with `env`; every rank's output.
 fn ring(path: &Path, addrs: &[String], env: &[(&str, &str)], what: &str) -> Vec<Output> {
-    let bin = compile("c-examples/ring.c");
+    let outs = across(path, addrs, "c-examples/ring.c", &["-q"], env, what);
+    assert!(outs[0].stdout.lines().any(|l| l.trim() == "ring: OK"), "{}", outs[0].describe());
+    outs
+}
+
+/// Runs the program `src` with `args` on both namespaces with `env`; both ranks' output, each
+/// checked to have succeeded.
+fn across(path: &Path, addrs: &[String], src: &str, args: &[&str], env: &[(&str, &str)], what: &str) -> Vec<Output> {
+    let bin = compile(src);
     let peers = addrs.iter().map(|a| format!("{a}:7000")).collect::<Vec<_>>().join(",");
     let job = format!("long-path-{}-{what}", std::process::id());
     let ranks: Vec<Running> = (0..2)
         .map(|r| {
             let mut cmd = Command::new("ip");
-            cmd.args(["netns", "exec", &path.names[r]]).arg(&bin).arg("-q");
+            cmd.args(["netns", "exec", &path.names[r]]).arg(&bin).args(args);
             set_rank_env(&mut cmd, r, 2, &peers, &job, 30.0);
             cmd.env("PARTYLINE_VERBOSE", "1").envs(env.iter().copied());
-            spawn(cmd, format!("ring rank {r} ({what})"))
+            spawn(cmd, format!("{src} rank {r} ({what})"))
         })
         .collect();
     let outs = wait_all(ranks, secs(180));
     for out in &outs {
         out.assert_success();
     }
-    assert!(outs[0].stdout.lines().any(|l| l.trim() == "ring: OK"), "{}", outs[0].describe());
     outs
 }
 
@@ -110,5 +117,27 @@ fn links_of_several_streams_cross_a_long_path_plaintext_and_tls() {
     }
     for out in ring(&path, &addrs, &[("PARTYLINE_INSECURE", "1")], "auto") {
         assert!(!out.stderr.contains("TCP connections"), "auto keeps one stream: {}", out.describe());
+    }
+}
+
+/// Over a 20 ms round trip, a 128 KiB send buffer carries about 6 MB/s: the link waits on it
+/// nearly all the time it sends, and grows it past the kernel's autotuning maximum; it stops at
+/// `PARTYLINE_SEND_BUFFER_MAX` and says so, and leaves a buffer the user set alone.
+#[test]
+fn a_send_buffer_that_holds_a_link_back_grows() {
+    let Some((path, addrs)) = long_path("sndbuf", 10.0) else { return };
+    let grew = "waited on its TCP send buffer";
+    let plain = [("PARTYLINE_INSECURE", "1")];
+    for out in across(&path, &addrs, "tests/c/exchange.c", &["24"], &plain, "grows") {
+        out.assert_stderr_contains(grew);
+        out.assert_stderr_contains("grew it from");
+    }
+    let capped = [("PARTYLINE_INSECURE", "1"), ("PARTYLINE_SEND_BUFFER_MAX", "512K")];
+    for out in across(&path, &addrs, "tests/c/exchange.c", &["12"], &capped, "capped") {
+        out.assert_stderr_contains("PARTYLINE_SEND_BUFFER_MAX=524288: raise it for this path");
+    }
+    let pinned = [("PARTYLINE_INSECURE", "1"), ("PARTYLINE_SEND_BUFFER", "128K")];
+    for out in across(&path, &addrs, "tests/c/exchange.c", &["4"], &pinned, "pinned") {
+        assert!(!out.stderr.contains(grew), "a send buffer the user set stays: {}", out.describe());
     }
 }
