@@ -32,9 +32,11 @@ WAN = os.path.join(ROOT, "bench", "wan")
 PROFILES = [("cross-AZ", 2, 1000, 0.0), ("cross-region", 40, 1000, 0.0), ("cross-region-lossy", 40, 1000, 0.001),
             ("slow-link", 80, 100, 0.0), ("far-region", 80, 1000, 0.0)]
 # partyline-N: N TCP connections per link (PARTYLINE_STREAMS=N); partyline-1 is partyline before links of several
-# streams. Any N from 1 to 16 may be asked for with --impls.
-IMPLS = ["partyline", "partyline-1", "partyline-tls", "openmpi", "raw"]
-NAMES = {"partyline": "partyline", "partyline-tls": "partyline TLS", "openmpi": "Open MPI", "raw": "raw TCP"}
+# streams. Any N from 1 to 16 may be asked for with --impls. partyline-kernelbuf leaves every send buffer to the
+# kernel's autotuning (PARTYLINE_SEND_BUFFER_MAX=0), as partyline did before it grew buffers that hold a link back.
+IMPLS = ["partyline", "partyline-1", "partyline-kernelbuf", "partyline-tls", "openmpi", "raw"]
+NAMES = {"partyline": "partyline", "partyline-tls": "partyline TLS", "openmpi": "Open MPI", "raw": "raw TCP",
+         "partyline-kernelbuf": "partyline, kernel's send buffer"}
 NAMES.update({f"partyline-{n}": f"partyline, {n} stream{'s' if n > 1 else ''}" for n in range(1, 17)})
 STREAMS = re.compile(r"^partyline-(\d+)$")
 WORKLOADS = ["SYNC", "ROUNDS", "BATCH", "REVEAL"]
@@ -265,11 +267,13 @@ def run_impl(impl, wl, args, b, emu, timeout, serial):
     """One run of one workload under one implementation; returns rank 0's stdout."""
     peers_port = 7000 + serial % 500  # a fresh port each run: no wait on the previous run's TIME_WAIT sockets
     what = f"{wl} under {impl}"
-    if impl in ("partyline", "partyline-tls") or STREAMS.match(impl):
+    if impl in ("partyline", "partyline-tls", "partyline-kernelbuf") or STREAMS.match(impl):
         peers = ",".join(f"{NET}.{i + 1}:{peers_port}" for i in range(N))
         sec = [f"PARTYLINE_TLS_DIR={b['certs']}"] if impl == "partyline-tls" else ["PARTYLINE_INSECURE=1"]
         if STREAMS.match(impl):
             sec.append(f"PARTYLINE_STREAMS={STREAMS.match(impl).group(1)}")
+        if impl == "partyline-kernelbuf":
+            sec.append("PARTYLINE_SEND_BUFFER_MAX=0")
         if emu.congestion:
             sec.append(f"PARTYLINE_CONGESTION={emu.congestion}")
         cmds = [emu.exec(i) + ["env", f"PARTYLINE_RANK={i}", f"PARTYLINE_SIZE={N}", f"PARTYLINE_PEERS={peers}",
