@@ -12,6 +12,14 @@ use std::time::Instant;
 
 type Result<T> = std::result::Result<T, Fault>;
 
+/// What a thread posting a nonblocking send writes of it on a link that leaves the host: one
+/// TLS write's worth. There the socket takes megabytes at once (a send buffer holds the path's
+/// bandwidth-delay product, up to 64 MiB), which the path then needs many milliseconds to
+/// carry; copying or sealing them all on the caller's thread would take that time from its
+/// computation and send nothing sooner. The communication thread writes the rest. Within one
+/// host the receiver drains as fast as we write, and writing is the transfer itself.
+const POSTING_WRITE: usize = 256 << 10;
+
 pub struct Link {
     pub peer: Peer,
     transport: Option<Box<dyn Transport>>,
@@ -26,12 +34,16 @@ pub struct Link {
     /// How far each connection's send buffer may grow (0: never), and each one's judge.
     grow_limit: usize,
     send_buffers: Vec<SendBuffer>,
+    /// Whether the connection leaves this host (see `leaves_host`).
+    leaves_host: bool,
 }
 
 impl Link {
-    pub fn new(peer: Peer, transport: Box<dyn Transport>, moved: Arc<AtomicU64>, grow_limit: usize) -> Link {
+    pub fn new(peer: Peer, mut transport: Box<dyn Transport>, moved: Arc<AtomicU64>, grow_limit: usize) -> Link {
+        let leaves_host = leaves_host(&mut *transport);
         let send_buffers = Vec::new();
-        Link { peer, transport: Some(transport), broken_since: None, epoch: 0, moved, grow_limit, send_buffers }
+        let transport = Some(transport);
+        Link { peer, transport, broken_since: None, epoch: 0, moved, grow_limit, send_buffers, leaves_host }
     }
 
     pub fn has_output(&self) -> bool {
@@ -81,18 +93,35 @@ impl Link {
 
     /// Writes as much queued output as the socket takes, then half-closes after the goodbyes.
     pub fn flush(&mut self, ctx: &mut Ctx) -> Result<()> {
+        self.flush_up_to(usize::MAX, ctx)
+    }
+
+    /// A thread that posts a nonblocking send writes its start; on a link that leaves the
+    /// host it stops after `POSTING_WRITE` bytes and leaves the rest to the communication
+    /// thread (see `POSTING_WRITE`). Whether output is left for it.
+    pub fn flush_posted(&mut self, ctx: &mut Ctx) -> Result<bool> {
+        self.flush_up_to(if self.leaves_host { POSTING_WRITE } else { usize::MAX }, ctx)?;
+        Ok(self.has_output())
+    }
+
+    /// `flush`, stopping once `budget` bytes are written.
+    fn flush_up_to(&mut self, budget: usize, ctx: &mut Ctx) -> Result<()> {
         let peer = self.peer.peer_rank();
         let Some(transport) = self.transport.as_mut() else { return Ok(()) };
-        loop {
+        let mut written = 0;
+        while written < budget {
             // On the stack: a heap vector here was one allocation per flush, i.e. per message.
             let mut slices = [IoSlice::new(&[]); 2 * MAX_BATCH];
-            let count = self.peer.output(&mut slices);
+            // One write can take megabytes where the send buffer is large: the budget bounds
+            // what each write is offered, not just how many writes there are.
+            let count = self.peer.output(&mut slices, budget - written);
             if count == 0 {
                 break;
             }
             match transport.write_vectored(&slices[..count]) {
                 Ok(0) => return Err(Fault::Break(format!("the connection to rank {peer} accepts no more data"))),
                 Ok(n) => {
+                    written += n;
                     self.moved.fetch_add(n as u64, Relaxed);
                     self.peer.wrote(n, ctx);
                 }
@@ -124,12 +153,7 @@ impl Link {
         self.peer.on_timer(ctx.now, ctx.fx)?;
         // Loopback is never a long path, even when a busy machine makes the kernel's RTT
         // estimate of it jump past a millisecond (copies then only cost time).
-        let leaves_host = self.transport.as_mut().is_some_and(|t| {
-            let socket = t.socket();
-            let ends = socket.local_addr().ok().zip(socket.peer_addr().ok());
-            ends.is_some_and(|(l, p)| !crate::socket_settings::on_one_host(l.ip(), p.ip()))
-        });
-        if leaves_host {
+        if self.leaves_host {
             if let Some(rtt) = self.transport.as_mut().and_then(|t| crate::tcp_info::path_rtt(&*t.socket())) {
                 self.peer.set_path_rtt(rtt);
             }
@@ -169,8 +193,15 @@ impl Link {
     }
 
     /// A new connection, over which the peer has received `received` of our frames.
-    pub fn restore(&mut self, transport: Box<dyn Transport>, received: u64, epoch: u64, ctx: &mut Ctx) -> Result<()> {
+    pub fn restore(
+        &mut self,
+        mut transport: Box<dyn Transport>,
+        received: u64,
+        epoch: u64,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
         self.peer.reconnected(received, ctx.now, ctx.fx)?;
+        self.leaves_host = leaves_host(&mut *transport);
         self.transport = Some(transport);
         self.send_buffers.clear();
         self.broken_since = None;
@@ -186,6 +217,14 @@ impl Link {
             }
         }
     }
+}
+
+/// Whether the connection leaves this host: TCP between two addresses that are not both this
+/// host's (see `socket_settings::on_one_host`).
+fn leaves_host(transport: &mut dyn Transport) -> bool {
+    let socket = transport.socket();
+    let ends = socket.local_addr().ok().zip(socket.peer_addr().ok());
+    ends.is_some_and(|(l, p)| !crate::socket_settings::on_one_host(l.ip(), p.ip()))
 }
 
 /// Carries out `advice` on the connection `socket` of the link to `peer`, whose send buffer is
@@ -216,6 +255,15 @@ fn follow(advice: Advice, judge: &mut SendBuffer, socket: &impl AsRawFd, buffer:
                 );
             }
         },
+        Advice::PeerWindow { bound_percent } => crate::log::warn_repeated(
+            KIND,
+            &format!(
+                "the link to rank {peer} waited on rank {peer}'s TCP receive window {bound_percent}% of the time it \
+             was sending: rank {peer} reads too slowly, or its receive buffer is too small for this path (for \
+             paths with a large bandwidth-delay product, raise net.ipv4.tcp_rmem's maximum on its host, e.g. to \
+             {limit})"
+            ),
+        ),
         Advice::AtLimit { buffer, bound_percent } => crate::log::warn_repeated(
             KIND,
             &format!(

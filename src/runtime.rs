@@ -35,6 +35,17 @@ pub enum SendMode {
     Buffered,
 }
 
+/// How the caller posted a frame, which decides how much of it its own thread writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Posted {
+    /// The caller waits for it anyway (blocking sends, internal and closing frames): all.
+    Blocking,
+    /// A small nonblocking send, which may wait for the next ones (see `Link::hold`).
+    Burst,
+    /// A larger nonblocking send: its start (see `Link::flush_posted`).
+    Nonblocking,
+}
+
 /// A posted receive, for cancelling it later.
 #[derive(Debug, Clone, Copy)]
 pub struct RecvTicket {
@@ -162,7 +173,12 @@ impl Runtime {
         // An eager copy frees the caller's buffer now, so the request is already complete.
         let eager = copy && mode == SendMode::Standard;
         let tracked = if eager { None } else { Some(req.clone()) };
-        self.transmit(dest, header, payload, tracked, burst && eager)?;
+        let posting = match (burst, eager) {
+            (false, _) => Posted::Blocking,
+            (true, true) => Posted::Burst,
+            (true, false) => Posted::Nonblocking,
+        };
+        self.transmit(dest, header, payload, tracked, posting)?;
         if eager {
             req.complete(Outcome { count: data.len() as u64, ..Outcome::empty() });
         }
@@ -305,24 +321,27 @@ impl Runtime {
 
     /// Queues a frame on the link to `peer` and writes what the socket takes right away.
     /// `burst`: the frame may be held back (see `Tx::hold`).
+    /// Queues a frame for `peer` and writes what the way it was posted allows.
     fn transmit(
         &self,
         peer: usize,
         header: FrameHeader,
         payload: Payload,
         req: Option<Arc<Request>>,
-        burst: bool,
+        posting: Posted,
     ) -> Result<()> {
         let mut frame = Some((header, payload, req));
         let mut wake = false;
         let linked = self.shared.with_link(peer, |link, ctx| {
             let (header, payload, req) = frame.take().expect("the closure runs at most once");
             link.peer.send(header, payload, req, ctx.fx);
+            let burst = posting == Posted::Burst;
             let result = match burst.then(|| link.peer.hold(ctx.now)).flatten() {
                 Some(first) => {
                     wake = first;
                     Ok(())
                 }
+                None if posting == Posted::Nonblocking => link.flush_posted(ctx).map(|left| wake = left),
                 None => link.flush(ctx),
             };
             if burst {
@@ -331,7 +350,8 @@ impl Runtime {
             result
         });
         if wake {
-            // Held frames need a writer even if this thread never calls MPI again.
+            // Held frames, or the rest of a posted send, need a writer even if this thread
+            // never calls MPI again.
             self.shared.wake_progress();
         }
         if !linked {

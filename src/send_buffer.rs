@@ -16,6 +16,8 @@ pub struct Sending {
     /// Of those, microseconds it could not take more because its send buffer was full
     /// (`tcpi_sndbuf_limited`).
     pub buffer_bound_us: u64,
+    /// Of those, microseconds the receiver's window held it back (`tcpi_rwnd_limited`).
+    pub window_bound_us: u64,
 }
 
 /// What to do with a connection's send buffer.
@@ -31,6 +33,11 @@ pub enum Advice {
     /// The buffer holds the link back, but it is at `limit` already (said once).
     AtLimit {
         buffer: usize,
+        bound_percent: u64,
+    },
+    /// The receiver's window, not our buffer, held the link back for `bound_percent` of its
+    /// busy time (said once): only the receiving host's settings can help.
+    PeerWindow {
         bound_percent: u64,
     },
 }
@@ -50,12 +57,13 @@ pub struct SendBuffer {
     limit: usize,
     since: Option<Sending>,
     said_at_limit: bool,
+    said_peer_window: bool,
 }
 
 impl SendBuffer {
     /// A judge that grows the buffer to at most `limit` bytes (0: never).
     pub fn new(limit: usize) -> SendBuffer {
-        SendBuffer { limit, since: None, said_at_limit: false }
+        SendBuffer { limit, since: None, said_at_limit: false, said_peer_window: false }
     }
 
     /// The advice, given what the kernel reports now.
@@ -71,9 +79,13 @@ impl SendBuffer {
             return Advice::Keep;
         }
         self.since = Some(now);
-        let bound = now.buffer_bound_us.saturating_sub(since.buffer_bound_us).min(busy);
-        let bound_percent = bound * 100 / busy;
+        let share = |now: u64, since: u64| now.saturating_sub(since).min(busy) * 100 / busy;
+        let bound_percent = share(now.buffer_bound_us, since.buffer_bound_us);
         if bound_percent < BOUND_PERCENT {
+            let bound_percent = share(now.window_bound_us, since.window_bound_us);
+            if bound_percent >= BOUND_PERCENT && !std::mem::replace(&mut self.said_peer_window, true) {
+                return Advice::PeerWindow { bound_percent };
+            }
             return Advice::Keep;
         }
         if now.buffer >= self.limit {

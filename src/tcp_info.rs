@@ -27,8 +27,9 @@ pub fn path_rtt(socket: &impl AsRawFd) -> Option<Duration> {
 }
 
 /// Where Linux's `struct tcp_info` (include/uapi/linux/tcp.h, since 4.10) keeps
-/// `tcpi_busy_time` and `tcpi_sndbuf_limited`, past the part the libc crate declares.
+/// `tcpi_busy_time`, `tcpi_rwnd_limited` and `tcpi_sndbuf_limited`, past the part the libc crate declares.
 const BUSY_TIME_AT: usize = 168;
+const RWND_LIMITED_AT: usize = 176;
 const SNDBUF_LIMITED_AT: usize = 184;
 
 /// The connection's sending so far (see `send_buffer::Sending`), if the kernel reports it.
@@ -48,6 +49,7 @@ pub fn sending(socket: &impl AsRawFd) -> Option<crate::send_buffer::Sending> {
         buffer: buffer.max(0) as usize,
         busy_us: info[BUSY_TIME_AT / 8],
         buffer_bound_us: info[SNDBUF_LIMITED_AT / 8],
+        window_bound_us: info[RWND_LIMITED_AT / 8],
     })
 }
 

@@ -246,11 +246,11 @@ impl Peer {
         self.tx.burst_send_done(now);
     }
 
-    /// The bytes to write next, their headers carrying our current acknowledgement; returns
-    /// how many slices it filled.
-    pub fn output<'a>(&'a mut self, slices: &mut [IoSlice<'a>; 2 * MAX_BATCH]) -> usize {
+    /// The next `limit` bytes (at most) to write, their headers carrying our current
+    /// acknowledgement; returns how many slices it filled.
+    pub fn output<'a>(&'a mut self, slices: &mut [IoSlice<'a>; 2 * MAX_BATCH], limit: usize) -> usize {
         self.tx.prepare(self.rx.complete);
-        self.tx.output(slices)
+        self.tx.output(slices, limit)
     }
 
     /// `n` bytes of `output` were written.

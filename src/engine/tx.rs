@@ -192,18 +192,24 @@ impl Tx {
         }
     }
 
-    /// The next bytes to write, as up to `2 * MAX_BATCH` slices; returns how many it filled.
-    pub fn output<'a>(&'a self, slices: &mut [IoSlice<'a>; 2 * MAX_BATCH]) -> usize {
+    /// The next bytes to write, at most `limit` of them, as up to `2 * MAX_BATCH` slices; returns
+    /// how many it filled.
+    pub fn output<'a>(&'a self, slices: &mut [IoSlice<'a>; 2 * MAX_BATCH], limit: usize) -> usize {
         let mut count = 0;
+        let mut left = limit;
         for f in self.out.iter().take(MAX_BATCH) {
-            if f.written < HEADER_LEN {
-                slices[count] = IoSlice::new(&f.bytes[f.written..]);
-                count += 1;
-            }
+            let header = if f.written < HEADER_LEN { &f.bytes[f.written..] } else { &[][..] };
             let body = f.payload.bytes(f.written.saturating_sub(HEADER_LEN));
-            if !body.is_empty() {
-                slices[count] = IoSlice::new(body);
-                count += 1;
+            for piece in [header, body] {
+                let piece = &piece[..piece.len().min(left)];
+                if !piece.is_empty() {
+                    slices[count] = IoSlice::new(piece);
+                    count += 1;
+                    left -= piece.len();
+                }
+            }
+            if left == 0 {
+                break;
             }
         }
         count

@@ -1,6 +1,6 @@
 //! Internal traffic (collectives and the like): copies of bytes sent and received by world rank.
 
-use super::{outcome_result, Runtime, SendMode};
+use super::{outcome_result, Posted, Runtime, SendMode};
 use crate::buffer::{Payload, RecvBuf};
 use crate::engine::matching::Pattern;
 use crate::error::Result;
@@ -15,7 +15,7 @@ impl Runtime {
         }
         let payload = Payload::copy_of(data);
         let header = FrameHeader::data(self.rank() as i32, tag, context, data.len() as u64, 0);
-        self.transmit(dest, header, payload, None, false)
+        self.transmit(dest, header, payload, None, Posted::Blocking)
     }
 
     /// Receives exactly into `buf` from world rank `src` (internal traffic).

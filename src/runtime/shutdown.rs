@@ -1,6 +1,6 @@
 //! The end of a job: MPI_Abort, and MPI_Finalize's goodbyes, wait for the peers and verdict.
 
-use super::Runtime;
+use super::{Posted, Runtime};
 use crate::buffer::Payload;
 use crate::error::{err, Result};
 use crate::shared::Command;
@@ -13,7 +13,7 @@ impl Runtime {
         self.shared.ending();
         for peer in (0..self.size()).filter(|p| *p != self.rank()) {
             let header = FrameHeader::control(FrameKind::Abort, self.rank() as i32, code as u32 as u64);
-            let _ = self.transmit(peer, header, Payload::empty(), None, false);
+            let _ = self.transmit(peer, header, Payload::empty(), None, Posted::Blocking);
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
         std::process::exit(code)

@@ -6,7 +6,17 @@ use proptest::prelude::*;
 const MIB: usize = 1 << 20;
 
 fn at(buffer: usize, busy_ms: u64, bound_ms: u64) -> Sending {
-    Sending { buffer, busy_us: busy_ms * 1000, buffer_bound_us: bound_ms * 1000 }
+    Sending { buffer, busy_us: busy_ms * 1000, buffer_bound_us: bound_ms * 1000, window_bound_us: 0 }
+}
+
+#[test]
+fn a_link_held_back_by_the_receivers_window_is_said_once_and_keeps_its_buffer() {
+    let mut judge = SendBuffer::new(64 * MIB);
+    let windowed =
+        |busy_ms: u64, window_ms: u64| Sending { window_bound_us: window_ms * 1000, ..at(4 * MIB, busy_ms, 0) };
+    judge.judge(windowed(0, 0));
+    assert_eq!(judge.judge(windowed(100, 60)), Advice::PeerWindow { bound_percent: 60 });
+    assert_eq!(judge.judge(windowed(200, 160)), Advice::Keep, "said once");
 }
 
 #[test]
@@ -83,7 +93,7 @@ proptest! {
             let buffer = match (same_buffer, last) { (true, Some(l)) => l.buffer, _ => buffer };
             busy += more_busy;
             bound += more_bound.min(more_busy);
-            let now = Sending { buffer, busy_us: busy, buffer_bound_us: bound };
+            let now = Sending { buffer, busy_us: busy, buffer_bound_us: bound, window_bound_us: 0 };
             match judge.judge(now) {
                 Advice::Grow { to, bound_percent } => {
                     prop_assert!(to > buffer && to <= limit && to <= buffer * 2);
@@ -92,7 +102,7 @@ proptest! {
                     prop_assert_eq!(since.buffer, buffer);
                 }
                 Advice::AtLimit { buffer: b, .. } => prop_assert!(b >= limit),
-                Advice::Keep => {}
+                Advice::Keep | Advice::PeerWindow { .. } => {}
             }
             last = Some(now);
         }

@@ -272,7 +272,7 @@ impl Pair {
         let limit = max.min(room);
         let mut out = Vec::new();
         let mut slices = [IoSlice::new(&[]); 2 * MAX_BATCH];
-        let count = self.sides[s].peer.output(&mut slices);
+        let count = self.sides[s].peer.output(&mut slices, usize::MAX);
         for slice in &slices[..count] {
             let take = (limit - out.len()).min(slice.len());
             out.extend_from_slice(&slice[..take]);
