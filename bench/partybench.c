@@ -219,19 +219,23 @@ static void overlap(void) {
   }
   qsort(cs, 3, sizeof cs[0], cmp_dbl);
   double comp = cs[1];
-  double tot[3];
+  double tot[3], post[3];
   for (int k = 0; k < 3; k++) {
     MPI_Barrier(MPI_COMM_WORLD);
     double t0 = MPI_Wtime();
     MPI_Request q[2];
     MPI_Irecv(b, (int)n, MPI_INT64_T, succ, 5, MPI_COMM_WORLD, &q[0]);
     MPI_Isend(a, (int)n, MPI_INT64_T, pred, 5, MPI_COMM_WORLD, &q[1]);
+    post[k] = MPI_Wtime() - t0;
     compute(iters);
     MPI_Waitall(2, q, MPI_STATUSES_IGNORE);
     tot[k] = MPI_Wtime() - t0;
   }
   qsort(tot, 3, sizeof tot[0], cmp_dbl);
+  qsort(post, 3, sizeof post[0], cmp_dbl);
   double total = tot[1];
+  /* the time the two posting calls took from the computation */
+  result("OVERLAP_POST", n * 8, post[1] * 1e3, "ms");
   result("OVERLAP", n * 8, total * 1e3, "ms");
   result("OVERLAP_COMPUTE", n * 8, comp * 1e3, "ms");
   result("OVERLAP_TRANSFER", n * 8, transfer * 1e3, "ms");

@@ -8,7 +8,7 @@ and bench/results/wan-latest.md gets the medians and each as a fraction of the f
 one-way delay). Needs root (namespaces, TUN).
 
 Usage: bench/wan.py [--profiles LIST] [--runs N] [--quick] [--impls LIST] [--workloads LIST] [--timeout SECS] [--untuned] [--congestion NAME]
-       [--mtu N]
+       [--mtu N] [--baseline DIR]
 """
 import argparse
 import datetime
@@ -37,9 +37,13 @@ PROFILES = [("cross-AZ", 2, 1000, 0.0), ("cross-region", 40, 1000, 0.0), ("cross
 IMPLS = ["partyline", "partyline-1", "partyline-kernelbuf", "partyline-tls", "openmpi", "raw"]
 NAMES = {"partyline": "partyline", "partyline-tls": "partyline TLS", "openmpi": "Open MPI", "raw": "raw TCP",
          "partyline-kernelbuf": "partyline, kernel's send buffer"}
+NAMES["partyline-baseline"] = "partyline baseline"  # --baseline
 NAMES.update({f"partyline-{n}": f"partyline, {n} stream{'s' if n > 1 else ''}" for n in range(1, 17)})
 STREAMS = re.compile(r"^partyline-(\d+)$")
-WORKLOADS = ["SYNC", "ROUNDS", "BATCH", "REVEAL"]
+# OVERLAP: a 64 MB ring exchange posted, a computation as long as the exchange, then the wait (partybench's); its
+# rows have no floor: OVERLAP_POST is the time the two posting calls took from the computation, OVERLAP_HIDDEN the
+# share of the shorter of computation and transfer that the other hid (1 = all). Raw TCP has no such workload.
+WORKLOADS = ["SYNC", "ROUNDS", "BATCH", "REVEAL", "OVERLAP"]
 N = 3
 NET = "10.80.0"
 LINE = re.compile(r"^RESULT impl=(\S+) workload=(\S+) size=(\d+) value=(\S+) unit=(\S+)$")
@@ -201,7 +205,7 @@ def tcp_flow(emu, seconds, port=5201):
     return int(m.group(1)) * 8 / float(m.group(2))
 
 
-def build(tmp):
+def build(tmp, baseline):
     target = os.path.join(os.path.abspath(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))), "release")
     log("building partyline (cargo build --release) ...")
     run(["cargo", "build", "--release"], 1200, "cargo build --release", cwd=ROOT)
@@ -218,6 +222,10 @@ def build(tmp):
          "raw": os.path.join(tmp, "rawnet"), "forwarder": os.path.join(tmp, "forwarder"),
          "partyrun": os.path.join(target, "partyrun"), "mpirun": mpirun}
     run([os.path.join(target, "mpicc")] + cflags + [pb, "-o", b["partyline"]], 120, "compiling partybench (partyline)")
+    if baseline:
+        b["partyline-baseline"] = os.path.join(tmp, "pb-partyline-baseline")
+        run([os.path.join(baseline, "mpicc")] + cflags + [pb, "-o", b["partyline-baseline"]], 120,
+            f"compiling partybench with {baseline}/mpicc (--baseline)")
     run([mpicc] + cflags + [pb, "-o", b["openmpi"]], 120, "compiling partybench (Open MPI)")
     run([cc] + cflags + [os.path.join(WAN, "rawnet.c"), "-o", b["raw"]], 120, "compiling rawnet.c")
     run([cc] + cflags + [os.path.join(WAN, "forwarder.c"), "-o", b["forwarder"]], 120, "compiling forwarder.c")
@@ -237,15 +245,24 @@ def workload_args(wl, one_way_s, quick):
         return ["--bytes=1000000,10000000" + ("" if quick else ",100000000"), f"--reps={1 if quick else 2}"]
     if wl == "REVEAL":
         return ["--bytes=8000,8000000", f"--reps={3 if quick else 10}", "--paced"]
+    if wl == "OVERLAP":
+        return []
     raise ValueError(wl)
 
 
+def reported(w):
+    """Which workload a RESULT line's name belongs to (OVERLAP_POST is OVERLAP's)."""
+    return w.split("_")[0]
+
+
 def reps_of(args):
-    return int(next(a for a in args if a.startswith("--reps=")).split("=")[1])
+    return int(next((a for a in args if a.startswith("--reps=")), "--reps=1").split("=")[1])
 
 
 def floor_s(wl, size, one_way_s, rate_bps, reps):
-    """The floor of one reported value, in seconds: payload at line rate plus one-way delay."""
+    """The floor of one reported value, in seconds: payload at line rate plus one-way delay (None: it has none)."""
+    if wl.startswith("OVERLAP"):
+        return None
     if wl == "SYNC":
         return one_way_s
     nbytes = size * 8 if wl in ("BATCH", "REVEAL") else size
@@ -258,6 +275,8 @@ def floor_s(wl, size, one_way_s, rate_bps, reps):
 def as_seconds(wl, size, value, unit):
     if unit == "us":
         return value * 1e-6
+    if unit == "ms":
+        return value * 1e-3
     if unit == "MB/s":
         return size * 8 / (value * 1e6)
     raise ValueError(unit)
@@ -267,7 +286,7 @@ def run_impl(impl, wl, args, b, emu, timeout, serial):
     """One run of one workload under one implementation; returns rank 0's stdout."""
     peers_port = 7000 + serial % 500  # a fresh port each run: no wait on the previous run's TIME_WAIT sockets
     what = f"{wl} under {impl}"
-    if impl in ("partyline", "partyline-tls", "partyline-kernelbuf") or STREAMS.match(impl):
+    if impl in ("partyline", "partyline-tls", "partyline-kernelbuf", "partyline-baseline") or STREAMS.match(impl):
         peers = ",".join(f"{NET}.{i + 1}:{peers_port}" for i in range(N))
         sec = [f"PARTYLINE_TLS_DIR={b['certs']}"] if impl == "partyline-tls" else ["PARTYLINE_INSECURE=1"]
         if STREAMS.match(impl):
@@ -278,7 +297,8 @@ def run_impl(impl, wl, args, b, emu, timeout, serial):
             sec.append(f"PARTYLINE_CONGESTION={emu.congestion}")
         cmds = [emu.exec(i) + ["env", f"PARTYLINE_RANK={i}", f"PARTYLINE_SIZE={N}", f"PARTYLINE_PEERS={peers}",
                                f"PARTYLINE_JOB_ID=wan-{os.getpid()}-{serial}"] + sec +
-                [b["partyline"], wl, f"--impl={impl}"] + args for i in range(N)]
+                [b["partyline-baseline" if impl == "partyline-baseline" else "partyline"], wl, f"--impl={impl}"] +
+                args for i in range(N)]
         return run_parallel(cmds, timeout, what)
     if impl == "raw":
         hosts = ",".join(f"{NET}.{i + 1}" for i in range(N))
@@ -394,17 +414,20 @@ def write_md(path, a, ver, impls, prof_results, calib, maxes, sysctls, loads, el
                  f"{chk['lossy_mbit'] / rate:.2f} of the rate" if "lossy_mbit" in chk else "") + ".", "",
               "| workload | size | floor | " + " | ".join(NAMES[i] for i in impls) + " |",
               "| --- | --- | ---: | " + " | ".join("---:" for _ in impls) + " |"]
-        keys = sorted({(wl, s) for (_, wl, s) in vals}, key=lambda k: (WORKLOADS.index(k[0]), k[1]))
+        keys = sorted({(wl, s) for (_, wl, s) in vals}, key=lambda k: (WORKLOADS.index(reported(k[0])), k))
         one_way = rtt / 2e3
         for wl, s in keys:
-            fl = floor_s(wl, s, one_way, rate * 1e6, reps_of(args[wl]))
-            row = [wl, human(wl, s), f"{fl * 1e3:.3g} ms"]
+            fl = floor_s(wl, s, one_way, rate * 1e6, reps_of(args[reported(wl)]))
+            row = [wl, human(wl, s), "—" if fl is None else f"{fl * 1e3:.3g} ms"]
             for i in impls:
                 v = vals.get((i, wl, s))
                 if not v:
                     row.append("—")
                     continue
                 m = statistics.median(v)
+                if fl is None:
+                    row.append(f"{cell(m)} {units[wl]}")
+                    continue
                 t = as_seconds(wl, s, m, units[wl])
                 row.append(f"{cell(m)} {units[wl]} ({fl / t:.2f})")
             L.append("| " + " | ".join(row) + " |")
@@ -426,14 +449,15 @@ def plots(outdir, prof_results, impls):
         return
     for (name, rtt, rate, _), res in prof_results:
         vals, units, args = res["vals"], res["units"], res["args"]
-        keys = sorted({(wl, s) for (_, wl, s) in vals}, key=lambda k: (WORKLOADS.index(k[0]), k[1]))
+        keys = sorted({(wl, s) for (_, wl, s) in vals if floor_s(wl, s, 1, 1, 1) is not None},
+                      key=lambda k: (WORKLOADS.index(reported(k[0])), k))
         fig, ax = plt.subplots(figsize=(9, 4))
         w = 0.8 / len(impls)
         for j, i in enumerate(impls):
             ys = []
             for wl, s in keys:
                 v = vals.get((i, wl, s))
-                fl = floor_s(wl, s, rtt / 2e3, rate * 1e6, reps_of(args[wl]))
+                fl = floor_s(wl, s, rtt / 2e3, rate * 1e6, reps_of(args[reported(wl)]))
                 ys.append(fl / as_seconds(wl, s, statistics.median(v), units[wl]) if v else 0)
             ax.bar([k + j * w for k in range(len(keys))], ys, w, label=NAMES[i])
         ax.set_xticks([k + 0.4 - w / 2 for k in range(len(keys))])
@@ -464,6 +488,9 @@ def main():
     ap.add_argument("--mtu", type=int, default=1500,
                     help=f"the emulated links' MTU, {MTU_RANGE[0]} to {MTU_RANGE[1]} (default 1500, the Internet's); "
                          "jumbo frames (9000) cut the emulator's per-packet cost, to show where it is the bound")
+    ap.add_argument("--baseline", metavar="DIR",
+                    help="another partyline build's release directory (its mpicc), run as partyline-baseline: a "
+                         "before/after in one run")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"), help="output directory")
     a = ap.parse_args()
 
@@ -479,6 +506,8 @@ def main():
     pnames = pick(a.profiles, [p[0] for p in PROFILES], "profiles")
     profiles = [p for p in PROFILES if p[0] in pnames]
     impls = pick(a.impls, IMPLS + [n for n in NAMES if n not in IMPLS], "impls")
+    if ("partyline-baseline" in impls) != bool(a.baseline):
+        raise Failure("partyline-baseline runs the build given by --baseline DIR: give both or neither")
     workloads = pick(a.workloads, WORKLOADS, "workloads")
     if not MTU_RANGE[0] <= a.mtu <= MTU_RANGE[1]:
         raise Failure(f"--mtu {a.mtu}: choose from {MTU_RANGE[0]} to {MTU_RANGE[1]} bytes")
@@ -494,7 +523,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="partyline-wan-")
     emu = None
     try:
-        b, ver = build(tmp)
+        b, ver = build(tmp, a.baseline)
         emu = Emulator(b["forwarder"], a.queue_bytes, a.seed, tuned=not a.untuned, congestion=a.congestion,
                        mtu=a.mtu)
         emu.create()
@@ -526,6 +555,8 @@ def main():
                 for wl in workloads:
                     loads.append(os.getloadavg()[0])
                     for impl in order:
+                        if impl == "raw" and wl == "OVERLAP":
+                            continue  # rawnet computes nothing
                         serial += 1
                         try:
                             out = run_impl(impl, wl, args[wl], b, emu, a.timeout, serial)
