@@ -249,7 +249,7 @@ impl Peer {
     /// The next `limit` bytes (at most) to write, their headers carrying our current
     /// acknowledgement; returns how many slices it filled.
     pub fn output<'a>(&'a mut self, slices: &mut [IoSlice<'a>; 2 * MAX_BATCH], limit: usize) -> usize {
-        self.tx.prepare(self.rx.complete);
+        self.tx.prepare(self.rx.complete, limit);
         self.tx.output(slices, limit)
     }
 

@@ -32,6 +32,9 @@ struct OutFrame {
     /// The acknowledgement `bytes` carry, once encoded.
     encoded_ack: Option<u64>,
     payload: Payload,
+    /// Whether `header.crc` holds the payload's checksum (or none is due): summed when the
+    /// frame is first about to be written, by the thread that writes it, not when queued.
+    summed: bool,
     written: usize,
     /// The send this frame completes: when written if the payload is our copy, when
     /// acknowledged if it is the caller's buffer (a replay may need it again).
@@ -149,14 +152,12 @@ impl Tx {
         if matches!(payload, Payload::Lent(_)) && req.is_some() {
             header.flags |= FLAG_ACK_NOW;
         }
-        if self.checksums && !payload.is_empty() {
-            header.crc = crc32c::crc32c(payload.bytes(0));
-        }
         if let (true, Some(req)) = (header.flags & FLAG_SYNC != 0, &req) {
             let len = payload.len() as u64;
             self.awaiting_ack.insert(header.seq, AckWait { req: req.clone(), len, written: false, acked: false });
         }
-        let frame = OutFrame { header, bytes: [0; HEADER_LEN], encoded_ack: None, payload, written: 0, req };
+        let summed = !self.checksums || payload.is_empty();
+        let frame = OutFrame { header, bytes: [0; HEADER_LEN], encoded_ack: None, payload, summed, written: 0, req };
         self.held += frame.held();
         if header.kind == FrameKind::Ack {
             // A bare acknowledgement goes out at the next frame boundary, not behind the queue.
@@ -181,14 +182,32 @@ impl Tx {
         self.last_burst_send = Some(now);
     }
 
-    /// Encodes the headers about to be written with the acknowledgement `ack`; a header
-    /// already encoded with it is not encoded again (a flush calls this before every write).
-    pub fn prepare(&mut self, ack: u64) {
-        let stale = |f: &&mut OutFrame| f.written == 0 && f.encoded_ack != Some(ack);
-        for f in self.out.iter_mut().take(MAX_BATCH).filter(stale) {
-            f.header.ack = ack;
-            f.bytes = f.header.encode(self.checksums);
-            f.encoded_ack = Some(ack);
+    /// Encodes the headers of the next `limit` bytes to write with the acknowledgement `ack`;
+    /// a header already encoded with it is not encoded again (a flush calls this before every
+    /// write). A payload is checksummed here, and only if all of it fits in what is left of
+    /// `limit`: summing reads every byte, which a budgeted write must not pay for a large
+    /// message (see `Link::flush_posted`); `output` stops at a frame not summed.
+    pub fn prepare(&mut self, ack: u64, limit: usize) {
+        let mut ahead = 0usize;
+        for f in self.out.iter_mut().take(MAX_BATCH) {
+            if ahead >= limit {
+                break;
+            }
+            if f.written == 0 {
+                if !f.summed {
+                    if f.payload.len() > limit - ahead {
+                        break;
+                    }
+                    f.header.crc = crc32c::crc32c(f.payload.bytes(0));
+                    f.summed = true;
+                }
+                if f.encoded_ack != Some(ack) {
+                    f.header.ack = ack;
+                    f.bytes = f.header.encode(self.checksums);
+                    f.encoded_ack = Some(ack);
+                }
+            }
+            ahead = ahead.saturating_add(f.total() - f.written);
         }
     }
 
@@ -198,6 +217,9 @@ impl Tx {
         let mut count = 0;
         let mut left = limit;
         for f in self.out.iter().take(MAX_BATCH) {
+            if !f.summed {
+                break;
+            }
             let header = if f.written < HEADER_LEN { &f.bytes[f.written..] } else { &[][..] };
             let body = f.payload.bytes(f.written.saturating_sub(HEADER_LEN));
             for piece in [header, body] {
