@@ -99,9 +99,14 @@ impl Link {
 
     /// A thread that posts a nonblocking send writes its start; on a link that leaves the
     /// host it stops after `POSTING_WRITE` bytes and leaves the rest to the communication
-    /// thread (see `POSTING_WRITE`). Whether output is left for it.
+    /// thread (see `POSTING_WRITE`). Whether that thread must be woken for it: a socket we
+    /// stopped writing to while it had room will not report itself writable again.
     pub fn flush_posted(&mut self, ctx: &mut Ctx) -> Result<bool> {
-        self.flush_up_to(if self.leaves_host { POSTING_WRITE } else { usize::MAX }, ctx)?;
+        if !self.leaves_host {
+            self.flush(ctx)?;
+            return Ok(false);
+        }
+        self.flush_up_to(POSTING_WRITE, ctx)?;
         Ok(self.has_output())
     }
 
