@@ -38,6 +38,7 @@ IMPLS = ["partyline", "partyline-1", "partyline-kernelbuf", "partyline-tls", "op
 NAMES = {"partyline": "partyline", "partyline-tls": "partyline TLS", "openmpi": "Open MPI", "raw": "raw TCP",
          "partyline-kernelbuf": "partyline, kernel's send buffer"}
 NAMES["partyline-baseline"] = "partyline baseline"  # --baseline
+NAMES["partyline-baseline-tls"] = "partyline baseline TLS"
 NAMES.update({f"partyline-{n}": f"partyline, {n} stream{'s' if n > 1 else ''}" for n in range(1, 17)})
 STREAMS = re.compile(r"^partyline-(\d+)$")
 # OVERLAP: a 64 MB ring exchange posted, a computation as long as the exchange, then the wait (partybench's); its
@@ -286,9 +287,9 @@ def run_impl(impl, wl, args, b, emu, timeout, serial):
     """One run of one workload under one implementation; returns rank 0's stdout."""
     peers_port = 7000 + serial % 500  # a fresh port each run: no wait on the previous run's TIME_WAIT sockets
     what = f"{wl} under {impl}"
-    if impl in ("partyline", "partyline-tls", "partyline-kernelbuf", "partyline-baseline") or STREAMS.match(impl):
+    if impl.startswith("partyline"):
         peers = ",".join(f"{NET}.{i + 1}:{peers_port}" for i in range(N))
-        sec = [f"PARTYLINE_TLS_DIR={b['certs']}"] if impl == "partyline-tls" else ["PARTYLINE_INSECURE=1"]
+        sec = [f"PARTYLINE_TLS_DIR={b['certs']}"] if impl.endswith("-tls") else ["PARTYLINE_INSECURE=1"]
         if STREAMS.match(impl):
             sec.append(f"PARTYLINE_STREAMS={STREAMS.match(impl).group(1)}")
         if impl == "partyline-kernelbuf":
@@ -297,7 +298,7 @@ def run_impl(impl, wl, args, b, emu, timeout, serial):
             sec.append(f"PARTYLINE_CONGESTION={emu.congestion}")
         cmds = [emu.exec(i) + ["env", f"PARTYLINE_RANK={i}", f"PARTYLINE_SIZE={N}", f"PARTYLINE_PEERS={peers}",
                                f"PARTYLINE_JOB_ID=wan-{os.getpid()}-{serial}"] + sec +
-                [b["partyline-baseline" if impl == "partyline-baseline" else "partyline"], wl, f"--impl={impl}"] +
+                [b["partyline-baseline" if "baseline" in impl else "partyline"], wl, f"--impl={impl}"] +
                 args for i in range(N)]
         return run_parallel(cmds, timeout, what)
     if impl == "raw":
@@ -506,8 +507,8 @@ def main():
     pnames = pick(a.profiles, [p[0] for p in PROFILES], "profiles")
     profiles = [p for p in PROFILES if p[0] in pnames]
     impls = pick(a.impls, IMPLS + [n for n in NAMES if n not in IMPLS], "impls")
-    if ("partyline-baseline" in impls) != bool(a.baseline):
-        raise Failure("partyline-baseline runs the build given by --baseline DIR: give both or neither")
+    if any("baseline" in i for i in impls) != bool(a.baseline):
+        raise Failure("partyline-baseline(-tls) runs the build given by --baseline DIR: give both or neither")
     workloads = pick(a.workloads, WORKLOADS, "workloads")
     if not MTU_RANGE[0] <= a.mtu <= MTU_RANGE[1]:
         raise Failure(f"--mtu {a.mtu}: choose from {MTU_RANGE[0]} to {MTU_RANGE[1]} bytes")
