@@ -13,12 +13,13 @@ use std::time::Instant;
 type Result<T> = std::result::Result<T, Fault>;
 
 /// What a thread posting a nonblocking send writes of it on a link that leaves the host: one
-/// TLS write's worth. There the socket takes megabytes at once (a send buffer holds the path's
-/// bandwidth-delay product, up to 64 MiB), which the path then needs many milliseconds to
-/// carry; copying, sealing or checksumming them all on the caller's thread would take that time
-/// from its computation and send nothing sooner (a frame's checksum covers its whole payload, so
-/// a larger message goes to the communication thread whole). The communication thread writes the rest. Within one
-/// host the receiver drains as fast as we write, and writing is the transfer itself.
+/// TLS write's worth; the communication thread writes the rest. There the socket takes
+/// megabytes at once (a send buffer holds the path's bandwidth-delay product, up to 64 MiB),
+/// which the path then needs many milliseconds to carry; copying, sealing or checksumming them
+/// all on the caller's thread would take that time from its computation and send nothing
+/// sooner (a frame's checksum covers its whole payload, so a larger message goes to the
+/// communication thread whole). Within one host the receiver drains as fast as we write, and
+/// writing is the transfer itself.
 const POSTING_WRITE: usize = 256 << 10;
 
 pub struct Link {
