@@ -19,8 +19,8 @@ type Result<T> = std::result::Result<T, Fault>;
 /// all on the caller's thread would take that time from its computation and send nothing
 /// sooner (a frame's checksum covers its whole payload, so a larger message goes to the
 /// communication thread whole). Within one host the receiver drains as fast as we write, and
-/// writing is the transfer itself.
-const POSTING_WRITE: usize = 256 << 10;
+/// writing is the transfer itself. With its header, so a 256 KiB message goes out whole.
+const POSTING_WRITE: usize = (256 << 10) + crate::wire::HEADER_LEN;
 
 pub struct Link {
     pub peer: Peer,
