@@ -319,9 +319,9 @@ impl Runtime {
         }
     }
 
-    /// Queues a frame on the link to `peer` and writes what the socket takes right away.
-    /// `burst`: the frame may be held back (see `Tx::hold`).
-    /// Queues a frame for `peer` and writes what the way it was posted allows.
+    /// Queues a frame on the link to `peer` and writes what the way it was `posting`ed allows:
+    /// all the socket takes, or a start (`Link::flush_posted`), or nothing yet (a small frame
+    /// held back, see `Tx::hold`).
     fn transmit(
         &self,
         peer: usize,
