@@ -1,4 +1,4 @@
-//! Links across a path with a real round trip (issue 15): two network namespaces joined by bench/wan/forwarder.c with a 3 ms round trip and a 128 KiB send buffer maximum (one flow is held to 43 MB/s), where links of three TCP connections each (`PARTYLINE_STREAMS=3`) carry the ring intact and in order, plaintext and TLS, and `auto` keeps one.
+//! Links across a path with a real round trip (issue 15): two network namespaces joined by bench/wan/forwarder.c with a 3 ms round trip and a 128 KiB send buffer maximum (one flow is held to 43 MB/s), where links of three TCP connections each (`PARTYLINE_STREAMS=3`) carry the ring intact and in order, plaintext and TLS, and `auto` keeps one; and a 20 ms path where a send buffer that holds the link back grows.
 
 mod common;
 
@@ -24,6 +24,22 @@ impl Drop for Path {
     }
 }
 
+/// bench/wan/forwarder.c, built once per test binary: the tests here run in parallel, and one
+/// rebuilding it while another starts it made the start fail (EACCES on a file being written).
+fn forwarder() -> std::path::PathBuf {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let forwarder = build_dir().join("wan-forwarder");
+            let mut cc = Command::new("cc");
+            cc.args(["-O2", "-Wall", "-Wextra", "-Werror"]).arg(root().join("bench/wan/forwarder.c"));
+            cc.arg("-o").arg(&forwarder);
+            run(cc, "cc bench/wan/forwarder.c", secs(120)).assert_success();
+            forwarder
+        })
+        .clone()
+}
+
 /// Two party namespaces with addresses 10.81.X.1 and .2 whose packets cross the forwarder with
 /// `one_way_ms` of delay each way; None (with the reason printed) where that cannot be built.
 fn long_path(tag: &str, one_way_ms: f64) -> Option<(Path, Vec<String>)> {
@@ -31,10 +47,7 @@ fn long_path(tag: &str, one_way_ms: f64) -> Option<(Path, Vec<String>)> {
         println!("skipping long-path test: no namespaces or no /dev/net/tun");
         return None;
     }
-    let forwarder = build_dir().join("wan-forwarder");
-    let mut cc = Command::new("cc");
-    cc.args(["-O2", "-Wall", "-Wextra", "-Werror"]).arg(root().join("bench/wan/forwarder.c")).arg("-o").arg(&forwarder);
-    run(cc, "cc bench/wan/forwarder.c", secs(120)).assert_success();
+    let forwarder = forwarder();
     let pid = std::process::id();
     let mut path = Path { names: Vec::new(), forwarder: None };
     for i in 0..2 {
