@@ -3,21 +3,41 @@
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
+/// What getsockopt may fill with whatever bytes the kernel has.
+///
+/// # Safety
+/// Every bit pattern must be a valid value of the type (plain integers).
+unsafe trait Plain {}
+// SAFETY: an integer, an array of integers, and a struct of integers (and their padding).
+unsafe impl Plain for libc::c_int {}
+// SAFETY: as above.
+unsafe impl Plain for [u64; 32] {}
+// SAFETY: as above.
+unsafe impl Plain for libc::tcp_info {}
+
+/// Reads the socket option `name` at `level` into `value`; how many bytes the kernel filled.
+fn read_option<T: Plain>(
+    socket: &impl AsRawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &mut T,
+) -> std::io::Result<usize> {
+    let mut len = std::mem::size_of::<T>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into `value`, which is that large, and any
+    // bytes it writes make a valid `T` (`Plain`).
+    let rc = unsafe { libc::getsockopt(socket.as_raw_fd(), level, name, (value as *mut T).cast(), &mut len) };
+    if rc == 0 {
+        Ok(len as usize)
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 fn tcp_info(socket: &impl AsRawFd) -> Option<libc::tcp_info> {
     // SAFETY: tcp_info is plain integers, for which all zeroes is a valid value.
     let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
-    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
-    // SAFETY: getsockopt writes at most `len` bytes into `info`, which is that large.
-    let rc = unsafe {
-        libc::getsockopt(
-            socket.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_INFO,
-            (&mut info as *mut libc::tcp_info).cast(),
-            &mut len,
-        )
-    };
-    (rc == 0).then_some(info)
+    read_option(socket, libc::IPPROTO_TCP, libc::TCP_INFO, &mut info).ok()?;
+    Some(info)
 }
 
 /// The kernel's smoothed round-trip time of a connection, if it can tell.
@@ -35,13 +55,9 @@ const SNDBUF_LIMITED_AT: usize = 184;
 /// The connection's sending so far (see `send_buffer::Sending`), if the kernel reports it.
 pub fn sending(socket: &impl AsRawFd) -> Option<crate::send_buffer::Sending> {
     let mut info = [0u64; 32];
-    let mut len = std::mem::size_of_val(&info) as libc::socklen_t;
-    // SAFETY: getsockopt writes at most `len` bytes into `info`, which is that large.
-    let rc = unsafe {
-        libc::getsockopt(socket.as_raw_fd(), libc::IPPROTO_TCP, libc::TCP_INFO, info.as_mut_ptr().cast(), &mut len)
-    };
+    let filled = read_option(socket, libc::IPPROTO_TCP, libc::TCP_INFO, &mut info).ok()?;
     // Older kernels fill less: then there is nothing to judge by.
-    if rc != 0 || (len as usize) < SNDBUF_LIMITED_AT + 8 {
+    if filled < SNDBUF_LIMITED_AT + 8 {
         return None;
     }
     let buffer = int_option(socket, libc::SOL_SOCKET, libc::SO_SNDBUF).ok()?;
@@ -102,15 +118,8 @@ pub fn limit_unsent(socket: &impl AsRawFd, bytes: usize) -> std::io::Result<()> 
 /// Reads an integer socket option.
 fn int_option(socket: &impl AsRawFd, level: libc::c_int, name: libc::c_int) -> std::io::Result<libc::c_int> {
     let mut value: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: getsockopt writes at most `len` bytes into `value`, which is that large.
-    let rc =
-        unsafe { libc::getsockopt(socket.as_raw_fd(), level, name, (&mut value as *mut libc::c_int).cast(), &mut len) };
-    if rc == 0 {
-        Ok(value)
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
+    read_option(socket, level, name, &mut value)?;
+    Ok(value)
 }
 
 /// Sets an integer socket option to `value` (at most `c_int::MAX`).
