@@ -226,12 +226,11 @@ impl Link {
     }
 }
 
-/// Whether the connection leaves this host: TCP between two addresses that are not both this
-/// host's (see `socket_settings::on_one_host`).
+/// Whether the transport's connection leaves this host (see `socket_settings::leaves_host`);
+/// one whose addresses cannot be read is taken as local, as congestion control takes it.
 fn leaves_host(transport: &mut dyn Transport) -> bool {
     let socket = transport.socket();
-    let ends = socket.local_addr().ok().zip(socket.peer_addr().ok());
-    ends.is_some_and(|(l, p)| !crate::socket_settings::on_one_host(l.ip(), p.ip()))
+    crate::socket_settings::leaves_host(socket.local_addr().ok(), socket.peer_addr().ok()).unwrap_or(false)
 }
 
 /// Carries out `advice` on the connection `socket` of the link to `peer`, whose send buffer is

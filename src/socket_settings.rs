@@ -61,9 +61,17 @@ impl Checksums {
         match self {
             Checksums::On => true,
             Checksums::Off => false,
-            Checksums::Auto => !local.zip(peer).is_some_and(|(l, p)| on_one_host(l.ip(), p.ip())),
+            // Addresses it cannot tell: checked.
+            Checksums::Auto => leaves_host(local, peer).unwrap_or(true),
         }
     }
+}
+
+/// Whether a connection between `local` and `peer` leaves this host; `None` where either
+/// address is unknown, and each caller decides what that means for it.
+pub fn leaves_host(local: Option<SocketAddr>, peer: Option<SocketAddr>) -> Option<bool> {
+    let (local, peer) = local.zip(peer)?;
+    Some(!on_one_host(local.ip(), peer.ip()))
 }
 
 /// Whether a connection between these addresses stays inside one host: both loopback, or the

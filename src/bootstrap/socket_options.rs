@@ -61,13 +61,9 @@ fn set_congestion(sock: &SockRef<'_>, congestion: &Congestion) {
     match congestion {
         Congestion::System => {}
         Congestion::Auto => {
-            let ends = sock
-                .local_addr()
-                .ok()
-                .and_then(|a| a.as_socket())
-                .zip(sock.peer_addr().ok().and_then(|a| a.as_socket()));
-            let leaves_host = ends.is_some_and(|(l, p)| !crate::socket_settings::on_one_host(l.ip(), p.ip()));
-            if leaves_host {
+            let local = sock.local_addr().ok().and_then(|a| a.as_socket());
+            let peer = sock.peer_addr().ok().and_then(|a| a.as_socket());
+            if crate::socket_settings::leaves_host(local, peer).unwrap_or(false) {
                 // Kernels without BBR, or that do not allow it to unprivileged users, keep theirs.
                 let _ = sock.set_tcp_congestion(b"bbr");
             }
