@@ -166,7 +166,8 @@ mod tests {
     fn stream_counts_follow_the_path() {
         assert_eq!(Streams::parse(None), Ok(Streams::Auto));
         assert_eq!(Streams::parse(Some(" 3")), Ok(Streams::Fixed(3)));
-        for bad in ["0", "17", "many", "-1"] {
+        assert_eq!(Streams::parse(Some("64")), Ok(Streams::Fixed(64)));
+        for bad in ["0", "65", "many", "-1"] {
             assert!(Streams::parse(Some(bad)).unwrap_err().contains("PARTYLINE_STREAMS"), "{bad}");
         }
         assert_eq!(Streams::Auto.count(), 1);

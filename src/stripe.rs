@@ -6,6 +6,7 @@
 //! ahead of their turn wait in a bounded buffer per stream; past the bound, that stream is not
 //! read, and TCP's flow control holds the rest at the sender.
 
+use crate::tcp_info::Queue;
 use crate::transport::Transport;
 use mio::net::TcpStream;
 use std::collections::VecDeque;
@@ -15,7 +16,7 @@ use std::io::{self, ErrorKind, IoSlice};
 /// few chunks already uses several streams.
 pub const CHUNK: usize = 256 << 10;
 /// Most streams a link may have (`PARTYLINE_STREAMS`).
-pub const MAX_STREAMS: usize = 16;
+pub const MAX_STREAMS: usize = 64;
 pub const HEADER: usize = 16;
 /// Bytes of early chunks one stream may hold before we stop reading it.
 const PARKED_LIMIT: usize = 4 << 20;
@@ -29,8 +30,8 @@ const MAX_SLICES: usize = 64;
 const MIN_UNSENT: usize = 16 << 10;
 const MAX_UNSENT: usize = 1 << 20;
 
-/// A stream's congestion window in bytes, and the room in its send buffer, if the kernel can tell.
-pub type Window = fn(&mut TcpStream) -> Option<(usize, usize)>;
+/// A stream's send queue (congestion window, send-buffer room, unsent bytes), if the kernel can tell.
+pub type Window = fn(&mut TcpStream) -> Option<Queue>;
 
 pub struct Striped {
     lanes: Vec<Lane>,
@@ -85,9 +86,7 @@ struct Outgoing {
 impl Striped {
     /// A link over `streams`, which both ends list in the same order (index 0 first).
     pub fn new(streams: Vec<Box<dyn Transport>>) -> Striped {
-        Striped::with_window(streams, |socket| {
-            Some((crate::tcp_info::congestion_window(socket)?, crate::tcp_info::send_room(socket)?))
-        })
+        Striped::with_window(streams, |socket| crate::tcp_info::queue(socket))
     }
 
     /// `new`, with the streams' congestion windows and send-buffer room measured by `window`.
@@ -270,17 +269,26 @@ impl Striped {
 }
 
 impl Lane {
-    /// Measures the stream: bounds its unsent queue to half its congestion window (within
-    /// MIN_UNSENT..MAX_UNSENT) and returns that bound and its send buffer's room, if known.
-    fn pace(&mut self, window: Window) -> Option<(usize, usize)> {
-        let (cwnd, room) = window(self.transport.socket())?;
-        let limit = (cwnd / 2).clamp(MIN_UNSENT, MAX_UNSENT);
+    /// Measures the stream and bounds its unsent queue to half its congestion window (within
+    /// MIN_UNSENT..MAX_UNSENT); the largest chunk of at most `len` bytes it takes whole now, and
+    /// whether that is worth giving it. None if the kernel cannot tell.
+    ///
+    /// Worth it means the stream is below half its bound, which is also when the kernel calls it
+    /// writable (Linux wakes a poller once unsent bytes fall below half of TCP_NOTSENT_LOWAT). A
+    /// stream above that still takes a few bytes (into its last unsent packet); judged by that
+    /// alone, a busy stream would be given chunk after chunk while idle ones wait.
+    fn fit(&mut self, window: Window, len: usize) -> Option<(usize, bool)> {
+        let queue = window(self.transport.socket())?;
+        let limit = (queue.window / 2).clamp(MIN_UNSENT, MAX_UNSENT);
         if limit.abs_diff(self.unsent_limit) > self.unsent_limit / 4 {
             // Without the bound the link still works, only with deeper queues.
-            let _ = crate::tcp_info::limit_unsent(self.transport.socket(), limit);
-            self.unsent_limit = limit;
+            if crate::tcp_info::limit_unsent(self.transport.socket(), limit).is_ok() {
+                self.unsent_limit = limit;
+            }
         }
-        Some((limit, room))
+        let bound = if self.unsent_limit > 0 { self.unsent_limit } else { limit };
+        let fit = len.min(bound.saturating_sub(queue.unsent)).min(queue.room);
+        Some((fit, fit > 0 && (fit == len || queue.unsent <= bound / 2)))
     }
 
     /// A whole header has arrived: checks it and starts its chunk, whose number it returns.
@@ -349,27 +357,25 @@ impl Transport for Striped {
             return Ok(0);
         }
         let len = total.min(CHUNK);
-        // Stream 0 gets a chunk that fits its send buffer whole, so a message that fits goes out
-        // on one warm flow; otherwise the stream with the most room does, so bulk transfers
-        // fill them all. A chunk is no larger than its stream's room (a stream that takes part of
-        // a chunk must take the rest before any other chunk moves), nor than half its congestion
-        // window, which a stream idle for a while has shrunk: a larger chunk would hold up every
-        // later one for round trips. A stream that takes nothing commits to nothing.
         let window = self.window;
-        let mut order = Vec::with_capacity(self.lanes.len());
-        for (lane, stream) in self.lanes.iter_mut().enumerate() {
-            // `len` is at most CHUNK, below MAX_UNSENT, so the unsent bound is the chunk bound.
-            let fit = stream.pace(window).map_or(len, |(limit, room)| len.min(limit).min(room));
-            order.push((lane, fit));
+        let fits: Vec<Option<(usize, bool)>> = self.lanes.iter_mut().map(|l| l.fit(window, len)).collect();
+        for (lane, chunk) in schedule(&fits, len) {
+            let header = chunk_header(chunk, self.out.seq);
+            self.out = Outgoing { lane, left: chunk, header, header_sent: 0, ..self.out };
+            match self.send(bufs) {
+                Err(e) if e.kind() == ErrorKind::WouldBlock && self.out.header_sent == 0 => continue,
+                other => return other,
+            }
         }
-        // Stream 0 first if the chunk fits it whole, then by room, largest first; a stream with
-        // less room than a worthwhile chunk is tried last, with what it has, so that at least
-        // one write reaches the kernel and a full stream wakes us when it drains.
-        let whole = order[0].1 == len;
-        let small = MIN_UNSENT.min(len);
-        order.sort_by_key(|&(lane, fit)| (!(whole && lane == 0), fit < small, std::cmp::Reverse(fit)));
-        for (lane, fit) in order {
-            let chunk = fit.max(small);
+        self.out.left = 0;
+        // Nothing was written. Every stream passed over for being busy must wake us once it
+        // drains; one that drained meanwhile is written to now instead.
+        for (lane, fit) in fits.iter().enumerate() {
+            let Some((fit, false)) = *fit else { continue };
+            if !crate::tcp_info::writable_or_armed(self.lanes[lane].transport.socket()) {
+                continue;
+            }
+            let chunk = fit.max(MIN_UNSENT.min(len));
             let header = chunk_header(chunk, self.out.seq);
             self.out = Outgoing { lane, left: chunk, header, header_sent: 0, ..self.out };
             match self.send(bufs) {
@@ -410,6 +416,29 @@ impl Transport for Striped {
         }
         blocked.map_or(Ok(()), Err)
     }
+}
+
+/// Which streams to offer the next chunk of `len` bytes, in order, and how large a chunk each
+/// gets, from each stream's `Lane::fit` (None: not measured).
+///
+/// Stream 0 first if it takes the chunk whole, so a message that fits goes out on one warm
+/// flow; then the streams worth a chunk, the one taking most first, so bulk transfers keep them
+/// all busy; unmeasured streams are offered the whole chunk. A chunk is never larger than what
+/// its stream takes whole: a stream that takes part of a chunk must take the rest before any
+/// other chunk moves.
+pub(crate) fn schedule(fits: &[Option<(usize, bool)>], len: usize) -> Vec<(usize, usize)> {
+    let mut order: Vec<(usize, usize)> = fits
+        .iter()
+        .enumerate()
+        .filter_map(|(lane, fit)| match *fit {
+            None => Some((lane, len)),
+            Some((fit, true)) => Some((lane, fit)),
+            Some((_, false)) => None,
+        })
+        .collect();
+    let whole = order.first().is_some_and(|&(lane, fit)| lane == 0 && fit == len);
+    order.sort_by_key(|&(lane, fit)| (!(whole && lane == 0), std::cmp::Reverse(fit)));
+    order
 }
 
 /// The header of chunk `seq` of `len` bytes.

@@ -90,23 +90,47 @@ pub fn grow_send_buffer(socket: &impl AsRawFd, bytes: usize, current: usize) -> 
     Ok(int_option(socket, libc::SOL_SOCKET, libc::SO_SNDBUF)?.max(0) as usize)
 }
 
-/// The connection's congestion window in bytes, if the kernel can tell.
-pub fn congestion_window(socket: &impl AsRawFd) -> Option<usize> {
-    let info = tcp_info(socket)?;
-    Some(info.tcpi_snd_cwnd as usize * info.tcpi_snd_mss as usize)
+/// What a connection's sender has in hand, as the kernel reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Queue {
+    /// The congestion window in bytes.
+    pub window: usize,
+    /// Bytes the send buffer has room for beyond what is queued on it (sent and unacknowledged,
+    /// or not sent yet); approximate, as the buffer also holds the kernel's bookkeeping.
+    pub room: usize,
+    /// Bytes written but not sent yet.
+    pub unsent: usize,
 }
 
-/// Bytes the connection's send buffer has room for beyond what is queued on it (sent and
-/// unacknowledged, or not sent yet), if the kernel can tell; approximate, as the buffer also
-/// holds the kernel's bookkeeping.
-pub fn send_room(socket: &impl AsRawFd) -> Option<usize> {
+/// The connection's send queue, if the kernel can tell.
+pub fn queue(socket: &impl AsRawFd) -> Option<Queue> {
+    let info = tcp_info(socket)?;
     let size = int_option(socket, libc::SOL_SOCKET, libc::SO_SNDBUF).ok()?;
-    let mut queued: libc::c_int = 0;
-    // SAFETY: TIOCOUTQ writes one c_int, into `queued`.
-    if unsafe { libc::ioctl(socket.as_raw_fd(), libc::TIOCOUTQ, &mut queued) } != 0 {
-        return None;
-    }
-    Some((size.max(0) as usize).saturating_sub(queued.max(0) as usize))
+    let queued = queue_ioctl(socket, libc::TIOCOUTQ)?;
+    Some(Queue {
+        window: info.tcpi_snd_cwnd as usize * info.tcpi_snd_mss as usize,
+        room: (size.max(0) as usize).saturating_sub(queued),
+        unsent: queue_ioctl(socket, libc::SIOCOUTQNSD as _)?,
+    })
+}
+
+/// Bytes in the send queue (TIOCOUTQ: all of it; SIOCOUTQNSD: those not sent yet).
+fn queue_ioctl(socket: &impl AsRawFd, request: libc::Ioctl) -> Option<usize> {
+    let mut bytes: libc::c_int = 0;
+    // SAFETY: both requests write one c_int, into `bytes`.
+    let rc = unsafe { libc::ioctl(socket.as_raw_fd(), request, &mut bytes) };
+    (rc == 0).then_some(bytes.max(0) as usize)
+}
+
+/// Whether the kernel would take a write on the connection now. Asking also makes a
+/// connection that would not wake its pollers once it would (a write refused for room does the
+/// same), so a sender that decides not to write to it still hears when it drains.
+pub fn writable_or_armed(socket: &impl AsRawFd) -> bool {
+    let mut fd = libc::pollfd { fd: socket.as_raw_fd(), events: libc::POLLOUT, revents: 0 };
+    // SAFETY: one pollfd, which lives for the call; a zero timeout never blocks.
+    let rc = unsafe { libc::poll(&mut fd, 1, 0) };
+    // On an error, say writable: the caller then writes, and a refused write arms it too.
+    rc != 0 && (rc < 0 || fd.revents & libc::POLLOUT != 0)
 }
 
 /// Makes the kernel take no more unsent bytes than about `bytes` on the connection

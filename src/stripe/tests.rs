@@ -294,7 +294,7 @@ fn a_chunk_on_two_streams_at_once_is_refused() {
 
 #[test]
 fn chunks_are_at_most_half_their_streams_window() {
-    let (mut tx, mut rx, wires) = pair_with(&[1 << 20; 2], true, |_| Some((80_000, 1 << 30)));
+    let (mut tx, mut rx, wires) = pair_with(&[1 << 20; 2], true, |_| Some(Queue { window: 80_000, room: 1 << 30, unsent: 0 }));
     // Stream 0 is full: the rest goes to stream 1 in chunks of half its window.
     wires[0].lock().unwrap().capacity = 0;
     let data = pattern(100_000);
@@ -306,6 +306,42 @@ fn chunks_are_at_most_half_their_streams_window() {
     read_some(&mut rx, &mut got, 4096).unwrap();
     assert!(got == data);
     // However small the window, chunks of 16 KiB still go.
-    let (mut tx, _, _) = pair_with(&[1 << 20; 2], true, |_| Some((100, 1 << 30)));
+    let (mut tx, _, _) = pair_with(&[1 << 20; 2], true, |_| Some(Queue { window: 100, room: 1 << 30, unsent: 0 }));
     assert_eq!(tx.write_vectored(&[IoSlice::new(&data)]).unwrap(), MIN_UNSENT);
+}
+
+#[test]
+fn a_busy_stream_is_passed_over_for_idle_ones() {
+    // Stream 0 has most of its unsent bound queued: it would take a few bytes, but the chunks
+    // go to the idle streams, the one taking most first.
+    let busy = Some((5_000, false));
+    let order = schedule(&[busy, Some((16_384, true)), Some((40_000, true))], CHUNK);
+    assert_eq!(order, vec![(2, 40_000), (1, 16_384)]);
+    // Every stream busy: nothing is offered (the caller arms them to wake it).
+    assert!(schedule(&[busy, busy], CHUNK).is_empty());
+}
+
+#[test]
+fn stream_0_keeps_what_it_takes_whole() {
+    let order = schedule(&[Some((40_000, true)), Some((40_000, true))], 40_000);
+    assert_eq!(order, vec![(0, 40_000), (1, 40_000)]);
+    // Otherwise the stream that takes most goes first.
+    let order = schedule(&[Some((20_000, true)), Some((40_000, true))], 40_000);
+    assert_eq!(order, vec![(1, 40_000), (0, 20_000)]);
+    // Unmeasured streams are offered the whole chunk, in order.
+    assert_eq!(schedule(&[None, None], 500), vec![(0, 500), (1, 500)]);
+}
+
+#[test]
+fn a_stream_past_half_its_bound_is_not_worth_a_chunk() {
+    let (mut tx, _, _) =
+        pair_with(&[1 << 20; 2], true, |_| Some(Queue { window: 110_000, room: 1 << 30, unsent: 50_000 }));
+    // The bound is half the window, 55,000 bytes, of which 50,000 are queued.
+    assert_eq!(tx.lanes[0].fit(tx.window, CHUNK), Some((5_000, false)));
+    assert_eq!(tx.lanes[0].fit(tx.window, 5_000), Some((5_000, true)), "it still takes what fits whole");
+    let (mut tx, _, _) =
+        pair_with(&[1 << 20; 2], true, |_| Some(Queue { window: 110_000, room: 1 << 30, unsent: 20_000 }));
+    assert_eq!(tx.lanes[1].fit(tx.window, CHUNK), Some((35_000, true)));
+    let (mut tx, _, _) = pair_with(&[1 << 20; 2], true, |_| Some(Queue { window: 110_000, room: 9_000, unsent: 0 }));
+    assert_eq!(tx.lanes[0].fit(tx.window, CHUNK), Some((9_000, true)), "no more than the send buffer's room");
 }
