@@ -56,6 +56,11 @@ pub enum JoinFailure {
     Failed(String),
 }
 
+/// Extra streams one link dials at once: a long path costs each a few round trips (connect,
+/// TLS, greeting), so one at a time made dozens take seconds; several links' dials together
+/// stay within what an accepting rank handshakes at once (`listener::MAX_PENDING_HANDSHAKES`).
+const DIALS_AT_ONCE: usize = 8;
+
 /// Opens streams 1.. of `join.count` to `peer` at `addr`, each with its own TLS session (if
 /// any) and `Join` greeting, all before `deadline`. The dialing rank calls this before its
 /// first connection greets, so the accepting rank has them all when that greeting arrives.
@@ -66,29 +71,66 @@ pub fn dial_extras(
     join: &Join,
     deadline: Instant,
 ) -> Result<Vec<Channel>, JoinFailure> {
-    let who = format!("rank {peer}");
-    let failed =
-        |what: &str, e: &dyn std::fmt::Display| JoinFailure::Failed(format!("extra stream to {who}: {what}: {e}"));
-    let mut streams = Vec::new();
-    for index in 1..join.count {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(failed("the handshake timeout passed", &"PARTYLINE_HANDSHAKE_TIMEOUT"));
+    let indices: Vec<u32> = (1..join.count).collect();
+    let mut streams = Vec::with_capacity(indices.len());
+    for wave in indices.chunks(DIALS_AT_ONCE) {
+        let dialed: Vec<Result<Channel, JoinFailure>> = std::thread::scope(|scope| {
+            let dials: Vec<_> = wave
+                .iter()
+                .map(|&index| scope.spawn(move || dial_extra(addr, tls, peer, join, index, deadline)))
+                .collect();
+            dials
+                .into_iter()
+                .map(|dial| {
+                    dial.join().unwrap_or_else(|_| {
+                        Err(JoinFailure::Failed(format!("dialing an extra stream to rank {peer} panicked")))
+                    })
+                })
+                .collect()
+        });
+        // A refusal says why trying again will not help: it wins over a network failure.
+        let mut failure = None;
+        for result in dialed {
+            match result {
+                Ok(channel) => streams.push(channel),
+                Err(refused @ JoinFailure::Refused(_)) => return Err(refused),
+                Err(failed) => failure = failure.or(Some(failed)),
+            }
         }
-        let tcp =
-            TcpStream::connect_timeout(&addr, left.min(Duration::from_secs(2))).map_err(|e| failed("connect", &e))?;
-        let _ = tcp.set_nodelay(true);
-        let mut channel =
-            Channel::connect(tcp, deadline, tls, peer).map_err(|e| failed("TLS", &crate::tls::explain(&who, &e)))?;
-        let greeting = Greeting::Join(Join { index, ..join.clone() });
-        greeting.write_to(&mut channel, &who).map_err(|e| failed("greeting", &e))?;
-        match Greeting::read_from(&mut channel, &who).map_err(|e| failed("answer", &e))? {
-            Greeting::Accept(theirs) if theirs.rank as usize == peer => streams.push(channel),
-            Greeting::Reject(why) => return Err(JoinFailure::Refused(why)),
-            _ => return Err(JoinFailure::Refused(format!("{who} answered an extra stream with something else"))),
+        if let Some(failed) = failure {
+            return Err(failed);
         }
     }
     Ok(streams)
+}
+
+/// Opens extra stream `index` of `join` (see `dial_extras`).
+fn dial_extra(
+    addr: SocketAddr,
+    tls: Option<&Tls>,
+    peer: usize,
+    join: &Join,
+    index: u32,
+    deadline: Instant,
+) -> Result<Channel, JoinFailure> {
+    let who = format!("rank {peer}");
+    let failed =
+        |what: &str, e: &dyn std::fmt::Display| JoinFailure::Failed(format!("extra stream to {who}: {what}: {e}"));
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(failed("the handshake timeout passed", &"PARTYLINE_HANDSHAKE_TIMEOUT"));
+    }
+    let tcp = TcpStream::connect_timeout(&addr, left.min(Duration::from_secs(2))).map_err(|e| failed("connect", &e))?;
+    let _ = tcp.set_nodelay(true);
+    let mut channel =
+        Channel::connect(tcp, deadline, tls, peer).map_err(|e| failed("TLS", &crate::tls::explain(&who, &e)))?;
+    let greeting = Greeting::Join(Join { index, ..join.clone() });
+    greeting.write_to(&mut channel, &who).map_err(|e| failed("greeting", &e))?;
+    match Greeting::read_from(&mut channel, &who).map_err(|e| failed("answer", &e))? {
+        Greeting::Accept(theirs) if theirs.rank as usize == peer => Ok(channel),
+        Greeting::Reject(why) => Err(JoinFailure::Refused(why)),
+        _ => Err(JoinFailure::Refused(format!("{who} answered an extra stream with something else"))),
+    }
 }
 
 /// Extra streams waiting for their link's first connection, by dialing rank.

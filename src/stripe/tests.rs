@@ -294,7 +294,8 @@ fn a_chunk_on_two_streams_at_once_is_refused() {
 
 #[test]
 fn chunks_are_at_most_half_their_streams_window() {
-    let (mut tx, mut rx, wires) = pair_with(&[1 << 20; 2], true, |_| Some(Queue { window: 80_000, room: 1 << 30, unsent: 0 }));
+    let (mut tx, mut rx, wires) =
+        pair_with(&[1 << 20; 2], true, |_| Some(Queue { window: 80_000, room: 1 << 30, unsent: 0 }));
     // Stream 0 is full: the rest goes to stream 1 in chunks of half its window.
     wires[0].lock().unwrap().capacity = 0;
     let data = pattern(100_000);
