@@ -189,7 +189,11 @@ fn connect_peer(cfg: &Config, tls: Option<&Tls>, me: &Hello, peer: usize, deadli
                 let checks = me.checks;
                 let greeting_deadline =
                     Instant::now() + cfg.handshake_timeout.min(remaining.max(Duration::from_millis(100)));
-                let count = cfg.streams.count();
+                let leaves_host =
+                    crate::socket_settings::leaves_host(stream.local_addr().ok(), stream.peer_addr().ok());
+                let algorithm = socket_options::first_connection_algorithm(&stream, &cfg.congestion);
+                let rtt = crate::tcp_info::path_rtt(&stream);
+                let count = cfg.streams.count(leaves_host.unwrap_or(false), algorithm.as_deref(), rtt);
                 let join = Join { hello: me.clone(), target: peer as u32, epoch: 0, index: 0, count: count as u32 };
                 let more = match dial_extras(addr, tls, peer, &join, greeting_deadline) {
                     Ok(more) => more,

@@ -233,7 +233,7 @@ mod tests {
         unknown_flag[11] = 2;
         assert!(Greeting::read_from(&mut &unknown_flag[..], "x").unwrap_err().message.contains("malformed handshake"));
         let join = |index, count| Greeting::Join(Join { hello: hello(2), target: 0, epoch: 0, index, count });
-        for (index, count) in [(0, 2), (2, 2), (1, 17)] {
+        for (index, count) in [(0, 2), (2, 2), (1, 65)] {
             let e = Greeting::read_from(&mut &join(index, count).encode()[..], "x").unwrap_err();
             assert!(e.message.contains("malformed stream greeting"), "{e}");
         }

@@ -56,6 +56,15 @@ fn set_send_buffer(stream: &impl std::os::fd::AsFd, sock: &SockRef<'_>, bytes: u
     Ok(())
 }
 
+/// Sets `congestion` on a new link's first connection and names the algorithm that connection
+/// then runs, if the kernel says (`Streams::Auto` decides by it).
+pub fn first_connection_algorithm(stream: &impl std::os::fd::AsFd, congestion: &Congestion) -> Option<String> {
+    let sock = SockRef::from(stream);
+    set_congestion(&sock, congestion);
+    let name = sock.tcp_congestion().ok()?;
+    Some(String::from_utf8_lossy(&name).trim_end_matches('\0').to_string())
+}
+
 /// Sets the congestion control; a refusal is never fatal, since the link works either way.
 fn set_congestion(sock: &SockRef<'_>, congestion: &Congestion) {
     match congestion {
