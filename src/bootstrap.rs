@@ -169,6 +169,23 @@ fn hint(cfg: &Config) -> (&'static str, &'static str) {
     }
 }
 
+/// Warns once if the link to `peer`, whose first connection `stream` is, risks being held to a
+/// small part of its path by losses (see `Streams::lossy_path_risk`).
+fn warn_if_loss_bound(cfg: &Config, stream: &TcpStream, peer: usize) {
+    let leaves_host = crate::socket_settings::leaves_host(stream.local_addr().ok(), stream.peer_addr().ok());
+    let algorithm = socket_options::first_connection_algorithm(stream, &cfg.congestion);
+    let rtt = crate::tcp_info::path_rtt(stream);
+    if let (Some(algorithm), Some(rtt)) = (&algorithm, rtt) {
+        if cfg.streams.lossy_path_risk(leaves_host.unwrap_or(false), Some(algorithm), Some(rtt)) {
+            let streams = crate::socket_settings::LOSSY_PATH_STREAMS;
+            log::warn_repeated("links held to one loss-based flow", &format!(
+                "the link to rank {peer} runs {algorithm} over a {:.0} ms round trip on one TCP connection: where packets are lost, one such flow carries a small part of the path (0.07 of 1 Gbit/s at 40 ms with 0.1% loss, bench/README.md); set PARTYLINE_STREAMS={streams} (0.66 there), or allow BBR (net.ipv4.tcp_allowed_congestion_control, or CAP_NET_ADMIN); PARTYLINE_STREAMS=1 keeps one quietly",
+                rtt.as_secs_f64() * 1e3
+            ));
+        }
+    }
+}
+
 fn connect_peer(cfg: &Config, tls: Option<&Tls>, me: &Hello, peer: usize, deadline: Instant) -> Result<Bundle> {
     let spec = &cfg.peers[peer];
     let who = format!("rank {peer} at {spec}");
@@ -189,11 +206,8 @@ fn connect_peer(cfg: &Config, tls: Option<&Tls>, me: &Hello, peer: usize, deadli
                 let checks = me.checks;
                 let greeting_deadline =
                     Instant::now() + cfg.handshake_timeout.min(remaining.max(Duration::from_millis(100)));
-                let leaves_host =
-                    crate::socket_settings::leaves_host(stream.local_addr().ok(), stream.peer_addr().ok());
-                let algorithm = socket_options::first_connection_algorithm(&stream, &cfg.congestion);
-                let rtt = crate::tcp_info::path_rtt(&stream);
-                let count = cfg.streams.count(leaves_host.unwrap_or(false), algorithm.as_deref(), rtt);
+                warn_if_loss_bound(cfg, &stream, peer);
+                let count = cfg.streams.count();
                 let join = Join { hello: me.clone(), target: peer as u32, epoch: 0, index: 0, count: count as u32 };
                 let more = match dial_extras(addr, tls, peer, &join, greeting_deadline) {
                     Ok(more) => more,

@@ -85,19 +85,20 @@ pub fn on_one_host(local: IpAddr, peer: IpAddr) -> bool {
 /// chooses for each of its links; the accepting one takes what it is offered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Streams {
-    /// One, except on a long path whose congestion control backs off at every loss (see
-    /// `auto_count`). Measured on bench/wan.py's emulated paths (bench/results/wan-streams.md,
-    /// wan-streams-cubic-*.md): with BBR, extra streams only cost where one flow fills the path;
-    /// with cubic and 0.1% loss at 40 ms, one flow held 0.06 of the path and eight 0.6-0.7.
+    /// One. Measured on bench/wan.py's emulated 40 ms paths at MTU 9000 (bench/results/
+    /// wan-streams-cubic-auto.md): with BBR, extra streams only cost where one flow fills the
+    /// path; with cubic and 0.1% loss, eight carried BATCH 100 MB at 0.66 of the floor where one
+    /// carried 0.07, but without loss eight took 1 MiB rounds 12% longer and 10 MB exchanges at
+    /// half the rate. Loss cannot be known when a link opens, so `lossy_path_risk` warns instead.
     Auto,
     Fixed(usize),
 }
 
-/// The streams `Streams::Auto` gives a long path under a loss-based congestion control.
-pub const AUTO_LOSSY_STREAMS: usize = 8;
-/// The round trip from which `Streams::Auto` counts a path as long: one cubic flow at 0.1% loss
-/// carries MSS/RTT x 1.22/sqrt(p), about 11 MB/s at 5 ms and 1.4 MB/s at 40 ms.
-pub const AUTO_LONG_RTT: Duration = Duration::from_millis(5);
+/// The streams the warning of `Streams::lossy_path_risk` suggests.
+pub const LOSSY_PATH_STREAMS: usize = 8;
+/// The round trip from which a path counts as long: one cubic flow at 0.1% loss carries
+/// MSS/RTT x 1.22/sqrt(p), about 11 MB/s at 5 ms and 1.4 MB/s at 40 ms.
+pub const LONG_RTT: Duration = Duration::from_millis(5);
 
 impl Streams {
     /// Reads `PARTYLINE_STREAMS`: unset or `auto`, or a count from 1 to `MAX_STREAMS`.
@@ -114,23 +115,22 @@ impl Streams {
         }
     }
 
-    /// The count for a new link whose first connection leaves the host (or not), runs the
-    /// congestion control `algorithm` (None: unknown), and measured the round trip `rtt`.
-    pub fn count(self, leaves_host: bool, algorithm: Option<&str>, rtt: Option<Duration>) -> usize {
+    /// The count for a new link.
+    pub fn count(self) -> usize {
         match self {
             Streams::Fixed(n) => n,
-            Streams::Auto => {
-                // BBR paces to the path's measured rate and does not halve at random losses;
-                // cubic, reno and the rest do, and several flows share that penalty out.
-                let loss_based = algorithm.is_some_and(|a| !a.starts_with("bbr"));
-                let long = rtt.is_some_and(|rtt| rtt >= AUTO_LONG_RTT);
-                if leaves_host && loss_based && long {
-                    AUTO_LOSSY_STREAMS
-                } else {
-                    1
-                }
-            }
+            Streams::Auto => 1,
         }
+    }
+
+    /// Whether a link left at `auto` whose first connection leaves the host (or not), runs the
+    /// congestion control `algorithm` (None: unknown) and measured the round trip `rtt` is one
+    /// where losses would hold it to a small part of the path: a loss-based algorithm (cubic,
+    /// reno; BBR paces to the measured rate instead) on a long path, over one connection.
+    pub fn lossy_path_risk(self, leaves_host: bool, algorithm: Option<&str>, rtt: Option<Duration>) -> bool {
+        let loss_based = algorithm.is_some_and(|a| !a.starts_with("bbr"));
+        let long = rtt.is_some_and(|rtt| rtt >= LONG_RTT);
+        self == Streams::Auto && leaves_host && loss_based && long
     }
 }
 
@@ -180,21 +180,23 @@ mod tests {
     }
 
     #[test]
-    fn stream_counts_follow_the_path_and_its_congestion_control() {
+    fn stream_counts_and_the_lossy_path_risk() {
         assert_eq!(Streams::parse(None), Ok(Streams::Auto));
         assert_eq!(Streams::parse(Some(" 3")), Ok(Streams::Fixed(3)));
         assert_eq!(Streams::parse(Some("64")), Ok(Streams::Fixed(64)));
         for bad in ["0", "65", "many", "-1"] {
             assert!(Streams::parse(Some(bad)).unwrap_err().contains("PARTYLINE_STREAMS"), "{bad}");
         }
+        assert_eq!(Streams::Auto.count(), 1);
+        assert_eq!(Streams::Fixed(3).count(), 3);
         let (ms, far) = (Duration::from_millis, true);
-        assert_eq!(Streams::Fixed(3).count(false, None, None), 3);
-        assert_eq!(Streams::Auto.count(far, Some("cubic"), Some(ms(40))), AUTO_LOSSY_STREAMS);
-        assert_eq!(Streams::Auto.count(far, Some("reno"), Some(ms(5))), AUTO_LOSSY_STREAMS);
-        assert_eq!(Streams::Auto.count(far, Some("bbr"), Some(ms(40))), 1, "BBR: one flow");
-        assert_eq!(Streams::Auto.count(far, Some("cubic"), Some(ms(2))), 1, "a short path");
-        assert_eq!(Streams::Auto.count(!far, Some("cubic"), Some(ms(40))), 1, "within the host");
-        assert_eq!(Streams::Auto.count(far, None, Some(ms(40))), 1, "unknown algorithm");
-        assert_eq!(Streams::Auto.count(far, Some("cubic"), None), 1, "unknown round trip");
+        assert!(Streams::Auto.lossy_path_risk(far, Some("cubic"), Some(ms(40))));
+        assert!(Streams::Auto.lossy_path_risk(far, Some("reno"), Some(ms(5))));
+        assert!(!Streams::Fixed(1).lossy_path_risk(far, Some("cubic"), Some(ms(40))), "chosen by the user");
+        assert!(!Streams::Auto.lossy_path_risk(far, Some("bbr"), Some(ms(40))), "BBR");
+        assert!(!Streams::Auto.lossy_path_risk(far, Some("cubic"), Some(ms(2))), "a short path");
+        assert!(!Streams::Auto.lossy_path_risk(!far, Some("cubic"), Some(ms(40))), "within the host");
+        assert!(!Streams::Auto.lossy_path_risk(far, None, Some(ms(40))), "unknown algorithm");
+        assert!(!Streams::Auto.lossy_path_risk(far, Some("cubic"), None), "unknown round trip");
     }
 }

@@ -1,4 +1,4 @@
-//! Links across a path with a real round trip (issue 15): two network namespaces joined by bench/wan/forwarder.c with a 6 ms round trip and a 128 KiB send buffer maximum (one flow is held to 21 MB/s), where links of three TCP connections each (`PARTYLINE_STREAMS=3`) carry the ring intact and in order, plaintext and TLS, and `auto` keeps one under BBR and opens eight under a loss-based congestion control; and a 20 ms path where a send buffer that holds the link back grows.
+//! Links across a path with a real round trip (issue 15): two network namespaces joined by bench/wan/forwarder.c with a 6 ms round trip and a 128 KiB send buffer maximum (one flow is held to 21 MB/s), where links of three TCP connections each (`PARTYLINE_STREAMS=3`) carry the ring intact and in order, plaintext and TLS, and `auto` keeps one, warning under a loss-based congestion control that several would help; and a 20 ms path where a send buffer that holds the link back grows.
 
 mod common;
 
@@ -134,10 +134,18 @@ fn links_of_several_streams_cross_a_long_path_plaintext_and_tls() {
             assert!(!out.stderr.contains("TCP connections"), "auto keeps one stream under BBR: {}", out.describe());
         }
     }
-    // Reno is always built in; like cubic it halves its rate at every loss.
+    // Reno is always built in; like cubic it halves its rate at every loss. The dialing rank
+    // (1) says what to set; the user's own count is taken quietly.
     let reno = [("PARTYLINE_INSECURE", "1"), ("PARTYLINE_CONGESTION", "reno")];
-    for (r, out) in ring(&path, &addrs, &reno, "auto-reno").iter().enumerate() {
+    let outs = ring(&path, &addrs, &reno, "auto-reno");
+    assert!(!outs[1].stderr.contains("TCP connections"), "auto keeps one stream: {}", outs[1].describe());
+    outs[1].assert_stderr_contains("the link to rank 0 runs reno over a ");
+    outs[1].assert_stderr_contains(" ms round trip on one TCP connection");
+    outs[1].assert_stderr_contains("set PARTYLINE_STREAMS=8");
+    let eight = [("PARTYLINE_INSECURE", "1"), ("PARTYLINE_CONGESTION", "reno"), ("PARTYLINE_STREAMS", "8")];
+    for (r, out) in ring(&path, &addrs, &eight, "reno-8").iter().enumerate() {
         out.assert_stderr_contains(&format!("the link to rank {} runs over 8 TCP connections", 1 - r));
+        assert!(!out.stderr.contains("one TCP connection"), "{}", out.describe());
     }
 }
 
