@@ -231,6 +231,20 @@ impl Striped {
         self.lanes.iter().all(|l| l.ended || full(l))
     }
 
+    /// Starts the next chunk, of `chunk` bytes, on stream `lane`; None (and no chunk in
+    /// progress) if the stream took none of it.
+    fn start_chunk(&mut self, lane: usize, chunk: usize, bufs: &[IoSlice<'_>]) -> Option<io::Result<usize>> {
+        let header = chunk_header(chunk, self.out.seq);
+        self.out = Outgoing { lane, left: chunk, header, header_sent: 0, ..self.out };
+        match self.send(bufs) {
+            Err(e) if e.kind() == ErrorKind::WouldBlock && self.out.header_sent == 0 => {
+                self.out.left = 0;
+                None
+            }
+            other => Some(other),
+        }
+    }
+
     /// Writes the chunk in progress (header first) on its stream; the data bytes written.
     fn send(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         let out = &mut self.out;
@@ -360,14 +374,10 @@ impl Transport for Striped {
         let window = self.window;
         let fits: Vec<Option<(usize, bool)>> = self.lanes.iter_mut().map(|l| l.fit(window, len)).collect();
         for (lane, chunk) in schedule(&fits, len) {
-            let header = chunk_header(chunk, self.out.seq);
-            self.out = Outgoing { lane, left: chunk, header, header_sent: 0, ..self.out };
-            match self.send(bufs) {
-                Err(e) if e.kind() == ErrorKind::WouldBlock && self.out.header_sent == 0 => continue,
-                other => return other,
+            if let Some(written) = self.start_chunk(lane, chunk, bufs) {
+                return written;
             }
         }
-        self.out.left = 0;
         // Nothing was written. Every stream passed over for being busy must wake us once it
         // drains; one that drained meanwhile is written to now instead.
         for (lane, fit) in fits.iter().enumerate() {
@@ -375,15 +385,10 @@ impl Transport for Striped {
             if !crate::tcp_info::writable_or_armed(self.lanes[lane].transport.socket()) {
                 continue;
             }
-            let chunk = fit.max(MIN_UNSENT.min(len));
-            let header = chunk_header(chunk, self.out.seq);
-            self.out = Outgoing { lane, left: chunk, header, header_sent: 0, ..self.out };
-            match self.send(bufs) {
-                Err(e) if e.kind() == ErrorKind::WouldBlock && self.out.header_sent == 0 => continue,
-                other => return other,
+            if let Some(written) = self.start_chunk(lane, fit.max(MIN_UNSENT.min(len)), bufs) {
+                return written;
             }
         }
-        self.out.left = 0;
         Err(ErrorKind::WouldBlock.into())
     }
 
@@ -418,29 +423,6 @@ impl Transport for Striped {
     }
 }
 
-/// Which streams to offer the next chunk of `len` bytes, in order, and how large a chunk each
-/// gets, from each stream's `Lane::fit` (None: not measured).
-///
-/// Stream 0 first if it takes the chunk whole, so a message that fits goes out on one warm
-/// flow; then the streams worth a chunk, the one taking most first, so bulk transfers keep them
-/// all busy; unmeasured streams are offered the whole chunk. A chunk is never larger than what
-/// its stream takes whole: a stream that takes part of a chunk must take the rest before any
-/// other chunk moves.
-pub(crate) fn schedule(fits: &[Option<(usize, bool)>], len: usize) -> Vec<(usize, usize)> {
-    let mut order: Vec<(usize, usize)> = fits
-        .iter()
-        .enumerate()
-        .filter_map(|(lane, fit)| match *fit {
-            None => Some((lane, len)),
-            Some((fit, true)) => Some((lane, fit)),
-            Some((_, false)) => None,
-        })
-        .collect();
-    let whole = order.first().is_some_and(|&(lane, fit)| lane == 0 && fit == len);
-    order.sort_by_key(|&(lane, fit)| (!(whole && lane == 0), std::cmp::Reverse(fit)));
-    order
-}
-
 /// The header of chunk `seq` of `len` bytes.
 pub fn chunk_header(len: usize, seq: u64) -> [u8; HEADER] {
     let mut header = [0u8; HEADER];
@@ -458,6 +440,9 @@ fn cut(index: usize) -> io::Error {
 fn corrupt(why: String) -> io::Error {
     io::Error::new(ErrorKind::InvalidData, format!("{why}; the connection is corrupted"))
 }
+
+mod schedule;
+pub(crate) use schedule::schedule;
 
 #[cfg(test)]
 mod tests;
