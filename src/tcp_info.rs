@@ -102,24 +102,20 @@ pub struct Queue {
     pub unsent: usize,
 }
 
-/// The connection's send queue, if the kernel can tell.
+/// The connection's send queue, if the kernel can tell: two system calls, as a striped link
+/// measures every stream for every chunk.
 pub fn queue(socket: &impl AsRawFd) -> Option<Queue> {
     let info = tcp_info(socket)?;
     let size = int_option(socket, libc::SOL_SOCKET, libc::SO_SNDBUF).ok()?;
-    let queued = queue_ioctl(socket, libc::TIOCOUTQ)?;
+    let mss = info.tcpi_snd_mss as usize;
+    let unsent = info.tcpi_notsent_bytes as usize;
+    // Sent but unacknowledged counts whole packets (the last may be shorter).
+    let queued = info.tcpi_unacked as usize * mss + unsent;
     Some(Queue {
-        window: info.tcpi_snd_cwnd as usize * info.tcpi_snd_mss as usize,
+        window: info.tcpi_snd_cwnd as usize * mss,
         room: (size.max(0) as usize).saturating_sub(queued),
-        unsent: queue_ioctl(socket, libc::SIOCOUTQNSD as _)?,
+        unsent,
     })
-}
-
-/// Bytes in the send queue (TIOCOUTQ: all of it; SIOCOUTQNSD: those not sent yet).
-fn queue_ioctl(socket: &impl AsRawFd, request: libc::Ioctl) -> Option<usize> {
-    let mut bytes: libc::c_int = 0;
-    // SAFETY: both requests write one c_int, into `bytes`.
-    let rc = unsafe { libc::ioctl(socket.as_raw_fd(), request, &mut bytes) };
-    (rc == 0).then_some(bytes.max(0) as usize)
 }
 
 /// Whether the kernel would take a write on the connection now. Asking also makes a
@@ -168,5 +164,32 @@ pub fn set_int_option(
         Ok(())
     } else {
         Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn a_connection_reports_its_queue_and_a_busy_one_is_armed() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (_server, _) = listener.accept().unwrap();
+        let idle = queue(&client).expect("Linux reports TCP_INFO");
+        assert!(idle.window > 0 && idle.room > 0, "{idle:?}");
+        assert_eq!(idle.unsent, 0);
+        assert!(writable_or_armed(&client), "an idle connection takes writes");
+        // Nobody reads the server end: once the receiver's window closes, written bytes stay
+        // unsent, and below the unsent bound's half nothing more is taken.
+        limit_unsent(&client, 16 << 10).unwrap();
+        client.set_nonblocking(true).unwrap();
+        let chunk = vec![7u8; 64 << 10];
+        while client.write(&chunk).is_ok() {}
+        let full = queue(&client).unwrap();
+        assert!(full.unsent > 0, "{full:?}");
+        assert!(full.room < idle.room, "{full:?} against {idle:?}");
+        assert!(!writable_or_armed(&client), "a connection past its unsent bound is not writable");
     }
 }
