@@ -57,7 +57,7 @@ fn set_send_buffer(stream: &impl std::os::fd::AsFd, sock: &SockRef<'_>, bytes: u
 }
 
 /// Sets `congestion` on a new link's first connection and names the algorithm that connection
-/// then runs, if the kernel says (`Streams::Auto` decides by it).
+/// then runs, if the kernel says (`Streams::lossy_path_risk` judges by it).
 pub fn first_connection_algorithm(stream: &impl std::os::fd::AsFd, congestion: &Congestion) -> Option<String> {
     let sock = SockRef::from(stream);
     set_congestion(&sock, congestion);
