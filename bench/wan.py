@@ -32,16 +32,17 @@ WAN = os.path.join(ROOT, "bench", "wan")
 PROFILES = [("cross-AZ", 2, 1000, 0.0), ("cross-region", 40, 1000, 0.0), ("cross-region-lossy", 40, 1000, 0.001),
             ("slow-link", 80, 100, 0.0), ("far-region", 80, 1000, 0.0)]
 # partyline-N: N TCP connections per link (PARTYLINE_STREAMS=N); partyline-1 is partyline before links of several
-# streams. Any N from 1 to 64 may be asked for with --impls (partyline-baseline-N: the --baseline build). partyline-kernelbuf leaves every send buffer to the
-# kernel's autotuning (PARTYLINE_SEND_BUFFER_MAX=0), as partyline did before it grew buffers that hold a link back.
+# streams. Any N from 1 to 64 may be asked for with --impls (partyline-baseline-N: the --baseline build).
+# partyline-kernelbuf leaves every send buffer to the kernel's autotuning (PARTYLINE_SEND_BUFFER_MAX=0), as
+# partyline did before it grew buffers that hold a link back.
 # partyline-nospin blocks at once in every wait (PARTYLINE_SPIN_US=0).
 IMPLS = ["partyline", "partyline-1", "partyline-kernelbuf", "partyline-nospin", "partyline-tls", "openmpi", "raw"]
 NAMES = {"partyline": "partyline", "partyline-tls": "partyline TLS", "openmpi": "Open MPI", "raw": "raw TCP",
          "partyline-kernelbuf": "partyline, kernel's send buffer", "partyline-nospin": "partyline, no polling"}
 NAMES["partyline-baseline"] = "partyline baseline"  # --baseline
 NAMES["partyline-baseline-tls"] = "partyline baseline TLS"
-NAMES.update({f"partyline-{n}": f"partyline, {n} stream{'s' if n > 1 else ''}" for n in range(1, 65)})
-NAMES.update({f"partyline-baseline-{n}": f"partyline baseline, {n} stream{'s' if n > 1 else ''}" for n in range(1, 65)})
+NAMES.update({f"{impl}-{n}": f"{name}, {n} stream{'s' if n > 1 else ''}" for n in range(1, 65)
+              for impl, name in (("partyline", "partyline"), ("partyline-baseline", "partyline baseline"))})
 STREAMS = re.compile(r"^partyline-(?:baseline-)?(\d+)$")
 # OVERLAP: a 64 MB ring exchange posted, a computation as long as the exchange, then the wait (partybench's); its
 # rows have no floor: OVERLAP_POST is the time the two posting calls took from the computation, OVERLAP_HIDDEN the

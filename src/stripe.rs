@@ -89,7 +89,7 @@ impl Striped {
         Striped::with_window(streams, |socket| crate::tcp_info::queue(socket))
     }
 
-    /// `new`, with the streams' congestion windows and send-buffer room measured by `window`.
+    /// `new`, with the streams' send queues (window, room, unsent bytes) measured by `window`.
     pub fn with_window(streams: Vec<Box<dyn Transport>>, window: Window) -> Striped {
         let lanes = streams
             .into_iter()
