@@ -15,6 +15,10 @@ const STAGE_LEN: usize = 256 << 10;
 /// Payload left to read above which the driver reads straight into the destination,
 /// skipping the stage.
 const DIRECT_MIN: u64 = 32 << 10;
+/// The stage offered after a payload was read straight into its destination. Large messages
+/// tend to follow one another, and a full stage read would take the next one's first 256 KiB
+/// into the stage, to be copied again; each read that fills the stage doubles it back.
+const STAGE_AFTER_DIRECT: usize = 4 << 10;
 
 pub(super) enum Sink {
     /// Into the user's posted buffer; bytes past its end are dropped (truncation).
@@ -62,6 +66,8 @@ pub(super) struct Rx {
     pub(super) stage: Vec<u8>,
     pub(super) start: usize,
     pub(super) end: usize,
+    /// How much of the stage the next read is offered (see `STAGE_AFTER_DIRECT`).
+    pub(super) offer: usize,
     /// The last space offered was a payload's destination, not the stage.
     pub(super) direct: bool,
     pub(super) next_seq: u64,
@@ -89,6 +95,7 @@ impl Rx {
             stage: vec![0; STAGE_LEN],
             start: 0,
             end: 0,
+            offer: STAGE_LEN,
             direct: false,
             next_seq: 0,
             complete: 0,
@@ -148,7 +155,8 @@ impl Peer {
             }
             _ => {}
         }
-        Some(&mut rx.stage[rx.end..])
+        let end = (rx.end + rx.offer).min(rx.stage.len());
+        Some(&mut rx.stage[rx.end..end])
     }
 
     /// `n` bytes were read into the space `recv_space` offered: parse and deliver them.
@@ -162,7 +170,11 @@ impl Peer {
                 }
                 *done += n as u64;
             }
+            self.rx.offer = STAGE_AFTER_DIRECT;
         } else {
+            if n >= self.rx.offer {
+                self.rx.offer = (self.rx.offer * 2).min(STAGE_LEN);
+            }
             self.rx.end += n;
         }
         self.consume(ctx)

@@ -68,6 +68,36 @@ fn a_large_posted_receive_is_read_straight_into_the_user_buffer() {
 }
 
 #[test]
+fn after_a_direct_payload_the_stage_offered_is_small_and_grows_back_while_reads_fill_it() {
+    let mut pair = Pair::new();
+    let large = pattern_bytes(3, 64 << 10);
+    let r = pair.recv(1, pat(None, None), large.len()).unwrap();
+    pair.send(0, 0, 0, &large, Mode::Lent);
+    pair.write(0, ALL);
+    pair.read(1, HEADER_LEN, ALL).unwrap();
+    pair.read(1, ALL, ALL).unwrap();
+    assert_eq!(r.data(), &large[..]);
+    let offered = |pair: &mut Pair| pair.run(1, |p, ctx, _| Ok(p.recv_space(ctx).map(|s| s.len()))).unwrap();
+    // The next large message's start must not be copied out of a full-size stage.
+    assert_eq!(offered(&mut pair), Some(4 << 10));
+    let small: Vec<_> = (0..200).map(|i| pattern_bytes(i, 1000)).collect();
+    for (i, data) in small.iter().enumerate() {
+        pair.send(0, i as i32, 0, data, Mode::Eager);
+    }
+    pair.write(0, ALL);
+    pair.read(1, 4 << 10, ALL).unwrap();
+    assert_eq!(offered(&mut pair), Some(8 << 10), "a read that filled the offer doubles it");
+    pair.read(1, ALL, ALL).unwrap();
+    let grown = offered(&mut pair).unwrap();
+    assert!(grown >= 64 << 10, "back towards the full stage after a run of small frames, not {grown}");
+    for (i, data) in small.iter().enumerate() {
+        let got = pair.recv(1, pat(Some(0), Some(i as i32)), 1000).unwrap();
+        pair.settle(ALL).unwrap();
+        assert_eq!(got.data(), &data[..]);
+    }
+}
+
+#[test]
 fn a_large_unexpected_message_goes_through_the_stage_into_our_memory() {
     let mut pair = Pair::new();
     let data = pattern_bytes(5, 200 << 10);
