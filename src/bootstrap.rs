@@ -173,7 +173,7 @@ fn hint(cfg: &Config) -> (&'static str, &'static str) {
 /// small part of its path by losses (see `Streams::lossy_path_risk`).
 fn warn_if_loss_bound(cfg: &Config, stream: &TcpStream, peer: usize) {
     let leaves_host = crate::socket_settings::leaves_host(stream.local_addr().ok(), stream.peer_addr().ok());
-    let algorithm = socket_options::first_connection_algorithm(stream, &cfg.congestion);
+    let algorithm = socket_options::lossy_path_algorithm(stream, &cfg.congestion);
     let rtt = crate::tcp_info::path_rtt(stream);
     if let (Some(algorithm), Some(rtt)) = (&algorithm, rtt) {
         if cfg.streams.lossy_path_risk(leaves_host.unwrap_or(false), Some(algorithm), Some(rtt)) {

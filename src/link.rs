@@ -38,15 +38,36 @@ pub struct Link {
     send_buffers: Vec<SendBuffer>,
     /// Whether the connection leaves this host (see `leaves_host`).
     leaves_host: bool,
+    /// The congestion control a connection that leaves the host moves to once it retransmits
+    /// (see `Congestion::Auto`), and which connections have moved or been refused.
+    after_loss: Option<&'static str>,
+    moved_on_loss: Vec<bool>,
 }
 
 impl Link {
-    pub fn new(peer: Peer, mut transport: Box<dyn Transport>, moved: Arc<AtomicU64>, grow_limit: usize) -> Link {
+    pub fn new(
+        peer: Peer,
+        mut transport: Box<dyn Transport>,
+        moved: Arc<AtomicU64>,
+        grow_limit: usize,
+        after_loss: Option<&'static str>,
+    ) -> Link {
         let leaves_host = leaves_host(&mut *transport);
-        let send_buffers = Vec::new();
+        let (send_buffers, moved_on_loss) = (Vec::new(), Vec::new());
         let transport = Some(transport);
-        let mut link =
-            Link { peer, transport, broken_since: None, epoch: 0, moved, grow_limit, send_buffers, leaves_host };
+        let epoch = 0;
+        let mut link = Link {
+            peer,
+            transport,
+            broken_since: None,
+            epoch,
+            moved,
+            grow_limit,
+            send_buffers,
+            leaves_host,
+            after_loss,
+            moved_on_loss,
+        };
         link.measure_path();
         link
     }
@@ -166,6 +187,9 @@ impl Link {
             if self.grow_limit > 0 {
                 self.size_send_buffers();
             }
+            if let Some(algorithm) = self.after_loss {
+                self.move_on_loss(algorithm);
+            }
         }
         if self.has_output() {
             self.flush(ctx)?;
@@ -202,6 +226,33 @@ impl Link {
         }
     }
 
+    /// Moves each connection that has retransmitted to `algorithm`, once.
+    fn move_on_loss(&mut self, algorithm: &str) {
+        let Some(transport) = self.transport.as_mut() else { return };
+        let sockets = transport.sockets();
+        self.moved_on_loss.resize(sockets.len(), false);
+        for (stream, (socket, moved)) in sockets.into_iter().zip(&mut self.moved_on_loss).enumerate() {
+            let lost = crate::tcp_info::retransmitted(&*socket).unwrap_or(0);
+            if *moved || lost == 0 {
+                continue;
+            }
+            *moved = true;
+            // Short paths start on it already (`Congestion::auto_start`).
+            if crate::tcp_info::congestion(&*socket).as_deref() != Some(crate::socket_settings::UNTIL_LOSS) {
+                continue;
+            }
+            let peer = self.peer.peer_rank();
+            let what = format!("connection {stream} of the link to rank {peer} has retransmitted ({lost} packets)");
+            match crate::tcp_info::set_congestion(&*socket, algorithm) {
+                Ok(()) => crate::log::info(&format!(
+                    "{what}: it now runs {algorithm}, which keeps its rate where packets are lost"
+                )),
+                // The warning at MPI_Init named the fix (`Streams::lossy_path_risk`).
+                Err(e) => crate::log::info(&format!("{what}, and cannot run {algorithm} ({e})")),
+            }
+        }
+    }
+
     pub fn is_up(&self) -> bool {
         self.transport.is_some()
     }
@@ -226,6 +277,7 @@ impl Link {
         self.transport = Some(transport);
         self.measure_path();
         self.send_buffers.clear();
+        self.moved_on_loss.clear();
         self.broken_since = None;
         self.epoch = epoch;
         self.flush(ctx)

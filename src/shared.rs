@@ -67,7 +67,13 @@ impl Shared {
         let links = transports.into_iter().enumerate().map(|(peer, t)| {
             t.map(|(t, settings)| {
                 let peer = Peer::new(config.rank, peer, settings, now);
-                Mutex::new(Link::new(peer, t, moved.clone(), config.send_buffer_growth()))
+                Mutex::new(Link::new(
+                    peer,
+                    t,
+                    moved.clone(),
+                    config.send_buffer_growth(),
+                    config.congestion.after_loss(),
+                ))
             })
         });
         let links = links.collect();

@@ -13,6 +13,8 @@ unsafe impl Plain for libc::c_int {}
 // SAFETY: as above.
 unsafe impl Plain for [u64; 32] {}
 // SAFETY: as above.
+unsafe impl Plain for [u8; 16] {}
+// SAFETY: as above.
 unsafe impl Plain for libc::tcp_info {}
 
 /// Reads the socket option `name` at `level` into `value`; how many bytes the kernel filled.
@@ -135,6 +137,40 @@ pub fn limit_unsent(socket: &impl AsRawFd, bytes: usize) -> std::io::Result<()> 
     set_int_option(socket, libc::IPPROTO_TCP, libc::TCP_NOTSENT_LOWAT, bytes)
 }
 
+/// Segments the connection has retransmitted since it opened, if the kernel can tell.
+pub fn retransmitted(socket: &impl AsRawFd) -> Option<u32> {
+    Some(tcp_info(socket)?.tcpi_total_retrans)
+}
+
+/// The congestion control the connection runs (TCP_CONGESTION), if the kernel says.
+pub fn congestion(socket: &impl AsRawFd) -> Option<String> {
+    let mut name = [0u8; 16];
+    let len = read_option(socket, libc::IPPROTO_TCP, libc::TCP_CONGESTION, &mut name).ok()?;
+    let name = &name[..len.min(name.len())];
+    let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+    Some(String::from_utf8_lossy(&name[..end]).into_owned())
+}
+
+/// Moves the connection to the congestion control `name` (TCP_CONGESTION); an established
+/// connection takes it from its next acknowledgement.
+pub fn set_congestion(socket: &impl AsRawFd, name: &str) -> std::io::Result<()> {
+    // SAFETY: setsockopt reads `name.len()` bytes from `name`, which lives for the call.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_CONGESTION,
+            name.as_ptr().cast(),
+            name.len() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 /// Reads an integer socket option.
 fn int_option(socket: &impl AsRawFd, level: libc::c_int, name: libc::c_int) -> std::io::Result<libc::c_int> {
     let mut value: libc::c_int = 0;
@@ -191,5 +227,20 @@ mod tests {
         assert!(full.unsent > 0, "{full:?}");
         assert!(full.room < idle.room, "{full:?} against {idle:?}");
         assert!(!writable_or_armed(&client), "a connection past its unsent bound is not writable");
+    }
+
+    #[test]
+    fn a_connection_counts_no_retransmits_on_loopback_and_changes_its_congestion_control() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let _server = listener.accept().unwrap();
+        assert_eq!(retransmitted(&client), Some(0));
+        let algorithm = |s: &std::net::TcpStream| congestion(s).unwrap();
+        // Reno is built into every kernel and allowed to everyone.
+        set_congestion(&client, "reno").unwrap();
+        assert_eq!(algorithm(&client), "reno");
+        let refused = set_congestion(&client, "no-such-algorithm").unwrap_err();
+        assert_eq!(refused.raw_os_error(), Some(libc::ENOENT), "{refused}");
+        assert_eq!(algorithm(&client), "reno", "a refused name changes nothing");
     }
 }

@@ -1,4 +1,4 @@
-//! Links across a path with a real round trip (issue 15): two network namespaces joined by bench/wan/forwarder.c with a 6 ms round trip and a 128 KiB send buffer maximum (one flow is held to 21 MB/s), where links of three TCP connections each (`PARTYLINE_STREAMS=3`) carry the ring intact and in order, plaintext and TLS, and `auto` keeps one, warning under a loss-based congestion control that several would help; and a 20 ms path where a send buffer that holds the link back grows.
+//! Links across a path with a real round trip (issue 15): two network namespaces joined by bench/wan/forwarder.c with a 6 ms round trip and a 128 KiB send buffer maximum (one flow is held to 21 MB/s), where links of three TCP connections each (`PARTYLINE_STREAMS=3`) carry the ring intact and in order, plaintext and TLS, and `auto` keeps one, warning under a loss-based congestion control that several would help; and a 20 ms path where a send buffer that holds the link back grows; and a 6 ms round trip that drops 1% of packets, where a connection under `auto` moves from cubic to BBR at its first retransmission.
 
 mod common;
 
@@ -41,8 +41,9 @@ fn forwarder() -> std::path::PathBuf {
 }
 
 /// Two party namespaces with addresses 10.81.X.1 and .2 whose packets cross the forwarder with
-/// `one_way_ms` of delay each way; None (with the reason printed) where that cannot be built.
-fn long_path(tag: &str, one_way_ms: f64) -> Option<(Path, Vec<String>)> {
+/// `one_way_ms` of delay each way, and `loss` (a fraction) of them dropped at random; None (with
+/// the reason printed) where that cannot be built.
+fn long_path(tag: &str, one_way_ms: f64, loss: f64) -> Option<(Path, Vec<String>)> {
     if !namespaces_usable("long-path test") || !std::path::Path::new("/dev/net/tun").exists() {
         println!("skipping long-path test: no namespaces or no /dev/net/tun");
         return None;
@@ -61,7 +62,7 @@ fn long_path(tag: &str, one_way_ms: f64) -> Option<(Path, Vec<String>)> {
     let net = format!("10.81.{}", pid % 200);
     let mut child = Command::new(&forwarder)
         .args(["--ns", &path.names.join(","), "--delay-ms", &one_way_ms.to_string(), "--rate-mbit", "1000"])
-        .args(["--loss", "0", "--seed", "1", "--net", &format!("{net}.0"), "--txqueuelen", "1000"])
+        .args(["--loss", &loss.to_string(), "--seed", "1", "--net", &format!("{net}.0"), "--txqueuelen", "1000"])
         // No real-time priority: the tests share two cores with other programs.
         .args(["--rt-priority", "0"])
         .stdout(Stdio::piped())
@@ -113,7 +114,7 @@ fn across(path: &Path, addrs: &[String], src: &str, args: &[&str], env: &[(&str,
 
 #[test]
 fn links_of_several_streams_cross_a_long_path_plaintext_and_tls() {
-    let Some((path, addrs)) = long_path("streams", 3.0) else { return };
+    let Some((path, addrs)) = long_path("streams", 3.0, 0.0) else { return };
     let certs = build_dir().join(format!("long-path-certs-{}", std::process::id()));
     let mut c = Command::new(partyrun());
     c.args(["certs", "--parties", "2", "--out"]).arg(&certs);
@@ -154,7 +155,7 @@ fn links_of_several_streams_cross_a_long_path_plaintext_and_tls() {
 /// `PARTYLINE_SEND_BUFFER_MAX` and says so, and leaves a buffer the user set alone.
 #[test]
 fn a_send_buffer_that_holds_a_link_back_grows() {
-    let Some((path, addrs)) = long_path("sndbuf", 10.0) else { return };
+    let Some((path, addrs)) = long_path("sndbuf", 10.0, 0.0) else { return };
     let grew = "waited on its TCP send buffer";
     let plain = [("PARTYLINE_INSECURE", "1")];
     for out in across(&path, &addrs, "tests/c/exchange.c", &["24"], &plain, "grows") {
@@ -168,5 +169,24 @@ fn a_send_buffer_that_holds_a_link_back_grows() {
     let pinned = [("PARTYLINE_INSECURE", "1"), ("PARTYLINE_SEND_BUFFER", "128K")];
     for out in across(&path, &addrs, "tests/c/exchange.c", &["4"], &pinned, "pinned") {
         assert!(!out.stderr.contains(grew), "a send buffer the user set stays: {}", out.describe());
+    }
+}
+
+/// Under `auto`, a connection that leaves the host starts on cubic, which sends a round's
+/// message at once where BBR would pace it, and moves to BBR once it loses a packet, where
+/// cubic would halve its rate. With 1% loss, 8 MB each way loses dozens.
+#[test]
+fn a_connection_that_loses_packets_moves_to_bbr() {
+    let Some((path, addrs)) = long_path("loss", 3.0, 0.01) else { return };
+    let available = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_available_congestion_control").unwrap_or_default();
+    let moved = if available.split_whitespace().any(|a| a == "bbr") { "it now runs bbr" } else { "cannot run bbr" };
+    let plain = [("PARTYLINE_INSECURE", "1")];
+    for (r, out) in across(&path, &addrs, "tests/c/exchange.c", &["8"], &plain, "auto").iter().enumerate() {
+        out.assert_stderr_contains(&format!("connection 0 of the link to rank {} has retransmitted", 1 - r));
+        out.assert_stderr_contains(moved);
+    }
+    let chosen = [("PARTYLINE_INSECURE", "1"), ("PARTYLINE_CONGESTION", "cubic")];
+    for out in across(&path, &addrs, "tests/c/exchange.c", &["8"], &chosen, "cubic") {
+        assert!(!out.stderr.contains("retransmitted"), "an algorithm the user chose stays: {}", out.describe());
     }
 }

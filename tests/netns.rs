@@ -120,8 +120,10 @@ fn ring_across_namespaces() {
     drop(nss);
 }
 
-/// Links that leave the host use BBR where the kernel offers it (PARTYLINE_CONGESTION unset);
-/// `system` keeps the kernel's default. (Loopback links keep the default: tests/c_programs.rs.)
+/// Links that leave the host over a short path (here a veth bridge, well under 5 ms) use BBR
+/// where the kernel offers it (PARTYLINE_CONGESTION unset); `system` keeps the kernel's default.
+/// (Loopback links keep the default: tests/c_programs.rs; long paths start on cubic:
+/// tests/long_path.rs.)
 #[test]
 fn links_across_hosts_use_bbr() {
     let bin = compile("tests/c/congestion.c");

@@ -57,10 +57,16 @@ fn set_send_buffer(stream: &impl std::os::fd::AsFd, sock: &SockRef<'_>, bytes: u
 }
 
 /// Sets `congestion` on a new link's first connection and names the algorithm that connection
-/// then runs, if the kernel says (`Streams::lossy_path_risk` judges by it).
-pub fn first_connection_algorithm(stream: &impl std::os::fd::AsFd, congestion: &Congestion) -> Option<String> {
+/// runs where its path loses packets, if the kernel says (`Streams::lossy_path_risk` judges by
+/// it): under `auto` the one it moves to after a loss, if the kernel takes it, else the one it
+/// runs now.
+pub fn lossy_path_algorithm(stream: &impl std::os::fd::AsFd, congestion: &Congestion) -> Option<String> {
     let sock = SockRef::from(stream);
+    let after_loss = congestion.after_loss().filter(|name| sock.set_tcp_congestion(name.as_bytes()).is_ok());
     set_congestion(&sock, congestion);
+    if let Some(name) = after_loss {
+        return Some(name.to_string());
+    }
     let name = sock.tcp_congestion().ok()?;
     Some(String::from_utf8_lossy(&name).trim_end_matches('\0').to_string())
 }
@@ -73,8 +79,8 @@ fn set_congestion(sock: &SockRef<'_>, congestion: &Congestion) {
             let local = sock.local_addr().ok().and_then(|a| a.as_socket());
             let peer = sock.peer_addr().ok().and_then(|a| a.as_socket());
             if crate::socket_settings::leaves_host(local, peer).unwrap_or(false) {
-                // Kernels without BBR, or that do not allow it to unprivileged users, keep theirs.
-                let _ = sock.set_tcp_congestion(b"bbr");
+                let rtt = crate::tcp_info::path_rtt(&**sock);
+                let _ = sock.set_tcp_congestion(crate::socket_settings::Congestion::auto_start(rtt).as_bytes());
             }
         }
         Congestion::Named(name) => {

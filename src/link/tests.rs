@@ -110,7 +110,7 @@ impl Harness {
             link_timeout: std::time::Duration::from_secs(60),
             checksums: true,
         };
-        Link::new(Peer::new(0, 1, settings, Instant::now()), Box::new(script), self.moved.clone(), 0)
+        Link::new(Peer::new(0, 1, settings, Instant::now()), Box::new(script), self.moved.clone(), 0, None)
     }
 
     /// Runs `f` as `Shared::with_link` would, returning the effects and the call's result.
