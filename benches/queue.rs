@@ -152,7 +152,7 @@ fn loopback() -> (Link, thread::JoinHandle<u64>) {
         link_timeout: std::time::Duration::from_secs(60),
         checksums: true,
     };
-    (Link::new(Peer::new(0, 1, settings, Instant::now()), transport, Arc::new(AtomicU64::new(0)), 0), reader)
+    (Link::new(Peer::new(0, 1, settings, Instant::now()), transport, Arc::new(AtomicU64::new(0)), 0, None), reader)
 }
 
 /// Per-message cost of an eager send: copy the payload, make the request, queue the frame
