@@ -1,6 +1,6 @@
 //! The kernel's view of a TCP connection (TCP_INFO and the send queue): its round trip, its congestion window, and a bound on its unsent bytes.
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::time::Duration;
 
 /// What getsockopt may fill with whatever bytes the kernel has.
@@ -12,8 +12,6 @@ unsafe trait Plain {}
 unsafe impl Plain for libc::c_int {}
 // SAFETY: as above.
 unsafe impl Plain for [u64; 32] {}
-// SAFETY: as above.
-unsafe impl Plain for [u8; 16] {}
 // SAFETY: as above.
 unsafe impl Plain for libc::tcp_info {}
 
@@ -143,32 +141,15 @@ pub fn retransmitted(socket: &impl AsRawFd) -> Option<u32> {
 }
 
 /// The congestion control the connection runs (TCP_CONGESTION), if the kernel says.
-pub fn congestion(socket: &impl AsRawFd) -> Option<String> {
-    let mut name = [0u8; 16];
-    let len = read_option(socket, libc::IPPROTO_TCP, libc::TCP_CONGESTION, &mut name).ok()?;
-    let name = &name[..len.min(name.len())];
-    let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
-    Some(String::from_utf8_lossy(&name[..end]).into_owned())
+pub fn congestion(socket: &impl AsFd) -> Option<String> {
+    let name = socket2::SockRef::from(socket).tcp_congestion().ok()?;
+    Some(String::from_utf8_lossy(&name).trim_end_matches('\0').to_string())
 }
 
 /// Moves the connection to the congestion control `name` (TCP_CONGESTION); an established
 /// connection takes it from its next acknowledgement.
-pub fn set_congestion(socket: &impl AsRawFd, name: &str) -> std::io::Result<()> {
-    // SAFETY: setsockopt reads `name.len()` bytes from `name`, which lives for the call.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_CONGESTION,
-            name.as_ptr().cast(),
-            name.len() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
+pub fn set_congestion(socket: &impl AsFd, name: &str) -> std::io::Result<()> {
+    socket2::SockRef::from(socket).set_tcp_congestion(name.as_bytes())
 }
 
 /// Reads an integer socket option.

@@ -62,13 +62,9 @@ fn set_send_buffer(stream: &impl std::os::fd::AsFd, sock: &SockRef<'_>, bytes: u
 /// runs now.
 pub fn lossy_path_algorithm(stream: &impl std::os::fd::AsFd, congestion: &Congestion) -> Option<String> {
     let sock = SockRef::from(stream);
-    let after_loss = congestion.after_loss().filter(|name| sock.set_tcp_congestion(name.as_bytes()).is_ok());
+    let after_loss = congestion.after_loss().filter(|name| crate::tcp_info::set_congestion(stream, name).is_ok());
     set_congestion(&sock, congestion);
-    if let Some(name) = after_loss {
-        return Some(name.to_string());
-    }
-    let name = sock.tcp_congestion().ok()?;
-    Some(String::from_utf8_lossy(&name).trim_end_matches('\0').to_string())
+    after_loss.map(str::to_string).or_else(|| crate::tcp_info::congestion(stream))
 }
 
 /// Sets the congestion control; a refusal is never fatal, since the link works either way.
