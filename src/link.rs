@@ -39,9 +39,10 @@ pub struct Link {
     /// Whether the connection leaves this host (see `leaves_host`).
     leaves_host: bool,
     /// The congestion control a connection that leaves the host moves to once it retransmits
-    /// (see `Congestion::Auto`), and which connections have moved or been refused.
+    /// (see `Congestion::Auto`), and which connections still wait for that: those that started
+    /// on `UNTIL_LOSS` and have not retransmitted yet.
     after_loss: Option<&'static str>,
-    moved_on_loss: Vec<bool>,
+    watching_for_loss: Vec<bool>,
 }
 
 impl Link {
@@ -53,20 +54,17 @@ impl Link {
         after_loss: Option<&'static str>,
     ) -> Link {
         let leaves_host = leaves_host(&mut *transport);
-        let (send_buffers, moved_on_loss) = (Vec::new(), Vec::new());
-        let transport = Some(transport);
-        let epoch = 0;
         let mut link = Link {
             peer,
-            transport,
+            transport: Some(transport),
             broken_since: None,
-            epoch,
+            epoch: 0,
             moved,
             grow_limit,
-            send_buffers,
+            send_buffers: Vec::new(),
             leaves_host,
             after_loss,
-            moved_on_loss,
+            watching_for_loss: Vec::new(),
         };
         link.measure_path();
         link
@@ -226,21 +224,26 @@ impl Link {
         }
     }
 
-    /// Moves each connection that has retransmitted to `algorithm`, once.
+    /// Moves each connection that started on `UNTIL_LOSS` to `algorithm` once it has
+    /// retransmitted. Each connection's algorithm is read once, when first seen: those that
+    /// started on another (short paths, `Congestion::auto_start`) are never watched, and one
+    /// that has moved, or could not, is not read again.
     fn move_on_loss(&mut self, algorithm: &str) {
         let Some(transport) = self.transport.as_mut() else { return };
         let sockets = transport.sockets();
-        self.moved_on_loss.resize(sockets.len(), false);
-        for (stream, (socket, moved)) in sockets.into_iter().zip(&mut self.moved_on_loss).enumerate() {
+        for socket in &sockets[self.watching_for_loss.len().min(sockets.len())..] {
+            let started = crate::tcp_info::congestion(&**socket);
+            self.watching_for_loss.push(started.as_deref() == Some(crate::socket_settings::UNTIL_LOSS));
+        }
+        for (stream, (socket, watching)) in sockets.into_iter().zip(&mut self.watching_for_loss).enumerate() {
+            if !*watching {
+                continue;
+            }
             let lost = crate::tcp_info::retransmitted(&*socket).unwrap_or(0);
-            if *moved || lost == 0 {
+            if lost == 0 {
                 continue;
             }
-            *moved = true;
-            // Short paths start on it already (`Congestion::auto_start`).
-            if crate::tcp_info::congestion(&*socket).as_deref() != Some(crate::socket_settings::UNTIL_LOSS) {
-                continue;
-            }
+            *watching = false;
             let peer = self.peer.peer_rank();
             let what = format!("connection {stream} of the link to rank {peer} has retransmitted ({lost} packets)");
             match crate::tcp_info::set_congestion(&*socket, algorithm) {
@@ -277,7 +280,7 @@ impl Link {
         self.transport = Some(transport);
         self.measure_path();
         self.send_buffers.clear();
-        self.moved_on_loss.clear();
+        self.watching_for_loss.clear();
         self.broken_since = None;
         self.epoch = epoch;
         self.flush(ctx)
