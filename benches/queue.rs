@@ -4,12 +4,13 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use partyline::buffer::Payload;
+use partyline::conn::Conn;
 use partyline::engine::{Ctx, Effects, LinkSettings, Mailbox, Peer};
 use partyline::link::Link;
 use partyline::notifier::Notifier;
 use partyline::request::Request;
 use partyline::stats::Stats;
-use partyline::transport::PlainTcp;
+use partyline::transport::Plain;
 use partyline::wire::FrameHeader;
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
@@ -145,7 +146,7 @@ fn loopback() -> (Link, thread::JoinHandle<u64>) {
             }
         }
     });
-    let transport = Box::new(PlainTcp::new(client).expect("transport"));
+    let transport = Box::new(Plain::new(Conn::Tcp(client).into_stream().expect("transport")));
     let settings = LinkSettings {
         max_frame: 1 << 30,
         send_budget: 1 << 30,

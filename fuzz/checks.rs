@@ -185,7 +185,7 @@ impl Transport for Replay {
         Ok(())
     }
 
-    fn socket(&mut self) -> &mut mio::net::TcpStream {
+    fn socket(&mut self) -> &mut partyline::conn::Stream {
         unreachable!("a striped link never asks for a socket while reading")
     }
 }

@@ -3,14 +3,14 @@
 use crate::bundle::{dial_extras, Bundle, JoinFailure, Joiner};
 use crate::channel::Channel;
 use crate::config::Config;
+use crate::conn::Conn;
 use crate::error::{err, Error, Result};
 use crate::handshake::{Greeting, Hello, Join, PROTOCOL_VERSION};
-use crate::listener::{bind_listener, hand_off, resolve, Handoff};
+use crate::listener::{bind_listener, hand_off, resolve, Handoff, Listener};
 use crate::log;
 use crate::tls::Tls;
 use std::collections::HashSet;
 use std::io::Read;
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -27,7 +27,7 @@ pub struct Mesh {
     /// Holds the extra streams of links that reconnect later.
     pub joiner: Arc<Joiner>,
     /// Where reconnecting and poking parties reach us for the rest of the job.
-    pub listener: Option<TcpListener>,
+    pub listener: Option<Listener>,
     pub tls: Option<Arc<Tls>>,
     /// Who we are, as the greetings say it.
     pub me: Hello,
@@ -61,7 +61,7 @@ pub fn open_mesh(cfg: &Config) -> Result<Mesh> {
     }
     let tls = Tls::new(&cfg.security, cfg.rank)?;
     // Bootstrap accepts on a clone; the listener itself stays for reconnects.
-    let accepting = listener.as_ref().map(TcpListener::try_clone).transpose();
+    let accepting = listener.as_ref().map(Listener::try_clone).transpose();
     let accepting = accepting.map_err(|e| err!(Other, "cannot keep the listening socket: {e}"))?;
     let joiner = Arc::new(Joiner::default());
     let channels = open_mesh_with(&cfg, accepting, tls.clone(), &joiner)?;
@@ -71,7 +71,7 @@ pub fn open_mesh(cfg: &Config) -> Result<Mesh> {
 /// Our listener, kept for the whole job: higher ranks dial it again after a break and lower
 /// ones poke it. The last rank accepts nobody at `MPI_Init` but keeps one too, so a lower
 /// rank can tell that it still runs; where it cannot bind one, that check is skipped.
-fn keep_listener(cfg: &Config) -> Result<Option<TcpListener>> {
+fn keep_listener(cfg: &Config) -> Result<Option<Listener>> {
     if cfg.size == 1 {
         if cfg.listen_fd.is_some() {
             drop(bind_listener(cfg, "")?);
@@ -105,7 +105,7 @@ fn hello(cfg: &Config) -> Hello {
 /// rendezvous).
 fn open_mesh_with(
     cfg: &Config,
-    listener: Option<TcpListener>,
+    listener: Option<Listener>,
     tls: Option<Arc<Tls>>,
     joiner: &Arc<Joiner>,
 ) -> Result<Vec<Option<Bundle>>> {
@@ -147,8 +147,8 @@ fn open_mesh_with(
 /// Sets the options of every connection of a link (see `apply_link_socket_options`), at start
 /// and on reconnect alike.
 pub fn tune_link(bundle: &Bundle, settings: &LinkSocket) -> Result<()> {
-    for tcp in bundle.tcps() {
-        apply_link_socket_options(tcp, settings).map_err(|e| err!(Other, "cannot set socket options: {e}"))?;
+    for conn in bundle.conns() {
+        apply_link_socket_options(conn, settings).map_err(|e| err!(Other, "cannot set socket options: {e}"))?;
     }
     Ok(())
 }
@@ -169,10 +169,11 @@ fn hint(cfg: &Config) -> (&'static str, &'static str) {
     }
 }
 
-/// Warns once if the link to `peer`, whose first connection `stream` is, risks being held to a
+/// Warns once if the link to `peer`, whose first connection `conn` is, risks being held to a
 /// small part of its path by losses (see `Streams::lossy_path_risk`).
-fn warn_if_loss_bound(cfg: &Config, stream: &TcpStream, peer: usize) {
-    let leaves_host = crate::socket_settings::leaves_host(stream.local_addr().ok(), stream.peer_addr().ok());
+fn warn_if_loss_bound(cfg: &Config, conn: &Conn, peer: usize) {
+    let Some(stream) = conn.tcp() else { return };
+    let leaves_host = conn.leaves_host();
     let algorithm = socket_options::lossy_path_algorithm(stream, &cfg.congestion);
     let rtt = crate::tcp_info::path_rtt(stream);
     if let (Some(algorithm), Some(rtt)) = (&algorithm, rtt) {
@@ -196,12 +197,13 @@ fn connect_peer(cfg: &Config, tls: Option<&Tls>, me: &Hello, peer: usize, deadli
         if remaining.is_zero() {
             return Err(err!(Other, "rank {} could not connect to {who} within {:.1} s (last error: {last_error}); check that rank {peer} is running and {}, or raise PARTYLINE_CONNECT_TIMEOUT", me.rank, cfg.connect_timeout.as_secs_f64(), hint(cfg).0));
         }
-        let attempt = resolve(spec)
-            .and_then(|addr| Ok((addr, TcpStream::connect_timeout(&addr, remaining.min(Duration::from_secs(2)))?)));
+        let attempt = resolve(spec).and_then(|addr| {
+            Ok((addr, crate::dial::dial(addr, remaining.min(Duration::from_secs(2)), cfg.local_links)?))
+        });
         match attempt {
             Ok((addr, stream)) => {
                 // The handshake's small writes must not wait for delayed acknowledgements.
-                let _ = stream.set_nodelay(true);
+                stream.set_nodelay();
                 let me = &greeting_on(&stream, me, cfg, tls.is_some());
                 let checks = me.checks;
                 let greeting_deadline =
@@ -209,7 +211,7 @@ fn connect_peer(cfg: &Config, tls: Option<&Tls>, me: &Hello, peer: usize, deadli
                 warn_if_loss_bound(cfg, &stream, peer);
                 let count = cfg.streams.count();
                 let join = Join { hello: me.clone(), target: peer as u32, epoch: 0, index: 0, count: count as u32 };
-                let more = match dial_extras(addr, tls, peer, &join, greeting_deadline) {
+                let more = match dial_extras(addr, cfg.local_links, tls, peer, &join, greeting_deadline) {
                     Ok(more) => more,
                     Err(JoinFailure::Refused(why)) => {
                         return Err(err!(Other, "{who} refused rank {}'s extra streams: {why}", me.rank))
@@ -244,7 +246,7 @@ fn connect_peer(cfg: &Config, tls: Option<&Tls>, me: &Hello, peer: usize, deadli
 /// connection before answering (it may be busy with other handshakes), which is worth a retry;
 /// `Ok(Err)` is a definite failure.
 fn greet_as_client(
-    stream: TcpStream,
+    stream: Conn,
     deadline: Instant,
     tls: Option<&Tls>,
     me: &Hello,
@@ -267,10 +269,10 @@ fn greet_as_client(
     Ok(greeting.map(|g| (channel, g)))
 }
 
-/// Our greeting on `stream`: `me`, asking for frame checksums if this connection wants them
+/// Our greeting on `conn`: `me`, asking for frame checksums if this connection wants them
 /// (never under TLS). Both ends decide from the same pair of addresses.
-fn greeting_on(stream: &TcpStream, me: &Hello, cfg: &Config, tls: bool) -> Hello {
-    let checks = !tls && cfg.checksums.wanted(stream.local_addr().ok(), stream.peer_addr().ok());
+fn greeting_on(conn: &Conn, me: &Hello, cfg: &Config, tls: bool) -> Hello {
+    let checks = !tls && cfg.checksums.wanted(conn.leaves_host());
     Hello { checks, ..me.clone() }
 }
 

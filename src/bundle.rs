@@ -1,14 +1,16 @@
 //! A link's connections: the first one, which greets as before, and the extra streams that join it (see `stripe`); the dialing rank opens the extras first, the accepting rank holds them until the first arrives.
 
 use crate::channel::Channel;
+use crate::conn::Conn;
 use crate::handshake::{Greeting, Hello, Join};
+use crate::socket_settings::LocalLinks;
 use crate::stripe::{Striped, MAX_STREAMS};
 use crate::sync::lock;
 use crate::tls::Tls;
 use crate::transport::Transport;
 use std::collections::HashMap;
 use std::io;
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -27,12 +29,23 @@ impl Bundle {
         1 + self.more.len()
     }
 
+    /// What the link runs over, for `PARTYLINE_VERBOSE`.
+    pub fn describe(&self) -> String {
+        let unix = self.conns().filter(|c| matches!(c, Conn::Unix(_))).count();
+        match (self.count(), unix) {
+            (1, 1) => "a Unix socket on this host".into(),
+            (1, _) => "1 TCP connection".into(),
+            (n, 0) => format!("{n} TCP connections"),
+            (n, u) => format!("{n} connections, {u} of them Unix sockets on this host"),
+        }
+    }
+
     pub fn is_tls(&self) -> bool {
         self.first.is_tls()
     }
 
-    pub fn tcps(&self) -> impl Iterator<Item = &TcpStream> {
-        std::iter::once(&self.first).chain(&self.more).map(Channel::tcp)
+    pub fn conns(&self) -> impl Iterator<Item = &Conn> {
+        std::iter::once(&self.first).chain(&self.more).map(Channel::conn)
     }
 
     /// The link's transport: the one connection, or all of them striped.
@@ -61,11 +74,13 @@ pub enum JoinFailure {
 /// stay within what an accepting rank handshakes at once (`listener::MAX_PENDING_HANDSHAKES`).
 const DIALS_AT_ONCE: usize = 8;
 
-/// Opens streams 1.. of `join.count` to `peer` at `addr`, each with its own TLS session (if
-/// any) and `Join` greeting, all before `deadline`. The dialing rank calls this before its
-/// first connection greets, so the accepting rank has them all when that greeting arrives.
+/// Opens streams 1.. of `join.count` to `peer` at `addr` (on its Unix socket as `local` says,
+/// see `dial`), each with its own TLS session (if any) and `Join` greeting, all before
+/// `deadline`. The dialing rank calls this before its first connection greets, so the
+/// accepting rank has them all when that greeting arrives.
 pub fn dial_extras(
     addr: SocketAddr,
+    local: LocalLinks,
     tls: Option<&Tls>,
     peer: usize,
     join: &Join,
@@ -77,7 +92,7 @@ pub fn dial_extras(
         let dialed: Vec<Result<Channel, JoinFailure>> = std::thread::scope(|scope| {
             let dials: Vec<_> = wave
                 .iter()
-                .map(|&index| scope.spawn(move || dial_extra(addr, tls, peer, join, index, deadline)))
+                .map(|&index| scope.spawn(move || dial_extra((addr, local), tls, peer, join, index, deadline)))
                 .collect();
             dials
                 .into_iter()
@@ -106,7 +121,7 @@ pub fn dial_extras(
 
 /// Opens extra stream `index` of `join` (see `dial_extras`).
 fn dial_extra(
-    addr: SocketAddr,
+    (addr, local): (SocketAddr, LocalLinks),
     tls: Option<&Tls>,
     peer: usize,
     join: &Join,
@@ -120,10 +135,10 @@ fn dial_extra(
     if left.is_zero() {
         return Err(failed("the handshake timeout passed", &"PARTYLINE_HANDSHAKE_TIMEOUT"));
     }
-    let tcp = TcpStream::connect_timeout(&addr, left.min(Duration::from_secs(2))).map_err(|e| failed("connect", &e))?;
-    let _ = tcp.set_nodelay(true);
+    let conn = crate::dial::dial(addr, left.min(Duration::from_secs(2)), local).map_err(|e| failed("connect", &e))?;
+    conn.set_nodelay();
     let mut channel =
-        Channel::connect(tcp, deadline, tls, peer).map_err(|e| failed("TLS", &crate::tls::explain(&who, &e)))?;
+        Channel::connect(conn, deadline, tls, peer).map_err(|e| failed("TLS", &crate::tls::explain(&who, &e)))?;
     let greeting = Greeting::Join(Join { index, ..join.clone() });
     greeting.write_to(&mut channel, &who).map_err(|e| failed("greeting", &e))?;
     match Greeting::read_from(&mut channel, &who).map_err(|e| failed("answer", &e))? {

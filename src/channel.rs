@@ -1,20 +1,20 @@
 //! A new connection during bootstrap: plain or TLS, blocking, with one deadline for the whole
 //! handshake; once the peer is accepted it becomes the link's `Transport`.
 
+use crate::conn::Conn;
 use crate::tls::session::{Endpoint, Session};
 use crate::tls::transport::TlsTcp;
 use crate::tls::Tls;
-use crate::transport::{PlainTcp, Transport};
+use crate::transport::{Plain, Transport};
 use rustls::client::UnbufferedClientConnection;
 use rustls::server::UnbufferedServerConnection;
 use std::io::{self, IoSlice, Read, Write};
-use std::net::TcpStream;
 use std::time::Instant;
 
 /// A socket whose every read and write fails once `deadline` has passed, so a peer that dribbles
 /// bytes cannot hold a handshake open longer than the handshake timeout.
 pub struct Deadline {
-    pub tcp: TcpStream,
+    pub conn: Conn,
     pub deadline: Instant,
 }
 
@@ -27,26 +27,26 @@ impl Deadline {
                 "the handshake took longer than the handshake timeout",
             ));
         }
-        self.tcp.set_read_timeout(Some(left))?;
-        self.tcp.set_write_timeout(Some(left))
+        self.conn.set_read_timeout(Some(left))?;
+        self.conn.set_write_timeout(Some(left))
     }
 }
 
 impl Read for Deadline {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.arm()?;
-        self.tcp.read(buf)
+        self.conn.read(buf)
     }
 }
 
 impl Write for Deadline {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.arm()?;
-        self.tcp.write(buf)
+        self.conn.write(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.tcp.flush()
+        self.conn.flush()
     }
 }
 
@@ -59,9 +59,9 @@ pub enum Channel {
 }
 
 impl Channel {
-    /// Wraps `tcp`; with `tls`, runs the handshake as the client of rank `peer` first.
-    pub fn connect(tcp: TcpStream, deadline: Instant, tls: Option<&Tls>, peer: usize) -> io::Result<Channel> {
-        let io = Deadline { tcp, deadline };
+    /// Wraps `conn`; with `tls`, runs the handshake as the client of rank `peer` first.
+    pub fn connect(conn: Conn, deadline: Instant, tls: Option<&Tls>, peer: usize) -> io::Result<Channel> {
+        let io = Deadline { conn, deadline };
         let Some(tls) = tls else { return Ok(Channel::Plain(io)) };
         let conn = tls.connect(peer).map_err(|e| io::Error::other(e.message))?;
         let mut session = Box::new(Session::new(conn, io));
@@ -69,12 +69,12 @@ impl Channel {
         Ok(Channel::Client(session))
     }
 
-    /// Wraps an accepted `tcp`; with `tls`, runs the handshake as the server first. A plaintext
+    /// Wraps an accepted `conn`; with `tls`, runs the handshake as the server first. A plaintext
     /// greeting is refused in plaintext, so a party without TLS learns why.
-    pub fn accept(tcp: TcpStream, deadline: Instant, tls: Option<&Tls>) -> io::Result<Channel> {
-        let mut io = Deadline { tcp, deadline };
+    pub fn accept(conn: Conn, deadline: Instant, tls: Option<&Tls>) -> io::Result<Channel> {
+        let mut io = Deadline { conn, deadline };
         let mut first = [0u8; 8];
-        let peeked = io.arm().and_then(|()| io.tcp.peek(&mut first));
+        let peeked = io.arm().and_then(|()| io.conn.peek(&mut first));
         let Some(tls) = tls else {
             // A TLS record starts 0x16 0x03: a client with TLS configured, talking to us without.
             if matches!(peeked, Ok(n) if n >= 2) && first[..2] == [0x16, 0x03] {
@@ -103,11 +103,11 @@ impl Channel {
         Ok(Channel::Server(session))
     }
 
-    pub fn tcp(&self) -> &TcpStream {
+    pub fn conn(&self) -> &Conn {
         match self {
-            Channel::Plain(io) => &io.tcp,
-            Channel::Client(s) => &s.io().tcp,
-            Channel::Server(s) => &s.io().tcp,
+            Channel::Plain(io) => &io.conn,
+            Channel::Client(s) => &s.io().conn,
+            Channel::Server(s) => &s.io().conn,
         }
     }
 
@@ -127,7 +127,7 @@ impl Channel {
     /// The link's transport, non-blocking from here on.
     pub fn into_transport(self) -> io::Result<Box<dyn Transport>> {
         Ok(match self {
-            Channel::Plain(io) => Box::new(PlainTcp::new(io.tcp)?),
+            Channel::Plain(io) => Box::new(Plain::new(io.conn.into_stream()?)),
             Channel::Client(s) => Box::new(take_over(*s)?),
             Channel::Server(s) => Box::new(take_over(*s)?),
         })
@@ -164,16 +164,13 @@ impl Write for Channel {
 
 /// The session, moved to its socket made non-blocking.
 fn take_over<C: Endpoint>(session: Session<C, Deadline>) -> io::Result<TlsTcp<C>> {
-    session.with_io(|io| {
-        io.tcp.set_nonblocking(true)?;
-        Ok(mio::net::TcpStream::from_std(io.tcp))
-    })
+    session.with_io(|io| io.conn.into_stream())
 }
 
 /// Half-closes after a failed handshake and reads what the client still sends, so our alert
 /// reaches it instead of being discarded by a reset.
 fn linger(io: &mut Deadline) {
-    let _ = io.tcp.shutdown(std::net::Shutdown::Write);
+    let _ = io.conn.shutdown(std::net::Shutdown::Write);
     io.deadline = io.deadline.min(Instant::now() + std::time::Duration::from_millis(200));
     let mut sink = [0u8; 4096];
     while matches!(io.read(&mut sink), Ok(n) if n > 0) {}

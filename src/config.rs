@@ -1,7 +1,7 @@
 //! Job configuration read from `PARTYLINE_*` environment variables, validated up front.
 
 use crate::error::{err, Result};
-pub use crate::socket_settings::{Checksums, Congestion, LinkSocket, Streams};
+pub use crate::socket_settings::{Checksums, Congestion, LinkSocket, LocalLinks, Streams};
 use std::time::Duration;
 
 /// Everything a party needs to join a job. See the README's configuration table.
@@ -14,6 +14,9 @@ pub struct Config {
     pub job_id: String,
     /// A listening socket inherited from the launcher, if any.
     pub listen_fd: Option<i32>,
+    /// The Unix socket the launcher bound beside `listen_fd` (`PARTYLINE_LOCAL_LISTEN_FD`),
+    /// so ranks on this host that dial at once find it (see `conn`).
+    pub local_listen_fd: Option<i32>,
     /// Bind address override (e.g. `0.0.0.0:7000` behind NAT); defaults to our `peers` entry,
     /// or in rendezvous mode to any port (the coordinator's port for a rank-0 coordinator).
     pub listen_addr: Option<String>,
@@ -46,6 +49,8 @@ pub struct Config {
     pub checksums: Checksums,
     /// TCP connections per link (`PARTYLINE_STREAMS`); see `Streams`.
     pub streams: Streams,
+    /// `PARTYLINE_LOCAL_LINKS`; see `LocalLinks`.
+    pub local_links: LocalLinks,
     pub max_frame: u64,
     /// How long a wait polls the links before blocking on them; zero blocks at once
     /// (`PARTYLINE_SPIN_US`; see `DEFAULT_SPIN_US` and `spin.rs`).
@@ -214,16 +219,15 @@ impl Config {
             (None, Some(path)) => read_hostfile(&path)?,
             (None, None) => Vec::new(),
         };
-        let listen_fd = match var("PARTYLINE_LISTEN_FD") {
-            Some(v) => Some(parse_num("PARTYLINE_LISTEN_FD", &v, "a file descriptor number")?),
-            None => None,
-        };
+        let fd = |name| var(name).map(|v| parse_num(name, &v, "a file descriptor number")).transpose();
+        let (listen_fd, local_listen_fd) = (fd("PARTYLINE_LISTEN_FD")?, fd("PARTYLINE_LOCAL_LISTEN_FD")?);
         let config = Config {
             rank,
             size,
             peers,
             job_id: var("PARTYLINE_JOB_ID").unwrap_or_else(|| "default".into()),
             listen_fd,
+            local_listen_fd,
             listen_addr: var("PARTYLINE_LISTEN"),
             coordinator,
             coordinator_role,
@@ -245,6 +249,7 @@ impl Config {
             congestion: Congestion::parse(var("PARTYLINE_CONGESTION").as_deref()).map_err(|e| err!(Arg, "{e}"))?,
             checksums: Checksums::parse(var("PARTYLINE_CHECKSUMS").as_deref()).map_err(|e| err!(Arg, "{e}"))?,
             streams: Streams::parse(var("PARTYLINE_STREAMS").as_deref()).map_err(|e| err!(Arg, "{e}"))?,
+            local_links: LocalLinks::parse(var("PARTYLINE_LOCAL_LINKS").as_deref()).map_err(|e| err!(Arg, "{e}"))?,
             max_frame: bytes_or("PARTYLINE_MAX_FRAME", 1 << 40)?,
             spin: Duration::from_micros(bytes_or("PARTYLINE_SPIN_US", DEFAULT_SPIN_US)?),
             verbose: flag("PARTYLINE_VERBOSE"),
@@ -356,6 +361,7 @@ mod tests {
             peers: vec!["a:1".into(), "b:2".into(), "[::1]:3".into()],
             job_id: "j".into(),
             listen_fd: None,
+            local_listen_fd: None,
             listen_addr: None,
             coordinator: None,
             coordinator_role: CoordinatorRole::Rank0,
@@ -373,6 +379,7 @@ mod tests {
             congestion: Congestion::Auto,
             checksums: Checksums::Auto,
             streams: Streams::Auto,
+            local_links: LocalLinks::Unix,
             max_frame: 1 << 30,
             spin: Duration::ZERO,
             verbose: false,

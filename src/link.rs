@@ -299,8 +299,7 @@ impl Link {
 /// Whether the transport's connection leaves this host (see `socket_settings::leaves_host`);
 /// one whose addresses cannot be read is taken as local, as congestion control takes it.
 fn leaves_host(transport: &mut dyn Transport) -> bool {
-    let socket = transport.socket();
-    crate::socket_settings::leaves_host(socket.local_addr().ok(), socket.peer_addr().ok()).unwrap_or(false)
+    transport.socket().leaves_host().unwrap_or(false)
 }
 
 /// Carries out `advice` on the connection `socket` of the link to `peer`, whose send buffer is

@@ -4,9 +4,14 @@
 //! connections through these, so neither needs the other for it.
 
 use crate::config::Config;
+use crate::conn::Conn;
 use crate::error::{err, Result};
+use crate::socket_settings::LocalLinks;
 use socket2::{Domain, Socket, Type};
+use std::io;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -14,36 +19,113 @@ use std::sync::Arc;
 /// exhaust threads while the real peers are still arriving.
 pub const MAX_PENDING_HANDSHAKES: usize = 32;
 
-/// The launcher's socket if it passed one, else a socket bound to PARTYLINE_LISTEN or `default_spec`.
-pub fn bind_listener(cfg: &Config, default_spec: &str) -> Result<TcpListener> {
+/// The launcher's sockets if it passed them, else a TCP socket bound to PARTYLINE_LISTEN or
+/// `default_spec` with its Unix socket (see `conn`) bound before the TCP one listens, so a rank
+/// that reaches the TCP port finds the Unix socket too, not TCP for want of it.
+pub fn bind_listener(cfg: &Config, default_spec: &str) -> Result<Listener> {
+    let passed_local = cfg.local_listen_fd.map(inherited_local).transpose()?;
+    let local = |addr| match cfg.local_links {
+        LocalLinks::Unix => passed_local.or_else(|| crate::dial::listen_local(addr)),
+        LocalLinks::Tcp => None,
+    };
     if let Some(fd) = cfg.listen_fd {
         use std::os::fd::FromRawFd;
         // SAFETY: PARTYLINE_LISTEN_FD names a listening socket the launcher passed to this
         // process for our exclusive use; we take ownership of it exactly once, here.
-        let listener = unsafe { TcpListener::from_raw_fd(fd) };
-        listener.local_addr().map_err(|e| {
+        let tcp = unsafe { TcpListener::from_raw_fd(fd) };
+        let addr = tcp.local_addr().map_err(|e| {
             err!(Arg, "PARTYLINE_LISTEN_FD={fd} is not a listening TCP socket ({e}); unset it outside partyrun")
         })?;
-        return Ok(listener);
+        return Ok(Listener::new(tcp, local(addr)));
     }
     let spec = cfg.listen_addr.clone().unwrap_or_else(|| default_spec.to_string());
     let addr =
         resolve(&spec).map_err(|e| err!(Arg, "rank {} cannot resolve its listen address {spec:?}: {e}", cfg.rank))?;
-    let bind = || -> std::io::Result<TcpListener> {
+    let bind = || -> std::io::Result<Listener> {
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
         socket.set_reuse_address(true)?;
         socket.bind(&addr.into())?;
+        let unix = socket.local_addr()?.as_socket().and_then(local);
         socket.listen(128)?;
-        Ok(socket.into())
+        Ok(Listener::new(socket.into(), unix))
     };
     bind().map_err(|e| {
         err!(Other, "rank {} cannot listen on {addr}: {e}; is another process using the port? Set PARTYLINE_LISTEN to bind elsewhere", cfg.rank)
     })
 }
 
+/// The Unix socket the launcher passed (`PARTYLINE_LOCAL_LISTEN_FD`).
+fn inherited_local(fd: i32) -> Result<UnixListener> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: PARTYLINE_LOCAL_LISTEN_FD names a listening socket the launcher passed to this
+    // process for our exclusive use; we take ownership of it exactly once, here.
+    let listener = unsafe { UnixListener::from_raw_fd(fd) };
+    listener.local_addr().map_err(|e| {
+        err!(Arg, "PARTYLINE_LOCAL_LISTEN_FD={fd} is not a listening Unix socket ({e}); unset it outside partyrun")
+    })?;
+    Ok(listener)
+}
+
 /// The first address `host:port` resolves to.
 pub fn resolve(spec: &str) -> std::io::Result<SocketAddr> {
     spec.to_socket_addrs()?.next().ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address found"))
+}
+
+/// A rank's listening sockets: TCP, and a Unix socket for ranks on this host (see `conn`).
+pub struct Listener {
+    tcp: TcpListener,
+    unix: Option<UnixListener>,
+}
+
+impl Listener {
+    /// `tcp`, and the Unix socket for ranks on this host, if any (`dial::listen_local`).
+    pub fn new(tcp: TcpListener, unix: Option<UnixListener>) -> Listener {
+        Listener { tcp, unix }
+    }
+
+    /// The TCP socket, where the rendezvous coordinator also takes registrations.
+    pub fn tcp(&self) -> &TcpListener {
+        &self.tcp
+    }
+
+    /// The TCP listener's address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.tcp.local_addr()
+    }
+
+    pub fn try_clone(&self) -> io::Result<Listener> {
+        let unix = self.unix.as_ref().map(UnixListener::try_clone).transpose()?;
+        Ok(Listener { tcp: self.tcp.try_clone()?, unix })
+    }
+
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        if let Some(unix) = &self.unix {
+            unix.set_nonblocking(nonblocking)?;
+        }
+        self.tcp.set_nonblocking(nonblocking)
+    }
+
+    /// A waiting connection from either socket, with who it is from; `WouldBlock` if none
+    /// (the sockets must be non-blocking).
+    pub fn accept(&self) -> io::Result<(Conn, String)> {
+        if let Some(unix) = &self.unix {
+            match unix.accept() {
+                Ok((stream, _)) => return Ok((Conn::Unix(stream), "a Unix socket on this host".into())),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let (stream, from) = self.tcp.accept()?;
+        Ok((Conn::Tcp(stream), from.to_string()))
+    }
+
+    /// Blocks until a connection waits on either socket (or a signal interrupts).
+    pub fn wait(&self) {
+        let fd = |raw| libc::pollfd { fd: raw, events: libc::POLLIN, revents: 0 };
+        let mut fds = [fd(self.tcp.as_raw_fd()), fd(self.unix.as_ref().map_or(-1, |u| u.as_raw_fd()))];
+        // SAFETY: two pollfds that live for the call; poll ignores a negative descriptor.
+        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
+    }
 }
 
 /// What became of a connection handed to `hand_off`.

@@ -6,14 +6,14 @@
 use crate::bundle::{dial_extras, Bundle, JoinFailure, Joiner};
 use crate::channel::Channel;
 use crate::config::Config;
+use crate::conn::Conn;
 use crate::engine::LinkBreak;
 use crate::error::Error;
 use crate::handshake::{Greeting, Hello, Join, Resume};
 use crate::link::dead_link;
-use crate::listener::{hand_off, resolve, Handoff};
+use crate::listener::{hand_off, resolve, Handoff, Listener};
 use crate::tls::Tls;
 use crossbeam_channel::Sender;
-use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -92,19 +92,24 @@ impl Relinker {
     }
 
     /// Accepts reconnects and pokes for the rest of the job.
-    pub fn listen(&self, listener: TcpListener) {
+    pub fn listen(&self, listener: Listener) {
         let (cfg, tls, me, joiner) = (self.cfg.clone(), self.tls.clone(), self.me.clone(), self.joiner.clone());
         let (events, wake) = (self.events.clone(), self.wake.clone());
-        // Bootstrap accepted on it without blocking (the socket is shared with its clone).
-        if let Err(e) = listener.set_nonblocking(false) {
+        // Non-blocking, as bootstrap accepted on it (the sockets are shared with its clone): one
+        // thread waits on both the TCP and the Unix socket.
+        if let Err(e) = listener.set_nonblocking(true) {
             crate::log::warn(&format!("cannot accept reconnects ({e}); broken links will not be repaired"));
             return;
         }
         let spawned = std::thread::Builder::new().name("partyline-relink".into()).spawn(move || {
             let pending = Arc::new(AtomicUsize::new(0));
-            for stream in listener.incoming() {
-                let stream = match stream {
-                    Ok(stream) => stream,
+            loop {
+                let (stream, from) = match listener.accept() {
+                    Ok(accepted) => accepted,
+                    Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted) => {
+                        listener.wait();
+                        continue;
+                    }
                     Err(e) => {
                         // Out of descriptors, say: do not spin on it.
                         crate::log::warn_repeated("failed accepts", &format!("accepting a reconnect failed: {e}"));
@@ -114,7 +119,6 @@ impl Relinker {
                 };
                 let (cfg, tls, me, events, wake) = (cfg.clone(), tls.clone(), me.clone(), events.clone(), wake.clone());
                 let joiner = joiner.clone();
-                let from = stream.peer_addr().map_or_else(|_| "an unknown address".into(), |a| a.to_string());
                 let greeted = move || match answer(stream, &cfg, tls.as_deref(), &me, &joiner) {
                     Ok(Some(event)) => Self::report(&events, &wake, event),
                     Ok(None) => {}
@@ -226,7 +230,7 @@ impl Attempt {
     fn once(&self, left: Duration) -> Result<Relink, Failure> {
         let peer = self.peer;
         let addr = resolve(&self.cfg.peers[peer]).map_err(|e| Retry(e.to_string()))?;
-        let tcp = match TcpStream::connect_timeout(&addr, left.min(Duration::from_secs(2))) {
+        let conn = match crate::dial::dial(addr, left.min(Duration::from_secs(2)), self.cfg.local_links) {
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
                 return Err(Gone(format!(
                     "{}; rank {peer} is gone: its port {addr} refuses connections, so it exited or crashed without calling MPI_Finalize",
@@ -236,7 +240,7 @@ impl Attempt {
             other => other.map_err(|e| Retry(e.to_string()))?,
         };
         // The greeting's small writes must not wait for delayed acknowledgements (40 ms each).
-        let _ = tcp.set_nodelay(true);
+        conn.set_nodelay();
         let deadline = Instant::now() + self.cfg.handshake_timeout.min(left.max(Duration::from_millis(200)));
         let dialing = self.cfg.rank > peer;
         let epoch = if dialing { self.epochs[peer].fetch_add(1, SeqCst) + 1 } else { self.epoch };
@@ -245,14 +249,16 @@ impl Attempt {
         let more = if dialing {
             let join =
                 Join { hello: self.me.clone(), target: peer as u32, epoch, index: 0, count: self.streams as u32 };
-            dial_extras(addr, self.tls.as_deref(), peer, &join, deadline).map_err(|e| match e {
-                JoinFailure::Refused(why) => Retry(format!("{who} refused an extra stream: {why}")),
-                JoinFailure::Failed(why) => Retry(why),
-            })?
+            dial_extras(addr, self.cfg.local_links, self.tls.as_deref(), peer, &join, deadline).map_err(
+                |e| match e {
+                    JoinFailure::Refused(why) => Retry(format!("{who} refused an extra stream: {why}")),
+                    JoinFailure::Failed(why) => Retry(why),
+                },
+            )?
         } else {
             Vec::new()
         };
-        let mut channel = Channel::connect(tcp, deadline, self.tls.as_deref(), peer)
+        let mut channel = Channel::connect(conn, deadline, self.tls.as_deref(), peer)
             .map_err(|e| Retry(crate::tls::explain(&who, &e)))?;
         let mine = Resume { hello: self.me.clone(), target: peer as u32, epoch, received: self.received };
         if !dialing {
@@ -292,14 +298,14 @@ use Failure::{Answered, Gone, Retry};
 /// belongs to this job and is who it claims to be. `Ok(None)`: a connection that closed
 /// without a word (another party's liveness check).
 fn answer(
-    stream: TcpStream,
+    stream: Conn,
     cfg: &Config,
     tls: Option<&Tls>,
     me: &Hello,
     joiner: &Joiner,
 ) -> Result<Option<Relink>, String> {
     stream.set_nonblocking(false).map_err(|e| e.to_string())?;
-    let _ = stream.set_nodelay(true);
+    stream.set_nodelay();
     let mut first = [0u8; 1];
     if matches!(stream.peek(&mut first), Ok(0)) {
         return Ok(None);

@@ -14,10 +14,10 @@ pub use message::{missing, timed_out, Expected, Message, ReadError, Registration
 
 use crate::config::{is_host_port, Config, CoordinatorRole};
 use crate::error::{err, Error, Result};
-use crate::listener::{bind_listener, resolve};
+use crate::listener::{bind_listener, resolve, Listener};
 use crate::log;
 use std::io::ErrorKind;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 /// A waiting party gives the coordinator this long past its own deadline to send its verdict,
@@ -26,7 +26,7 @@ const VERDICT_GRACE: Duration = Duration::from_secs(1);
 
 /// Binds this party's mesh listener and meets the others; returns the listener and every rank's
 /// address in rank order. The listener is bound first so the port advertised is the one listened on.
-pub fn meet(cfg: &Config) -> Result<(TcpListener, Vec<String>)> {
+pub fn meet(cfg: &Config) -> Result<(Listener, Vec<String>)> {
     let coordinator =
         cfg.coordinator.as_deref().ok_or_else(|| err!(Intern, "rendezvous started without PARTYLINE_COORDINATOR"))?;
     let expected = Expected { job_id: cfg.job_id.clone(), size: cfg.size };
@@ -35,7 +35,7 @@ pub fn meet(cfg: &Config) -> Result<(TcpListener, Vec<String>)> {
         // they registered, so one open port (one firewall rule) serves both.
         let listener = bind_listener(cfg, &any_address_with_port_of(coordinator))?;
         let rv = Rendezvous {
-            listener: &listener,
+            listener: listener.tcp(),
             address: coordinator.to_string(),
             expected,
             timeout: cfg.connect_timeout,

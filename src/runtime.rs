@@ -83,9 +83,7 @@ impl Runtime {
                 fds.push(Vec::new());
                 continue;
             };
-            if bundle.count() > 1 {
-                crate::log::info(&format!("the link to rank {peer} runs over {} TCP connections", bundle.count()));
-            }
+            crate::log::info(&format!("the link to rank {peer} runs over {}", bundle.describe()));
             let settings = LinkSettings {
                 max_frame: config.max_frame,
                 send_budget: config.send_limit,

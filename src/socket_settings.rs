@@ -82,14 +82,14 @@ impl Checksums {
         }
     }
 
-    /// Whether this end asks for checksums on a link over the connection between `local` and
-    /// `peer` (both ends see the same pair, so `auto` decides alike on both).
-    pub fn wanted(self, local: Option<SocketAddr>, peer: Option<SocketAddr>) -> bool {
+    /// Whether this end asks for checksums on a link whose connection leaves the host or not
+    /// (`None`: unknown). Both ends see the same pair of addresses, so `auto` decides alike.
+    pub fn wanted(self, leaves_host: Option<bool>) -> bool {
         match self {
             Checksums::On => true,
             Checksums::Off => false,
             // Addresses it cannot tell: checked.
-            Checksums::Auto => leaves_host(local, peer).unwrap_or(true),
+            Checksums::Auto => leaves_host.unwrap_or(true),
         }
     }
 }
@@ -106,6 +106,27 @@ pub fn leaves_host(local: Option<SocketAddr>, peer: Option<SocketAddr>) -> Optio
 pub fn on_one_host(local: IpAddr, peer: IpAddr) -> bool {
     let (local, peer) = (local.to_canonical(), peer.to_canonical());
     local == peer || (local.is_loopback() && peer.is_loopback())
+}
+
+/// How links between ranks on one host connect (`PARTYLINE_LOCAL_LINKS`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LocalLinks {
+    /// A Unix-domain socket where the peer's address is loopback and it listens on one (see
+    /// `conn`); TCP otherwise.
+    Unix,
+    /// TCP always, e.g. to watch links with TCP tools or to pass them through a local proxy.
+    Tcp,
+}
+
+impl LocalLinks {
+    /// Reads `PARTYLINE_LOCAL_LINKS`: unset, `unix` or `tcp`.
+    pub fn parse(value: Option<&str>) -> Result<LocalLinks, String> {
+        match value.map(str::trim) {
+            None | Some("" | "unix") => Ok(LocalLinks::Unix),
+            Some("tcp") => Ok(LocalLinks::Tcp),
+            Some(other) => Err(format!("PARTYLINE_LOCAL_LINKS={other:?} is not unix or tcp")),
+        }
+    }
 }
 
 /// How many TCP connections carry one link (`PARTYLINE_STREAMS`). The dialing (higher) rank
@@ -192,18 +213,19 @@ mod tests {
         assert_eq!(Checksums::parse(Some("off")), Ok(Checksums::Off));
         assert!(Checksums::parse(Some("maybe")).unwrap_err().contains("PARTYLINE_CHECKSUMS"));
         let at = |s: &str| Some(s.parse::<SocketAddr>().unwrap());
-        let auto = Checksums::Auto;
-        assert!(!auto.wanted(at("127.0.0.1:5000"), at("127.0.0.1:6000")));
-        assert!(!auto.wanted(at("127.0.0.2:5000"), at("127.0.0.1:6000")));
-        assert!(!auto.wanted(at("[::1]:5000"), at("[::ffff:127.0.0.1]:6000")));
-        assert!(!auto.wanted(at("10.0.0.1:5000"), at("10.0.0.1:6000")), "own address: loopback inside");
-        assert!(auto.wanted(at("10.0.0.1:5000"), at("10.0.0.2:6000")));
+        let auto = |local, peer| Checksums::Auto.wanted(leaves_host(local, peer));
+        assert!(!auto(at("127.0.0.1:5000"), at("127.0.0.1:6000")));
+        assert!(!auto(at("127.0.0.2:5000"), at("127.0.0.1:6000")));
+        assert!(!auto(at("[::1]:5000"), at("[::ffff:127.0.0.1]:6000")));
+        assert!(!auto(at("10.0.0.1:5000"), at("10.0.0.1:6000")), "own address: loopback inside");
+        assert!(auto(at("10.0.0.1:5000"), at("10.0.0.2:6000")));
         // Seen from a container behind a port forward: the host end reports loopback, this end
         // does not, and the link has checksums because one end asks.
-        assert!(auto.wanted(at("172.17.0.2:5000"), at("172.17.0.1:6000")));
-        assert!(auto.wanted(None, at("127.0.0.1:6000")), "unknown addresses: checked");
-        assert!(Checksums::On.wanted(at("127.0.0.1:5000"), at("127.0.0.1:6000")));
-        assert!(!Checksums::Off.wanted(at("10.0.0.1:5000"), at("10.0.0.2:6000")));
+        assert!(auto(at("172.17.0.2:5000"), at("172.17.0.1:6000")));
+        assert!(auto(None, at("127.0.0.1:6000")), "unknown addresses: checked");
+        assert!(!Checksums::Auto.wanted(Some(false)), "a Unix socket");
+        assert!(Checksums::On.wanted(Some(false)));
+        assert!(!Checksums::Off.wanted(Some(true)));
     }
 
     #[test]
@@ -216,6 +238,14 @@ mod tests {
         assert_eq!(Congestion::Auto.after_loss(), Some("bbr"));
         assert_eq!(Congestion::System.after_loss(), None);
         assert_eq!(Congestion::Named("cubic".into()).after_loss(), None, "chosen by the user");
+    }
+
+    #[test]
+    fn local_links_parse() {
+        assert_eq!(LocalLinks::parse(None), Ok(LocalLinks::Unix));
+        assert_eq!(LocalLinks::parse(Some(" tcp ")), Ok(LocalLinks::Tcp));
+        assert_eq!(LocalLinks::parse(Some("unix")), Ok(LocalLinks::Unix));
+        assert!(LocalLinks::parse(Some("shm")).unwrap_err().contains("PARTYLINE_LOCAL_LINKS"));
     }
 
     #[test]

@@ -6,9 +6,9 @@
 //! ahead of their turn wait in a bounded buffer per stream; past the bound, that stream is not
 //! read, and TCP's flow control holds the rest at the sender.
 
+use crate::conn::Stream;
 use crate::tcp_info::Queue;
 use crate::transport::Transport;
-use mio::net::TcpStream;
 use std::collections::VecDeque;
 use std::io::{self, ErrorKind, IoSlice};
 
@@ -31,7 +31,7 @@ const MIN_UNSENT: usize = 16 << 10;
 const MAX_UNSENT: usize = 1 << 20;
 
 /// A stream's send queue (congestion window, send-buffer room, unsent bytes), if the kernel can tell.
-pub type Window = fn(&mut TcpStream) -> Option<Queue>;
+pub type Window = fn(&mut Stream) -> Option<Queue>;
 
 pub struct Striped {
     lanes: Vec<Lane>,
@@ -400,11 +400,11 @@ impl Transport for Striped {
         Ok(())
     }
 
-    fn socket(&mut self) -> &mut TcpStream {
+    fn socket(&mut self) -> &mut Stream {
         self.lanes[0].transport.socket()
     }
 
-    fn sockets(&mut self) -> Vec<&mut TcpStream> {
+    fn sockets(&mut self) -> Vec<&mut Stream> {
         self.lanes.iter_mut().map(|l| l.transport.socket()).collect()
     }
 

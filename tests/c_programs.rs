@@ -227,16 +227,45 @@ fn errors_misc() {
     run_program("errors_misc", &[(1, &[]), (2, &[])], secs(60));
 }
 
-/// Loopback links keep the kernel's default congestion control (PARTYLINE_CONGESTION unset):
-/// nothing is lost there, and BBR's pacing would only cost CPU. (Across hosts: tests/netns.rs.)
+/// `congestion.c` at 3 ranks under partyrun with `local_links` as PARTYLINE_LOCAL_LINKS.
+fn congestion_run(local_links: &str) -> Output {
+    let bin = compile("tests/c/congestion.c");
+    let mut cmd = partyrun_cmd(3, &bin, &[]);
+    cmd.env("PARTYLINE_LOCAL_LINKS", local_links).env("PARTYLINE_VERBOSE", "1");
+    let out = run(cmd, format!("PARTYLINE_LOCAL_LINKS={local_links} partyrun -n 3 congestion"), secs(90));
+    out.assert_success();
+    out
+}
+
+/// TCP links over loopback (PARTYLINE_LOCAL_LINKS=tcp) keep the kernel's default congestion
+/// control (PARTYLINE_CONGESTION unset): nothing is lost there, and BBR's pacing would only cost
+/// CPU. (Across hosts: tests/netns.rs.)
 #[test]
 fn loopback_links_keep_the_default_congestion_control() {
-    let bin = compile("tests/c/congestion.c");
     let default = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_congestion_control").unwrap_or_default();
-    let out = partyrun_run(3, &bin, &[], secs(90));
-    out.assert_success();
+    let out = congestion_run("tcp");
     for r in 0..3 {
         out.assert_stdout_contains(&format!("rank {r} links: {0} {0}\n", default.trim()));
+        out.assert_stderr_contains(&format!(
+            "partyline[rank {r}]: the link to rank {} runs over 1 TCP connection",
+            (r + 1) % 3
+        ));
+    }
+}
+
+/// Ranks on one host link over Unix sockets: every one of them, though all dial at once, since
+/// the launcher binds each rank's Unix socket before starting any (a rank that found none would
+/// fall back to TCP).
+#[test]
+fn ranks_on_one_host_link_over_unix_sockets() {
+    let out = congestion_run("unix");
+    for r in 0..3 {
+        out.assert_stdout_contains(&format!("rank {r} links:\n"));
+        for peer in (0..3).filter(|&p| p != r) {
+            out.assert_stderr_contains(&format!(
+                "partyline[rank {r}]: the link to rank {peer} runs over a Unix socket on this host"
+            ));
+        }
     }
 }
 

@@ -282,13 +282,21 @@ fn ranks_see_a_terminal_that_passes_bytes_unchanged() {
     assert!(got == data, "partyrun changed the bytes");
 }
 
+/// Its TCP listener and, beside it, its Unix socket for ranks on this host.
 #[test]
-fn each_rank_inherits_only_its_own_listener() {
-    let out = sh("-n 3", "readlink /proc/self/fd/$PARTYLINE_LISTEN_FD; ls -l /proc/self/fd | grep -c socket:");
+fn each_rank_inherits_only_its_own_listeners() {
+    let out = sh(
+        "-n 3",
+        "echo $(ls -l /proc/self/fd | grep -c socket:) $(readlink /proc/self/fd/$PARTYLINE_LISTEN_FD) $(readlink /proc/self/fd/$PARTYLINE_LOCAL_LISTEN_FD)",
+    );
     out.expect(0, &[]);
     let lines = sorted_lines(&out.stdout);
-    assert_eq!(&lines[..3], ["1"; 3], "each rank should see exactly one socket");
-    assert!(lines[3..].iter().all(|l| l.starts_with("socket:[")), "{}", out.stdout);
+    assert_eq!(lines.len(), 3, "{}", out.stdout);
+    for line in &lines {
+        let fields: Vec<&str> = line.split(' ').collect();
+        assert_eq!(fields[0], "2", "each rank should see exactly its two sockets: {line}");
+        assert!(fields[1..].iter().all(|f| f.starts_with("socket:[")) && fields.len() == 3, "{line}");
+    }
 
     if !Command::new("python3").args(["-c", "pass"]).status().is_ok_and(|s| s.success()) {
         eprintln!("python3 not found; skipping the listening-socket check");
@@ -301,6 +309,9 @@ peers = os.environ["PARTYLINE_PEERS"].split(",")
 s = socket.socket(fileno=int(os.environ["PARTYLINE_LISTEN_FD"]))
 assert s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) == 1
 assert "127.0.0.1:%d" % s.getsockname()[1] == peers[rank]
+u = socket.socket(socket.AF_UNIX, fileno=int(os.environ["PARTYLINE_LOCAL_LISTEN_FD"]))
+assert u.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) == 1
+assert u.getsockname() == b"\0partyline/" + peers[rank].encode(), u.getsockname()
 host, port = peers[(rank + 1) % size].split(":")
 out = socket.create_connection((host, int(port)), timeout=60)
 s.settimeout(60)

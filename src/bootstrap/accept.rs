@@ -11,7 +11,7 @@ const REFUSED: &str = "refused connections";
 
 /// Accepts the higher ranks' links until each has greeted (or `stop`, or `deadline`).
 pub(super) fn accept_peers(
-    listener: TcpListener,
+    listener: Listener,
     me: Hello,
     cfg: &Config,
     tls: Option<Arc<Tls>>,
@@ -61,13 +61,15 @@ pub(super) fn accept_peers(
         }
         match listener.accept() {
             Ok((stream, from)) => {
+                let from: Arc<str> = from.into();
+                let (greeted, refused) = (from.clone(), from.clone());
                 let me = greeting_on(&stream, &me, cfg, tls.is_some());
                 let (tx, refusal_tx, tls) = (tx.clone(), refusal_tx.clone(), tls.clone());
                 let (claimed, timeout, done) = (claimed.clone(), cfg.handshake_timeout, greeters.clone());
                 let joiner = joiner.clone();
                 let greeting = move || {
                     let until = Instant::now() + timeout;
-                    greet(stream, tls.as_deref(), &me, &claimed, &joiner, until, from)
+                    greet(stream, tls.as_deref(), &me, &claimed, &joiner, until, &greeted)
                 };
                 greeters.start();
                 let handed = hand_off(&pending, "partyline-greet", move || {
@@ -77,8 +79,8 @@ pub(super) fn accept_peers(
                         }
                         Ok(None) => {}
                         Err(why) => {
-                            log::warn_repeated(REFUSED, &format!("refused connection from {from}: {why}"));
-                            let _ = refusal_tx.send(format!("{from}: {why}"));
+                            log::warn_repeated(REFUSED, &format!("refused connection from {refused}: {why}"));
+                            let _ = refusal_tx.send(format!("{refused}: {why}"));
                         }
                     }
                     done.end();
@@ -151,16 +153,16 @@ impl Greeters {
 /// answers it; returns its rank and link when accepted, or nothing for an extra stream (held
 /// in `joiner` for its link).
 fn greet(
-    stream: TcpStream,
+    stream: Conn,
     tls: Option<&Tls>,
     me: &Hello,
     claimed: &Mutex<HashSet<usize>>,
     joiner: &Joiner,
     deadline: Instant,
-    from: SocketAddr,
+    from: &str,
 ) -> std::result::Result<Option<(usize, Bundle)>, String> {
     stream.set_nonblocking(false).map_err(|e| e.to_string())?;
-    let _ = stream.set_nodelay(true);
+    stream.set_nodelay();
     let who = format!("the connection from {from}");
     let mut channel = Channel::accept(stream, deadline, tls).map_err(|e| {
         if tls.is_some() {

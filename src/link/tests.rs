@@ -34,7 +34,7 @@ struct Script {
     write_error: Option<ErrorKind>,
     shut: bool,
     /// Only for `socket()`: a real connected stream the pump never reads or writes.
-    stream: mio::net::TcpStream,
+    stream: crate::conn::Stream,
 }
 
 impl Script {
@@ -42,8 +42,7 @@ impl Script {
         // Bound and connected at once and kept open: nothing here waits on a port number.
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback listener");
         let stream = TcpStream::connect(listener.local_addr().expect("its address")).expect("connect");
-        stream.set_nonblocking(true).expect("nonblocking");
-        let stream = mio::net::TcpStream::from_std(stream);
+        let stream = crate::conn::Conn::Tcp(stream).into_stream().expect("nonblocking");
         Script { reads: reads.into(), chunk, write_chunk, written: Vec::new(), write_error: None, shut: false, stream }
     }
 }
@@ -86,7 +85,7 @@ impl Transport for Script {
         Ok(())
     }
 
-    fn socket(&mut self) -> &mut mio::net::TcpStream {
+    fn socket(&mut self) -> &mut crate::conn::Stream {
         &mut self.stream
     }
 }

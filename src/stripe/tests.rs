@@ -21,7 +21,7 @@ type Shared = Arc<Mutex<Wire>>;
 /// Either end of an in-memory stream (each end only reads or only writes in these tests).
 struct End {
     wire: Shared,
-    socket: TcpStream,
+    socket: Stream,
 }
 
 impl Transport for End {
@@ -61,15 +61,15 @@ impl Transport for End {
         Ok(())
     }
 
-    fn socket(&mut self) -> &mut TcpStream {
+    fn socket(&mut self) -> &mut Stream {
         &mut self.socket
     }
 }
 
-fn socket() -> TcpStream {
+fn socket() -> Stream {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let stream = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-    TcpStream::from_std(stream)
+    crate::conn::Conn::Tcp(stream).into_stream().unwrap()
 }
 
 /// A sender and a receiver over `capacities.len()` streams; `instant` streams show bytes at once.

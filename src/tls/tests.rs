@@ -258,7 +258,8 @@ fn a_link_keeps_the_records_sent_right_after_the_greeting() {
     let message: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
     let sent = message.clone();
     let server = std::thread::spawn(move || {
-        let mut channel = Channel::accept(listener.accept().unwrap().0, deadline, Some(&zero)).unwrap();
+        let mut channel =
+            Channel::accept(crate::conn::Conn::Tcp(listener.accept().unwrap().0), deadline, Some(&zero)).unwrap();
         let mut hello = [0u8; 5];
         channel.read_exact(&mut hello).unwrap();
         channel.write_all(b"accept").unwrap();
@@ -267,7 +268,7 @@ fn a_link_keeps_the_records_sent_right_after_the_greeting() {
         send_all(&mut *channel.into_transport().unwrap(), &sent);
     });
     let tcp = std::net::TcpStream::connect(addr).unwrap();
-    let mut channel = Channel::connect(tcp, deadline, Some(&one), 0).unwrap();
+    let mut channel = Channel::connect(crate::conn::Conn::Tcp(tcp), deadline, Some(&one), 0).unwrap();
     channel.write_all(b"hello").unwrap();
     channel.flush().unwrap();
     // Let the frames pile up behind the answer, so a read of the answer could take them too.

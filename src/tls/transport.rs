@@ -3,13 +3,13 @@
 //! the communication thread, or on a waiting compute thread that progresses its own links.
 
 use super::session::{Endpoint, Session};
+use crate::conn::Stream;
 use crate::transport::Transport;
-use mio::net::TcpStream;
 use std::io::{self, IoSlice};
 use std::net::Shutdown;
 
-/// TLS 1.3 over TCP, client or server side.
-pub type TlsTcp<C> = Session<C, TcpStream>;
+/// TLS 1.3 over TCP or a Unix socket, client or server side.
+pub type TlsTcp<C> = Session<C, Stream>;
 
 impl<C: Endpoint> Transport for TlsTcp<C> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -25,7 +25,7 @@ impl<C: Endpoint> Transport for TlsTcp<C> {
         self.io_mut().shutdown(Shutdown::Write)
     }
 
-    fn socket(&mut self) -> &mut TcpStream {
+    fn socket(&mut self) -> &mut Stream {
         self.io_mut()
     }
 

@@ -15,6 +15,7 @@ const RESERVED: &[&str] = &[
     "PARTYLINE_SIZE",
     "PARTYLINE_PEERS",
     "PARTYLINE_LISTEN_FD",
+    "PARTYLINE_LOCAL_LISTEN_FD",
     "PARTYLINE_LISTEN",
     "PARTYLINE_HOSTFILE",
     "PARTYLINE_LAUNCHER",
@@ -34,7 +35,7 @@ Options end at PROGRAM: everything after it is passed to PROGRAM unchanged (`--`
 Open MPI spellings with one dash (-np 4, -x VAR, -oversubscribe) are accepted.
 
 Each rank gets PARTYLINE_RANK, PARTYLINE_SIZE, PARTYLINE_PEERS (127.0.0.1:port,... in rank order),
-PARTYLINE_LISTEN_FD (its already-listening socket), PARTYLINE_JOB_ID (random unless already set),
+PARTYLINE_LISTEN_FD and PARTYLINE_LOCAL_LISTEN_FD (its already-listening TCP and Unix sockets), PARTYLINE_JOB_ID (random unless already set),
 PARTYLINE_LAUNCHER=partyrun, PARTYLINE_EXIT_REPORT (a file where the library notes that the rank
 ends because another rank failed), and OMPI_COMM_WORLD_RANK/SIZE/LOCAL_RANK and PMI_RANK/SIZE for scripts.
 Rank 0 reads partyrun's stdin; the other ranks get /dev/null.

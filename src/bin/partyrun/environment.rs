@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 
 /// Variables that could describe a different wiring; the launcher's own wiring replaces them.
 pub const STALE: &[&str] = &[
+    "PARTYLINE_LOCAL_LISTEN_FD",
     "PARTYLINE_HOSTFILE",
     "PARTYLINE_LISTEN",
     "PARTYLINE_COORDINATOR",
@@ -33,11 +34,15 @@ impl JobEnv {
         JobEnv { size: addrs.len(), peers, job_id }
     }
 
-    /// The variables for one rank, whose inherited listening socket is `listen_fd`.
-    pub fn rank_vars(&self, rank: usize, listen_fd: i32) -> Vec<(&'static str, OsString)> {
+    /// The variables for one rank, whose inherited listening sockets are `listen_fd` (TCP) and
+    /// `local_fd` (Unix, for ranks on this host), if bound.
+    pub fn rank_vars(&self, rank: usize, listen_fd: i32, local_fd: Option<i32>) -> Vec<(&'static str, OsString)> {
         let mut vars = identity_vars(rank, self.size, rank, &self.job_id);
         vars.push(("PARTYLINE_PEERS", self.peers.clone().into()));
         vars.push(("PARTYLINE_LISTEN_FD", listen_fd.to_string().into()));
+        if let Some(fd) = local_fd {
+            vars.push(("PARTYLINE_LOCAL_LISTEN_FD", fd.to_string().into()));
+        }
         vars
     }
 }
@@ -95,12 +100,14 @@ mod tests {
     fn rank_vars_follow_the_contract() {
         let addrs: Vec<SocketAddr> = vec!["127.0.0.1:5000".parse().unwrap(), "127.0.0.1:5001".parse().unwrap()];
         let env = JobEnv::new(&addrs, "abc".into());
-        let vars = env.rank_vars(1, 7);
+        let vars = env.rank_vars(1, 7, Some(8));
         let get = |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_str().unwrap());
         assert_eq!(get("PARTYLINE_RANK"), Some("1"));
         assert_eq!(get("PARTYLINE_SIZE"), Some("2"));
         assert_eq!(get("PARTYLINE_PEERS"), Some("127.0.0.1:5000,127.0.0.1:5001"));
         assert_eq!(get("PARTYLINE_LISTEN_FD"), Some("7"));
+        assert_eq!(get("PARTYLINE_LOCAL_LISTEN_FD"), Some("8"));
+        assert!(!env.rank_vars(1, 7, None).iter().any(|(n, _)| *n == "PARTYLINE_LOCAL_LISTEN_FD"));
         assert_eq!(get("PARTYLINE_JOB_ID"), Some("abc"));
         assert_eq!(get("PARTYLINE_LAUNCHER"), Some("partyrun"));
         assert_eq!(get("OMPI_COMM_WORLD_LOCAL_RANK"), Some("1"));

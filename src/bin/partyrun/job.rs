@@ -95,13 +95,17 @@ impl Job {
             Tls::Insecure => vec![("PARTYLINE_INSECURE".into(), "1".into())],
             Tls::Default => vec![],
         };
+        // Each rank's Unix socket for the others (the library's `conn`), bound before any rank
+        // starts: one that dials at once finds it, instead of falling back to TCP.
+        let locals: Vec<_> = addrs.iter().map(|&addr| partyline::dial::listen_local(addr)).collect();
         for (rank, listener) in listeners.iter().enumerate() {
             let fd = listener.as_raw_fd();
+            let local = locals[rank].as_ref().map(|l| l.as_raw_fd());
             let mut vars: Vec<(OsString, OsString)> = tls.clone();
-            vars.extend(env.rank_vars(rank, fd).into_iter().map(|(k, v)| (k.into(), v)));
-            self.launch(cfg, rank, vars, vec![fd], reports)?;
+            vars.extend(env.rank_vars(rank, fd, local).into_iter().map(|(k, v)| (k.into(), v)));
+            self.launch(cfg, rank, vars, [fd].into_iter().chain(local).collect(), reports)?;
         }
-        // `listeners` drops here: the ranks hold the only copies now.
+        // `listeners` and `locals` drop here: the ranks hold the only copies now.
         Ok(())
     }
 
