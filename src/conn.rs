@@ -1,8 +1,8 @@
 //! A link's connection: TCP, or a Unix-domain socket between two ranks on one host; blocking (`Conn`) while it greets, non-blocking (`Stream`) once the link polls it.
 //!
 //! Between ranks on one host a Unix-domain socket skips the TCP stack: on this machine a 1 MiB
-//! exchange each way moved 1.2x the bytes of TCP over loopback, and an 8-byte ring round took
-//! 9 us against 14 (bench/README.md). A rank whose listening address is loopback (or any
+//! exchange each way moved 1.2-1.3x the bytes of TCP over loopback, and an 8-byte ring round
+//! took 8.8-10.3 us against 12.9-14.0 (bench/README.md). A rank whose listening address is loopback (or any
 //! address) also listens on an abstract Unix socket named after that address (`local_name`),
 //! and a rank dialing a loopback address tries that name first, so nothing new is configured
 //! or exchanged. Abstract names live in the network namespace, as loopback addresses do.
@@ -83,14 +83,6 @@ impl Conn {
         match self {
             Conn::Tcp(s) => crate::socket_settings::leaves_host(s.local_addr().ok(), s.peer_addr().ok()),
             Conn::Unix(_) => Some(false),
-        }
-    }
-
-    /// Who is at the other end, for messages.
-    pub fn peer(&self) -> String {
-        match self {
-            Conn::Tcp(s) => s.peer_addr().map_or_else(|_| "an unknown address".into(), |a| a.to_string()),
-            Conn::Unix(_) => "a Unix socket on this host".into(),
         }
     }
 

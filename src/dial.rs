@@ -67,27 +67,3 @@ fn peer_uid(stream: &impl AsRawFd) -> Option<libc::uid_t> {
     };
     (rc == 0).then_some(cred.uid)
 }
-
-/// Binds the Unix socket of a rank whose TCP listener is bound to `addr`, where another rank
-/// on this host could dial it (`conn::local_names`). None if it cannot be bound: that rank is
-/// then reached over TCP, as before.
-pub fn listen_local(addr: SocketAddr) -> Option<std::os::unix::net::UnixListener> {
-    let ip = addr.ip().to_canonical();
-    if !(ip.is_loopback() || ip.is_unspecified()) {
-        return None;
-    }
-    let name = crate::conn::local_name(addr);
-    let bind = || -> io::Result<std::os::unix::net::UnixListener> {
-        let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
-        socket.bind(&SockAddr::unix(format!("\0{name}"))?)?;
-        socket.listen(128)?;
-        Ok(socket.into())
-    };
-    match bind() {
-        Ok(listener) => Some(listener),
-        Err(e) => {
-            crate::log::info(&format!("no Unix socket {name:?} for ranks on this host ({e}); they connect over TCP"));
-            None
-        }
-    }
-}

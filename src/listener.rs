@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::conn::Conn;
 use crate::error::{err, Result};
 use crate::socket_settings::LocalLinks;
-use socket2::{Domain, Socket, Type};
+use socket2::{Domain, SockAddr, Socket, Type};
 use std::io;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::os::fd::AsRawFd;
@@ -25,7 +25,7 @@ pub const MAX_PENDING_HANDSHAKES: usize = 32;
 pub fn bind_listener(cfg: &Config, default_spec: &str) -> Result<Listener> {
     let passed_local = cfg.local_listen_fd.map(inherited_local).transpose()?;
     let local = |addr| match cfg.local_links {
-        LocalLinks::Unix => passed_local.or_else(|| crate::dial::listen_local(addr)),
+        LocalLinks::Unix => passed_local.or_else(|| listen_local(addr)),
         LocalLinks::Tcp => None,
     };
     if let Some(fd) = cfg.listen_fd {
@@ -54,6 +54,30 @@ pub fn bind_listener(cfg: &Config, default_spec: &str) -> Result<Listener> {
     })
 }
 
+/// Binds the Unix socket of a rank whose TCP listener is bound to `addr`, where another rank
+/// on this host could dial it (`conn::local_names`). None if it cannot be bound: that rank is
+/// then reached over TCP, as before.
+pub fn listen_local(addr: SocketAddr) -> Option<UnixListener> {
+    let ip = addr.ip().to_canonical();
+    if !(ip.is_loopback() || ip.is_unspecified()) {
+        return None;
+    }
+    let name = crate::conn::local_name(addr);
+    let bind = || -> io::Result<UnixListener> {
+        let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+        socket.bind(&SockAddr::unix(format!("\0{name}"))?)?;
+        socket.listen(128)?;
+        Ok(socket.into())
+    };
+    match bind() {
+        Ok(listener) => Some(listener),
+        Err(e) => {
+            crate::log::info(&format!("no Unix socket {name:?} for ranks on this host ({e}); they connect over TCP"));
+            None
+        }
+    }
+}
+
 /// The Unix socket the launcher passed (`PARTYLINE_LOCAL_LISTEN_FD`).
 fn inherited_local(fd: i32) -> Result<UnixListener> {
     use std::os::fd::FromRawFd;
@@ -78,7 +102,7 @@ pub struct Listener {
 }
 
 impl Listener {
-    /// `tcp`, and the Unix socket for ranks on this host, if any (`dial::listen_local`).
+    /// `tcp`, and the Unix socket for ranks on this host, if any (`listen_local`).
     pub fn new(tcp: TcpListener, unix: Option<UnixListener>) -> Listener {
         Listener { tcp, unix }
     }

@@ -1,8 +1,8 @@
 //! Tests of the connection kinds: which one a dial opens, and what each reports.
 
 use super::*;
-use crate::dial::{dial, listen_local};
-use crate::listener::Listener;
+use crate::dial::dial;
+use crate::listener::{listen_local, Listener};
 use crate::socket_settings::LocalLinks;
 use std::net::TcpListener;
 

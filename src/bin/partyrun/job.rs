@@ -97,7 +97,7 @@ impl Job {
         };
         // Each rank's Unix socket for the others (the library's `conn`), bound before any rank
         // starts: one that dials at once finds it, instead of falling back to TCP.
-        let locals: Vec<_> = addrs.iter().map(|&addr| partyline::dial::listen_local(addr)).collect();
+        let locals: Vec<_> = addrs.iter().map(|&addr| partyline::listener::listen_local(addr)).collect();
         for (rank, listener) in listeners.iter().enumerate() {
             let fd = listener.as_raw_fd();
             let local = locals[rank].as_ref().map(|l| l.as_raw_fd());
