@@ -35,6 +35,31 @@ macro_rules! each {
     };
 }
 
+/// Reading and the descriptor, the same for both kinds of socket in both enums.
+macro_rules! read_and_fd {
+    ($kind:ty) => {
+        impl Read for $kind {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                each!(self, s => s.read(buf))
+            }
+        }
+
+        impl AsFd for $kind {
+            fn as_fd(&self) -> BorrowedFd<'_> {
+                each!(self, s => s.as_fd())
+            }
+        }
+
+        impl AsRawFd for $kind {
+            fn as_raw_fd(&self) -> RawFd {
+                each!(self, s => s.as_raw_fd())
+            }
+        }
+    };
+}
+read_and_fd!(Conn);
+read_and_fd!(Stream);
+
 impl Conn {
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         each!(self, s => s.set_read_timeout(timeout))
@@ -96,12 +121,6 @@ impl Conn {
     }
 }
 
-impl Read for Conn {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        each!(self, s => s.read(buf))
-    }
-}
-
 impl Write for Conn {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         each!(self, s => s.write(buf))
@@ -109,18 +128,6 @@ impl Write for Conn {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
-    }
-}
-
-impl AsFd for Conn {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        each!(self, s => s.as_fd())
-    }
-}
-
-impl AsRawFd for Conn {
-    fn as_raw_fd(&self) -> RawFd {
-        each!(self, s => s.as_raw_fd())
     }
 }
 
@@ -156,12 +163,6 @@ impl Stream {
     }
 }
 
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        each!(self, s => s.read(buf))
-    }
-}
-
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.send_vectored(&[IoSlice::new(buf)])
@@ -173,18 +174,6 @@ impl Write for Stream {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
-    }
-}
-
-impl AsFd for Stream {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        each!(self, s => s.as_fd())
-    }
-}
-
-impl AsRawFd for Stream {
-    fn as_raw_fd(&self) -> RawFd {
-        each!(self, s => s.as_raw_fd())
     }
 }
 

@@ -12,7 +12,7 @@ use std::io;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixListener;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// At most this many greetings are read at once, so a flood of idle connections cannot
@@ -99,12 +99,15 @@ pub fn resolve(spec: &str) -> std::io::Result<SocketAddr> {
 pub struct Listener {
     tcp: TcpListener,
     unix: Option<UnixListener>,
+    /// Which socket `accept` tries first: they take turns, so a flood on one cannot keep the
+    /// other's connections waiting.
+    unix_first: AtomicBool,
 }
 
 impl Listener {
     /// `tcp`, and the Unix socket for ranks on this host, if any (`listen_local`).
     pub fn new(tcp: TcpListener, unix: Option<UnixListener>) -> Listener {
-        Listener { tcp, unix }
+        Listener { tcp, unix, unix_first: AtomicBool::new(true) }
     }
 
     /// The TCP socket, where the rendezvous coordinator also takes registrations.
@@ -119,7 +122,7 @@ impl Listener {
 
     pub fn try_clone(&self) -> io::Result<Listener> {
         let unix = self.unix.as_ref().map(UnixListener::try_clone).transpose()?;
-        Ok(Listener { tcp: self.tcp.try_clone()?, unix })
+        Ok(Listener::new(self.tcp.try_clone()?, unix))
     }
 
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
@@ -132,15 +135,29 @@ impl Listener {
     /// A waiting connection from either socket, with who it is from; `WouldBlock` if none
     /// (the sockets must be non-blocking).
     pub fn accept(&self) -> io::Result<(Conn, String)> {
-        if let Some(unix) = &self.unix {
-            match unix.accept() {
-                Ok((stream, _)) => return Ok((Conn::Unix(stream), "a Unix socket on this host".into())),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
+        let unix_first = self.unix_first.fetch_xor(true, Ordering::Relaxed);
+        let first = if unix_first { self.accept_unix() } else { self.accept_tcp() };
+        match first {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if unix_first {
+                    self.accept_tcp()
+                } else {
+                    self.accept_unix()
+                }
             }
+            other => other,
         }
+    }
+
+    fn accept_tcp(&self) -> io::Result<(Conn, String)> {
         let (stream, from) = self.tcp.accept()?;
         Ok((Conn::Tcp(stream), from.to_string()))
+    }
+
+    fn accept_unix(&self) -> io::Result<(Conn, String)> {
+        let Some(unix) = &self.unix else { return Err(io::ErrorKind::WouldBlock.into()) };
+        let (stream, _) = unix.accept()?;
+        Ok((Conn::Unix(stream), "a Unix socket on this host".into()))
     }
 
     /// Blocks until a connection waits on either socket (or a signal interrupts).

@@ -129,3 +129,17 @@ fn polled_streams_report_where_they_go() {
     let stream = Conn::Tcp(tcp).into_stream().unwrap();
     assert_eq!(stream.leaves_host(), Some(false));
 }
+
+#[test]
+fn the_listener_takes_its_two_sockets_in_turn() {
+    let l = listener("127.0.0.1", LocalLinks::Unix);
+    let addr = l.local_addr().unwrap();
+    // Two waiting on each socket: four accepts alternate between them, whichever goes first.
+    let dialed: Vec<Conn> = [LocalLinks::Unix, LocalLinks::Tcp, LocalLinks::Unix, LocalLinks::Tcp]
+        .into_iter()
+        .map(|local| dial(addr, WAIT, local).unwrap())
+        .collect();
+    let kinds: Vec<bool> = (0..4).map(|_| is_unix(&accepted(&l))).collect();
+    assert!(kinds.windows(2).all(|w| w[0] != w[1]), "accepted in the order {kinds:?} (true: Unix)");
+    drop(dialed);
+}
