@@ -2,10 +2,11 @@
 //!
 //! Between ranks on one host a Unix-domain socket skips the TCP stack: on this machine a 1 MiB
 //! exchange each way moved 1.2-1.3x the bytes of TCP over loopback, and an 8-byte ring round
-//! took 8.8-10.3 us against 12.9-14.0 (bench/README.md). A rank whose listening address is loopback (or any
-//! address) also listens on an abstract Unix socket named after that address (`local_name`),
-//! and a rank dialing a loopback address tries that name first, so nothing new is configured
-//! or exchanged. Abstract names live in the network namespace, as loopback addresses do.
+//! took 8.8-10.3 us against 12.9-14.0 (bench/README.md). A rank whose listening address is
+//! loopback (or any address) also listens on an abstract Unix socket named after that address
+//! (`local_name`), and a rank dialing a loopback address tries that name first, so nothing new
+//! is configured or exchanged. Abstract names live in the network namespace, as loopback
+//! addresses do.
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr};
@@ -35,9 +36,24 @@ macro_rules! each {
     };
 }
 
-/// Reading and the descriptor, the same for both kinds of socket in both enums.
-macro_rules! read_and_fd {
+/// What both enums do alike for both kinds of socket: read, shut down, tell where the
+/// connection goes, and lend the descriptor.
+macro_rules! common {
     ($kind:ty) => {
+        impl $kind {
+            pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+                each!(self, s => s.shutdown(how))
+            }
+
+            /// Whether the connection leaves this host; `None` where a TCP address cannot be read.
+            pub fn leaves_host(&self) -> Option<bool> {
+                match self {
+                    Self::Tcp(s) => crate::socket_settings::leaves_host(s.local_addr().ok(), s.peer_addr().ok()),
+                    Self::Unix(_) => Some(false),
+                }
+            }
+        }
+
         impl Read for $kind {
             fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
                 each!(self, s => s.read(buf))
@@ -57,8 +73,8 @@ macro_rules! read_and_fd {
         }
     };
 }
-read_and_fd!(Conn);
-read_and_fd!(Stream);
+common!(Conn);
+common!(Stream);
 
 impl Conn {
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
@@ -80,10 +96,6 @@ impl Conn {
         }
     }
 
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        each!(self, s => s.shutdown(how))
-    }
-
     /// Reads without consuming.
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         // SAFETY: `buf` is valid for `buf.len()` writable bytes for the whole call.
@@ -100,14 +112,6 @@ impl Conn {
         match self {
             Conn::Tcp(s) => Some(s),
             Conn::Unix(_) => None,
-        }
-    }
-
-    /// Whether the connection leaves this host; `None` where a TCP address cannot be read.
-    pub fn leaves_host(&self) -> Option<bool> {
-        match self {
-            Conn::Tcp(s) => crate::socket_settings::leaves_host(s.local_addr().ok(), s.peer_addr().ok()),
-            Conn::Unix(_) => Some(false),
         }
     }
 
@@ -132,18 +136,6 @@ impl Write for Conn {
 }
 
 impl Stream {
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        each!(self, s => s.shutdown(how))
-    }
-
-    /// Whether the connection leaves this host, as `Conn::leaves_host`.
-    pub fn leaves_host(&self) -> Option<bool> {
-        match self {
-            Stream::Tcp(s) => crate::socket_settings::leaves_host(s.local_addr().ok(), s.peer_addr().ok()),
-            Stream::Unix(_) => Some(false),
-        }
-    }
-
     /// `writev` with `MSG_NOSIGNAL`: a write to a connection the peer has closed fails with
     /// EPIPE instead of raising SIGPIPE, which would end a C program (only Rust's own `main`
     /// ignores it).
@@ -194,6 +186,11 @@ impl mio::event::Source for Stream {
 /// The abstract Unix socket name of a rank listening on `addr`.
 pub fn local_name(addr: SocketAddr) -> String {
     format!("partyline/{addr}")
+}
+
+/// The address of the abstract Unix socket `name` (a leading NUL byte makes it abstract).
+pub fn abstract_addr(name: &str) -> io::Result<socket2::SockAddr> {
+    socket2::SockAddr::unix(format!("\0{name}"))
 }
 
 /// The names a rank listening on `addr` may also be reached at on this host: its own, and

@@ -1,8 +1,8 @@
 //! Opening a connection to a rank: its Unix socket where it runs on this host and listens on one, else TCP.
 
-use crate::conn::{local_names, Conn};
+use crate::conn::{abstract_addr, local_names, Conn};
 use crate::socket_settings::LocalLinks;
-use socket2::{Domain, SockAddr, Socket, Type};
+use socket2::{Domain, Socket, Type};
 use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
@@ -30,7 +30,7 @@ pub fn dial(addr: SocketAddr, timeout: Duration, local: LocalLinks) -> io::Resul
 /// did (the TCP port, which the rank holds, cannot be taken).
 fn dial_local(name: &str, timeout: Duration) -> Option<Conn> {
     let socket = Socket::new(Domain::UNIX, Type::STREAM, None).ok()?;
-    let addr = SockAddr::unix(format!("\0{name}")).ok()?;
+    let addr = abstract_addr(name).ok()?;
     // A blocking connect to a Unix socket waits for room in the backlog at most this long.
     socket.set_write_timeout(Some(timeout.max(Duration::from_millis(1)))).ok()?;
     socket.connect(&addr).ok()?;

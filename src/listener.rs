@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::conn::Conn;
 use crate::error::{err, Result};
 use crate::socket_settings::LocalLinks;
-use socket2::{Domain, SockAddr, Socket, Type};
+use socket2::{Domain, Socket, Type};
 use std::io;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::os::fd::AsRawFd;
@@ -65,7 +65,7 @@ pub fn listen_local(addr: SocketAddr) -> Option<UnixListener> {
     let name = crate::conn::local_name(addr);
     let bind = || -> io::Result<UnixListener> {
         let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
-        socket.bind(&SockAddr::unix(format!("\0{name}"))?)?;
+        socket.bind(&crate::conn::abstract_addr(&name)?)?;
         socket.listen(128)?;
         Ok(socket.into())
     };
