@@ -169,9 +169,10 @@ fn hint(cfg: &Config) -> (&'static str, &'static str) {
     }
 }
 
-/// Warns once if the link to `peer`, whose first connection `conn` is, risks being held to a
-/// small part of its path by losses (see `Streams::lossy_path_risk`).
-fn warn_if_loss_bound(cfg: &Config, conn: &Conn, peer: usize) {
+/// Says once (with `PARTYLINE_VERBOSE`) that the link to `peer`, whose first connection `conn`
+/// is, risks being held to a small part of its path by losses (see `Streams::lossy_path_risk`),
+/// and that it reopens over several connections at its first loss (`Link::widen_on_loss`).
+fn note_loss_bound(cfg: &Config, conn: &Conn, peer: usize) {
     let Some(stream) = conn.tcp() else { return };
     let leaves_host = conn.leaves_host();
     let algorithm = socket_options::lossy_path_algorithm(stream, &cfg.congestion);
@@ -179,8 +180,8 @@ fn warn_if_loss_bound(cfg: &Config, conn: &Conn, peer: usize) {
     if let (Some(algorithm), Some(rtt)) = (&algorithm, rtt) {
         if cfg.streams.lossy_path_risk(leaves_host.unwrap_or(false), Some(algorithm), Some(rtt)) {
             let streams = crate::socket_settings::LOSSY_PATH_STREAMS;
-            log::warn_repeated("links held to one loss-based flow", &format!(
-                "the link to rank {peer} runs {algorithm} over a {:.0} ms round trip on one TCP connection: where packets are lost, one such flow carries a small part of the path (0.07 of 1 Gbit/s at 40 ms with 0.1% loss, bench/README.md); set PARTYLINE_STREAMS={streams} (0.66 there), or allow BBR (net.ipv4.tcp_allowed_congestion_control, or CAP_NET_ADMIN); PARTYLINE_STREAMS=1 keeps one quietly",
+            log::info(&format!(
+                "the link to rank {peer} runs {algorithm} over a {:.0} ms round trip on one TCP connection: where packets are lost, one such flow carries a small part of the path (0.07 of 1 Gbit/s at 40 ms with 0.1% loss, bench/README.md), so at its first loss it reopens over {streams} (0.66 there); allowing BBR (net.ipv4.tcp_allowed_congestion_control, or CAP_NET_ADMIN) keeps one fast flow, and PARTYLINE_STREAMS sets a count of your own",
                 rtt.as_secs_f64() * 1e3
             ));
         }
@@ -208,7 +209,7 @@ fn connect_peer(cfg: &Config, tls: Option<&Tls>, me: &Hello, peer: usize, deadli
                 let checks = me.checks;
                 let greeting_deadline =
                     Instant::now() + cfg.handshake_timeout.min(remaining.max(Duration::from_millis(100)));
-                warn_if_loss_bound(cfg, &stream, peer);
+                note_loss_bound(cfg, &stream, peer);
                 let count = cfg.streams.count();
                 let join = Join { hello: me.clone(), target: peer as u32, epoch: 0, index: 0, count: count as u32 };
                 let more = match dial_extras(addr, cfg.local_links, tls, peer, &join, greeting_deadline) {

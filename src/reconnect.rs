@@ -40,7 +40,7 @@ pub struct Relinker {
     /// Holds the extra streams of links that higher ranks re-establish.
     joiner: Arc<Joiner>,
     /// Per peer, how many streams its link has (a reconnect opens as many again).
-    streams: Arc<Vec<usize>>,
+    streams: Arc<Vec<AtomicUsize>>,
     events: Sender<Relink>,
     wake: Arc<mio::Waker>,
     /// Per peer, bumped whenever its link is restored or declared dead, so that attempts
@@ -61,7 +61,7 @@ impl Relinker {
         wake: Arc<mio::Waker>,
     ) -> Relinker {
         let counters = || Arc::new((0..cfg.size).map(|_| AtomicU64::new(0)).collect::<Vec<_>>());
-        let streams = Arc::new(streams);
+        let streams = Arc::new(streams.into_iter().map(AtomicUsize::new).collect());
         Relinker {
             cfg: cfg.clone(),
             tls,
@@ -84,6 +84,13 @@ impl Relinker {
     /// Who we are, as the greetings say it.
     pub fn me(&self) -> &Hello {
         &self.me
+    }
+
+    /// The link to `peer` reopens with `count` streams from its next reconnect on.
+    pub fn set_streams(&self, peer: usize, count: usize) {
+        if let Some(streams) = self.streams.get(peer) {
+            streams.store(count, SeqCst);
+        }
     }
 
     /// The link to `peer` is settled (restored or dead): attempts for it stop.
@@ -156,7 +163,7 @@ impl Relinker {
             still: self.generation.clone(),
             generation,
             epochs: self.epochs.clone(),
-            streams: self.streams.get(peer).copied().unwrap_or(1),
+            streams: self.streams.get(peer).map_or(1, |s| s.load(SeqCst)),
         };
         let (events, wake) = (self.events.clone(), self.wake.clone());
         let spawned = std::thread::Builder::new().name("partyline-redial".into()).spawn(move || {

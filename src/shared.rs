@@ -7,6 +7,7 @@ use crate::error::{Error, ErrorClass, Fault, Result};
 use crate::link::{dead_link, Link};
 use crate::notifier::{Notifier, Park};
 use crate::reconnect::Relinker;
+use crate::socket_settings::Streams;
 use crate::stats::Stats;
 use crate::sync::lock;
 use crate::token::{ProgressToken, BELL};
@@ -67,13 +68,10 @@ impl Shared {
         let links = transports.into_iter().enumerate().map(|(peer, t)| {
             t.map(|(t, settings)| {
                 let peer = Peer::new(config.rank, peer, settings, now);
-                Mutex::new(Link::new(
-                    peer,
-                    t,
-                    moved.clone(),
-                    config.send_buffer_growth(),
-                    config.congestion.after_loss(),
-                ))
+                let widens = config.streams == Streams::Auto && config.rank > peer.peer_rank() && relinker.is_some();
+                let link =
+                    Link::new(peer, t, moved.clone(), config.send_buffer_growth(), config.congestion.after_loss());
+                Mutex::new(link.widening_on_loss(widens))
             })
         });
         let links = links.collect();
@@ -148,7 +146,13 @@ impl Shared {
     /// replay. Under the link's lock.
     fn break_link(&self, link: &mut Link, cause: String, ctx: &mut Ctx) {
         let peer = link.peer.peer_rank();
-        crate::log::info(&format!("the link to rank {peer} broke ({cause}); re-establishing it"));
+        match (link.take_widening(), &self.relinker) {
+            (Some(streams), Some(relinker)) => {
+                relinker.set_streams(peer, streams);
+                crate::log::info(&format!("the link to rank {peer} reopens: {cause}"));
+            }
+            _ => crate::log::info(&format!("the link to rank {peer} broke ({cause}); re-establishing it")),
+        }
         // Out of the pollers while the socket is still open.
         self.token.bury(peer);
         link.break_off(ctx.now);

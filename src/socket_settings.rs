@@ -137,12 +137,14 @@ pub enum Streams {
     /// wan-streams-cubic-auto.md): with BBR, extra streams only cost where one flow fills the
     /// path; with cubic and 0.1% loss, eight carried BATCH 100 MB at 0.66 of the floor where one
     /// carried 0.07, but without loss eight took 1 MiB rounds 12% longer and 10 MB exchanges at
-    /// half the rate. Loss cannot be known when a link opens, so `lossy_path_risk` warns instead.
+    /// half the rate. Loss cannot be known when a link opens, so a link at risk
+    /// (`lossy_path_risk`) reopens over `LOSSY_PATH_STREAMS` at its first loss instead
+    /// (`Link::widen_on_loss`).
     Auto,
     Fixed(usize),
 }
 
-/// The streams the warning of `Streams::lossy_path_risk` suggests.
+/// The streams a link at `Streams::lossy_path_risk` reopens with once it loses packets.
 pub const LOSSY_PATH_STREAMS: usize = 8;
 /// The round trip from which a path counts as long: one cubic flow at 0.1% loss carries
 /// MSS/RTT x 1.22/sqrt(p), about 11 MB/s at 5 ms and 1.4 MB/s at 40 ms.

@@ -51,6 +51,10 @@ pub fn path_rtt(socket: &impl AsRawFd) -> Option<Duration> {
 const BUSY_TIME_AT: usize = 168;
 const RWND_LIMITED_AT: usize = 176;
 const SNDBUF_LIMITED_AT: usize = 184;
+/// `tcpi_total_retrans`, a 32-bit count, in the same buffer.
+const TOTAL_RETRANS_AT: usize = std::mem::offset_of!(libc::tcp_info, tcpi_total_retrans);
+/// `tcpi_rcv_ooopack` (since 5.4), a 32-bit count.
+const RCV_OOOPACK_AT: usize = 224;
 
 /// The connection's sending so far (see `send_buffer::Sending`), if the kernel reports it.
 pub fn sending(socket: &impl AsRawFd) -> Option<crate::send_buffer::Sending> {
@@ -140,6 +144,23 @@ pub fn retransmitted(socket: &impl AsRawFd) -> Option<u32> {
     Some(tcp_info(socket)?.tcpi_total_retrans)
 }
 
+/// Packets lost either way on the connection so far, as far as this end can tell: segments it
+/// retransmitted, and segments that arrived out of order (after a gap, which a loss leaves in
+/// the peer's sending). None if the kernel does not say.
+pub fn lost_either_way(socket: &impl AsRawFd) -> Option<u64> {
+    let mut info = [0u64; 32];
+    let filled = read_option(socket, libc::IPPROTO_TCP, libc::TCP_INFO, &mut info).ok()?;
+    // A u64's native bytes are the bytes as the kernel wrote them.
+    let u32_at = |at: usize| {
+        let word = info[at / 8].to_ne_bytes();
+        u32::from_ne_bytes(word[at % 8..at % 8 + 4].try_into().expect("4 bytes"))
+    };
+    let retransmitted = u32_at(TOTAL_RETRANS_AT);
+    // Older kernels fill less: then only our own retransmissions count.
+    let out_of_order = if filled >= RCV_OOOPACK_AT + 4 { u32_at(RCV_OOOPACK_AT) } else { 0 };
+    Some(u64::from(retransmitted) + u64::from(out_of_order))
+}
+
 /// The congestion control the connection runs (TCP_CONGESTION), if the kernel says.
 pub fn congestion(socket: &impl AsFd) -> Option<String> {
     let name = socket2::SockRef::from(socket).tcp_congestion().ok()?;
@@ -216,6 +237,7 @@ mod tests {
         let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let _server = listener.accept().unwrap();
         assert_eq!(retransmitted(&client), Some(0));
+        assert_eq!(lost_either_way(&client), Some(0));
         let algorithm = |s: &std::net::TcpStream| congestion(s).unwrap();
         // Reno is built into every kernel and allowed to everyone.
         set_congestion(&client, "reno").unwrap();

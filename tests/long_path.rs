@@ -1,4 +1,4 @@
-//! Links across a path with a real round trip (issue 15): two network namespaces joined by bench/wan/forwarder.c with a 6 ms round trip and a 128 KiB send buffer maximum (one flow is held to 21 MB/s), where links of three TCP connections each (`PARTYLINE_STREAMS=3`) carry the ring intact and in order, plaintext and TLS, and `auto` keeps one, warning under a loss-based congestion control that several would help; and a 20 ms path where a send buffer that holds the link back grows; and a 6 ms round trip that drops 1% of packets, where a connection under `auto` moves from cubic to BBR at its first retransmission.
+//! Links across a path with a real round trip (issue 15): two network namespaces joined by bench/wan/forwarder.c with a 6 ms round trip and a 128 KiB send buffer maximum (one flow is held to 21 MB/s), where links of three TCP connections each (`PARTYLINE_STREAMS=3`) carry the ring intact and in order, plaintext and TLS, and `auto` keeps one, saying under a loss-based congestion control that it reopens over eight at its first loss, which it does on a path that drops 1% of packets; and a 20 ms path where a send buffer that holds the link back grows; and a 6 ms round trip that drops 1% of packets, where a connection under `auto` moves from cubic to BBR at its first retransmission.
 
 mod common;
 
@@ -142,7 +142,7 @@ fn links_of_several_streams_cross_a_long_path_plaintext_and_tls() {
     assert!(!outs[1].stderr.contains("TCP connections"), "auto keeps one stream: {}", outs[1].describe());
     outs[1].assert_stderr_contains("the link to rank 0 runs reno over a ");
     outs[1].assert_stderr_contains(" ms round trip on one TCP connection");
-    outs[1].assert_stderr_contains("set PARTYLINE_STREAMS=8");
+    outs[1].assert_stderr_contains("at its first loss it reopens over 8");
     let eight = [("PARTYLINE_INSECURE", "1"), ("PARTYLINE_CONGESTION", "reno"), ("PARTYLINE_STREAMS", "8")];
     for (r, out) in ring(&path, &addrs, &eight, "reno-8").iter().enumerate() {
         out.assert_stderr_contains(&format!("the link to rank {} runs over 8 TCP connections", 1 - r));
@@ -185,8 +185,38 @@ fn a_connection_that_loses_packets_moves_to_bbr() {
         out.assert_stderr_contains(&format!("connection 0 of the link to rank {} has retransmitted", 1 - r));
         out.assert_stderr_contains(moved);
     }
-    let chosen = [("PARTYLINE_INSECURE", "1"), ("PARTYLINE_CONGESTION", "cubic")];
+    let chosen = [("PARTYLINE_INSECURE", "1"), ("PARTYLINE_CONGESTION", "cubic"), ("PARTYLINE_STREAMS", "1")];
     for out in across(&path, &addrs, "tests/c/exchange.c", &["8"], &chosen, "cubic") {
         assert!(!out.stderr.contains("retransmitted"), "an algorithm the user chose stays: {}", out.describe());
+    }
+}
+
+/// Under `PARTYLINE_STREAMS=auto`, a link of one connection whose congestion control halves its
+/// rate at every loss (reno here; cubic on hosts without BBR) reopens over eight connections
+/// once it loses packets, and every byte of the exchange arrives intact, plaintext and TLS; a
+/// count the user set stays. With 1% loss, 8 MB each way loses dozens.
+#[test]
+fn a_loss_based_link_that_loses_packets_reopens_over_eight_connections() {
+    let Some((path, addrs)) = long_path("widen", 3.0, 0.01) else { return };
+    let certs = build_dir().join(format!("long-path-widen-certs-{}", std::process::id()));
+    let mut c = Command::new(partyrun());
+    c.args(["certs", "--parties", "2", "--out"]).arg(&certs);
+    run(c, "partyrun certs", secs(30)).assert_success();
+    let certs = certs.to_string_lossy().into_owned();
+    let reno = ("PARTYLINE_CONGESTION", "reno");
+    for (security, what) in [(("PARTYLINE_INSECURE", "1"), "plaintext"), (("PARTYLINE_TLS_DIR", certs.as_str()), "tls")]
+    {
+        let outs = across(&path, &addrs, "tests/c/exchange.c", &["8"], &[security, reno], what);
+        // Rank 1 dials the link, so it decides; both see it come back over eight.
+        outs[1].assert_stderr_contains("the link to rank 0 reopens: its one TCP connection runs reno");
+        assert!(!outs[0].stderr.contains("reopens"), "the accepting rank does not decide: {}", outs[0].describe());
+        for (r, out) in outs.iter().enumerate() {
+            out.assert_stderr_contains(&format!("the link to rank {} is back after ", 1 - r));
+            out.assert_stderr_contains(", over 8 TCP connections");
+        }
+    }
+    let one = [("PARTYLINE_INSECURE", "1"), reno, ("PARTYLINE_STREAMS", "1")];
+    for out in across(&path, &addrs, "tests/c/exchange.c", &["8"], &one, "one") {
+        assert!(!out.stderr.contains("reopens"), "a count the user set stays: {}", out.describe());
     }
 }

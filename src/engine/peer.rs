@@ -102,6 +102,11 @@ impl Peer {
         self.goodbye_sent && !self.shut && self.tx.is_empty() && (settled || self.eof)
     }
 
+    /// Either side has said goodbye: the link is on its way to closing.
+    pub fn saying_goodbye(&self) -> bool {
+        self.goodbye_sent || self.goodbye_received
+    }
+
     /// The driver half-closed the link.
     pub fn shut_down(&mut self) {
         self.shut = true;

@@ -64,6 +64,7 @@ impl Shared {
         if let Err(e) = crate::bootstrap::tune_link(&bundle, &self.link_socket) {
             crate::log::warn(&format!("{e}"));
         }
+        let over = bundle.describe();
         let mut transport = match bundle.into_transport() {
             Ok(t) => t,
             Err(e) => return crate::log::info(&format!("cannot use the new connection to rank {peer}: {e}")),
@@ -88,7 +89,8 @@ impl Shared {
                 relinker.settled(peer);
             }
             self.stats.reconnected(peer, down_for);
-            crate::log::info(&format!("the link to rank {peer} is back after {:.6} s", down_for.as_secs_f64()));
+            let down_for = down_for.as_secs_f64();
+            crate::log::info(&format!("the link to rank {peer} is back after {down_for:.6} s, over {over}"));
         }
     }
 
