@@ -112,14 +112,19 @@ fn across(path: &Path, addrs: &[String], src: &str, args: &[&str], env: &[(&str,
     outs
 }
 
-#[test]
-fn links_of_several_streams_cross_a_long_path_plaintext_and_tls() {
-    let Some((path, addrs)) = long_path("streams", 3.0, 0.0) else { return };
-    let certs = build_dir().join(format!("long-path-certs-{}", std::process::id()));
+/// A directory of certificates for a 2-party job (`partyrun certs`), one per test.
+fn certificates(test: &str) -> String {
+    let certs = build_dir().join(format!("long-path-{test}-certs-{}", std::process::id()));
     let mut c = Command::new(partyrun());
     c.args(["certs", "--parties", "2", "--out"]).arg(&certs);
     run(c, "partyrun certs", secs(30)).assert_success();
-    let certs = certs.to_string_lossy().into_owned();
+    certs.to_string_lossy().into_owned()
+}
+
+#[test]
+fn links_of_several_streams_cross_a_long_path_plaintext_and_tls() {
+    let Some((path, addrs)) = long_path("streams", 3.0, 0.0) else { return };
+    let certs = certificates("streams");
 
     for (env, what) in [
         (vec![("PARTYLINE_INSECURE", "1"), ("PARTYLINE_STREAMS", "3")], "plaintext"),
@@ -200,11 +205,7 @@ fn a_connection_that_loses_packets_moves_to_bbr() {
 #[test]
 fn a_loss_based_link_that_loses_packets_reopens_over_eight_connections() {
     let Some((path, addrs)) = long_path("widen", 3.0, 0.01) else { return };
-    let certs = build_dir().join(format!("long-path-widen-certs-{}", std::process::id()));
-    let mut c = Command::new(partyrun());
-    c.args(["certs", "--parties", "2", "--out"]).arg(&certs);
-    run(c, "partyrun certs", secs(30)).assert_success();
-    let certs = certs.to_string_lossy().into_owned();
+    let certs = certificates("widen");
     let reno = ("PARTYLINE_CONGESTION", "reno");
     for (security, what) in [(("PARTYLINE_INSECURE", "1"), "plaintext"), (("PARTYLINE_TLS_DIR", certs.as_str()), "tls")]
     {
