@@ -351,10 +351,9 @@ fn read_hostfile(path: &str) -> Result<Vec<String>> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn base() -> Config {
+impl Config {
+    /// A job of three, rank 0, with every setting at its default: for unit tests to adjust.
+    pub fn for_tests() -> Config {
         Config {
             rank: 0,
             size: 3,
@@ -387,6 +386,15 @@ mod tests {
             stats: None,
             security: Default::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Config {
+        Config::for_tests()
     }
 
     #[test]

@@ -39,8 +39,10 @@ pub struct Relinker {
     me: Hello,
     /// Holds the extra streams of links that higher ranks re-establish.
     joiner: Arc<Joiner>,
-    /// Per peer, how many streams its link has (a reconnect opens as many again).
+    /// Per peer, how many streams its link has (a reconnect opens as many again), and, while
+    /// a link reopens to widen (`set_streams`), how many it had before (0 otherwise).
     streams: Arc<Vec<AtomicUsize>>,
+    widened_from: Arc<Vec<AtomicUsize>>,
     events: Sender<Relink>,
     wake: Arc<mio::Waker>,
     /// Per peer, bumped whenever its link is restored or declared dead, so that attempts
@@ -61,6 +63,7 @@ impl Relinker {
         wake: Arc<mio::Waker>,
     ) -> Relinker {
         let counters = || Arc::new((0..cfg.size).map(|_| AtomicU64::new(0)).collect::<Vec<_>>());
+        let widened_from = Arc::new(streams.iter().map(|_| AtomicUsize::new(0)).collect());
         let streams = Arc::new(streams.into_iter().map(AtomicUsize::new).collect());
         Relinker {
             cfg: cfg.clone(),
@@ -68,6 +71,7 @@ impl Relinker {
             me,
             joiner,
             streams,
+            widened_from,
             events,
             wake,
             generation: counters(),
@@ -86,10 +90,11 @@ impl Relinker {
         &self.me
     }
 
-    /// The link to `peer` reopens with `count` streams from its next reconnect on.
+    /// The link to `peer` reopens with `count` streams from its next reconnect on; if that
+    /// reconnect cannot open them all, it goes back to the count it had.
     pub fn set_streams(&self, peer: usize, count: usize) {
-        if let Some(streams) = self.streams.get(peer) {
-            streams.store(count, SeqCst);
+        if let (Some(streams), Some(before)) = (self.streams.get(peer), self.widened_from.get(peer)) {
+            before.store(streams.swap(count, SeqCst), SeqCst);
         }
     }
 
@@ -164,9 +169,12 @@ impl Relinker {
             generation,
             epochs: self.epochs.clone(),
             streams: self.streams.get(peer).map_or(1, |s| s.load(SeqCst)),
+            narrower: self.widened_from.get(peer).map(|w| w.swap(0, SeqCst)).filter(|n| *n > 0),
+            counts: self.streams.clone(),
         };
         let (events, wake) = (self.events.clone(), self.wake.clone());
         let spawned = std::thread::Builder::new().name("partyline-redial".into()).spawn(move || {
+            let mut attempt = attempt;
             if let Some(event) = attempt.run() {
                 Self::report(&events, &wake, event);
             }
@@ -193,10 +201,14 @@ struct Attempt {
     generation: u64,
     epochs: Arc<Vec<AtomicU64>>,
     streams: usize,
+    /// The count before the link reopened to widen: where the extra streams cannot be opened,
+    /// the link goes back to it (in `counts`, for later reconnects) rather than fail.
+    narrower: Option<usize>,
+    counts: Arc<Vec<AtomicUsize>>,
 }
 
 impl Attempt {
-    fn run(&self) -> Option<Relink> {
+    fn run(&mut self) -> Option<Relink> {
         let peer = self.peer;
         let mut backoff = Duration::from_millis(20);
         let mut last = String::from("no attempt finished");
@@ -223,6 +235,18 @@ impl Attempt {
                 Ok(event) => return Some(event),
                 Err(Gone(why)) => return Some(Relink::Dead { peer, why: dead_link(self.cfg.rank, peer, &why) }),
                 Err(Retry(why)) => last = why,
+                Err(Narrow(why)) => {
+                    let narrower = self.narrower.take().unwrap_or(1);
+                    crate::log::info(&format!(
+                        "could not open {} connections to rank {peer} ({why}); the link keeps {narrower}",
+                        self.streams
+                    ));
+                    self.streams = narrower;
+                    if let Some(count) = self.counts.get(peer) {
+                        count.store(narrower, SeqCst);
+                    }
+                    continue;
+                }
                 Err(Answered(why)) => {
                     answered = true;
                     last = why;
@@ -256,12 +280,17 @@ impl Attempt {
         let more = if dialing {
             let join =
                 Join { hello: self.me.clone(), target: peer as u32, epoch, index: 0, count: self.streams as u32 };
-            dial_extras(addr, self.cfg.local_links, self.tls.as_deref(), peer, &join, deadline).map_err(
-                |e| match e {
-                    JoinFailure::Refused(why) => Retry(format!("{who} refused an extra stream: {why}")),
-                    JoinFailure::Failed(why) => Retry(why),
-                },
-            )?
+            dial_extras(addr, self.cfg.local_links, self.tls.as_deref(), peer, &join, deadline).map_err(|e| {
+                let why = match e {
+                    JoinFailure::Refused(why) => format!("{who} refused an extra stream: {why}"),
+                    JoinFailure::Failed(why) => why,
+                };
+                if self.narrower.is_some() {
+                    Narrow(why)
+                } else {
+                    Retry(why)
+                }
+            })?
         } else {
             Vec::new()
         };
@@ -298,8 +327,11 @@ enum Failure {
     Answered(String),
     /// The peer is gone for good.
     Gone(String),
+    /// The extra streams of a link that reopens to widen could not be opened: go back to the
+    /// count it had, at once.
+    Narrow(String),
 }
-use Failure::{Answered, Gone, Retry};
+use Failure::{Answered, Gone, Narrow, Retry};
 
 /// Reads a reconnecting or poking party's greeting on our listener and checks that it
 /// belongs to this job and is who it claims to be. `Ok(None)`: a connection that closed
@@ -363,3 +395,6 @@ fn answer(
         }
     }))
 }
+
+#[cfg(test)]
+mod tests;
