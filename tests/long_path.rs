@@ -192,6 +192,17 @@ fn a_connection_that_loses_packets_moves_to_bbr() {
         out.assert_stderr_contains(&format!("connection 0 of the link to rank {} has retransmitted", 1 - r));
         out.assert_stderr_contains(moved);
     }
+    // Traffic one way (rank 0 to rank 1, which dials): the losses are rank 0's, and rank 1 sees
+    // them only as packets arriving out of order. Where BBR is to be had, that moves its
+    // connection too, rather than reopening the link over several.
+    if moved == "it now runs bbr" {
+        let outs = across(&path, &addrs, "tests/c/flood.c", &["8", "1048576"], &plain, "one-way");
+        outs[1].assert_stderr_contains("the link to rank 0 has lost packets");
+        for out in &outs {
+            out.assert_stderr_contains(moved);
+            assert!(!out.stderr.contains("reopens"), "a link on BBR keeps one connection: {}", out.describe());
+        }
+    }
     let chosen = [("PARTYLINE_INSECURE", "1"), ("PARTYLINE_CONGESTION", "cubic"), ("PARTYLINE_STREAMS", "1")];
     for out in across(&path, &addrs, "tests/c/exchange.c", &["8"], &chosen, "cubic") {
         assert!(!out.stderr.contains("retransmitted"), "an algorithm the user chose stays: {}", out.describe());
