@@ -299,16 +299,16 @@ impl Link {
         if lost == 0 {
             return None;
         }
-        // Where the kernel offers BBR, a loss moves the connection there instead. `move_on_loss`
-        // reads only our own retransmissions; the peer's losses (seen here) move it too.
-        if let Some(after) = self.after_loss.filter(|a| crate::tcp_info::set_congestion(&**socket, a).is_ok()) {
-            self.watching_for_loss.iter_mut().for_each(|watching| *watching = false);
-            self.widens_on_loss = false;
-            let peer = self.peer.peer_rank();
-            crate::log::info(&format!(
-                "the link to rank {peer} has lost packets ({lost} sent again or received out of order): it now runs {after}, which keeps its rate where packets are lost"
-            ));
-            return None;
+        // Where the kernel offers BBR, each end moves its connection there at its own first
+        // retransmission (`move_on_loss`), so more connections are not needed; the peer's losses
+        // alone (seen here as out-of-order packets) leave ours on cubic, whose bursts serve
+        // rounds best. Asked once, by moving there and back.
+        if let Some(after) = self.after_loss {
+            if crate::tcp_info::set_congestion(&**socket, after).is_ok() {
+                let _ = crate::tcp_info::set_congestion(&**socket, &algorithm);
+                self.widens_on_loss = false;
+                return None;
+            }
         }
         let streams = crate::socket_settings::LOSSY_PATH_STREAMS;
         self.widens_on_loss = false;
