@@ -302,13 +302,10 @@ impl Link {
         // Where the kernel offers BBR, each end moves its connection there at its own first
         // retransmission (`move_on_loss`), so more connections are not needed; the peer's losses
         // alone (seen here as out-of-order packets) leave ours on cubic, whose bursts serve
-        // rounds best. Asked once, by moving there and back.
-        if let Some(after) = self.after_loss {
-            if crate::tcp_info::set_congestion(&**socket, after).is_ok() {
-                let _ = crate::tcp_info::set_congestion(&**socket, &algorithm);
-                self.widens_on_loss = false;
-                return None;
-            }
+        // rounds best.
+        if self.after_loss.is_some_and(crate::tcp_info::offers) {
+            self.widens_on_loss = false;
+            return None;
         }
         let streams = crate::socket_settings::LOSSY_PATH_STREAMS;
         self.widens_on_loss = false;

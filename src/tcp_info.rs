@@ -173,6 +173,20 @@ pub fn set_congestion(socket: &impl AsFd, name: &str) -> std::io::Result<()> {
     socket2::SockRef::from(socket).set_tcp_congestion(name.as_bytes())
 }
 
+/// Whether this process may run the congestion control `name`: asked once, on a socket of its
+/// own, since setting it on a connection and back leaves that connection paced.
+pub fn offers(name: &'static str) -> bool {
+    static ASKED: std::sync::Mutex<Vec<(&str, bool)>> = std::sync::Mutex::new(Vec::new());
+    let mut asked = crate::sync::lock(&ASKED);
+    if let Some((_, offered)) = asked.iter().find(|(n, _)| *n == name) {
+        return *offered;
+    }
+    let probe = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None);
+    let offered = probe.is_ok_and(|socket| socket.set_tcp_congestion(name.as_bytes()).is_ok());
+    asked.push((name, offered));
+    offered
+}
+
 /// Reads an integer socket option.
 fn int_option(socket: &impl AsRawFd, level: libc::c_int, name: libc::c_int) -> std::io::Result<libc::c_int> {
     let mut value: libc::c_int = 0;
@@ -238,6 +252,8 @@ mod tests {
         let _server = listener.accept().unwrap();
         assert_eq!(retransmitted(&client), Some(0));
         assert_eq!(lost_either_way(&client), Some(0));
+        assert!(offers("reno"), "reno is built into every kernel and allowed to everyone");
+        assert!(!offers("no-such-algorithm"));
         let algorithm = |s: &std::net::TcpStream| congestion(s).unwrap();
         // Reno is built into every kernel and allowed to everyone.
         set_congestion(&client, "reno").unwrap();
