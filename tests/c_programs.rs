@@ -237,22 +237,6 @@ fn congestion_run(local_links: &str) -> Output {
     out
 }
 
-/// TCP links over loopback (PARTYLINE_LOCAL_LINKS=tcp) keep the kernel's default congestion
-/// control (PARTYLINE_CONGESTION unset): nothing is lost there, and BBR's pacing would only cost
-/// CPU. (Across hosts: tests/netns.rs.)
-#[test]
-fn loopback_links_keep_the_default_congestion_control() {
-    let default = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_congestion_control").unwrap_or_default();
-    let out = congestion_run("tcp");
-    for r in 0..3 {
-        out.assert_stdout_contains(&format!("rank {r} links: {0} {0}\n", default.trim()));
-        out.assert_stderr_contains(&format!(
-            "partyline[rank {r}]: the link to rank {} runs over 1 TCP connection",
-            (r + 1) % 3
-        ));
-    }
-}
-
 /// Ranks on one host link over Unix sockets: every one of them, though all dial at once, since
 /// the launcher binds each rank's Unix socket before starting any (a rank that found none would
 /// fall back to TCP).

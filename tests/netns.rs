@@ -122,7 +122,7 @@ fn ring_across_namespaces() {
 
 /// Links that leave the host over a short path (here a veth bridge, well under 5 ms) use BBR
 /// where the kernel offers it (PARTYLINE_CONGESTION unset); `system` keeps the kernel's default.
-/// (Loopback links keep the default: tests/c_programs.rs; long paths start on cubic:
+/// (Loopback links keep the default: below; long paths start on cubic:
 /// tests/long_path.rs.)
 #[test]
 fn links_across_hosts_use_bbr() {
@@ -155,6 +155,31 @@ fn links_across_hosts_use_bbr() {
             out.assert_success();
             out.assert_stdout_contains(&format!("rank {r} links: {want} {want}\n"));
         }
+    }
+    drop(nss);
+}
+
+/// TCP links over loopback (PARTYLINE_LOCAL_LINKS=tcp, PARTYLINE_CONGESTION unset) keep the
+/// host's default congestion control: nothing is lost there, and BBR's pacing would only cost CPU.
+/// Run in a namespace whose default is reno, since this machine's own default may be BBR.
+#[test]
+fn loopback_links_keep_the_default_congestion_control() {
+    let bin = compile("tests/c/congestion.c");
+    let Some((nss, _)) = namespaces("lo") else { return };
+    let host = &nss.0[1];
+    ip(&["netns", "exec", host, "sysctl", "-qw", "net.ipv4.tcp_congestion_control=reno"]).expect("set reno");
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", host]).arg(partyrun()).args(["-n", "3", "--"]).arg(&bin);
+    clear_partyline_env(&mut cmd);
+    cmd.env("PARTYLINE_LOCAL_LINKS", "tcp").env("PARTYLINE_VERBOSE", "1");
+    let out = run(cmd, format!("partyrun -n 3 congestion in {host} (PARTYLINE_LOCAL_LINKS=tcp)"), secs(90));
+    out.assert_success();
+    for r in 0..3 {
+        out.assert_stdout_contains(&format!("rank {r} links: reno reno\n"));
+        out.assert_stderr_contains(&format!(
+            "partyline[rank {r}]: the link to rank {} runs over 1 TCP connection",
+            (r + 1) % 3
+        ));
     }
     drop(nss);
 }
