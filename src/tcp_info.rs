@@ -11,6 +11,8 @@ unsafe trait Plain {}
 // SAFETY: an integer, an array of integers, and a struct of integers (and their padding).
 unsafe impl Plain for libc::c_int {}
 // SAFETY: as above.
+unsafe impl Plain for u64 {}
+// SAFETY: as above.
 unsafe impl Plain for [u64; 32] {}
 // SAFETY: as above.
 unsafe impl Plain for libc::tcp_info {}
@@ -173,6 +175,13 @@ pub fn set_congestion(socket: &impl AsFd, name: &str) -> std::io::Result<()> {
     socket2::SockRef::from(socket).set_tcp_congestion(name.as_bytes())
 }
 
+/// Turns on the kernel's own pacing of the connection, without a cap of ours: any
+/// SO_MAX_PACING_RATE but "unlimited" does (BBR turns it on for itself; cubic otherwise sends
+/// each window in line-rate bursts).
+pub fn pace(socket: &impl AsRawFd) -> std::io::Result<()> {
+    set_option(socket, libc::SOL_SOCKET, libc::SO_MAX_PACING_RATE, &(u64::MAX - 1))
+}
+
 /// Whether this process may run the congestion control `name`: asked once, on a socket of its
 /// own, since setting it on a connection and back leaves that connection paced.
 pub fn offers(name: &'static str) -> bool {
@@ -201,17 +210,19 @@ pub fn set_int_option(
     name: libc::c_int,
     value: usize,
 ) -> std::io::Result<()> {
-    let value = libc::c_int::try_from(value).unwrap_or(libc::c_int::MAX);
-    // SAFETY: setsockopt reads one c_int from `value`, which lives for the call.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            level,
-            name,
-            (&value as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
+    set_option(socket, level, name, &libc::c_int::try_from(value).unwrap_or(libc::c_int::MAX))
+}
+
+/// Sets a socket option to the bytes of `value`.
+fn set_option<T: Plain>(
+    socket: &impl AsRawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+) -> std::io::Result<()> {
+    let len = std::mem::size_of::<T>() as libc::socklen_t;
+    // SAFETY: setsockopt reads `len` bytes from `value`, which is that large and lives for the call.
+    let rc = unsafe { libc::setsockopt(socket.as_raw_fd(), level, name, (value as *const T).cast(), len) };
     if rc == 0 {
         Ok(())
     } else {
@@ -223,6 +234,16 @@ pub fn set_int_option(
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn pacing_is_turned_on_without_a_cap() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        pace(&client).unwrap();
+        let mut cap = 0u64;
+        read_option(&client, libc::SOL_SOCKET, libc::SO_MAX_PACING_RATE, &mut cap).unwrap();
+        assert_eq!(cap, u64::MAX - 1, "any cap but u64::MAX turns the kernel's pacing on");
+    }
 
     #[test]
     fn a_connection_reports_its_queue_and_a_busy_one_is_armed() {

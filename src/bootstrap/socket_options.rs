@@ -95,7 +95,13 @@ fn set_congestion(sock: &SockRef<'_>, congestion: &Congestion) {
             let peer = sock.peer_addr().ok().and_then(|a| a.as_socket());
             if crate::socket_settings::leaves_host(local, peer).unwrap_or(false) {
                 let rtt = crate::tcp_info::path_rtt(&**sock);
-                let _ = sock.set_tcp_congestion(crate::socket_settings::Congestion::auto_start(rtt).as_bytes());
+                let start = crate::socket_settings::Congestion::auto_start(rtt);
+                let _ = sock.set_tcp_congestion(start.as_bytes());
+                if start == crate::socket_settings::UNTIL_LOSS {
+                    // Cubic sends a window in bursts at line rate, which overflow a path's
+                    // queue in slow start; paced, the same window leaves evenly.
+                    let _ = crate::tcp_info::pace(&**sock);
+                }
             }
         }
         Congestion::Named(name) => {
