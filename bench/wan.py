@@ -43,6 +43,8 @@ NAMES["partyline-baseline"] = "partyline baseline"  # --baseline
 NAMES["partyline-baseline-tls"] = "partyline baseline TLS"
 NAMES.update({f"{impl}-{n}": f"{name}, {n} stream{'s' if n > 1 else ''}" for n in range(1, 65)
               for impl, name in (("partyline", "partyline"), ("partyline-baseline", "partyline baseline"))})
+# --stderr-log FILE: every rank's stderr is appended there, partyline's with PARTYLINE_VERBOSE=1.
+STDERR_LOG = None
 STREAMS = re.compile(r"^partyline-(?:baseline-)?(\d+)$")
 # OVERLAP: a 64 MB ring exchange posted, a computation as long as the exchange, then the wait (partybench's); its
 # rows have no floor: OVERLAP_POST is the time the two posting calls took from the computation, OVERLAP_HIDDEN the
@@ -85,6 +87,10 @@ def run_parallel(cmds, timeout, what, env=None):
             i, rc = bad[0]
             raise Failure(f"{what}: rank {i} exited with status {rc}: {' '.join(cmds[i])}\n--- stderr ---\n"
                           f"{outs[i][1][-3000:]}\n--- stdout ---\n{outs[i][0][-1000:]}")
+        if STDERR_LOG:
+            with open(STDERR_LOG, "a") as f:
+                for i, (_, err) in enumerate(outs):
+                    f.write(f"=== {what} rank {i}\n{err}")
         return outs[0][0]
     finally:
         for p in procs:
@@ -301,6 +307,8 @@ def run_impl(impl, wl, args, b, emu, timeout, serial):
             sec.append("PARTYLINE_SPIN_US=0")
         if emu.congestion:
             sec.append(f"PARTYLINE_CONGESTION={emu.congestion}")
+        if STDERR_LOG:
+            sec.append("PARTYLINE_VERBOSE=1")
         cmds = [emu.exec(i) + ["env", f"PARTYLINE_RANK={i}", f"PARTYLINE_SIZE={N}", f"PARTYLINE_PEERS={peers}",
                                f"PARTYLINE_JOB_ID=wan-{os.getpid()}-{serial}"] + sec +
                 [b["partyline-baseline" if "baseline" in impl else "partyline"], wl, f"--impl={impl}"] +
@@ -498,7 +506,12 @@ def main():
                     help="another partyline build's release directory (its mpicc), run as partyline-baseline: a "
                          "before/after in one run")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"), help="output directory")
+    ap.add_argument("--stderr-log", metavar="FILE",
+                    help="append every rank's stderr to FILE, partyline's verbose (PARTYLINE_VERBOSE=1): what each "
+                         "link ran over, when it reopened and for how long it paused")
     a = ap.parse_args()
+    global STDERR_LOG
+    STDERR_LOG = a.stderr_log
 
     def pick(arg, known, what):
         if not arg:

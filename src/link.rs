@@ -44,9 +44,14 @@ pub struct Link {
     after_loss: Option<&'static str>,
     watching_for_loss: Vec<bool>,
     /// Whether a link of one connection reopens over several once it loses packets (see
-    /// `widen_on_loss`), and the count it asked for when it broke to do so.
+    /// `widen_on_loss`); the widening it asks for, until taken; and the count it broke to
+    /// reopen with.
     widens_on_loss: bool,
+    widen_request: Option<Widen>,
     widening: Option<usize>,
+    /// The connection a widening replaced, open but unread until the new ones take over: closed
+    /// at once, it would tell the peer of a break before the resume tells it of the switch.
+    retired: Option<Box<dyn Transport>>,
 }
 
 impl Link {
@@ -70,7 +75,9 @@ impl Link {
             after_loss,
             watching_for_loss: Vec::new(),
             widens_on_loss: false,
+            widen_request: None,
             widening: None,
+            retired: None,
         };
         link.measure_path();
         link
@@ -84,9 +91,35 @@ impl Link {
         self
     }
 
+    /// The widening the link asks for, if it has asked since the last call.
+    pub fn take_widen_request(&mut self) -> Option<Widen> {
+        self.widen_request.take()
+    }
+
+    /// Breaks the link, which is to be widened over `streams` connections, for `cause`; they
+    /// are open already unless it is gone or saying goodbye, when it stays as it is. For the
+    /// connection of `epoch` only.
+    pub fn break_to_widen(&mut self, streams: usize, epoch: u64, cause: String) -> Result<()> {
+        if !self.is_up() || self.epoch != epoch || self.peer.saying_goodbye() {
+            return Ok(());
+        }
+        self.widening = Some(streams);
+        Err(Fault::Break(cause))
+    }
+
     /// The connection count the link broke to reopen with, if that is why it broke.
     pub fn take_widening(&mut self) -> Option<usize> {
         self.widening.take()
+    }
+
+    /// Whether `streams` connections, which the peer dialed to replace the link's, widen it:
+    /// if so, the break that follows is said to be that.
+    pub fn widened_by(&mut self, streams: usize) -> bool {
+        let now = self.transport.as_mut().map_or(0, |t| t.sockets().len());
+        if streams > now && now > 0 {
+            self.widening = Some(streams);
+        }
+        self.widening.is_some()
     }
 
     pub fn has_output(&self) -> bool {
@@ -208,7 +241,8 @@ impl Link {
                 self.move_on_loss(algorithm);
             }
             if let Some(cause) = self.widen_on_loss() {
-                return Err(Fault::Break(cause));
+                let (streams, epoch) = (crate::socket_settings::LOSSY_PATH_STREAMS, self.epoch);
+                self.widen_request = Some(Widen { streams, epoch, cause });
             }
         }
         if self.has_output() {
@@ -246,84 +280,19 @@ impl Link {
         }
     }
 
-    /// Moves each connection that started on `UNTIL_LOSS` to `algorithm` once it has
-    /// retransmitted. Each connection's algorithm is read once, when first seen: those that
-    /// started on another (short paths, `Congestion::auto_start`) are never watched, and one
-    /// that has moved, or could not, is not read again.
-    fn move_on_loss(&mut self, algorithm: &str) {
-        let Some(transport) = self.transport.as_mut() else { return };
-        let sockets = transport.sockets();
-        for socket in &sockets[self.watching_for_loss.len().min(sockets.len())..] {
-            let started = crate::tcp_info::congestion(&**socket);
-            self.watching_for_loss.push(started.as_deref() == Some(crate::socket_settings::UNTIL_LOSS));
-        }
-        for (stream, (socket, watching)) in sockets.into_iter().zip(&mut self.watching_for_loss).enumerate() {
-            if !*watching {
-                continue;
-            }
-            let lost = crate::tcp_info::retransmitted(&*socket).unwrap_or(0);
-            if lost == 0 {
-                continue;
-            }
-            *watching = false;
-            let peer = self.peer.peer_rank();
-            let what = format!("connection {stream} of the link to rank {peer} has retransmitted ({lost} packets)");
-            match crate::tcp_info::set_congestion(&*socket, algorithm) {
-                Ok(()) => crate::log::info(&format!(
-                    "{what}: it now runs {algorithm}, which keeps its rate where packets are lost"
-                )),
-                // The warning at MPI_Init named the fix (`Streams::lossy_path_risk`).
-                Err(e) => crate::log::info(&format!("{what}, and cannot run {algorithm} ({e})")),
-            }
-        }
-    }
-
-    /// Whether the link should reopen over `LOSSY_PATH_STREAMS` connections now, and why: it has
-    /// one connection, over a long path, whose congestion control halves its rate at every loss
-    /// (BBR was not to be had, see `move_on_loss`), and packets were lost on it either way. One
-    /// such flow at 40 ms and 0.1% loss carried BATCH 100 MB at 0.07 of the floor, eight
-    /// 0.66 (`Streams::Auto`); without loss, one does better, so links start with one. The link
-    /// breaks, and the reconnect opens the new count; frames in flight are replayed.
-    fn widen_on_loss(&mut self) -> Option<String> {
-        if !self.widens_on_loss || self.peer.saying_goodbye() {
-            return None;
-        }
-        let mut sockets = self.transport.as_mut()?.sockets();
-        let [socket] = sockets.as_mut_slice() else { return None };
-        let algorithm = crate::tcp_info::congestion(&**socket)?;
-        let rtt = crate::tcp_info::path_rtt(&**socket);
-        if !crate::socket_settings::Streams::Auto.lossy_path_risk(true, Some(&algorithm), rtt) {
-            return None;
-        }
-        let lost = crate::tcp_info::lost_either_way(&**socket)?;
-        if lost == 0 {
-            return None;
-        }
-        // Where the kernel offers BBR, each end moves its connection there at its own first
-        // retransmission (`move_on_loss`), so more connections are not needed; the peer's losses
-        // alone (seen here as out-of-order packets) leave ours on cubic, whose bursts serve
-        // rounds best.
-        if self.after_loss.is_some_and(crate::tcp_info::offers) {
-            self.widens_on_loss = false;
-            return None;
-        }
-        let streams = crate::socket_settings::LOSSY_PATH_STREAMS;
-        self.widens_on_loss = false;
-        self.widening = Some(streams);
-        Some(format!(
-            "its one TCP connection runs {algorithm}, which halves its rate at every loss, over a {:.0} ms round trip and has lost packets ({lost} sent again or received out of order): reopening it over {streams} (PARTYLINE_STREAMS=auto; set a count to keep one)",
-            rtt.unwrap_or_default().as_secs_f64() * 1e3
-        ))
-    }
-
     pub fn is_up(&self) -> bool {
         self.transport.is_some()
     }
 
-    /// The connection broke at `now`: closes it; frames stay queued for the reconnect.
-    pub fn break_off(&mut self, now: Instant) {
-        self.close();
-        self.transport = None;
+    /// The connection broke at `now`: closes it (or, for a `widening`, keeps it unread until the
+    /// new connections take over); frames stay queued for the reconnect.
+    pub fn break_off(&mut self, now: Instant, widening: bool) {
+        if widening {
+            self.retired = self.transport.take();
+        } else {
+            self.close();
+            self.transport = None;
+        }
         self.broken_since.get_or_insert(now);
     }
 
@@ -336,6 +305,7 @@ impl Link {
         ctx: &mut Ctx,
     ) -> Result<()> {
         self.peer.reconnected(received, ctx.now, ctx.fx)?;
+        self.retired = None;
         self.leaves_host = leaves_host(&mut *transport);
         self.transport = Some(transport);
         self.measure_path();
@@ -348,6 +318,7 @@ impl Link {
 
     /// Closes both directions after a failure, so a peer still writing to us sees it promptly.
     pub fn close(&mut self) {
+        self.retired = None;
         if let Some(t) = self.transport.as_mut() {
             for socket in t.sockets() {
                 let _ = socket.shutdown(std::net::Shutdown::Both);
@@ -423,6 +394,9 @@ pub fn dead_link(me: usize, peer: usize, cause: &str) -> Error {
     let (a, b) = (me.min(peer), me.max(peer));
     err!(ProcAborted, "the link between rank {a} and rank {b} is lost: {cause}")
 }
+
+mod loss;
+pub use loss::Widen;
 
 #[cfg(test)]
 mod tests;

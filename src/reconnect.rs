@@ -3,20 +3,25 @@
 //! Threads here only connect and greet; what a new connection means for the link is decided
 //! by the progress thread, which receives every outcome as a `Relink`.
 
-use crate::bundle::{dial_extras, Bundle, JoinFailure, Joiner};
+use crate::bundle::{Bundle, Joiner};
 use crate::channel::Channel;
 use crate::config::Config;
 use crate::conn::Conn;
 use crate::engine::LinkBreak;
 use crate::error::Error;
-use crate::handshake::{Greeting, Hello, Join, Resume};
+use crate::handshake::{Greeting, Hello};
 use crate::link::dead_link;
-use crate::listener::{hand_off, resolve, Handoff, Listener};
+use crate::listener::{hand_off, Handoff, Listener};
+use crate::sync::lock;
 use crate::tls::Tls;
 use crossbeam_channel::Sender;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+mod attempt;
+pub use attempt::Opened;
+use attempt::{Attempt, Dialer};
 
 /// What became of a reconnect attempt, for the progress thread.
 pub enum Relink {
@@ -28,10 +33,12 @@ pub enum Relink {
     Poked { peer: usize, epoch: u64 },
     /// The link cannot be re-established.
     Dead { peer: usize, why: Error },
+    /// The connections the link to `peer` (over the connection of `epoch`) is to widen onto
+    /// are open (`Relinker::widen`): it may switch to them, for `cause`.
+    Widened { peer: usize, opened: Opened, epoch: u64, cause: String },
+    /// They could not be opened: the link keeps its connection.
+    NotWidened { peer: usize, streams: usize, why: String },
 }
-
-/// The longest pause between two attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 pub struct Relinker {
     cfg: Config,
@@ -50,6 +57,9 @@ pub struct Relinker {
     generation: Arc<Vec<AtomicU64>>,
     /// The last epoch each dialed link proposed.
     epochs: Arc<Vec<AtomicU64>>,
+    /// Per peer, connections opened for a widening that the link's next break resumes on, and
+    /// the epoch of the connection they replace.
+    opened: Vec<Mutex<Option<(u64, Opened)>>>,
 }
 
 impl Relinker {
@@ -76,6 +86,7 @@ impl Relinker {
             wake,
             generation: counters(),
             epochs: counters(),
+            opened: (0..cfg.size).map(|_| Mutex::new(None)).collect(),
         }
     }
 
@@ -96,6 +107,41 @@ impl Relinker {
         if let (Some(streams), Some(before)) = (self.streams.get(peer), self.widened_from.get(peer)) {
             before.store(streams.swap(count, SeqCst), SeqCst);
         }
+    }
+
+    /// Opens `streams` connections to `peer` beside the link's one (of `epoch`), in the
+    /// background: the link switches to them when they are ready (`Relink::Widened`), so it
+    /// pauses only for the resume. Only the dialing rank widens.
+    pub fn widen(&self, peer: usize, streams: usize, epoch: u64, cause: String) {
+        let (cfg, tls, me, epochs) = (self.cfg.clone(), self.tls.clone(), self.me.clone(), self.epochs.clone());
+        let (events, wake) = (self.events.clone(), self.wake.clone());
+        let spawned = std::thread::Builder::new().name("partyline-widen".into()).spawn(move || {
+            let dialer = Dialer { cfg: &cfg, tls: tls.as_deref(), me: &me, peer, epochs: &epochs };
+            let started = Instant::now();
+            let event = match dialer.open(streams, cfg.handshake_timeout) {
+                Ok(opened) => {
+                    let cause = format!("{cause}; they opened in {:.3} s", started.elapsed().as_secs_f64());
+                    Relink::Widened { peer, opened, epoch, cause }
+                }
+                Err(failure) => Relink::NotWidened { peer, streams, why: failure.why().to_string() },
+            };
+            Self::report(&events, &wake, event);
+        });
+        if let Err(e) = spawned {
+            let why = format!("cannot start a thread to open them ({e})");
+            Self::report(&self.events, &self.wake, Relink::NotWidened { peer, streams, why });
+        }
+    }
+
+    /// Keeps `opened` for the next break of the link to `peer` over the connection of `epoch`.
+    pub fn hold_opened(&self, peer: usize, epoch: u64, opened: Opened) {
+        *lock(&self.opened[peer]) = Some((epoch, opened));
+    }
+
+    /// The connections held for a break of the link to `peer` over the connection of `epoch`;
+    /// any held for another connection are dropped.
+    pub fn take_opened(&self, peer: usize, epoch: u64) -> Option<Opened> {
+        lock(&self.opened[peer]).take().filter(|(held, _)| *held == epoch).map(|(_, opened)| opened)
     }
 
     /// The link to `peer` is settled (restored or dead): attempts for it stop.
@@ -171,6 +217,7 @@ impl Relinker {
             streams: self.streams.get(peer).map_or(1, |s| s.load(SeqCst)),
             narrower: self.widened_from.get(peer).map(|w| w.swap(0, SeqCst)).filter(|n| *n > 0),
             counts: self.streams.clone(),
+            opened: self.take_opened(peer, epoch),
         };
         let (events, wake) = (self.events.clone(), self.wake.clone());
         let spawned = std::thread::Builder::new().name("partyline-redial".into()).spawn(move || {
@@ -185,153 +232,6 @@ impl Relinker {
         }
     }
 }
-
-/// One broken link's attempts to come back.
-struct Attempt {
-    peer: usize,
-    cfg: Config,
-    tls: Option<Arc<Tls>>,
-    me: Hello,
-    received: u64,
-    /// The broken connection's epoch (a poke names it, so a stale one is ignored).
-    epoch: u64,
-    deadline: Instant,
-    cause: String,
-    still: Arc<Vec<AtomicU64>>,
-    generation: u64,
-    epochs: Arc<Vec<AtomicU64>>,
-    streams: usize,
-    /// The count before the link reopened to widen: where the extra streams cannot be opened,
-    /// the link goes back to it (in `counts`, for later reconnects) rather than fail.
-    narrower: Option<usize>,
-    counts: Arc<Vec<AtomicUsize>>,
-}
-
-impl Attempt {
-    fn run(&mut self) -> Option<Relink> {
-        let peer = self.peer;
-        let mut backoff = Duration::from_millis(20);
-        let mut last = String::from("no attempt finished");
-        let mut answered = false;
-        loop {
-            if self.still[peer].load(SeqCst) != self.generation {
-                return None;
-            }
-            let left = self.deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                let alive = if answered {
-                    format!("; rank {peer} still runs (it answered), so the network between the two ranks failed")
-                } else {
-                    String::new()
-                };
-                let why = format!(
-                    "{}; it could not be re-established within {} s (PARTYLINE_RECONNECT_TIMEOUT; last attempt: {last}){alive}",
-                    self.cause,
-                    self.cfg.reconnect_timeout.as_secs_f64()
-                );
-                return Some(Relink::Dead { peer, why: dead_link(self.cfg.rank, peer, &why) });
-            }
-            match self.once(left) {
-                Ok(event) => return Some(event),
-                Err(Gone(why)) => return Some(Relink::Dead { peer, why: dead_link(self.cfg.rank, peer, &why) }),
-                Err(Retry(why)) => last = why,
-                Err(Narrow(why)) => {
-                    let narrower = self.narrower.take().unwrap_or(1);
-                    crate::log::info(&format!(
-                        "could not open {} connections to rank {peer} ({why}); the link keeps {narrower}",
-                        self.streams
-                    ));
-                    self.streams = narrower;
-                    if let Some(count) = self.counts.get(peer) {
-                        count.store(narrower, SeqCst);
-                    }
-                    continue;
-                }
-                Err(Answered(why)) => {
-                    answered = true;
-                    last = why;
-                }
-            }
-            std::thread::sleep(backoff.min(self.deadline.saturating_duration_since(Instant::now())));
-            backoff = (backoff * 2).min(MAX_BACKOFF);
-        }
-    }
-
-    /// One connection: a resume if we dial, a poke if the peer does.
-    fn once(&self, left: Duration) -> Result<Relink, Failure> {
-        let peer = self.peer;
-        let addr = resolve(&self.cfg.peers[peer]).map_err(|e| Retry(e.to_string()))?;
-        let conn = match crate::dial::dial(addr, left.min(Duration::from_secs(2)), self.cfg.local_links) {
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                return Err(Gone(format!(
-                    "{}; rank {peer} is gone: its port {addr} refuses connections, so it exited or crashed without calling MPI_Finalize",
-                    self.cause
-                )))
-            }
-            other => other.map_err(|e| Retry(e.to_string()))?,
-        };
-        // The greeting's small writes must not wait for delayed acknowledgements (40 ms each).
-        conn.set_nodelay();
-        let deadline = Instant::now() + self.cfg.handshake_timeout.min(left.max(Duration::from_millis(200)));
-        let dialing = self.cfg.rank > peer;
-        let epoch = if dialing { self.epochs[peer].fetch_add(1, SeqCst) + 1 } else { self.epoch };
-        let who = format!("rank {peer}");
-        // A dialed link's extra streams go first, so the peer holds them when the resume comes.
-        let more = if dialing {
-            let join =
-                Join { hello: self.me.clone(), target: peer as u32, epoch, index: 0, count: self.streams as u32 };
-            dial_extras(addr, self.cfg.local_links, self.tls.as_deref(), peer, &join, deadline).map_err(|e| {
-                let why = match e {
-                    JoinFailure::Refused(why) => format!("{who} refused an extra stream: {why}"),
-                    JoinFailure::Failed(why) => why,
-                };
-                if self.narrower.is_some() {
-                    Narrow(why)
-                } else {
-                    Retry(why)
-                }
-            })?
-        } else {
-            Vec::new()
-        };
-        let mut channel = Channel::connect(conn, deadline, self.tls.as_deref(), peer)
-            .map_err(|e| Retry(crate::tls::explain(&who, &e)))?;
-        let mine = Resume { hello: self.me.clone(), target: peer as u32, epoch, received: self.received };
-        if !dialing {
-            Greeting::Poke(mine).write_to(&mut channel, &who).map_err(|e| Retry(e.message))?;
-            return match Greeting::read_from(&mut channel, &who).map_err(|e| Retry(e.message))? {
-                // It runs; whether it dials back is up to it. Keep poking until it does.
-                Greeting::Accept(_) => Err(Answered(format!("rank {peer} runs but has not reconnected yet"))),
-                Greeting::Reject(why) => Err(Retry(format!("rank {peer} refused the poke: {why}"))),
-                _ => Err(Retry(format!("rank {peer} answered the poke with something else"))),
-            };
-        }
-        Greeting::Resume(mine).write_to(&mut channel, &who).map_err(|e| Retry(e.message))?;
-        match Greeting::read_from(&mut channel, &who).map_err(|e| Retry(e.message))? {
-            Greeting::Resumed(r) if r.hello.rank as usize == peer && r.epoch == epoch => Ok(Relink::Dialed {
-                peer,
-                bundle: Bundle { first: channel, more, checksums: false },
-                received: r.received,
-                epoch,
-            }),
-            Greeting::Reject(why) => Err(Retry(format!("rank {peer} refused: {why}"))),
-            _ => Err(Retry(format!("rank {peer} answered the reconnect with something else"))),
-        }
-    }
-}
-
-enum Failure {
-    /// Worth another attempt.
-    Retry(String),
-    /// Worth another attempt, and the peer answered: it still runs.
-    Answered(String),
-    /// The peer is gone for good.
-    Gone(String),
-    /// The extra streams of a link that reopens to widen could not be opened: go back to the
-    /// count it had, at once.
-    Narrow(String),
-}
-use Failure::{Answered, Gone, Narrow, Retry};
 
 /// Reads a reconnecting or poking party's greeting on our listener and checks that it
 /// belongs to this job and is who it claims to be. `Ok(None)`: a connection that closed

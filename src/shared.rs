@@ -146,7 +146,8 @@ impl Shared {
     /// replay. Under the link's lock.
     fn break_link(&self, link: &mut Link, cause: String, ctx: &mut Ctx) {
         let peer = link.peer.peer_rank();
-        match (link.take_widening(), &self.relinker) {
+        let widening = link.take_widening();
+        match (widening, &self.relinker) {
             (Some(streams), Some(relinker)) => {
                 relinker.set_streams(peer, streams);
                 crate::log::info(&format!("the link to rank {peer} reopens: {cause}"));
@@ -155,7 +156,7 @@ impl Shared {
         }
         // Out of the pollers while the socket is still open.
         self.token.bury(peer);
-        link.break_off(ctx.now);
+        link.break_off(ctx.now, widening.is_some());
         let received = link.peer.received_count();
         ctx.fx.broken.push(LinkBreak { peer, received, epoch: link.epoch, since: ctx.now, cause });
     }

@@ -209,8 +209,8 @@ fn a_connection_that_loses_packets_moves_to_bbr() {
 }
 
 /// Under `PARTYLINE_STREAMS=auto`, a link of one connection whose congestion control halves its
-/// rate at every loss (reno here; cubic on hosts without BBR) reopens over eight connections
-/// once it loses packets, and every byte of the exchange arrives intact, plaintext and TLS; a
+/// rate at every loss (reno here; cubic on hosts without BBR) reopens over eight connections,
+/// opened beside the live one, once it loses packets, and every byte of the exchange arrives intact, plaintext and TLS; a
 /// count the user set stays. With 1% loss, 8 MB each way loses dozens.
 #[test]
 fn a_loss_based_link_that_loses_packets_reopens_over_eight_connections() {
@@ -222,10 +222,23 @@ fn a_loss_based_link_that_loses_packets_reopens_over_eight_connections() {
         let outs = across(&path, &addrs, "tests/c/exchange.c", &["8"], &[security, reno], what);
         // Rank 1 dials the link, so it decides; both see it come back over eight.
         outs[1].assert_stderr_contains("the link to rank 0 reopens: its one TCP connection runs reno");
-        assert!(!outs[0].stderr.contains("reopens"), "the accepting rank does not decide: {}", outs[0].describe());
+        // The accepting rank does not decide; it learns of it from the new connections.
+        outs[0]
+            .assert_stderr_contains("the link to rank 1 reopens: rank 1 moves it to 8 connections, opened beside it");
+        assert!(
+            !outs[0].stderr.contains("halves its rate"),
+            "the accepting rank does not decide: {}",
+            outs[0].describe()
+        );
         for (r, out) in outs.iter().enumerate() {
+            // The old connection stays open until the new ones take over, so neither rank sees
+            // the switch as a break.
+            assert!(!out.stderr.contains(" broke ("), "rank {r} saw a break: {}", out.describe());
             out.assert_stderr_contains(&format!("the link to rank {} is back after ", 1 - r));
             out.assert_stderr_contains(", over 8 TCP connections");
+            for line in out.stderr.lines().filter(|l| l.contains("is back after")) {
+                println!("{what}: {line}");
+            }
         }
     }
     let one = [("PARTYLINE_INSECURE", "1"), reno, ("PARTYLINE_STREAMS", "1")];

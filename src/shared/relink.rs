@@ -10,10 +10,19 @@ use std::sync::atomic::Ordering::SeqCst;
 use std::time::Instant;
 
 impl Shared {
-    /// Heartbeats, owed acknowledgements and silence timeouts on every link.
+    /// Heartbeats, owed acknowledgements and silence timeouts on every link, and the
+    /// widenings they ask for (opened outside the link's lock).
     pub fn on_timers(&self) {
         for peer in 0..self.size {
-            self.with_link(peer, |link, ctx| link.on_timer(ctx));
+            let mut widen = None;
+            self.with_link(peer, |link, ctx| {
+                let result = link.on_timer(ctx);
+                widen = link.take_widen_request();
+                result
+            });
+            if let (Some(widen), Some(relinker)) = (widen, &self.relinker) {
+                relinker.widen(peer, widen.streams, widen.epoch, widen.cause);
+            }
         }
     }
 
@@ -31,6 +40,18 @@ impl Shared {
             Relink::Dead { peer, why } => {
                 self.with_link(peer, |link, _| if link.is_up() { Ok(()) } else { Err(Fault::Fatal(why)) });
             }
+            Relink::Widened { peer, opened, epoch, cause } => {
+                let Some(relinker) = &self.relinker else { return };
+                let streams = opened.count();
+                // The break's reconnect resumes on them; if the link has moved on (broken,
+                // saying goodbye), they are dropped.
+                relinker.hold_opened(peer, epoch, opened);
+                self.with_link(peer, |link, _| link.break_to_widen(streams, epoch, cause));
+                drop(relinker.take_opened(peer, epoch));
+            }
+            Relink::NotWidened { peer, streams, why } => crate::log::info(&format!(
+                "could not open {streams} connections to rank {peer} ({why}); the link keeps its one"
+            )),
         }
     }
 
@@ -43,7 +64,12 @@ impl Shared {
                 return Ok(());
             }
             if link.is_up() {
-                self.break_link(link, format!("rank {peer} reconnected (it saw the link break)"), ctx);
+                let cause = if link.widened_by(bundle.count()) {
+                    format!("rank {peer} moves it to {} connections, opened beside it", bundle.count())
+                } else {
+                    format!("rank {peer} reconnected (it saw the link break)")
+                };
+                self.break_link(link, cause, ctx);
             }
             link.epoch = epoch;
             ours = Some(link.peer.received_count());
