@@ -107,6 +107,12 @@ impl Link {
         Err(Fault::Break(cause))
     }
 
+    /// Whether `streams` new connections would widen the link: it broke to move to more than
+    /// its connection had.
+    pub fn widens_to(&mut self, streams: usize) -> bool {
+        self.retired.as_mut().is_some_and(|old| streams > old.sockets().len())
+    }
+
     /// The connection count the link broke to reopen with, if that is why it broke.
     pub fn take_widening(&mut self) -> Option<usize> {
         self.widening.take()

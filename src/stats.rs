@@ -21,6 +21,7 @@ struct PeerCounters {
     messages_received: AtomicU64,
     bytes_received: AtomicU64,
     reconnects: AtomicU64,
+    widenings: AtomicU64,
     down_nanos: AtomicU64,
 }
 
@@ -70,10 +71,12 @@ impl Stats {
         }
     }
 
-    /// The link to `peer` was re-established after being down for `down_for`.
-    pub fn reconnected(&self, peer: usize, down_for: Duration) {
+    /// The link to `peer` was re-established after being down for `down_for`: after a break,
+    /// or to run over more connections (`widened`).
+    pub fn reconnected(&self, peer: usize, down_for: Duration, widened: bool) {
         if let Some(p) = self.peers.get(peer) {
-            p.reconnects.fetch_add(1, Relaxed);
+            let count = if widened { &p.widenings } else { &p.reconnects };
+            count.fetch_add(1, Relaxed);
             p.down_nanos.fetch_add(down_for.as_nanos() as u64, Relaxed);
         }
     }
@@ -94,6 +97,7 @@ impl Stats {
                 messages_received: p.messages_received.load(Relaxed),
                 bytes_received: p.bytes_received.load(Relaxed),
                 reconnects: p.reconnects.load(Relaxed),
+                widenings: p.widenings.load(Relaxed),
                 down: Duration::from_nanos(p.down_nanos.load(Relaxed)),
             })
             .collect();
@@ -129,8 +133,10 @@ pub struct PeerTotals {
     pub bytes_sent: u64,
     pub messages_received: u64,
     pub bytes_received: u64,
-    /// Times the link was re-established after breaking, and how long it was down in all.
+    /// Times the link was re-established after breaking, times it moved to more connections
+    /// (`Link::widen_on_loss`), and how long it was down for either, in all.
     pub reconnects: u64,
+    pub widenings: u64,
     pub down: Duration,
 }
 
@@ -157,6 +163,7 @@ impl Summary {
             messages_received: t.messages_received + p.messages_received,
             bytes_received: t.bytes_received + p.bytes_received,
             reconnects: t.reconnects + p.reconnects,
+            widenings: t.widenings + p.widenings,
             down: t.down + p.down,
         })
     }
@@ -165,12 +172,13 @@ impl Summary {
     pub fn to_json(&self) -> String {
         let counts = |p: &PeerTotals| {
             format!(
-                "\"messages_sent\": {}, \"bytes_sent\": {}, \"messages_received\": {}, \"bytes_received\": {}, \"reconnects\": {}, \"down_seconds\": {:.6}",
+                "\"messages_sent\": {}, \"bytes_sent\": {}, \"messages_received\": {}, \"bytes_received\": {}, \"reconnects\": {}, \"widenings\": {}, \"down_seconds\": {:.6}",
                 p.messages_sent,
                 p.bytes_sent,
                 p.messages_received,
                 p.bytes_received,
                 p.reconnects,
+                p.widenings,
                 p.down.as_secs_f64()
             )
         };
@@ -200,9 +208,11 @@ impl Summary {
         let mut lines =
             vec![format!("communication statistics, MPI_Init to MPI_Finalize {:.6} s:", self.wall.as_secs_f64())];
         let traffic = |p: &PeerTotals| {
-            let reconnects = match p.reconnects {
-                0 => String::new(),
-                n => format!(", {} (down {:.3} s)", plural(n, "reconnect"), p.down.as_secs_f64()),
+            let counted = [(p.reconnects, "reconnect"), (p.widenings, "widening")];
+            let counted: Vec<String> = counted.iter().filter(|(n, _)| *n > 0).map(|(n, w)| plural(*n, w)).collect();
+            let reconnects = match counted.as_slice() {
+                [] => String::new(),
+                some => format!(", {} (down {:.3} s)", some.join(", "), p.down.as_secs_f64()),
             };
             format!(
                 "sent {} ({} B), received {} ({} B){reconnects}",
@@ -312,6 +322,8 @@ mod tests {
         stats.sent(0, 300);
         stats.received(0, 300);
         stats.sent(7, 1); // no such rank: ignored rather than a panic
+        stats.reconnected(2, Duration::from_millis(40), true);
+        stats.reconnected(2, Duration::from_millis(460), false);
         drop(stats.blocked());
         stats.summary(0, "job \"q\"\\\n\u{1}é", Duration::from_millis(1500))
     }
@@ -325,7 +337,16 @@ mod tests {
     fn counts_and_maxima() {
         let s = sample();
         assert_eq!(s.peers[1], PeerTotals { messages_sent: 2, bytes_sent: 70008, ..PeerTotals::default() });
-        assert_eq!(s.peers[2], PeerTotals { messages_received: 1, bytes_received: 70002, ..PeerTotals::default() });
+        let down = Duration::from_millis(500);
+        let two = PeerTotals {
+            messages_received: 1,
+            bytes_received: 70002,
+            reconnects: 1,
+            widenings: 1,
+            down,
+            ..PeerTotals::default()
+        };
+        assert_eq!(s.peers[2], two);
         assert_eq!(
             s.peers[0],
             PeerTotals {
@@ -352,7 +373,7 @@ mod tests {
         assert!(json.contains("\"wall_seconds\": 1.500000,\n"), "{json}");
         assert!(json.contains("\"largest_message_sent\": 70000,\n  \"largest_message_received\": 70002,\n"), "{json}");
         assert!(json.contains(
-            "{\"rank\": 1, \"messages_sent\": 2, \"bytes_sent\": 70008, \"messages_received\": 0, \"bytes_received\": 0, \"reconnects\": 0, \"down_seconds\": 0.000000}"
+            "{\"rank\": 1, \"messages_sent\": 2, \"bytes_sent\": 70008, \"messages_received\": 0, \"bytes_received\": 0, \"reconnects\": 0, \"widenings\": 0, \"down_seconds\": 0.000000}"
         ));
         assert!(json.contains("\"total\": {\"messages_sent\": 3, \"bytes_sent\": 70308, \"messages_received\": 2,"));
         assert!(json.trim_end().ends_with("\n  ]\n}"), "{json}");
@@ -380,6 +401,9 @@ mod tests {
         assert!(text.lines().all(|l| l.starts_with("partyline[rank 0]: ")), "{text}");
         assert!(text.contains("  rank 0 (self): sent 1 message (300 B), received 1 message (300 B)\n"), "{text}");
         assert!(text.contains("  rank 1: sent 2 messages (70008 B), received 0 messages (0 B)\n"), "{text}");
+        let two =
+            "  rank 2: sent 0 messages (0 B), received 1 message (70002 B), 1 reconnect, 1 widening (down 0.500 s)\n";
+        assert!(text.contains(two), "{text}");
         assert!(text.contains("  largest message: sent 70000 B, received 70002 B\n"), "{text}");
         assert!(text.contains("  blocking waits: 1, blocked "), "{text}");
     }

@@ -219,7 +219,8 @@ fn a_loss_based_link_that_loses_packets_reopens_over_eight_connections() {
     let reno = ("PARTYLINE_CONGESTION", "reno");
     for (security, what) in [(("PARTYLINE_INSECURE", "1"), "plaintext"), (("PARTYLINE_TLS_DIR", certs.as_str()), "tls")]
     {
-        let outs = across(&path, &addrs, "tests/c/exchange.c", &["8"], &[security, reno], what);
+        let stats = ("PARTYLINE_STATS", "1");
+        let outs = across(&path, &addrs, "tests/c/exchange.c", &["8"], &[security, reno, stats], what);
         // Rank 1 dials the link, so it decides; both see it come back over eight.
         outs[1].assert_stderr_contains("the link to rank 0 reopens: its one TCP connection runs reno");
         // The accepting rank does not decide; it learns of it from the new connections.
@@ -236,6 +237,9 @@ fn a_loss_based_link_that_loses_packets_reopens_over_eight_connections() {
             assert!(!out.stderr.contains(" broke ("), "rank {r} saw a break: {}", out.describe());
             out.assert_stderr_contains(&format!("the link to rank {} is back after ", 1 - r));
             out.assert_stderr_contains(", over 8 TCP connections");
+            // The statistics count a widening, not a reconnect.
+            out.assert_stderr_contains(", 1 widening (down ");
+            assert!(!out.stderr.contains(" reconnect"), "rank {r} counted a reconnect: {}", out.describe());
             for line in out.stderr.lines().filter(|l| l.contains("is back after")) {
                 println!("{what}: {line}");
             }

@@ -101,12 +101,14 @@ impl Shared {
         }
         let mut fds = Some(fds);
         let mut transport = Some(transport);
-        let mut down_for = None;
+        let (mut down_for, mut widened) = (None, false);
+        let streams = transport.as_mut().map_or(0, |t| t.sockets().len());
         self.with_link(peer, |link, ctx| {
             if link.is_up() || link.peer.is_failed() || epoch < link.epoch {
                 return Ok(());
             }
             down_for = link.broken_since.map(|since| ctx.now.saturating_duration_since(since));
+            widened = link.widens_to(streams);
             self.token.revive(peer, fds.take().unwrap_or_default())?;
             link.restore(transport.take().expect("installed once"), received, epoch, ctx)
         });
@@ -114,7 +116,7 @@ impl Shared {
             if let Some(relinker) = &self.relinker {
                 relinker.settled(peer);
             }
-            self.stats.reconnected(peer, down_for);
+            self.stats.reconnected(peer, down_for, widened);
             let down_for = down_for.as_secs_f64();
             crate::log::info(&format!("the link to rank {peer} is back after {down_for:.6} s, over {over}"));
         }
