@@ -43,30 +43,45 @@ pub struct Dialer<'a> {
 }
 
 impl Dialer<'_> {
-    /// Opens `streams` connections to the peer (the extra streams first, so the peer holds them
-    /// when the resume comes on the first), within `left`.
+    /// Opens `streams` connections to the peer within `left`: the first alongside the extra
+    /// streams (a round trip less than one after the other); the resume, for which the peer
+    /// must hold the extras, is sent only once all are open.
     pub fn open(&self, streams: usize, left: Duration) -> Result<Opened, Failure> {
         let peer = self.peer;
-        let (conn, addr, deadline) = connect(self.cfg, peer, left)?;
+        let addr = resolve(&self.cfg.peers[peer]).map_err(|e| Retry(e.to_string()))?;
+        let deadline = greeting_deadline(self.cfg, left);
         let epoch = self.epochs[peer].fetch_add(1, SeqCst) + 1;
         let who = format!("rank {peer}");
         let join = Join { hello: self.me.clone(), target: peer as u32, epoch, index: 0, count: streams as u32 };
-        let more = dial_extras(addr, self.cfg.local_links, self.tls, peer, &join, deadline).map_err(|e| {
+        let (first, more) = std::thread::scope(|scope| {
+            let first = scope.spawn(|| {
+                let conn = connect(self.cfg, peer, addr, left)?;
+                Channel::connect(conn, deadline, self.tls, peer).map_err(|e| Retry(crate::tls::explain(&who, &e)))
+            });
+            let more = dial_extras(addr, self.cfg.local_links, self.tls, peer, &join, deadline);
+            let first = first.join().unwrap_or_else(|_| Err(Retry(format!("dialing {who} panicked"))));
+            (first, more)
+        });
+        // The first connection says whether the peer is gone or out of reach; only past it do
+        // the extras' failures count as theirs.
+        let first = first?;
+        let more = more.map_err(|e| {
             Extras(match e {
                 JoinFailure::Refused(why) => format!("{who} refused an extra stream: {why}"),
                 JoinFailure::Failed(why) => why,
             })
         })?;
-        let first =
-            Channel::connect(conn, deadline, self.tls, peer).map_err(|e| Retry(crate::tls::explain(&who, &e)))?;
         Ok(Opened { first, more, epoch })
     }
 }
 
-/// Dials the peer's port: the connection, its address, and the deadline for its greetings.
-/// A refused connection means the peer is gone.
-fn connect(cfg: &Config, peer: usize, left: Duration) -> Result<(Conn, SocketAddr, Instant), Failure> {
-    let addr = resolve(&cfg.peers[peer]).map_err(|e| Retry(e.to_string()))?;
+/// When the greetings on a connection dialed with `left` to go must be done.
+fn greeting_deadline(cfg: &Config, left: Duration) -> Instant {
+    Instant::now() + cfg.handshake_timeout.min(left.max(Duration::from_millis(200)))
+}
+
+/// Dials the peer's port at `addr`. A refused connection means the peer is gone.
+fn connect(cfg: &Config, peer: usize, addr: SocketAddr, left: Duration) -> Result<Conn, Failure> {
     let conn = match crate::dial::dial(addr, left.min(Duration::from_secs(2)), cfg.local_links) {
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
             return Err(Gone(format!(
@@ -77,8 +92,7 @@ fn connect(cfg: &Config, peer: usize, left: Duration) -> Result<(Conn, SocketAdd
     };
     // The greeting's small writes must not wait for delayed acknowledgements (40 ms each).
     conn.set_nodelay();
-    let deadline = Instant::now() + cfg.handshake_timeout.min(left.max(Duration::from_millis(200)));
-    Ok((conn, addr, deadline))
+    Ok(conn)
 }
 
 /// One broken link's attempts to come back.
@@ -175,7 +189,8 @@ impl Attempt {
             return self.resume(dialer.open(self.streams, left)?);
         }
         let peer = self.peer;
-        let (conn, _, deadline) = connect(&self.cfg, peer, left)?;
+        let addr = resolve(&self.cfg.peers[peer]).map_err(|e| Retry(e.to_string()))?;
+        let (conn, deadline) = (connect(&self.cfg, peer, addr, left)?, greeting_deadline(&self.cfg, left));
         let who = format!("rank {peer}");
         let mut channel = Channel::connect(conn, deadline, self.tls.as_deref(), peer)
             .map_err(|e| Retry(crate::tls::explain(&who, &e)))?;
