@@ -311,7 +311,9 @@ impl Link {
         ctx: &mut Ctx,
     ) -> Result<()> {
         self.peer.reconnected(received, ctx.now, ctx.fx)?;
-        self.retired = None;
+        if let Some(old) = self.retired.take() {
+            abort(old);
+        }
         self.leaves_host = leaves_host(&mut *transport);
         self.transport = Some(transport);
         self.measure_path();
@@ -324,12 +326,23 @@ impl Link {
 
     /// Closes both directions after a failure, so a peer still writing to us sees it promptly.
     pub fn close(&mut self) {
-        self.retired = None;
+        if let Some(old) = self.retired.take() {
+            abort(old);
+        }
         if let Some(t) = self.transport.as_mut() {
             for socket in t.sockets() {
                 let _ = socket.shutdown(std::net::Shutdown::Both);
             }
         }
+    }
+}
+
+/// Closes a connection that a widening replaced, discarding what its kernel still holds (a
+/// reset, not a FIN after the queued bytes): the frames in it that the peer had not received
+/// are replayed over the new connections, and its queued bytes would only compete with them.
+fn abort(mut old: Box<dyn Transport>) {
+    for socket in old.sockets() {
+        let _ = socket2::SockRef::from(&*socket).set_linger(Some(std::time::Duration::ZERO));
     }
 }
 
