@@ -107,9 +107,8 @@ impl Link {
         Err(Fault::Break(cause))
     }
 
-    /// Whether `streams` new connections would widen the link: it broke to move to more than
-    /// its connection had.
-    pub fn widens_to(&mut self, streams: usize) -> bool {
+    /// Whether `streams` new connections replace fewer that a widening retired.
+    pub fn is_widened_by(&mut self, streams: usize) -> bool {
         self.retired.as_mut().is_some_and(|old| streams > old.sockets().len())
     }
 
@@ -118,9 +117,9 @@ impl Link {
         self.widening.take()
     }
 
-    /// Whether `streams` connections, which the peer dialed to replace the link's, widen it:
-    /// if so, the break that follows is said to be that.
-    pub fn widened_by(&mut self, streams: usize) -> bool {
+    /// If `streams` connections, which the peer dialed to replace the link's, are more than it
+    /// has, marks the break that follows as a widening; whether it is one.
+    pub fn mark_widening(&mut self, streams: usize) -> bool {
         let now = self.transport.as_mut().map_or(0, |t| t.sockets().len());
         if streams > now && now > 0 {
             self.widening = Some(streams);

@@ -141,7 +141,15 @@ impl Relinker {
     /// The connections held for a break of the link to `peer` over the connection of `epoch`;
     /// any held for another connection are dropped.
     pub fn take_opened(&self, peer: usize, epoch: u64) -> Option<Opened> {
-        lock(&self.opened[peer]).take().filter(|(held, _)| *held == epoch).map(|(_, opened)| opened)
+        let held = lock(&self.opened[peer]).take();
+        match held {
+            Some((held, opened)) if held == epoch => Some(opened),
+            Some((_, stale)) => {
+                stale.withdraw();
+                None
+            }
+            None => None,
+        }
     }
 
     /// The link to `peer` is settled (restored or dead): attempts for it stop.
@@ -254,6 +262,10 @@ fn answer(
     let greeting = Greeting::read_from(&mut channel, "a reconnecting party").map_err(|e| e.message)?;
     if let Greeting::Join(join) = greeting {
         return joiner.admit(join, channel, me, tls).map(|()| None);
+    }
+    // A dialing rank withdrawing connections it opened to widen a link that has moved on.
+    if let Greeting::Reject(_) = greeting {
+        return Ok(None);
     }
     let (Greeting::Resume(r) | Greeting::Poke(r)) = &greeting else {
         return Err("it did not open with a reconnect greeting (the job has started already)".into());

@@ -30,6 +30,13 @@ impl Opened {
     pub fn count(&self) -> usize {
         1 + self.more.len()
     }
+
+    /// Closes connections the link no longer needs (it broke, or says goodbye), telling the
+    /// peer why, so that it does not take them for a failed reconnect.
+    pub fn withdraw(mut self) {
+        let why = "the link these connections were opened for has moved on".to_string();
+        let _ = Greeting::Reject(why).write_to(&mut self.first, "the peer");
+    }
 }
 
 /// Who is dialing whom, for `open`.

@@ -1,4 +1,4 @@
-//! Reconnect attempts against a scripted peer: a link that reopens to widen goes back to the count it had when the peer refuses its extra streams, one whose count the user set keeps trying, and a widening opens its connections before the link breaks.
+//! Reconnect attempts against a scripted peer: a link that reopens to widen goes back to the count it had when the peer refuses its extra streams, one whose count the user set keeps trying, and a widening opens its connections before the link breaks (and withdraws them if it moved on).
 
 use super::*;
 use crate::handshake::{Resume, PROTOCOL_VERSION};
@@ -15,6 +15,7 @@ struct Seen {
     refused: AtomicUsize,
     joined: AtomicUsize,
     resumes: AtomicUsize,
+    withdrawn: AtomicUsize,
 }
 
 /// Rank 0 of a job of two at a loopback port: it takes extra streams if `takes_extras`, else
@@ -41,6 +42,9 @@ fn scripted_peer(seen: Arc<Seen>, takes_extras: bool) -> String {
                         seen.refused.fetch_add(1, SeqCst);
                         let why = "no room for more connections".to_string();
                         let _ = Greeting::Reject(why).write_to(&mut channel, "rank 1");
+                    }
+                    Ok(Greeting::Reject(_)) => {
+                        seen.withdrawn.fetch_add(1, SeqCst);
                     }
                     Ok(Greeting::Resume(r)) => {
                         seen.resumes.fetch_add(1, SeqCst);
@@ -181,4 +185,10 @@ fn connections_opened_for_another_connection_are_not_resumed_on() {
     relinker.hold_opened(0, 0, opened);
     assert!(relinker.take_opened(0, 1).is_none(), "held for the connection of epoch 0, not 1");
     assert!(relinker.take_opened(0, 0).is_none(), "dropped when asked for another");
+    // The peer hears that they are withdrawn (rather than seeing a reconnect fail).
+    let waited = Instant::now();
+    while seen.withdrawn.load(SeqCst) == 0 && waited.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!((seen.withdrawn.load(SeqCst), seen.resumes.load(SeqCst)), (1, 0));
 }

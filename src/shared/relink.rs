@@ -47,7 +47,9 @@ impl Shared {
                 // saying goodbye), they are dropped.
                 relinker.hold_opened(peer, epoch, opened);
                 self.with_link(peer, |link, _| link.break_to_widen(streams, epoch, cause));
-                drop(relinker.take_opened(peer, epoch));
+                if let Some(unused) = relinker.take_opened(peer, epoch) {
+                    unused.withdraw();
+                }
             }
             Relink::NotWidened { peer, streams, why } => crate::log::info(&format!(
                 "could not open {streams} connections to rank {peer} ({why}); the link keeps its one"
@@ -64,7 +66,7 @@ impl Shared {
                 return Ok(());
             }
             if link.is_up() {
-                let cause = if link.widened_by(bundle.count()) {
+                let cause = if link.mark_widening(bundle.count()) {
                     format!("rank {peer} moves it to {} connections, opened beside it", bundle.count())
                 } else {
                     format!("rank {peer} reconnected (it saw the link break)")
@@ -108,7 +110,7 @@ impl Shared {
                 return Ok(());
             }
             down_for = link.broken_since.map(|since| ctx.now.saturating_duration_since(since));
-            widened = link.widens_to(streams);
+            widened = link.is_widened_by(streams);
             self.token.revive(peer, fds.take().unwrap_or_default())?;
             link.restore(transport.take().expect("installed once"), received, epoch, ctx)
         });
