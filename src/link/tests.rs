@@ -1,4 +1,4 @@
-//! The byte pump against a scripted transport: short reads and writes, would-block, resets and end of stream.
+//! The byte pump against a scripted transport: short reads and writes, would-block, resets and end of stream; and the state of a link that widens.
 
 use super::Link;
 use crate::buffer::{Payload, RecvBuf};
@@ -338,4 +338,40 @@ fn a_posted_send_writes_only_its_start_on_a_link_that_leaves_the_host() {
         assert!(!link.has_output());
         assert_eq!(h.moved.load(Relaxed), whole);
     }
+}
+
+#[test]
+fn a_widening_breaks_only_the_connection_it_was_opened_for() {
+    let h = Harness::new();
+    let mut link = h.link(Script::new(vec![], 64, usize::MAX));
+    let (_, result) = h.run(&mut link, |l, _| l.break_to_widen(8, 1, "for another connection".into()));
+    assert!(result.is_ok() && link.is_up(), "the connection of epoch 1 is not this one (0)");
+    assert_eq!(link.take_widening(), None);
+    let (_, result) = h.run(&mut link, |l, _| l.break_to_widen(8, 0, "it loses packets".into()));
+    assert_eq!(broke(result), "it loses packets");
+    assert_eq!(link.take_widening(), Some(8));
+}
+
+#[test]
+fn a_widened_link_keeps_its_old_connection_until_the_new_ones_take_over() {
+    let h = Harness::new();
+    let mut link = h.link(Script::new(vec![], 64, usize::MAX));
+    link.break_off(Instant::now(), true);
+    assert!(!link.is_up());
+    assert!(link.is_widened_by(8), "one connection retired, eight to come");
+    assert!(!link.is_widened_by(1), "one for one is no widening");
+    let (_, result) = h.run(&mut link, |l, ctx| l.restore(Box::new(Script::new(vec![], 64, usize::MAX)), 0, 1, ctx));
+    result.expect("restored");
+    assert!(link.is_up() && !link.is_widened_by(8), "the retired connection is closed once the new ones run");
+}
+
+#[test]
+fn an_ordinary_break_retires_nothing_and_the_peer_marks_a_widening_only_for_more() {
+    let h = Harness::new();
+    let mut link = h.link(Script::new(vec![], 64, usize::MAX));
+    assert!(!link.mark_widening(1), "one connection replacing one");
+    assert!(link.mark_widening(8), "eight replacing one");
+    assert_eq!(link.take_widening(), Some(8));
+    link.break_off(Instant::now(), false);
+    assert!(!link.is_widened_by(8), "a broken connection is closed, not retired");
 }
