@@ -121,10 +121,11 @@ impl Link {
     /// has, marks the break that follows as a widening; whether it is one.
     pub fn mark_widening(&mut self, streams: usize) -> bool {
         let now = self.transport.as_mut().map_or(0, |t| t.sockets().len());
-        if streams > now && now > 0 {
+        let widens = streams > now && now > 0;
+        if widens {
             self.widening = Some(streams);
         }
-        self.widening.is_some()
+        widens
     }
 
     pub fn has_output(&self) -> bool {

@@ -210,8 +210,8 @@ fn a_connection_that_loses_packets_moves_to_bbr() {
 
 /// Under `PARTYLINE_STREAMS=auto`, a link of one connection whose congestion control halves its
 /// rate at every loss (reno here; cubic on hosts without BBR) reopens over eight connections,
-/// opened beside the live one, once it loses packets, and every byte of the exchange arrives intact, plaintext and TLS; a
-/// count the user set stays. With 1% loss, 8 MB each way loses dozens.
+/// opened beside the live one, once it loses packets, and every byte of the exchange arrives
+/// intact, plaintext and TLS; a count the user set stays. With 1% loss, 8 MB each way loses dozens.
 #[test]
 fn a_loss_based_link_that_loses_packets_reopens_over_eight_connections() {
     let Some((path, addrs)) = long_path("widen", 3.0, 0.01) else { return };

@@ -65,16 +65,15 @@ impl Link {
         if lost == 0 {
             return None;
         }
+        self.widens_on_loss = false;
         // Where the kernel offers BBR, each end moves its connection there at its own first
         // retransmission (`move_on_loss`), so more connections are not needed; the peer's losses
         // alone (seen here as out-of-order packets) leave ours on cubic, whose bursts serve
         // rounds best.
         if self.after_loss.is_some_and(crate::tcp_info::offers) {
-            self.widens_on_loss = false;
             return None;
         }
         let streams = crate::socket_settings::LOSSY_PATH_STREAMS;
-        self.widens_on_loss = false;
         Some(format!(
             "its one TCP connection runs {algorithm}, which halves its rate at every loss, over a {:.0} ms round trip and has lost packets ({lost} sent again or received out of order): it moves to {streams} connections, opened beside it (PARTYLINE_STREAMS=auto; set a count to keep one)",
             rtt.unwrap_or_default().as_secs_f64() * 1e3

@@ -101,10 +101,10 @@ impl Shared {
         for socket in transport.sockets() {
             fds.push(std::os::fd::AsRawFd::as_raw_fd(socket));
         }
+        let streams = fds.len();
         let mut fds = Some(fds);
         let mut transport = Some(transport);
         let (mut down_for, mut widened) = (None, false);
-        let streams = transport.as_mut().map_or(0, |t| t.sockets().len());
         self.with_link(peer, |link, ctx| {
             if link.is_up() || link.peer.is_failed() || epoch < link.epoch {
                 return Ok(());
