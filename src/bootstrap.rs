@@ -138,8 +138,13 @@ fn open_mesh_with(
             links[peer] = Some(stream);
         }
     }
-    for bundle in links.iter().flatten() {
+    for (peer, bundle) in links.iter().enumerate() {
+        let Some(bundle) = bundle else { continue };
         tune_link(bundle, &cfg.link_socket())?;
+        // The dialing rank is the one that widens a link (`Link::widen_on_loss`).
+        if peer < cfg.rank {
+            note_loss_bound(cfg, bundle.first.conn(), peer);
+        }
     }
     Ok(links)
 }
@@ -170,7 +175,7 @@ fn hint(cfg: &Config) -> (&'static str, &'static str) {
 }
 
 /// Says once (with `PARTYLINE_VERBOSE`) that the link to `peer`, whose first connection `conn`
-/// is, risks being held to a small part of its path by losses (see `Streams::lossy_path_risk`),
+/// is (its options set), risks being held to a small part of its path by losses (see `Streams::lossy_path_risk`),
 /// and that it reopens over several connections at its first loss (`Link::widen_on_loss`).
 fn note_loss_bound(cfg: &Config, conn: &Conn, peer: usize) {
     let Some(stream) = conn.tcp() else { return };
@@ -209,7 +214,6 @@ fn connect_peer(cfg: &Config, tls: Option<&Tls>, me: &Hello, peer: usize, deadli
                 let checks = me.checks;
                 let greeting_deadline =
                     Instant::now() + cfg.handshake_timeout.min(remaining.max(Duration::from_millis(100)));
-                note_loss_bound(cfg, &stream, peer);
                 let count = cfg.streams.count();
                 let join = Join { hello: me.clone(), target: peer as u32, epoch: 0, index: 0, count: count as u32 };
                 let more = match dial_extras(addr, cfg.local_links, tls, peer, &join, greeting_deadline) {

@@ -74,15 +74,11 @@ fn set_send_buffer(stream: &impl std::os::fd::AsFd, sock: &SockRef<'_>, bytes: u
     Ok(())
 }
 
-/// Sets `congestion` on a new link's first connection and names the algorithm that connection
-/// runs where its path loses packets, if the kernel says (`Streams::lossy_path_risk` judges by
-/// it): under `auto` the one it moves to after a loss, if the kernel offers it, else the one it
-/// runs now. (Asked on a probe socket: trying it on this connection would leave it paced, or on
-/// loopback, running it.)
+/// Names the algorithm a link's first connection, its options set, runs where its path loses
+/// packets (`Streams::lossy_path_risk` judges by it): under `auto` the one it moves to after a
+/// loss, if the kernel offers it, else the one it runs now.
 pub fn lossy_path_algorithm(stream: &impl std::os::fd::AsFd, congestion: &Congestion) -> Option<String> {
-    let sock = SockRef::from(stream);
     let after_loss = congestion.after_loss().filter(|name| crate::tcp_info::offers(name));
-    set_congestion(&sock, congestion);
     after_loss.map(str::to_string).or_else(|| crate::tcp_info::congestion(stream))
 }
 
