@@ -36,9 +36,12 @@ PROFILES = [("cross-AZ", 2, 1000, 0.0), ("cross-region", 40, 1000, 0.0), ("cross
 # partyline-kernelbuf leaves every send buffer to the kernel's autotuning (PARTYLINE_SEND_BUFFER_MAX=0), as
 # partyline did before it grew buffers that hold a link back.
 # partyline-nospin blocks at once in every wait (PARTYLINE_SPIN_US=0).
-IMPLS = ["partyline", "partyline-1", "partyline-kernelbuf", "partyline-nospin", "partyline-tls", "openmpi", "raw"]
+# partyline-bbr runs BBR on every connection from the start (PARTYLINE_CONGESTION=bbr), not auto's cubic until loss.
+IMPLS = ["partyline", "partyline-1", "partyline-kernelbuf", "partyline-nospin", "partyline-bbr", "partyline-tls",
+         "openmpi", "raw"]
 NAMES = {"partyline": "partyline", "partyline-tls": "partyline TLS", "openmpi": "Open MPI", "raw": "raw TCP",
-         "partyline-kernelbuf": "partyline, kernel's send buffer", "partyline-nospin": "partyline, no polling"}
+         "partyline-kernelbuf": "partyline, kernel's send buffer", "partyline-nospin": "partyline, no polling",
+         "partyline-bbr": "partyline, BBR throughout"}
 NAMES["partyline-baseline"] = "partyline baseline"  # --baseline
 NAMES["partyline-baseline-tls"] = "partyline baseline TLS"
 NAMES.update({f"{impl}-{n}": f"{name}, {n} stream{'s' if n > 1 else ''}" for n in range(1, 65)
@@ -244,13 +247,19 @@ def build(tmp, baseline):
     return b, ver
 
 
-def workload_args(wl, one_way_s, quick):
-    """partybench/rawnet arguments for a workload on this profile: few enough repetitions to take seconds."""
+def workload_args(wl, one_way_s, quick, lossy=False, reps=None):
+    """partybench/rawnet arguments for a workload on this profile: few enough repetitions to take seconds, unless
+    `reps` (--reps) says how many."""
+    if reps and wl != "OVERLAP":
+        return [a if not a.startswith("--reps=") else f"--reps={reps}" for a in workload_args(wl, one_way_s, quick)]
     if wl == "SYNC":
         reps = int(max(20, min(2000, (1.0 if quick else 2.0) / one_way_s)))
         return [f"--reps={reps}"]
     if wl == "ROUNDS":
-        return ["--bytes=65536,262144,1048576", f"--reps={5 if quick else 20}"]
+        # With loss, a round's time is decided by whether one of its packets is lost, so few rounds leave a row to
+        # chance: at 0.1%, 1 MiB rounds took raw TCP itself 52.5 ms in one runner's median of 3 runs of 20 rounds,
+        # and single runs of 60 rounds ranged 68-82 ms (bench/results/wan-lossy-rounds.md)
+        return ["--bytes=65536,262144,1048576", f"--reps={5 if quick else 60 if lossy else 20}"]
     if wl == "BATCH":
         return ["--bytes=1000000,10000000" + ("" if quick else ",100000000"), f"--reps={1 if quick else 2}"]
     if wl == "REVEAL":
@@ -307,6 +316,8 @@ def run_impl(impl, wl, args, b, emu, timeout, serial):
             sec.append("PARTYLINE_SPIN_US=0")
         if emu.congestion:
             sec.append(f"PARTYLINE_CONGESTION={emu.congestion}")
+        elif impl == "partyline-bbr":
+            sec.append("PARTYLINE_CONGESTION=bbr")
         if STDERR_LOG:
             sec.append("PARTYLINE_VERBOSE=1")
         cmds = [emu.exec(i) + ["env", f"PARTYLINE_RANK={i}", f"PARTYLINE_SIZE={N}", f"PARTYLINE_PEERS={peers}",
@@ -489,6 +500,9 @@ def main():
     ap.add_argument("--profiles", help="comma-separated subset of " + ",".join(p[0] for p in PROFILES))
     ap.add_argument("--runs", type=int, default=3, help="runs per implementation, medians (default 3)")
     ap.add_argument("--quick", action="store_true", help="smaller sizes and fewer repetitions")
+    ap.add_argument("--reps", type=int, help="repetitions per run of each workload (ROUNDS: rounds of each size), "
+                                             "in place of the workload's own: more of them settle rows where a few "
+                                             "random losses decide")
     ap.add_argument("--impls", help="comma-separated subset of " + ",".join(IMPLS))
     ap.add_argument("--workloads", help="comma-separated subset of " + ",".join(WORKLOADS))
     ap.add_argument("--timeout", type=float, default=300, help="seconds allowed per run (default 300)")
@@ -568,7 +582,7 @@ def main():
                 log(f"{name}: {emu.start(delay, rate, loss)}")
                 check["lossy_mbit"] = tcp_flow(emu, check["secs"]) / 1e6
                 log(f"{name}: one TCP flow with loss {loss}: {check['lossy_mbit']:.0f} Mbit/s")
-            vals, units, args = {}, {}, {wl: workload_args(wl, one_way, a.quick) for wl in workloads}
+            vals, units, args = {}, {}, {wl: workload_args(wl, one_way, a.quick, loss > 0, a.reps) for wl in workloads}
             for r in range(a.runs):
                 order = impls[r % len(impls):] + impls[:r % len(impls)]
                 for wl in workloads:
