@@ -39,6 +39,8 @@ PROFILES = [("cross-AZ", 2, 1000, 0.0), ("cross-region", 40, 1000, 0.0), ("cross
 # partyline-bbr runs BBR on every connection from the start (PARTYLINE_CONGESTION=bbr), not auto's cubic until loss.
 IMPLS = ["partyline", "partyline-1", "partyline-kernelbuf", "partyline-nospin", "partyline-bbr", "partyline-tls",
          "openmpi", "raw"]
+# What a run compares unless --impls says otherwise; the variants above are for experiments.
+DEFAULT_IMPLS = ["partyline", "partyline-tls", "openmpi", "raw"]
 NAMES = {"partyline": "partyline", "partyline-tls": "partyline TLS", "openmpi": "Open MPI", "raw": "raw TCP",
          "partyline-kernelbuf": "partyline, kernel's send buffer", "partyline-nospin": "partyline, no polling",
          "partyline-bbr": "partyline, BBR throughout"}
@@ -503,7 +505,8 @@ def main():
     ap.add_argument("--reps", type=int, help="repetitions per run of each workload (ROUNDS: rounds of each size), "
                                              "in place of the workload's own: more of them settle rows where a few "
                                              "random losses decide")
-    ap.add_argument("--impls", help="comma-separated subset of " + ",".join(IMPLS))
+    ap.add_argument("--impls", help="comma-separated subset of " + ",".join(IMPLS) + " (default: " +
+                    ",".join(DEFAULT_IMPLS) + "), or partyline-N for N streams")
     ap.add_argument("--workloads", help="comma-separated subset of " + ",".join(WORKLOADS))
     ap.add_argument("--timeout", type=float, default=300, help="seconds allowed per run (default 300)")
     ap.add_argument("--queue-bytes", type=int, help="drop-tail queue per link (default: one round trip's BDP)")
@@ -538,7 +541,7 @@ def main():
 
     pnames = pick(a.profiles, [p[0] for p in PROFILES], "profiles")
     profiles = [p for p in PROFILES if p[0] in pnames]
-    impls = pick(a.impls, IMPLS + [n for n in NAMES if n not in IMPLS], "impls")
+    impls = pick(a.impls, IMPLS + [n for n in NAMES if n not in IMPLS], "impls") if a.impls else list(DEFAULT_IMPLS)
     if any("baseline" in i for i in impls) != bool(a.baseline):
         raise Failure("partyline-baseline(-tls) runs the build given by --baseline DIR: give both or neither")
     workloads = pick(a.workloads, WORKLOADS, "workloads")
