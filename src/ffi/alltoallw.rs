@@ -1,7 +1,8 @@
 //! `MPI_Alltoallw` and `MPI_Ialltoallw`: all-to-all with a datatype per peer and displacements in bytes.
 
 use super::abi::{MPI_Comm, MPI_Datatype, MPI_Request};
-use super::collective::{alltoall, blocking, ints, spanning, Layout, Wide};
+use super::collective::{alltoall, blocking};
+use super::collective_args::{ints, spanning, Layout, Wide};
 use super::collective_jobs as jobs;
 use super::handles;
 use super::icollective::nonblocking;

@@ -4,7 +4,8 @@
 
 use super::abi::{MPI_Aint, MPI_Comm, MPI_Count, MPI_Datatype, MPI_Op};
 use super::alltoallw::per_peer;
-use super::collective::{allgather, alltoall, bcast, blocking, even, gather, scatter, varying};
+use super::collective::{allgather, alltoall, bcast, blocking, gather, scatter};
+use super::collective_args::{even, varying};
 use super::reduce::{allreduce, reduce, reduce_scatter, reduce_scatter_block, scan};
 use std::ffi::{c_int, c_void};
 

@@ -15,6 +15,7 @@ mod boundary;
 mod bsend;
 mod bsend_comm;
 mod collective;
+mod collective_args;
 mod collective_c;
 mod collective_jobs;
 mod comm;

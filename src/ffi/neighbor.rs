@@ -3,7 +3,8 @@
 
 use super::abi::{MPI_Aint, MPI_Comm, MPI_Count, MPI_Datatype};
 use super::alltoallw::per_peer;
-use super::collective::{blocking, count, even, in_place, items, job, varying, Layout, Wide};
+use super::collective::{blocking, job};
+use super::collective_args::{count, even, in_place, items, varying, Layout, Wide};
 use super::handles;
 use super::staging::{Mode, Scope};
 use super::state::State;

@@ -1,7 +1,8 @@
 //! Reductions at the C boundary: reduce, allreduce, reduce-scatter, scan and exscan.
 
 use super::abi::{self, MPI_Comm, MPI_Datatype, MPI_Op};
-use super::collective::{blocking, count as coll_count, in_place, ints, items, job, maybe_in_place, Wide};
+use super::collective::{blocking, job};
+use super::collective_args::{count as coll_count, in_place, ints, items, maybe_in_place, Wide};
 use super::handles;
 use super::op::{combiner, Combine};
 use super::region::Region;
