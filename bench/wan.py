@@ -36,14 +36,15 @@ PROFILES = [("cross-AZ", 2, 1000, 0.0), ("cross-region", 40, 1000, 0.0), ("cross
 # partyline-kernelbuf leaves every send buffer to the kernel's autotuning (PARTYLINE_SEND_BUFFER_MAX=0), as
 # partyline did before it grew buffers that hold a link back.
 # partyline-nospin blocks at once in every wait (PARTYLINE_SPIN_US=0).
-# partyline-bbr runs BBR on every connection from the start (PARTYLINE_CONGESTION=bbr), not auto's cubic until loss.
-IMPLS = ["partyline", "partyline-1", "partyline-kernelbuf", "partyline-nospin", "partyline-bbr", "partyline-tls",
-         "openmpi", "raw"]
+# partyline-bbr and partyline-cubic run that congestion control on every connection throughout
+# (PARTYLINE_CONGESTION), not auto's cubic until the first loss and BBR after.
+IMPLS = ["partyline", "partyline-1", "partyline-kernelbuf", "partyline-nospin", "partyline-bbr", "partyline-cubic",
+         "partyline-tls", "openmpi", "raw"]
 # What a run compares unless --impls says otherwise; the variants above are for experiments.
 DEFAULT_IMPLS = ["partyline", "partyline-tls", "openmpi", "raw"]
 NAMES = {"partyline": "partyline", "partyline-tls": "partyline TLS", "openmpi": "Open MPI", "raw": "raw TCP",
          "partyline-kernelbuf": "partyline, kernel's send buffer", "partyline-nospin": "partyline, no polling",
-         "partyline-bbr": "partyline, BBR throughout"}
+         "partyline-bbr": "partyline, BBR throughout", "partyline-cubic": "partyline, cubic throughout"}
 NAMES["partyline-baseline"] = "partyline baseline"  # --baseline
 NAMES["partyline-baseline-tls"] = "partyline baseline TLS"
 NAMES.update({f"{impl}-{n}": f"{name}, {n} stream{'s' if n > 1 else ''}" for n in range(1, 65)
@@ -318,8 +319,8 @@ def run_impl(impl, wl, args, b, emu, timeout, serial):
             sec.append("PARTYLINE_SPIN_US=0")
         if emu.congestion:
             sec.append(f"PARTYLINE_CONGESTION={emu.congestion}")
-        elif impl == "partyline-bbr":
-            sec.append("PARTYLINE_CONGESTION=bbr")
+        elif impl in ("partyline-bbr", "partyline-cubic"):
+            sec.append(f"PARTYLINE_CONGESTION={impl.split('-')[1]}")
         if STDERR_LOG:
             sec.append("PARTYLINE_VERBOSE=1")
         cmds = [emu.exec(i) + ["env", f"PARTYLINE_RANK={i}", f"PARTYLINE_SIZE={N}", f"PARTYLINE_PEERS={peers}",
