@@ -262,7 +262,9 @@ def workload_args(wl, one_way_s, quick, lossy=False, reps=None):
         # With loss, a round's time is decided by whether one of its packets is lost, so few rounds leave a row to
         # chance: at 0.1%, 1 MiB rounds took raw TCP itself 52.5 ms in one runner's median of 3 runs of 20 rounds,
         # and single runs of 60 rounds ranged 68-82 ms (bench/results/wan-lossy-rounds.md)
-        return ["--bytes=65536,262144,1048576", f"--reps={5 if quick else 60 if lossy else 20}"]
+        # On short paths a round is over in a few ms: as many as fit in about half a second a size.
+        reps = 5 if quick else 60 if lossy else int(max(20, min(500, 0.5 / (2 * one_way_s))))
+        return ["--bytes=65536,262144,1048576", f"--reps={reps}"]
     if wl == "BATCH":
         return ["--bytes=1000000,10000000" + ("" if quick else ",100000000"), f"--reps={1 if quick else 2}"]
     if wl == "REVEAL":
