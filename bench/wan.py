@@ -319,10 +319,12 @@ def run_impl(impl, wl, args, b, emu, timeout, serial):
             sec.append("PARTYLINE_SEND_BUFFER_MAX=0")
         if impl == "partyline-nospin":
             sec.append("PARTYLINE_SPIN_US=0")
-        if emu.congestion:
-            sec.append(f"PARTYLINE_CONGESTION={emu.congestion}")
-        elif impl in ("partyline-bbr", "partyline-cubic"):
+        # An implementation named for its congestion control runs it whatever --congestion made the hosts' default
+        # (it would otherwise be labelled with an algorithm it did not run).
+        if impl in ("partyline-bbr", "partyline-cubic"):
             sec.append(f"PARTYLINE_CONGESTION={impl.split('-')[1]}")
+        elif emu.congestion:
+            sec.append(f"PARTYLINE_CONGESTION={emu.congestion}")
         if STDERR_LOG:
             sec.append("PARTYLINE_VERBOSE=1")
         cmds = [emu.exec(i) + ["env", f"PARTYLINE_RANK={i}", f"PARTYLINE_SIZE={N}", f"PARTYLINE_PEERS={peers}",

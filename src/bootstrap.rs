@@ -175,8 +175,9 @@ fn hint(cfg: &Config) -> (&'static str, &'static str) {
 }
 
 /// Says once (with `PARTYLINE_VERBOSE`) that the link to `peer`, whose first connection `conn`
-/// is (its options set), risks being held to a small part of its path by losses (see `Streams::lossy_path_risk`),
-/// and that it reopens over several connections at its first loss (`Link::widen_on_loss`).
+/// is (its options set), risks being held to a small part of its path by losses (see
+/// `Streams::lossy_path_risk`), and that it reopens over several connections at its first loss
+/// (`Link::widen_on_loss`).
 fn note_loss_bound(cfg: &Config, conn: &Conn, peer: usize) {
     let Some(stream) = conn.tcp() else { return };
     let leaves_host = conn.leaves_host();

@@ -6,7 +6,7 @@
 
 use super::abi::{MPI_Comm, MPI_Datatype};
 use super::alltoallw::per_peer;
-use super::collective::{self as coll};
+use super::collective as coll;
 use super::collective_args::{even, varying, Wide};
 use super::neighbor::{self, same_block};
 use super::state::State;
